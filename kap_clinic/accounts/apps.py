@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "kap_clinic.accounts"
+    label = "accounts"
+    verbose_name = "Users and sign-in"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import signals  # noqa: F401
+        from .roles import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, sender=self)

@@ -1,0 +1,72 @@
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from .signals import AUTH_STARTED_AT, LAST_SEEN_AT
+
+
+class SessionLifetimeMiddleware:
+    """Signs a user out after SESSION_IDLE_MINUTES without a request or SESSION_MAX_HOURS in all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.get(AUTH_STARTED_AT, now)
+            last_seen = request.session.get(LAST_SEEN_AT, now)
+            reason = None
+            if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
+                reason = (
+                    f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity."
+                )
+            elif now - started > settings.SESSION_MAX_HOURS * 3600:
+                reason = (
+                    f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. Please sign in again."
+                )
+            if reason:
+                logout(request)
+                messages.info(request, reason)
+                return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.path})}")
+            request.session[AUTH_STARTED_AT] = started
+            request.session[LAST_SEEN_AT] = now
+        return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """Staff whose role requires TOTP reach nothing but set-up, verification and sign-out until verified."""
+
+    OPEN_URL_NAMES = {"two_factor_verify", "two_factor_setup", "logout"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and not user.is_verified() and user.requires_two_factor:
+            match = request.resolver_match or _resolve(request.path_info)
+            open_path = request.path_info.startswith(settings.STATIC_URL)
+            if not open_path and not (
+                match and match.namespace == "accounts" and match.url_name in self.OPEN_URL_NAMES
+            ):
+                from django_otp.plugins.otp_totp.models import TOTPDevice
+
+                has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+                target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
+                return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+def _resolve(path):
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

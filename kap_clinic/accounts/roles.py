@@ -1,0 +1,63 @@
+"""What each role may do: the one place that says it.
+
+Each role is a Django group holding the permissions below; `sync_role_groups` writes them after
+every migrate, and a user's group follows their `role` field. Views ask `user.has_perm(...)` or
+`role_required(...)`; object ownership (whose patient) is checked in each app's selectors.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    CLINICIAN = "clinician", "Clinician"
+    INTAKE = "intake", "Intake staff"
+    PATIENT = "patient", "Patient"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})
+# Roles whose accounts must use TOTP; intake joins them when the clinic setting says so.
+TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN})
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.ADMIN: (
+        "patients.view_patient",
+        "auditlog.view_logentry",
+        "clinic.change_clinicsettings",
+        "clinic.view_clinicsettings",
+        "clinic.view_workerheartbeat",
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+    ),
+    Role.CLINICIAN: (
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+    ),
+    Role.INTAKE: (
+        "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
+    ),
+    Role.PATIENT: (),
+}
+
+
+def group_name(role: str) -> str:
+    return Role(role).label
+
+
+def sync_role_groups(**kwargs) -> None:
+    """Create one group per role holding exactly that role's permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is not None:
+                wanted.append(found)
+        group.permissions.set(wanted)

@@ -1,0 +1,9 @@
+from django import forms
+
+from .models import ClinicSettings
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ClinicSettings
+        fields = ["require_2fa_for_intake"]

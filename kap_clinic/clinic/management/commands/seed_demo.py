@@ -1,0 +1,99 @@
+"""Load a demo clinic: one user per role and a handful of fictional patients.
+
+Refuses to run with DEBUG off unless told --allow-production (the benchmark seeds a
+production-configured copy). Running it again resets the demo passwords and adds nothing twice.
+"""
+
+import base64
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import Role
+from patients.models import Patient
+from patients.services import patient_create
+
+DEMO_USERS = (
+    ("admin", Role.ADMIN, "Avery", "Admin"),
+    ("clinician", Role.CLINICIAN, "Casey", "Clinician"),
+    ("intake", Role.INTAKE, "Indira", "Intake"),
+    ("patient", Role.PATIENT, "Pat", "Demo"),
+)
+
+DEMO_PATIENTS = (
+    ("Pat", "Demo", date(1984, 3, 14)),
+    ("Jordan", "Rivera", date(1979, 11, 2)),
+    ("Sam", "Okafor", date(1991, 6, 21)),
+    ("Alex", "Lindqvist", date(1968, 1, 30)),
+    ("Morgan", "Tanaka", date(2000, 9, 9)),
+)
+
+
+class Command(BaseCommand):
+    help = "Create a demo clinic (one user per role, a few patients) and print the sign-in details."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--allow-production", action="store_true", help="Run even though DEBUG is off.")
+
+    def handle(self, *args, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError("DEBUG is off: refusing to load demo data. Pass --allow-production to insist.")
+        password = settings_password()
+        with transaction.atomic():
+            users = {
+                username: _demo_user(username, role, first, last, password)
+                for username, role, first, last in DEMO_USERS
+            }
+            keys = {name: _demo_totp_key(users[name]) for name in ("admin", "clinician")}
+            _demo_patients(users)
+        self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
+        for username, role, _, _ in DEMO_USERS:
+            self.stdout.write(f"  {Role(role).label:<13} username {username:<10} password {password}")
+        self.stdout.write(
+            "Admins and clinicians also enter a code from an authenticator app; add these keys to one:"
+        )
+        for name, key in keys.items():
+            self.stdout.write(f"  {name:<10} {key}   (or: python manage.py totp_code {name})")
+
+
+def settings_password() -> str:
+    import os
+
+    return os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
+
+
+def _demo_user(username, role, first, last, password) -> User:
+    user, _ = User.objects.get_or_create(username=username, defaults={"role": role})
+    user.role, user.first_name, user.last_name = role, first, last
+    user.email = f"{username}@demo.invalid"
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def _demo_totp_key(user: User) -> str:
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+    return base64.b32encode(device.bin_key).decode()
+
+
+def _demo_patients(users) -> None:
+    clinician = users["clinician"]
+    for index, (given, family, born) in enumerate(DEMO_PATIENTS):
+        if Patient.objects.filter(given_name=given, family_name=family, date_of_birth=born).exists():
+            continue
+        patient_create(
+            created_by=None,
+            given_name=given,
+            family_name=family,
+            date_of_birth=born,
+            primary_clinician=clinician if index % 2 == 0 else None,
+            user=users["patient"] if index == 0 else None,
+        )

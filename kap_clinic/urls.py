@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "KAP Clinic administration"
+admin.site.site_title = "KAP Clinic"
+
+urlpatterns = [
+    # The back office signs in through the clinic's own sign-in (lockout and two-factor apply).
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("kap_clinic.accounts.urls")),
+    path("audit/", include("kap_clinic.audit.urls")),
+    path("patients/", include("patients.urls")),
+    path("", include("kap_clinic.clinic.urls")),
+]

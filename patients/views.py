@@ -1,0 +1,60 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from kap_clinic.accounts.decorators import role_required
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.audit.services import record_chart_view
+
+from . import services
+from .forms import PatientForm
+from .selectors import get_patient_for_user, patient_search
+
+
+@role_required(*STAFF_ROLES)
+def patient_list_view(request):
+    # Searches are POSTed so that names never appear in URLs, browser history or access logs.
+    data = request.POST if request.method == "POST" else request.GET
+    query = request.POST.get("q", "") if request.method == "POST" else ""
+    page = Paginator(patient_search(request.user, query), 25).get_page(data.get("page"))
+    return render(request, "patients/patient_list.html", {"page": page, "q": query})
+
+
+@role_required(Role.ADMIN, Role.INTAKE, Role.CLINICIAN)
+def patient_create_view(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(created_by=request.user, **form.cleaned_data)
+        messages.success(request, f"Registered patient {patient.mrn}.")
+        return redirect("patients:detail", pk=patient.pk)
+    status = 400 if form.errors else 200
+    return render(request, "patients/patient_form.html", {"form": form}, status=status)
+
+
+@role_required(*STAFF_ROLES, Role.PATIENT)
+def patient_detail_view(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    record_chart_view(obj=patient)
+    template = "patients/patient_detail.html" if request.user.is_clinic_staff else "patients/my_record.html"
+    return render(request, template, {"patient": patient})
+
+
+@role_required(Role.PATIENT)
+def my_record_view(request):
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        raise Http404("No patient record is linked to this account.")
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@role_required(Role.ADMIN, Role.INTAKE, Role.CLINICIAN)
+def patient_edit_view(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.patient_update(patient=patient, updated_by=request.user, **form.cleaned_data)
+        messages.success(request, "Saved.")
+        return redirect("patients:detail", pk=patient.pk)
+    status = 400 if form.errors else 200
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)

@@ -1,0 +1,117 @@
+import pytest
+from auditlog.models import LogEntry
+from django.db import DatabaseError, transaction
+from django.urls import reverse
+
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def _entries_for(patient):
+    return LogEntry.objects.filter(additional_data__patient_id=patient.pk)
+
+
+def test_opening_a_chart_is_recorded_with_who_and_where(client_for, clinician, patient):
+    client = client_for(clinician)
+    client.get(reverse("patients:detail", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.1.2.3")
+    entry = _entries_for(patient).get(action=LogEntry.Action.ACCESS)
+    assert entry.actor == clinician
+    assert entry.remote_addr == "10.1.2.3"
+    assert entry.object_pk == str(patient.pk)
+
+
+def test_a_patient_reading_their_own_record_is_recorded(client_for, patient_user, patient):
+    client_for(patient_user).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    assert _entries_for(patient).filter(action=LogEntry.Action.ACCESS, actor=patient_user).count() == 1
+
+
+def test_a_refused_chart_view_records_nothing(client_for, other_clinician, patient):
+    client_for(other_clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    assert not _entries_for(patient).filter(action=LogEntry.Action.ACCESS).exists()
+
+
+def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for, front_desk):
+    client = client_for(front_desk)
+    client.post(
+        reverse("patients:create"),
+        {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"},
+    )
+    patient = Patient.objects.get(family_name="Vale")
+    client.post(
+        reverse("patients:edit", kwargs={"pk": patient.pk}),
+        {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1971-01-01"},
+    )
+    created = _entries_for(patient).get(action=LogEntry.Action.CREATE)
+    updated = _entries_for(patient).get(action=LogEntry.Action.UPDATE)
+    assert created.actor == front_desk and updated.actor == front_desk
+    assert set(updated.changes) == {"date_of_birth"}
+
+
+def test_a_view_rolled_back_leaves_no_audit_entry(patient):
+    from kap_clinic.audit.services import record_chart_view
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_chart_view(obj=patient)
+        raise RuntimeError("the request failed")
+    assert not _entries_for(patient).filter(action=LogEntry.Action.ACCESS).exists()
+
+
+def test_the_database_refuses_to_change_or_delete_audit_entries(patient):
+    entry = _entries_for(patient).first()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LogEntry.objects.filter(pk=entry.pk).update(object_repr="tampered")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LogEntry.objects.filter(pk=entry.pk).delete()
+    entry.refresh_from_db()
+    assert entry.object_repr == patient.mrn
+
+
+def test_the_admin_site_cannot_delete_audit_entries(client_for, admin_user, patient):
+    entry = _entries_for(patient).first()
+    client = client_for(admin_user)
+    response = client.post(reverse("admin:auditlog_logentry_delete", args=[entry.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert LogEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_admin_filters_the_log_by_patient(client_for, admin_user, clinician, patient, other_patient):
+    client_for(clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    response = client_for(admin_user).get(reverse("audit:log"), {"patient": patient.mrn})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert patient.mrn in body
+    assert other_patient.mrn not in body
+
+
+def test_admin_filters_the_log_by_user_and_period(client_for, admin_user, clinician, front_desk, patient):
+    from django.utils import timezone
+
+    client_for(clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    client_for(front_desk).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    today = timezone.localdate().isoformat()
+    response = client_for(admin_user).get(
+        reverse("audit:log"), {"user": clinician.pk, "start": today, "end": today}
+    )
+    page = response.context["page"]
+    assert {entry.actor_id for entry in page.object_list} == {clinician.pk}
+    response = client_for(admin_user).get(reverse("audit:log"), {"start": "2001-01-01", "end": "2001-01-02"})
+    assert list(response.context["page"].object_list) == []
+
+
+def test_an_unknown_mrn_is_a_clear_error(client_for, admin_user):
+    response = client_for(admin_user).get(reverse("audit:log"), {"patient": "KAP-NOPE"})
+    assert response.status_code == 400
+    assert "No patient has that MRN" in response.content.decode()
+    assert 'value="KAP-NOPE"' in response.content.decode()
+
+
+def test_audit_log_page_keeps_constant_queries(
+    client_for, admin_user, clinician, patient, django_assert_max_num_queries
+):
+    client = client_for(clinician)
+    for _ in range(20):
+        client.get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    admin_client = client_for(admin_user)
+    with django_assert_max_num_queries(12):
+        assert admin_client.get(reverse("audit:log")).status_code == 200

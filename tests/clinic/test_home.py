@@ -1,0 +1,61 @@
+import pytest
+from django.urls import reverse
+
+from kap_clinic.clinic.models import WorkerHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+HOME_HEADINGS = {
+    "admin_user": "Clinic health",
+    "clinician": "My patients",
+    "front_desk": "Front desk",
+    "patient_user": "My care",
+}
+
+
+@pytest.mark.parametrize("person", sorted(HOME_HEADINGS))
+def test_each_role_lands_on_its_own_home(request, client_for, patient, person):
+    user = request.getfixturevalue(person)
+    response = client_for(user).get(reverse("clinic:home"))
+    assert response.status_code == 200
+    assert HOME_HEADINGS[person] in response.content.decode()
+
+
+def test_menus_follow_the_role(client_for, admin_user, patient_user, patient):
+    admin_page = client_for(admin_user).get(reverse("clinic:home")).content.decode()
+    patient_page = client_for(patient_user).get(reverse("clinic:home")).content.decode()
+    assert reverse("audit:log") in admin_page
+    assert reverse("audit:log") not in patient_page
+    assert f'href="{reverse("patients:list")}"' not in patient_page
+    assert reverse("patients:my_record") in patient_page
+
+
+def test_admin_worker_check_runs_the_heartbeat_task_after_commit(
+    client_for, admin_user, django_capture_on_commit_callbacks
+):
+    client = client_for(admin_user)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("clinic:worker_check"))
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    beat = WorkerHeartbeat.objects.get()
+    assert beat.source == WorkerHeartbeat.Source.CHECK
+    assert beat.requested_by == admin_user
+
+
+def test_clinician_home_keeps_constant_queries(client_for, clinician, django_assert_max_num_queries):
+    from datetime import date
+
+    from patients.services import patient_create
+
+    for i in range(15):
+        patient_create(
+            created_by=None,
+            given_name="A",
+            family_name=f"B{i}",
+            date_of_birth=date(1980, 1, 1),
+            primary_clinician=clinician,
+        )
+    client = client_for(clinician)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("clinic:home")).status_code == 200

@@ -1,0 +1,38 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import Role
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_refuses_when_debug_is_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
+
+
+def test_seed_demo_creates_one_user_per_role_and_runs_twice_safely(settings, monkeypatch, capsys, client):
+    settings.DEBUG = True
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    call_command("seed_demo")
+    call_command("seed_demo")
+    output = capsys.readouterr().out
+    assert sorted(User.objects.values_list("role", flat=True)) == sorted(Role.values)
+    assert Patient.objects.count() == 5
+    assert "demo-password-for-tests" in output
+    response = client.post(
+        reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"}
+    )
+    assert response.status_code == 302
+    assert User.objects.get(username="patient").patient is not None
+
+
+def test_seed_demo_runs_in_production_only_when_told(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", "--allow-production")
+    assert User.objects.filter(role=Role.ADMIN).count() == 1

@@ -1,0 +1,114 @@
+"""Every URL of the project against every role: who gets the page, who is refused, who is sent to sign in.
+
+A URL that is added to the project without a row here fails `test_every_url_is_in_the_matrix`.
+"""
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import sign_in
+
+ANON, PATIENT, INTAKE, CLINICIAN, ADMIN = "anonymous", "patient", "intake", "clinician", "admin"
+ROLES = (ANON, PATIENT, INTAKE, CLINICIAN, ADMIN)
+
+OK, LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, NOT_ALLOWED = 200, "login", 403, 404, 302, 405
+
+
+def row(anonymous, patient, intake, clinician, admin_):
+    return dict(zip(ROLES, (anonymous, patient, intake, clinician, admin_), strict=True))
+
+
+STAFF_ONLY = row(LOGIN, FORBIDDEN, OK, OK, OK)
+ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+ANY_SIGNED_IN = row(LOGIN, OK, OK, OK, OK)
+
+# url name -> (kwargs builder name, method, expected per role). "patient_a" is a patient whose
+# portal account is the patient role's user and whose primary clinician is the clinician role's user.
+MATRIX = {
+    "clinic:home": (None, "get", ANY_SIGNED_IN),
+    "clinic:health": (None, "get", row(OK, OK, OK, OK, OK)),
+    "clinic:settings": (None, "get", ADMIN_ONLY),
+    "clinic:worker_check": (None, "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT)),
+    "accounts:login": (None, "get", row(OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+    "accounts:logout": (None, "post", row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+    "accounts:two_factor_verify": (None, "get", row(LOGIN, OK, OK, REDIRECT, REDIRECT)),
+    "accounts:two_factor_setup": (None, "get", row(LOGIN, OK, OK, OK, OK)),
+    "accounts:password_change": (None, "get", ANY_SIGNED_IN),
+    "audit:log": (None, "get", ADMIN_ONLY),
+    "patients:list": (None, "get", STAFF_ONLY),
+    "patients:create": (None, "get", STAFF_ONLY),
+    "patients:my_record": (None, "get", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "patients:detail": ("patient_a", "get", row(LOGIN, OK, OK, OK, OK)),
+    "patients:edit": ("patient_a", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+}
+
+# The Django admin site is the admins' back office: every one of its pages sends everyone else away.
+ADMIN_SITE = row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, OK)
+
+
+def _all_url_names(patterns=None, namespace=""):
+    names = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _all_url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_is_in_the_matrix():
+    names = {name for name in _all_url_names() if not name.startswith("admin:")}
+    assert names - set(MATRIX) == set(), "add these URLs to the authorization matrix"
+    assert set(MATRIX) - names == set(), "these matrix rows name URLs that no longer exist"
+
+
+@pytest.fixture
+def people(admin_user, clinician, front_desk, patient_user, patient):
+    return {ADMIN: admin_user, CLINICIAN: clinician, INTAKE: front_desk, PATIENT: patient_user}
+
+
+def _request(client, method, url):
+    return client.post(url) if method == "post" else client.get(url)
+
+
+def _check(response, expected, url):
+    if expected == LOGIN:
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("accounts:login")), url
+    else:
+        assert response.status_code == expected, f"{url}: {response.status_code}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url_name", sorted(MATRIX))
+def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_name, role):
+    kwargs_from, method, expected = MATRIX[url_name]
+    kwargs = {"pk": patient.pk} if kwargs_from == "patient_a" else {}
+    url = reverse(url_name, kwargs=kwargs)
+    if role != ANON:
+        sign_in(client, people[role])
+    _check(_request(client, method, url), expected[role], url)
+
+
+def _admin_site_urls():
+    urls = [reverse("admin:index")]
+    for model in admin.site._registry:
+        opts = model._meta
+        urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    return urls
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_site_is_for_admins_only(client, people, role):
+    if role != ANON:
+        sign_in(client, people[role])
+    for url in _admin_site_urls():
+        response = client.get(url)
+        expected = ADMIN_SITE[role]
+        if role == ADMIN:
+            assert response.status_code in (OK, FORBIDDEN), url  # a model admins may not view answers 403
+        else:
+            assert response.status_code == expected, url
+            assert "login" in response["Location"], url
