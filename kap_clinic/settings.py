@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "kap_clinic.accounts.middleware.SessionLifetimeMiddleware",
     "kap_clinic.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "kap_clinic.audit.middleware.ClinicAuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -115,3 +115,20 @@ def test_audit_log_page_keeps_constant_queries(
     admin_client = client_for(admin_user)
     with django_assert_max_num_queries(12):
         assert admin_client.get(reverse("audit:log")).status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_change_the_recorded_address(client_for, clinician, patient):
+    client_for(clinician).get(
+        reverse("patients:detail", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.9.8.7", HTTP_X_FORWARDED_FOR="1.2.3.4"
+    )
+    assert _entries_for(patient).get(action=LogEntry.Action.ACCESS).remote_addr == "10.9.8.7"
+
+
+def test_behind_a_proxy_the_address_it_forwarded_is_recorded(settings, client_for, clinician, patient):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    client_for(clinician).get(
+        reverse("patients:detail", kwargs={"pk": patient.pk}),
+        REMOTE_ADDR="172.18.0.5",
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
+    )
+    assert _entries_for(patient).get(action=LogEntry.Action.ACCESS).remote_addr == "203.0.113.9"
