@@ -35,15 +35,16 @@ DEBUG = env_bool("DEBUG", default=False)
 
 DEV_ONLY_KEY = "dev-only-insecure-key-never-used-when-debug-is-off"
 SECRET_KEY = os.environ.get("SECRET_KEY") or (DEV_ONLY_KEY if DEBUG else "")
-if not SECRET_KEY or (
-    not DEBUG and (SECRET_KEY == DEV_ONLY_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5)
-):
+if not SECRET_KEY or (not DEBUG and (SECRET_KEY == DEV_ONLY_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5)):
     raise ImproperlyConfigured("Set SECRET_KEY to a random value of at least 50 characters.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "KAP Clinic")
+# The site's own address, for links in emails and calendar feeds.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+PATIENT_INVITE_HOURS = env_int("PATIENT_INVITE_HOURS", 72)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -178,9 +179,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Email
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)

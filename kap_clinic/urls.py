@@ -12,5 +12,7 @@ urlpatterns = [
     path("accounts/", include("kap_clinic.accounts.urls")),
     path("audit/", include("kap_clinic.audit.urls")),
     path("patients/", include("patients.urls")),
+    path("screening/", include("screening.urls")),
+    path("treatment/", include("sessions.urls")),
     path("", include("kap_clinic.clinic.urls")),
 ]

@@ -9,7 +9,9 @@ from .models import Patient
 class PatientAdmin(admin.ModelAdmin):
     list_display = ("mrn", "date_of_birth", "primary_clinician", "created_at")
     search_fields = ("mrn",)
-    readonly_fields = ("mrn", "created_at", "updated_at")
+    # Status moves only along the program path (patients.services); the admin shows it, never sets it.
+    readonly_fields = ("mrn", "status", "created_at", "updated_at")
+    exclude = ("family_name_key",)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         patient = self.get_object(request, object_id)

@@ -1,10 +1,45 @@
 from django import forms
 
+from . import status as path
 from .models import Patient
 
 
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["given_name", "family_name", "date_of_birth", "primary_clinician"]
-        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+        fields = [
+            "given_name",
+            "family_name",
+            "preferred_name",
+            "date_of_birth",
+            "sex_for_scoring",
+            "gender_identity",
+            "email",
+            "phone",
+            "consents_to_email",
+            "consents_to_sms",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+            "emergency_contact_relationship",
+            "weight_kg",
+            "referral_source",
+            "primary_clinician",
+        ]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("consents_to_email") and not cleaned.get("email"):
+            self.add_error("email", "Enter an email address to send reminders by email.")
+        if cleaned.get("consents_to_sms") and not cleaned.get("phone"):
+            self.add_error("phone", "Enter a phone number to send text reminders.")
+        return cleaned
+
+
+class StatusChangeForm(forms.Form):
+    to = forms.ChoiceField(label="Move to")
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, current: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [(s.value, s.label) for s in path.manual_targets(current)]

@@ -1,15 +1,62 @@
+from decimal import Decimal
+
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+
+from .status import Status
+
+MRN_PREFIX = "KAP"
+PHONE = RegexValidator(r"^\+?[0-9 ()\-.]{7,20}$", "Enter a phone number: digits, spaces and + ( ) - only.")
 
 
 class Patient(models.Model):
     """A person referred to the program. `__str__` is the chart number, never the name."""
 
+    class SexForScoring(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+
+    STATUS_CHOICES = [(s.value, s.label) for s in Status]
+
     mrn = models.CharField("MRN", max_length=20, unique=True, editable=False)
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
+    # Lower-cased family name, kept by save(): an indexed prefix search that works the same everywhere.
+    family_name_key = models.CharField(max_length=100, editable=False, db_index=True)
+    preferred_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
+    sex_for_scoring = models.CharField(
+        "Sex (for scoring)",
+        max_length=8,
+        choices=SexForScoring.choices,
+        blank=True,
+        help_text="Used only where an instrument's cut-off differs by sex (AUDIT-C).",
+    )
+    gender_identity = models.CharField(max_length=60, blank=True)
+
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True, validators=[PHONE])
+    consents_to_email = models.BooleanField("Agrees to reminders by email", default=False)
+    consents_to_sms = models.BooleanField("Agrees to reminders by text message", default=False)
+
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(max_length=20, blank=True, validators=[PHONE])
+    emergency_contact_relationship = models.CharField(max_length=60, blank=True)
+
+    weight_kg = models.DecimalField(
+        "Weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("20")), MaxValueValidator(Decimal("350"))],
+        help_text="Needed for mg/kg dosing.",
+    )
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=Status.REFERRED, editable=False)
+    referral_source = models.CharField(max_length=200, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -34,17 +81,83 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
             models.Index(fields=["date_of_birth"], name="patient_dob_idx"),
+            models.Index(fields=["status"], name="patient_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=350),
+                name="patient_weight_plausible",
+            ),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="patient_status_known"),
         ]
 
     def __str__(self):
         return self.mrn or f"patient #{self.pk}"
 
+    def save(self, *args, **kwargs):
+        self.family_name_key = (self.family_name or "").strip().lower()
+        if kwargs.get("update_fields") is not None and "family_name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "family_name_key"}
+        super().save(*args, **kwargs)
+
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label
+
+    def age_on(self, day) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
     def get_additional_data(self):
         return {"patient_id": self.pk}
 
 
-auditlog.register(Patient)
+class PatientStatusChange(models.Model):
+    """One step along the patient's path, with who made it and why."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=Patient.STATUS_CHOICES)
+    to_status = models.CharField(max_length=16, choices=Patient.STATUS_CHOICES)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self):
+        return f"status change #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+class PatientInvite(models.Model):
+    """A single-use, expiring invitation for a patient to set their portal password."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invites")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"invite #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+auditlog.register(Patient, exclude_fields=["family_name_key"])
+auditlog.register(PatientStatusChange)
+auditlog.register(PatientInvite, exclude_fields=["nonce"])

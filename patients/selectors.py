@@ -1,10 +1,12 @@
+from datetime import date, datetime
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
 
-from .models import Patient
+from .models import MRN_PREFIX, Patient
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
@@ -31,11 +33,46 @@ def get_patient_for_user(user: User, pk: int) -> Patient:
     return patient
 
 
+def _parse_date(text: str) -> date | None:
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def patient_search(user: User, query: str) -> QuerySet[Patient]:
+    """Patients matching a chart number, a date of birth, or the start of a family name ("family, given" too).
+
+    Every branch uses an index (MRN unique, date of birth, lower-cased family name), so it stays fast at 50,000.
+    """
     qs = patients_visible_to(user).select_related("primary_clinician")
-    query = (query or "").strip()
-    if query:
-        qs = qs.filter(
-            Q(mrn__iexact=query) | Q(family_name__istartswith=query) | Q(given_name__istartswith=query)
-        )
+    query = " ".join((query or "").split())
+    if not query:
+        return qs
+    born = _parse_date(query)
+    if born is not None:
+        return qs.filter(date_of_birth=born)
+    if query.upper().startswith(f"{MRN_PREFIX}-"):
+        return qs.filter(mrn=query.upper())
+    family, _, given = query.replace(",", " ").partition(" ")
+    qs = qs.filter(family_name_key__startswith=family.lower())
+    if given.strip():
+        qs = qs.filter(given_name__istartswith=given.strip())
     return qs
+
+
+def patient_chart(patient: Patient) -> dict:
+    """What the staff chart shows beside the demographics."""
+    from screening.models import Screening, SuicideRiskAlert
+    from sessions.models import Enrollment
+
+    return {
+        "patient": patient,
+        "screenings": Screening.objects.filter(patient=patient).select_related("signed_off_by")[:10],
+        "alerts": SuicideRiskAlert.objects.filter(patient=patient, status="open"),
+        "enrollment": Enrollment.objects.filter(patient=patient, status="active").first(),
+        "status_changes": patient.status_changes.select_related("changed_by")[:10],
+        "open_invite": patient.invites.filter(used_at__isnull=True).first(),
+    }

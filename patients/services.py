@@ -1,12 +1,19 @@
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
 
-from .models import Patient
+from . import status as path
+from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
 
-MRN_PREFIX = "KAP"
+INVITE_SALT = "patients.invite"
 
 
 def _new_mrn() -> str:
@@ -14,13 +21,17 @@ def _new_mrn() -> str:
 
 
 def patient_create(*, created_by: User | None, **fields) -> Patient:
-    """Register a patient under a newly generated, unique medical record number."""
+    """Register a referred patient under a newly generated, unique medical record number."""
     for _ in range(10):
+        mrn = _new_mrn()
+        if Patient.objects.filter(mrn=mrn).exists():
+            continue
         try:
             with transaction.atomic():
-                return Patient.objects.create(mrn=_new_mrn(), **fields)
+                return Patient.objects.create(mrn=mrn, **fields)
         except IntegrityError:
-            continue  # an MRN collision: draw again
+            if not Patient.objects.filter(mrn=mrn).exists():
+                raise
     raise RuntimeError("Could not allocate a medical record number.")
 
 
@@ -32,3 +43,126 @@ def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
     patient.full_clean()
     patient.save()
     return patient
+
+
+@transaction.atomic
+def patient_transition(*, patient: Patient, to: str, by: User | None, reason: str = "") -> Patient:
+    """Move a patient along an allowed step of the program path, recording who and why.
+
+    Locks the patient row so two simultaneous moves cannot both start from the same status.
+    """
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    if locked.status == to:
+        return locked
+    if not path.can_move(locked.status, to):
+        raise ValidationError(
+            f"A patient cannot move from {path.Status(locked.status).label.lower()} to {path.Status(to).label.lower()}."
+        )
+    PatientStatusChange.objects.create(
+        patient=locked, from_status=locked.status, to_status=to, changed_by=by, reason=reason.strip()
+    )
+    locked.status = to
+    locked.save(update_fields=["status", "updated_at"])
+    patient.status = to
+    return locked
+
+
+def patient_manual_transition(*, patient: Patient, to: str, by: User, reason: str) -> Patient:
+    """A move made by staff from the chart: only the manual steps, always with a reason."""
+    if by.role not in STAFF_ROLES:
+        raise PermissionDenied
+    if path.Status(to) not in path.MANUAL_TARGETS:
+        raise ValidationError("That status is set by the screening sign-off or the enrollment gate.")
+    if not reason.strip():
+        raise ValidationError("Give a reason for the change.")
+    return patient_transition(patient=patient, to=to, by=by, reason=reason)
+
+
+# ---- Portal invitations ------------------------------------------------------------------------
+
+
+def invite_token(invite: PatientInvite) -> str:
+    return signing.dumps({"i": invite.pk, "n": invite.nonce}, salt=INVITE_SALT)
+
+
+@transaction.atomic
+def patient_invite(*, patient: Patient, by: User) -> PatientInvite:
+    """Create (or reuse) the patient's portal account and a new invitation; earlier open invitations lapse."""
+    if not patient.email:
+        raise ValidationError("Add the patient's email address before inviting them.")
+    user = patient.user
+    if user is None:
+        if User.objects.filter(username__iexact=patient.email).exists():
+            raise ValidationError("An account with this email address already exists.")
+        user = User(username=patient.email.lower(), email=patient.email, role=Role.PATIENT, is_active=True)
+        user.first_name, user.last_name = patient.given_name, patient.family_name
+        user.set_unusable_password()
+        user.save()
+        patient.user = user
+        patient.save(update_fields=["user", "updated_at"])
+    elif user.has_usable_password():
+        raise ValidationError("This patient already has a portal password.")
+    now = timezone.now()
+    PatientInvite.objects.filter(patient=patient, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+    invite = PatientInvite.objects.create(
+        patient=patient,
+        user=user,
+        nonce=secrets.token_urlsafe(32),
+        created_by=by,
+        expires_at=now + timedelta(hours=settings.PATIENT_INVITE_HOURS),
+    )
+    from . import tasks
+
+    transaction.on_commit(lambda: tasks.send_patient_invite.delay(invite.pk))
+    return invite
+
+
+def invite_for_token(token: str) -> PatientInvite | None:
+    """The open invitation a link names; None when the link is forged, used or expired."""
+    try:
+        data = signing.loads(token, salt=INVITE_SALT)
+    except signing.BadSignature:
+        return None
+    invite = (
+        PatientInvite.objects.select_related("user", "patient")
+        .filter(pk=data.get("i"), nonce=data.get("n"), used_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    return invite
+
+
+@transaction.atomic
+def invite_accept(*, invite: PatientInvite, password: str) -> User:
+    """Set the patient's password through an invitation, which can be used once only."""
+    claimed = PatientInvite.objects.filter(pk=invite.pk, used_at__isnull=True, expires_at__gt=timezone.now()).update(
+        used_at=timezone.now()
+    )
+    if claimed != 1:
+        raise ValidationError("This invitation link has already been used or has expired.")
+    user = invite.user
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def invite_send(*, invite: PatientInvite, base_url: str) -> None:
+    """Email the invitation link; the subject and body carry no clinical detail."""
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    ctx = {
+        "clinic_name": settings.CLINIC_NAME,
+        "link": base_url.rstrip("/") + reverse("accounts:invite_accept", args=[invite_token(invite)]),
+        "hours": settings.PATIENT_INVITE_HOURS,
+        "given_name": invite.patient.given_name,
+    }
+    subject = render_to_string("patients/email/invite_subject.txt", ctx).strip()
+    message = EmailMultiAlternatives(
+        subject,
+        render_to_string("patients/email/invite_body.txt", ctx),
+        to=[invite.patient.email],
+    )
+    message.attach_alternative(render_to_string("patients/email/invite_body.html", ctx), "text/html")
+    message.send()
+    PatientInvite.objects.filter(pk=invite.pk).update(emailed_at=timezone.now())

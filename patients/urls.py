@@ -10,4 +10,6 @@ urlpatterns = [
     path("me/", views.my_record_view, name="my_record"),
     path("<int:pk>/", views.patient_detail_view, name="detail"),
     path("<int:pk>/edit/", views.patient_edit_view, name="edit"),
+    path("<int:pk>/status/", views.patient_transition_view, name="transition"),
+    path("<int:pk>/invite/", views.patient_invite_view, name="invite"),
 ]

@@ -1,15 +1,17 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.audit.services import record_chart_view
 
 from . import services
-from .forms import PatientForm
-from .selectors import get_patient_for_user, patient_search
+from .forms import PatientForm, StatusChangeForm
+from .selectors import get_patient_for_user, patient_chart, patient_search
 
 
 @role_required(*STAFF_ROLES)
@@ -36,8 +38,10 @@ def patient_create_view(request):
 def patient_detail_view(request, pk):
     patient = get_patient_for_user(request.user, pk)
     record_chart_view(obj=patient)
-    template = "patients/patient_detail.html" if request.user.is_clinic_staff else "patients/my_record.html"
-    return render(request, template, {"patient": patient})
+    if not request.user.is_clinic_staff:
+        return render(request, "patients/my_record.html", {"patient": patient})
+    ctx = {**patient_chart(patient), "status_form": StatusChangeForm(current=patient.status)}
+    return render(request, "patients/patient_detail.html", ctx)
 
 
 @role_required(Role.PATIENT)
@@ -58,3 +62,37 @@ def patient_edit_view(request, pk):
         return redirect("patients:detail", pk=patient.pk)
     status = 400 if form.errors else 200
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def patient_transition_view(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    form = StatusChangeForm(request.POST, current=patient.status)
+    if form.is_valid():
+        try:
+            services.patient_manual_transition(
+                patient=patient, to=form.cleaned_data["to"], by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Status changed to {patient.status_label.lower()}.")
+            return redirect("patients:detail", pk=patient.pk)
+    record_chart_view(obj=patient)
+    ctx = {**patient_chart(patient), "status_form": form}
+    return render(request, "patients/patient_detail.html", ctx, status=400)
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def patient_invite_view(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    try:
+        services.patient_invite(patient=patient, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Invitation sent to the patient's email address.")
+    return redirect("patients:detail", pk=patient.pk)

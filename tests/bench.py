@@ -49,7 +49,7 @@ def seed():
         clinician = User.objects.get(username="clinician")
         rows = [
             Patient(
-                mrn=f"BEN-{i:08d}",
+                mrn=f"KAP-{90_000_000 + i}",
                 given_name=f"Given{i}",
                 family_name=f"Family{i % 9973}",
                 date_of_birth=date(1950, 1, 1) + timedelta(days=i % 20000),

@@ -12,7 +12,7 @@ from tests.conftest import sign_in
 ANON, PATIENT, INTAKE, CLINICIAN, ADMIN = "anonymous", "patient", "intake", "clinician", "admin"
 ROLES = (ANON, PATIENT, INTAKE, CLINICIAN, ADMIN)
 
-OK, LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, NOT_ALLOWED = 200, "login", 403, 404, 302, 405
+OK, LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, NOT_ALLOWED, BAD = 200, "login", 403, 404, 302, 405, 400
 
 
 def row(anonymous, patient, intake, clinician, admin_):
@@ -23,7 +23,7 @@ STAFF_ONLY = row(LOGIN, FORBIDDEN, OK, OK, OK)
 ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 ANY_SIGNED_IN = row(LOGIN, OK, OK, OK, OK)
 
-# url name -> (kwargs builder name, method, expected per role). "patient_a" is a patient whose
+# url name -> (kwargs builder name, method, expected per role). Objects belong to patient A, whose
 # portal account is the patient role's user and whose primary clinician is the clinician role's user.
 MATRIX = {
     "clinic:home": (None, "get", ANY_SIGNED_IN),
@@ -41,6 +41,18 @@ MATRIX = {
     "patients:my_record": (None, "get", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "patients:detail": ("patient_a", "get", row(LOGIN, OK, OK, OK, OK)),
     "patients:edit": ("patient_a", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "patients:transition": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
+    "patients:invite": ("patient_a", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "accounts:invite_accept": ("invite", "get", row(OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "screening:start": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "screening:detail": ("screening", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "screening:instrument": ("instrument", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "screening:medical": ("screening", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "screening:complete": ("screening", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "screening:sign_off": ("screening", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)),
+    "screening:alert_clear": ("alert", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    "screening:self_report": ("self_report", "get", row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "sessions:enroll": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -81,11 +93,45 @@ def _check(response, expected, url):
         assert response.status_code == expected, f"{url}: {response.status_code}"
 
 
+def _objects(patient, front_desk):
+    from screening.services import response_save, screening_start
+
+    screening = screening_start(patient=patient, by=front_desk)
+    response_save(screening=screening, code="phq9", answers=[0] * 8 + [1], complete=True, by=front_desk)
+    return {"screening": screening, "alert": screening.risk_alerts.get()}
+
+
+def _kwargs(kind, patient, objects):
+    if kind is None:
+        return {}
+    if kind == "patient_a":
+        return {"pk": patient.pk}
+    if kind == "patient_fk":
+        return {"patient_pk": patient.pk}
+    if kind == "self_report":
+        return {"code": "phq9"}
+    if kind == "instrument":
+        return {"pk": objects["screening"].pk, "code": "phq9"}
+    return {"pk": objects[kind].pk}
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("url_name", sorted(MATRIX))
 def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_name, role):
+    from patients.models import Patient
+
     kwargs_from, method, expected = MATRIX[url_name]
-    kwargs = {"pk": patient.pk} if kwargs_from == "patient_a" else {}
+    if kwargs_from == "invite":
+        from patients.services import invite_token, patient_invite
+
+        other = Patient.objects.create(
+            mrn="KAP-00000001", given_name="I", family_name="Nvite", date_of_birth="1990-01-01", email="i@example.org"
+        )
+        kwargs = {"token": invite_token(patient_invite(patient=other, by=people[INTAKE]))}
+    elif kwargs_from in (None, "patient_a", "patient_fk", "self_report"):
+        kwargs = _kwargs(kwargs_from, patient, {})
+    else:
+        kwargs = _kwargs(kwargs_from, patient, _objects(patient, people[INTAKE]))
     url = reverse(url_name, kwargs=kwargs)
     if role != ANON:
         sign_in(client, people[role])

@@ -77,9 +77,7 @@ def test_migrations_and_static_files_run_before_the_site_serves(services):
     commands = [" ".join(_command(service)) for service in services.values()]
     assert any("manage.py migrate --noinput" in command for command in commands)
     assert "manage.py collectstatic --noinput" in " ".join(_command(services["web"]))
-    migrators = [
-        name for name, service in services.items() if "manage.py migrate" in " ".join(_command(service))
-    ]
+    migrators = [name for name, service in services.items() if "manage.py migrate" in " ".join(_command(service))]
     for migrator in migrators:
         if migrator == "web":
             continue
@@ -100,9 +98,7 @@ def test_data_services_are_health_checked_and_persist(services, compose, name):
     service = services[name]
     assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     volumes = service.get("volumes") or []
-    named = [
-        (volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source")) for volume in volumes
-    ]
+    named = [(volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source")) for volume in volumes]
     assert any(source in (compose.get("volumes") or {}) for source in named), f"{name} has no named volume"
 
 

@@ -80,9 +80,7 @@ def services_available():
     if not os.environ.get("REDIS_URL"):
         skip_or_fail("REDIS_URL is not set: the worker tests need a real Redis broker")
     if not os.environ.get("DATABASE_URL"):
-        skip_or_fail(
-            "DATABASE_URL is not set: a worker process cannot share an in-memory SQLite test database"
-        )
+        skip_or_fail("DATABASE_URL is not set: a worker process cannot share an in-memory SQLite test database")
     if connection.vendor != "postgresql":
         skip_or_fail(f"The worker tests need PostgreSQL, not {connection.vendor}")
 
@@ -124,9 +122,7 @@ def worker(services_available, django_db_setup):
             if celery_app.control.ping(destination=[hostname], timeout=0.5):
                 break
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"No answer to a ping within {READY_TIMEOUT:.0f} s. Worker log:\n{running.log_tail()}"
-                )
+                pytest.fail(f"No answer to a ping within {READY_TIMEOUT:.0f} s. Worker log:\n{running.log_tail()}")
         yield running
     finally:
         process.terminate()
@@ -163,9 +159,7 @@ def wait_for_heartbeat(worker: Worker, **filters) -> WorkerHeartbeat:
             return found
         worker.assert_alive()
         if time.monotonic() > deadline:
-            pytest.fail(
-                f"No heartbeat {filters} within {TASK_TIMEOUT:.0f} s. Worker log:\n{worker.log_tail()}"
-            )
+            pytest.fail(f"No heartbeat {filters} within {TASK_TIMEOUT:.0f} s. Worker log:\n{worker.log_tail()}")
         time.sleep(0.2)
 
 

@@ -23,13 +23,9 @@ class SessionLifetimeMiddleware:
             last_seen = request.session.get(LAST_SEEN_AT, now)
             reason = None
             if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
-                reason = (
-                    f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity."
-                )
+                reason = f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity."
             elif now - started > settings.SESSION_MAX_HOURS * 3600:
-                reason = (
-                    f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. Please sign in again."
-                )
+                reason = f"Your session reached its {settings.SESSION_MAX_HOURS}-hour limit. Please sign in again."
             if reason:
                 logout(request)
                 messages.info(request, reason)

@@ -29,6 +29,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
+        "screening.view_screening",
+        "screening.view_suicideriskalert",
+        "screening.view_conditionrule",
+        "screening.add_conditionrule",
+        "screening.change_conditionrule",
+        "screening.delete_conditionrule",
+        "treatment_sessions.view_enrollment",
     ),
     Role.CLINICIAN: (
         "patients.view_patient",

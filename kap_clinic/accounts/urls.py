@@ -10,4 +10,5 @@ urlpatterns = [
     path("two-factor/", views.two_factor_verify_view, name="two_factor_verify"),
     path("two-factor/setup/", views.two_factor_setup_view, name="two_factor_setup"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("invite/<str:token>/", views.invite_accept_view, name="invite_accept"),
 ]

@@ -67,6 +67,29 @@ def _qr_data_uri(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def invite_accept_view(request, token):
+    """A patient chooses their portal password through the single-use link the clinic emailed."""
+    from django.contrib.auth.forms import SetPasswordForm
+    from django.core.exceptions import ValidationError
+
+    from patients.services import invite_accept, invite_for_token
+
+    if request.user.is_authenticated:
+        return render(request, "accounts/invite_signed_in.html", status=403)
+    invite = invite_for_token(token)
+    if invite is None:
+        return render(request, "accounts/invite_invalid.html", status=404)
+    form = SetPasswordForm(invite.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invite_accept(invite=invite, password=form.cleaned_data["new_password1"])
+        except ValidationError:
+            return render(request, "accounts/invite_invalid.html", status=404)
+        messages.success(request, "Your password is set. Sign in with your email address and new password.")
+        return redirect("accounts:login")
+    return render(request, "accounts/invite_accept.html", {"form": form}, status=400 if form.errors else 200)
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = "/"

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -10,7 +11,35 @@ class ClinicSettings(models.Model):
         default=False,
         help_text="Admins and clinicians always sign in with a second factor.",
     )
+    # Screening thresholds; defaults from the clinical reference (DOMAIN.md sections 1-2).
+    screening_valid_days = models.PositiveSmallIntegerField(
+        "Days a signed-off screening stays current for enrollment", default=30, validators=[MinValueValidator(1)]
+    )
+    min_age = models.PositiveSmallIntegerField("Minimum age", default=18)
+    bp_review_systolic = models.PositiveSmallIntegerField("Systolic BP above which a clinician reviews", default=140)
+    bp_review_diastolic = models.PositiveSmallIntegerField("Diastolic BP above which a clinician reviews", default=90)
+    bp_ineligible_systolic = models.PositiveSmallIntegerField("Systolic BP above which not eligible", default=180)
+    bp_ineligible_diastolic = models.PositiveSmallIntegerField("Diastolic BP above which not eligible", default=110)
+    min_phq9_total = models.PositiveSmallIntegerField("PHQ-9 total below which a clinician reviews", default=10)
+    min_adequate_trials = models.PositiveSmallIntegerField(
+        "Adequate antidepressant trials below which a clinician reviews", default=2
+    )
+    audit_review_total = models.PositiveSmallIntegerField("AUDIT total from which a clinician reviews", default=16)
+    dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=6)
     updated_at = models.DateTimeField(auto_now=True)
+
+    THRESHOLD_FIELDS = (
+        "screening_valid_days",
+        "min_age",
+        "bp_review_systolic",
+        "bp_review_diastolic",
+        "bp_ineligible_systolic",
+        "bp_ineligible_diastolic",
+        "min_phq9_total",
+        "min_adequate_trials",
+        "audit_review_total",
+        "dast10_review_total",
+    )
 
     class Meta:
         verbose_name = "clinic settings"
@@ -19,6 +48,19 @@ class ClinicSettings(models.Model):
 
     def __str__(self):
         return "Clinic settings"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.bp_ineligible_systolic <= self.bp_review_systolic:
+            raise ValidationError({"bp_ineligible_systolic": "Must be above the review threshold."})
+        if self.bp_ineligible_diastolic <= self.bp_review_diastolic:
+            raise ValidationError({"bp_ineligible_diastolic": "Must be above the review threshold."})
+
+    def eligibility_thresholds(self):
+        from screening.eligibility import Thresholds
+
+        return Thresholds(**{name: getattr(self, name) for name in self.THRESHOLD_FIELDS})
 
     @classmethod
     def load(cls) -> "ClinicSettings":

@@ -4,6 +4,7 @@ from django.db.models import Count
 from kap_clinic.accounts.models import User
 from patients.models import Patient
 from patients.selectors import patients_visible_to
+from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
 
 from .models import WorkerHeartbeat
 
@@ -11,6 +12,8 @@ from .models import WorkerHeartbeat
 def clinician_home(user: User) -> dict:
     mine = patients_visible_to(user).select_related("primary_clinician")
     return {
+        "alerts": open_alerts_for(user)[:20],
+        "awaiting": screenings_awaiting_sign_off(user)[:20],
         "my_patients": mine.filter(primary_clinician=user)[:20],
         "unassigned": mine.filter(primary_clinician__isnull=True)[:20],
     }
@@ -18,23 +21,29 @@ def clinician_home(user: User) -> dict:
 
 def intake_home(user: User) -> dict:
     return {
-        "recent_patients": patients_visible_to(user)
-        .select_related("primary_clinician")
-        .order_by("-created_at")[:20]
+        "in_progress": screenings_in_progress(user)[:20],
+        "awaiting": screenings_awaiting_sign_off(user)[:20],
+        "recent_patients": patients_visible_to(user).select_related("primary_clinician").order_by("-created_at")[:20],
     }
 
 
 def admin_home(user: User) -> dict:
     return {
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
-        "staff_by_role": User.objects.filter(is_active=True)
-        .values("role")
-        .annotate(n=Count("pk"))
-        .order_by("role"),
+        "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),
         "recent_audit": LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")[:10],
     }
 
 
 def patient_home(user: User) -> dict:
-    return {"patient": getattr(user, "patient", None)}
+    from screening.models import InstrumentResponse
+
+    patient = getattr(user, "patient", None)
+    done = {}
+    if patient is not None:
+        rows = InstrumentResponse.objects.filter(
+            screening__patient=patient, reported_by_patient=True, is_complete=True
+        ).values_list("code", "updated_at")
+        done = dict(rows)
+    return {"patient": patient, "done": done}

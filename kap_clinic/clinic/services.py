@@ -8,6 +8,4 @@ from .models import WorkerHeartbeat
 
 def worker_check_request(*, requested_by: User) -> None:
     """Ask a worker to write a heartbeat once this request's transaction has committed."""
-    transaction.on_commit(
-        lambda: tasks.record_worker_heartbeat.delay(WorkerHeartbeat.Source.CHECK, requested_by.pk)
-    )
+    transaction.on_commit(lambda: tasks.record_worker_heartbeat.delay(WorkerHeartbeat.Source.CHECK, requested_by.pk))

@@ -90,9 +90,7 @@ def test_admin_filters_the_log_by_user_and_period(client_for, admin_user, clinic
     client_for(clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
     client_for(front_desk).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
     today = timezone.localdate().isoformat()
-    response = client_for(admin_user).get(
-        reverse("audit:log"), {"user": clinician.pk, "start": today, "end": today}
-    )
+    response = client_for(admin_user).get(reverse("audit:log"), {"user": clinician.pk, "start": today, "end": today})
     page = response.context["page"]
     assert {entry.actor_id for entry in page.object_list} == {clinician.pk}
     response = client_for(admin_user).get(reverse("audit:log"), {"start": "2001-01-01", "end": "2001-01-02"})

@@ -25,9 +25,7 @@ def test_seed_demo_creates_one_user_per_role_and_runs_twice_safely(settings, mon
     assert sorted(User.objects.values_list("role", flat=True)) == sorted(Role.values)
     assert Patient.objects.count() == 5
     assert "demo-password-for-tests" in output
-    response = client.post(
-        reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"}
-    )
+    response = client.post(reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"})
     assert response.status_code == 302
     assert User.objects.get(username="patient").patient is not None
 

@@ -7,9 +7,7 @@ PATIENT_URLS = ("patients:detail", "patients:edit")
 
 
 @pytest.mark.parametrize("url_name", PATIENT_URLS)
-def test_patient_cannot_reach_another_patients_record(
-    client_for, patient_user, patient, other_patient, url_name
-):
+def test_patient_cannot_reach_another_patients_record(client_for, patient_user, patient, other_patient, url_name):
     client = client_for(patient_user)
     response = client.get(reverse(url_name, kwargs={"pk": other_patient.pk}))
     assert response.status_code in (403, 404)
@@ -42,9 +40,7 @@ def test_my_record_leads_to_own_chart(client_for, patient_user, patient):
 
 
 @pytest.mark.parametrize("url_name", PATIENT_URLS)
-def test_other_clinician_gets_404_for_a_patient_in_someone_elses_care(
-    client_for, other_clinician, patient, url_name
-):
+def test_other_clinician_gets_404_for_a_patient_in_someone_elses_care(client_for, other_clinician, patient, url_name):
     response = client_for(other_clinician).get(reverse(url_name, kwargs={"pk": patient.pk}))
     assert response.status_code == 404
 
@@ -67,9 +63,7 @@ def test_patient_list_keeps_constant_queries(client_for, front_desk, django_asse
 
     client = client_for(front_desk)
     for i in range(30):
-        patient_create(
-            created_by=None, given_name=f"G{i}", family_name=f"F{i}", date_of_birth=date(1990, 1, 1)
-        )
+        patient_create(created_by=None, given_name=f"G{i}", family_name=f"F{i}", date_of_birth=date(1990, 1, 1))
     with django_assert_max_num_queries(12):
         assert client.get(reverse("patients:list")).status_code == 200
 

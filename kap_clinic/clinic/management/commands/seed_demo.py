@@ -54,9 +54,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
         for username, role, _, _ in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<13} username {username:<10} password {password}")
-        self.stdout.write(
-            "Admins and clinicians also enter a code from an authenticator app; add these keys to one:"
-        )
+        self.stdout.write("Admins and clinicians also enter a code from an authenticator app; add these keys to one:")
         for name, key in keys.items():
             self.stdout.write(f"  {name:<10} {key}   (or: python manage.py totp_code {name})")
 

@@ -1,0 +1,51 @@
+"""The enrollment gate: who may enter a treatment program, and why not.
+
+A patient passes when their latest signed-off screening is eligible, was signed off by a clinician
+within the clinic's window, and no high suicide-risk alert is open. `sessions.services.enrollment_create`
+asks this before it writes anything, so views, the admin, the shell and tasks all meet the same gate.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from kap_clinic.clinic.models import ClinicSettings
+from patients.models import Patient
+
+from .models import Screening, SuicideRiskAlert
+
+
+@dataclass(frozen=True)
+class GateResult:
+    screening: Screening | None
+    reasons: tuple[str, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return self.screening is not None and not self.reasons
+
+
+def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateResult:
+    now = now or timezone.now()
+    valid_days = ClinicSettings.load().screening_valid_days
+    reasons: list[str] = []
+    latest = (
+        Screening.objects.filter(patient=patient, status=Screening.Status.SIGNED_OFF)
+        .select_related("signed_off_by")
+        .order_by("-signed_off_at", "-pk")
+        .first()
+    )
+    current = None
+    if latest is None:
+        reasons.append("No screening has been signed off by a clinician.")
+    elif latest.final_outcome != "eligible":
+        reasons.append("The latest signed-off screening found the patient not eligible.")
+    elif latest.signed_off_at < now - timedelta(days=valid_days):
+        signed = timezone.localtime(latest.signed_off_at).date().isoformat()
+        reasons.append(f"The eligible screening was signed off on {signed}, more than {valid_days} days ago.")
+    else:
+        current = latest
+    if SuicideRiskAlert.objects.filter(patient=patient, status="open", level="high").exists():
+        reasons.append("A high suicide-risk alert is open; a clinician must review it first.")
+    return GateResult(screening=current, reasons=tuple(reasons))

@@ -1,0 +1,65 @@
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import Http404
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES
+from patients.selectors import patients_visible_to
+
+from .models import Screening, SuicideRiskAlert
+
+
+def get_screening_for_user(user: User, pk: int) -> Screening:
+    """A screening of a patient the staff member may open; 404 otherwise (patients never open screenings)."""
+    if user.role not in STAFF_ROLES:
+        raise Http404("No such screening.")
+    screening = (
+        Screening.objects.select_related("patient", "created_by", "signed_off_by", "completed_by")
+        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .first()
+    )
+    if screening is None:
+        raise Http404("No such screening.")
+    return screening
+
+
+def get_alert_for_user(user: User, pk: int) -> SuicideRiskAlert:
+    alert = (
+        SuicideRiskAlert.objects.select_related("patient", "screening")
+        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .first()
+    )
+    if alert is None or user.role not in STAFF_ROLES:
+        raise Http404("No such alert.")
+    return alert
+
+
+def open_alerts_for(user: User) -> QuerySet[SuicideRiskAlert]:
+    """Open suicide-risk alerts for the patients this user may see, highest risk and oldest first."""
+    rank = Case(
+        When(level="high", then=Value(0)),
+        When(level="moderate", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        SuicideRiskAlert.objects.filter(status=SuicideRiskAlert.Status.OPEN, patient__in=patients_visible_to(user))
+        .select_related("patient")
+        .annotate(rank=rank)
+        .order_by("rank", "raised_at")
+    )
+
+
+def screenings_awaiting_sign_off(user: User) -> QuerySet[Screening]:
+    return (
+        Screening.objects.filter(status=Screening.Status.COMPLETED, patient__in=patients_visible_to(user))
+        .select_related("patient")
+        .order_by("completed_at")
+    )
+
+
+def screenings_in_progress(user: User) -> QuerySet[Screening]:
+    return (
+        Screening.objects.filter(status=Screening.Status.DRAFT, patient__in=patients_visible_to(user))
+        .select_related("patient")
+        .order_by("-updated_at")
+    )

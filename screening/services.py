@@ -1,0 +1,295 @@
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.clinic.models import ClinicSettings
+from patients.models import Patient
+from patients.services import patient_transition
+from patients.status import Status
+
+from . import contraindications, eligibility, instruments, medications
+from .models import ConditionRule, InstrumentResponse, MedicalHistory, Screening, SuicideRiskAlert
+
+# The standard intake set; PCL-5 is offered but optional (trauma-focused programs).
+REQUIRED_INSTRUMENTS = ("phq9", "gad7", "cssrs", "audit", "dast10")
+OPTIONAL_INSTRUMENTS = ("pcl5",)
+SELF_REPORT_INSTRUMENTS = ("phq9", "gad7")
+RISK_ORDER = ("none", "low", "moderate", "high")
+
+
+def _require_staff(user: User) -> None:
+    if user.role not in STAFF_ROLES:
+        raise PermissionDenied
+
+
+@transaction.atomic
+def screening_start(*, patient: Patient, by: User) -> Screening:
+    """Open a screening for the patient, or return the one already in progress."""
+    _require_staff(by)
+    screening = Screening.objects.filter(patient=patient, status=Screening.Status.DRAFT).first()
+    if screening is None:
+        screening = Screening.objects.create(patient=patient, created_by=by)
+    if patient.status in (Status.REFERRED, Status.ELIGIBLE, Status.NOT_ELIGIBLE):
+        patient_transition(patient=patient, to=Status.SCREENING, by=by, reason=f"Screening #{screening.pk} started.")
+    return screening
+
+
+# ---- Instruments --------------------------------------------------------------------------------
+
+
+def _partial_risk(code: str, answers: Sequence[int | None]) -> str:
+    """The suicide-risk level shown by the answers given so far (drafts included: a positive answer alerts at once)."""
+
+    def yes(index: int) -> bool:
+        return len(answers) > index and answers[index] not in (None, 0)
+
+    if code == "phq9":
+        # PHQ-9 item 9 above 0 means urgent clinician review regardless of the total (DOMAIN 1.1).
+        return "moderate" if yes(8) else "none"
+    if code == "cssrs":
+        if yes(3) or yes(4) or (yes(5) and yes(6)):
+            return "high"
+        if yes(2) or yes(5):
+            return "moderate"
+        if yes(0) or yes(1):
+            return "low"
+    return "none"
+
+
+def _raise_alert(*, screening: Screening, code: str, level: str) -> SuicideRiskAlert | None:
+    if level == "none":
+        return None
+    alert = (
+        SuicideRiskAlert.objects.select_for_update()
+        .filter(screening=screening, instrument_code=code, status=SuicideRiskAlert.Status.OPEN)
+        .first()
+    )
+    if alert is None:
+        return SuicideRiskAlert.objects.create(
+            patient=screening.patient, screening=screening, instrument_code=code, level=level
+        )
+    if RISK_ORDER.index(level) > RISK_ORDER.index(alert.level):
+        alert.level = level
+        alert.save(update_fields=["level"])
+    return alert
+
+
+@transaction.atomic
+def response_save(
+    *, screening: Screening, code: str, answers: Sequence[int | None], complete: bool, by: User
+) -> InstrumentResponse:
+    """Save an instrument's answers; a complete set is scored, a draft keeps its answers unscored.
+
+    Any positive suicide-risk answer raises an alert for clinicians in the same transaction.
+    """
+    if screening.status != Screening.Status.DRAFT:
+        raise ValidationError("This screening is finished; start a new one to change answers.")
+    by_patient = by.role == Role.PATIENT
+    if by_patient and (screening.patient.user_id != by.pk or code not in SELF_REPORT_INSTRUMENTS):
+        raise PermissionDenied
+    if not by_patient:
+        _require_staff(by)
+    answers = list(answers)
+    instruments.check_answers(code, answers, partial=not complete)
+    result = None
+    if complete:
+        result = instruments.score(code, answers, sex=screening.patient.sex_for_scoring or None)
+    response, _ = InstrumentResponse.objects.update_or_create(
+        screening=screening,
+        code=code,
+        defaults={
+            "answers": answers,
+            "is_complete": complete,
+            "reported_by_patient": by_patient,
+            "total": result.total if result else None,
+            "band": result.band if result else "",
+            "flags": list(result.flags) if result else [],
+            "entered_by": by,
+        },
+    )
+    _raise_alert(screening=screening, code=code, level=_partial_risk(code, answers))
+    return response
+
+
+@transaction.atomic
+def self_report_save(*, patient: Patient, code: str, answers: Sequence[int | None], by: User) -> InstrumentResponse:
+    """A patient's own PHQ-9 or GAD-7 before intake, filed into their screening in progress."""
+    if patient.user_id != by.pk or code not in SELF_REPORT_INSTRUMENTS:
+        raise PermissionDenied
+    screening = Screening.objects.filter(patient=patient, status=Screening.Status.DRAFT).first()
+    if screening is None:
+        screening = Screening.objects.create(patient=patient, created_by=by)
+    existing = InstrumentResponse.objects.filter(screening=screening, code=code).first()
+    if existing is not None and existing.is_complete and not existing.reported_by_patient:
+        raise ValidationError("The clinic has already recorded this questionnaire with you.")
+    return response_save(screening=screening, code=code, answers=answers, complete=True, by=by)
+
+
+# ---- Medical history ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def medical_save(
+    *,
+    screening: Screening,
+    by: User,
+    data: dict,
+    medications_rows: Sequence[dict],
+    diagnoses_rows: Sequence[dict],
+    complete: bool,
+) -> MedicalHistory:
+    """Save the medical part of a screening; interaction classes of the medications are recognised here."""
+    _require_staff(by)
+    if screening.status != Screening.Status.DRAFT:
+        raise ValidationError("This screening is finished; start a new one to change answers.")
+    unknown = set(data.get("conditions", [])) - set(contraindications.BY_CODE)
+    if unknown:
+        raise ValidationError(f"Unknown conditions: {', '.join(sorted(unknown))}.")
+    history, _ = MedicalHistory.objects.update_or_create(
+        screening=screening, defaults={**data, "is_complete": complete}
+    )
+    history.full_clean()
+    screening.medications.all().delete()
+    for row in medications_rows:
+        found = medications.classify(row["name"])
+        screening.medications.create(
+            name=row["name"], dose=row.get("dose", ""), interaction_class=found.value if found else ""
+        )
+    screening.diagnoses.all().delete()
+    for row in diagnoses_rows:
+        screening.diagnoses.create(**row)
+    if data.get("weight_kg") is not None and screening.patient.weight_kg != data["weight_kg"]:
+        patient = screening.patient
+        patient.weight_kg = data["weight_kg"]
+        patient.save(update_fields=["weight_kg", "updated_at"])
+    return history
+
+
+# ---- Decision and sign-off ----------------------------------------------------------------------
+
+
+def condition_severities() -> dict[str, str]:
+    severities = contraindications.default_severities()
+    severities.update(dict(ConditionRule.objects.values_list("code", "severity")))
+    return severities
+
+
+def screening_facts(screening: Screening) -> eligibility.ScreeningFacts:
+    """What the eligibility rules need, read from a screening's stored answers."""
+    patient = screening.patient
+    scores = {}
+    for response in screening.responses.filter(is_complete=True):
+        scores[response.code] = instruments.InstrumentScore(
+            code=response.code, total=response.total, band=response.band, flags=tuple(response.flags)
+        )
+    if "audit" in scores:
+        audit = screening.responses.get(code="audit")
+        scores["audit_c"] = instruments.score("audit_c", audit.answers[:3], sex=patient.sex_for_scoring or None)
+    medical = getattr(screening, "medical", None)
+    severities = condition_severities()
+    conditions = {code: severities[code] for code in (medical.conditions if medical else []) if code in severities}
+    today = timezone.localdate()
+    return eligibility.ScreeningFacts(
+        age_years=patient.age_on(today),
+        sex_for_scoring=patient.sex_for_scoring or None,
+        scores=scores,
+        conditions=conditions,
+        bp_systolic=medical.bp_systolic if medical else None,
+        bp_diastolic=medical.bp_diastolic if medical else None,
+        interaction_classes=frozenset(
+            c for c in screening.medications.values_list("interaction_class", flat=True) if c
+        ),
+        pregnant=medical.pregnant if medical else None,
+        breastfeeding=medical.breastfeeding if medical else None,
+        adequate_antidepressant_trials=medical.adequate_antidepressant_trials if medical else None,
+        ect_history=bool(medical and medical.ect_history),
+        weight_kg=(medical.weight_kg if medical and medical.weight_kg is not None else patient.weight_kg),
+    )
+
+
+def screening_missing_parts(screening: Screening) -> list[str]:
+    done = set(screening.responses.filter(is_complete=True).values_list("code", flat=True))
+    missing = [instruments.get(code).name for code in REQUIRED_INSTRUMENTS if code not in done]
+    medical = getattr(screening, "medical", None)
+    if medical is None or not medical.is_complete:
+        missing.append("Medical history")
+    return missing
+
+
+def screening_preview(screening: Screening) -> eligibility.Decision:
+    """The decision the rules would give now (shown while the screening is in progress)."""
+    return eligibility.decide(screening_facts(screening), ClinicSettings.load().eligibility_thresholds())
+
+
+@transaction.atomic
+def screening_complete(*, screening: Screening, by: User) -> Screening:
+    """Score the finished screening: the decision and every reason are stored for the clinician's sign-off."""
+    _require_staff(by)
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    if screening.status != Screening.Status.DRAFT:
+        raise ValidationError("This screening is already complete.")
+    missing = screening_missing_parts(screening)
+    if missing:
+        raise ValidationError(f"Finish these parts first: {', '.join(missing)}.")
+    facts = screening_facts(screening)
+    decision = eligibility.decide(facts, ClinicSettings.load().eligibility_thresholds())
+    screening.status = Screening.Status.COMPLETED
+    screening.completed_by = by
+    screening.completed_at = timezone.now()
+    screening.computed_outcome = decision.outcome.value
+    screening.reasons = [{**asdict(r), "outcome": r.outcome.value} for r in decision.reasons]
+    screening.suicide_risk = eligibility.suicide_risk(facts)
+    screening.save()
+    return screening
+
+
+@transaction.atomic
+def screening_sign_off(*, screening: Screening, by: User, final_outcome: str, note: str = "") -> Screening:
+    """A clinician's decision on a completed screening; departing from the rules, or settling a review, needs a note."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can sign off a screening.")
+    screening = Screening.objects.select_for_update().select_related("patient").get(pk=screening.pk)
+    if screening.status != Screening.Status.COMPLETED:
+        raise ValidationError("Only a completed screening awaiting sign-off can be signed off.")
+    if final_outcome not in ("eligible", "ineligible"):
+        raise ValidationError("Choose eligible or not eligible.")
+    if final_outcome != screening.computed_outcome and not note.strip():
+        raise ValidationError("Explain in a note why your decision differs from the screening result.")
+    screening.status = Screening.Status.SIGNED_OFF
+    screening.final_outcome = final_outcome
+    screening.sign_off_note = note.strip()
+    screening.signed_off_by = by
+    screening.signed_off_at = timezone.now()
+    screening.save()
+    target = Status.ELIGIBLE if final_outcome == "eligible" else Status.NOT_ELIGIBLE
+    if screening.patient.status == Status.SCREENING:
+        patient_transition(patient=screening.patient, to=target, by=by, reason=f"Screening #{screening.pk} signed off.")
+    return screening
+
+
+@transaction.atomic
+def alert_clear(*, alert: SuicideRiskAlert, by: User, note: str) -> SuicideRiskAlert:
+    """Close a suicide-risk alert after a clinician's documented review."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can clear a suicide-risk alert.")
+    if not note.strip():
+        raise ValidationError("Document your review before clearing the alert.")
+    alert = SuicideRiskAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != SuicideRiskAlert.Status.OPEN:
+        raise ValidationError("This alert is already cleared.")
+    alert.status = SuicideRiskAlert.Status.CLEARED
+    alert.cleared_by = by
+    alert.cleared_at = timezone.now()
+    alert.review_note = note.strip()
+    alert.save()
+    return alert
+
+
+def dosing_blocked_by_risk(patient: Patient) -> bool:
+    """True while a high suicide-risk alert is open: a hard stop on dosing (DOMAIN 1.4)."""
+    return SuicideRiskAlert.objects.filter(patient=patient, status="open", level="high").exists()

@@ -1,0 +1,204 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from kap_clinic.accounts.decorators import role_required
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.audit.services import record_chart_view
+from patients.selectors import get_patient_for_user
+
+from . import instruments, services
+from .forms import (
+    ACTION_COMPLETE,
+    AlertReviewForm,
+    DiagnosisFormSet,
+    InstrumentForm,
+    MedicalHistoryForm,
+    MedicationFormSet,
+    SignOffForm,
+)
+from .selectors import get_alert_for_user, get_screening_for_user
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def screening_start_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    screening = services.screening_start(patient=patient, by=request.user)
+    return redirect("screening:detail", pk=screening.pk)
+
+
+@role_required(*STAFF_ROLES)
+def screening_detail_view(request, pk):
+    screening = get_screening_for_user(request.user, pk)
+    record_chart_view(obj=screening)
+    responses = {r.code: r for r in screening.responses.all()}
+    parts = [
+        {
+            "code": code,
+            "instrument": instruments.get(code),
+            "response": responses.get(code),
+            "required": code in services.REQUIRED_INSTRUMENTS,
+        }
+        for code in (*services.REQUIRED_INSTRUMENTS, *services.OPTIONAL_INSTRUMENTS)
+    ]
+    ctx = {
+        "screening": screening,
+        "patient": screening.patient,
+        "parts": parts,
+        "medical": getattr(screening, "medical", None),
+        "alerts": screening.risk_alerts.filter(status="open"),
+        "preview": services.screening_preview(screening) if screening.status == "draft" else None,
+        "missing": services.screening_missing_parts(screening) if screening.status == "draft" else [],
+        "sign_off_form": SignOffForm() if request.user.has_role(Role.CLINICIAN) else None,
+    }
+    return render(request, "screening/screening_detail.html", ctx)
+
+
+@role_required(*STAFF_ROLES)
+def instrument_view(request, pk, code):
+    screening = get_screening_for_user(request.user, pk)
+    if code not in (*services.REQUIRED_INSTRUMENTS, *services.OPTIONAL_INSTRUMENTS):
+        raise Http404("No such instrument.")
+    instrument = instruments.get(code)
+    response = screening.responses.filter(code=code).first()
+    form = InstrumentForm(instrument, request.POST or None, answers=response.answers if response else None)
+    if request.method == "POST" and form.is_valid():
+        complete = request.POST.get("action") == ACTION_COMPLETE
+        try:
+            services.response_save(
+                screening=screening, code=code, answers=form.answers(), complete=complete, by=request.user
+            )
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, f"{instrument.name} {'saved' if complete else 'saved as a draft'}.")
+            return redirect("screening:detail", pk=screening.pk)
+    ctx = {"screening": screening, "patient": screening.patient, "instrument": instrument, "form": form}
+    return render(request, "screening/instrument_form.html", ctx, status=400 if form.errors else 200)
+
+
+@role_required(*STAFF_ROLES)
+def medical_view(request, pk):
+    screening = get_screening_for_user(request.user, pk)
+    medical = getattr(screening, "medical", None)
+    data = request.POST or None
+    form = MedicalHistoryForm(
+        data, instance=medical, initial=None if medical else {"weight_kg": screening.patient.weight_kg}
+    )
+    meds = MedicationFormSet(
+        data, prefix="med", initial=[{"name": m.name, "dose": m.dose} for m in screening.medications.all()]
+    )
+    diagnoses = DiagnosisFormSet(
+        data,
+        prefix="dx",
+        initial=[
+            {"icd10_code": d.icd10_code, "description": d.description, "is_primary": d.is_primary}
+            for d in screening.diagnoses.all()
+        ],
+    )
+    if request.method == "POST" and form.is_valid() and meds.is_valid() and diagnoses.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            services.medical_save(
+                screening=screening,
+                by=request.user,
+                data=fields,
+                medications_rows=[row for row in meds.cleaned_data if row.get("name")],
+                diagnoses_rows=[row for row in diagnoses.cleaned_data if row.get("icd10_code")],
+                complete=request.POST.get("action") == ACTION_COMPLETE,
+            )
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, "Medical history saved.")
+            return redirect("screening:detail", pk=screening.pk)
+    has_errors = bool(form.errors or any(meds.errors) or any(diagnoses.errors))
+    ctx = {"screening": screening, "patient": screening.patient, "form": form, "meds": meds, "diagnoses": diagnoses}
+    return render(request, "screening/medical_form.html", ctx, status=400 if has_errors else 200)
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def screening_complete_view(request, pk):
+    screening = get_screening_for_user(request.user, pk)
+    try:
+        services.screening_complete(screening=screening, by=request.user)
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, "Screening complete and waiting for a clinician's sign-off.")
+    return redirect("screening:detail", pk=screening.pk)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def screening_sign_off_view(request, pk):
+    screening = get_screening_for_user(request.user, pk)
+    form = SignOffForm(request.POST)
+    if form.is_valid():
+        try:
+            services.screening_sign_off(
+                screening=screening,
+                by=request.user,
+                final_outcome=form.cleaned_data["final_outcome"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, "Screening signed off.")
+            return redirect("patients:detail", pk=screening.patient_id)
+    ctx = {"screening": screening, "patient": screening.patient, "form": form}
+    return render(request, "screening/sign_off_form.html", ctx, status=400)
+
+
+@role_required(Role.CLINICIAN)
+def alert_clear_view(request, pk):
+    alert = get_alert_for_user(request.user, pk)
+    form = AlertReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.alert_clear(alert=alert, by=request.user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, "Alert reviewed and cleared.")
+            return redirect("patients:detail", pk=alert.patient_id)
+    ctx = {"alert": alert, "patient": alert.patient, "form": form}
+    return render(request, "screening/alert_clear.html", ctx, status=400 if form.errors else 200)
+
+
+@role_required(Role.PATIENT)
+def self_report_view(request, code):
+    patient = getattr(request.user, "patient", None)
+    if patient is None or code not in services.SELF_REPORT_INSTRUMENTS:
+        raise Http404("No such questionnaire.")
+    instrument = instruments.get(code)
+    form = InstrumentForm(instrument, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.self_report_save(patient=patient, code=code, answers=form.answers(), by=request.user)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            for message in _errors(exc):
+                form.add_error(None, message)
+        else:
+            messages.success(request, f"Thank you. Your {instrument.name} answers were sent to the clinic.")
+            return redirect("clinic:home")
+    ctx = {"instrument": instrument, "form": form}
+    return render(request, "screening/self_report.html", ctx, status=400 if form.errors else 200)
