@@ -18,8 +18,14 @@ class InstrumentForm(forms.Form):
         super().__init__(*args, initial=initial, **kwargs)
         self.instrument = instrument
         for item in instrument.items:
+            condition = ""
+            if item.asked_if:
+                key, value = item.asked_if
+                asked_when = instrument.item(key)
+                answer = next((o.label for o in asked_when.options if o.value == value), value)
+                condition = f" (ask only if item {asked_when.number} is {answer})"
             self.fields[f"item_{item.number}"] = forms.TypedChoiceField(
-                label=f"{item.number}. {item.text or item.label}",
+                label=f"{item.number}. {item.text or item.label}{condition}",
                 choices=[(str(o.value), o.label) for o in item.options],
                 coerce=int,
                 empty_value=None,
@@ -28,7 +34,15 @@ class InstrumentForm(forms.Form):
             )
 
     def answers(self) -> list[int | None]:
-        return [self.cleaned_data.get(f"item_{item.number}") for item in self.instrument.items]
+        """Answers in item order; an item whose skip rule says "not asked" is stored as not asked (None)."""
+        given = {item.key: self.cleaned_data.get(f"item_{item.number}") for item in self.instrument.items}
+        answers = []
+        for item in self.instrument.items:
+            if item.asked_if and given.get(item.asked_if[0]) != item.asked_if[1]:
+                answers.append(None)
+            else:
+                answers.append(given[item.key])
+        return answers
 
 
 def _condition_choices():
