@@ -4,6 +4,12 @@ from . import status as path
 from .models import Patient
 
 
+class ClinicianChoiceField(forms.ModelChoiceField):
+    # A user's __str__ is a log-safe "user #id"; staff choosing a clinician need the name.
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
@@ -26,6 +32,7 @@ class PatientForm(forms.ModelForm):
             "primary_clinician",
         ]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        field_classes = {"primary_clinician": ClinicianChoiceField}
 
     def clean(self):
         cleaned = super().clean()

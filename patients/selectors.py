@@ -2,6 +2,7 @@ from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
@@ -56,11 +57,19 @@ def patient_search(user: User, query: str) -> QuerySet[Patient]:
         return qs.filter(date_of_birth=born)
     if query.upper().startswith(f"{MRN_PREFIX}-"):
         return qs.filter(mrn=query.upper())
-    family, _, given = query.replace(",", " ").partition(" ")
-    qs = qs.filter(family_name_key__startswith=family.lower())
-    if given.strip():
-        qs = qs.filter(given_name__istartswith=given.strip())
-    return qs
+    if "," in query:
+        # "family, given": everything before the comma is the family name, spaces included ("Van Dyke, Sam").
+        family, _, given = query.partition(",")
+        qs = qs.filter(family_name_key__startswith=family.strip().lower())
+        if given.strip():
+            qs = qs.filter(given_name__istartswith=given.strip())
+        return qs
+    # Without a comma, "van dyke" may be a two-word family name or "family given"; either reading matches.
+    first, _, rest = query.partition(" ")
+    match = Q(family_name_key__startswith=query.lower())
+    if rest:
+        match |= Q(family_name_key__startswith=first.lower(), given_name__istartswith=rest)
+    return qs.filter(match)
 
 
 def patient_chart(patient: Patient) -> dict:
@@ -74,5 +83,6 @@ def patient_chart(patient: Patient) -> dict:
         "alerts": SuicideRiskAlert.objects.filter(patient=patient, status="open"),
         "enrollment": Enrollment.objects.filter(patient=patient, status="active").first(),
         "status_changes": patient.status_changes.select_related("changed_by")[:10],
-        "open_invite": patient.invites.filter(used_at__isnull=True).first(),
+        # A lapsed or expired invitation is not "open": the chart must not claim the patient can still use it.
+        "open_invite": patient.invites.filter(used_at__isnull=True, expires_at__gt=timezone.now()).first(),
     }

@@ -30,7 +30,7 @@ class InstrumentForm(forms.Form):
                 coerce=int,
                 empty_value=None,
                 required=False,
-                widget=forms.RadioSelect,
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
             )
 
     def answers(self) -> list[int | None]:

@@ -94,6 +94,10 @@ class InstrumentResponse(models.Model):
     def __str__(self):
         return f"{self.code} response #{self.pk}"
 
+    @property
+    def band_label(self) -> str:
+        return self.band.replace("_", " ")
+
     def get_additional_data(self):
         return {"patient_id": self.screening.patient_id}
 

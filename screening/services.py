@@ -267,8 +267,15 @@ def screening_sign_off(*, screening: Screening, by: User, final_outcome: str, no
     screening.signed_off_at = timezone.now()
     screening.save()
     target = Status.ELIGIBLE if final_outcome == "eligible" else Status.NOT_ELIGIBLE
-    if screening.patient.status == Status.SCREENING:
-        patient_transition(patient=screening.patient, to=target, by=by, reason=f"Screening #{screening.pk} signed off.")
+    patient = screening.patient
+    reason = f"Screening #{screening.pk} signed off."
+    # A screening begun by the patient's own questionnaire never passed through screening_start, so the patient
+    # may still be referred, or eligible from an earlier screening; the newest decision sets the status either
+    # way. Once enrolled, the patient's place in the program is left as it is.
+    if patient.status == Status.REFERRED:
+        patient_transition(patient=patient, to=Status.SCREENING, by=by, reason=reason)
+    if patient.status in (Status.SCREENING, Status.ELIGIBLE, Status.NOT_ELIGIBLE):
+        patient_transition(patient=patient, to=target, by=by, reason=reason)
     return screening
 
 

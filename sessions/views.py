@@ -14,7 +14,8 @@ from .forms import EnrollmentForm
 @role_required(Role.CLINICIAN)
 def enroll_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
-    form = EnrollmentForm(request.POST or None)
+    # The open-gate form has no fields of its own, so an empty POST is still a submission, not a page view.
+    form = EnrollmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.enrollment_create(

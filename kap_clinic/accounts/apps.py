@@ -12,4 +12,5 @@ class AccountsConfig(AppConfig):
         from . import signals  # noqa: F401
         from .roles import sync_role_groups
 
-        post_migrate.connect(sync_role_groups, sender=self)
+        # After every app's migrate, so the permissions of apps migrated later exist too (idempotent).
+        post_migrate.connect(sync_role_groups, dispatch_uid="kap_clinic.sync_role_groups")

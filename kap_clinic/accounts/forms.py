@@ -11,6 +11,12 @@ class SignInForm(AuthenticationForm):
     )
 
 
+    def clean_username(self):
+        # Patients sign in with their email address, stored lower-cased; staff usernames stay as given.
+        username = self.cleaned_data["username"].strip()
+        return username.lower() if "@" in username else username
+
+
 class TokenForm(forms.Form):
     token = forms.RegexField(
         label="Six-digit code from your authenticator app",

@@ -7,6 +7,7 @@ production-configured copy). Running it again resets the demo passwords and adds
 import base64
 import secrets
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -25,13 +26,21 @@ DEMO_USERS = (
     ("patient", Role.PATIENT, "Pat", "Demo"),
 )
 
+# (given, family, born, sex for scoring, weight kg, how far through screening the demo takes them)
 DEMO_PATIENTS = (
-    ("Pat", "Demo", date(1984, 3, 14)),
-    ("Jordan", "Rivera", date(1979, 11, 2)),
-    ("Sam", "Okafor", date(1991, 6, 21)),
-    ("Alex", "Lindqvist", date(1968, 1, 30)),
-    ("Morgan", "Tanaka", date(2000, 9, 9)),
+    ("Pat", "Demo", date(1984, 3, 14), "female", Decimal("68.0"), "signed_off"),
+    ("Jordan", "Rivera", date(1979, 11, 2), "male", Decimal("82.5"), "completed"),
+    ("Sam", "Okafor", date(1991, 6, 21), "male", Decimal("74.0"), "draft"),
+    ("Alex", "Lindqvist", date(1968, 1, 30), "female", Decimal("61.2"), None),
+    ("Morgan", "Tanaka", date(2000, 9, 9), "female", None, None),
 )
+FINE_ANSWERS = {
+    "phq9": [2, 2, 1, 2, 1, 1, 2, 1, 0],
+    "gad7": [1, 2, 1, 1, 1, 0, 1],
+    "cssrs": [0, 0, None, None, None, 0, None],
+    "audit": [1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    "dast10": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+}
 
 
 class Command(BaseCommand):
@@ -83,15 +92,56 @@ def _demo_totp_key(user: User) -> str:
 
 
 def _demo_patients(users) -> None:
-    clinician = users["clinician"]
-    for index, (given, family, born) in enumerate(DEMO_PATIENTS):
+    clinician, intake = users["clinician"], users["intake"]
+    for index, (given, family, born, sex, weight, stage) in enumerate(DEMO_PATIENTS):
         if Patient.objects.filter(given_name=given, family_name=family, date_of_birth=born).exists():
             continue
-        patient_create(
+        patient = patient_create(
             created_by=None,
             given_name=given,
             family_name=family,
             date_of_birth=born,
+            sex_for_scoring=sex,
+            weight_kg=weight,
+            email=f"{given.lower()}.{family.lower()}@demo.invalid",
+            consents_to_email=True,
             primary_clinician=clinician if index % 2 == 0 else None,
             user=users["patient"] if index == 0 else None,
         )
+        if stage:
+            _demo_screening(patient, stage, intake=intake, clinician=clinician)
+
+
+def _demo_screening(patient, stage, *, intake, clinician) -> None:
+    from screening import services as screening
+
+    record = screening.screening_start(patient=patient, by=intake)
+    codes = list(FINE_ANSWERS) if stage != "draft" else ["phq9", "gad7"]
+    for code in codes:
+        screening.response_save(screening=record, code=code, answers=FINE_ANSWERS[code], complete=True, by=intake)
+    if stage == "draft":
+        return
+    screening.medical_save(
+        screening=record,
+        by=intake,
+        data={
+            "conditions": [],
+            "bp_systolic": 122,
+            "bp_diastolic": 78,
+            "heart_rate": 72,
+            "spo2": 98,
+            "weight_kg": patient.weight_kg,
+            "pregnant": False,
+            "breastfeeding": False,
+            "adequate_antidepressant_trials": 3,
+            "ect_history": False,
+        },
+        medications_rows=[{"name": "Sertraline", "dose": "100 mg daily"}],
+        diagnoses_rows=[
+            {"icd10_code": "F33.2", "description": "Recurrent major depression, severe", "is_primary": True}
+        ],
+        complete=True,
+    )
+    record = screening.screening_complete(screening=record, by=intake)
+    if stage == "signed_off":
+        screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
