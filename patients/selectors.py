@@ -82,6 +82,7 @@ def patient_chart(patient: Patient) -> dict:
         "screenings": Screening.objects.filter(patient=patient).select_related("signed_off_by")[:10],
         "alerts": SuicideRiskAlert.objects.filter(patient=patient, status="open"),
         "enrollment": Enrollment.objects.filter(patient=patient, status="active").first(),
+        "plans": patient.treatment_plans.select_related("protocol")[:10],
         "status_changes": patient.status_changes.select_related("changed_by")[:10],
         # A lapsed or expired invitation is not "open": the chart must not claim the patient can still use it.
         "open_invite": patient.invites.filter(used_at__isnull=True, expires_at__gt=timezone.now()).first(),

@@ -8,3 +8,53 @@ class EnrollmentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Only when the gate is shut. Your justification is kept with the enrollment and in the audit log.",
     )
+
+
+class PlanForm(forms.Form):
+    protocol = forms.ModelChoiceField(queryset=None)
+    first_day = forms.DateField(label="First session on or after", widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(
+        label="Preferred start time", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    room = forms.ModelChoiceField(queryset=None)
+    clinician = forms.ModelChoiceField(queryset=None)
+    planned_dose = forms.DecimalField(
+        label="Planned dose", max_digits=7, decimal_places=3, help_text="In the protocol's unit (mg/kg or mg)."
+    )
+
+    def __init__(self, *args, **kwargs):
+        from kap_clinic.accounts.models import User
+
+        from .models import Protocol, Room
+
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].queryset = Protocol.objects.filter(is_active=True)
+        self.fields["room"].queryset = Room.objects.filter(is_active=True)
+        self.fields["clinician"].queryset = User.objects.filter(role="clinician", is_active=True).order_by(
+            "last_name"
+        )
+        self.fields["clinician"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    def clean(self):
+        from django.utils import timezone
+
+        cleaned = super().clean()
+        if cleaned.get("first_day") and cleaned["first_day"] < timezone.localdate():
+            self.add_error("first_day", "Choose today or a later day.")
+        protocol, dose = cleaned.get("protocol"), cleaned.get("planned_dose")
+        if protocol and dose is not None and not protocol.dose_min <= dose <= protocol.dose_max:
+            self.add_error(
+                "planned_dose",
+                f"{protocol.name} allows {protocol.dose_min}–{protocol.dose_max} {protocol.get_dose_unit_display()}.",
+            )
+        return cleaned
+
+
+class RescheduleForm(forms.Form):
+    new_start = forms.DateTimeField(
+        label="New start", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=200)

@@ -1,14 +1,29 @@
+from datetime import date, datetime, time
+from decimal import Decimal
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
 from screening.gate import enrollment_gate
 
-from .models import Enrollment
+from . import cadence
+from .models import (
+    ClinicClosure,
+    ClinicHours,
+    ClinicianHours,
+    DosingSession,
+    Enrollment,
+    Protocol,
+    Room,
+    TreatmentPlan,
+)
+from .models.scheduling import ACTIVE_SESSION_STATUSES
 
 MIN_JUSTIFICATION = 20
 
@@ -43,3 +58,281 @@ def enrollment_create(*, patient: Patient, by: User, override_justification: str
     reason = "Enrolled through the screening gate." if gate.is_open else f"Gate overridden: {justification}"
     patient_transition(patient=patient, to=Status.ENROLLED, by=by, reason=reason)
     return enrollment
+
+
+# ---- Scheduling ---------------------------------------------------------------------------------
+
+ACTIVE = ACTIVE_SESSION_STATUSES
+
+
+def _local(moment: datetime) -> datetime:
+    """Aware UTC → naive clinic wall-clock time, the form cadence.py works in."""
+    return timezone.localtime(moment).replace(tzinfo=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return timezone.make_aware(moment, timezone.get_current_timezone())
+
+
+def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
+    """The clinic's open hours and closures, narrowed to the clinician's working hours where they are set."""
+    hours = {h.weekday: (h.opens, h.closes) for h in ClinicHours.objects.all()}
+    if clinician is not None:
+        own = {h.weekday: (h.starts, h.ends) for h in ClinicianHours.objects.filter(clinician=clinician)}
+        if own:
+            narrowed = {}
+            for weekday, (opens, closes) in hours.items():
+                if weekday in own:
+                    start, end = max(opens, own[weekday][0]), min(closes, own[weekday][1])
+                    if start < end:
+                        narrowed[weekday] = (start, end)
+            hours = narrowed
+    closures = frozenset(ClinicClosure.objects.filter(day__gte=timezone.localdate()).values_list("day", flat=True))
+    return cadence.ClinicCalendar(open_hours=hours, closures=closures)
+
+
+def _last_dose_before_plan(patient: Patient) -> datetime | None:
+    last = (
+        DosingSession.objects.filter(patient=patient, status__in=ACTIVE)
+        .order_by("-starts_at")
+        .values_list("dose_window_ends_at", flat=True)
+        .first()
+    )
+    return _local(last) if last else None
+
+
+def plan_preview(
+    *, patient: Patient, protocol: Protocol, first_day: date, start_time: time | None, clinician: User
+) -> list[cadence.PlannedSlot]:
+    """The series the cadence engine proposes, with the reason for every moved date; nothing is saved."""
+    return cadence.plan_series(
+        protocol.cadence_rule(),
+        first_day,
+        clinic_calendar(clinician=clinician),
+        start_time=start_time,
+        after=_last_dose_before_plan(patient),
+    )
+
+
+def _booking_conflicts(session: DosingSession) -> list[str]:
+    """Why this booking cannot stand beside the other active sessions (the same rules the database enforces)."""
+    others = DosingSession.objects.filter(status__in=ACTIVE).exclude(pk=session.pk)
+    overlapping = others.filter(starts_at__lt=session.ends_at, ends_at__gt=session.starts_at)
+    when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
+    problems = []
+    if overlapping.filter(room=session.room).exists():
+        problems.append(f"{session.room} is already booked at {when}.")
+    if overlapping.filter(clinician=session.clinician).exists():
+        problems.append(f"The clinician already has a session at {when}.")
+    if overlapping.filter(patient=session.patient).exists():
+        problems.append(f"The patient already has a session at {when}.")
+    elif others.filter(
+        patient=session.patient,
+        starts_at__lt=session.dose_window_ends_at,
+        dose_window_ends_at__gt=session.starts_at,
+    ).exists():
+        hours = session.protocol.min_interval_hours
+        problems.append(f"The session at {when} is less than {hours} hours from another dose of this patient.")
+    return problems
+
+
+def _save_booking(session: DosingSession) -> DosingSession:
+    session.dose_window_ends_at = session.starts_at + session.protocol.min_interval
+    problems = _booking_conflicts(session)
+    if problems:
+        raise ValidationError(problems)
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError as exc:
+        # Another booking won the race between our check and the insert; PostgreSQL's exclusion constraint refused.
+        raise ValidationError("That time was just taken by another booking. Choose another time.") from exc
+    return session
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    patient: Patient,
+    protocol: Protocol,
+    first_day: date,
+    start_time: time | None,
+    room: Room,
+    clinician: User,
+    planned_dose: Decimal,
+    by: User,
+) -> TreatmentPlan:
+    """Book a whole series for an enrolled patient: one row per session, all or nothing."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can plan treatment.")
+    enrollment = Enrollment.objects.filter(patient=patient, status=Enrollment.Status.ACTIVE).first()
+    if enrollment is None:
+        raise ValidationError("Enroll the patient before planning treatment.")
+    if not protocol.is_active:
+        raise ValidationError("That protocol is no longer in use.")
+    if not protocol.dose_min <= planned_dose <= protocol.dose_max:
+        raise ValidationError(
+            f"The planned dose must be within the protocol's range, {protocol.dose_min}–{protocol.dose_max} "
+            f"{protocol.get_dose_unit_display()}."
+        )
+    try:
+        slots = plan_preview(
+            patient=patient, protocol=protocol, first_day=first_day, start_time=start_time, clinician=clinician
+        )
+    except cadence.SchedulingError as exc:
+        raise ValidationError(str(exc)) from exc
+    plan = TreatmentPlan.objects.create(
+        patient=patient,
+        enrollment=enrollment,
+        protocol=protocol,
+        planned_dose=planned_dose,
+        first_day=first_day,
+        created_by=by,
+    )
+    problems = []
+    for slot in slots:
+        session = DosingSession(
+            plan=plan,
+            patient=patient,
+            protocol=protocol,
+            sequence=slot.sequence,
+            phase=slot.phase,
+            room=room,
+            clinician=clinician,
+            starts_at=_aware(slot.start),
+            ends_at=_aware(slot.end),
+            planner_notes=list(slot.reasons),
+        )
+        try:
+            _save_booking(session)
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+    if problems:
+        raise ValidationError(problems)
+    if patient.status == Status.ENROLLED:
+        patient_transition(patient=patient, to=Status.INDUCTION, by=by, reason=f"Treatment plan #{plan.pk} booked.")
+    return plan
+
+
+def _slot(session: DosingSession) -> cadence.PlannedSlot:
+    return cadence.PlannedSlot(
+        sequence=session.sequence,
+        phase=session.phase,
+        start=_local(session.starts_at),
+        end=_local(session.ends_at),
+        reasons=tuple(session.planner_notes),
+    )
+
+
+@transaction.atomic
+def session_reschedule(*, session: DosingSession, new_start: datetime, by: User) -> list[DosingSession]:
+    """Move one session; later sessions of the series move only as far as the minimum interval needs."""
+    if by.role not in STAFF_ROLES:
+        raise PermissionDenied
+    session = DosingSession.objects.select_for_update().select_related("protocol").get(pk=session.pk)
+    if session.status != DosingSession.Status.SCHEDULED:
+        raise ValidationError("Only a scheduled session can be moved.")
+    series = list(
+        DosingSession.objects.select_for_update()
+        .filter(plan=session.plan_id, status=DosingSession.Status.SCHEDULED)
+        .order_by("starts_at")
+    )
+    index = next(i for i, s in enumerate(series) if s.pk == session.pk)
+    try:
+        moved = cadence.reschedule(
+            [_slot(s) for s in series],
+            index,
+            _local(new_start),
+            session.protocol.cadence_rule(),
+            clinic_calendar(clinician=session.clinician),
+        )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    changed = []
+    # Later sessions first, so a session never has to pass through another's old slot.
+    for row, slot in sorted(zip(series, moved, strict=True), key=lambda pair: pair[1].start, reverse=True):
+        start = _aware(slot.start)
+        if start == row.starts_at:
+            continue
+        row.starts_at, row.ends_at = start, _aware(slot.end)
+        row.planner_notes = list(slot.reasons)
+        row.calendar_sequence += 1
+        changed.append(row)
+    for row in changed:  # free the old slots first, then book the new ones
+        DosingSession.objects.filter(pk=row.pk).update(status=DosingSession.Status.CANCELLED)
+    for row in changed:
+        row.status = DosingSession.Status.SCHEDULED
+        _save_booking(row)
+    return changed
+
+
+def _set_status(
+    session: DosingSession, status: str, *, allowed_from: tuple[str, ...], reason: str = ""
+) -> DosingSession:
+    session = DosingSession.objects.select_for_update().get(pk=session.pk)
+    if session.status not in allowed_from:
+        raise ValidationError(f"A {session.get_status_display().lower()} session cannot be changed that way.")
+    session.status = status
+    session.status_reason = reason.strip()
+    session.calendar_sequence += 1
+    session.save(update_fields=["status", "status_reason", "calendar_sequence", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, session: DosingSession, by: User, reason: str) -> DosingSession:
+    """Cancel a booked session with a reason; its room, clinician and dose window are free again."""
+    if by.role not in STAFF_ROLES:
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError("Give a reason for the cancellation.")
+    scheduled = (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN)
+    return _set_status(session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason)
+
+
+@transaction.atomic
+def session_check_in(*, session: DosingSession, by: User) -> DosingSession:
+    if by.role not in STAFF_ROLES:
+        raise PermissionDenied
+    return _set_status(session, DosingSession.Status.CHECKED_IN, allowed_from=(DosingSession.Status.SCHEDULED,))
+
+
+@transaction.atomic
+def session_no_show(*, session: DosingSession, by: User) -> DosingSession:
+    if by.role not in STAFF_ROLES:
+        raise PermissionDenied
+    if session.starts_at > timezone.now():
+        raise ValidationError("A session cannot be marked as a no-show before it starts.")
+    return _set_status(
+        session, DosingSession.Status.NO_SHOW, allowed_from=(DosingSession.Status.SCHEDULED,), reason="No-show"
+    )
+
+
+@transaction.atomic
+def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = None) -> DosingSession:
+    """Book one booster after the patient's last dose, at the protocol's booster interval unless told otherwise."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can book a booster.")
+    protocol = plan.protocol
+    last = DosingSession.objects.filter(patient=plan.patient, status__in=ACTIVE).order_by("-starts_at").first()
+    if last is None:
+        raise ValidationError("The patient has no dose to time a booster from.")
+    days = interval_days or protocol.booster_interval_days or 28
+    slot = cadence.booster_slot(
+        _local(last.starts_at), days, protocol.cadence_rule(), clinic_calendar(clinician=last.clinician)
+    )
+    sequence = (plan.sessions.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
+    session = DosingSession(
+        plan=plan,
+        patient=plan.patient,
+        protocol=protocol,
+        sequence=sequence,
+        phase="booster",
+        kind=DosingSession.Kind.BOOSTER,
+        room=last.room,
+        clinician=last.clinician,
+        starts_at=_aware(slot.start),
+        ends_at=_aware(slot.end),
+        planner_notes=list(slot.reasons),
+    )
+    return _save_booking(session)

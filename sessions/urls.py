@@ -6,4 +6,12 @@ app_name = "sessions"
 
 urlpatterns = [
     path("enroll/<int:patient_pk>/", views.enroll_view, name="enroll"),
+    path("plan/new/<int:patient_pk>/", views.plan_create_view, name="plan_create"),
+    path("plan/<int:pk>/", views.plan_detail_view, name="plan_detail"),
+    path("plan/<int:pk>/booster/", views.booster_book_view, name="booster_book"),
+    path("session/<int:pk>/reschedule/", views.session_reschedule_view, name="session_reschedule"),
+    path("session/<int:pk>/cancel/", views.session_cancel_view, name="session_cancel"),
+    path("session/<int:pk>/check-in/", views.session_check_in_view, name="session_check_in"),
+    path("session/<int:pk>/no-show/", views.session_no_show_view, name="session_no_show"),
+    path("schedule/", views.schedule_view, name="schedule"),
 ]

@@ -1,20 +1,27 @@
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import Role
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.audit.services import record_chart_view
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
 
 from . import services
-from .forms import EnrollmentForm
+from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm
+from .models import Room
+from .selectors import get_plan_for_user, get_session_for_user, sessions_between
 
 
 @role_required(Role.CLINICIAN)
 def enroll_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
-    # The open-gate form has no fields of its own, so an empty POST is still a submission, not a page view.
     form = EnrollmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -29,3 +36,150 @@ def enroll_view(request, patient_pk):
             return redirect("patients:detail", pk=patient.pk)
     ctx = {"patient": patient, "gate": enrollment_gate(patient), "form": form}
     return render(request, "sessions/enroll_form.html", ctx, status=400 if form.errors else 200)
+
+
+@role_required(Role.CLINICIAN)
+def plan_create_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    initial = {"first_day": timezone.localdate() + timedelta(days=1), "clinician": request.user}
+    form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if request.POST.get("action") == "confirm":
+                plan = services.plan_create(patient=patient, by=request.user, **data)
+                messages.success(request, f"{plan.sessions.count()} sessions booked.")
+                return redirect("sessions:plan_detail", pk=plan.pk)
+            preview = services.plan_preview(
+                patient=patient,
+                protocol=data["protocol"],
+                first_day=data["first_day"],
+                start_time=data["start_time"],
+                clinician=data["clinician"],
+            )
+        except (ValidationError, ValueError) as exc:
+            for message in getattr(exc, "messages", [str(exc)]):
+                form.add_error(None, message)
+    ctx = {"patient": patient, "form": form, "preview": preview}
+    return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
+
+
+@role_required(*STAFF_ROLES)
+def plan_detail_view(request, pk):
+    plan = get_plan_for_user(request.user, pk)
+    record_chart_view(obj=plan)
+    sessions = plan.sessions.select_related("room", "clinician").order_by("starts_at")
+    ctx = {"plan": plan, "patient": plan.patient, "sessions": sessions, "reason_form": ReasonForm()}
+    return render(request, "sessions/plan_detail.html", ctx)
+
+
+@role_required(*STAFF_ROLES)
+def session_reschedule_view(request, pk):
+    session = get_session_for_user(request.user, pk)
+    initial = {"new_start": timezone.localtime(session.starts_at).replace(tzinfo=None)}
+    form = RescheduleForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.session_reschedule(
+                session=session, new_start=form.cleaned_data["new_start"], by=request.user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, f"Moved {len(changed)} session{'s' if len(changed) != 1 else ''}.")
+            return redirect("sessions:plan_detail", pk=session.plan_id)
+    ctx = {"session": session, "patient": session.patient, "form": form}
+    return render(request, "sessions/session_reschedule.html", ctx, status=400 if form.errors else 200)
+
+
+def _status_action(request, pk, action):
+    session = get_session_for_user(request.user, pk)
+    form = ReasonForm(request.POST)
+    try:
+        if action == "cancel":
+            if not form.is_valid():
+                raise ValidationError("Give a reason for the cancellation.")
+            services.session_cancel(session=session, by=request.user, reason=form.cleaned_data["reason"])
+        elif action == "check_in":
+            services.session_check_in(session=session, by=request.user)
+        else:
+            services.session_no_show(session=session, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Session updated.")
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("sessions:plan_detail", pk=session.plan_id)
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def session_cancel_view(request, pk):
+    return _status_action(request, pk, "cancel")
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def session_check_in_view(request, pk):
+    return _status_action(request, pk, "check_in")
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def session_no_show_view(request, pk):
+    return _status_action(request, pk, "no_show")
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def booster_book_view(request, pk):
+    plan = get_plan_for_user(request.user, pk)
+    try:
+        session = services.booster_book(plan=plan, by=request.user)
+    except (ValidationError, ValueError) as exc:
+        for message in getattr(exc, "messages", [str(exc)]):
+            messages.error(request, message)
+    else:
+        when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
+        messages.success(request, f"Booster booked for {when}.")
+    return redirect("sessions:plan_detail", pk=plan.pk)
+
+
+def _parse_day(text: str | None) -> date:
+    try:
+        return date.fromisoformat(text) if text else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
+@role_required(*STAFF_ROLES)
+def schedule_view(request):
+    """Day or week view of the bookings, per room or per clinician."""
+    day = _parse_day(request.GET.get("day"))
+    span = 7 if request.GET.get("span") == "week" else 1
+    if span == 7:
+        day -= timedelta(days=day.weekday())
+    room = Room.objects.filter(pk=request.GET.get("room") or 0).first()
+    clinician = User.objects.filter(pk=request.GET.get("clinician") or 0, role=Role.CLINICIAN).first()
+    sessions = sessions_between(request.user, day, span, room=room, clinician=clinician)
+    days = [day + timedelta(days=i) for i in range(span)]
+    by_day = {d: [] for d in days}
+    for session in sessions:
+        by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)
+    ctx = {
+        "day": day,
+        "span": span,
+        "by_day": [(d, by_day.get(d, [])) for d in days],
+        "rooms": Room.objects.filter(is_active=True),
+        "clinicians": User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by("last_name"),
+        "room": room,
+        "clinician": clinician,
+        "previous": day - timedelta(days=span),
+        "next": day + timedelta(days=span),
+    }
+    return render(request, "sessions/schedule.html", ctx)

@@ -53,6 +53,14 @@ MATRIX = {
     "screening:alert_clear": ("alert", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "screening:self_report": ("self_report", "get", row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "sessions:enroll": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    "sessions:plan_create": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    "sessions:plan_detail": ("plan", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:booster_book": ("plan", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
+    "sessions:session_reschedule": ("session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:session_cancel": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "sessions:session_check_in": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "sessions:session_no_show": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "sessions:schedule": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -93,12 +101,35 @@ def _check(response, expected, url):
         assert response.status_code == expected, f"{url}: {response.status_code}"
 
 
-def _objects(patient, front_desk):
+def _objects(patient, front_desk, clinician):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
     from screening.services import response_save, screening_start
+    from sessions.models import Protocol, Room
+    from sessions.services import enrollment_create, plan_create
 
     screening = screening_start(patient=patient, by=front_desk)
     response_save(screening=screening, code="phq9", answers=[0] * 8 + [1], complete=True, by=front_desk)
-    return {"screening": screening, "alert": screening.risk_alerts.get()}
+    enrollment_create(patient=patient, by=clinician, override_justification="Authorization matrix fixture patient.")
+    plan = plan_create(
+        patient=patient,
+        protocol=Protocol.objects.get(route="iv"),
+        first_day=timezone.localdate() + timedelta(days=1),
+        start_time=None,
+        room=Room.objects.create(name="Room A"),
+        clinician=clinician,
+        planned_dose=Decimal("0.5"),
+        by=clinician,
+    )
+    return {
+        "screening": screening,
+        "alert": screening.risk_alerts.get(),
+        "plan": plan,
+        "session": plan.sessions.first(),
+    }
 
 
 def _kwargs(kind, patient, objects):
@@ -131,7 +162,7 @@ def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_n
     elif kwargs_from in (None, "patient_a", "patient_fk", "self_report"):
         kwargs = _kwargs(kwargs_from, patient, {})
     else:
-        kwargs = _kwargs(kwargs_from, patient, _objects(patient, people[INTAKE]))
+        kwargs = _kwargs(kwargs_from, patient, _objects(patient, people[INTAKE], people[CLINICIAN]))
     url = reverse(url_name, kwargs=kwargs)
     if role != ANON:
         sign_in(client, people[role])

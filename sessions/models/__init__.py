@@ -1,0 +1,27 @@
+"""Treatment-program models, one module per concern; imported here so Django finds them all."""
+
+from .enrollment import Enrollment
+from .scheduling import (
+    ClinicClosure,
+    ClinicHours,
+    ClinicianHours,
+    DosingSession,
+    Protocol,
+    ProtocolPhase,
+    Room,
+    Route,
+    TreatmentPlan,
+)
+
+__all__ = [
+    "ClinicClosure",
+    "ClinicHours",
+    "ClinicianHours",
+    "DosingSession",
+    "Enrollment",
+    "Protocol",
+    "ProtocolPhase",
+    "Room",
+    "Route",
+    "TreatmentPlan",
+]

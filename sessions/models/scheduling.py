@@ -1,0 +1,284 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from patients.models import Patient
+
+from .. import cadence
+
+
+class Route(models.TextChoices):
+    IV = "iv", "Intravenous (IV) ketamine"
+    IM = "im", "Intramuscular (IM) ketamine"
+    INTRANASAL = "intranasal", "Intranasal esketamine"
+    SUBLINGUAL = "sublingual", "Sublingual / buccal ketamine"
+    ORAL = "oral", "Oral ketamine"
+
+
+class Protocol(models.Model):
+    """A treatment protocol as data, edited by admins: route, dose range, cadence, monitoring and preparation."""
+
+    class DoseUnit(models.TextChoices):
+        MG_PER_KG = "mg_per_kg", "mg/kg"
+        MG = "mg", "mg (fixed)"
+
+    name = models.CharField(max_length=120, unique=True)
+    route = models.CharField(max_length=12, choices=Route.choices)
+    dose_unit = models.CharField(max_length=10, choices=DoseUnit.choices)
+    dose_min = models.DecimalField(max_digits=7, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))])
+    dose_max = models.DecimalField(max_digits=7, decimal_places=3)
+    default_dose = models.DecimalField(max_digits=7, decimal_places=3)
+    min_interval_hours = models.PositiveSmallIntegerField(
+        "Minimum hours between doses", default=48, validators=[MinValueValidator(1)]
+    )
+    session_minutes = models.PositiveSmallIntegerField(
+        "Chair time (minutes)", default=120, validators=[MinValueValidator(15), MaxValueValidator(600)]
+    )
+    monitoring_minutes = models.PositiveSmallIntegerField(
+        "Minimum post-dose monitoring (minutes)", default=60, validators=[MinValueValidator(0)]
+    )
+    preferred_weekdays = models.JSONField(
+        default=list, blank=True, help_text="Weekday numbers (0 = Monday) the series prefers, e.g. [0, 2, 4]."
+    )
+    booster_interval_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    booster_policy = models.TextField(blank=True)
+    preparation_instructions = models.TextField(
+        blank=True, help_text="What the patient does before each session (shown in the portal and reminders)."
+    )
+    requires_rems = models.BooleanField("Spravato REMS monitoring form", default=False)
+    source = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["route", "name"]
+        constraints = [
+            models.CheckConstraint(
+                name="protocol_dose_range_ordered",
+                condition=Q(dose_min__gt=0, dose_min__lte=F("default_dose"), default_dose__lte=F("dose_max")),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def dose_is_weight_based(self) -> bool:
+        return self.dose_unit == self.DoseUnit.MG_PER_KG
+
+    @property
+    def min_interval(self) -> timedelta:
+        return timedelta(hours=self.min_interval_hours)
+
+    def cadence_rule(self) -> cadence.CadenceRule:
+        phases = tuple(
+            cadence.Phase(
+                name=p.name, sessions=p.sessions, per_week=p.per_week, weeks=p.weeks, every_weeks=p.every_weeks
+            )
+            for p in self.phases.all()
+        )
+        return cadence.CadenceRule(
+            route=cadence.Route(self.route),
+            phases=phases,
+            min_interval_hours=self.min_interval_hours,
+            session_minutes=self.session_minutes,
+            preferred_weekdays=tuple(self.preferred_weekdays or ()),
+        )
+
+
+class ProtocolPhase(models.Model):
+    """One phase of a protocol's planned series (induction, maintenance), in order."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
+    order = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=40)
+    sessions = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(60)])
+    per_week = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(3)])
+    weeks = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(52)])
+    every_weeks = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(8)])
+
+    class Meta:
+        ordering = ["protocol", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "order"], name="protocol_phase_order_unique"),
+            models.CheckConstraint(
+                name="protocol_phase_has_length", condition=Q(sessions__isnull=False) | Q(weeks__isnull=False)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.protocol} · {self.name}"
+
+
+class Room(models.Model):
+    """A treatment room or chair: one patient at a time."""
+
+    name = models.CharField(max_length=60, unique=True)
+    is_active = models.BooleanField(default=True)
+    notes = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ClinicHours(models.Model):
+    """The clinic's opening hours per weekday; a weekday without a row is closed."""
+
+    weekday = models.PositiveSmallIntegerField(
+        unique=True,
+        choices=[
+            (i, d) for i, d in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
+        ],
+    )
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name_plural = "clinic hours"
+        constraints = [models.CheckConstraint(name="clinic_hours_ordered", condition=Q(opens__lt=F("closes")))]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class ClinicClosure(models.Model):
+    day = models.DateField(unique=True)
+    reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"closed {self.day}"
+
+
+class ClinicianHours(models.Model):
+    """When a clinician works, per weekday; a clinician with no rows works the clinic's hours."""
+
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="working_hours",
+        limit_choices_to={"role": "clinician"},
+    )
+    weekday = models.PositiveSmallIntegerField(choices=ClinicHours._meta.get_field("weekday").choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    class Meta:
+        ordering = ["clinician", "weekday"]
+        verbose_name_plural = "clinician hours"
+        constraints = [
+            models.UniqueConstraint(fields=["clinician", "weekday"], name="clinician_hours_one_per_day"),
+            models.CheckConstraint(name="clinician_hours_ordered", condition=Q(starts__lt=F("ends"))),
+        ]
+
+    def __str__(self):
+        return f"hours #{self.pk}"
+
+
+class TreatmentPlan(models.Model):
+    """A planned dosing series for an enrolled patient under one protocol; its sessions are rows of their own."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatment_plans")
+    enrollment = models.ForeignKey("treatment_sessions.Enrollment", on_delete=models.PROTECT, related_name="plans")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="plans")
+    planned_dose = models.DecimalField(max_digits=7, decimal_places=3)
+    first_day = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"plan #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+ACTIVE_SESSION_STATUSES = ("scheduled", "checked_in", "in_progress", "completed")
+
+
+class DosingSession(models.Model):
+    """One dosing session: a booking of a room and a clinician for a patient, and later its clinical record.
+
+    No two active sessions share a room, a clinician or a patient at the same time, and no two of a patient's
+    doses fall within the protocol's minimum interval (`dose_window_ends_at`): checked by the service and, on
+    PostgreSQL, enforced by exclusion constraints (migration 0003).
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CHECKED_IN = "checked_in", "Checked in"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Kind(models.TextChoices):
+        SERIES = "series", "Planned series"
+        BOOSTER = "booster", "Booster"
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="sessions")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="dosing_sessions")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveSmallIntegerField()
+    phase = models.CharField(max_length=40)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SERIES)
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dosing_sessions")
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField()
+    dose_window_ends_at = models.DateTimeField(editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
+    status_reason = models.CharField(max_length=200, blank=True)
+    planner_notes = models.JSONField(default=list, blank=True)
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["room", "starts_at"], name="session_room_start_idx"),
+            models.Index(fields=["clinician", "starts_at"], name="session_clinician_start_idx"),
+            models.Index(fields=["patient", "starts_at"], name="session_patient_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(name="session_ends_after_start", condition=Q(ends_at__gt=F("starts_at"))),
+            models.CheckConstraint(
+                name="session_dose_window_after_start", condition=Q(dose_window_ends_at__gt=F("starts_at"))
+            ),
+            models.UniqueConstraint(fields=["plan", "sequence"], name="session_sequence_unique_in_plan"),
+        ]
+
+    def __str__(self):
+        return f"session #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_SESSION_STATUSES
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+auditlog.register(Protocol)
+auditlog.register(TreatmentPlan)
+auditlog.register(DosingSession, exclude_fields=["updated_at", "calendar_sequence"])

@@ -1,0 +1,61 @@
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from patients.selectors import patients_visible_to
+
+from .models import DosingSession, TreatmentPlan
+
+
+def get_plan_for_user(user: User, pk: int) -> TreatmentPlan:
+    if user.role not in STAFF_ROLES:
+        raise Http404("No such plan.")
+    plan = (
+        TreatmentPlan.objects.select_related("patient", "protocol", "created_by")
+        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .first()
+    )
+    if plan is None:
+        raise Http404("No such plan.")
+    return plan
+
+
+def get_session_for_user(user: User, pk: int) -> DosingSession:
+    """A dosing session of a patient the user may see (a patient: only their own); 404 otherwise."""
+    session = (
+        DosingSession.objects.select_related("patient", "protocol", "room", "clinician", "plan")
+        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .first()
+    )
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+def _day_bounds(day: date, days: int = 1) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), tz)
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=days), time.min), tz)
+    return start, end
+
+
+def sessions_between(user: User, day: date, days: int = 1, *, room=None, clinician=None) -> QuerySet[DosingSession]:
+    """Booked sessions of the patients the user may see over `days` days from `day`, for the day and week views."""
+    start, end = _day_bounds(day, days)
+    qs = DosingSession.objects.filter(starts_at__gte=start, starts_at__lt=end, patient__in=patients_visible_to(user))
+    if room is not None:
+        qs = qs.filter(room=room)
+    if clinician is not None:
+        qs = qs.filter(clinician=clinician)
+    return qs.select_related("patient", "room", "clinician", "protocol").order_by("starts_at", "room__name")
+
+
+def todays_sessions(user: User) -> QuerySet[DosingSession]:
+    qs = sessions_between(user, timezone.localdate())
+    if user.role == Role.CLINICIAN:
+        qs = qs.filter(clinician=user)
+    return qs.exclude(status=DosingSession.Status.CANCELLED)
