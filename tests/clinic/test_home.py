@@ -57,5 +57,5 @@ def test_clinician_home_keeps_constant_queries(client_for, clinician, django_ass
             primary_clinician=clinician,
         )
     client = client_for(clinician)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         assert client.get(reverse("clinic:home")).status_code == 200

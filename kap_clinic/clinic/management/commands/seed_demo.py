@@ -28,7 +28,7 @@ DEMO_USERS = (
 
 # (given, family, born, sex for scoring, weight kg, how far through screening the demo takes them)
 DEMO_PATIENTS = (
-    ("Pat", "Demo", date(1984, 3, 14), "female", Decimal("68.0"), "signed_off"),
+    ("Pat", "Demo", date(1984, 3, 14), "female", Decimal("68.0"), "booked"),
     ("Jordan", "Rivera", date(1979, 11, 2), "male", Decimal("82.5"), "completed"),
     ("Sam", "Okafor", date(1991, 6, 21), "male", Decimal("74.0"), "draft"),
     ("Alex", "Lindqvist", date(1968, 1, 30), "female", Decimal("61.2"), None),
@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 for username, role, first, last in DEMO_USERS
             }
             keys = {name: _demo_totp_key(users[name]) for name in ("admin", "clinician")}
+            _demo_rooms()
             _demo_patients(users)
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
         for username, role, _, _ in DEMO_USERS:
@@ -143,5 +144,42 @@ def _demo_screening(patient, stage, *, intake, clinician) -> None:
         complete=True,
     )
     record = screening.screening_complete(screening=record, by=intake)
-    if stage == "signed_off":
+    if stage in ("signed_off", "booked"):
         screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
+    if stage == "booked":
+        _demo_booking(patient, clinician=clinician)
+
+
+DEMO_ROOMS = ("Infusion room 1", "Infusion room 2", "Spravato suite")
+
+
+def _demo_rooms() -> None:
+    from sessions.models import Room
+
+    for name in DEMO_ROOMS:
+        Room.objects.get_or_create(name=name)
+
+
+def _demo_booking(patient, *, clinician) -> None:
+    """Enroll the demo patient through the gate and book a Spravato series from the next weekday at 10:00."""
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from sessions.models import Protocol, Room
+    from sessions.services import enrollment_create, plan_create
+
+    enrollment_create(patient=patient, by=clinician)
+    first_day = timezone.localdate() + timedelta(days=1)
+    while first_day.weekday() >= 5:
+        first_day += timedelta(days=1)
+    plan_create(
+        patient=patient,
+        protocol=Protocol.objects.get(route="intranasal", is_active=True),
+        first_day=first_day,
+        start_time=time(10, 0),
+        room=Room.objects.get(name="Spravato suite"),
+        clinician=clinician,
+        planned_dose=Decimal("56"),
+        by=clinician,
+    )
