@@ -82,6 +82,9 @@ class Patient(models.Model):
             models.Index(fields=["family_name", "given_name"], name="patient_name_idx"),
             models.Index(fields=["date_of_birth"], name="patient_dob_idx"),
             models.Index(fields=["status"], name="patient_status_idx"),
+            # Home pages: newest registrations, and each clinician's list in name order.
+            models.Index(fields=["-created_at"], name="patient_created_idx"),
+            models.Index(fields=["primary_clinician", "family_name", "given_name"], name="patient_clinician_name_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -43,7 +43,12 @@ class Screening(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["patient", "status", "signed_off_at"], name="screening_gate_idx")]
+        indexes = [
+            models.Index(fields=["patient", "status", "signed_off_at"], name="screening_gate_idx"),
+            # Home-page work lists: awaiting sign-off (oldest first) and in progress (latest first).
+            models.Index(fields=["status", "completed_at"], name="screening_worklist_idx"),
+            models.Index(fields=["status", "-updated_at"], name="screening_in_progress_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="screening_signed_off_has_signer",

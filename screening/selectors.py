@@ -3,7 +3,7 @@ from django.http import Http404
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES
-from patients.selectors import patients_visible_to
+from patients.selectors import visible_through
 
 from .models import Screening, SuicideRiskAlert
 
@@ -14,7 +14,7 @@ def get_screening_for_user(user: User, pk: int) -> Screening:
         raise Http404("No such screening.")
     screening = (
         Screening.objects.select_related("patient", "created_by", "signed_off_by", "completed_by")
-        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .filter(visible_through(user), pk=pk)
         .first()
     )
     if screening is None:
@@ -25,7 +25,7 @@ def get_screening_for_user(user: User, pk: int) -> Screening:
 def get_alert_for_user(user: User, pk: int) -> SuicideRiskAlert:
     alert = (
         SuicideRiskAlert.objects.select_related("patient", "screening")
-        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .filter(visible_through(user), pk=pk)
         .first()
     )
     if alert is None or user.role not in STAFF_ROLES:
@@ -42,7 +42,7 @@ def open_alerts_for(user: User) -> QuerySet[SuicideRiskAlert]:
         output_field=IntegerField(),
     )
     return (
-        SuicideRiskAlert.objects.filter(status=SuicideRiskAlert.Status.OPEN, patient__in=patients_visible_to(user))
+        SuicideRiskAlert.objects.filter(visible_through(user), status=SuicideRiskAlert.Status.OPEN)
         .select_related("patient")
         .annotate(rank=rank)
         .order_by("rank", "raised_at")
@@ -51,7 +51,7 @@ def open_alerts_for(user: User) -> QuerySet[SuicideRiskAlert]:
 
 def screenings_awaiting_sign_off(user: User) -> QuerySet[Screening]:
     return (
-        Screening.objects.filter(status=Screening.Status.COMPLETED, patient__in=patients_visible_to(user))
+        Screening.objects.filter(visible_through(user), status=Screening.Status.COMPLETED)
         .select_related("patient")
         .order_by("completed_at")
     )
@@ -59,7 +59,7 @@ def screenings_awaiting_sign_off(user: User) -> QuerySet[Screening]:
 
 def screenings_in_progress(user: User) -> QuerySet[Screening]:
     return (
-        Screening.objects.filter(status=Screening.Status.DRAFT, patient__in=patients_visible_to(user))
+        Screening.objects.filter(visible_through(user), status=Screening.Status.DRAFT)
         .select_related("patient")
         .order_by("-updated_at")
     )

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from patients.selectors import patients_visible_to
+from patients.selectors import visible_through
 
 from .models import DosingSession, TreatmentPlan
 
@@ -16,7 +16,7 @@ def get_plan_for_user(user: User, pk: int) -> TreatmentPlan:
         raise Http404("No such plan.")
     plan = (
         TreatmentPlan.objects.select_related("patient", "protocol", "created_by")
-        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .filter(visible_through(user), pk=pk)
         .first()
     )
     if plan is None:
@@ -28,7 +28,7 @@ def get_session_for_user(user: User, pk: int) -> DosingSession:
     """A dosing session of a patient the user may see (a patient: only their own); 404 otherwise."""
     session = (
         DosingSession.objects.select_related("patient", "protocol", "room", "clinician", "plan")
-        .filter(pk=pk, patient__in=patients_visible_to(user))
+        .filter(visible_through(user), pk=pk)
         .first()
     )
     if session is None:
@@ -46,7 +46,7 @@ def _day_bounds(day: date, days: int = 1) -> tuple[datetime, datetime]:
 def sessions_between(user: User, day: date, days: int = 1, *, room=None, clinician=None) -> QuerySet[DosingSession]:
     """Booked sessions of the patients the user may see over `days` days from `day`, for the day and week views."""
     start, end = _day_bounds(day, days)
-    qs = DosingSession.objects.filter(starts_at__gte=start, starts_at__lt=end, patient__in=patients_visible_to(user))
+    qs = DosingSession.objects.filter(visible_through(user), starts_at__gte=start, starts_at__lt=end)
     if room is not None:
         qs = qs.filter(room=room)
     if clinician is not None:
