@@ -22,6 +22,7 @@ def row(anonymous, patient, intake, clinician, admin_):
 STAFF_ONLY = row(LOGIN, FORBIDDEN, OK, OK, OK)
 ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 ANY_SIGNED_IN = row(LOGIN, OK, OK, OK, OK)
+PATIENT_ONLY = row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)
 
 # url name -> (kwargs builder name, method, expected per role). Objects belong to patient A, whose
 # portal account is the patient role's user and whose primary clinician is the clinician role's user.
@@ -52,6 +53,13 @@ MATRIX = {
     "screening:sign_off": ("screening", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)),
     "screening:alert_clear": ("alert", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "screening:self_report": ("self_report", "get", row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "sessions:portal_schedule": (None, "get", PATIENT_ONLY),
+    "sessions:portal_session": ("session", "get", PATIENT_ONLY),
+    "sessions:portal_calendar": (None, "get", PATIENT_ONLY),
+    "sessions:calendar_feed_create": (None, "post", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "sessions:calendar_feed_revoke": (None, "post", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    # Calendar apps cannot sign in: the unguessable token in the address is the credential.
+    "sessions:calendar_feed": ("feed_token", "get", row(OK, OK, OK, OK, OK)),
     "sessions:enroll": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:plan_create": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:plan_detail": ("plan", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
@@ -108,6 +116,7 @@ def _objects(patient, front_desk, clinician):
     from django.utils import timezone
 
     from screening.services import response_save, screening_start
+    from sessions.calendar import calendar_feed_create
     from sessions.models import Protocol, Room
     from sessions.services import enrollment_create, plan_create
 
@@ -125,6 +134,7 @@ def _objects(patient, front_desk, clinician):
         by=clinician,
     )
     return {
+        "feed_token": calendar_feed_create(patient=patient, by=patient.user)[1],
         "screening": screening,
         "alert": screening.risk_alerts.get(),
         "plan": plan,
@@ -135,6 +145,8 @@ def _objects(patient, front_desk, clinician):
 def _kwargs(kind, patient, objects):
     if kind is None:
         return {}
+    if kind == "feed_token":
+        return {"token": objects["feed_token"]}
     if kind == "patient_a":
         return {"pk": patient.pk}
     if kind == "patient_fk":

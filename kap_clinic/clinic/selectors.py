@@ -41,12 +41,14 @@ def admin_home(user: User) -> dict:
 
 def patient_home(user: User) -> dict:
     from screening.models import InstrumentResponse
+    from sessions.calendar import patient_schedule
 
     patient = getattr(user, "patient", None)
-    done = {}
+    done, schedule = {}, None
     if patient is not None:
         rows = InstrumentResponse.objects.filter(
             screening__patient=patient, reported_by_patient=True, is_complete=True
         ).values_list("code", "updated_at")
         done = dict(rows)
-    return {"patient": patient, "done": done}
+        schedule = patient_schedule(patient)
+    return {"patient": patient, "done": done, "schedule": schedule}

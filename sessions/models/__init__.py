@@ -1,5 +1,6 @@
 """Treatment-program models, one module per concern; imported here so Django finds them all."""
 
+from .calendar import CalendarFeed
 from .enrollment import Enrollment
 from .scheduling import (
     ClinicClosure,
@@ -14,6 +15,7 @@ from .scheduling import (
 )
 
 __all__ = [
+    "CalendarFeed",
     "ClinicClosure",
     "ClinicHours",
     "ClinicianHours",

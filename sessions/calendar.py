@@ -1,0 +1,221 @@
+"""The patient's own calendar: the portal schedule and the private iCalendar feed (DOMAIN 7 and 8.3).
+
+The portal shows the patient their sessions with the route's preparation instructions. The feed is for
+calendar apps, which cannot sign in: it is reached through a long random secret in its URL, and it carries
+nothing clinical in any field (no drug, route, dose or diagnosis), only "Appointment at <clinic>" and a link
+back to the portal, where the patient signs in to read how to prepare.
+
+Tokens are stored only as SHA-256 digests. The full link is handed to the patient once, when it is made;
+a lost link is replaced by making a new one, which revokes the old. A calendar app's fetch is anonymous
+and frequent, so it records `last_fetched_at` on the feed rather than an audit entry per request; making
+and revoking a feed are audited like any other change.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import icalendar
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import Role
+from patients.models import Patient
+
+from .models import CalendarFeed, DosingSession
+from .models.scheduling import ACTIVE_SESSION_STATUSES
+
+Status = DosingSession.Status
+
+# Sessions still ahead of the patient (or under way): the portal's "upcoming" schedule.
+UPCOMING_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN, Status.IN_PROGRESS)
+# A cancelled session stays on the portal schedule this long after the time it was booked for.
+RECENTLY_CANCELLED = timedelta(days=14)
+# The feed carries this much of the past; calendar apps keep what they already hold.
+FEED_PAST = timedelta(days=90)
+FEED_STATUSES = (*ACTIVE_SESSION_STATUSES, Status.CANCELLED)
+# Calendar apps poll every 15 minutes to a few hours; anything faster than this is a script.
+FEED_FETCHES_PER_MINUTE = 12
+# 32 random bytes: 43 URL-safe characters, beyond guessing.
+TOKEN_BYTES = 32
+
+
+# ---- Portal schedule ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientSchedule:
+    """What the portal shows: the next session (with how to prepare), the rest, and recent cancellations."""
+
+    next_session: DosingSession | None
+    later: list[DosingSession] = field(default_factory=list)
+    cancelled: list[DosingSession] = field(default_factory=list)
+
+    @property
+    def preparation(self) -> str:
+        return self.next_session.protocol.preparation_instructions if self.next_session else ""
+
+
+def portal_patient(user: User) -> Patient:
+    """The patient record linked to a portal account; 404 when the account has none."""
+    patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
+    if patient is None:
+        raise Http404("No patient record is linked to this account.")
+    return patient
+
+
+def patient_schedule(patient: Patient, *, now: datetime | None = None) -> PatientSchedule:
+    """The patient's own upcoming sessions in order, and those cancelled lately; nothing of anyone else."""
+    now = now or timezone.now()
+    sessions = DosingSession.objects.filter(patient=patient).select_related("protocol", "clinician")
+    upcoming = list(sessions.filter(status__in=UPCOMING_STATUSES, ends_at__gt=now).order_by("starts_at", "pk"))
+    cancelled = list(
+        sessions.filter(status=Status.CANCELLED, starts_at__gte=now - RECENTLY_CANCELLED).order_by("starts_at", "pk")
+    )
+    return PatientSchedule(next_session=upcoming[0] if upcoming else None, later=upcoming[1:], cancelled=cancelled)
+
+
+# ---- Feed tokens ----------------------------------------------------------------------------------
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def feed_url(token: str) -> str:
+    """The full subscription address, for the patient to paste into a calendar app."""
+    return settings.SITE_URL.rstrip("/") + reverse("sessions:calendar_feed", kwargs={"token": token})
+
+
+def live_feed(patient: Patient) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).first()
+
+
+def _check_own(patient: Patient, by: User) -> None:
+    if by.role != Role.PATIENT or patient.user_id != by.pk:
+        raise PermissionDenied("Only the patient manages their calendar link.")
+
+
+@transaction.atomic
+def calendar_feed_create(*, patient: Patient, by: User) -> tuple[CalendarFeed, str]:
+    """A new calendar link for the patient, revoking any earlier one; returns the feed and its token's only copy."""
+    _check_own(patient, by)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one new link at a time per patient
+    now = timezone.now()
+    for old in CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True):
+        old.revoked_at = now
+        old.save(update_fields=["revoked_at"])
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    feed = CalendarFeed.objects.create(patient=patient, token_hash=token_digest(token), created_by=by)
+    return feed, token
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, patient: Patient, by: User) -> CalendarFeed | None:
+    """Stop the patient's calendar link working; subscribed calendars get a 404 from then on."""
+    _check_own(patient, by)
+    feed = CalendarFeed.objects.select_for_update().filter(patient=patient, revoked_at__isnull=True).first()
+    if feed is not None:
+        feed.revoked_at = timezone.now()
+        feed.save(update_fields=["revoked_at"])
+    return feed
+
+
+def feed_fetch_allowed(token: str, *, now: datetime | None = None) -> bool:
+    """A per-link count of fetches in the current minute (the Django cache), at most FEED_FETCHES_PER_MINUTE."""
+    minute = int((now or timezone.now()).timestamp() // 60)
+    key = f"calendar-feed:{token_digest(token)[:32]}:{minute}"
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key) <= FEED_FETCHES_PER_MINUTE
+    except ValueError:  # the key expired between add and incr
+        return True
+
+
+def feed_for_token(token: str) -> CalendarFeed | None:
+    """The live feed behind a token, or None when it is unknown, revoked, or its patient's portal account is closed.
+
+    Records the fetch time with a plain UPDATE: no audit entry, which would say nothing but "a calendar app polled".
+    """
+    feed = (
+        CalendarFeed.objects.select_related("patient")
+        .filter(token_hash=token_digest(token), revoked_at__isnull=True, patient__user__is_active=True)
+        .first()
+    )
+    if feed is not None:
+        feed.last_fetched_at = timezone.now()
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_fetched_at=feed.last_fetched_at)
+    return feed
+
+
+# ---- iCalendar ------------------------------------------------------------------------------------
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def event_uid(session: DosingSession) -> str:
+    """Stable for the life of the booking: a reschedule keeps the row, so calendars update the same event."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"session-{session.pk}@{host}"
+
+
+def feed_sessions(patient: Patient, *, now: datetime | None = None):
+    now = now or timezone.now()
+    return DosingSession.objects.filter(
+        patient=patient, status__in=FEED_STATUSES, starts_at__gte=now - FEED_PAST
+    ).order_by("starts_at", "pk")
+
+
+def feed_ical(patient: Patient, *, now: datetime | None = None) -> bytes:
+    """The patient's sessions as an RFC 5545 calendar with nothing clinical in it.
+
+    Every field is built here from the clinic's name, the session's id and times, and the portal's address:
+    never from the protocol, the room (whose name may tell the treatment) or any note.
+    """
+    now = now or timezone.now()
+    clinic = settings.CLINIC_NAME
+    summary = f"Appointment at {clinic}"
+    portal = settings.SITE_URL.rstrip("/") + reverse("sessions:portal_schedule")
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//{clinic}//Patient appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"{clinic} appointments")
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", timedelta(hours=1))
+    for session in feed_sessions(patient, now=now):
+        cancelled = session.status == Status.CANCELLED
+        event = icalendar.Event()
+        event.add("uid", event_uid(session))
+        event.add("sequence", session.calendar_sequence)
+        # Without a METHOD, DTSTAMP is when the event last changed in the clinic's records (RFC 5545 3.8.7.2).
+        event.add("dtstamp", _utc(session.updated_at))
+        event.add("last-modified", _utc(session.updated_at))
+        event.add("created", _utc(session.created_at))
+        event.add("dtstart", _utc(session.starts_at))
+        event.add("dtend", _utc(session.ends_at))
+        event.add("summary", summary)
+        event.add("description", f"Details and how to prepare, after signing in: {portal}")
+        event.add("url", portal)
+        event.add("class", "PRIVATE")
+        event.add("transp", "OPAQUE")
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        if not cancelled and session.starts_at > now:
+            alarm = icalendar.Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("trigger", timedelta(days=-1))
+            alarm.add("description", f"Tomorrow: {summary}")
+            event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical()
