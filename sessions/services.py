@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -104,13 +104,20 @@ def _last_dose_before_plan(patient: Patient) -> datetime | None:
 def plan_preview(
     *, patient: Patient, protocol: Protocol, first_day: date, start_time: time | None, clinician: User
 ) -> list[cadence.PlannedSlot]:
-    """The series the cadence engine proposes, with the reason for every moved date; nothing is saved."""
+    """The series the cadence engine proposes, with the reason for every moved date; nothing is saved.
+
+    No session starts before now (a series planned from today) or inside the patient's last booked dose window.
+    """
+    after = _local(timezone.now())
+    last_dose_window = _last_dose_before_plan(patient)
+    if last_dose_window is not None:
+        after = max(after, last_dose_window)
     return cadence.plan_series(
         protocol.cadence_rule(),
         first_day,
         clinic_calendar(clinician=clinician),
         start_time=start_time,
-        after=_last_dose_before_plan(patient),
+        after=after,
     )
 
 
@@ -232,6 +239,12 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
     session = DosingSession.objects.select_for_update().select_related("protocol").get(pk=session.pk)
     if session.status != DosingSession.Status.SCHEDULED:
         raise ValidationError("Only a scheduled session can be moved.")
+    if new_start < timezone.now():
+        when = timezone.localtime(new_start)
+        raise ValidationError(
+            f"Can't move session {session.sequence} to {when:%a} {when.day} {when:%b %H:%M}: "
+            "that time has already passed."
+        )
     series = list(
         DosingSession.objects.select_for_update()
         .filter(plan=session.plan_id, status=DosingSession.Status.SCHEDULED)
@@ -249,7 +262,9 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     changed = []
-    # Later sessions first, so a session never has to pass through another's old slot.
+    # Latest new start first. Every pushed session moves later and stays at least the minimum interval after the one
+    # before it, so each row's new slot is clear of the old slots of the rows still to be saved: no row has to be
+    # freed (cancelled) on the way, which would also have written a false cancellation into the audit log.
     for row, slot in sorted(zip(series, moved, strict=True), key=lambda pair: pair[1].start, reverse=True):
         start = _aware(slot.start)
         if start == row.starts_at:
@@ -258,10 +273,7 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         row.planner_notes = list(slot.reasons)
         row.calendar_sequence += 1
         changed.append(row)
-    for row in changed:  # free the old slots first, then book the new ones
-        DosingSession.objects.filter(pk=row.pk).update(status=DosingSession.Status.CANCELLED)
     for row in changed:
-        row.status = DosingSession.Status.SCHEDULED
         _save_booking(row)
     return changed
 
@@ -318,9 +330,17 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     if last is None:
         raise ValidationError("The patient has no dose to time a booster from.")
     days = interval_days or protocol.booster_interval_days or 28
-    slot = cadence.booster_slot(
-        _local(last.starts_at), days, protocol.cadence_rule(), clinic_calendar(clinician=last.clinician)
-    )
+    last_dose = _local(last.starts_at)
+    due_on = last_dose.date() + timedelta(days=days)
+    today = timezone.localdate()
+    notes = []
+    if due_on <= today:
+        # Already due (the last dose was long ago): from tomorrow, so the booster is never booked in the past.
+        notes.append(
+            f"Moved from {due_on:%a} {due_on.day} {due_on:%b}: that day has passed; booked from the next usable day."
+        )
+        days = (today - last_dose.date()).days + 1
+    slot = cadence.booster_slot(last_dose, days, protocol.cadence_rule(), clinic_calendar(clinician=last.clinician))
     sequence = (plan.sessions.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
     session = DosingSession(
         plan=plan,
@@ -333,6 +353,6 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         clinician=last.clinician,
         starts_at=_aware(slot.start),
         ends_at=_aware(slot.end),
-        planner_notes=list(slot.reasons),
+        planner_notes=[*notes, *slot.reasons],
     )
     return _save_booking(session)

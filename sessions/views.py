@@ -157,6 +157,14 @@ def _parse_day(text: str | None) -> date:
         return timezone.localdate()
 
 
+def _parse_pk(text: str | None) -> int:
+    """A filter's id from the query string; 0 (no filter) when it is missing or not a number."""
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
 @role_required(*STAFF_ROLES)
 def schedule_view(request):
     """Day or week view of the bookings, per room or per clinician."""
@@ -164,8 +172,8 @@ def schedule_view(request):
     span = 7 if request.GET.get("span") == "week" else 1
     if span == 7:
         day -= timedelta(days=day.weekday())
-    room = Room.objects.filter(pk=request.GET.get("room") or 0).first()
-    clinician = User.objects.filter(pk=request.GET.get("clinician") or 0, role=Role.CLINICIAN).first()
+    room = Room.objects.filter(pk=_parse_pk(request.GET.get("room"))).first()
+    clinician = User.objects.filter(pk=_parse_pk(request.GET.get("clinician")), role=Role.CLINICIAN).first()
     sessions = sessions_between(request.user, day, span, room=room, clinician=clinician)
     days = [day + timedelta(days=i) for i in range(span)]
     by_day = {d: [] for d in days}
