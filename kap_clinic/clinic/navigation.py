@@ -16,6 +16,8 @@ NAV_ITEMS = (
     NavItem("Home", "clinic:home", frozenset(Role)),
     NavItem("Patients", "patients:list", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Schedule", "sessions:schedule", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
+    NavItem("REMS forms", "sessions:rems_pending", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
+    NavItem("Controlled substances", "sessions:cs_lot_list", frozenset({Role.ADMIN, Role.CLINICIAN})),
     NavItem("My record", "patients:my_record", frozenset({Role.PATIENT})),
     NavItem("Audit log", "audit:log", frozenset({Role.ADMIN})),
     NavItem("Clinic settings", "clinic:settings", frozenset({Role.ADMIN})),

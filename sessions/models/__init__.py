@@ -1,6 +1,8 @@
 """Treatment-program models, one module per concern; imported here so Django finds them all."""
 
+from .controlled import ControlledProduct, CSLogEntry, ProductLot
 from .enrollment import Enrollment
+from .rems import RemsEvent, RemsMonitoringForm
 from .scheduling import (
     ClinicClosure,
     ClinicHours,
@@ -17,10 +19,15 @@ __all__ = [
     "ClinicClosure",
     "ClinicHours",
     "ClinicianHours",
+    "ControlledProduct",
+    "CSLogEntry",
     "DosingSession",
     "Enrollment",
     "Protocol",
+    "ProductLot",
     "ProtocolPhase",
+    "RemsEvent",
+    "RemsMonitoringForm",
     "Room",
     "Route",
     "TreatmentPlan",
