@@ -45,6 +45,14 @@ CLINIC_NAME = os.environ.get("CLINIC_NAME", "KAP Clinic")
 # The site's own address, for links in emails and calendar feeds.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 PATIENT_INVITE_HOURS = env_int("PATIENT_INVITE_HOURS", 72)
+# The certified healthcare setting as the Spravato REMS knows it: prefilled on each Patient Monitoring Form.
+REMS_SETTING_NAME = os.environ.get("REMS_SETTING_NAME", CLINIC_NAME)
+REMS_SETTING_ADDRESS1 = os.environ.get("REMS_SETTING_ADDRESS1", "")
+REMS_SETTING_ADDRESS2 = os.environ.get("REMS_SETTING_ADDRESS2", "")
+REMS_SETTING_CITY = os.environ.get("REMS_SETTING_CITY", "")
+REMS_SETTING_STATE = os.environ.get("REMS_SETTING_STATE", "")
+REMS_SETTING_ZIP = os.environ.get("REMS_SETTING_ZIP", "")
+REMS_SETTING_PHONE = os.environ.get("REMS_SETTING_PHONE", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -265,5 +273,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
 from .models import Enrollment
 
 

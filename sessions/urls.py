@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import portal_views, views
+from . import portal_views, rems_views, views
 
 app_name = "sessions"
 
@@ -21,4 +21,17 @@ urlpatterns = [
     path("session/<int:pk>/check-in/", views.session_check_in_view, name="session_check_in"),
     path("session/<int:pk>/no-show/", views.session_no_show_view, name="session_no_show"),
     path("schedule/", views.schedule_view, name="schedule"),
+    # Spravato REMS Patient Monitoring Form
+    path("session/<int:pk>/rems/", rems_views.rems_detail_view, name="rems_detail"),
+    path("session/<int:pk>/rems/edit/", rems_views.rems_edit_view, name="rems_edit"),
+    path("session/<int:pk>/rems/sign/", rems_views.rems_sign_view, name="rems_sign"),
+    path("session/<int:pk>/rems/submitted/", rems_views.rems_submit_view, name="rems_submit"),
+    path("session/<int:pk>/rems/form.pdf", rems_views.rems_pdf_view, name="rems_pdf"),
+    path("rems/pending/", rems_views.rems_pending_view, name="rems_pending"),
+    # Controlled-substance log
+    path("controlled/", rems_views.cs_lot_list_view, name="cs_lot_list"),
+    path("controlled/receive/", rems_views.cs_receive_view, name="cs_receive"),
+    path("controlled/lot/<int:pk>/", rems_views.cs_lot_log_view, name="cs_lot_log"),
+    path("controlled/lot/<int:pk>/reconcile/", rems_views.cs_reconcile_view, name="cs_reconcile"),
+    path("session/<int:pk>/controlled-dose/", rems_views.cs_dose_record_view, name="cs_dose_record"),
 ]

@@ -69,6 +69,17 @@ MATRIX = {
     "sessions:session_check_in": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_no_show": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:schedule": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:rems_detail": ("rems_session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:rems_edit": ("rems_session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    "sessions:rems_sign": ("rems_session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
+    "sessions:rems_submit": ("rems_session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "sessions:rems_pdf": ("rems_session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:rems_pending": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:cs_lot_list": (None, "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "sessions:cs_receive": (None, "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "sessions:cs_lot_log": ("lot", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "sessions:cs_reconcile": ("lot", "get", ADMIN_ONLY),
+    "sessions:cs_dose_record": ("session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -109,37 +120,59 @@ def _check(response, expected, url):
         assert response.status_code == expected, f"{url}: {response.status_code}"
 
 
-def _objects(patient, front_desk, clinician):
-    from datetime import timedelta
+def _objects(patient, front_desk, clinician, kind=None):
+    from datetime import date, timedelta
     from decimal import Decimal
 
     from django.utils import timezone
 
     from screening.services import response_save, screening_start
     from sessions.calendar import calendar_feed_create
-    from sessions.models import Protocol, Room
+    from sessions.controlled import cs_lot_receive
+    from sessions.models import ControlledProduct, Protocol, Room
+    from sessions.rems import rems_form_start
     from sessions.services import enrollment_create, plan_create
 
     screening = screening_start(patient=patient, by=front_desk)
     response_save(screening=screening, code="phq9", answers=[0] * 8 + [1], complete=True, by=front_desk)
     enrollment_create(patient=patient, by=clinician, override_justification="Authorization matrix fixture patient.")
+    room = Room.objects.create(name="Room A")
     plan = plan_create(
         patient=patient,
         protocol=Protocol.objects.get(route="iv"),
         first_day=timezone.localdate() + timedelta(days=1),
         start_time=None,
-        room=Room.objects.create(name="Room A"),
+        room=room,
         clinician=clinician,
         planned_dose=Decimal("0.5"),
         by=clinician,
     )
-    return {
+    objects = {
         "feed_token": calendar_feed_create(patient=patient, by=patient.user)[1],
         "screening": screening,
         "alert": screening.risk_alerts.get(),
         "plan": plan,
         "session": plan.sessions.first(),
     }
+    if kind == "rems_session":  # a Spravato series after the IV one, its first session with a draft REMS form
+        rems_plan = plan_create(
+            patient=patient,
+            protocol=Protocol.objects.get(route="intranasal"),
+            first_day=timezone.localdate() + timedelta(days=1),
+            start_time=None,
+            room=room,
+            clinician=clinician,
+            planned_dose=Decimal("56"),
+            by=clinician,
+        )
+        objects["rems_session"] = rems_plan.sessions.order_by("starts_at").first()
+        rems_form_start(session=objects["rems_session"], by=clinician)
+    if kind == "lot":
+        product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")
+        objects["lot"] = cs_lot_receive(
+            product=product, lot_number="AUTH1", expires_on=date(2099, 1, 1), quantity="500", by=clinician
+        )
+    return objects
 
 
 def _kwargs(kind, patient, objects):
@@ -174,7 +207,7 @@ def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_n
     elif kwargs_from in (None, "patient_a", "patient_fk", "self_report"):
         kwargs = _kwargs(kwargs_from, patient, {})
     else:
-        kwargs = _kwargs(kwargs_from, patient, _objects(patient, people[INTAKE], people[CLINICIAN]))
+        kwargs = _kwargs(kwargs_from, patient, _objects(patient, people[INTAKE], people[CLINICIAN], kwargs_from))
     url = reverse(url_name, kwargs=kwargs)
     if role != ANON:
         sign_in(client, people[role])

@@ -36,6 +36,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "screening.change_conditionrule",
         "screening.delete_conditionrule",
         "treatment_sessions.view_enrollment",
+        "treatment_sessions.view_remsmonitoringform",
+        "treatment_sessions.view_controlledproduct",
+        "treatment_sessions.add_controlledproduct",
+        "treatment_sessions.change_controlledproduct",
+        "treatment_sessions.view_productlot",
+        "treatment_sessions.view_cslogentry",
     ),
     Role.CLINICIAN: (
         "patients.view_patient",

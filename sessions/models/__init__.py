@@ -1,7 +1,9 @@
 """Treatment-program models, one module per concern; imported here so Django finds them all."""
 
 from .calendar import CalendarFeed
+from .controlled import ControlledProduct, CSLogEntry, ProductLot
 from .enrollment import Enrollment
+from .rems import RemsEvent, RemsMonitoringForm
 from .scheduling import (
     ClinicClosure,
     ClinicHours,
@@ -19,10 +21,15 @@ __all__ = [
     "ClinicClosure",
     "ClinicHours",
     "ClinicianHours",
+    "ControlledProduct",
+    "CSLogEntry",
     "DosingSession",
     "Enrollment",
     "Protocol",
+    "ProductLot",
     "ProtocolPhase",
+    "RemsEvent",
+    "RemsMonitoringForm",
     "Room",
     "Route",
     "TreatmentPlan",

@@ -1,0 +1,161 @@
+"""Forms of the REMS monitoring form and the controlled-substance log: input shape and types only."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES
+
+from .models import ProductLot, RemsEvent, RemsMonitoringForm
+from .models.controlled import ControlledProduct
+from .rems import EDITABLE_FIELDS, event_types
+
+
+class YesNoSelect(forms.NullBooleanSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", "Not answered"), ("true", "Yes"), ("false", "No")]
+
+
+class RemsEditForm(forms.ModelForm):
+    """The REMS form's fields plus one Y/N and details pair per event row of the form's version."""
+
+    class Meta:
+        model = RemsMonitoringForm
+        fields = EDITABLE_FIELDS
+        widgets = {
+            "patient_date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "treatment_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.NullBooleanField):
+                field.widget = YesNoSelect()
+        self.fields["setting_state"].widget.attrs.update(maxlength=2, autocapitalize="characters")
+        answered = {e.event_type: e for e in self.instance.events.all()} if self.instance.pk else {}
+        labels = dict(RemsEvent.EventType.choices)
+        for event_type in event_types(self.instance):
+            event = answered.get(event_type)
+            self.fields[f"event_{event_type}"] = forms.NullBooleanField(
+                label=f"Did the patient experience {labels[event_type].lower()}?",
+                required=False,
+                widget=YesNoSelect(),
+                initial=event.occurred if event else None,
+            )
+            self.fields[f"event_{event_type}_details"] = forms.CharField(
+                label="Details",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                initial=event.details if event else "",
+            )
+
+    def clean_setting_state(self):
+        return (self.cleaned_data.get("setting_state") or "").strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        total, ready = cleaned.get("total_monitoring_minutes"), cleaned.get("ready_to_leave_minutes")
+        if total is not None and ready is not None and ready > total:
+            self.add_error("ready_to_leave_minutes", "Cannot be later than the completion of monitoring.")
+        if cleaned.get("dose") != RemsMonitoringForm.Dose.OTHER and cleaned.get("dose_other_mg") is not None:
+            self.add_error("dose_other_mg", "Only for a dose other than 56 or 84 mg.")
+        return cleaned
+
+    def field_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+
+    def events_data(self) -> dict[str, tuple[bool | None, str]]:
+        return {
+            t: (self.cleaned_data.get(f"event_{t}"), self.cleaned_data.get(f"event_{t}_details", ""))
+            for t in event_types(self.instance)
+        }
+
+    def event_rows(self):
+        """(yes/no field, details field) per event row, for the template."""
+        return [(self[f"event_{t}"], self[f"event_{t}_details"]) for t in event_types(self.instance)]
+
+
+class SubmissionForm(forms.Form):
+    reference = forms.CharField(label="REMS confirmation or fax reference (optional)", max_length=60, required=False)
+
+
+# ---- Controlled substances ----------------------------------------------------------------------
+
+
+def _mg_field(label: str, *, min_value: Decimal | None = Decimal("0"), **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(label=label, max_digits=12, decimal_places=3, min_value=min_value, **kwargs)
+
+
+def _lot_label(lot: ProductLot) -> str:
+    return f"{lot.product} · lot {lot.lot_number} · expires {lot.expires_on:%Y-%m-%d}"
+
+
+def _staff_name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+class LotReceiveForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=ControlledProduct.objects.filter(is_active=True))
+    lot_number = forms.CharField(max_length=40)
+    expires_on = forms.DateField(label="Expiry date", widget=forms.DateInput(attrs={"type": "date"}))
+    quantity = _mg_field("Quantity received", min_value=Decimal("0.001"))
+    unit = forms.ChoiceField(choices=[("mg", "mg"), ("ml", "mL (converted with the product's mg per mL)")])
+    note = forms.CharField(
+        required=False, max_length=500, help_text="e.g. supplier and invoice or DEA Form 222 number."
+    )
+
+
+class DoseRecordForm(forms.Form):
+    """One dose from one lot; waste is confirmed by the witness's own password."""
+
+    lot = forms.ModelChoiceField(queryset=ProductLot.objects.none())
+    drawn_mg = _mg_field("Drawn (mg)", min_value=Decimal("0.001"))
+    administered_mg = _mg_field("Given (mg)")
+    wasted_mg = _mg_field("Wasted (mg)", initial=Decimal("0"))
+    witness = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, help_text="Required when anything is wasted."
+    )
+    witness_password = forms.CharField(
+        label="Witness's password", required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.fields["lot"].queryset = ProductLot.objects.filter(
+            product__is_active=True, expires_on__gte=timezone.localdate()
+        ).select_related("product")
+        self.fields["lot"].label_from_instance = _lot_label
+        self.fields["witness"].queryset = (
+            User.objects.filter(is_active=True, role__in=STAFF_ROLES).exclude(pk=request.user.pk).order_by("last_name")
+        )
+        self.fields["witness"].label_from_instance = _staff_name
+
+    def clean(self):
+        cleaned = super().clean()
+        drawn, given, wasted = (cleaned.get(k) for k in ("drawn_mg", "administered_mg", "wasted_mg"))
+        if None not in (drawn, given, wasted) and drawn != given + wasted:
+            self.add_error(None, "The amount drawn must equal the amount given plus the waste.")
+        if wasted:
+            witness = cleaned.get("witness")
+            if witness is None:
+                self.add_error("witness", "Waste must be witnessed.")
+            elif not authenticate(self.request, username=witness.username, password=cleaned.get("witness_password")):
+                self.add_error("witness_password", "The witness must confirm with their own password.")
+        return cleaned
+
+
+class ReconcileForm(forms.Form):
+    counted_mg = _mg_field("Physical count (mg)")
+    reason = forms.CharField(
+        label="Reason for any difference",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the count differs from the log.",
+    )
