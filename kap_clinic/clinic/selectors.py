@@ -5,6 +5,7 @@ from kap_clinic.accounts.models import User
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
+from sessions.selectors import todays_sessions
 
 from .models import WorkerHeartbeat
 
@@ -12,6 +13,7 @@ from .models import WorkerHeartbeat
 def clinician_home(user: User) -> dict:
     mine = patients_visible_to(user).select_related("primary_clinician")
     return {
+        "todays_sessions": todays_sessions(user)[:30],
         "alerts": open_alerts_for(user)[:20],
         "awaiting": screenings_awaiting_sign_off(user)[:20],
         "my_patients": mine.filter(primary_clinician=user)[:20],
@@ -21,6 +23,7 @@ def clinician_home(user: User) -> dict:
 
 def intake_home(user: User) -> dict:
     return {
+        "todays_sessions": todays_sessions(user)[:30],
         "in_progress": screenings_in_progress(user)[:20],
         "awaiting": screenings_awaiting_sign_off(user)[:20],
         "recent_patients": patients_visible_to(user).select_related("primary_clinician").order_by("-created_at")[:20],

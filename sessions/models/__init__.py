@@ -1,6 +1,16 @@
 """Treatment-program models, one module per concern; imported here so Django finds them all."""
 
 from .enrollment import Enrollment
+from .record import (
+    AdverseEvent,
+    Discharge,
+    DoseAdministration,
+    PreDoseCheck,
+    RecordAmendment,
+    RecordSignature,
+    ScaleScore,
+    VitalSign,
+)
 from .scheduling import (
     ClinicClosure,
     ClinicHours,
@@ -14,14 +24,22 @@ from .scheduling import (
 )
 
 __all__ = [
+    "AdverseEvent",
     "ClinicClosure",
     "ClinicHours",
     "ClinicianHours",
+    "Discharge",
+    "DoseAdministration",
     "DosingSession",
     "Enrollment",
+    "PreDoseCheck",
     "Protocol",
     "ProtocolPhase",
+    "RecordAmendment",
+    "RecordSignature",
     "Room",
     "Route",
+    "ScaleScore",
     "TreatmentPlan",
+    "VitalSign",
 ]
