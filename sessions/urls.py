@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import portal_views, rems_views, views
+from . import portal_views, record_views, rems_views, views
 
 app_name = "sessions"
 
@@ -34,4 +34,20 @@ urlpatterns = [
     path("controlled/lot/<int:pk>/", rems_views.cs_lot_log_view, name="cs_lot_log"),
     path("controlled/lot/<int:pk>/reconcile/", rems_views.cs_reconcile_view, name="cs_reconcile"),
     path("session/<int:pk>/controlled-dose/", rems_views.cs_dose_record_view, name="cs_dose_record"),
+    # The session record on the day: one page, one POST endpoint per step.
+    path("session/<int:pk>/record/", record_views.record_detail_view, name="record_detail"),
+    path("session/<int:pk>/record/checks/", record_views.record_check_view, name="record_check"),
+    path("session/<int:pk>/record/bp/", record_views.record_bp_acknowledge_view, name="record_bp_acknowledge"),
+    path("session/<int:pk>/record/dose/", record_views.record_dose_view, name="record_dose"),
+    path("session/<int:pk>/record/vitals/", record_views.record_vitals_view, name="record_vitals"),
+    path("session/<int:pk>/record/scores/", record_views.record_score_view, name="record_score"),
+    path("session/<int:pk>/record/events/", record_views.record_adverse_event_view, name="record_adverse_event"),
+    path(
+        "session/<int:pk>/record/events/resolve/",
+        record_views.record_adverse_event_resolve_view,
+        name="record_adverse_event_resolve",
+    ),
+    path("session/<int:pk>/record/discharge/", record_views.record_discharge_view, name="record_discharge"),
+    path("session/<int:pk>/record/sign/", record_views.record_sign_view, name="record_sign"),
+    path("session/<int:pk>/record/amendments/", record_views.record_amend_view, name="record_amend"),
 ]

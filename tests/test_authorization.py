@@ -23,6 +23,8 @@ STAFF_ONLY = row(LOGIN, FORBIDDEN, OK, OK, OK)
 ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 ANY_SIGNED_IN = row(LOGIN, OK, OK, OK, OK)
 PATIENT_ONLY = row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)
+RECORDS = row(LOGIN, FORBIDDEN, BAD, BAD, FORBIDDEN)
+CLINICIAN_RECORDS = row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)
 
 # url name -> (kwargs builder name, method, expected per role). Objects belong to patient A, whose
 # portal account is the patient role's user and whose primary clinician is the clinician role's user.
@@ -80,6 +82,19 @@ MATRIX = {
     "sessions:cs_lot_log": ("lot", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
     "sessions:cs_reconcile": ("lot", "get", ADMIN_ONLY),
     "sessions:cs_dose_record": ("session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    # The session record: every staff member who may see the patient reads it; clinicians and intake staff record,
+    # clinicians alone acknowledge a raised BP, discharge and sign. An empty POST is refused with the page (400).
+    "sessions:record_detail": ("session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:record_check": ("session", "post", RECORDS),
+    "sessions:record_bp_acknowledge": ("session", "post", CLINICIAN_RECORDS),
+    "sessions:record_dose": ("session", "post", RECORDS),
+    "sessions:record_vitals": ("session", "post", RECORDS),
+    "sessions:record_score": ("session", "post", RECORDS),
+    "sessions:record_adverse_event": ("session", "post", RECORDS),
+    "sessions:record_adverse_event_resolve": ("session", "post", RECORDS),
+    "sessions:record_discharge": ("session", "post", CLINICIAN_RECORDS),
+    "sessions:record_sign": ("session", "post", CLINICIAN_RECORDS),
+    "sessions:record_amend": ("session", "post", RECORDS),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.

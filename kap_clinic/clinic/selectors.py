@@ -13,6 +13,7 @@ from .models import WorkerHeartbeat
 def clinician_home(user: User) -> dict:
     mine = patients_visible_to(user).select_related("primary_clinician")
     return {
+        "todays_sessions": todays_sessions(user)[:30],
         "alerts": open_alerts_for(user)[:20],
         "today": todays_sessions(user)[:40],
         "awaiting": screenings_awaiting_sign_off(user)[:20],

@@ -3,6 +3,16 @@
 from .calendar import CalendarFeed
 from .controlled import ControlledProduct, CSLogEntry, ProductLot
 from .enrollment import Enrollment
+from .record import (
+    AdverseEvent,
+    Discharge,
+    DoseAdministration,
+    PreDoseCheck,
+    RecordAmendment,
+    RecordSignature,
+    ScaleScore,
+    VitalSign,
+)
 from .rems import RemsEvent, RemsMonitoringForm
 from .scheduling import (
     ClinicClosure,
@@ -23,14 +33,22 @@ __all__ = [
     "ClinicianHours",
     "ControlledProduct",
     "CSLogEntry",
+    "AdverseEvent",
+    "Discharge",
+    "DoseAdministration",
     "DosingSession",
     "Enrollment",
+    "PreDoseCheck",
     "Protocol",
     "ProductLot",
     "ProtocolPhase",
     "RemsEvent",
     "RemsMonitoringForm",
+    "RecordAmendment",
+    "RecordSignature",
     "Room",
     "Route",
+    "ScaleScore",
     "TreatmentPlan",
+    "VitalSign",
 ]

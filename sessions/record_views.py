@@ -1,0 +1,224 @@
+"""The session record page and one POST endpoint per step; each redirects back to the page, or re-shows it (400)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from kap_clinic.accounts.decorators import role_required
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.audit.services import record_chart_view
+
+from . import recording
+from .models.record import MOAAS_LABELS
+from .record_forms import (
+    AdverseEventForm,
+    AdverseEventResolveForm,
+    AmendmentForm,
+    BpAcknowledgeForm,
+    DischargeForm,
+    DoseForm,
+    PreDoseCheckForm,
+    ScaleScoreForm,
+    SignForm,
+    VitalSignForm,
+)
+from .selectors import get_session_for_user
+
+TEMPLATE = "sessions/record/record_detail.html"
+FORMS = {
+    "check": PreDoseCheckForm,
+    "bp": BpAcknowledgeForm,
+    "dose": DoseForm,
+    "vitals": VitalSignForm,
+    "score": ScaleScoreForm,
+    "event": AdverseEventForm,
+    "resolve": AdverseEventResolveForm,
+    "discharge": DischargeForm,
+    "sign": SignForm,
+    "amend": AmendmentForm,
+}
+CHECK_FIELDS = ("is_consent_confirmed", "is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr")
+
+
+def _initial(session, record) -> dict[str, dict]:
+    check = record.check
+    return {
+        "check": {name: getattr(check, name) for name in CHECK_FIELDS} if check else {},
+        "dose": {"dose": _amount(session.plan.planned_dose)},
+    }
+
+
+def _amount(value) -> str:
+    """0.500 -> "0.5", 56.000 -> "56": doses as a clinician writes them."""
+    return f"{value.normalize():f}"
+
+
+def _page(request, session, *, bound=None, status=200):
+    record = recording.session_record(session)
+    initial = _initial(session, record)
+    forms = {prefix: form_class(prefix=prefix, initial=initial.get(prefix)) for prefix, form_class in FORMS.items()}
+    if bound is not None:
+        forms[bound.prefix] = bound
+    # What "nothing by mouth" means depends on the route: the protocol's own preparation text says it.
+    forms["check"].fields["is_fasting_confirmed"].help_text = session.protocol.preparation_instructions
+    if record.bp_level != recording.BP_HOLD:
+        forms["bp"].fields.pop("override_hold")  # offered only where there is a hard hold to override
+    forms["resolve"].fields["event"].widget.choices = [
+        (event.pk, f"{event.name} (onset {timezone.localtime(event.onset_at):%H:%M})") for event in record.open_events
+    ]
+    user = request.user
+    may_record = user.has_role(*recording.RECORDING_ROLES) and not record.is_signed
+    is_clinician = user.has_role(Role.CLINICIAN)
+    protocol = session.protocol
+    weight = session.patient.weight_kg
+    unit = protocol.get_dose_unit_display()
+    planned = session.plan.planned_dose
+    dosing = {
+        "range": f"{_amount(protocol.dose_min)}–{_amount(protocol.dose_max)} {unit}",
+        "planned": f"{_amount(planned)} {unit}",
+        "planned_mg": None,
+    }
+    if protocol.dose_is_weight_based and weight is not None:
+        dosing["planned_mg"] = recording.dose_mg_for(dose_mg_per_kg=planned, weight_kg=weight)
+    ctx = {
+        "session": session,
+        "patient": session.patient,
+        "protocol": protocol,
+        "record": record,
+        "forms": forms,
+        "dosing": dosing,
+        "is_open": session.status not in recording.CLOSED,
+        "can": {
+            "record": may_record,
+            "acknowledge": may_record and is_clinician,
+            "discharge": may_record and is_clinician,
+            "sign": may_record and is_clinician,
+            "amend": user.has_role(*recording.RECORDING_ROLES) and record.is_signed,
+        },
+        "moaas_labels": sorted(MOAAS_LABELS.items(), reverse=True),
+        "thresholds": {
+            "flag": f"{recording.BP_FLAG_SYSTOLIC}/{recording.BP_FLAG_DIASTOLIC}",
+            "hold": f"{recording.BP_HOLD_SYSTOLIC}/{recording.BP_HOLD_DIASTOLIC}",
+        },
+    }
+    return render(request, TEMPLATE, ctx, status=status)
+
+
+@role_required(*STAFF_ROLES)
+def record_detail_view(request, pk):
+    session = get_session_for_user(request.user, pk)
+    record_chart_view(obj=session)
+    return _page(request, session)
+
+
+def _step(request, pk, prefix, save, done):
+    """Validate one step's form, hand it to its service, and go back to that step of the record."""
+    session = get_session_for_user(request.user, pk)
+    form = FORMS[prefix](request.POST, prefix=prefix)
+    if form.is_valid():
+        try:
+            save(session, form.cleaned_data)
+        except ValidationError as exc:
+            # Shown at the top of the page, which is rendered now: visible even where the step's form is not.
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, done)
+            return redirect(reverse("sessions:record_detail", kwargs={"pk": session.pk}) + f"#{prefix}")
+    return _page(request, session, bound=form, status=400)
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_check_view(request, pk):
+    def save(session, data):
+        recording.pre_dose_check_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "check", save, "Pre-dose checks saved.")
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def record_bp_acknowledge_view(request, pk):
+    def save(session, data):
+        recording.pre_dose_bp_acknowledge(session=session, by=request.user, **data)
+
+    return _step(request, pk, "bp", save, "Blood pressure acknowledged.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_dose_view(request, pk):
+    def save(session, data):
+        recording.dose_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_vitals_view(request, pk):
+    def save(session, data):
+        recording.vital_sign_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "vitals", save, "Vital signs added.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_score_view(request, pk):
+    def save(session, data):
+        recording.scale_score_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "score", save, "Score added.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_adverse_event_view(request, pk):
+    def save(session, data):
+        recording.adverse_event_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "event", save, "Adverse event recorded.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_adverse_event_resolve_view(request, pk):
+    def save(session, data):
+        recording.adverse_event_resolve(
+            session=session, by=request.user, event_id=data["event"], resolved_at=data["resolved_at"]
+        )
+
+    return _step(request, pk, "resolve", save, "Resolution recorded.")
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def record_discharge_view(request, pk):
+    def save(session, data):
+        criteria = {name: value for name, value in data.items() if name != "note"}
+        recording.discharge_record(session=session, by=request.user, criteria=criteria, note=data["note"])
+
+    return _step(request, pk, "discharge", save, "Patient discharged; the session is complete.")
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def record_sign_view(request, pk):
+    def save(session, data):
+        recording.record_sign(session=session, by=request.user)
+
+    return _step(request, pk, "sign", save, "Record signed. Later changes are added as amendments.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_amend_view(request, pk):
+    def save(session, data):
+        recording.record_amend(session=session, by=request.user, text=data["text"])
+
+    return _step(request, pk, "amend", save, "Amendment added.")

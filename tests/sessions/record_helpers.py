@@ -1,0 +1,60 @@
+"""Building blocks for the session record tests: a booked session, a complete checklist, a dose, a discharge."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from patients.models import Patient
+from sessions import recording
+from sessions.models import DosingSession, Protocol, Room
+from sessions.models.record import DISCHARGE_CRITERIA
+from sessions.services import enrollment_create, plan_create
+
+GOOD_VITALS = {"sbp": 124, "dbp": 78, "hr": 72, "spo2": 98, "rr": 14}
+REASON = "Reviewed in person; asymptomatic and the benefit outweighs the risk today."
+ALL_MET = {name: True for name, _ in DISCHARGE_CRITERIA}
+
+
+def book_session(
+    patient: Patient, clinician, *, route: str = "iv", weight_kg: Decimal | None = Decimal("70.0")
+) -> DosingSession:
+    """The first session of a new plan under the route's seeded protocol, for a patient of the given weight."""
+    Patient.objects.filter(pk=patient.pk).update(weight_kg=weight_kg)
+    patient.refresh_from_db()
+    enrollment_create(patient=patient, by=clinician, override_justification="Session record tests: gate overridden.")
+    protocol = Protocol.objects.get(route=route)
+    plan = plan_create(
+        patient=patient,
+        protocol=protocol,
+        first_day=timezone.localdate() + timedelta(days=1),
+        start_time=None,
+        room=Room.objects.get_or_create(name=f"Chair {route} {patient.pk}")[0],
+        clinician=clinician,
+        planned_dose=protocol.default_dose,
+        by=clinician,
+    )
+    patient.refresh_from_db()  # enrolled, in induction
+    return plan.sessions.order_by("starts_at").first()
+
+
+def check(session: DosingSession, by, **overrides):
+    values = {"is_consent_confirmed": True, "is_fasting_confirmed": True, "escort_name": "Sam Quill", **GOOD_VITALS}
+    values.update(overrides)
+    return recording.pre_dose_check_record(session=session, by=by, **values)
+
+
+def dose(session: DosingSession, by, amount: str = "0.5", **kwargs):
+    return recording.dose_record(session=session, by=by, dose=Decimal(amount), **kwargs)
+
+
+def checked_and_dosed(session: DosingSession, clinician, amount: str = "0.5"):
+    check(session, clinician)
+    return dose(session, clinician, amount)
+
+
+def discharged(session: DosingSession, clinician, time_machine):
+    """Checked, dosed, monitored for the protocol's time, and discharged."""
+    given = checked_and_dosed(session, clinician)
+    time_machine.move_to(given.dosed_at + timedelta(minutes=session.protocol.monitoring_minutes + 1), tick=False)
+    return recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
