@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
-from .models import Enrollment
+from .models import ClinicClosure, ClinicHours, ClinicianHours, Enrollment, Protocol, ProtocolPhase, Room
 
 
 @admin.register(Enrollment)
@@ -19,3 +19,56 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ProtocolPhaseInline(admin.TabularInline):
+    model = ProtocolPhase
+    extra = 0
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(admin.ModelAdmin):
+    """Admins maintain the protocols: dose range, cadence phases, monitoring time and preparation text.
+
+    A protocol in use is retired (is_active off) rather than deleted; plans keep pointing at it.
+    """
+
+    list_display = ("name", "route", "dose_unit", "dose_min", "dose_max", "min_interval_hours", "is_active")
+    list_filter = ("route", "is_active")
+    inlines = [ProtocolPhaseInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        protocol = form.instance
+        try:
+            protocol.cadence_rule()
+        except ValueError as exc:  # e.g. three sessions a week with fewer preferred weekdays
+            from django.contrib import messages
+
+            messages.warning(request, f"The cadence of this protocol cannot be planned as it stands: {exc}")
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "notes")
+    list_filter = ("is_active",)
+
+
+@admin.register(ClinicHours)
+class ClinicHoursAdmin(admin.ModelAdmin):
+    list_display = ("weekday", "opens", "closes")
+
+
+@admin.register(ClinicClosure)
+class ClinicClosureAdmin(admin.ModelAdmin):
+    list_display = ("day", "reason")
+    date_hierarchy = "day"
+
+
+@admin.register(ClinicianHours)
+class ClinicianHoursAdmin(admin.ModelAdmin):
+    list_display = ("clinician", "weekday", "starts", "ends")
+    list_filter = ("clinician",)
