@@ -80,6 +80,11 @@ MATRIX = {
     "sessions:cs_lot_log": ("lot", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
     "sessions:cs_reconcile": ("lot", "get", ADMIN_ONLY),
     "sessions:cs_dose_record": ("session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    "notifications:list": (None, "get", STAFF_ONLY),
+    # Only a failed reminder is sent again; for this pending one staff are told so and sent back to the list.
+    "notifications:resend": ("reminder", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    # The patient's confirmation link: the signed token in the address is the credential, as for the calendar feed.
+    "notifications:confirm": ("confirm_token", "get", row(OK, OK, OK, OK, OK)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -167,6 +172,12 @@ def _objects(patient, front_desk, clinician, kind=None):
         )
         objects["rems_session"] = rems_plan.sessions.order_by("starts_at").first()
         rems_form_start(session=objects["rems_session"], by=clinician)
+    if kind == "reminder":
+        from kap_clinic.notifications.services import reminders_sync_for_session
+
+        patient.email, patient.consents_to_email = "ada@example.org", True
+        patient.save()
+        objects["reminder"] = reminders_sync_for_session(objects["session"])[0]
     if kind == "lot":
         product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")
         objects["lot"] = cs_lot_receive(
@@ -180,6 +191,10 @@ def _kwargs(kind, patient, objects):
         return {}
     if kind == "feed_token":
         return {"token": objects["feed_token"]}
+    if kind == "confirm_token":
+        from kap_clinic.notifications.services import confirm_token
+
+        return {"token": confirm_token(objects["session"])}
     if kind == "patient_a":
         return {"pk": patient.pk}
     if kind == "patient_fk":
