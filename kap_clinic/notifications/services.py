@@ -177,7 +177,8 @@ def reminder_message(reminder: Reminder) -> Message:
     ctx = {
         "clinic_name": settings.CLINIC_NAME,
         "starts_at": session.starts_at,
-        "portal_url": settings.SITE_URL.rstrip("/") + reverse("sessions:portal_session", args=[session.pk]),
+        # The portal's home page (it lists the patient's sessions): its address says nothing about the treatment.
+        "portal_url": settings.SITE_URL.rstrip("/") + reverse("clinic:home"),
         "confirm_url": confirm_url(session) if reminder.rule.asks_confirmation else "",
         "clinic_phone": settings.REMS_SETTING_PHONE,
     }
