@@ -59,3 +59,14 @@ def book_series(patient, clinician, room, *, route="iv", first_day=MON_7_DEC, st
         planned_dose=protocol.default_dose,
         by=clinician,
     )
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """Protocols, clinic hours and reminder rules as seeded by the migrations: a transactional flush removed them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("sessions.migrations.0003_booking_exclusions_and_protocols").seed(apps, None)
+    importlib.import_module("kap_clinic.notifications.migrations.0002_default_rules").seed(apps, None)
