@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kap_clinic.accounts",
     "kap_clinic.audit",
     "kap_clinic.clinic",
+    "kap_clinic.notifications",
     "patients",
     "screening",
     "sessions.apps.SessionsConfig",
@@ -196,6 +197,27 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(RUN_DIR / "mail"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+
+# Text messages: a backend class path. Console in development; unset in production, so a missing provider shows as
+# a failed reminder instead of a silent success. kap_clinic.notifications.backends.TwilioSmsBackend is the provider.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "kap_clinic.notifications.backends.ConsoleSmsBackend" if DEBUG else "")
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(RUN_DIR / "sms" / "outbox.jsonl"))
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+
+# Reminders: no message between these wall-clock times in TIME_ZONE (the window may cross midnight).
+REMINDER_QUIET_START = os.environ.get("REMINDER_QUIET_START", "21:00")
+REMINDER_QUIET_END = os.environ.get("REMINDER_QUIET_END", "08:00")
+# A reminder left in `sending` this long is settled through the backend's idempotency key. Longer than any send
+# can take (EMAIL_TIMEOUT, the SMS provider's 20 s), so a slow send is never mistaken for a crash.
+REMINDER_SENDING_LEASE_SECONDS = env_int("REMINDER_SENDING_LEASE_SECONDS", 600)
+REMINDER_REQUEUE_SECONDS = env_int("REMINDER_REQUEUE_SECONDS", 300)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
+REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
+REMINDER_CONFIRM_LINK_DAYS = env_int("REMINDER_CONFIRM_LINK_DAYS", 4)
 
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server (make run's default).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -227,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kap_clinic.clinic.tasks.record_worker_heartbeat",
         "schedule": 60.0,
         "args": ("beat",),
+    },
+    "release-due-reminders": {
+        "task": "kap_clinic.notifications.tasks.release_due_reminders",
+        "schedule": 60.0,
     },
 }
 

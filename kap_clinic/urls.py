@@ -14,5 +14,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("screening/", include("screening.urls")),
     path("treatment/", include("sessions.urls")),
+    path("reminders/", include("kap_clinic.notifications.urls")),
     path("", include("kap_clinic.clinic.urls")),
 ]

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.notifications.services import reminders_sync_for_session
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
@@ -154,6 +155,7 @@ def _save_booking(session: DosingSession) -> DosingSession:
     except IntegrityError as exc:
         # Another booking won the race between our check and the insert; PostgreSQL's exclusion constraint refused.
         raise ValidationError("That time was just taken by another booking. Choose another time.") from exc
+    reminders_sync_for_session(session)  # in the booking's transaction: booked, moved or refused together
     return session
 
 
@@ -288,6 +290,7 @@ def _set_status(
     session.status_reason = reason.strip()
     session.calendar_sequence += 1
     session.save(update_fields=["status", "status_reason", "calendar_sequence", "updated_at"])
+    reminders_sync_for_session(session)  # cancelled, no-show or checked in: pending reminders are cancelled
     return session
 
 

@@ -95,6 +95,11 @@ MATRIX = {
     "sessions:record_discharge": ("session", "post", CLINICIAN_RECORDS),
     "sessions:record_sign": ("session", "post", CLINICIAN_RECORDS),
     "sessions:record_amend": ("session", "post", RECORDS),
+    "notifications:list": (None, "get", STAFF_ONLY),
+    # Only a failed reminder is sent again; for this pending one staff are told so and sent back to the list.
+    "notifications:resend": ("reminder", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    # The patient's confirmation link: the signed token in the address is the credential, as for the calendar feed.
+    "notifications:confirm": ("confirm_token", "get", row(OK, OK, OK, OK, OK)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -182,6 +187,12 @@ def _objects(patient, front_desk, clinician, kind=None):
         )
         objects["rems_session"] = rems_plan.sessions.order_by("starts_at").first()
         rems_form_start(session=objects["rems_session"], by=clinician)
+    if kind == "reminder":
+        from kap_clinic.notifications.services import reminders_sync_for_session
+
+        patient.email, patient.consents_to_email = "ada@example.org", True
+        patient.save()
+        objects["reminder"] = reminders_sync_for_session(objects["session"])[0]
     if kind == "lot":
         product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")
         objects["lot"] = cs_lot_receive(
@@ -195,6 +206,10 @@ def _kwargs(kind, patient, objects):
         return {}
     if kind == "feed_token":
         return {"token": objects["feed_token"]}
+    if kind == "confirm_token":
+        from kap_clinic.notifications.services import confirm_token
+
+        return {"token": confirm_token(objects["session"])}
     if kind == "patient_a":
         return {"pk": patient.pk}
     if kind == "patient_fk":

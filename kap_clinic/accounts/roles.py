@@ -67,6 +67,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "treatment_sessions.change_controlledproduct",
         "treatment_sessions.view_productlot",
         "treatment_sessions.view_cslogentry",
+        "notifications.view_reminderrule",
+        "notifications.add_reminderrule",
+        "notifications.change_reminderrule",
     ),
     Role.CLINICIAN: (
         "patients.view_patient",

@@ -23,8 +23,11 @@ def clinician_home(user: User) -> dict:
 
 
 def intake_home(user: User) -> dict:
+    from kap_clinic.notifications.selectors import unconfirmed_tomorrow
+
     return {
         "today": todays_sessions(user)[:60],
+        "unconfirmed": unconfirmed_tomorrow(user),
         "in_progress": screenings_in_progress(user)[:20],
         "awaiting": screenings_awaiting_sign_off(user)[:20],
         "recent_patients": patients_visible_to(user).select_related("primary_clinician").order_by("-created_at")[:20],

@@ -1,0 +1,152 @@
+from datetime import timedelta
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ReminderRule(models.Model):
+    """When patients are reminded of an event, edited by admins in the back office."""
+
+    class Event(models.TextChoices):
+        DOSING_SESSION = "dosing_session", "Dosing session"
+        INTEGRATION_SESSION = "integration_session", "Integration therapy session"
+        CHECKIN_OPENS = "checkin_opens", "Check-in opens"
+        CHECKIN_OVERDUE = "checkin_overdue", "Check-in overdue"
+
+    event = models.CharField(max_length=24, choices=Event.choices)
+    name = models.CharField(max_length=80)
+    offset_minutes = models.PositiveIntegerField(
+        "Minutes before the event",
+        help_text="Whole days (1440, 2880) count calendar days on the clinic's clock; 0 = when the event happens.",
+    )
+    asks_confirmation = models.BooleanField("Asks the patient to confirm and name their driver", default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["event", "-offset_minutes"]
+        constraints = [models.UniqueConstraint(fields=["event", "offset_minutes"], name="reminder_rule_unique")]
+
+    def __str__(self):
+        return f"{self.get_event_display()}: {self.name}"
+
+    @property
+    def offset(self) -> timedelta:
+        return timedelta(minutes=self.offset_minutes)
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
+
+
+class Reminder(models.Model):
+    """One message to one patient on one channel, sent at most once.
+
+    pending -> sending -> sent | failed, or -> cancelled (moved, cancelled or passed session; consent withdrawn).
+    A row is claimed with a conditional UPDATE (pending -> sending), so two workers never both send it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    session = models.ForeignKey("treatment_sessions.DosingSession", on_delete=models.CASCADE, related_name="reminders")
+    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="reminders")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    scheduled_for = models.DateTimeField(help_text="When the rule (and quiet hours) put it.")
+    # The session's start this reminder was written for: a moved session no longer matches, and is not reminded.
+    event_at = models.DateTimeField()
+    next_try_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(
+        default=False, help_text="Delivery could not be settled after a crash: staff check before resending."
+    )
+    status_reason = models.CharField(max_length=300, blank=True)
+    recipient = models.CharField(max_length=254, blank=True, help_text="The address or number used for the send.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-scheduled_for", "-pk"]
+        indexes = [models.Index(fields=["status", "next_try_at"], name="reminder_due_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "rule", "channel", "scheduled_for"], name="reminder_unique_per_time"
+            ),
+            models.CheckConstraint(
+                name="reminder_sent_has_time", condition=~Q(status="sent") | Q(sent_at__isnull=False)
+            ),
+        ]
+
+    def __str__(self):
+        return f"reminder #{self.pk}"
+
+    def idempotency_key(self, attempt: int) -> str:
+        return f"reminder-{self.pk}-attempt-{attempt}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.session.patient_id}
+
+
+class DeliveryAttempt(models.Model):
+    """One try at handing a reminder to the mail or SMS backend, written before the send and settled after."""
+
+    class Outcome(models.TextChoices):
+        STARTED = "started", "Started (no answer yet)"
+        ACCEPTED = "accepted", "Accepted by the backend"
+        FAILED = "failed", "Refused or failed"
+        SKIPPED = "skipped", "Not sent (no longer needed)"
+        SETTLED_SENT = "settled_sent", "After a crash: the backend had accepted it"
+        SETTLED_NOT_SENT = "settled_not_sent", "After a crash: the backend never received it"
+        UNKNOWN = "unknown", "After a crash: unknown, flagged for staff"
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="attempts_made")
+    number = models.PositiveSmallIntegerField()
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    backend = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.STARTED)
+    reason = models.CharField(max_length=300, blank=True)
+    provider_id = models.CharField(max_length=120, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["reminder", "number"]
+        constraints = [models.UniqueConstraint(fields=["reminder", "number"], name="delivery_attempt_unique")]
+
+    def __str__(self):
+        return f"attempt {self.number} of reminder #{self.reminder_id}"
+
+
+class SessionConfirmation(models.Model):
+    """The patient's answer to the dosing reminder: they will attend, and who drives them home."""
+
+    session = models.OneToOneField(
+        "treatment_sessions.DosingSession", on_delete=models.CASCADE, related_name="confirmation"
+    )
+    # The start the patient confirmed; a moved session needs confirming again.
+    confirmed_start = models.DateTimeField()
+    driver_name = models.CharField("Adult driving the patient home", max_length=120)
+    confirmed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"confirmation of session #{self.session_id}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.session.patient_id}
+
+
+auditlog.register(ReminderRule)
+auditlog.register(SessionConfirmation)

@@ -1,0 +1,42 @@
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES
+from patients.selectors import visible_through
+from sessions.models import DosingSession
+from sessions.selectors import sessions_between
+
+from .models import Reminder
+
+
+def reminders_visible_to(user: User) -> QuerySet[Reminder]:
+    if user.role not in STAFF_ROLES:
+        return Reminder.objects.none()
+    return Reminder.objects.filter(visible_through(user, "session__patient")).select_related("session__patient", "rule")
+
+
+def get_reminder_for_user(user: User, pk: int) -> Reminder:
+    reminder = reminders_visible_to(user).filter(pk=pk).first()
+    if reminder is None:
+        raise Http404("No such reminder.")
+    return reminder
+
+
+def unconfirmed_tomorrow(user: User) -> list[dict]:
+    """Tomorrow's booked sessions whose patient has not confirmed, or has not named a driver home."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    sessions = (
+        sessions_between(user, tomorrow).filter(status=DosingSession.Status.SCHEDULED).select_related("confirmation")
+    )
+    missing = []
+    for session in sessions:
+        confirmation = getattr(session, "confirmation", None)
+        if confirmation is None or confirmation.confirmed_start != session.starts_at:
+            missing.append({"session": session, "problem": "Not confirmed; no driver named"})
+        elif not confirmation.driver_name:
+            missing.append({"session": session, "problem": "No driver named"})
+    return missing

@@ -1,0 +1,352 @@
+"""Reminders: written in the booking's transaction, released by the beat sweep, each sent at most once.
+
+The database holds the future. `reminders_sync_for_session` runs in the same transaction as every booking, move,
+cancellation and no-show, so a session's pending reminders always match it. The sweep (tasks.release_due_reminders)
+queues due rows by id; `reminder_deliver` claims a row with a conditional UPDATE, records the attempt (with its
+idempotency key) before handing the message to the backend, and marks the row sent only when the backend accepted.
+A row left in `sending` by a crash is settled by asking the backend about that key, or flagged for staff.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions.models import DosingSession
+
+from . import rules
+from .backends import Message, channel_for
+from .models import Channel, DeliveryAttempt, Reminder, ReminderRule, SessionConfirmation
+
+log = logging.getLogger(__name__)
+
+CONFIRM_SALT = "notifications.confirm"
+Status = Reminder.Status
+Outcome = DeliveryAttempt.Outcome
+
+
+def quiet_hours() -> rules.QuietHours:
+    return rules.QuietHours(
+        start=rules.parse_clock(settings.REMINDER_QUIET_START), end=rules.parse_clock(settings.REMINDER_QUIET_END)
+    )
+
+
+# ---- Planning ------------------------------------------------------------------------------------
+
+
+def reminders_sync_for_session(session: DosingSession, *, now: datetime | None = None) -> list[Reminder]:
+    """Make the session's reminders match it, in the caller's transaction: new ones written, stale pending ones
+    cancelled. Reminders already written for the session's current start are kept (sent ones are never redone).
+    Returns the reminders now pending for the session."""
+    now = now or timezone.now()
+    session = DosingSession.objects.select_related("patient").get(pk=session.pk)
+    existing = list(Reminder.objects.select_for_update().filter(session=session))
+    wanted: dict[tuple[int, str], datetime] = {}
+    live_keys: set[tuple[int, str]] = set()
+    if session.status == DosingSession.Status.SCHEDULED:
+        patient = session.patient
+        channels = rules.channels_for(
+            consents_to_email=patient.consents_to_email,
+            email=patient.email,
+            consents_to_sms=patient.consents_to_sms,
+            phone=patient.phone,
+        )
+        active = list(ReminderRule.objects.filter(event=ReminderRule.Event.DOSING_SESSION, is_active=True))
+        live_keys = {(rule.pk, channel) for rule in active for channel in channels}
+        planned = rules.plan_reminders(
+            session.starts_at,
+            {rule.pk: rule.offset for rule in active},
+            now=now,
+            tz=timezone.get_current_timezone(),
+            quiet=quiet_hours(),
+        )
+        wanted = {(p.rule_key, channel): p.due_at for p in planned for channel in channels}
+    covered = set()
+    reason = _why_not_needed(session)
+    for row in existing:
+        key = (row.rule_id, row.channel)
+        current = row.event_at == session.starts_at and key in live_keys
+        if current and row.status != Status.CANCELLED:
+            covered.add(key)
+        elif row.status == Status.PENDING:
+            row.status, row.status_reason = Status.CANCELLED, reason
+            row.save(update_fields=["status", "status_reason", "updated_at"])
+    due_now = []
+    for (rule_id, channel), due_at in wanted.items():
+        if (rule_id, channel) in covered:
+            continue
+        # The same key cancelled earlier (a session moved away and back) is revived: the key stays unique.
+        same_key = [r for r in existing if (r.rule_id, r.channel, r.scheduled_for) == (rule_id, channel, due_at)]
+        row = next((r for r in same_key if r.status == Status.CANCELLED), None)
+        if row is None:
+            row = Reminder(session=session, rule_id=rule_id, channel=channel, scheduled_for=due_at)
+        row.status, row.status_reason, row.event_at, row.next_try_at = Status.PENDING, "", session.starts_at, due_at
+        row.save()
+        if due_at <= now:
+            due_now.append(row.pk)
+    if due_now:
+        enqueue_on_commit(due_now)
+    return list(Reminder.objects.filter(session=session, status=Status.PENDING).order_by("scheduled_for"))
+
+
+def _why_not_needed(session: DosingSession) -> str:
+    if session.status == DosingSession.Status.SCHEDULED:
+        return "Replaced: the session was moved, or the rule or consent changed."
+    return f"Not needed: the session is {session.get_status_display().lower()}."
+
+
+def enqueue_on_commit(ids: list[int]) -> None:
+    """After commit, hand due reminders to the broker. A broker that is down loses nothing: the sweep finds them."""
+    transaction.on_commit(lambda: enqueue(ids))
+
+
+def enqueue(ids: list[int]) -> int:
+    from . import tasks
+
+    queued = 0
+    for pk in ids:
+        try:
+            tasks.send_reminder.apply_async((pk,), retry=False)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays pending for the sweep
+            log.warning("broker unavailable, reminder %s left for the sweep: %s", pk, type(exc).__name__)
+            break
+        queued += 1
+    return queued
+
+
+def reminders_release(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of pending reminders that are due and not queued in the last few minutes; marks them queued."""
+    now = now or timezone.now()
+    requeue_before = now - timedelta(seconds=settings.REMINDER_REQUEUE_SECONDS)
+    ids = list(
+        Reminder.objects.filter(status=Status.PENDING, next_try_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
+        .order_by("next_try_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        Reminder.objects.filter(pk__in=ids, status=Status.PENDING).update(enqueued_at=now)
+    return ids
+
+
+# ---- Delivery ------------------------------------------------------------------------------------
+
+
+def _backoff(attempt: int) -> timedelta:
+    return timedelta(seconds=min(settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 3600))
+
+
+def _skip_reason(reminder: Reminder, now: datetime) -> str:
+    session = reminder.session
+    patient = session.patient
+    if session.status != DosingSession.Status.SCHEDULED:
+        return f"Not sent: the session is {session.get_status_display().lower()}."
+    if session.starts_at != reminder.event_at:
+        return "Not sent: the session was moved."
+    if session.starts_at <= now:
+        return "Not sent: the session has started."
+    if reminder.channel == Channel.EMAIL and not (patient.consents_to_email and patient.email):
+        return "Not sent: no consent to email, or no address."
+    if reminder.channel == Channel.SMS and not (patient.consents_to_sms and patient.phone):
+        return "Not sent: no consent to text messages, or no number."
+    superseded = (
+        Reminder.objects.filter(
+            session=session,
+            channel=reminder.channel,
+            event_at=reminder.event_at,
+            rule__offset_minutes__lt=reminder.rule.offset_minutes,
+            scheduled_for__lte=now,
+        )
+        .exclude(status=Status.CANCELLED)
+        .exists()
+    )
+    if superseded:
+        return "Not sent: a later reminder for this session is already due."
+    return ""
+
+
+def reminder_message(reminder: Reminder) -> Message:
+    """The message for a reminder: time and place only; preparation steps stay behind the portal sign-in."""
+    session, patient = reminder.session, reminder.session.patient
+    ctx = {
+        "clinic_name": settings.CLINIC_NAME,
+        "starts_at": session.starts_at,
+        # The portal's home page (it lists the patient's sessions): its address says nothing about the treatment.
+        "portal_url": settings.SITE_URL.rstrip("/") + reverse("clinic:home"),
+        "confirm_url": confirm_url(session) if reminder.rule.asks_confirmation else "",
+        "clinic_phone": settings.REMS_SETTING_PHONE,
+    }
+    if reminder.channel == Channel.SMS:
+        text = render_to_string("notifications/sms/dosing_reminder.txt", ctx).strip()
+        return Message(to=patient.phone, subject="", text=text)
+    subject = " ".join(render_to_string("notifications/email/dosing_reminder_subject.txt", ctx).split())
+    return Message(
+        to=patient.email,
+        subject=subject,
+        text=render_to_string("notifications/email/dosing_reminder_body.txt", ctx),
+        html=render_to_string("notifications/email/dosing_reminder_body.html", ctx),
+    )
+
+
+def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Reminder | None:
+    """Send one due reminder, at most once: claim it, record the attempt, send, settle. None if not claimed.
+
+    Runs outside any transaction, so the claim and the attempt (with its idempotency key) are committed before the
+    backend sees the message: a crash after that leaves evidence the settle step reads.
+    """
+    now = now or timezone.now()
+    claimed = Reminder.objects.filter(pk=reminder_id, status=Status.PENDING, next_try_at__lte=now).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
+    )
+    if not claimed:
+        return None  # sent, being sent, cancelled or not due: a duplicate delivery stops here
+    reminder = Reminder.objects.select_related("session__patient", "rule").get(pk=reminder_id)
+    number = reminder.attempts
+    skip = _skip_reason(reminder, now)
+    channel = channel_for(reminder.channel)
+    attempt = DeliveryAttempt.objects.create(
+        reminder=reminder, number=number, idempotency_key=reminder.idempotency_key(number), backend=channel.describe()
+    )
+    if skip:
+        _finish(attempt, Outcome.SKIPPED, skip)
+        _move(reminder, number, status=Status.CANCELLED, status_reason=skip)
+        return _reload(reminder)
+    message = reminder_message(reminder)
+    try:
+        result = channel.send(message, attempt.idempotency_key)
+    except Exception as exc:  # noqa: BLE001 - we cannot tell whether it left: settle through the key, never resend blind
+        log.exception("reminder %s: backend raised %s", reminder.pk, type(exc).__name__)
+        _settle(reminder, attempt, now=timezone.now(), cause=f"Backend error: {type(exc).__name__}")
+        return _reload(reminder)
+    if result.accepted:
+        _finish(attempt, Outcome.ACCEPTED, "", provider_id=result.provider_id)
+        _move(reminder, number, status=Status.SENT, sent_at=timezone.now(), recipient=message.to, status_reason="")
+    else:
+        _fail(reminder, attempt, result.reason, permanent=result.permanent)
+    return _reload(reminder)
+
+
+def _reload(reminder: Reminder) -> Reminder:
+    return Reminder.objects.get(pk=reminder.pk)
+
+
+def _finish(attempt: DeliveryAttempt, outcome: str, reason: str, provider_id: str = "") -> None:
+    DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+        outcome=outcome, reason=reason[:300], provider_id=provider_id[:120], finished_at=timezone.now()
+    )
+
+
+def _move(reminder: Reminder, number: int, **fields) -> bool:
+    """Update the row only if it is still in our attempt's hands (`sending`, with our attempt number)."""
+    fields["updated_at"] = timezone.now()
+    return bool(Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING, attempts=number).update(**fields))
+
+
+def _fail(reminder: Reminder, attempt: DeliveryAttempt, reason: str, *, permanent: bool) -> None:
+    _finish(attempt, Outcome.FAILED, reason)
+    number = attempt.number
+    if permanent or number >= settings.REMINDER_MAX_ATTEMPTS:
+        _move(reminder, number, status=Status.FAILED, status_reason=reason[:300])
+    else:
+        retry_at = timezone.now() + _backoff(number)
+        _move(reminder, number, status=Status.PENDING, next_try_at=retry_at, status_reason=f"Retrying: {reason}"[:300])
+
+
+def _settle(reminder: Reminder, attempt: DeliveryAttempt | None, *, now: datetime, cause: str) -> str:
+    """Decide a `sending` row whose sender is gone: sent if the backend has the key, retried if it surely has not,
+    otherwise failed and flagged for staff."""
+    number = reminder.attempts
+    if attempt is None:  # claimed, then gone before the attempt was written: nothing reached a backend
+        _move(reminder, number, status=Status.PENDING, next_try_at=now, status_reason=cause[:300])
+        return "retry"
+    if attempt.outcome == Outcome.ACCEPTED:
+        _move(reminder, number, status=Status.SENT, sent_at=attempt.finished_at or now, status_reason="")
+        return "sent"
+    if attempt.outcome == Outcome.FAILED:
+        _fail(reminder, attempt, attempt.reason, permanent=False)
+        return "retry"
+    verdict = channel_for(reminder.channel).was_accepted(attempt.idempotency_key)
+    if verdict is True:
+        _finish(attempt, Outcome.SETTLED_SENT, cause)
+        _move(reminder, number, status=Status.SENT, sent_at=now, status_reason="Settled after an interrupted send.")
+        return "sent"
+    if verdict is False:
+        _finish(attempt, Outcome.SETTLED_NOT_SENT, cause)
+        _move(reminder, number, status=Status.PENDING, next_try_at=now, status_reason="Retrying after a crash.")
+        return "retry"
+    reason = f"{cause}; the backend cannot say whether it was delivered. Check with the patient before resending."
+    _finish(attempt, Outcome.UNKNOWN, reason)
+    _move(reminder, number, status=Status.FAILED, needs_attention=True, status_reason=reason[:300])
+    return "flagged"
+
+
+def reminders_settle_stale(*, now: datetime | None = None) -> dict[int, str]:
+    """Settle rows left in `sending` longer than the lease (a worker killed mid-send)."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.REMINDER_SENDING_LEASE_SECONDS)
+    settled = {}
+    for row in Reminder.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease):
+        # Claim the settling itself, so two sweeps never settle one row twice.
+        if not Reminder.objects.filter(pk=row.pk, status=Status.SENDING, claimed_at=row.claimed_at).update(
+            claimed_at=now
+        ):
+            continue
+        attempt = row.attempts_made.filter(number=row.attempts).first()
+        settled[row.pk] = _settle(row, attempt, now=now, cause="Interrupted send")
+    return settled
+
+
+@transaction.atomic
+def reminder_resend(*, reminder: Reminder, by) -> Reminder:
+    """Staff send a failed reminder again by hand (after checking a flagged one with the patient)."""
+    from django.core.exceptions import ValidationError
+
+    reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
+    if reminder.status != Status.FAILED:
+        raise ValidationError("Only a failed reminder can be sent again.")
+    now = timezone.now()
+    reminder.status, reminder.next_try_at, reminder.needs_attention = Status.PENDING, now, False
+    reminder.status_reason = f"Resent by hand by user #{by.pk}."
+    reminder.enqueued_at = None
+    reminder.save(update_fields=["status", "next_try_at", "needs_attention", "status_reason", "enqueued_at"])
+    enqueue_on_commit([reminder.pk])
+    return reminder
+
+
+# ---- Confirmation --------------------------------------------------------------------------------
+
+
+def confirm_token(session: DosingSession) -> str:
+    return signing.dumps({"s": session.pk, "t": int(session.starts_at.timestamp())}, salt=CONFIRM_SALT)
+
+
+def confirm_url(session: DosingSession) -> str:
+    path = reverse("notifications:confirm", args=[confirm_token(session)])
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def session_for_confirm_token(token: str) -> DosingSession | None:
+    """The session a confirmation link names, if the link is genuine, unexpired and the session still as booked."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=timedelta(days=settings.REMINDER_CONFIRM_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    session = DosingSession.objects.filter(pk=data.get("s"), status=DosingSession.Status.SCHEDULED).first()
+    if session is None or int(session.starts_at.timestamp()) != data.get("t") or session.starts_at <= timezone.now():
+        return None
+    return session
+
+
+@transaction.atomic
+def session_confirm(*, session: DosingSession, driver_name: str) -> SessionConfirmation:
+    """The patient confirms they will come, and names the adult who drives them home."""
+    confirmation, _ = SessionConfirmation.objects.update_or_create(
+        session=session, defaults={"confirmed_start": session.starts_at, "driver_name": driver_name.strip()}
+    )
+    return confirmation

@@ -1,0 +1,72 @@
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from kap_clinic.notifications.backends import LocmemSmsBackend
+from sessions.models import Protocol, Room
+from sessions.services import enrollment_create, plan_create
+
+CLINIC_TZ = ZoneInfo("America/New_York")
+MON_7_DEC = date(2026, 12, 7)
+
+
+def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+@pytest.fixture(autouse=True)
+def clean_outboxes():
+    LocmemSmsBackend.outbox.clear()
+    mail.outbox = []
+    yield
+    LocmemSmsBackend.outbox.clear()
+
+
+@pytest.fixture
+def clinic_clock(settings, time_machine):
+    settings.TIME_ZONE = "America/New_York"
+    time_machine.move_to(datetime(2026, 12, 1, 10, 0, tzinfo=CLINIC_TZ), tick=False)
+    return time_machine
+
+
+@pytest.fixture
+def consenting(patient):
+    patient.email, patient.phone = "ada@example.org", "+1 555 0100"
+    patient.consents_to_email = patient.consents_to_sms = True
+    patient.save()
+    return patient
+
+
+@pytest.fixture
+def room(db):
+    return Room.objects.create(name="Room A")
+
+
+def book_series(patient, clinician, room, *, route="iv", first_day=MON_7_DEC, start_time=time(9)):
+    if not patient.enrollments.exists():
+        enrollment_create(patient=patient, by=clinician, override_justification="Screened on paper before go-live.")
+    protocol = Protocol.objects.get(route=route)
+    return plan_create(
+        patient=patient,
+        protocol=protocol,
+        first_day=first_day,
+        start_time=start_time,
+        room=room,
+        clinician=clinician,
+        planned_dose=protocol.default_dose,
+        by=clinician,
+    )
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """Protocols, clinic hours and reminder rules as seeded by the migrations: a transactional flush removed them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("sessions.migrations.0003_booking_exclusions_and_protocols").seed(apps, None)
+    importlib.import_module("kap_clinic.notifications.migrations.0002_default_rules").seed(apps, None)

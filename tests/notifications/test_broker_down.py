@@ -1,0 +1,51 @@
+"""With the broker unreachable, bookings still commit and due reminders wait in the database for the sweep.
+
+The broker failure is simulated (publishing raises kombu's OperationalError, as it does when Redis refuses the
+connection); the real stop/start of Redis with a worker is not covered here.
+"""
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from kap_clinic.notifications import tasks
+from kap_clinic.notifications.backends import LocmemSmsBackend
+from kap_clinic.notifications.models import Reminder
+from kap_clinic.notifications.services import enqueue
+from sessions.services import session_reschedule
+
+from .conftest import book_series
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_booking_and_moving_commit_while_the_broker_is_down_and_the_sweep_sends_later(
+    seeded, clinic_clock, consenting, clinician, room, monkeypatch, settings
+):
+    settings.REMINDER_QUIET_START = settings.REMINDER_QUIET_END = "00:00"
+    consenting.consents_to_email = False
+    consenting.save()
+    real = tasks.send_reminder.apply_async
+
+    def refused(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_reminder, "apply_async", refused)
+    # Tue 1 Dec 10:00: a session on Wed 2 Dec at 16:00, so its 48 h reminder is overdue at booking: due now.
+    plan = book_series(consenting, clinician, room, first_day=date(2026, 12, 2), start_time=time(16))
+    first = plan.sessions.order_by("starts_at").first()
+    due = list(Reminder.objects.filter(session=first, next_try_at__lte=timezone.now()))
+    assert due and all(r.status == "pending" for r in due)
+    assert enqueue([r.pk for r in due]) == 0  # no exception
+    session_reschedule(session=first, new_start=first.starts_at - timedelta(hours=3), by=clinician)
+    assert not LocmemSmsBackend.outbox
+
+    monkeypatch.setattr(tasks.send_reminder, "apply_async", real)
+    tasks.release_due_reminders.apply()
+    tasks.release_due_reminders.apply()
+    first.refresh_from_db()
+    sent = Reminder.objects.filter(status="sent")
+    assert [r.event_at for r in sent] == [first.starts_at]  # only the reminder for the new time; none stale
+    assert len(LocmemSmsBackend.outbox) == 1

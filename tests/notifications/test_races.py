@@ -1,0 +1,89 @@
+"""Two sweeps racing over the same due reminders, on PostgreSQL with a connection per thread: each sent once."""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from kap_clinic.notifications import tasks
+from kap_clinic.notifications.backends import LocmemSmsBackend
+from kap_clinic.notifications.models import Reminder, ReminderRule
+from tests.conftest import skip_or_fail
+
+from .conftest import book_series
+
+pytestmark = pytest.mark.django_db(transaction=True)
+COUNT = 1000
+
+
+@pytest.fixture
+def many_due(seeded, consenting, clinician, room, settings):
+    if connection.vendor != "postgresql":
+        skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
+    settings.REMINDER_REQUEUE_SECONDS = 0  # every sweep releases every due row: the claim alone decides
+    consenting.consents_to_email = False
+    consenting.save()
+    plan = book_series(consenting, clinician, room, first_day=timezone.localdate() + timedelta(days=7))
+    session = plan.sessions.order_by("starts_at").first()
+    Reminder.objects.all().delete()
+    rule = ReminderRule.objects.get(event="dosing_session", offset_minutes=2880)
+    now = timezone.now()
+    Reminder.objects.bulk_create(
+        Reminder(
+            session=session,
+            rule=rule,
+            channel="sms",
+            scheduled_for=now - timedelta(seconds=i + 1),
+            next_try_at=now - timedelta(seconds=i + 1),
+            event_at=session.starts_at,
+        )
+        for i in range(COUNT)
+    )
+    return session
+
+
+def run_concurrently(target, n=2):
+    errors, barrier = [], threading.Barrier(n)
+
+    def body():
+        try:
+            barrier.wait()
+            target()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=body) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+
+
+def test_two_sweeps_racing_over_1000_due_reminders_send_each_once(many_due):
+    def sweep_until_done():
+        while Reminder.objects.filter(status="pending").exists():
+            tasks.release_due_reminders.apply()
+
+    run_concurrently(sweep_until_done)
+    keys = Counter(m["key"].rsplit("-attempt-", 1)[0] for m in LocmemSmsBackend.outbox)
+    assert len(keys) == COUNT
+    assert set(keys.values()) == {1}
+    assert Reminder.objects.filter(status="sent").count() == COUNT
+
+
+def test_two_workers_given_the_same_1000_tasks_send_each_once(many_due):
+    ids = list(Reminder.objects.values_list("pk", flat=True))
+
+    def deliver_all():
+        for pk in ids:
+            tasks.send_reminder.apply(args=(pk,))
+
+    run_concurrently(deliver_all)
+    assert len(LocmemSmsBackend.outbox) == COUNT
+    assert len({m["key"] for m in LocmemSmsBackend.outbox}) == COUNT
