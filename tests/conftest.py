@@ -134,3 +134,39 @@ def _sqlite_flush_despite_append_only_audit_log(request):
         cursor.execute(f"DELETE FROM {migration.TABLE}")  # noqa: S608 - a constant table name
         for statement in migration.SQLITE_UP:
             cursor.execute(statement)
+
+
+REFERENCE_DATA_MIGRATIONS = (
+    # (module with a `seed(apps, schema_editor)`, model whose rows it creates)
+    ("sessions.migrations.0003_booking_exclusions_and_protocols", "treatment_sessions.Protocol"),
+    ("kap_clinic.notifications.migrations.0002_default_rules", "notifications.ReminderRule"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Put back the rows migrations seed (protocols, clinic hours, reminder rules, role groups) when missing.
+
+    A transactional test (browser, worker) ends with a flush that empties every table, seeded rows included; whichever
+    test runs next must not depend on the order tests happen to run in.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from kap_clinic.accounts.roles import sync_role_groups
+
+    for module, label in REFERENCE_DATA_MIGRATIONS:
+        if not apps.get_model(label).objects.exists():
+            importlib.import_module(module).seed(apps, None)
+    if not Group.objects.exists():
+        sync_role_groups()
+    yield
