@@ -134,6 +134,14 @@ def _sqlite_flush_despite_append_only_audit_log(request):
         cursor.execute(f"DELETE FROM {migration.TABLE}")  # noqa: S608 - a constant table name
         for statement in migration.SQLITE_UP:
             cursor.execute(statement)
+        # Signed session records: their append-only triggers refuse the same DELETE.
+        record = importlib.import_module("sessions.migrations.0006_session_record")
+        for statement in record._sqlite_down():
+            cursor.execute(statement)
+        for table in record.APPEND_ONLY_TABLES:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
+        for statement in record._sqlite_up():
+            cursor.execute(statement)
 
 
 REFERENCE_DATA_MIGRATIONS = (

@@ -4,7 +4,6 @@ The clock is moved with time-machine. The live server answers from another threa
 same clock: the day starts on a clinic Monday morning, and the monitoring time passes without waiting for it.
 """
 
-import importlib
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,7 +26,7 @@ try:
 except ImportError:  # the `browser` fixture skips (or fails in CI) with the reason
     expect = None
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("_sqlite_flush_despite_signed_records")]
+pytestmark = pytest.mark.browser
 
 # Under SESSION_IDLE_MINUTES (15): the clinician makes a request at least this often while the patient is monitored.
 STEP = timedelta(minutes=14)
@@ -45,29 +44,6 @@ VITAL_LABELS = {
     "spo2": "SpO₂ (%)",
     "rr": "Respiratory rate (/min)",
 }
-
-
-@pytest.fixture
-def _sqlite_flush_despite_signed_records(live_server):
-    """Let the flush after this test run on SQLite, whose triggers refuse to DELETE a signed record.
-
-    PostgreSQL's flush is a TRUNCATE, which row-level triggers do not see; SQLite's is a DELETE per table, which they
-    abort. Torn down before the flush: lift the append-only triggers, remove signatures and amendments (which unlocks
-    the record rows for the flush), and put the triggers back.
-    """
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    migration = importlib.import_module("sessions.migrations.0006_session_record")
-    with connection.cursor() as cursor:
-        for statement in migration._sqlite_down():
-            cursor.execute(statement)
-        for table in migration.APPEND_ONLY_TABLES:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
-        for statement in migration._sqlite_up():
-            cursor.execute(statement)
 
 
 def when(moment, pattern: str) -> str:
