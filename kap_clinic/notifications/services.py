@@ -201,18 +201,24 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     backend sees the message: a crash after that leaves evidence the settle step reads.
     """
     now = now or timezone.now()
-    claimed = Reminder.objects.filter(pk=reminder_id, status=Status.PENDING, next_try_at__lte=now).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
-    )
-    if not claimed:
+    if not _claim(reminder_id, now):
         return None  # sent, being sent, cancelled or not due: a duplicate delivery stops here
-    reminder = Reminder.objects.select_related("session__patient", "rule").get(pk=reminder_id)
-    number = reminder.attempts
-    skip = _skip_reason(reminder, now)
-    channel = channel_for(reminder.channel)
-    attempt = DeliveryAttempt.objects.create(
-        reminder=reminder, number=number, idempotency_key=reminder.idempotency_key(number), backend=channel.describe()
-    )
+    with transaction.atomic():
+        # The session is checked after the claim, under its row lock: a move or cancellation (which lock the session
+        # too) either committed before this check and is seen, or waits until the attempt is recorded.
+        reminder = Reminder.objects.select_related("rule").get(pk=reminder_id)
+        reminder.session = (
+            DosingSession.objects.select_for_update(of=("self",)).select_related("patient").get(pk=reminder.session_id)
+        )
+        number = reminder.attempts
+        skip = _skip_reason(reminder, now)
+        channel = channel_for(reminder.channel)
+        attempt = DeliveryAttempt.objects.create(
+            reminder=reminder,
+            number=number,
+            idempotency_key=reminder.idempotency_key(number),
+            backend=channel.describe(),
+        )
     if skip:
         _finish(attempt, Outcome.SKIPPED, skip)
         _move(reminder, number, status=Status.CANCELLED, status_reason=skip)
@@ -230,6 +236,15 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     else:
         _fail(reminder, attempt, result.reason, permanent=result.permanent)
     return _reload(reminder)
+
+
+def _claim(reminder_id: int, now: datetime) -> bool:
+    """pending -> sending, in one conditional UPDATE (committed at once): of two deliveries, one wins."""
+    return bool(
+        Reminder.objects.filter(pk=reminder_id, status=Status.PENDING, next_try_at__lte=now).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
+        )
+    )
 
 
 def _reload(reminder: Reminder) -> Reminder:
