@@ -107,16 +107,29 @@ def enqueue_on_commit(ids: list[int]) -> None:
 
 
 def enqueue(ids: list[int]) -> int:
+    """Queue reminders by id over one broker connection; returns how many were queued.
+
+    The connection is tried once, without kombu's retries: a booking whose transaction committed while the broker is
+    down answers at once (its reminders wait for the sweep) instead of waiting seconds per session on reconnects.
+    """
     from . import tasks
 
-    queued = 0
-    for pk in ids:
-        try:
-            tasks.send_reminder.apply_async((pk,), retry=False)
-        except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays pending for the sweep
-            log.warning("broker unavailable, reminder %s left for the sweep: %s", pk, type(exc).__name__)
-            break
-        queued += 1
+    if not ids:
+        return 0
+    app = tasks.send_reminder.app
+    queued, conn = 0, None
+    try:
+        if not app.conf.task_always_eager:
+            conn = app.connection_for_write()
+            conn.ensure_connection(max_retries=0)
+        for pk in ids:
+            tasks.send_reminder.apply_async((pk,), retry=False, connection=conn)
+            queued += 1
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay pending for the sweep
+        log.warning("broker unavailable, %s reminder(s) left for the sweep: %s", len(ids) - queued, type(exc).__name__)
+    finally:
+        if conn is not None:
+            conn.release()
     return queued
 
 
@@ -201,18 +214,24 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     backend sees the message: a crash after that leaves evidence the settle step reads.
     """
     now = now or timezone.now()
-    claimed = Reminder.objects.filter(pk=reminder_id, status=Status.PENDING, next_try_at__lte=now).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
-    )
-    if not claimed:
+    if not _claim(reminder_id, now):
         return None  # sent, being sent, cancelled or not due: a duplicate delivery stops here
-    reminder = Reminder.objects.select_related("session__patient", "rule").get(pk=reminder_id)
-    number = reminder.attempts
-    skip = _skip_reason(reminder, now)
-    channel = channel_for(reminder.channel)
-    attempt = DeliveryAttempt.objects.create(
-        reminder=reminder, number=number, idempotency_key=reminder.idempotency_key(number), backend=channel.describe()
-    )
+    with transaction.atomic():
+        # The session is checked after the claim, under its row lock: a move or cancellation (which lock the session
+        # too) either committed before this check and is seen, or waits until the attempt is recorded.
+        reminder = Reminder.objects.select_related("rule").get(pk=reminder_id)
+        reminder.session = (
+            DosingSession.objects.select_for_update(of=("self",)).select_related("patient").get(pk=reminder.session_id)
+        )
+        number = reminder.attempts
+        skip = _skip_reason(reminder, now)
+        channel = channel_for(reminder.channel)
+        attempt = DeliveryAttempt.objects.create(
+            reminder=reminder,
+            number=number,
+            idempotency_key=reminder.idempotency_key(number),
+            backend=channel.describe(),
+        )
     if skip:
         _finish(attempt, Outcome.SKIPPED, skip)
         _move(reminder, number, status=Status.CANCELLED, status_reason=skip)
@@ -230,6 +249,15 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     else:
         _fail(reminder, attempt, result.reason, permanent=result.permanent)
     return _reload(reminder)
+
+
+def _claim(reminder_id: int, now: datetime) -> bool:
+    """pending -> sending, in one conditional UPDATE (committed at once): of two deliveries, one wins."""
+    return bool(
+        Reminder.objects.filter(pk=reminder_id, status=Status.PENDING, next_try_at__lte=now).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
+        )
+    )
 
 
 def _reload(reminder: Reminder) -> Reminder:

@@ -1,15 +1,17 @@
 """With the broker unreachable, bookings still commit and due reminders wait in the database for the sweep.
 
-The broker failure is simulated (publishing raises kombu's OperationalError, as it does when Redis refuses the
-connection); the real stop/start of Redis with a worker is not covered here.
+The broker failure is simulated here (publishing raises kombu's OperationalError, as it does when Redis refuses the
+connection); tests/notifications/test_real_worker.py stops and starts a real Redis under a real worker.
 """
 
+import time as clock
 from datetime import date, time, timedelta
 
 import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from kap_clinic.celery import app as celery_app
 from kap_clinic.notifications import tasks
 from kap_clinic.notifications.backends import LocmemSmsBackend
 from kap_clinic.notifications.models import Reminder
@@ -49,3 +51,16 @@ def test_booking_and_moving_commit_while_the_broker_is_down_and_the_sweep_sends_
     sent = Reminder.objects.filter(status="sent")
     assert [r.event_at for r in sent] == [first.starts_at]  # only the reminder for the new time; none stale
     assert len(LocmemSmsBackend.outbox) == 1
+
+
+def test_enqueue_gives_up_at_once_when_the_broker_refuses():
+    """No kombu reconnect loop inside a booking's request: one refused connection and the rows wait for the sweep."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager
+    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False  # nothing listens on port 1
+    try:
+        started = clock.monotonic()
+        assert enqueue([1, 2, 3]) == 0
+        assert clock.monotonic() - started < 2
+    finally:
+        conf.broker_url, conf.task_always_eager = saved

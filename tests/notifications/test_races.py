@@ -1,11 +1,12 @@
 """Two sweeps racing over the same due reminders, on PostgreSQL with a connection per thread: each sent once."""
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from kap_clinic.notifications import tasks
@@ -87,3 +88,65 @@ def test_two_workers_given_the_same_1000_tasks_send_each_once(many_due):
     run_concurrently(deliver_all)
     assert len(LocmemSmsBackend.outbox) == COUNT
     assert len({m["key"] for m in LocmemSmsBackend.outbox}) == COUNT
+
+
+def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
+    seeded, consenting, clinician, room, monkeypatch
+):
+    """The session is cancelled after the worker claimed its reminder but before it checked the session: the check
+    waits for the cancellation's commit (session row lock), sees it, and sends nothing."""
+    if connection.vendor != "postgresql":
+        skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
+    from kap_clinic.notifications import services
+    from sessions.services import session_cancel
+
+    consenting.consents_to_email = False
+    consenting.save()
+    plan = book_series(consenting, clinician, room, first_day=timezone.localdate() + timedelta(days=7))
+    session = plan.sessions.order_by("starts_at").first()
+    reminder = Reminder.objects.filter(session=session, channel="sms").order_by("scheduled_for").first()
+    Reminder.objects.filter(pk=reminder.pk).update(next_try_at=timezone.now() - timedelta(minutes=1))
+
+    claimed, cancelling = threading.Event(), threading.Event()
+    real_claim = services._claim
+
+    def claim_then_pause(reminder_id, now):
+        won = real_claim(reminder_id, now)
+        claimed.set()
+        assert cancelling.wait(10)
+        return won
+
+    monkeypatch.setattr(services, "_claim", claim_then_pause)
+    errors = []
+
+    def worker():
+        try:
+            services.reminder_deliver(reminder_id=reminder.pk)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def front_desk():
+        try:
+            assert claimed.wait(10)
+            with transaction.atomic():
+                session_cancel(session=session, by=clinician, reason="Patient unwell")
+                cancelling.set()
+                time.sleep(0.5)  # the worker runs on meanwhile, up to the session lock
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=front_desk)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    reminder.refresh_from_db()
+    assert reminder.status == "cancelled"
+    assert "cancelled" in reminder.status_reason
+    assert list(reminder.attempts_made.values_list("outcome", flat=True)) == ["skipped"]
+    assert LocmemSmsBackend.outbox == []

@@ -16,7 +16,7 @@ from kap_clinic.notifications.services import (
     session_for_confirm_token,
 )
 from sessions.models import Route
-from sessions.services import session_reschedule
+from sessions.services import session_cancel, session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
 
@@ -284,3 +284,22 @@ def test_time_travel_over_a_whole_induction_sends_exactly_the_expected_reminders
     assert sent == sorted(expected)
     assert len(mail.outbox) + len(LocmemSmsBackend.outbox) == len(expected)
     assert not Reminder.objects.filter(status__in=["pending", "sending", "failed"]).exists()
+
+
+def test_a_reminder_left_sending_for_a_since_cancelled_session_never_goes_out(
+    series, clinic_clock, settings, clinician
+):
+    due = at(MON_7_DEC - timedelta(days=2), 9)
+    clinic_clock.move_to(due, tick=False)
+    sms = Reminder.objects.get(channel="sms", scheduled_for=due)
+    crash_mid_send(sms.pk, reached_backend=False)
+    session_cancel(session=sms.session, by=clinician, reason="Patient unwell")
+    sms.refresh_from_db()
+    assert sms.status == "sending"  # the cancellation leaves a claimed row to its sender, or to the settle step
+    clinic_clock.move_to(due + timedelta(seconds=settings.REMINDER_SENDING_LEASE_SECONDS + 1), tick=False)
+    sweep()
+    sweep()
+    sms.refresh_from_db()
+    assert sms.status == "cancelled" and "cancelled" in sms.status_reason
+    assert list(sms.attempts_made.values_list("outcome", flat=True)) == ["settled_not_sent", "skipped"]
+    assert LocmemSmsBackend.outbox == []
