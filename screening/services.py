@@ -187,9 +187,8 @@ def screening_facts(screening: Screening) -> eligibility.ScreeningFacts:
         scores[response.code] = instruments.InstrumentScore(
             code=response.code, total=response.total, band=response.band, flags=tuple(response.flags)
         )
-    if "audit" in scores:
-        audit = screening.responses.get(code="audit")
-        scores["audit_c"] = instruments.score("audit_c", audit.answers[:3], sex=patient.sex_for_scoring or None)
+        if response.code == "audit":  # AUDIT-C is AUDIT's first three items
+            scores["audit_c"] = instruments.score("audit_c", response.answers[:3], sex=patient.sex_for_scoring or None)
     medical = getattr(screening, "medical", None)
     severities = condition_severities()
     conditions = {code: severities[code] for code in (medical.conditions if medical else []) if code in severities}
