@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from patients.models import Patient
+
+
+class IntegrationSession(models.Model):
+    """A psychotherapy appointment that helps the patient integrate their dosing experiences."""
+
+    class Modality(models.TextChoices):
+        CBT = "cbt", "Cognitive behavioural therapy (CBT)"
+        MBCT = "mbct", "Mindfulness-based cognitive therapy (MBCT)"
+        FAP = "fap", "Functional analytic psychotherapy (FAP)"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="integration_sessions")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    modality = models.CharField(max_length=8, choices=Modality.choices)
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=50, validators=[MinValueValidator(15), MaxValueValidator(240)]
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    status_reason = models.CharField(max_length=300, blank=True)
+    notes = models.TextField("Integration notes (staff only)", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["patient", "starts_at"], name="integration_patient_idx"),
+            models.Index(fields=["clinician", "starts_at"], name="integration_clinician_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "completed", "cancelled", "no_show"]),
+                name="integration_status_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"integration session #{self.pk}"
+
+    @property
+    def ends_at(self):
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+class CheckIn(models.Model):
+    """Self-report questionnaires the patient fills in the portal between `opens_at` and `due_at`.
+
+    It may still be filled late, until `closes_at`; after that an unfilled check-in counts as missed.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"  # waiting for the patient (before `opens_at` it is not shown yet)
+        COMPLETED = "completed", "Completed"
+        MISSED = "missed", "Missed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="checkins")
+    instruments = models.JSONField(default=list, help_text='Instrument codes, e.g. ["phq9", "gad7"].')
+    opens_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["opens_at", "pk"]
+        indexes = [
+            models.Index(fields=["patient", "opens_at"], name="checkin_patient_idx"),
+            models.Index(fields=["status", "due_at"], name="checkin_status_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens_at__lt=F("due_at"), due_at__lte=F("closes_at")), name="checkin_times_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "completed", "missed", "cancelled"]), name="checkin_status_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False), name="checkin_completed_has_time"
+            ),
+            models.UniqueConstraint(fields=["patient", "opens_at"], name="checkin_one_per_opening"),
+        ]
+
+    def __str__(self):
+        return f"check-in #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+auditlog.register(IntegrationSession)
+auditlog.register(CheckIn)

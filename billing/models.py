@@ -1,0 +1,85 @@
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from patients.models import Patient
+
+
+class Payer(models.Model):
+    """An insurer or plan the clinic bills, maintained by admins."""
+
+    name = models.CharField(max_length=120, unique=True)
+    payer_code = models.CharField("Payer ID", max_length=40, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PriorAuthorization(models.Model):
+    """A payer's approval of a number of units of given codes between two dates (DOMAIN 6.2)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Being assembled"
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="authorizations")
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="authorizations")
+    reference = models.CharField("Authorization number", max_length=60, blank=True)
+    codes = models.JSONField(default=list, blank=True, help_text='Billing codes covered, e.g. ["G2083", "J0013"].')
+    units_authorized = models.PositiveIntegerField(null=True, blank=True)
+    units_used = models.PositiveIntegerField(default=0)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ends_on", "pk"]
+        indexes = [models.Index(fields=["status", "ends_on"], name="authorization_status_end_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True) | Q(starts_on__lte=F("ends_on")),
+                name="authorization_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved")
+                | Q(starts_on__isnull=False, ends_on__isnull=False, units_authorized__isnull=False),
+                name="authorization_approved_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "submitted", "approved", "denied", "expired", "cancelled"]),
+                name="authorization_status_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"authorization #{self.pk}"
+
+    @property
+    def units_left(self) -> int | None:
+        if self.units_authorized is None:
+            return None
+        return self.units_authorized - self.units_used
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+auditlog.register(Payer)
+auditlog.register(PriorAuthorization)

@@ -10,7 +10,6 @@ class SignInForm(AuthenticationForm):
         label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
-
     def clean_username(self):
         # Patients sign in with their email address, stored lower-cased; staff usernames stay as given.
         username = self.cleaned_data["username"].strip()

@@ -1,4 +1,6 @@
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 
 from auditlog.registry import auditlog
 from django.conf import settings
@@ -18,8 +20,11 @@ class ReminderRule(models.Model):
     event = models.CharField(max_length=24, choices=Event.choices)
     name = models.CharField(max_length=80)
     offset_minutes = models.PositiveIntegerField(
-        "Minutes before the event",
-        help_text="Whole days (1440, 2880) count calendar days on the clinic's clock; 0 = when the event happens.",
+        "Offset (minutes)",
+        help_text=(
+            "Minutes before the event; for an overdue check-in, minutes after it was due. Whole days (1440, 2880) "
+            "count calendar days on the clinic's clock; 0 = when the event happens."
+        ),
     )
     asks_confirmation = models.BooleanField("Asks the patient to confirm and name their driver", default=False)
     is_active = models.BooleanField(default=True)
@@ -34,6 +39,59 @@ class ReminderRule(models.Model):
     @property
     def offset(self) -> timedelta:
         return timedelta(minutes=self.offset_minutes)
+
+
+class StaffAlert(models.Model):
+    """Something staff must act on: an urgent clinical flag, or an authorization about to run out.
+
+    Written in the same transaction as the thing that raised it, once per `key`; shown on the home pages of the
+    staff it concerns until one of them acknowledges it, and emailed to them (through the reminder outbox).
+    """
+
+    class Kind(models.TextChoices):
+        SUICIDE_RISK = "suicide_risk", "Suicide-risk flag"
+        ADVERSE_EVENT = "adverse_event", "Serious adverse event"
+        RELAPSE = "relapse", "Relapse warning"
+        CHECKIN_MISSED = "checkin_missed", "Check-in overdue"
+        AUTHORIZATION = "authorization", "Authorization running out"
+
+    class Audience(models.TextChoices):
+        CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"
+        FRONT_OFFICE = "front_office", "Admins and intake staff"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    urgent = models.BooleanField(default=False)
+    audience = models.CharField(max_length=12, choices=Audience.choices)
+    key = models.CharField(max_length=120, unique=True, help_text="One alert per key: raising it again does nothing.")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="staff_alerts")
+    summary = models.CharField(max_length=200, help_text="Staff-facing; names no patient (the chart link does).")
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-urgent", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["acknowledged_at", "audience"], name="staff_alert_open_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | Q(acknowledged_by__isnull=False),
+                name="staff_alert_ack_has_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"staff alert #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+def exactly_one_of(*fields: str) -> Q:
+    """A condition that exactly one of these foreign keys is set."""
+    return reduce(or_, (Q(**{f"{field}__isnull": field != chosen for field in fields}) for chosen in fields))
 
 
 class Channel(models.TextChoices):
@@ -55,8 +113,23 @@ class Reminder(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    session = models.ForeignKey("treatment_sessions.DosingSession", on_delete=models.CASCADE, related_name="reminders")
-    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="reminders")
+    # Exactly one of the four targets: a dosing session, an integration session, a check-in (each reminded to the
+    # patient under a rule), or a staff alert (emailed to `staff_user`, with no rule).
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="reminders")
+    session = models.ForeignKey(
+        "treatment_sessions.DosingSession", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    integration_session = models.ForeignKey(
+        "aftercare.IntegrationSession", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    checkin = models.ForeignKey(
+        "aftercare.CheckIn", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    alert = models.ForeignKey(StaffAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    rule = models.ForeignKey(ReminderRule, null=True, blank=True, on_delete=models.PROTECT, related_name="reminders")
     channel = models.CharField(max_length=8, choices=Channel.choices)
     scheduled_for = models.DateTimeField(help_text="When the rule (and quiet hours) put it.")
     # The session's start this reminder was written for: a moved session no longer matches, and is not reminded.
@@ -82,6 +155,23 @@ class Reminder(models.Model):
             models.UniqueConstraint(
                 fields=["session", "rule", "channel", "scheduled_for"], name="reminder_unique_per_time"
             ),
+            models.UniqueConstraint(
+                fields=["integration_session", "rule", "channel", "scheduled_for"],
+                name="reminder_integration_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["checkin", "rule", "channel", "scheduled_for"], name="reminder_checkin_unique"
+            ),
+            models.UniqueConstraint(fields=["alert", "staff_user", "channel"], name="reminder_alert_unique"),
+            models.CheckConstraint(
+                name="reminder_one_target",
+                condition=exactly_one_of("session", "integration_session", "checkin", "alert"),
+            ),
+            models.CheckConstraint(
+                name="reminder_rule_or_staff",
+                condition=Q(alert__isnull=True, rule__isnull=False, staff_user__isnull=True)
+                | Q(alert__isnull=False, rule__isnull=True, staff_user__isnull=False),
+            ),
             models.CheckConstraint(
                 name="reminder_sent_has_time", condition=~Q(status="sent") | Q(sent_at__isnull=False)
             ),
@@ -94,7 +184,7 @@ class Reminder(models.Model):
         return f"reminder-{self.pk}-attempt-{attempt}"
 
     def get_additional_data(self):
-        return {"patient_id": self.session.patient_id}
+        return {"patient_id": self.patient_id}
 
 
 class DeliveryAttempt(models.Model):
@@ -149,4 +239,5 @@ class SessionConfirmation(models.Model):
 
 
 auditlog.register(ReminderRule)
+auditlog.register(StaffAlert)
 auditlog.register(SessionConfirmation)

@@ -16,7 +16,7 @@ from .models import Reminder
 def reminders_visible_to(user: User) -> QuerySet[Reminder]:
     if user.role not in STAFF_ROLES:
         return Reminder.objects.none()
-    return Reminder.objects.filter(visible_through(user, "session__patient")).select_related("session__patient", "rule")
+    return Reminder.objects.filter(visible_through(user, "patient")).select_related("patient", "rule")
 
 
 def get_reminder_for_user(user: User, pk: int) -> Reminder:

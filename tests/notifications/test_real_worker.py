@@ -299,6 +299,7 @@ def batch(stack, seeded, consenting, clinician, room, settings):
     Reminder.objects.bulk_create(
         Reminder(
             session=session,
+            patient_id=session.patient_id,
             rule=rule,
             channel="sms",
             scheduled_for=now - timedelta(seconds=i + 1),
