@@ -35,13 +35,25 @@ def patient_create(*, created_by: User | None, **fields) -> Patient:
     raise RuntimeError("Could not allocate a medical record number.")
 
 
+CONTACT_FIELDS = ("email", "phone", "consents_to_email", "consents_to_sms")
+
+
 @transaction.atomic
 def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
-    """Change a patient's details; the audit log records each changed field."""
+    """Change a patient's details; the audit log records each changed field.
+
+    A change of contact details or consent re-plans the patient's upcoming reminders in the same transaction: a
+    channel consented to now is reminded of sessions booked before, a withdrawn one is not used again.
+    """
+    contact_before = [getattr(patient, name) for name in CONTACT_FIELDS]
     for name, value in fields.items():
         setattr(patient, name, value)
     patient.full_clean()
     patient.save()
+    if [getattr(patient, name) for name in CONTACT_FIELDS] != contact_before:
+        from kap_clinic.notifications.services import reminders_sync_for_patient
+
+        reminders_sync_for_patient(patient)
     return patient
 
 

@@ -3,11 +3,14 @@ from dataclasses import asdict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.clinic.models import ClinicSettings
+from kap_clinic.notifications.alerts import staff_alert_raise
+from kap_clinic.notifications.models import StaffAlert
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
@@ -70,12 +73,23 @@ def _raise_alert(*, screening: Screening, code: str, level: str) -> SuicideRiskA
         .first()
     )
     if alert is None:
-        return SuicideRiskAlert.objects.create(
+        alert = SuicideRiskAlert.objects.create(
             patient=screening.patient, screening=screening, instrument_code=code, level=level
         )
-    if RISK_ORDER.index(level) > RISK_ORDER.index(alert.level):
+    elif RISK_ORDER.index(level) > RISK_ORDER.index(alert.level):
         alert.level = level
         alert.save(update_fields=["level"])
+    else:
+        return alert
+    # Staff are told at once (on their home pages and by email); a raised level tells them again.
+    staff_alert_raise(
+        kind=StaffAlert.Kind.SUICIDE_RISK,
+        key=f"suicide-risk-{alert.pk}-{alert.level}",
+        patient=alert.patient,
+        summary=f"{alert.get_level_display()} suicide risk on a {code.upper()} answer: review needed.",
+        link=reverse("screening:alert_clear", args=[alert.pk]),
+        urgent=alert.level != "low",
+    )
     return alert
 
 

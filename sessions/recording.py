@@ -11,10 +11,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
+from kap_clinic.notifications.alerts import staff_alert_raise
+from kap_clinic.notifications.models import StaffAlert
 from screening.services import dosing_blocked_by_risk
 
 from .models import (
@@ -393,6 +396,15 @@ def adverse_event_record(
         raise ValidationError("An event cannot resolve before its onset.")
     event.full_clean(exclude=["session", "recorded_by"])
     event.save()
+    if event.is_serious or event.severity == AdverseEvent.Severity.SEVERE:
+        staff_alert_raise(
+            kind=StaffAlert.Kind.ADVERSE_EVENT,
+            key=f"adverse-event-{event.pk}",
+            patient=session.patient,
+            summary=f"{'Serious' if event.is_serious else 'Severe'} adverse event recorded during a dosing session.",
+            link=reverse("sessions:record_detail", args=[session.pk]),
+            urgent=True,
+        )
     return event
 
 

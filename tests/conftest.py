@@ -148,6 +148,7 @@ REFERENCE_DATA_MIGRATIONS = (
     # (module with a `seed(apps, schema_editor)`, model whose rows it creates)
     ("sessions.migrations.0003_booking_exclusions_and_protocols", "treatment_sessions.Protocol"),
     ("kap_clinic.notifications.migrations.0003_aftercare_and_staff_alerts", "notifications.ReminderRule"),
+    ("kap_clinic.notifications.migrations.0004_preparation_texts", "notifications.PreparationText"),
 )
 
 
@@ -163,8 +164,10 @@ def _reference_data(request):
     if not uses_db:
         yield
         return
-    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames or (
-        marker is not None and marker.kwargs.get("transaction")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker is not None and marker.kwargs.get("transaction"))
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
     from django.apps import apps

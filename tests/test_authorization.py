@@ -98,6 +98,9 @@ MATRIX = {
     "notifications:list": (None, "get", STAFF_ONLY),
     # Only a failed reminder is sent again; for this pending one staff are told so and sent back to the list.
     "notifications:resend": ("reminder", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "notifications:alerts": (None, "get", STAFF_ONLY),
+    # A clinical alert about patient A is for their clinician and admins; intake staff are not in its audience.
+    "notifications:alert_acknowledge": ("staff_alert", "post", row(LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, REDIRECT)),
     # The patient's confirmation link: the signed token in the address is the credential, as for the calendar feed.
     "notifications:confirm": ("confirm_token", "get", row(OK, OK, OK, OK, OK)),
 }
@@ -193,6 +196,12 @@ def _objects(patient, front_desk, clinician, kind=None):
         patient.email, patient.consents_to_email = "ada@example.org", True
         patient.save()
         objects["reminder"] = reminders_sync_for_session(objects["session"])[0]
+    if kind == "staff_alert":
+        from kap_clinic.notifications.alerts import staff_alert_raise
+
+        objects["staff_alert"] = staff_alert_raise(
+            kind="relapse", key="matrix-alert", patient=patient, summary="Relapse warning on a check-in."
+        )
     if kind == "lot":
         product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")
         objects["lot"] = cs_lot_receive(

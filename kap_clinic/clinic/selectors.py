@@ -2,6 +2,8 @@ from auditlog.models import LogEntry
 from django.db.models import Count
 
 from kap_clinic.accounts.models import User
+from kap_clinic.notifications.alerts import alerts_open_for
+from kap_clinic.notifications.selectors import reminder_problems
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
@@ -16,6 +18,7 @@ def clinician_home(user: User) -> dict:
     patients = Patient.objects.select_related("primary_clinician")
     return {
         "alerts": open_alerts_for(user)[:20],
+        "staff_alerts": alerts_open_for(user)[:20],
         "today": todays_sessions(user)[:40],
         "awaiting": screenings_awaiting_sign_off(user)[:20],
         "my_patients": patients.filter(primary_clinician=user)[:20],
@@ -27,6 +30,7 @@ def intake_home(user: User) -> dict:
     from kap_clinic.notifications.selectors import unconfirmed_tomorrow
 
     return {
+        "staff_alerts": alerts_open_for(user)[:20],
         "today": todays_sessions(user)[:60],
         "unconfirmed": unconfirmed_tomorrow(user),
         "in_progress": screenings_in_progress(user)[:20],
@@ -37,6 +41,8 @@ def intake_home(user: User) -> dict:
 
 def admin_home(user: User) -> dict:
     return {
+        "staff_alerts": alerts_open_for(user)[:20],
+        "reminder_problems": reminder_problems(),
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),

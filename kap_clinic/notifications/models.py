@@ -7,6 +7,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sessions.models import Route
+
+from .content import validate_email_text, validate_sms_text
+
 
 class ReminderRule(models.Model):
     """When patients are reminded of an event, edited by admins in the back office."""
@@ -38,7 +42,9 @@ class ReminderRule(models.Model):
 
     @property
     def offset(self) -> timedelta:
-        return timedelta(minutes=self.offset_minutes)
+        """Time before the event; an overdue nudge counts after it (a negative offset)."""
+        minutes = -self.offset_minutes if self.event == self.Event.CHECKIN_OVERDUE else self.offset_minutes
+        return timedelta(minutes=minutes)
 
 
 class StaffAlert(models.Model):
@@ -87,6 +93,32 @@ class StaffAlert(models.Model):
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}
+
+
+class PreparationText(models.Model):
+    """What a patient does before a dosing session by one route, as reminders say it (DOMAIN 7); edited by admins.
+
+    Reminders never name the drug or the route: these texts are checked for clinical words when saved, and each
+    message again before it is sent.
+    """
+
+    route = models.CharField(max_length=12, choices=Route.choices, unique=True)
+    email_text = models.TextField(
+        "In the email", validators=[validate_email_text], help_text="Eating, drinking, medicines, travel home."
+    )
+    sms_text = models.CharField(
+        "In the text message",
+        max_length=160,
+        blank=True,
+        validators=[validate_sms_text],
+        help_text="Short; no nose sprays or other hints at the route.",
+    )
+
+    class Meta:
+        ordering = ["route"]
+
+    def __str__(self):
+        return f"preparation for {self.get_route_display()}"
 
 
 def exactly_one_of(*fields: str) -> Q:
@@ -240,4 +272,5 @@ class SessionConfirmation(models.Model):
 
 auditlog.register(ReminderRule)
 auditlog.register(StaffAlert)
+auditlog.register(PreparationText)
 auditlog.register(SessionConfirmation)

@@ -89,15 +89,20 @@ def plan_reminders(
     now: datetime,
     tz: tzinfo,
     quiet: QuietHours,
+    until: datetime | None = None,
 ) -> list[PlannedReminder]:
     """The reminders for one event: rule key -> offset before the event, answered with each one's due time.
 
-    Nothing is planned for an event that has started. A reminder already overdue goes out now (or when quiet
-    hours end), unless a reminder with a shorter offset is overdue as well; a reminder that cannot go out between
-    now and the event, outside quiet hours, is dropped.
+    A reminder is of use only before `until` (by default the event itself; a check-in's opening is worth reminding
+    of until it is due, its overdue nudge until it closes). A negative offset counts after the event.
+
+    Nothing is planned once `until` has passed. A reminder already overdue goes out now (or when quiet hours end),
+    unless a reminder due later is overdue as well; a reminder that cannot go out between now and `until`, outside
+    quiet hours, is dropped.
     """
     event_at, now = event_at.astimezone(UTC), now.astimezone(UTC)
-    if event_at <= now:
+    until = event_at if until is None else until.astimezone(UTC)
+    if until <= now:
         return []
     ideal = {key: reminder_time(event_at, offset, tz) for key, offset in offsets.items()}
     overdue = [key for key, at in ideal.items() if at <= now]
@@ -108,8 +113,8 @@ def plan_reminders(
             if key != latest_overdue:
                 continue
             at = now.replace(second=0, microsecond=0)
-        due = quiet.adjust(at, event_at, tz)
-        if due >= event_at or due < now.replace(second=0, microsecond=0):
+        due = quiet.adjust(at, until, tz)
+        if due >= until or due < now.replace(second=0, microsecond=0):
             continue
         planned.append(PlannedReminder(rule_key=key, due_at=due))
     # A reminder pushed to or past a shorter one (a late booking, quiet hours) would only repeat it: keep the shorter.

@@ -40,3 +40,9 @@ def unconfirmed_tomorrow(user: User) -> list[dict]:
         elif not confirmation.driver_name:
             missing.append({"session": session, "problem": "No driver named"})
     return missing
+
+
+def reminder_problems() -> dict:
+    """Counts for the admin's home page: failed reminders, and those a crash left for staff to check."""
+    failed = Reminder.objects.filter(status=Reminder.Status.FAILED)
+    return {"failed": failed.count(), "attention": failed.filter(needs_attention=True).count()}

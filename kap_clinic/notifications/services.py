@@ -1,7 +1,9 @@
 """Reminders: written in the booking's transaction, released by the beat sweep, each sent at most once.
 
-The database holds the future. `reminders_sync_for_session` runs in the same transaction as every booking, move,
-cancellation and no-show, so a session's pending reminders always match it. The sweep (tasks.release_due_reminders)
+The database holds the future. `reminders_sync` runs in the same transaction as every booking, move, cancellation
+and no-show of a dosing or integration session, and every change to a check-in, so a target's pending reminders
+always match it (what each kind of target is reminded of is in `occasions.py`); staff-alert emails are written
+with the alert. The sweep (tasks.release_due_reminders)
 queues due rows by id; `reminder_deliver` claims a row with a conditional UPDATE, records the attempt (with its
 idempotency key) before handing the message to the backend, and marks the row sent only when the backend accepted.
 A row left in `sending` by a crash is settled by asking the backend about that key, or flagged for staff.
@@ -20,9 +22,9 @@ from django.utils import timezone
 
 from sessions.models import DosingSession
 
-from . import rules
+from . import content, occasions, rules
 from .backends import Message, channel_for
-from .models import Channel, DeliveryAttempt, Reminder, ReminderRule, SessionConfirmation
+from .models import Channel, DeliveryAttempt, Reminder, ReminderRule, SessionConfirmation, StaffAlert
 
 log = logging.getLogger(__name__)
 
@@ -41,80 +43,126 @@ def quiet_hours() -> rules.QuietHours:
 
 
 def reminders_sync_for_session(session: DosingSession, *, now: datetime | None = None) -> list[Reminder]:
-    """Make the session's reminders match it, in the caller's transaction: new ones written, stale pending ones
-    cancelled. Reminders already written for the session's current start are kept (sent ones are never redone).
-    Returns the reminders now pending for the session."""
+    """Make a dosing session's reminders match it; runs in the transaction that books, moves or ends it."""
+    return reminders_sync(session, now=now)
+
+
+def reminders_sync_for_integration(integration_session, *, now: datetime | None = None) -> list[Reminder]:
+    """Make an integration session's reminders match it; call in the transaction that books, moves or ends it."""
+    return reminders_sync(integration_session, now=now)
+
+
+def reminders_sync_for_checkin(checkin, *, now: datetime | None = None) -> list[Reminder]:
+    """Make a check-in's reminders (opening, overdue) match it; call in the transaction that creates, moves,
+    completes or cancels it."""
+    return reminders_sync(checkin, now=now)
+
+
+def reminders_sync_for_patient(patient, *, now: datetime | None = None) -> None:
+    """Re-plan everything upcoming for a patient, after a change of contact details or consent."""
+    from aftercare.models import CheckIn, IntegrationSession
+
     now = now or timezone.now()
-    session = DosingSession.objects.select_related("patient").get(pk=session.pk)
-    existing = list(Reminder.objects.select_for_update().filter(session=session))
-    wanted: dict[tuple[int, str], datetime] = {}
+    upcoming = [
+        *DosingSession.objects.filter(patient=patient, status=DosingSession.Status.SCHEDULED, starts_at__gt=now),
+        *IntegrationSession.objects.filter(
+            patient=patient, status=IntegrationSession.Status.SCHEDULED, starts_at__gt=now
+        ),
+        *CheckIn.objects.filter(patient=patient, status=CheckIn.Status.OPEN, closes_at__gt=now),
+    ]
+    for target in upcoming:
+        reminders_sync(target, now=now)
+
+
+def reminders_sync(target, *, now: datetime | None = None) -> list[Reminder]:
+    """Make a target's reminders match it, in the caller's transaction: new ones written, stale pending ones
+    cancelled. Reminders already written for the target's current times are kept (sent ones are never redone).
+    Returns the reminders now pending for it."""
+    now = now or timezone.now()
+    occasion = occasions.occasion_for(target)
+    target = occasion.model.objects.select_related("patient").get(pk=target.pk)
+    by_target = {occasion.field: target}
+    existing = list(Reminder.objects.select_for_update().filter(**by_target))
+    anchors = occasion.anchors(target)
+    gone = occasion.not_needed(target)
+    wanted: dict[tuple[int, str], tuple[datetime, datetime]] = {}
+    anchor_of: dict[int, datetime] = {}
     live_keys: set[tuple[int, str]] = set()
-    if session.status == DosingSession.Status.SCHEDULED:
-        patient = session.patient
+    if not gone:
+        patient = target.patient
         channels = rules.channels_for(
             consents_to_email=patient.consents_to_email,
             email=patient.email,
             consents_to_sms=patient.consents_to_sms,
             phone=patient.phone,
         )
-        active = list(ReminderRule.objects.filter(event=ReminderRule.Event.DOSING_SESSION, is_active=True))
-        live_keys = {(rule.pk, channel) for rule in active for channel in channels}
-        planned = rules.plan_reminders(
-            session.starts_at,
-            {rule.pk: rule.offset for rule in active},
-            now=now,
-            tz=timezone.get_current_timezone(),
-            quiet=quiet_hours(),
-        )
-        wanted = {(p.rule_key, channel): p.due_at for p in planned for channel in channels}
+        active = list(ReminderRule.objects.filter(event__in=occasion.events, is_active=True))
+        for event in occasion.events:
+            anchor = anchors[event]
+            event_rules = [rule for rule in active if rule.event == event]
+            anchor_of.update({rule.pk: anchor.at for rule in event_rules})
+            live_keys |= {(rule.pk, channel) for rule in event_rules for channel in channels}
+            planned = rules.plan_reminders(
+                anchor.at,
+                {rule.pk: rule.offset for rule in event_rules},
+                now=now,
+                tz=timezone.get_current_timezone(),
+                quiet=quiet_hours(),
+                until=anchor.until,
+            )
+            wanted.update({(p.rule_key, channel): (p.due_at, anchor.at) for p in planned for channel in channels})
+    reason = (
+        f"Not needed: {gone}." if gone else f"Replaced: the {occasion.noun} was moved, or the rule or consent changed."
+    )
     covered = set()
-    reason = _why_not_needed(session)
     for row in existing:
         key = (row.rule_id, row.channel)
-        current = row.event_at == session.starts_at and key in live_keys
+        current = key in live_keys and row.event_at == anchor_of.get(row.rule_id)
         if current and row.status != Status.CANCELLED:
             covered.add(key)
         elif row.status == Status.PENDING:
             row.status, row.status_reason = Status.CANCELLED, reason
             row.save(update_fields=["status", "status_reason", "updated_at"])
     due_now = []
-    for (rule_id, channel), due_at in wanted.items():
+    for (rule_id, channel), (due_at, anchor_at) in wanted.items():
         if (rule_id, channel) in covered:
             continue
         # The same key cancelled earlier (a session moved away and back) is revived: the key stays unique.
         same_key = [r for r in existing if (r.rule_id, r.channel, r.scheduled_for) == (rule_id, channel, due_at)]
         row = next((r for r in same_key if r.status == Status.CANCELLED), None)
         if row is None:
-            row = Reminder(session=session, patient=patient, rule_id=rule_id, channel=channel, scheduled_for=due_at)
-        row.status, row.status_reason, row.event_at, row.next_try_at = Status.PENDING, "", session.starts_at, due_at
+            row = Reminder(patient=target.patient, rule_id=rule_id, channel=channel, scheduled_for=due_at, **by_target)
+        row.status, row.status_reason, row.event_at, row.next_try_at = Status.PENDING, "", anchor_at, due_at
         row.save()
         if due_at <= now:
             due_now.append(row.pk)
     if due_now:
         enqueue_on_commit(due_now)
-    return list(Reminder.objects.filter(session=session, status=Status.PENDING).order_by("scheduled_for"))
+    return list(Reminder.objects.filter(status=Status.PENDING, **by_target).order_by("scheduled_for"))
 
 
-def reminders_sync_for_integration(integration_session, *, now: datetime | None = None) -> list[Reminder]:
-    """Make an integration session's reminders match it; call in the transaction that books, moves or ends it."""
-    return []
+def alert_emails_create(alert: StaffAlert) -> list[Reminder]:
+    """One email per recipient of a staff alert, through the outbox: each sent once, at once (staff alerts do not
+    wait for quiet hours). Runs in the transaction that raised the alert."""
+    from .alerts import alert_recipients
 
-
-def reminders_sync_for_checkin(checkin, *, now: datetime | None = None) -> list[Reminder]:
-    """Make a check-in's reminders (opening, overdue) match it; call in the transaction that creates, moves,
-    completes or cancels it."""
-    return []
-
-
-def alert_emails_create(alert) -> list[Reminder]:
-    """One email per recipient of a staff alert, through the outbox (sent once each)."""
-    return []
-
-
-def _why_not_needed(session: DosingSession) -> str:
-    if session.status == DosingSession.Status.SCHEDULED:
-        return "Replaced: the session was moved, or the rule or consent changed."
-    return f"Not needed: the session is {session.get_status_display().lower()}."
+    now = timezone.now()
+    rows = [
+        Reminder(
+            patient=alert.patient,
+            alert=alert,
+            staff_user=user,
+            channel=Channel.EMAIL,
+            scheduled_for=now,
+            event_at=alert.created_at,
+            next_try_at=now,
+        )
+        for user in alert_recipients(alert).exclude(email="")
+    ]
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    created = list(Reminder.objects.filter(alert=alert, status=Status.PENDING))
+    enqueue_on_commit([row.pk for row in created])
+    return created
 
 
 def enqueue_on_commit(ids: list[int]) -> None:
@@ -172,55 +220,74 @@ def _backoff(attempt: int) -> timedelta:
 
 
 def _skip_reason(reminder: Reminder, now: datetime) -> str:
-    session = reminder.session
-    patient = session.patient
-    if session.status != DosingSession.Status.SCHEDULED:
-        return f"Not sent: the session is {session.get_status_display().lower()}."
-    if session.starts_at != reminder.event_at:
-        return "Not sent: the session was moved."
-    if session.starts_at <= now:
-        return "Not sent: the session has started."
+    """Why a claimed reminder must not go out after all ("" when it should). Its target is locked by the caller."""
+    if reminder.alert_id is not None:
+        return _alert_skip_reason(reminder)
+    occasion = occasions.occasion_of(reminder)
+    target = getattr(reminder, occasion.field)
+    patient = target.patient
+    gone = occasion.not_needed(target)
+    if gone:
+        return f"Not sent: {gone}."
+    anchor = occasion.anchors(target)[reminder.rule.event]
+    if anchor.at != reminder.event_at:
+        return f"Not sent: the {occasion.noun} was moved."
+    if anchor.until <= now:
+        return f"Not sent: {occasion.too_late(reminder.rule.event)}."
     if reminder.channel == Channel.EMAIL and not (patient.consents_to_email and patient.email):
         return "Not sent: no consent to email, or no address."
     if reminder.channel == Channel.SMS and not (patient.consents_to_sms and patient.phone):
         return "Not sent: no consent to text messages, or no number."
+    # Another rule's reminder of the same event, due later than this one and already due, says it more recently.
     superseded = (
         Reminder.objects.filter(
-            session=session,
+            **{occasion.field: target},
             channel=reminder.channel,
             event_at=reminder.event_at,
-            rule__offset_minutes__lt=reminder.rule.offset_minutes,
+            rule__event=reminder.rule.event,
+            scheduled_for__gt=reminder.scheduled_for,
             scheduled_for__lte=now,
         )
+        .exclude(rule=reminder.rule_id)
         .exclude(status=Status.CANCELLED)
         .exists()
     )
     if superseded:
-        return "Not sent: a later reminder for this session is already due."
+        return f"Not sent: a later reminder for this {occasion.noun} is already due."
+    return ""
+
+
+def _alert_skip_reason(reminder: Reminder) -> str:
+    if reminder.alert.acknowledged_at is not None:
+        return "Not sent: the alert was already acknowledged."
+    if not reminder.staff_user.is_active or not reminder.staff_user.email:
+        return "Not sent: the staff account is inactive or has no email address."
     return ""
 
 
 def reminder_message(reminder: Reminder) -> Message:
-    """The message for a reminder: time and place only; preparation steps stay behind the portal sign-in."""
-    session, patient = reminder.session, reminder.session.patient
-    ctx = {
-        "clinic_name": settings.CLINIC_NAME,
-        "starts_at": session.starts_at,
-        # The portal's home page (it lists the patient's sessions): its address says nothing about the treatment.
-        "portal_url": settings.SITE_URL.rstrip("/") + reverse("clinic:home"),
-        "confirm_url": confirm_url(session) if reminder.rule.asks_confirmation else "",
-        "clinic_phone": settings.REMS_SETTING_PHONE,
-    }
-    if reminder.channel == Channel.SMS:
-        text = render_to_string("notifications/sms/dosing_reminder.txt", ctx).strip()
-        return Message(to=patient.phone, subject="", text=text)
-    subject = " ".join(render_to_string("notifications/email/dosing_reminder_subject.txt", ctx).split())
-    return Message(
-        to=patient.email,
-        subject=subject,
-        text=render_to_string("notifications/email/dosing_reminder_body.txt", ctx),
-        html=render_to_string("notifications/email/dosing_reminder_body.html", ctx),
-    )
+    """The message for a reminder: time, place and preparation, with no clinical detail (checked before sending)."""
+    if reminder.alert_id is not None:
+        alert = reminder.alert
+        ctx = {"alert": alert, "home_url": occasions.portal_url(), "clinic_name": settings.CLINIC_NAME}
+        return Message(
+            to=reminder.staff_user.email,
+            subject=" ".join(render_to_string("notifications/email/staff_alert_subject.txt", ctx).split()),
+            text=render_to_string("notifications/email/staff_alert_body.txt", ctx),
+            html=render_to_string("notifications/email/staff_alert_body.html", ctx),
+        )
+    return occasions.occasion_of(reminder).message(reminder, reminder.channel)
+
+
+def _too_revealing(reminder: Reminder, message: Message) -> str:
+    """A message to a patient that would carry clinical detail is refused (a template or text was edited badly)."""
+    if reminder.alert_id is not None:
+        return ""
+    words = content.clinical_words(message.subject, sms_or_subject=True)
+    words += content.clinical_words(message.text + " " + message.html, sms_or_subject=reminder.channel == Channel.SMS)
+    if words:
+        return f"Not sent: the message would carry clinical detail ({', '.join(sorted(set(words)))})."
+    return ""
 
 
 def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Reminder | None:
@@ -235,10 +302,8 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     with transaction.atomic():
         # The session is checked after the claim, under its row lock: a move or cancellation (which lock the session
         # too) either committed before this check and is seen, or waits until the attempt is recorded.
-        reminder = Reminder.objects.select_related("rule").get(pk=reminder_id)
-        reminder.session = (
-            DosingSession.objects.select_for_update(of=("self",)).select_related("patient").get(pk=reminder.session_id)
-        )
+        reminder = Reminder.objects.select_related("rule", "staff_user").get(pk=reminder_id)
+        _lock_target(reminder)
         number = reminder.attempts
         skip = _skip_reason(reminder, now)
         channel = channel_for(reminder.channel)
@@ -253,6 +318,10 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
         _move(reminder, number, status=Status.CANCELLED, status_reason=skip)
         return _reload(reminder)
     message = reminder_message(reminder)
+    refused = _too_revealing(reminder, message)
+    if refused:
+        _fail(reminder, attempt, refused, permanent=True)
+        return _reload(reminder)
     try:
         result = channel.send(message, attempt.idempotency_key)
     except Exception as exc:  # noqa: BLE001 - we cannot tell whether it left: settle through the key, never resend blind
@@ -265,6 +334,17 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     else:
         _fail(reminder, attempt, result.reason, permanent=result.permanent)
     return _reload(reminder)
+
+
+def _lock_target(reminder: Reminder) -> None:
+    """Load the reminder's target under a row lock: a move or cancellation (which lock it too) either committed
+    before the send-time checks and is seen, or waits until the attempt is recorded."""
+    if reminder.alert_id is not None:
+        reminder.alert = StaffAlert.objects.select_for_update().get(pk=reminder.alert_id)
+        return
+    occasion = occasions.occasion_of(reminder)
+    locked = occasion.model.objects.select_for_update(of=("self",)).select_related("patient")
+    setattr(reminder, occasion.field, locked.get(pk=getattr(reminder, f"{occasion.field}_id")))
 
 
 def _claim(reminder_id: int, now: datetime) -> bool:

@@ -7,5 +7,7 @@ app_name = "notifications"
 urlpatterns = [
     path("", views.reminder_list_view, name="list"),
     path("<int:pk>/resend/", views.reminder_resend_view, name="resend"),
+    path("alerts/", views.alert_list_view, name="alerts"),
+    path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge_view, name="alert_acknowledge"),
     path("confirm/<str:token>/", views.confirm_view, name="confirm"),
 ]

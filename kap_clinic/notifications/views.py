@@ -9,6 +9,7 @@ from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import STAFF_ROLES
 
 from . import services
+from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
 from .selectors import get_reminder_for_user, reminders_visible_to
 
@@ -59,3 +60,27 @@ def confirm_view(request, token):
         else:
             return render(request, "notifications/confirm.html", {"session": session, "form": form}, status=400)
     return render(request, "notifications/confirm.html", {"session": session, "form": form, "done": done})
+
+
+@role_required(*STAFF_ROLES)
+def alert_list_view(request):
+    """Alerts for this member of staff: open ones, or (with ?show=all) acknowledged ones too."""
+    show_all = request.GET.get("show") == "all"
+    alerts = alerts_visible_to(request.user)
+    if not show_all:
+        alerts = alerts.filter(acknowledged_at__isnull=True)
+    return render(request, "notifications/alert_list.html", {"alerts": alerts[:200], "show_all": show_all})
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def alert_acknowledge_view(request, pk):
+    alert = get_alert_for_user(request.user, pk)
+    try:
+        staff_alert_acknowledge(alert=alert, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Alert acknowledged.")
+    # Acknowledged from the home page: back there; otherwise back to the list. Never an address from the form.
+    return redirect("clinic:home" if request.POST.get("back") == "home" else "notifications:alerts")

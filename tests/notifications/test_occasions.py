@@ -1,0 +1,271 @@
+"""Reminders of integration sessions and check-ins, and the route's preparation in dosing reminders."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from aftercare.models import CheckIn, IntegrationSession
+from kap_clinic.notifications import content, tasks
+from kap_clinic.notifications.backends import LocmemSmsBackend
+from kap_clinic.notifications.models import PreparationText, Reminder
+from kap_clinic.notifications.services import (
+    reminder_deliver,
+    reminders_sync_for_checkin,
+    reminders_sync_for_integration,
+)
+from sessions.models import Route
+
+from .conftest import MON_7_DEC, at, book_series
+
+pytestmark = pytest.mark.django_db
+
+TUE_8_DEC = date(2026, 12, 8)
+
+
+def sweep():
+    return tasks.release_due_reminders.apply().get()
+
+
+def plan(rows):
+    """(rule event, channel, local due time) of each pending reminder."""
+    return sorted(
+        (r.rule.event, r.channel, timezone.localtime(r.scheduled_for).replace(tzinfo=None))
+        for r in rows
+        if r.status == "pending"
+    )
+
+
+def local(day, hour, minute=0):
+    return at(day, hour, minute).replace(tzinfo=None)
+
+
+def book_visit(patient, clinician, starts_at):
+    visit = IntegrationSession.objects.create(patient=patient, clinician=clinician, modality="cbt", starts_at=starts_at)
+    reminders_sync_for_integration(visit)
+    return visit
+
+
+def open_checkin(patient, opens_at, *, due_days=3, close_days=7):
+    due = opens_at + timedelta(days=due_days)
+    checkin = CheckIn.objects.create(
+        patient=patient,
+        instruments=["phq9", "gad7"],
+        opens_at=opens_at,
+        due_at=due,
+        closes_at=due + timedelta(days=close_days),
+    )
+    reminders_sync_for_checkin(checkin)
+    return checkin
+
+
+def deliver_all_due():
+    for reminder in Reminder.objects.filter(status="pending", next_try_at__lte=timezone.now()):
+        reminder_deliver(reminder_id=reminder.pk)
+
+
+# ---- Integration sessions ------------------------------------------------------------------------
+
+
+def test_an_integration_session_is_reminded_a_day_before_on_each_consented_channel(clinic_clock, consenting, clinician):
+    visit = book_visit(consenting, clinician, at(MON_7_DEC, 14))
+    assert plan(visit.reminders.all()) == [
+        ("integration_session", "email", local(MON_7_DEC - timedelta(days=1), 14)),
+        ("integration_session", "sms", local(MON_7_DEC - timedelta(days=1), 14)),
+    ]
+    assert {r.patient_id for r in visit.reminders.all()} == {consenting.pk}
+
+
+def test_moving_an_integration_session_replaces_its_reminders_and_cancelling_cancels_them(
+    clinic_clock, consenting, clinician
+):
+    visit = book_visit(consenting, clinician, at(MON_7_DEC, 14))
+    visit.starts_at = at(TUE_8_DEC, 10)
+    visit.save()
+    reminders_sync_for_integration(visit)
+    assert plan(visit.reminders.all()) == [
+        ("integration_session", "email", local(MON_7_DEC, 10)),
+        ("integration_session", "sms", local(MON_7_DEC, 10)),
+    ]
+    old = visit.reminders.filter(status="cancelled")
+    assert old.count() == 2 and all("moved" in r.status_reason for r in old)
+    visit.status = IntegrationSession.Status.CANCELLED
+    visit.save()
+    assert reminders_sync_for_integration(visit) == []
+    assert not visit.reminders.filter(status="pending").exists()
+    latest = visit.reminders.filter(event_at=at(TUE_8_DEC, 10))
+    assert latest.count() == 2 and all("cancelled" in r.status_reason for r in latest)
+
+
+def test_an_integration_reminder_goes_out_once_with_no_clinical_detail(clinic_clock, consenting, clinician):
+    book_visit(consenting, clinician, at(MON_7_DEC, 14))
+    clinic_clock.move_to(at(MON_7_DEC - timedelta(days=1), 14), tick=False)
+    assert sweep() == 2
+    assert sweep() == 0
+    assert len(mail.outbox) == 1 and len(LocmemSmsBackend.outbox) == 1
+    email, sms = mail.outbox[0], LocmemSmsBackend.outbox[0]["text"]
+    assert "Monday 7 December at 2:00 PM" in email.body
+    assert content.clinical_words(email.subject + " " + sms, sms_or_subject=True) == []
+    assert content.clinical_words(email.body + email.alternatives[0][0]) == []
+    assert "Ada" not in email.body + sms and "Quill" not in email.body + sms
+
+
+# ---- Check-ins -----------------------------------------------------------------------------------
+
+
+def test_a_check_in_is_reminded_when_it_opens_and_a_day_after_it_was_due(clinic_clock, consenting):
+    checkin = open_checkin(consenting, at(TUE_8_DEC, 9))
+    fri = TUE_8_DEC + timedelta(days=3)
+    assert plan(checkin.reminders.all()) == [
+        ("checkin_opens", "email", local(TUE_8_DEC, 9)),
+        ("checkin_opens", "sms", local(TUE_8_DEC, 9)),
+        ("checkin_overdue", "email", local(fri + timedelta(days=1), 9)),
+        ("checkin_overdue", "sms", local(fri + timedelta(days=1), 9)),
+    ]
+
+
+def test_a_check_in_opening_in_quiet_hours_is_reminded_when_they_end(clinic_clock, consenting):
+    checkin = open_checkin(consenting, at(TUE_8_DEC, 6, 30))
+    opens = [r for r in checkin.reminders.all() if r.rule.event == "checkin_opens"]
+    assert {timezone.localtime(r.scheduled_for).hour for r in opens} == {8}
+
+
+def test_a_completed_check_in_gets_no_overdue_nudge(clinic_clock, consenting):
+    checkin = open_checkin(consenting, at(TUE_8_DEC, 9))
+    clinic_clock.move_to(at(TUE_8_DEC, 9), tick=False)
+    sweep()
+    assert len(mail.outbox) == 1 and "questionnaire" in mail.outbox[0].subject
+    CheckIn.objects.filter(pk=checkin.pk).update(status="completed", completed_at=timezone.now())
+    checkin.refresh_from_db()
+    reminders_sync_for_checkin(checkin)
+    nudges = checkin.reminders.filter(rule__event="checkin_overdue")
+    assert {r.status for r in nudges} == {"cancelled"}
+    assert all("completed" in r.status_reason for r in nudges)
+    clinic_clock.move_to(at(TUE_8_DEC + timedelta(days=4), 9), tick=False)
+    assert sweep() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_a_nudge_that_escaped_cancellation_is_stopped_when_the_check_in_is_done(clinic_clock, consenting):
+    checkin = open_checkin(consenting, at(TUE_8_DEC, 9))
+    nudge = checkin.reminders.get(rule__event="checkin_overdue", channel="sms")
+    CheckIn.objects.filter(pk=checkin.pk).update(status="completed", completed_at=timezone.now())  # no sync
+    clinic_clock.move_to(nudge.scheduled_for, tick=False)
+    reminder_deliver(reminder_id=nudge.pk)
+    nudge.refresh_from_db()
+    assert nudge.status == "cancelled" and "completed" in nudge.status_reason
+    assert not LocmemSmsBackend.outbox
+
+
+def test_the_overdue_nudge_says_the_questionnaire_is_still_waiting(clinic_clock, consenting):
+    checkin = open_checkin(consenting, at(TUE_8_DEC, 9))
+    nudge = checkin.reminders.get(rule__event="checkin_overdue", channel="email")
+    clinic_clock.move_to(nudge.scheduled_for, tick=False)
+    reminder_deliver(reminder_id=nudge.pk)
+    assert "Still waiting" in mail.outbox[-1].subject
+    assert "Friday 11 December" in mail.outbox[-1].body
+
+
+def test_time_travel_over_a_check_in_series_sends_exactly_the_expected_messages(clinic_clock, consenting):
+    consenting.consents_to_sms = False
+    consenting.save()
+    checkins = [open_checkin(consenting, at(TUE_8_DEC + timedelta(weeks=week), 9)) for week in range(4)]
+    done_weeks = {0, 2}  # the patient fills these in on the day they open; weeks 1 and 3 are left undone
+    sent = []
+    moment = at(TUE_8_DEC, 0)
+    end = at(TUE_8_DEC + timedelta(weeks=5), 0)
+    while moment < end:
+        clinic_clock.move_to(moment, tick=False)
+        sweep()
+        for week in done_weeks:
+            checkin = checkins[week]
+            checkin.refresh_from_db()
+            if checkin.status == "open" and moment >= checkin.opens_at + timedelta(hours=2):
+                CheckIn.objects.filter(pk=checkin.pk).update(status="completed", completed_at=moment)
+                checkin.refresh_from_db()
+                reminders_sync_for_checkin(checkin)
+        for email in mail.outbox[len(sent) :]:
+            sent.append((timezone.localtime(moment).replace(tzinfo=None), email.subject.split(":")[0]))
+        moment += timedelta(hours=1)
+    opened = [(local(TUE_8_DEC + timedelta(weeks=w), 9), "A short questionnaire from KAP Clinic") for w in range(4)]
+    nudged = [(local(TUE_8_DEC + timedelta(weeks=w, days=4), 9), "Still waiting") for w in (1, 3)]
+    assert sorted(sent) == sorted(opened + nudged)
+
+
+# ---- Preparation in dosing reminders -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", [r.value for r in Route])
+def test_dosing_reminders_carry_the_routes_preparation(clinic_clock, consenting, clinician, room, route, settings):
+    settings.REMINDER_QUIET_START = settings.REMINDER_QUIET_END = "00:00"
+    series = book_series(consenting, clinician, room, route=route)
+    session = series.sessions.order_by("starts_at").first()
+    preparation = PreparationText.objects.get(route=route)
+    for reminder in session.reminders.filter(rule__offset_minutes=2880):
+        clinic_clock.move_to(reminder.scheduled_for, tick=False)
+        reminder_deliver(reminder_id=reminder.pk)
+    email, sms = mail.outbox[0], LocmemSmsBackend.outbox[0]["text"]
+    assert preparation.email_text in " ".join(email.body.split())
+    assert preparation.email_text.replace("'", "&#x27;") in " ".join(email.alternatives[0][0].split())
+    assert preparation.sms_text in sms
+    assert content.clinical_words(email.body + email.alternatives[0][0]) == []
+    assert content.clinical_words(email.subject + " " + sms, sms_or_subject=True) == []
+
+
+def test_preparation_text_that_names_the_drug_or_the_route_is_refused():
+    text = PreparationText.objects.get(route="intranasal")
+    text.email_text = "Bring your esketamine device."
+    text.sms_text = "Use your nose spray 1 h before."
+    with pytest.raises(ValidationError) as refused:
+        text.full_clean()
+    assert set(refused.value.message_dict) == {"email_text", "sms_text"}
+    assert "esketamine" in refused.value.message_dict["email_text"][0]
+
+
+def test_a_message_that_would_reveal_the_treatment_is_refused_visibly(clinic_clock, consenting, clinician, room):
+    PreparationText.objects.filter(route="iv").update(sms_text="Your ketamine infusion: no food 6 h before.")
+    series = book_series(consenting, clinician, room, route="iv")
+    reminder = series.sessions.order_by("starts_at").first().reminders.get(rule__offset_minutes=2880, channel="sms")
+    clinic_clock.move_to(reminder.scheduled_for, tick=False)
+    reminder_deliver(reminder_id=reminder.pk)
+    reminder.refresh_from_db()
+    assert reminder.status == "failed"
+    assert "clinical detail" in reminder.status_reason and "ketamine" in reminder.status_reason
+    assert not LocmemSmsBackend.outbox
+
+
+# ---- Consent changed after booking ---------------------------------------------------------------
+
+
+def test_consent_given_after_booking_plans_reminders_for_what_is_already_booked(
+    clinic_clock, patient, clinician, room, front_desk
+):
+    from patients.services import patient_update
+
+    series = book_series(patient, clinician, room)
+    checkin = open_checkin(patient, at(TUE_8_DEC, 9))
+    assert not Reminder.objects.exists()
+    patient_update(patient=patient, updated_by=front_desk, email="ada@example.org", consents_to_email=True)
+    first = series.sessions.order_by("starts_at").first()
+    assert {(r.rule.offset_minutes, r.channel) for r in first.reminders.filter(status="pending")} == {
+        (2880, "email"),
+        (120, "email"),
+    }
+    assert checkin.reminders.filter(status="pending", channel="email").count() == 2
+    # Withdrawn again: nothing more goes out by email.
+    patient_update(patient=patient, updated_by=front_desk, consents_to_email=False)
+    assert not Reminder.objects.filter(status="pending").exists()
+    assert all("consent" in r.status_reason for r in Reminder.objects.all())
+
+
+def test_a_change_that_is_not_about_contact_leaves_reminders_alone(
+    clinic_clock, consenting, clinician, room, front_desk
+):
+    from patients.services import patient_update
+
+    book_series(consenting, clinician, room)
+    before = list(Reminder.objects.values_list("pk", "status", "updated_at"))
+    patient_update(patient=consenting, updated_by=front_desk, referral_source="GP letter")
+    assert list(Reminder.objects.values_list("pk", "status", "updated_at")) == before
