@@ -51,7 +51,10 @@ def sessions_between(user: User, day: date, days: int = 1, *, room=None, clinici
         qs = qs.filter(room=room)
     if clinician is not None:
         qs = qs.filter(clinician=clinician)
-    return qs.select_related("patient", "room", "clinician", "protocol").order_by("starts_at", "room__name")
+    # The patient's confirmation (attendance, driver home) shows beside each booking on the front desk's views.
+    return qs.select_related("patient", "room", "clinician", "protocol", "confirmation").order_by(
+        "starts_at", "room__name"
+    )
 
 
 def todays_sessions(user: User) -> QuerySet[DosingSession]:

@@ -70,6 +70,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "notifications.view_reminderrule",
         "notifications.add_reminderrule",
         "notifications.change_reminderrule",
+        "notifications.view_preparationtext",
+        "notifications.change_preparationtext",
     ),
     Role.CLINICIAN: (
         "patients.view_patient",

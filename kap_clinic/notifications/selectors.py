@@ -29,9 +29,7 @@ def get_reminder_for_user(user: User, pk: int) -> Reminder:
 def unconfirmed_tomorrow(user: User) -> list[dict]:
     """Tomorrow's booked sessions whose patient has not confirmed, or has not named a driver home."""
     tomorrow = timezone.localdate() + timedelta(days=1)
-    sessions = (
-        sessions_between(user, tomorrow).filter(status=DosingSession.Status.SCHEDULED).select_related("confirmation")
-    )
+    sessions = sessions_between(user, tomorrow).filter(status=DosingSession.Status.SCHEDULED)
     missing = []
     for session in sessions:
         confirmation = getattr(session, "confirmation", None)

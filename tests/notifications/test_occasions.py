@@ -269,3 +269,18 @@ def test_a_change_that_is_not_about_contact_leaves_reminders_alone(
     before = list(Reminder.objects.values_list("pk", "status", "updated_at"))
     patient_update(patient=consenting, updated_by=front_desk, referral_source="GP letter")
     assert list(Reminder.objects.values_list("pk", "status", "updated_at")) == before
+
+
+def test_admins_edit_preparation_texts_and_clinical_words_are_refused_with_the_input_kept(admin_user, client):
+    from tests.conftest import sign_in
+
+    sign_in(client, admin_user)
+    text = PreparationText.objects.get(route="oral")
+    url = f"/admin/notifications/preparationtext/{text.pk}/change/"
+    refused = client.post(url, {"route": "oral", "email_text": "Take your ketamine lozenge.", "sms_text": "Ok."})
+    assert refused.status_code == 200 and "ketamine" in refused.content.decode()
+    text.refresh_from_db()
+    assert "ketamine" not in text.email_text
+    client.post(url, {"route": "oral", "email_text": "Only a light meal in the 4 hours before.", "sms_text": "Ok."})
+    text.refresh_from_db()
+    assert text.email_text == "Only a light meal in the 4 hours before."

@@ -253,6 +253,18 @@ def test_front_desk_sees_tomorrows_unconfirmed_sessions(series, clinic_clock, cl
     assert "Everyone for tomorrow has confirmed" in page
 
 
+def test_the_schedule_day_view_shows_attendance_and_driver(series, clinic_clock, client_for, front_desk):
+    from kap_clinic.notifications.services import session_confirm
+
+    client = client_for(front_desk)
+    day = {"day": MON_7_DEC.isoformat(), "span": "day"}
+    page = client.get(reverse("sessions:schedule"), day).content.decode()
+    assert "Not confirmed" in page
+    session_confirm(session=first_session(series), driver_name="Sam Quill")
+    page = client.get(reverse("sessions:schedule"), day).content.decode()
+    assert "Confirmed" in page and "Driver: Sam Quill" in page and "Not confirmed" not in page
+
+
 def test_time_travel_over_a_whole_induction_sends_exactly_the_expected_reminders(series, clinic_clock, clinician):
     """Six IV sessions Mon/Wed/Fri from 7 Dec 2026 at 09:00; session 3 moved to 14:00 on the Thursday before."""
     sessions = list(series.sessions.order_by("starts_at"))
