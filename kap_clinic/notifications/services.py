@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.models import CheckIn, IntegrationSession
 from sessions.models import DosingSession
 
 from . import content, occasions, rules
@@ -60,8 +61,6 @@ def reminders_sync_for_checkin(checkin, *, now: datetime | None = None) -> list[
 
 def reminders_sync_for_patient(patient, *, now: datetime | None = None) -> None:
     """Re-plan everything upcoming for a patient, after a change of contact details or consent."""
-    from aftercare.models import CheckIn, IntegrationSession
-
     now = now or timezone.now()
     upcoming = [
         *DosingSession.objects.filter(patient=patient, status=DosingSession.Status.SCHEDULED, starts_at__gt=now),
