@@ -70,6 +70,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "notifications.view_reminderrule",
         "notifications.add_reminderrule",
         "notifications.change_reminderrule",
+        "billing.view_payer",
+        "billing.add_payer",
+        "billing.change_payer",
     ),
     Role.CLINICIAN: (
         "patients.view_patient",

@@ -18,6 +18,7 @@ NAV_ITEMS = (
     NavItem("Schedule", "sessions:schedule", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("My schedule", "sessions:portal_schedule", frozenset({Role.PATIENT})),
     NavItem("REMS forms", "sessions:rems_pending", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
+    NavItem("Authorizations", "billing:authorization_list", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Controlled substances", "sessions:cs_lot_list", frozenset({Role.ADMIN, Role.CLINICIAN})),
     NavItem("My record", "patients:my_record", frozenset({Role.PATIENT})),
     NavItem("Audit log", "audit:log", frozenset({Role.ADMIN})),
