@@ -39,6 +39,9 @@ class PriorAuthorization(models.Model):
     codes = models.JSONField(default=list, blank=True, help_text='Billing codes covered, e.g. ["G2083", "J0013"].')
     units_authorized = models.PositiveIntegerField(null=True, blank=True)
     units_used = models.PositiveIntegerField(default=0)
+    units_counted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When units used were last counted from the dosing sessions."
+    )
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -81,5 +84,29 @@ class PriorAuthorization(models.Model):
         return {"patient_id": self.patient_id}
 
 
+class AuthorizationStatusChange(models.Model):
+    """One step of an authorization's status, with who made it (none for the daily sweep) and when."""
+
+    authorization = models.ForeignKey(PriorAuthorization, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=PriorAuthorization.Status.choices)
+    to_status = models.CharField(max_length=10, choices=PriorAuthorization.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self):
+        return f"authorization status change #{self.pk}"
+
+    def get_additional_data(self):
+        # The audit log is browsed by patient: name the patient, as the authorization's own entries do.
+        return {"patient_id": self.authorization.patient_id, "authorization_id": self.authorization_id}
+
+
 auditlog.register(Payer)
-auditlog.register(PriorAuthorization)
+auditlog.register(PriorAuthorization, exclude_fields=["updated_at", "units_counted_at"])
+auditlog.register(AuthorizationStatusChange)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -219,6 +220,11 @@ REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
 REMINDER_CONFIRM_LINK_DAYS = env_int("REMINDER_CONFIRM_LINK_DAYS", 4)
 
+# Prior authorizations: front-office staff are warned this many days before one ends, and once this share of its
+# units is used (DOMAIN.md 6.2 suggests 14 days and 80 %).
+AUTHORIZATION_WARN_DAYS = env_int("AUTHORIZATION_WARN_DAYS", 14)
+AUTHORIZATION_WARN_UNITS_PERCENT = env_int("AUTHORIZATION_WARN_UNITS_PERCENT", 80)
+
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server (make run's default).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -253,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
     "release-due-reminders": {
         "task": "kap_clinic.notifications.tasks.release_due_reminders",
         "schedule": 60.0,
+    },
+    # Early in the clinic's day (CELERY_TIMEZONE), so the warnings are on the front desk's home page when it opens.
+    "check-authorizations": {
+        "task": "billing.tasks.check_authorizations",
+        "schedule": crontab(hour=5, minute=30),
     },
 }
 

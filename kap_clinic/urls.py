@@ -15,5 +15,6 @@ urlpatterns = [
     path("screening/", include("screening.urls")),
     path("treatment/", include("sessions.urls")),
     path("reminders/", include("kap_clinic.notifications.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("kap_clinic.clinic.urls")),
 ]

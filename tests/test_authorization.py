@@ -103,6 +103,16 @@ MATRIX = {
     "notifications:alert_acknowledge": ("staff_alert", "post", row(LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, REDIRECT)),
     # The patient's confirmation link: the signed token in the address is the credential, as for the calendar feed.
     "notifications:confirm": ("confirm_token", "get", row(OK, OK, OK, OK, OK)),
+    # Prior authorizations: every staff member who may see the patient reads them; intake staff and admins work them.
+    # An empty status POST is refused with the page (400).
+    "billing:payer_list": (None, "get", STAFF_ONLY),
+    "billing:authorization_list": (None, "get", STAFF_ONLY),
+    "billing:patient_authorizations": ("patient_fk", "get", STAFF_ONLY),
+    "billing:authorization_create": ("patient_fk", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
+    "billing:authorization_detail": ("authorization", "get", STAFF_ONLY),
+    "billing:authorization_edit": ("authorization", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
+    "billing:authorization_transition": ("authorization", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:authorization_refresh": ("authorization", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -201,6 +211,17 @@ def _objects(patient, front_desk, clinician, kind=None):
 
         objects["staff_alert"] = staff_alert_raise(
             kind="relapse", key="matrix-alert", patient=patient, summary="Relapse warning on a check-in."
+        )
+    if kind == "authorization":
+        from billing.models import Payer
+        from billing.services import authorization_create
+
+        objects["authorization"] = authorization_create(
+            patient=patient,
+            payer=Payer.objects.create(name="Matrix Health"),
+            by=front_desk,
+            starts_on=date(2027, 1, 4),
+            ends_on=date(2027, 3, 31),
         )
     if kind == "lot":
         product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")

@@ -72,6 +72,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "notifications.change_reminderrule",
         "notifications.view_preparationtext",
         "notifications.change_preparationtext",
+        "billing.view_payer",
+        "billing.add_payer",
+        "billing.change_payer",
     ),
     Role.CLINICIAN: (
         "patients.view_patient",

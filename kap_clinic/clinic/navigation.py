@@ -20,6 +20,7 @@ NAV_ITEMS = (
     NavItem("REMS forms", "sessions:rems_pending", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Alerts", "notifications:alerts", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Reminders", "notifications:list", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
+    NavItem("Authorizations", "billing:authorization_list", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Controlled substances", "sessions:cs_lot_list", frozenset({Role.ADMIN, Role.CLINICIAN})),
     NavItem("My record", "patients:my_record", frozenset({Role.PATIENT})),
     NavItem("Audit log", "audit:log", frozenset({Role.ADMIN})),

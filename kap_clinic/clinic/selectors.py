@@ -1,6 +1,9 @@
 from auditlog.models import LogEntry
 from django.db.models import Count
+from django.utils import timezone
 
+from billing.models import PriorAuthorization
+from billing.selectors import running_out
 from kap_clinic.accounts.models import User
 from kap_clinic.notifications.alerts import alerts_open_for
 from kap_clinic.notifications.selectors import reminder_problems
@@ -47,6 +50,9 @@ def admin_home(user: User) -> dict:
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),
         "recent_audit": LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")[:10],
+        "expiring_authorizations": running_out(
+            PriorAuthorization.objects.select_related("patient", "payer"), today=timezone.localdate()
+        )[:20],
     }
 
 

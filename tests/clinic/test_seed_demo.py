@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from billing.models import Payer
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
 from patients.models import Patient
@@ -24,6 +25,7 @@ def test_seed_demo_creates_one_user_per_role_and_runs_twice_safely(settings, mon
     output = capsys.readouterr().out
     assert sorted(User.objects.values_list("role", flat=True)) == sorted(Role.values)
     assert Patient.objects.count() == 5
+    assert Payer.objects.count() == 2
     assert "demo-password-for-tests" in output
     response = client.post(reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"})
     assert response.status_code == 302

@@ -43,6 +43,9 @@ FINE_ANSWERS = {
 }
 
 
+DEMO_PAYERS = (("Northwind Health Plan", "NWHP1"), ("Contoso Care Advantage", "CCA01"))
+
+
 class Command(BaseCommand):
     help = "Create a demo clinic (one user per role, a few patients) and print the sign-in details."
 
@@ -60,6 +63,7 @@ class Command(BaseCommand):
             }
             keys = {name: _demo_totp_key(users[name]) for name in ("admin", "clinician")}
             _demo_rooms()
+            _demo_payers()
             _demo_patients(users)
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
         for username, role, _, _ in DEMO_USERS:
@@ -158,6 +162,14 @@ def _demo_rooms() -> None:
 
     for name in DEMO_ROOMS:
         Room.objects.get_or_create(name=name)
+
+
+def _demo_payers() -> None:
+    """Fictional payers, so that intake staff can enter a prior authorization straight away."""
+    from billing.models import Payer
+
+    for name, code in DEMO_PAYERS:
+        Payer.objects.get_or_create(name=name, defaults={"payer_code": code})
 
 
 def _demo_booking(patient, *, clinician) -> None:

@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from .models import Payer
+
+
+@admin.register(Payer)
+class PayerAdmin(admin.ModelAdmin):
+    list_display = ("name", "payer_code", "phone", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "payer_code")

@@ -1,0 +1,73 @@
+from django import forms
+
+from .codes import AUTHORIZATION_CODES, parse_codes
+from .models import Payer, PriorAuthorization
+from .services import TRANSITIONS
+
+Status = PriorAuthorization.Status
+
+
+class AuthorizationForm(forms.Form):
+    payer = forms.ModelChoiceField(queryset=Payer.objects.filter(is_active=True))
+    reference = forms.CharField(label="Authorization number", max_length=60, required=False)
+    codes = forms.CharField(
+        label="Codes",
+        max_length=300,
+        required=False,
+        help_text="Comma-separated, e.g. G2083, J0013. Known codes: " + ", ".join(sorted(AUTHORIZATION_CODES)) + ".",
+    )
+    units_authorized = forms.IntegerField(
+        label="Units approved",
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        help_text="Counted as dosing sessions: one unit per session the patient attends.",
+    )
+    starts_on = forms.DateField(label="First day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label="Last day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+
+    def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "payer": instance.payer_id,
+                "reference": instance.reference,
+                "codes": ", ".join(instance.codes),
+                "units_authorized": instance.units_authorized,
+                "starts_on": instance.starts_on,
+                "ends_on": instance.ends_on,
+                "notes": instance.notes,
+            }
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            # A payer since retired stays selectable on the authorizations already made out to it.
+            self.fields["payer"].queryset = Payer.objects.filter(is_active=True) | Payer.objects.filter(
+                pk=instance.payer_id
+            )
+
+    def clean_codes(self) -> list[str]:
+        codes, problems = parse_codes(self.cleaned_data["codes"])
+        if problems:
+            raise forms.ValidationError(problems)
+        return codes
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", "The last day must not be before the first day.")
+        return cleaned
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(label="Mark as", choices=())
+    note = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, current: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [(s.value, s.label) for s in Status if s in TRANSITIONS[Status(current)]]
+
+
+class AuthorizationFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    ending_soon = forms.BooleanField(label="Running out", required=False)

@@ -1,0 +1,142 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from kap_clinic.accounts.decorators import role_required
+from kap_clinic.accounts.roles import STAFF_ROLES
+from patients.selectors import get_patient_for_user
+
+from . import services
+from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
+from .models import Payer
+from .selectors import authorization_list, authorizations_visible_to, get_authorization_for_user
+from .services import WORKING_ROLES
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@role_required(*STAFF_ROLES)
+def payer_list_view(request):
+    return render(request, "billing/payer_list.html", {"payers": Payer.objects.all()})
+
+
+@role_required(*STAFF_ROLES)
+def authorization_list_view(request):
+    today = timezone.localdate()
+    form = AuthorizationFilterForm(request.GET or None)
+    status, ending_soon = "", False
+    if form.is_valid():
+        status, ending_soon = form.cleaned_data["status"], form.cleaned_data["ending_soon"]
+    qs = authorization_list(request.user, status=status, ending_soon=ending_soon, today=today)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {"page": page, "form": form, "query": query.urlencode(), "today": today, "can_work": _can_work(request)}
+    return render(request, "billing/authorization_list.html", ctx)
+
+
+def _can_work(request) -> bool:
+    return request.user.has_role(*WORKING_ROLES)
+
+
+@role_required(*STAFF_ROLES)
+def patient_authorizations_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    ctx = {
+        "patient": patient,
+        "authorizations": authorizations_visible_to(request.user).filter(patient=patient).order_by("-created_at"),
+        "can_work": _can_work(request),
+        "today": timezone.localdate(),
+    }
+    return render(request, "billing/patient_authorizations.html", ctx)
+
+
+@role_required(*WORKING_ROLES)
+def authorization_create_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    form = AuthorizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            authorization = services.authorization_create(patient=patient, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Authorization saved as a draft.")
+            return redirect("billing:authorization_detail", pk=authorization.pk)
+    ctx = {"form": form, "patient": patient}
+    return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
+
+
+@role_required(*STAFF_ROLES)
+def authorization_detail_view(request, pk):
+    authorization = get_authorization_for_user(request.user, pk)
+    return _detail(request, authorization)
+
+
+def _detail(request, authorization, *, transition_form=None, status=200):
+    ctx = {
+        "authorization": authorization,
+        "patient": authorization.patient,
+        "status_changes": authorization.status_changes.select_related("changed_by"),
+        "transition_form": transition_form or TransitionForm(current=authorization.status),
+        "can_work": _can_work(request),
+        "is_editable": authorization.status in services.EDITABLE_STATUSES,
+        "running_out": services.is_running_out(authorization, today=timezone.localdate()),
+    }
+    return render(request, "billing/authorization_detail.html", ctx, status=status)
+
+
+@role_required(*WORKING_ROLES)
+def authorization_edit_view(request, pk):
+    authorization = get_authorization_for_user(request.user, pk)
+    form = AuthorizationForm(request.POST or None, instance=authorization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.authorization_update(authorization=authorization, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("billing:authorization_detail", pk=authorization.pk)
+    ctx = {"form": form, "patient": authorization.patient, "authorization": authorization}
+    return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
+
+
+@role_required(*WORKING_ROLES)
+@require_POST
+def authorization_transition_view(request, pk):
+    authorization = get_authorization_for_user(request.user, pk)
+    form = TransitionForm(request.POST, current=authorization.status)
+    if form.is_valid():
+        try:
+            authorization = services.authorization_transition(
+                authorization=authorization, to=form.cleaned_data["to"], by=request.user, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Authorization marked {authorization.get_status_display().lower()}.")
+            return redirect("billing:authorization_detail", pk=authorization.pk)
+    return _detail(request, authorization, transition_form=form, status=400)
+
+
+@role_required(*WORKING_ROLES)
+@require_POST
+def authorization_refresh_view(request, pk):
+    authorization = get_authorization_for_user(request.user, pk)
+    try:
+        authorization = services.authorization_units_refresh(authorization=authorization, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Units counted again: {authorization.units_used} used.")
+    return redirect("billing:authorization_detail", pk=authorization.pk)

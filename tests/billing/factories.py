@@ -1,0 +1,73 @@
+"""Building authorizations and dosing sessions for billing tests."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from billing.models import Payer, PriorAuthorization
+from billing.services import authorization_create, authorization_transition
+from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
+from sessions.services import _save_booking, enrollment_create
+
+
+def payer(name: str = "Acme Health") -> Payer:
+    return Payer.objects.get_or_create(name=name, defaults={"payer_code": "ACME1"})[0]
+
+
+def approved(
+    patient, by, *, starts_on=date(2027, 1, 4), ends_on=date(2027, 3, 31), units=10, reference="PA-1001"
+) -> PriorAuthorization:
+    """An approved authorization, moved there through the service like staff would."""
+    authorization = authorization_create(
+        patient=patient,
+        payer=payer(),
+        by=by,
+        reference=reference,
+        codes=["G2083", "J0013"],
+        units_authorized=units,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    authorization_transition(authorization=authorization, to="submitted", by=by)
+    return authorization_transition(authorization=authorization, to="approved", by=by)
+
+
+def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    """An aware datetime at this clinic wall-clock time."""
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+def book(patient, clinician, day: date, *, status: str = "scheduled", hour: int = 9, minute: int = 0):
+    """One IV session for the patient on that clinic-local day, through the booking service, then given `status`."""
+    iv = Protocol.objects.get(route="iv")
+    room = Room.objects.get_or_create(name="Room A")[0]
+    enrollment = Enrollment.objects.filter(patient=patient, status=Enrollment.Status.ACTIVE).first()
+    if enrollment is None:
+        enrollment = enrollment_create(patient=patient, by=clinician, override_justification="Billing test patient.")
+    plan = TreatmentPlan.objects.filter(patient=patient).first() or TreatmentPlan.objects.create(
+        patient=patient,
+        enrollment=enrollment,
+        protocol=iv,
+        planned_dose=iv.default_dose,
+        first_day=day,
+        created_by=clinician,
+    )
+    sequence = (plan.sessions.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
+    starts_at = at(day, hour, minute)
+    session = _save_booking(
+        DosingSession(
+            plan=plan,
+            patient=patient,
+            protocol=iv,
+            sequence=sequence,
+            phase="induction",
+            room=room,
+            clinician=clinician,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=iv.session_minutes),
+        )
+    )
+    if status != "scheduled":
+        DosingSession.objects.filter(pk=session.pk).update(status=status)
+        session.status = status
+    return session
