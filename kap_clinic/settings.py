@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kap_clinic.notifications.tasks.release_due_reminders",
         "schedule": 60.0,
     },
+    "close-overdue-checkins": {
+        "task": "aftercare.tasks.checkins_close_overdue",
+        "schedule": 3600.0,
+    },
 }
 
 # Audit: each model holding patient data registers with django-auditlog in its own models.py.

@@ -23,11 +23,7 @@ def get_screening_for_user(user: User, pk: int) -> Screening:
 
 
 def get_alert_for_user(user: User, pk: int) -> SuicideRiskAlert:
-    alert = (
-        SuicideRiskAlert.objects.select_related("patient", "screening")
-        .filter(visible_through(user), pk=pk)
-        .first()
-    )
+    alert = SuicideRiskAlert.objects.select_related("patient", "screening").filter(visible_through(user), pk=pk).first()
     if alert is None or user.role not in STAFF_ROLES:
         raise Http404("No such alert.")
     return alert

@@ -30,9 +30,7 @@ class PlanForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["protocol"].queryset = Protocol.objects.filter(is_active=True)
         self.fields["room"].queryset = Room.objects.filter(is_active=True)
-        self.fields["clinician"].queryset = User.objects.filter(role="clinician", is_active=True).order_by(
-            "last_name"
-        )
+        self.fields["clinician"].queryset = User.objects.filter(role="clinician", is_active=True).order_by("last_name")
         self.fields["clinician"].label_from_instance = lambda user: user.get_full_name() or user.username
 
     def clean(self):

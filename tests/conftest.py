@@ -163,8 +163,10 @@ def _reference_data(request):
     if not uses_db:
         yield
         return
-    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames or (
-        marker is not None and marker.kwargs.get("transaction")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker is not None and marker.kwargs.get("transaction"))
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
     from django.apps import apps
