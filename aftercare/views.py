@@ -23,6 +23,11 @@ from .forms import (
 from .models import CheckIn
 
 
+def _data(request):
+    """The POST data, or None for a GET; an empty POST still binds the form (so its errors show)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _add_errors(form, exc: ValidationError) -> None:
     for message in exc.messages:
         form.add_error(None, message)
@@ -50,7 +55,7 @@ def _form_page(request, form, *, patient, title, submit, status=None, session=No
 @role_required(*STAFF_ROLES)
 def integration_book_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
-    form = IntegrationBookForm(request.POST or None, initial={"clinician": patient.primary_clinician_id})
+    form = IntegrationBookForm(_data(request), initial={"clinician": patient.primary_clinician_id})
     if request.method == "POST" and form.is_valid():
         try:
             services.integration_session_book(
@@ -76,7 +81,7 @@ def integration_reschedule_view(request, pk):
     if request.method != "POST":
         local = timezone.localtime(session.starts_at)
         initial = {"day": local.date(), "start_time": local.time(), "duration_minutes": session.duration_minutes}
-    form = IntegrationRescheduleForm(request.POST or None, initial=initial)
+    form = IntegrationRescheduleForm(_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.integration_session_reschedule(
@@ -98,7 +103,7 @@ def integration_reschedule_view(request, pk):
 @role_required(*STAFF_ROLES)
 def integration_cancel_view(request, pk):
     session = selectors.get_integration_session_for_user(request.user, pk)
-    form = IntegrationCancelForm(request.POST or None)
+    form = IntegrationCancelForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.integration_session_cancel(
@@ -122,7 +127,7 @@ def integration_cancel_view(request, pk):
 @role_required(Role.CLINICIAN)
 def integration_complete_view(request, pk):
     session = selectors.get_integration_session_for_user(request.user, pk)
-    form = IntegrationCompleteForm(request.POST or None, initial={"notes": session.notes})
+    form = IntegrationCompleteForm(_data(request), initial={"notes": session.notes})
     if request.method == "POST" and form.is_valid():
         try:
             services.integration_session_complete(
@@ -160,9 +165,7 @@ def integration_no_show_view(request, pk):
 @role_required(*STAFF_ROLES)
 def checkin_series_create_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
-    form = CheckInSeriesForm(
-        request.POST or None, initial={"induction_ended_on": services.induction_end_default(patient)}
-    )
+    form = CheckInSeriesForm(_data(request), initial={"induction_ended_on": services.induction_end_default(patient)})
     if request.method == "POST" and form.is_valid():
         try:
             created = services.checkin_series_create(patient=patient, by=request.user, **form.cleaned_data)
@@ -234,7 +237,7 @@ def portal_checkin_fill_view(request, pk):
         return render(
             request, "aftercare/portal/checkin_closed.html", ctx, status=409 if request.method == "POST" else 200
         )
-    data = request.POST or None
+    data = _data(request)
     forms = [CheckInInstrumentForm(instruments.get(code), data, prefix=code) for code in checkin.instruments]
     errors = []
     if request.method == "POST" and all([form.is_valid() for form in forms]):
