@@ -100,9 +100,17 @@ def trend_chart_data(points: list[dict]) -> dict:
 
 def patient_aftercare(patient: Patient) -> dict:
     """What the staff aftercare page shows: integration sessions, check-ins with their answers, the outcome trend."""
+    from kap_clinic.notifications.models import StaffAlert
+
     points = outcome_trend(patient)
     return {
         "patient": patient,
+        # Open flags, read-only here (acknowledging them belongs to the alerts' own pages), beside the way to act
+        # on them: a booster on the latest treatment plan.
+        "flags": StaffAlert.objects.filter(patient=patient, acknowledged_at__isnull=True).order_by(
+            "-urgent", "-created_at"
+        )[:10],
+        "plan": patient.treatment_plans.select_related("protocol").order_by("-pk").first(),
         "integration_sessions": IntegrationSession.objects.filter(patient=patient)
         .select_related("clinician")
         .order_by("-starts_at", "-pk"),

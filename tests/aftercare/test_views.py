@@ -305,3 +305,18 @@ def test_portal_pages_queries_do_not_grow(client_for, patient_user, patient, cli
     for page in pages:
         with django_assert_max_num_queries(counts[page]):
             client.get(page)
+
+
+def test_staff_page_shows_open_flags_next_to_a_booster_button(client_for, clinician, patient, patient_user):
+    from tests.aftercare.helpers import phq9_total
+    from tests.sessions.test_portal import book_plan
+
+    plan = book_plan(patient, clinician)
+    checkin = open_checkin(patient)
+    services.checkin_submit(
+        checkin=checkin, answers={"phq9": phq9_total(3, item9=1), "gad7": GAD7_CALM}, by=patient_user
+    )
+    html = client_for(clinician).get(reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})).content.decode()
+    flags = html.split('data-testid="flags"')[1].split("</section>")[0]
+    assert "Suicide-risk flag" in flags
+    assert reverse("sessions:booster_book", kwargs={"pk": plan.pk}) in flags
