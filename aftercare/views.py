@@ -250,5 +250,5 @@ def portal_checkin_fill_view(request, pk):
             messages.success(request, "Thank you. Your answers were sent to your care team.")
             return redirect("aftercare:portal_checkins")
     has_errors = bool(errors or any(form.errors for form in forms))
-    ctx = {"checkin": checkin, "forms": forms, "errors": errors}
+    ctx = {"checkin": checkin, "forms": forms, "errors": errors, "has_errors": has_errors}
     return render(request, "aftercare/portal/checkin_fill.html", ctx, status=400 if has_errors else 200)

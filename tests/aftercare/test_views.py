@@ -182,6 +182,7 @@ def test_missing_answers_keep_what_was_typed(client_for, patient_user, patient):
     assert response.status_code == 400
     html = response.content.decode()
     assert "Please choose an answer." in html
+    assert "Some questions have no answer yet" in html
     assert html.count("checked") == 8 + 7
     assert 'name="phq9-item_3" value="3" class="form-check-input" id="id_phq9-item_3_3" checked' in html
     checkin.refresh_from_db()
