@@ -6,10 +6,11 @@ import pytest
 from django.utils import timezone
 
 from aftercare.models import CheckIn
+from aftercare.services import checkin_submit
 from kap_clinic.accounts.roles import Role
 from patients.services import patient_create
 from tests.browser.conftest import TIMEOUT_MS
-from tests.browser.test_sign_in import submit_password
+from tests.browser.test_sign_in import current_totp, submit_password
 from tests.conftest import PASSWORD, make_user
 
 try:
@@ -81,3 +82,44 @@ def test_patient_fills_a_checkin_on_a_phone(phone):
     checkin.refresh_from_db()
     assert checkin.status == "completed"
     assert sorted(checkin.responses.values_list("code", "total")) == [("gad7", 8), ("phq9", 1)]
+
+
+def test_clinician_follows_the_answers_on_the_trend_chart(page):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    clinician = make_user("mensah", Role.CLINICIAN)
+    user = make_user("ada-trend", Role.PATIENT)
+    patient = patient_create(
+        created_by=None,
+        given_name="Ada",
+        family_name="Quill",
+        date_of_birth=date(1980, 5, 17),
+        primary_clinician=clinician,
+        user=user,
+    )
+    for days_ago, phq9 in ((20, [2] * 9), (10, [1] * 8 + [0])):
+        opens = timezone.now() - timedelta(days=days_ago)
+        checkin = CheckIn.objects.create(
+            patient=patient,
+            instruments=["phq9"],
+            opens_at=opens,
+            due_at=timezone.now(),
+            closes_at=timezone.now() + timedelta(days=1),
+        )
+        checkin_submit(checkin=checkin, answers={"phq9": phq9}, by=user)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    page.goto("/accounts/login/")
+    submit_password(page, "mensah", PASSWORD)
+    page.locator("input[name=token]").fill(current_totp(TOTPDevice.objects.get(user=clinician)))
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("region", name="Patients in my care").get_by_role("link", name=patient.mrn).click()
+    page.get_by_role("link", name="Aftercare").click()
+    chart = page.locator("#outcome-chart")
+    expect(chart).to_be_visible()
+    # Chart.js sized the canvas and drew on it: the CSP let the static script run.
+    page.wait_for_function("document.getElementById('outcome-chart').width > 0")
+    assert page.evaluate("Chart.getChart('outcome-chart').data.datasets[0].data.filter(v => v !== null)") == [18, 8]
+    assert errors == []
