@@ -114,5 +114,34 @@ class CheckIn(models.Model):
         return {"patient_id": self.patient_id}
 
 
+class CheckInResponse(models.Model):
+    """The patient's answers to one instrument of a check-in, scored with `screening.instruments.score`."""
+
+    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="responses")
+    code = models.CharField(max_length=10)
+    answers = models.JSONField(default=list)
+    total = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=24)
+    flags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["checkin", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkin", "code"], name="checkin_one_response_per_instrument"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} check-in response #{self.pk}"
+
+    @property
+    def band_label(self) -> str:
+        return self.band.replace("_", " ")
+
+    def get_additional_data(self):
+        return {"patient_id": self.checkin.patient_id}
+
+
 auditlog.register(IntegrationSession)
 auditlog.register(CheckIn)
+auditlog.register(CheckInResponse)

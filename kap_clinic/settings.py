@@ -265,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.check_authorizations",
         "schedule": crontab(hour=5, minute=30),
     },
+    "close-overdue-checkins": {
+        "task": "aftercare.tasks.checkins_close_overdue",
+        "schedule": 3600.0,
+    },
 }
 
 # Audit: each model holding patient data registers with django-auditlog in its own models.py.

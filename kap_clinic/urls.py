@@ -14,6 +14,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("screening/", include("screening.urls")),
     path("treatment/", include("sessions.urls")),
+    path("aftercare/", include("aftercare.urls")),
     path("reminders/", include("kap_clinic.notifications.urls")),
     path("billing/", include("billing.urls")),
     path("", include("kap_clinic.clinic.urls")),

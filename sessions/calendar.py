@@ -53,11 +53,15 @@ TOKEN_BYTES = 32
 
 @dataclass(frozen=True)
 class PatientSchedule:
-    """What the portal shows: the next session (with how to prepare), the rest, and recent cancellations."""
+    """What the portal shows: the next session (with how to prepare), the rest, and recent cancellations.
+
+    `integration` holds the upcoming integration (psychotherapy) sessions, shown view-only, without their notes.
+    """
 
     next_session: DosingSession | None
     later: list[DosingSession] = field(default_factory=list)
     cancelled: list[DosingSession] = field(default_factory=list)
+    integration: list = field(default_factory=list)
 
     @property
     def preparation(self) -> str:
@@ -74,13 +78,20 @@ def portal_patient(user: User) -> Patient:
 
 def patient_schedule(patient: Patient, *, now: datetime | None = None) -> PatientSchedule:
     """The patient's own upcoming sessions in order, and those cancelled lately; nothing of anyone else."""
+    from aftercare.selectors import upcoming_integration_sessions
+
     now = now or timezone.now()
     sessions = DosingSession.objects.filter(patient=patient).select_related("protocol", "clinician")
     upcoming = list(sessions.filter(status__in=UPCOMING_STATUSES, ends_at__gt=now).order_by("starts_at", "pk"))
     cancelled = list(
         sessions.filter(status=Status.CANCELLED, starts_at__gte=now - RECENTLY_CANCELLED).order_by("starts_at", "pk")
     )
-    return PatientSchedule(next_session=upcoming[0] if upcoming else None, later=upcoming[1:], cancelled=cancelled)
+    return PatientSchedule(
+        next_session=upcoming[0] if upcoming else None,
+        later=upcoming[1:],
+        cancelled=cancelled,
+        integration=upcoming_integration_sessions(patient, now=now),
+    )
 
 
 # ---- Feed tokens ----------------------------------------------------------------------------------

@@ -95,6 +95,20 @@ MATRIX = {
     "sessions:record_discharge": ("session", "post", CLINICIAN_RECORDS),
     "sessions:record_sign": ("session", "post", CLINICIAN_RECORDS),
     "sessions:record_amend": ("session", "post", RECORDS),
+    # Aftercare: staff work on a patient's integration sessions and check-ins (integration notes by clinicians);
+    # the patient fills their own check-ins. An empty cancellation POST is refused with the form (400).
+    "aftercare:patient": ("patient_fk", "get", STAFF_ONLY),
+    "aftercare:integration_book": ("patient_fk", "get", STAFF_ONLY),
+    "aftercare:integration_reschedule": ("integration", "get", STAFF_ONLY),
+    "aftercare:integration_cancel": ("integration", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
+    "aftercare:integration_complete": ("integration", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
+    "aftercare:integration_no_show": ("integration", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "aftercare:checkin_series_create": ("patient_fk", "get", STAFF_ONLY),
+    "aftercare:checkin_series_cancel": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "aftercare:checkin_detail": ("checkin", "get", STAFF_ONLY),
+    "aftercare:checkin_cancel": ("checkin", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "aftercare:portal_checkins": (None, "get", PATIENT_ONLY),
+    "aftercare:portal_checkin_fill": ("checkin", "get", PATIENT_ONLY),
     "notifications:list": (None, "get", STAFF_ONLY),
     # Only a failed reminder is sent again; for this pending one staff are told so and sent back to the list.
     "notifications:resend": ("reminder", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
@@ -222,6 +236,30 @@ def _objects(patient, front_desk, clinician, kind=None):
             by=front_desk,
             starts_on=date(2027, 1, 4),
             ends_on=date(2027, 3, 31),
+        )
+    if kind == "integration":  # well clear of the dosing series booked above for the same clinician
+        from datetime import datetime, time
+
+        from aftercare.services import integration_session_book
+
+        day = timezone.localdate() + timedelta(days=400)
+        objects["integration"] = integration_session_book(
+            patient=patient,
+            clinician=clinician,
+            modality="cbt",
+            starts_at=timezone.make_aware(datetime.combine(day, time(7, 0))),
+            by=clinician,
+        )
+    if kind == "checkin":
+        from aftercare.models import CheckIn
+
+        opens = timezone.now() - timedelta(hours=1)
+        objects["checkin"] = CheckIn.objects.create(
+            patient=patient,
+            instruments=["phq9"],
+            opens_at=opens,
+            due_at=opens + timedelta(days=3),
+            closes_at=opens + timedelta(days=10),
         )
     if kind == "lot":
         product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")

@@ -67,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "treatment_sessions.change_controlledproduct",
         "treatment_sessions.view_productlot",
         "treatment_sessions.view_cslogentry",
+        "aftercare.view_integrationsession",
+        "aftercare.view_checkin",
         "notifications.view_reminderrule",
         "notifications.add_reminderrule",
         "notifications.change_reminderrule",

@@ -17,6 +17,7 @@ NAV_ITEMS = (
     NavItem("Patients", "patients:list", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Schedule", "sessions:schedule", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("My schedule", "sessions:portal_schedule", frozenset({Role.PATIENT})),
+    NavItem("My check-ins", "aftercare:portal_checkins", frozenset({Role.PATIENT})),
     NavItem("REMS forms", "sessions:rems_pending", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Alerts", "notifications:alerts", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),
     NavItem("Reminders", "notifications:list", frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})),

@@ -16,6 +16,8 @@ from .models import WorkerHeartbeat
 
 
 def clinician_home(user: User) -> dict:
+    from aftercare.selectors import overdue_checkins_for_clinician
+
     # Both lists lie inside what a clinician may see (their own patients, unassigned referrals); filtering the
     # patient table directly lets each use the (primary_clinician, family_name, given_name) index.
     patients = Patient.objects.select_related("primary_clinician")
@@ -26,6 +28,7 @@ def clinician_home(user: User) -> dict:
         "awaiting": screenings_awaiting_sign_off(user)[:20],
         "my_patients": patients.filter(primary_clinician=user)[:20],
         "unassigned": patients.filter(primary_clinician__isnull=True)[:20],
+        "overdue_checkins": overdue_checkins_for_clinician(user)[:20],
     }
 
 
@@ -57,15 +60,19 @@ def admin_home(user: User) -> dict:
 
 
 def patient_home(user: User) -> dict:
+    from django.utils import timezone
+
+    from aftercare.selectors import checkins_due
     from screening.models import InstrumentResponse
     from sessions.calendar import patient_schedule
 
     patient = getattr(user, "patient", None)
-    done, schedule = {}, None
+    done, schedule, due = {}, None, []
     if patient is not None:
+        due = list(checkins_due(patient)[:10])
         rows = InstrumentResponse.objects.filter(
             screening__patient=patient, reported_by_patient=True, is_complete=True
         ).values_list("code", "updated_at")
         done = dict(rows)
         schedule = patient_schedule(patient)
-    return {"patient": patient, "done": done, "schedule": schedule}
+    return {"patient": patient, "done": done, "schedule": schedule, "due": due, "now": timezone.now()}

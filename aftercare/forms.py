@@ -1,0 +1,87 @@
+from datetime import datetime
+
+from django import forms
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import Role
+from screening import instruments
+from screening.forms import InstrumentForm
+
+from . import cadence
+from .models import IntegrationSession
+from .services import CHECKIN_INSTRUMENTS, PATIENT_INSTRUMENTS
+
+
+class _WhenForm(forms.Form):
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
+    duration_minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=240, initial=50)
+
+    def starts_at(self) -> datetime:
+        """The chosen clinic wall-clock time as an aware datetime."""
+        moment = datetime.combine(self.cleaned_data["day"], self.cleaned_data["start_time"])
+        return timezone.make_aware(moment, timezone.get_current_timezone())
+
+
+class IntegrationBookForm(_WhenForm):
+    clinician = forms.ModelChoiceField(queryset=User.objects.none())
+    modality = forms.ChoiceField(choices=IntegrationSession.Modality.choices)
+
+    field_order = ["clinician", "modality", "day", "start_time", "duration_minutes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by(
+            "last_name", "first_name"
+        )
+        self.fields["clinician"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+
+class IntegrationRescheduleForm(_WhenForm):
+    pass
+
+
+class IntegrationCancelForm(forms.Form):
+    reason = forms.CharField(label="Reason for cancelling", max_length=300)
+
+
+class IntegrationCompleteForm(forms.Form):
+    notes = forms.CharField(
+        label="Integration notes (staff only)",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Never shown to the patient.",
+    )
+
+
+class CheckInSeriesForm(forms.Form):
+    induction_ended_on = forms.DateField(
+        label="Count from (end of induction)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    instrument_codes = forms.MultipleChoiceField(
+        label="Questionnaires",
+        choices=[(code, instruments.get(code).name) for code in PATIENT_INSTRUMENTS],
+        initial=list(CHECKIN_INSTRUMENTS),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    weekly = forms.IntegerField(
+        label="Weekly check-ins first", min_value=0, max_value=12, initial=cadence.WEEKLY_CHECKINS
+    )
+    later_every_weeks = forms.IntegerField(
+        label="Then every (weeks)", min_value=1, max_value=8, initial=cadence.LATER_EVERY_WEEKS
+    )
+    horizon_weeks = forms.IntegerField(
+        label="For (weeks after induction)", min_value=1, max_value=104, initial=cadence.HORIZON_WEEKS
+    )
+
+
+class CheckInInstrumentForm(InstrumentForm):
+    """One instrument of a check-in: every question it asks must be answered (no drafts on a check-in)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for item in self.instrument.items:
+            name = f"item_{item.number}"
+            if item.asked_if is None and cleaned.get(name) is None and name not in self.errors:
+                self.add_error(name, "Please choose an answer.")
+        return cleaned

@@ -1,0 +1,428 @@
+"""Aftercare: integration sessions, check-in series, the patient's check-in answers and the flags they raise.
+
+Every change to an integration session or a check-in re-syncs its reminders in the same transaction. Flags become
+staff alerts (DOMAIN.md §5.2, clinic policy): PHQ-9 item 9 above 0 (urgent), a relapse warning, a missed check-in.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from kap_clinic.accounts.models import User
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.notifications.alerts import staff_alert_raise
+from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.notifications.services import reminders_sync_for_checkin, reminders_sync_for_integration
+from patients.models import Patient
+from screening import instruments
+from sessions.models import DosingSession
+from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
+
+from . import cadence, relapse
+from .models import CheckIn, CheckInResponse, IntegrationSession
+
+# PHQ-9 and GAD-7 at every check-in (DOMAIN §5.2: "Re-administer PHQ-9 (± GAD-7 ...)").
+CHECKIN_INSTRUMENTS = ("phq9", "gad7")
+# Instruments a check-in may hold: those with item text the patient can read (DOMAIN §1.1 licence column).
+PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5")
+# An integration session blocks its clinician and patient while scheduled or once held (as the database enforces).
+INTEGRATION_ACTIVE = (IntegrationSession.Status.SCHEDULED, IntegrationSession.Status.COMPLETED)
+
+
+def _require_staff(user: User) -> None:
+    if user.role not in STAFF_ROLES:
+        raise PermissionDenied
+
+
+def _local_label(moment: datetime) -> str:
+    when = timezone.localtime(moment)
+    return f"{when:%a} {when.day} {when:%b %H:%M}"
+
+
+def _aware(moment: datetime) -> datetime:
+    return timezone.make_aware(moment, timezone.get_current_timezone())
+
+
+def _chart_link(patient: Patient) -> str:
+    return reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})
+
+
+# ---- Integration sessions -----------------------------------------------------------------------
+
+
+def _integration_conflicts(session: IntegrationSession) -> list[str]:
+    """Why this booking cannot stand: the clinician or the patient is already busy then (dosing sessions included)."""
+    starts, ends = session.starts_at, session.ends_at
+    # An integration session has no stored end, so overlap is tested in Python over the few sessions that start
+    # within the longest allowed duration before this one ends.
+    nearby = (
+        IntegrationSession.objects.filter(status__in=INTEGRATION_ACTIVE, starts_at__lt=ends)
+        .filter(starts_at__gt=starts - timedelta(minutes=240))
+        .exclude(pk=session.pk)
+    )
+    clashes = [other for other in nearby.filter(clinician=session.clinician) if other.ends_at > starts]
+    patient_clashes = [other for other in nearby.filter(patient=session.patient) if other.ends_at > starts]
+    dosing = DosingSession.objects.filter(status__in=ACTIVE_SESSION_STATUSES, starts_at__lt=ends, ends_at__gt=starts)
+    when = _local_label(starts)
+    problems = []
+    if clashes:
+        problems.append(f"The clinician already has an integration session at {when}.")
+    if dosing.filter(clinician=session.clinician).exists():
+        problems.append(f"The clinician has a dosing session at {when}.")
+    if patient_clashes:
+        problems.append(f"The patient already has an integration session at {when}.")
+    if dosing.filter(patient=session.patient).exists():
+        problems.append(f"The patient has a dosing session at {when}.")
+    return problems
+
+
+def _save_integration(session: IntegrationSession) -> IntegrationSession:
+    # One booking at a time per clinician and per patient: the dosing table's rows are not covered by our exclusion
+    # constraints, so two bookings racing past the checks below must queue here instead.
+    User.objects.select_for_update().filter(pk=session.clinician_id).first()
+    Patient.objects.select_for_update().filter(pk=session.patient_id).first()
+    problems = _integration_conflicts(session)
+    if problems:
+        raise ValidationError(problems)
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError as exc:
+        # PostgreSQL's exclusion constraint refused an overlap another booking created since our check.
+        raise ValidationError("That time was just taken by another booking. Choose another time.") from exc
+    reminders_sync_for_integration(session)
+    return session
+
+
+def _check_time(starts_at: datetime, duration_minutes: int) -> None:
+    if starts_at < timezone.now():
+        raise ValidationError(f"{_local_label(starts_at)} has already passed.")
+    if not 15 <= duration_minutes <= 240:
+        raise ValidationError("An integration session lasts between 15 and 240 minutes.")
+
+
+@transaction.atomic
+def integration_session_book(
+    *,
+    patient: Patient,
+    clinician: User,
+    modality: str,
+    starts_at: datetime,
+    duration_minutes: int = 50,
+    by: User,
+) -> IntegrationSession:
+    """Book an integration session; neither the clinician nor the patient may be booked elsewhere at that time."""
+    _require_staff(by)
+    if clinician.role != Role.CLINICIAN or not clinician.is_active:
+        raise ValidationError("Integration sessions are held by an active clinician.")
+    if modality not in IntegrationSession.Modality.values:
+        raise ValidationError("Choose a modality.")
+    _check_time(starts_at, duration_minutes)
+    session = IntegrationSession(
+        patient=patient,
+        clinician=clinician,
+        modality=modality,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        created_by=by,
+    )
+    return _save_integration(session)
+
+
+def _locked_integration(session: IntegrationSession) -> IntegrationSession:
+    return IntegrationSession.objects.select_for_update().select_related("patient", "clinician").get(pk=session.pk)
+
+
+@transaction.atomic
+def integration_session_reschedule(
+    *, integration_session: IntegrationSession, starts_at: datetime, duration_minutes: int | None = None, by: User
+) -> IntegrationSession:
+    """Move a scheduled integration session to a free time."""
+    _require_staff(by)
+    session = _locked_integration(integration_session)
+    if session.status != IntegrationSession.Status.SCHEDULED:
+        raise ValidationError("Only a scheduled integration session can be moved.")
+    duration = duration_minutes or session.duration_minutes
+    _check_time(starts_at, duration)
+    session.starts_at, session.duration_minutes = starts_at, duration
+    return _save_integration(session)
+
+
+def _set_integration_status(
+    session: IntegrationSession, status: str, *, reason: str = "", notes: str | None = None
+) -> IntegrationSession:
+    if session.status != IntegrationSession.Status.SCHEDULED:
+        raise ValidationError(f"A {session.get_status_display().lower()} integration session cannot be changed.")
+    session.status, session.status_reason = status, reason.strip()
+    fields = ["status", "status_reason", "updated_at"]
+    if notes is not None:
+        session.notes = notes.strip()
+        fields.append("notes")
+    session.save(update_fields=fields)
+    reminders_sync_for_integration(session)
+    return session
+
+
+@transaction.atomic
+def integration_session_cancel(*, integration_session: IntegrationSession, reason: str, by: User) -> IntegrationSession:
+    """Cancel a scheduled integration session, with the reason kept on the row (and in the audit log)."""
+    _require_staff(by)
+    if not reason.strip():
+        raise ValidationError("Give a reason for the cancellation.")
+    session = _locked_integration(integration_session)
+    return _set_integration_status(session, IntegrationSession.Status.CANCELLED, reason=reason)
+
+
+@transaction.atomic
+def integration_session_complete(
+    *, integration_session: IntegrationSession, notes: str, by: User
+) -> IntegrationSession:
+    """Mark a session held, with the clinician's integration notes (staff-only; the patient never sees them)."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician writes integration notes.")
+    if not notes.strip():
+        raise ValidationError("Write the integration notes.")
+    session = _locked_integration(integration_session)
+    if session.starts_at > timezone.now():
+        raise ValidationError("A session cannot be completed before it starts.")
+    return _set_integration_status(session, IntegrationSession.Status.COMPLETED, notes=notes)
+
+
+@transaction.atomic
+def integration_session_no_show(*, integration_session: IntegrationSession, by: User) -> IntegrationSession:
+    """Record that the patient did not come; only once the session has started."""
+    _require_staff(by)
+    session = _locked_integration(integration_session)
+    if session.starts_at > timezone.now():
+        raise ValidationError("A session cannot be marked as a no-show before it starts.")
+    return _set_integration_status(session, IntegrationSession.Status.NO_SHOW, reason="No-show")
+
+
+# ---- Check-in series ----------------------------------------------------------------------------
+
+
+def induction_end_default(patient: Patient) -> date:
+    """The day a series counts from when staff do not say: the patient's last held dosing session, else today."""
+    last = (
+        DosingSession.objects.filter(patient=patient, status=DosingSession.Status.COMPLETED)
+        .order_by("-starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return timezone.localtime(last).date() if last else timezone.localdate()
+
+
+@transaction.atomic
+def checkin_series_create(
+    *,
+    patient: Patient,
+    by: User,
+    induction_ended_on: date,
+    instrument_codes: Sequence[str] = CHECKIN_INSTRUMENTS,
+    weekly: int = cadence.WEEKLY_CHECKINS,
+    later_every_weeks: int = cadence.LATER_EVERY_WEEKS,
+    horizon_weeks: int = cadence.HORIZON_WEEKS,
+) -> list[CheckIn]:
+    """Create the patient's check-ins from the cadence; returns those created.
+
+    Each opens at 09:00 clinic time on its day, is due 3 days later and closes 7 days after that (cadence.py).
+    Days whose check-in would already be closed are skipped, and so are days the patient already has a check-in
+    opening at that time, so creating a series twice adds nothing.
+    """
+    _require_staff(by)
+    codes = list(dict.fromkeys(instrument_codes))
+    if not codes or any(code not in PATIENT_INSTRUMENTS for code in codes):
+        raise ValidationError("Choose the questionnaires for the check-ins.")
+    try:
+        days = cadence.checkin_dates(
+            induction_ended_on, weekly=weekly, later_every_weeks=later_every_weeks, horizon_weeks=horizon_weeks
+        )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one series at a time per patient
+    now = timezone.now()
+    windows = [cadence.checkin_window(day) for day in days]
+    taken = set(
+        CheckIn.objects.filter(patient=patient, opens_at__in=[_aware(w.opens) for w in windows]).values_list(
+            "opens_at", flat=True
+        )
+    )
+    created = []
+    for window in windows:
+        opens, due, closes = _aware(window.opens), _aware(window.due), _aware(window.closes)
+        if closes <= now or opens in taken:
+            continue
+        checkin = CheckIn.objects.create(
+            patient=patient, instruments=codes, opens_at=opens, due_at=due, closes_at=closes, created_by=by
+        )
+        reminders_sync_for_checkin(checkin)
+        created.append(checkin)
+    if not created:
+        raise ValidationError("No new check-ins: every day of that series has passed or already has one.")
+    return created
+
+
+def _cancel(checkin: CheckIn) -> CheckIn:
+    checkin.status = CheckIn.Status.CANCELLED
+    checkin.save(update_fields=["status", "updated_at"])
+    reminders_sync_for_checkin(checkin)
+    return checkin
+
+
+@transaction.atomic
+def checkin_cancel(*, checkin: CheckIn, by: User) -> CheckIn:
+    """Cancel one open check-in; the patient no longer sees it."""
+    _require_staff(by)
+    checkin = CheckIn.objects.select_for_update().get(pk=checkin.pk)
+    if checkin.status != CheckIn.Status.OPEN:
+        raise ValidationError(f"A {checkin.get_status_display().lower()} check-in cannot be cancelled.")
+    return _cancel(checkin)
+
+
+@transaction.atomic
+def checkin_series_cancel(*, patient: Patient, by: User) -> list[CheckIn]:
+    """Cancel every open check-in of the patient (those already answered or missed stay as they are)."""
+    _require_staff(by)
+    open_ones = CheckIn.objects.select_for_update().filter(patient=patient, status=CheckIn.Status.OPEN)
+    return [_cancel(checkin) for checkin in open_ones]
+
+
+# ---- The patient's answers and the flags they raise ---------------------------------------------
+
+
+def phq9_totals_since_dosing(patient: Patient, *, exclude_checkin: CheckIn | None = None) -> list[int]:
+    """PHQ-9 totals recorded since the patient's first dosing session (all of them if none yet), oldest first.
+
+    Sources: check-ins and screening instruments (staff-entered or self-reported).
+    """
+    from screening.models import InstrumentResponse
+
+    first_dose = (
+        DosingSession.objects.filter(patient=patient, status__in=ACTIVE_SESSION_STATUSES)
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    checkins = CheckInResponse.objects.filter(
+        checkin__patient=patient, code="phq9", checkin__status=CheckIn.Status.COMPLETED
+    )
+    screenings = InstrumentResponse.objects.filter(screening__patient=patient, code="phq9", is_complete=True)
+    if exclude_checkin is not None:
+        checkins = checkins.exclude(checkin=exclude_checkin)
+    if first_dose is not None:
+        checkins = checkins.filter(checkin__completed_at__gte=first_dose)
+        screenings = screenings.filter(updated_at__gte=first_dose)
+    rows = [*checkins.values_list("checkin__completed_at", "total"), *screenings.values_list("updated_at", "total")]
+    return [total for _, total in sorted(rows, key=lambda row: row[0])]
+
+
+def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentScore]) -> list[StaffAlert]:
+    phq9 = scores.get("phq9")
+    if phq9 is None:
+        return []
+    patient, link, alerts = checkin.patient, _chart_link(checkin.patient), []
+    if "item9" in phq9.flags:
+        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total (DOMAIN §1.1, §5.2).
+        alerts.append(
+            staff_alert_raise(
+                kind=StaffAlert.Kind.SUICIDE_RISK,
+                key=f"checkin-{checkin.pk}-phq9-item9",
+                patient=patient,
+                summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in.",
+                link=link,
+                urgent=True,
+            )
+        )
+    reason = relapse.relapse_reason(phq9_totals_since_dosing(patient, exclude_checkin=checkin), phq9.total)
+    if reason is not None:
+        alerts.append(
+            staff_alert_raise(
+                kind=StaffAlert.Kind.RELAPSE,
+                key=f"checkin-{checkin.pk}-relapse",
+                patient=patient,
+                summary=f"Relapse warning on a check-in: {reason}",
+                link=link,
+            )
+        )
+    return alerts
+
+
+@transaction.atomic
+def checkin_submit(*, checkin: CheckIn, answers: Mapping[str, Sequence[int | None]], by: User) -> CheckIn:
+    """The patient's answers to every instrument of their open check-in, scored and stored; the check-in completes.
+
+    Refused before it opens, after it closes, or once answered. Raises the staff alerts the answers call for.
+    """
+    checkin = CheckIn.objects.select_for_update().select_related("patient").get(pk=checkin.pk)
+    if by.role != Role.PATIENT or checkin.patient.user_id != by.pk:
+        raise PermissionDenied
+    now = timezone.now()
+    if checkin.status != CheckIn.Status.OPEN:
+        raise ValidationError(f"This check-in is {checkin.get_status_display().lower()}; it cannot be filled again.")
+    if now < checkin.opens_at:
+        raise ValidationError("This check-in is not open yet.")
+    if now >= checkin.closes_at:
+        raise ValidationError("This check-in has closed.")
+    missing = [instruments.get(code).name for code in checkin.instruments if code not in answers]
+    if missing:
+        raise ValidationError(f"Answer {', '.join(missing)}.")
+    sex = checkin.patient.sex_for_scoring or None
+    scores = {}
+    for code in checkin.instruments:
+        try:
+            scores[code] = instruments.score(code, list(answers[code]), sex=sex)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+    for code, result in scores.items():
+        CheckInResponse.objects.create(
+            checkin=checkin,
+            code=code,
+            answers=list(answers[code]),
+            total=result.total,
+            band=result.band,
+            flags=list(result.flags),
+        )
+    checkin.status, checkin.completed_at = CheckIn.Status.COMPLETED, now
+    checkin.save(update_fields=["status", "completed_at", "updated_at"])
+    reminders_sync_for_checkin(checkin)
+    _raise_flags(checkin, scores)
+    return checkin
+
+
+@transaction.atomic
+def checkin_mark_missed(*, checkin_id: int, now: datetime | None = None) -> CheckIn | None:
+    """Mark an open check-in past its closing time as missed and alert its clinician; None if it no longer is one.
+
+    The row lock and the status check are the claim: a second run, or a patient's answer racing it, finds it no
+    longer open.
+    """
+    now = now or timezone.now()
+    checkin = (
+        CheckIn.objects.select_for_update()
+        .select_related("patient")
+        .filter(pk=checkin_id, status=CheckIn.Status.OPEN, closes_at__lte=now)
+        .first()
+    )
+    if checkin is None:
+        return None
+    checkin.status = CheckIn.Status.MISSED
+    checkin.save(update_fields=["status", "updated_at"])
+    reminders_sync_for_checkin(checkin)
+    staff_alert_raise(
+        kind=StaffAlert.Kind.CHECKIN_MISSED,
+        key=f"checkin-{checkin.pk}-missed",
+        patient=checkin.patient,
+        summary=f"Check-in due {timezone.localtime(checkin.due_at):%Y-%m-%d} was not filled in.",
+        link=_chart_link(checkin.patient),
+    )
+    return checkin
+
+
+def overdue_checkin_ids(*, now: datetime | None = None) -> list[int]:
+    """Open check-ins past their closing time (the status-and-due index narrows them)."""
+    now = now or timezone.now()
+    return list(CheckIn.objects.filter(status=CheckIn.Status.OPEN, closes_at__lte=now).values_list("pk", flat=True))
