@@ -9,7 +9,7 @@ from django.utils import timezone
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.clinic.models import ClinicSettings
-from kap_clinic.notifications.alerts import staff_alert_raise
+from kap_clinic.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
 from kap_clinic.notifications.models import StaffAlert
 from patients.models import Patient
 from patients.services import patient_transition
@@ -307,6 +307,8 @@ def alert_clear(*, alert: SuicideRiskAlert, by: User, note: str) -> SuicideRiskA
     alert.cleared_at = timezone.now()
     alert.review_note = note.strip()
     alert.save()
+    # The review answers the staff alerts this flag raised: they leave everyone's home page with it.
+    staff_alerts_acknowledge(key_prefix=f"suicide-risk-{alert.pk}-", by=by)
     return alert
 
 

@@ -102,3 +102,11 @@ def staff_alert_acknowledge(*, alert: StaffAlert, by: User) -> StaffAlert:
     alert.acknowledged_at, alert.acknowledged_by = timezone.now(), by
     alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
     return alert
+
+
+def staff_alerts_acknowledge(*, key_prefix: str, by: User) -> int:
+    """Acknowledge every open alert whose key starts with `key_prefix`, once the thing behind them is dealt with
+    (a suicide-risk flag reviewed); returns how many."""
+    return StaffAlert.objects.filter(key__startswith=key_prefix, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=by
+    )

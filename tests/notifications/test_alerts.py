@@ -53,6 +53,18 @@ def test_a_suicide_risk_answer_alerts_the_patients_clinician_and_admins_once(sta
         assert patient.family_name not in email.body and patient.mrn not in email.body
 
 
+def test_reviewing_the_suicide_risk_flag_acknowledges_its_staff_alerts(staff_with_email, patient):
+    from screening.services import alert_clear
+
+    screening = screening_start(patient=patient, by=staff_with_email["intake"])
+    response_save(screening=screening, code="phq9", answers=[1] * 8 + [1], complete=True, by=staff_with_email["intake"])
+    assert alerts_open_for(staff_with_email["clinician"]).count() == 1
+    flag = SuicideRiskAlert.objects.get(patient=patient)
+    alert_clear(alert=flag, by=staff_with_email["clinician"], note="Seen today; passive thoughts, safety plan made.")
+    assert not alerts_open_for(staff_with_email["clinician"]).exists()
+    assert StaffAlert.objects.get().acknowledged_by == staff_with_email["clinician"]
+
+
 def test_an_unassigned_patients_alert_goes_to_every_clinician(staff_with_email, patient):
     patient.primary_clinician = None
     patient.save()
