@@ -16,6 +16,7 @@ from kap_clinic.notifications.services import (
     reminders_sync_for_checkin,
     reminders_sync_for_integration,
 )
+from screening import instruments
 from sessions.models import Route
 
 from .conftest import MON_7_DEC, at, book_series
@@ -284,3 +285,31 @@ def test_admins_edit_preparation_texts_and_clinical_words_are_refused_with_the_i
     client.post(url, {"route": "oral", "email_text": "Only a light meal in the 4 hours before.", "sms_text": "Ok."})
     text.refresh_from_db()
     assert text.email_text == "Only a light meal in the 4 hours before."
+
+
+# ---- Through the aftercare services --------------------------------------------------------------
+
+
+def test_aftercare_services_keep_reminders_in_step(clinic_clock, consenting, clinician, patient_user):
+    from aftercare import services as aftercare
+
+    visit = aftercare.integration_session_book(
+        patient=consenting, clinician=clinician, modality="mbct", starts_at=at(TUE_8_DEC, 15), by=clinician
+    )
+    assert visit.reminders.filter(status="pending").count() == 2
+    aftercare.integration_session_reschedule(integration_session=visit, starts_at=at(TUE_8_DEC, 16), by=clinician)
+    assert {timezone.localtime(r.scheduled_for).hour for r in visit.reminders.filter(status="pending")} == {16}
+    aftercare.integration_session_cancel(integration_session=visit, reason="Patient unwell.", by=clinician)
+    assert not visit.reminders.filter(status="pending").exists()
+
+    checkins = aftercare.checkin_series_create(patient=consenting, by=clinician, induction_ended_on=MON_7_DEC)
+    first = checkins[0]
+    assert first.reminders.filter(status="pending").count() == 4  # opening and overdue, by email and SMS
+    clinic_clock.move_to(first.opens_at + timedelta(hours=1), tick=False)
+    answers = {code: [0] * len(instruments.get(code).items) for code in first.instruments}
+    aftercare.checkin_submit(checkin=first, answers=answers, by=patient_user)
+    assert not first.reminders.filter(status="pending").exists()
+    second = checkins[1]
+    clinic_clock.move_to(second.closes_at + timedelta(minutes=1), tick=False)
+    aftercare.checkin_mark_missed(checkin_id=second.pk)
+    assert not second.reminders.filter(status="pending").exists()
