@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Payer
 from kap_clinic.accounts.models import User
@@ -29,7 +30,16 @@ def test_seed_demo_creates_one_user_per_role_and_runs_twice_safely(settings, mon
     assert "demo-password-for-tests" in output
     response = client.post(reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"})
     assert response.status_code == 302
-    assert User.objects.get(username="patient").patient is not None
+    demo = User.objects.get(username="patient").patient
+    assert demo is not None
+    # Aftercare and billing have something to show: an integration session, check-ins (one open now), reminders
+    # for them, and an authorization running out with its front-office alert.
+    from kap_clinic.notifications.models import StaffAlert
+
+    assert demo.integration_sessions.count() == 1
+    assert demo.checkins.filter(opens_at__lte=timezone.now()).exists()
+    assert demo.reminders.filter(integration_session__isnull=False).exists()
+    assert StaffAlert.objects.filter(kind="authorization", patient=demo).exists()
 
 
 def test_seed_demo_runs_in_production_only_when_told(settings):

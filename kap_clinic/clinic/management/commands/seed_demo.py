@@ -152,6 +152,8 @@ def _demo_screening(patient, stage, *, intake, clinician) -> None:
         screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
     if stage == "booked":
         _demo_booking(patient, clinician=clinician)
+        _demo_aftercare(patient, clinician=clinician)
+        _demo_authorization(patient, intake=intake)
 
 
 DEMO_ROOMS = ("Infusion room 1", "Infusion room 2", "Spravato suite")
@@ -195,3 +197,50 @@ def _demo_booking(patient, *, clinician) -> None:
         planned_dose=Decimal("56"),
         by=clinician,
     )
+
+
+def _demo_aftercare(patient, *, clinician) -> None:
+    """An integration session next week and check-ins that began yesterday, so the portal has one open now."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from aftercare.services import checkin_series_create, integration_session_book
+
+    today = timezone.localdate()
+    day = today + timedelta(days=7)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    integration_session_book(
+        patient=patient,
+        clinician=clinician,
+        modality="mbct",
+        starts_at=timezone.make_aware(datetime.combine(day, time(15, 0))),
+        by=clinician,
+    )
+    checkin_series_create(patient=patient, by=clinician, induction_ended_on=today - timedelta(days=8))
+
+
+def _demo_authorization(patient, *, intake) -> None:
+    """An approved authorization ending in ten days, so the front office sees its warning at once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import Payer, PriorAuthorization
+    from billing.services import authorization_check, authorization_create, authorization_transition
+
+    today = timezone.localdate()
+    authorization = authorization_create(
+        patient=patient,
+        payer=Payer.objects.get(name=DEMO_PAYERS[0][0]),
+        by=intake,
+        reference="NW-2026-0042",
+        codes=["G2082", "J0013"],
+        units_authorized=8,
+        starts_on=today - timedelta(days=80),
+        ends_on=today + timedelta(days=10),
+    )
+    for step in (PriorAuthorization.Status.SUBMITTED, PriorAuthorization.Status.APPROVED):
+        authorization = authorization_transition(authorization=authorization, to=step, by=intake)
+    authorization_check(authorization=authorization, today=today)
