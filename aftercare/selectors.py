@@ -16,6 +16,24 @@ TREND_CODES = ("phq9", "gad7")
 LONGEST_INTEGRATION = timedelta(minutes=240)
 
 
+# An integration session blocks its clinician and patient while scheduled or once held (as the database enforces).
+INTEGRATION_ACTIVE = (IntegrationSession.Status.SCHEDULED, IntegrationSession.Status.COMPLETED)
+
+
+def integration_sessions_overlapping(
+    starts: datetime, ends: datetime, *, exclude_pk: int | None = None
+) -> list[IntegrationSession]:
+    """Active integration sessions that overlap [starts, ends): the busy check of integration and dosing bookings.
+
+    An integration session has no stored end, so overlap is tested in Python over the few sessions that start within
+    the longest allowed duration before `starts`.
+    """
+    nearby = IntegrationSession.objects.filter(
+        status__in=INTEGRATION_ACTIVE, starts_at__lt=ends, starts_at__gt=starts - LONGEST_INTEGRATION
+    ).exclude(pk=exclude_pk)
+    return [other for other in nearby if other.ends_at > starts]
+
+
 def get_integration_session_for_user(user: User, pk: int) -> IntegrationSession:
     """An integration session of a patient the staff member may see; 404 otherwise (patients open none)."""
     if user.role not in STAFF_ROLES:

@@ -5,7 +5,7 @@ staff alerts (DOMAIN.md §5.2, clinic policy): PHQ-9 item 9 above 0 (urgent), a 
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -21,16 +21,16 @@ from patients.models import Patient
 from screening import instruments
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
+from sessions.services import lock_for_booking
 
 from . import cadence, relapse
 from .models import CheckIn, CheckInResponse, IntegrationSession
+from .selectors import integration_sessions_overlapping
 
 # PHQ-9 and GAD-7 at every check-in (DOMAIN §5.2: "Re-administer PHQ-9 (± GAD-7 ...)").
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
 # Instruments a check-in may hold: those with item text the patient can read (DOMAIN §1.1 licence column).
 PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5")
-# An integration session blocks its clinician and patient while scheduled or once held (as the database enforces).
-INTEGRATION_ACTIVE = (IntegrationSession.Status.SCHEDULED, IntegrationSession.Status.COMPLETED)
 
 
 def _require_staff(user: User) -> None:
@@ -57,23 +57,15 @@ def _chart_link(patient: Patient) -> str:
 def _integration_conflicts(session: IntegrationSession) -> list[str]:
     """Why this booking cannot stand: the clinician or the patient is already busy then (dosing sessions included)."""
     starts, ends = session.starts_at, session.ends_at
-    # An integration session has no stored end, so overlap is tested in Python over the few sessions that start
-    # within the longest allowed duration before this one ends.
-    nearby = (
-        IntegrationSession.objects.filter(status__in=INTEGRATION_ACTIVE, starts_at__lt=ends)
-        .filter(starts_at__gt=starts - timedelta(minutes=240))
-        .exclude(pk=session.pk)
-    )
-    clashes = [other for other in nearby.filter(clinician=session.clinician) if other.ends_at > starts]
-    patient_clashes = [other for other in nearby.filter(patient=session.patient) if other.ends_at > starts]
+    busy = integration_sessions_overlapping(starts, ends, exclude_pk=session.pk)
     dosing = DosingSession.objects.filter(status__in=ACTIVE_SESSION_STATUSES, starts_at__lt=ends, ends_at__gt=starts)
     when = _local_label(starts)
     problems = []
-    if clashes:
+    if any(other.clinician_id == session.clinician_id for other in busy):
         problems.append(f"The clinician already has an integration session at {when}.")
     if dosing.filter(clinician=session.clinician).exists():
         problems.append(f"The clinician has a dosing session at {when}.")
-    if patient_clashes:
+    if any(other.patient_id == session.patient_id for other in busy):
         problems.append(f"The patient already has an integration session at {when}.")
     if dosing.filter(patient=session.patient).exists():
         problems.append(f"The patient has a dosing session at {when}.")
@@ -81,10 +73,8 @@ def _integration_conflicts(session: IntegrationSession) -> list[str]:
 
 
 def _save_integration(session: IntegrationSession) -> IntegrationSession:
-    # One booking at a time per clinician and per patient: the dosing table's rows are not covered by our exclusion
-    # constraints, so two bookings racing past the checks below must queue here instead.
-    User.objects.select_for_update().filter(pk=session.clinician_id).first()
-    Patient.objects.select_for_update().filter(pk=session.patient_id).first()
+    # Dosing and integration bookings cannot share one exclusion constraint: both take these locks first.
+    lock_for_booking(clinician=session.clinician, patient=session.patient)
     problems = _integration_conflicts(session)
     if problems:
         raise ValidationError(problems)
@@ -187,6 +177,8 @@ def integration_session_complete(
     if not notes.strip():
         raise ValidationError("Write the integration notes.")
     session = _locked_integration(integration_session)
+    if session.clinician_id != by.pk:
+        raise PermissionDenied("Only the clinician who held the session writes its integration notes.")
     if session.starts_at > timezone.now():
         raise ValidationError("A session cannot be completed before it starts.")
     return _set_integration_status(session, IntegrationSession.Status.COMPLETED, notes=notes)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
-from kap_clinic.notifications.alerts import staff_alert_raise
+from kap_clinic.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
 from kap_clinic.notifications.models import StaffAlert
 from patients.models import Patient
 from sessions.models import DosingSession
@@ -154,6 +154,9 @@ def authorization_transition(
         if problems:
             raise ValidationError(problems)
     _set_status(locked, to, by=by, note=note.strip())
+    if to in (Status.EXPIRED, Status.CANCELLED):
+        # Staff ended it by hand: its "running out" warnings are answered and leave the home pages.
+        staff_alerts_acknowledge(key_prefix=f"authorization-{locked.pk}-", by=by)
     if to == Status.APPROVED:
         _count_units(locked)  # sessions already given inside the approved dates count from the start
     return locked

@@ -1,21 +1,10 @@
 from django import forms
 from django.contrib import admin
 
+from kap_clinic.clinic.admin_base import ReadOnlyAdmin
+
 from . import contraindications
 from .models import ConditionRule, Screening, SuicideRiskAlert
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Screenings and alerts change only through their services (scoring, sign-off, documented review)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Screening)

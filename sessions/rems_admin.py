@@ -7,18 +7,9 @@ only through `sessions.rems`; the log is append-only, so nobody may change or de
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 
+from kap_clinic.clinic.admin_base import ReadOnlyAdmin
+
 from .models import ControlledProduct, CSLogEntry, ProductLot, RemsMonitoringForm
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ControlledProduct)

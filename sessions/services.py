@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from aftercare.selectors import integration_sessions_overlapping
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.notifications.services import reminders_sync_for_session
@@ -127,11 +128,14 @@ def _booking_conflicts(session: DosingSession) -> list[str]:
     others = DosingSession.objects.filter(status__in=ACTIVE).exclude(pk=session.pk)
     overlapping = others.filter(starts_at__lt=session.ends_at, ends_at__gt=session.starts_at)
     when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
+    busy = integration_sessions_overlapping(session.starts_at, session.ends_at)
     problems = []
     if overlapping.filter(room=session.room).exists():
         problems.append(f"{session.room} is already booked at {when}.")
     if overlapping.filter(clinician=session.clinician).exists():
         problems.append(f"The clinician already has a session at {when}.")
+    if any(visit.clinician_id == session.clinician_id for visit in busy):
+        problems.append(f"The clinician has an integration session at {when}.")
     if overlapping.filter(patient=session.patient).exists():
         problems.append(f"The patient already has a session at {when}.")
     elif others.filter(
@@ -141,10 +145,20 @@ def _booking_conflicts(session: DosingSession) -> list[str]:
     ).exists():
         hours = session.protocol.min_interval_hours
         problems.append(f"The session at {when} is less than {hours} hours from another dose of this patient.")
+    if any(visit.patient_id == session.patient_id for visit in busy):
+        problems.append(f"The patient has an integration session at {when}.")
     return problems
 
 
+def lock_for_booking(*, clinician: User, patient: Patient) -> None:
+    """Dosing and integration bookings each take the clinician's and then the patient's row lock before checking for
+    clashes: the two tables share no exclusion constraint, so two bookings racing across them queue here."""
+    User.objects.select_for_update().filter(pk=clinician.pk).first()
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+
+
 def _save_booking(session: DosingSession) -> DosingSession:
+    lock_for_booking(clinician=session.clinician, patient=session.patient)
     session.dose_window_ends_at = session.starts_at + session.protocol.min_interval
     problems = _booking_conflicts(session)
     if problems:

@@ -107,6 +107,10 @@ def staff_alert_acknowledge(*, alert: StaffAlert, by: User) -> StaffAlert:
 def staff_alerts_acknowledge(*, key_prefix: str, by: User) -> int:
     """Acknowledge every open alert whose key starts with `key_prefix`, once the thing behind them is dealt with
     (a suicide-risk flag reviewed); returns how many."""
-    return StaffAlert.objects.filter(key__startswith=key_prefix, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=by
+    alerts = list(
+        StaffAlert.objects.select_for_update().filter(key__startswith=key_prefix, acknowledged_at__isnull=True)
     )
+    for alert in alerts:  # one save each, so the audit log records who acknowledged every one
+        alert.acknowledged_at, alert.acknowledged_by = timezone.now(), by
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return len(alerts)

@@ -8,6 +8,7 @@ arriving early are logistics and may appear in both channels.
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 NEVER = re.compile(
@@ -16,6 +17,12 @@ NEVER = re.compile(
     re.IGNORECASE,
 )
 NOT_ON_A_LOCK_SCREEN = re.compile(r"nasal|\bnose\b|spray|treatment|therap", re.IGNORECASE)
+
+
+def without_links(text: str) -> str:
+    """The text without its web addresses and the clinic's own name, which the clinic chose and reminders must carry:
+    a signed link's random characters can spell "mg" or "IV" by chance."""
+    return re.sub(r"https?://\S+", " ", text).replace(settings.CLINIC_NAME, " ")
 
 
 def clinical_words(text: str, *, sms_or_subject: bool = False) -> list[str]:

@@ -37,8 +37,10 @@ def portal_url() -> str:
     return settings.SITE_URL.rstrip("/") + reverse("clinic:home")
 
 
-def _render(template: str, ctx: dict, *, to: str, channel: str) -> Message:
-    """`notifications/sms/<template>.txt`, or the email's `_subject.txt`, `_body.txt` and `_body.html`."""
+def _render(template: str, ctx: dict, *, patient, channel: str) -> Message:
+    """To the patient's phone, `notifications/sms/<template>.txt`; to their email, the `_subject.txt`, `_body.txt`
+    and `_body.html` under `notifications/email/`."""
+    to = patient.phone if channel == Channel.SMS else patient.email
     ctx = {"clinic_name": settings.CLINIC_NAME, "clinic_phone": settings.REMS_SETTING_PHONE, **ctx}
     if channel == Channel.SMS:
         return Message(to=to, subject="", text=render_to_string(f"notifications/sms/{template}.txt", ctx).strip())
@@ -76,8 +78,7 @@ class DosingOccasion:
             "confirm_url": confirm_url(session) if reminder.rule.asks_confirmation else "",
             "preparation": preparation,
         }
-        to = session.patient.phone if channel == Channel.SMS else session.patient.email
-        return _render("dosing_reminder", ctx, to=to, channel=channel)
+        return _render("dosing_reminder", ctx, patient=session.patient, channel=channel)
 
 
 class IntegrationOccasion:
@@ -98,8 +99,7 @@ class IntegrationOccasion:
     def message(self, reminder, channel) -> Message:
         visit = reminder.integration_session
         ctx = {"starts_at": visit.starts_at, "minutes": visit.duration_minutes, "portal_url": portal_url()}
-        to = visit.patient.phone if channel == Channel.SMS else visit.patient.email
-        return _render("appointment_reminder", ctx, to=to, channel=channel)
+        return _render("appointment_reminder", ctx, patient=visit.patient, channel=channel)
 
 
 class CheckInOccasion:
@@ -127,8 +127,7 @@ class CheckInOccasion:
             "overdue": reminder.rule.event == Event.CHECKIN_OVERDUE,
             "portal_url": portal_url(),
         }
-        to = checkin.patient.phone if channel == Channel.SMS else checkin.patient.email
-        return _render("checkin_reminder", ctx, to=to, channel=channel)
+        return _render("checkin_reminder", ctx, patient=checkin.patient, channel=channel)
 
 
 OCCASIONS = (DosingOccasion(), IntegrationOccasion(), CheckInOccasion())

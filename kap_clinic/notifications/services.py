@@ -79,7 +79,8 @@ def reminders_sync(target, *, now: datetime | None = None) -> list[Reminder]:
     Returns the reminders now pending for it."""
     now = now or timezone.now()
     occasion = occasions.occasion_for(target)
-    target = occasion.model.objects.select_related("patient").get(pk=target.pk)
+    # Locked, so a move racing a change of the patient's consent cannot plan from the old time.
+    target = occasion.model.objects.select_for_update(of=("self",)).select_related("patient").get(pk=target.pk)
     by_target = {occasion.field: target}
     existing = list(Reminder.objects.select_for_update().filter(**by_target))
     anchors = occasion.anchors(target)
@@ -282,8 +283,9 @@ def _too_revealing(reminder: Reminder, message: Message) -> str:
     """A message to a patient that would carry clinical detail is refused (a template or text was edited badly)."""
     if reminder.alert_id is not None:
         return ""
-    words = content.clinical_words(message.subject, sms_or_subject=True)
-    words += content.clinical_words(message.text + " " + message.html, sms_or_subject=reminder.channel == Channel.SMS)
+    subject, body = (content.without_links(text) for text in (message.subject, message.text + " " + message.html))
+    words = content.clinical_words(subject, sms_or_subject=True)
+    words += content.clinical_words(body, sms_or_subject=reminder.channel == Channel.SMS)
     if words:
         return f"Not sent: the message would carry clinical detail ({', '.join(sorted(set(words)))})."
     return ""

@@ -10,6 +10,7 @@ from django.utils import timezone
 from aftercare import services
 from aftercare.models import CheckIn, CheckInResponse, IntegrationSession
 from aftercare.tasks import checkins_close_overdue
+from kap_clinic.accounts.models import User
 from kap_clinic.notifications.models import StaffAlert
 from tests.aftercare.helpers import GAD7_CALM, PHQ9_CALM, book, local_at, open_checkin, phq9_total
 from tests.sessions.test_portal import book_plan
@@ -64,6 +65,23 @@ def test_patient_cannot_be_booked_over_their_own_dosing_session(patient, clinici
         services.integration_session_book(
             patient=patient, clinician=other_clinician, modality="cbt", starts_at=dose.starts_at, by=other_clinician
         )
+
+
+@pytest.mark.parametrize("whose", ["clinician", "patient"])
+def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(patient, other_patient, clinician, whose):
+    from sessions.services import session_reschedule
+
+    dose = book_plan(patient, clinician).sessions.order_by("starts_at").first()
+    later = dose.starts_at + timedelta(days=1, hours=5)  # inside clinic hours, clear of the next dose
+    if whose == "clinician":
+        services.integration_session_book(
+            patient=other_patient, clinician=clinician, modality="cbt", starts_at=later, by=clinician
+        )
+    else:
+        other = User.objects.create_user(username="clin-x", password="x-Secret-123", role="clinician")
+        services.integration_session_book(patient=patient, clinician=other, modality="cbt", starts_at=later, by=other)
+    with pytest.raises(ValidationError, match=f"{whose} has an integration session"):
+        session_reschedule(session=dose, new_start=later, by=clinician)
 
 
 def test_a_cancelled_session_frees_its_time(patient, other_patient, clinician):
@@ -122,10 +140,12 @@ def _started(patient, clinician) -> IntegrationSession:
     )
 
 
-def test_complete_keeps_the_notes_and_only_clinicians_write_them(patient, clinician, front_desk):
+def test_complete_keeps_the_notes_and_only_clinicians_write_them(patient, clinician, other_clinician, front_desk):
     session = _started(patient, clinician)
     with pytest.raises(PermissionDenied):
         services.integration_session_complete(integration_session=session, notes="x", by=front_desk)
+    with pytest.raises(PermissionDenied, match="who held the session"):
+        services.integration_session_complete(integration_session=session, notes="x", by=other_clinician)
     with pytest.raises(ValidationError, match="notes"):
         services.integration_session_complete(integration_session=session, notes="", by=clinician)
     done = services.integration_session_complete(integration_session=session, notes="Worked on values.", by=clinician)

@@ -170,6 +170,17 @@ def test_ending_soon_warns_once_and_again_after_an_extension(patient, front_desk
     assert [a.key for a in extended.raised] == [f"authorization-{authorization.pk}-ends-2027-06-30"]
 
 
+def test_cancelling_by_hand_acknowledges_its_warnings(patient, front_desk):
+    authorization = approved(patient, front_desk)
+    authorization_check(authorization=authorization, today=date(2027, 3, 20))
+    other = approved(patient, front_desk)
+    authorization_check(authorization=other, today=date(2027, 3, 20))
+    authorization_transition(authorization=authorization, to="cancelled", by=front_desk, note="Patient changed plan.")
+    mine = StaffAlert.objects.get(key__startswith=f"authorization-{authorization.pk}-")
+    assert mine.acknowledged_by == front_desk
+    assert StaffAlert.objects.get(key__startswith=f"authorization-{other.pk}-").acknowledged_at is None
+
+
 def test_units_nearly_used_warns_at_eighty_percent(patient, front_desk, clinician):
     authorization = approved(patient, front_desk, units=5)
     today = date(2027, 2, 1)

@@ -313,3 +313,25 @@ def test_aftercare_services_keep_reminders_in_step(clinic_clock, consenting, cli
     clinic_clock.move_to(second.closes_at + timedelta(minutes=1), tick=False)
     aftercare.checkin_mark_missed(checkin_id=second.pk)
     assert not second.reminders.filter(status="pending").exists()
+
+
+def test_links_and_the_clinics_own_name_are_not_read_as_clinical_words(settings):
+    settings.CLINIC_NAME = "Bay Ketamine Center"
+    text = "Bay Ketamine Center: confirm at https://clinic.example/reminders/confirm/eyJz:1xX-mg-Iv/ please."
+    assert content.clinical_words(text) != []
+    assert content.clinical_words(content.without_links(text), sms_or_subject=True) == []
+
+
+def test_a_signed_link_that_happens_to_spell_a_word_does_not_stop_the_reminder(
+    clinic_clock, consenting, clinician, room, monkeypatch
+):
+    from kap_clinic.notifications import services
+
+    monkeypatch.setattr(services, "confirm_token", lambda session: "eyJzIjo:1xX-mg-PTSD")
+    series = book_series(consenting, clinician, room)
+    reminder = series.sessions.order_by("starts_at").first().reminders.get(rule__offset_minutes=2880, channel="email")
+    clinic_clock.move_to(reminder.scheduled_for, tick=False)
+    reminder_deliver(reminder_id=reminder.pk)
+    reminder.refresh_from_db()
+    assert reminder.status == "sent"
+    assert "-mg-PTSD" in mail.outbox[0].body

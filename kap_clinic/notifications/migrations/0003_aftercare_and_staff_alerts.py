@@ -5,14 +5,14 @@ import importlib
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
 
 
 def backfill_patient(apps, schema_editor):
     Reminder = apps.get_model("notifications", "Reminder")
     DosingSession = apps.get_model("treatment_sessions", "DosingSession")
-    rows = DosingSession.objects.filter(reminders__isnull=False).values_list("pk", "patient_id").distinct()
-    for session_id, patient_id in rows:
-        Reminder.objects.filter(session_id=session_id).update(patient_id=patient_id)
+    patient = DosingSession.objects.filter(pk=OuterRef("session_id")).values("patient_id")[:1]
+    Reminder.objects.update(patient_id=Subquery(patient))
 
 
 # The integration-session and check-in rules were written switched off until aftercare existed; the overdue nudge
@@ -33,6 +33,8 @@ def seed(apps, schema_editor):
     activate_aftercare_rules(apps, schema_editor)
 
 
+# Not reversible past the alert emails: once reminders without a dosing session exist, `session` cannot be required
+# again. Going back means deleting those rows first.
 class Migration(migrations.Migration):
     dependencies = [
         ("aftercare", "0001_initial"),
