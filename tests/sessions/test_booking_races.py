@@ -2,8 +2,9 @@
 
 Skipped on SQLite, which has no exclusion constraints (failed instead when KAP_REQUIRE_SERVICES=1, as in CI, which
 runs on PostgreSQL). The race tests book from two threads, each on its own database connection, with committed data
-(`transaction=True`), and force the interleaving the constraints exist for: both bookings pass the service's
-check before either commits.
+(`transaction=True`), and force the interleaving the constraints exist for: the second booking starts before the
+first commits. Bookings of one clinician or one patient also queue on those rows' locks (taken by dosing and
+integration bookings alike), so there the second is refused by the check once the first commits.
 """
 
 import importlib
@@ -238,19 +239,30 @@ def wait_until_blocked_on_a_lock(backend_pid: int) -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("second", "constraint"),
+    ("second", "constraint", "lost"),
     [
-        pytest.param({"plan": 1, "room": 0, "clinician": 1, "offset": timedelta(minutes=30)}, "room", id="same-room"),
+        # Rooms rely on the exclusion constraint alone: the second booking passes the check and its insert is refused.
         pytest.param(
-            {"plan": 1, "room": 1, "clinician": 0, "offset": timedelta(minutes=30)}, "clinician", id="same-clinician"
+            {"plan": 1, "room": 0, "clinician": 1, "offset": timedelta(minutes=30)}, "room", RACE_LOST, id="same-room"
+        ),
+        # Bookings of one clinician or one patient also queue on their row locks (shared with integration sessions):
+        # the second waits, then its check sees the first booking and says why.
+        pytest.param(
+            {"plan": 1, "room": 1, "clinician": 0, "offset": timedelta(minutes=30)},
+            "clinician",
+            "The clinician already has a session at {when}.",
+            id="same-clinician",
         ),
         pytest.param(
-            {"plan": 0, "room": 1, "clinician": 1, "offset": timedelta(hours=24)}, "dose window", id="same-patient"
+            {"plan": 0, "room": 1, "clinician": 1, "offset": timedelta(hours=24)},
+            "dose window",
+            "The session at {when} is less than 48 hours from another dose of this patient.",
+            id="same-patient",
         ),
     ],
 )
 def test_of_two_bookings_passing_the_check_at_once_exactly_one_wins(
-    seeded, plans, rooms, clinician, other_clinician, second, constraint
+    seeded, plans, rooms, clinician, other_clinician, second, constraint, lost
 ):
     staff = (clinician, other_clinician)
     start = at(next_monday(), 9)
@@ -290,7 +302,8 @@ def test_of_two_bookings_passing_the_check_at_once_exactly_one_wins(
 
     assert first.error is None, f"{constraint}: the first booking should have won, got {first.error!r}"
     assert isinstance(later.error, ValidationError), f"{constraint}: expected a ValidationError, got {later.error!r}"
-    assert later.error.messages == [RACE_LOST]
+    when = timezone.localtime(second_row.starts_at).strftime("%a %d %b %H:%M")
+    assert later.error.messages == [lost.format(when=when)]
     assert list(DosingSession.objects.values_list("pk", flat=True)) == [first_row.pk]
 
 
