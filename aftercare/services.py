@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from patients.models import Patient
 from screening import instruments
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
-from sessions.services import lock_for_booking
+from sessions.services import booking_race_lost_as_validation_error, lock_for_booking
 
 from . import cadence, relapse
 from .models import CheckIn, CheckInResponse, IntegrationSession
@@ -78,12 +78,9 @@ def _save_integration(session: IntegrationSession) -> IntegrationSession:
     problems = _integration_conflicts(session)
     if problems:
         raise ValidationError(problems)
-    try:
+    with booking_race_lost_as_validation_error():
         with transaction.atomic():
             session.save()
-    except IntegrityError as exc:
-        # PostgreSQL's exclusion constraint refused an overlap another booking created since our check.
-        raise ValidationError("That time was just taken by another booking. Choose another time.") from exc
     reminders_sync_for_integration(session)
     return session
 

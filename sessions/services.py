@@ -1,8 +1,9 @@
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from aftercare.selectors import integration_sessions_overlapping
@@ -150,11 +151,33 @@ def _booking_conflicts(session: DosingSession) -> list[str]:
     return problems
 
 
+RACE_LOST = "That time was just taken by another booking. Choose another time."
+DEADLOCK_DETECTED = "40P01"
+
+
+@contextmanager
+def booking_race_lost_as_validation_error():
+    """Around a booking's insert (in its own savepoint): another booking won the race between our check and the
+    insert. PostgreSQL's exclusion constraint refused ours, or, when both inserted conflicting rows at the same
+    moment, chose ours as the deadlock victim; either way the patient-facing answer is the same."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise ValidationError(RACE_LOST) from exc
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != DEADLOCK_DETECTED:
+            raise
+        raise ValidationError(RACE_LOST) from exc
+
+
 def lock_for_booking(*, clinician: User, patient: Patient) -> None:
     """Dosing and integration bookings each take the clinician's and then the patient's row lock before checking for
-    clashes: the two tables share no exclusion constraint, so two bookings racing across them queue here."""
-    User.objects.select_for_update().filter(pk=clinician.pk).first()
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    clashes: the two tables share no exclusion constraint, so two bookings racing across them queue here.
+
+    FOR NO KEY UPDATE: it queues bookings of the same clinician or patient, but not the foreign-key checks of rows
+    that merely point at them (a session booked *by* this clinician for someone else), which could deadlock."""
+    User.objects.select_for_update(no_key=True).filter(pk=clinician.pk).first()
+    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
 
 
 def _save_booking(session: DosingSession) -> DosingSession:
@@ -163,12 +186,9 @@ def _save_booking(session: DosingSession) -> DosingSession:
     problems = _booking_conflicts(session)
     if problems:
         raise ValidationError(problems)
-    try:
+    with booking_race_lost_as_validation_error():
         with transaction.atomic():
             session.save()
-    except IntegrityError as exc:
-        # Another booking won the race between our check and the insert; PostgreSQL's exclusion constraint refused.
-        raise ValidationError("That time was just taken by another booking. Choose another time.") from exc
     reminders_sync_for_session(session)  # in the booking's transaction: booked, moved or refused together
     return session
 
