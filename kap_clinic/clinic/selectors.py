@@ -26,10 +26,42 @@ def clinician_home(user: User) -> dict:
         "staff_alerts": alerts_open_for(user)[:20],
         "today": todays_sessions(user)[:40],
         "awaiting": screenings_awaiting_sign_off(user)[:20],
-        "my_patients": patients.filter(primary_clinician=user)[:20],
+        "my_patients": my_patients_flagged_first(user),
         "unassigned": patients.filter(primary_clinician__isnull=True)[:20],
         "overdue_checkins": overdue_checkins_for_clinician(user)[:20],
     }
+
+
+def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
+    """The clinician's own patients, those with an open flag first (suicide risk under review, an unacknowledged
+    staff alert, an overdue check-in), each row carrying which flags it has.
+
+    Open flags are few, so they are read first (three small indexed queries) and the rest of the list comes from the
+    (primary_clinician, family_name, given_name) index, however many patients the clinician has.
+    """
+    from aftercare.models import CheckIn
+    from kap_clinic.notifications.models import StaffAlert
+    from screening.models import SuicideRiskAlert
+
+    mine = {"patient__primary_clinician": user}
+    now = timezone.now()
+    flags = {
+        "flag_risk": set(SuicideRiskAlert.objects.filter(status="open", **mine).values_list("patient_id", flat=True)),
+        "flag_alert": set(
+            StaffAlert.objects.filter(acknowledged_at__isnull=True, **mine).values_list("patient_id", flat=True)
+        ),
+        "flag_overdue": set(
+            CheckIn.objects.filter(status="open", due_at__lt=now, **mine).values_list("patient_id", flat=True)
+        ),
+    }
+    flagged_ids = set().union(*flags.values())
+    patients = Patient.objects.filter(primary_clinician=user).select_related("primary_clinician")
+    flagged = list(patients.filter(pk__in=flagged_ids)[:limit])
+    rest = list(patients.exclude(pk__in=flagged_ids)[: limit - len(flagged)]) if len(flagged) < limit else []
+    for patient in flagged:
+        for name, ids in flags.items():
+            setattr(patient, name, patient.pk in ids)
+    return flagged + rest
 
 
 def intake_home(user: User) -> dict:

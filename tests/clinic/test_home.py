@@ -66,3 +66,29 @@ def test_clinician_home_keeps_constant_queries(client_for, clinician, django_ass
     add_patients(15)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(reverse("clinic:home")).status_code == 200
+
+
+def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinician):
+    from datetime import date
+
+    from kap_clinic.notifications.alerts import staff_alert_raise
+    from patients.services import patient_create
+
+    patients = [
+        patient_create(
+            created_by=None,
+            given_name="A",
+            family_name=family,
+            date_of_birth=date(1980, 1, 1),
+            primary_clinician=clinician,
+        )
+        for family in ("Abbott", "Barnes", "Zimmer")
+    ]
+    client = client_for(clinician)
+    page = client.get(reverse("clinic:home")).content.decode()
+    assert page.index("Abbott") < page.index("Barnes") < page.index("Zimmer")
+    staff_alert_raise(kind="relapse", key="z-relapse", patient=patients[2], summary="PHQ-9 rose 6 points.")
+    page = client.get(reverse("clinic:home")).content.decode()
+    mine = page[page.index("Patients in my care") :]
+    assert mine.index("Zimmer") < mine.index("Abbott") < mine.index("Barnes")
+    assert mine.count(">Alert<") == 1
