@@ -265,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.check_authorizations",
         "schedule": crontab(hour=5, minute=30),
     },
+    "warn-rems-forms-due": {
+        "task": "sessions.tasks.warn_rems_forms_due",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "close-overdue-checkins": {
         "task": "aftercare.tasks.checkins_close_overdue",
         "schedule": 3600.0,

@@ -13,10 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.notifications.alerts import staff_alerts_acknowledge
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 
@@ -309,7 +311,41 @@ def rems_form_mark_submitted(*, form: RemsMonitoringForm, by: User, reference: s
     form.submitted_by, form.submitted_at = by, timezone.now()
     form.submission_reference = reference.strip()[:60]
     form.save(update_fields=["submitted_by", "submitted_at", "submission_reference", "updated_at"])
+    staff_alerts_acknowledge(key_prefix=f"rems-{form.session_id}-", by=by)  # its deadline warnings are answered
     return form
+
+
+# ---- Deadline warnings --------------------------------------------------------------------------
+
+REMS_WARN_DAYS = 2  # staff are told when two days are left of the seven, and again once the deadline has passed
+
+
+def rems_deadline_warnings(*, today: date | None = None) -> list:
+    """Staff alerts for REMS forms not yet submitted: one when the deadline is REMS_WARN_DAYS away or nearer, an
+    urgent one once it has passed. Raised once each (the alert key); the beat runs this every morning."""
+    from kap_clinic.notifications.alerts import staff_alert_raise
+    from kap_clinic.notifications.models import StaffAlert
+
+    today = today or timezone.localdate()
+    raised = []
+    for due in _due_rows(_pending_sessions(None), limit=None, today=today):
+        if due.days_left > REMS_WARN_DAYS:
+            continue
+        overdue = due.is_overdue
+        raised.append(
+            staff_alert_raise(
+                kind=StaffAlert.Kind.REMS_DUE,
+                key=f"rems-{due.session.pk}-{'overdue' if overdue else 'due'}",
+                patient=due.session.patient,
+                summary=(
+                    f"REMS monitoring form {'overdue since' if overdue else 'due'} {due.due_on:%a %d %b} "
+                    f"({due.state.lower()})."
+                ),
+                link=reverse("sessions:rems_detail", args=[due.session.pk]),
+                urgent=overdue,
+            )
+        )
+    return raised
 
 
 # ---- Reads --------------------------------------------------------------------------------------
@@ -350,11 +386,14 @@ class RemsDue:
         return "Signed, not submitted" if self.form.is_signed else "Draft"
 
 
-def _pending_sessions(user: User) -> QuerySet[DosingSession]:
+def _pending_sessions(user: User | None) -> QuerySet[DosingSession]:
+    """Sessions owing a REMS form not yet submitted: of the patients `user` may see, or of everyone (None)."""
     owed = Q(status__in=TREATED_STATUSES) | Q(status__in=ACTIVE_SESSION_STATUSES, rems_form__isnull=False)
+    sessions = DosingSession.objects.filter(owed, protocol__requires_rems=True)
+    if user is not None:
+        sessions = sessions.filter(patient__in=patients_visible_to(user))
     return (
-        DosingSession.objects.filter(owed, protocol__requires_rems=True, patient__in=patients_visible_to(user))
-        .filter(Q(rems_form__isnull=True) | Q(rems_form__submitted_at__isnull=True))
+        sessions.filter(Q(rems_form__isnull=True) | Q(rems_form__submitted_at__isnull=True))
         .select_related("patient", "clinician", "rems_form")
         .order_by("starts_at", "pk")
     )
@@ -364,8 +403,10 @@ def rems_forms_due(user: User, *, limit: int | None = None, today: date | None =
     """REMS forms still to submit (not started, draft or signed), oldest first; for the pending page and home pages."""
     if user.role not in STAFF_ROLES:
         return []
-    today = today or timezone.localdate()
-    sessions = _pending_sessions(user)
+    return _due_rows(_pending_sessions(user), limit=limit, today=today or timezone.localdate())
+
+
+def _due_rows(sessions: QuerySet[DosingSession], *, limit: int | None, today: date) -> list[RemsDue]:
     if limit is not None:
         sessions = sessions[:limit]
     rows = []

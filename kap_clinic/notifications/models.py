@@ -60,6 +60,7 @@ class StaffAlert(models.Model):
         RELAPSE = "relapse", "Relapse warning"
         CHECKIN_MISSED = "checkin_missed", "Check-in overdue"
         AUTHORIZATION = "authorization", "Authorization running out"
+        REMS_DUE = "rems_due", "REMS form due"
 
     class Audience(models.TextChoices):
         CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"

@@ -529,3 +529,36 @@ def test_the_pending_list_keeps_constant_queries(rems_session, clinician, front_
         with django_assert_num_queries(1):
             rows = rems.rems_forms_due(front_desk)
     assert len(rows) == 4
+
+
+# ---- Deadline warnings --------------------------------------------------------------------------
+
+
+def test_staff_are_warned_before_and_after_the_seven_day_deadline_once_each(rems_session, clinician, front_desk):
+    from kap_clinic.notifications.models import StaffAlert
+    from sessions.tasks import warn_rems_forms_due
+
+    treated = timezone.localtime(rems_session.starts_at).date()
+    with after(rems_session):
+        session_check_in(session=rems_session, by=clinician)
+    assert rems.rems_deadline_warnings(today=treated + timedelta(days=4)) == []  # three days left
+    [due] = rems.rems_deadline_warnings(today=treated + timedelta(days=5))
+    assert (due.kind, due.urgent, due.patient) == ("rems_due", False, rems_session.patient)
+    assert due.link == reverse("sessions:rems_detail", args=[rems_session.pk])
+    assert "not started" in due.summary and rems_session.patient.family_name not in due.summary
+    rems.rems_deadline_warnings(today=treated + timedelta(days=6))
+    assert StaffAlert.objects.count() == 1  # raised once
+    with time_machine.travel(rems_session.starts_at + timedelta(days=8), tick=False):
+        assert warn_rems_forms_due.apply().get() == 1  # now the urgent one
+    assert StaffAlert.objects.filter(urgent=True, key=f"rems-{rems_session.pk}-overdue").exists()
+
+    with time_machine.travel(rems_session.starts_at + timedelta(days=8, hours=1), tick=False):
+        form = rems.rems_form_sign(form=filled_form_after_check_in(rems_session, clinician), by=clinician)
+        rems.rems_form_mark_submitted(form=form, by=front_desk, reference="RX-CONF-2")
+    assert not StaffAlert.objects.filter(acknowledged_at__isnull=True).exists()
+    assert rems.rems_deadline_warnings(today=treated + timedelta(days=9)) == []
+
+
+def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
+    form = rems.rems_form_start(session=session, by=clinician)
+    return rems.rems_form_save(form=form, by=clinician, data=ANSWERS, events=EVENTS)
