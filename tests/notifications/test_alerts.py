@@ -152,3 +152,14 @@ def test_the_admin_home_counts_failed_reminders(staff_with_email, patient, clien
     sign_in(client, staff_with_email["admin"])
     page = client.get(reverse("clinic:home")).content.decode()
     assert "2 failed reminders, 2 to check with the patient before resending" in page
+
+
+def test_the_reminder_list_shows_what_each_message_was_about(staff_with_email, patient, client):
+    raise_relapse(patient)
+    sign_in(client, staff_with_email["admin"])
+    page = client.get(reverse("notifications:list")).content.decode()
+    assert page.count("Staff alert, emailed to a member of staff") == 2
+    assert "admin1@clinic.example" not in page  # recipients show once sent, not before
+    sweep()
+    page = client.get(reverse("notifications:list")).content.decode()
+    assert "admin1@clinic.example" in page and "clinician1@clinic.example" in page
