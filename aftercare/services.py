@@ -16,7 +16,7 @@ from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.notifications.alerts import staff_alert_raise
 from kap_clinic.notifications.models import StaffAlert
-from kap_clinic.notifications.services import reminders_sync_for_checkin, reminders_sync_for_integration
+from kap_clinic.notifications.services import reminders_sync
 from patients.models import Patient
 from screening import instruments
 from sessions.models import DosingSession
@@ -81,7 +81,7 @@ def _save_integration(session: IntegrationSession) -> IntegrationSession:
     with booking_race_lost_as_validation_error():
         with transaction.atomic():
             session.save()
-    reminders_sync_for_integration(session)
+    reminders_sync(session)
     return session
 
 
@@ -150,7 +150,7 @@ def _set_integration_status(
         session.notes = notes.strip()
         fields.append("notes")
     session.save(update_fields=fields)
-    reminders_sync_for_integration(session)
+    reminders_sync(session)
     return session
 
 
@@ -248,7 +248,7 @@ def checkin_series_create(
         checkin = CheckIn.objects.create(
             patient=patient, instruments=codes, opens_at=opens, due_at=due, closes_at=closes, created_by=by
         )
-        reminders_sync_for_checkin(checkin)
+        reminders_sync(checkin)
         created.append(checkin)
     if not created:
         raise ValidationError("No new check-ins: every day of that series has passed or already has one.")
@@ -258,7 +258,7 @@ def checkin_series_create(
 def _cancel(checkin: CheckIn) -> CheckIn:
     checkin.status = CheckIn.Status.CANCELLED
     checkin.save(update_fields=["status", "updated_at"])
-    reminders_sync_for_checkin(checkin)
+    reminders_sync(checkin)
     return checkin
 
 
@@ -377,7 +377,7 @@ def checkin_submit(*, checkin: CheckIn, answers: Mapping[str, Sequence[int | Non
         )
     checkin.status, checkin.completed_at = CheckIn.Status.COMPLETED, now
     checkin.save(update_fields=["status", "completed_at", "updated_at"])
-    reminders_sync_for_checkin(checkin)
+    reminders_sync(checkin)
     _raise_flags(checkin, scores)
     return checkin
 
@@ -400,7 +400,7 @@ def checkin_mark_missed(*, checkin_id: int, now: datetime | None = None) -> Chec
         return None
     checkin.status = CheckIn.Status.MISSED
     checkin.save(update_fields=["status", "updated_at"])
-    reminders_sync_for_checkin(checkin)
+    reminders_sync(checkin)
     staff_alert_raise(
         kind=StaffAlert.Kind.CHECKIN_MISSED,
         key=f"checkin-{checkin.pk}-missed",

@@ -52,26 +52,44 @@ def _form_page(request, form, *, patient, title, submit, status=None, session=No
     return render(request, "aftercare/integration_form.html", ctx, status=status or (400 if form.errors else 200))
 
 
+def _integration_step(request, form, act, *, patient, done, title, submit, session=None):
+    """The shape of every integration-session form: on a valid POST call `act(cleaned_data)` and go back to the
+    aftercare page; a refusal from the service stays on the form with everything typed."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return _to_patient(patient.pk)
+    return _form_page(request, form, patient=patient, title=title, submit=submit, session=session)
+
+
 @role_required(*STAFF_ROLES)
 def integration_book_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     form = IntegrationBookForm(_data(request), initial={"clinician": patient.primary_clinician_id})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.integration_session_book(
-                patient=patient,
-                clinician=form.cleaned_data["clinician"],
-                modality=form.cleaned_data["modality"],
-                starts_at=form.starts_at(),
-                duration_minutes=form.cleaned_data["duration_minutes"],
-                by=request.user,
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Integration session booked.")
-            return _to_patient(patient.pk)
-    return _form_page(request, form, patient=patient, title="Book an integration session", submit="Book")
+
+    def book(data):
+        services.integration_session_book(
+            patient=patient,
+            clinician=data["clinician"],
+            modality=data["modality"],
+            starts_at=form.starts_at(),
+            duration_minutes=data["duration_minutes"],
+            by=request.user,
+        )
+
+    return _integration_step(
+        request,
+        form,
+        book,
+        patient=patient,
+        done="Integration session booked.",
+        title="Book an integration session",
+        submit="Book",
+    )
 
 
 @role_required(*STAFF_ROLES)
@@ -82,21 +100,24 @@ def integration_reschedule_view(request, pk):
         local = timezone.localtime(session.starts_at)
         initial = {"day": local.date(), "start_time": local.time(), "duration_minutes": session.duration_minutes}
     form = IntegrationRescheduleForm(_data(request), initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.integration_session_reschedule(
-                integration_session=session,
-                starts_at=form.starts_at(),
-                duration_minutes=form.cleaned_data["duration_minutes"],
-                by=request.user,
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Integration session moved.")
-            return _to_patient(session.patient_id)
-    return _form_page(
-        request, form, patient=session.patient, title="Move the integration session", submit="Move", session=session
+
+    def move(data):
+        services.integration_session_reschedule(
+            integration_session=session,
+            starts_at=form.starts_at(),
+            duration_minutes=data["duration_minutes"],
+            by=request.user,
+        )
+
+    return _integration_step(
+        request,
+        form,
+        move,
+        patient=session.patient,
+        done="Integration session moved.",
+        title="Move the integration session",
+        submit="Move",
+        session=session,
     )
 
 
@@ -104,20 +125,16 @@ def integration_reschedule_view(request, pk):
 def integration_cancel_view(request, pk):
     session = selectors.get_integration_session_for_user(request.user, pk)
     form = IntegrationCancelForm(_data(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.integration_session_cancel(
-                integration_session=session, reason=form.cleaned_data["reason"], by=request.user
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Integration session cancelled.")
-            return _to_patient(session.patient_id)
-    return _form_page(
+
+    def cancel(data):
+        services.integration_session_cancel(integration_session=session, reason=data["reason"], by=request.user)
+
+    return _integration_step(
         request,
         form,
+        cancel,
         patient=session.patient,
+        done="Integration session cancelled.",
         title="Cancel the integration session",
         submit="Cancel it",
         session=session,
@@ -128,20 +145,16 @@ def integration_cancel_view(request, pk):
 def integration_complete_view(request, pk):
     session = selectors.get_integration_session_for_user(request.user, pk)
     form = IntegrationCompleteForm(_data(request), initial={"notes": session.notes})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.integration_session_complete(
-                integration_session=session, notes=form.cleaned_data["notes"], by=request.user
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Integration session completed.")
-            return _to_patient(session.patient_id)
-    return _form_page(
+
+    def complete(data):
+        services.integration_session_complete(integration_session=session, notes=data["notes"], by=request.user)
+
+    return _integration_step(
         request,
         form,
+        complete,
         patient=session.patient,
+        done="Integration session completed.",
         title="Complete the integration session",
         submit="Save and complete",
         session=session,

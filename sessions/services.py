@@ -9,7 +9,7 @@ from django.utils import timezone
 from aftercare.selectors import integration_sessions_overlapping
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.notifications.services import reminders_sync_for_session
+from kap_clinic.notifications.services import reminders_sync
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
@@ -189,7 +189,7 @@ def _save_booking(session: DosingSession) -> DosingSession:
     with booking_race_lost_as_validation_error():
         with transaction.atomic():
             session.save()
-    reminders_sync_for_session(session)  # in the booking's transaction: booked, moved or refused together
+    reminders_sync(session)  # in the booking's transaction: booked, moved or refused together
     return session
 
 
@@ -324,7 +324,7 @@ def _set_status(
     session.status_reason = reason.strip()
     session.calendar_sequence += 1
     session.save(update_fields=["status", "status_reason", "calendar_sequence", "updated_at"])
-    reminders_sync_for_session(session)  # cancelled, no-show or checked in: pending reminders are cancelled
+    reminders_sync(session)  # cancelled, no-show or checked in: pending reminders are cancelled
     return session
 
 

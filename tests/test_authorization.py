@@ -215,11 +215,11 @@ def _objects(patient, front_desk, clinician, kind=None):
         objects["rems_session"] = rems_plan.sessions.order_by("starts_at").first()
         rems_form_start(session=objects["rems_session"], by=clinician)
     if kind == "reminder":
-        from kap_clinic.notifications.services import reminders_sync_for_session
+        from kap_clinic.notifications.services import reminders_sync
 
         patient.email, patient.consents_to_email = "ada@example.org", True
         patient.save()
-        objects["reminder"] = reminders_sync_for_session(objects["session"])[0]
+        objects["reminder"] = reminders_sync(objects["session"])[0]
     if kind == "staff_alert":
         from kap_clinic.notifications.alerts import staff_alert_raise
 

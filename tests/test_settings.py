@@ -38,6 +38,14 @@ def test_production_refuses_to_start_without_a_real_secret_key(key):
     assert "SECRET_KEY" in result.stderr
 
 
+def test_a_fresh_checkout_checks_its_migrations_without_a_secret_but_does_nothing_else():
+    assert _manage("makemigrations", "--check", "--dry-run").returncode == 0
+    refused = _manage("migrate", "--plan")
+    assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
+    deploy = _manage("check", "--deploy", ALLOWED_HOSTS="clinic.example.org")
+    assert deploy.returncode != 0 and "SECRET_KEY" in deploy.stderr
+
+
 def test_production_settings_pass_the_deploy_checks():
     result = _manage(
         "check",

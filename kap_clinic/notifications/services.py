@@ -43,22 +43,6 @@ def quiet_hours() -> rules.QuietHours:
 # ---- Planning ------------------------------------------------------------------------------------
 
 
-def reminders_sync_for_session(session: DosingSession, *, now: datetime | None = None) -> list[Reminder]:
-    """Make a dosing session's reminders match it; runs in the transaction that books, moves or ends it."""
-    return reminders_sync(session, now=now)
-
-
-def reminders_sync_for_integration(integration_session, *, now: datetime | None = None) -> list[Reminder]:
-    """Make an integration session's reminders match it; call in the transaction that books, moves or ends it."""
-    return reminders_sync(integration_session, now=now)
-
-
-def reminders_sync_for_checkin(checkin, *, now: datetime | None = None) -> list[Reminder]:
-    """Make a check-in's reminders (opening, overdue) match it; call in the transaction that creates, moves,
-    completes or cancels it."""
-    return reminders_sync(checkin, now=now)
-
-
 def reminders_sync_for_patient(patient, *, now: datetime | None = None) -> None:
     """Re-plan everything upcoming for a patient, after a change of contact details or consent."""
     now = now or timezone.now()

@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -70,3 +70,30 @@ def seeded(transactional_db):
 
     importlib.import_module("sessions.migrations.0003_booking_exclusions_and_protocols").seed(apps, None)
     importlib.import_module("kap_clinic.notifications.migrations.0002_default_rules").seed(apps, None)
+
+
+def sms_reminders_due_now(patient, clinician, room, count: int):
+    """`count` SMS reminders of one session, all due (a second apart, oldest last), and no others: a batch for the
+    race and crash tests. Returns the session."""
+    from kap_clinic.notifications.models import Reminder, ReminderRule
+
+    patient.consents_to_email = False
+    patient.save()
+    plan = book_series(patient, clinician, room, first_day=timezone.localdate() + timedelta(days=7))
+    session = plan.sessions.order_by("starts_at").first()
+    Reminder.objects.all().delete()
+    rule = ReminderRule.objects.get(event="dosing_session", offset_minutes=2880)
+    now = timezone.now()
+    Reminder.objects.bulk_create(
+        Reminder(
+            session=session,
+            patient_id=session.patient_id,
+            rule=rule,
+            channel="sms",
+            scheduled_for=now - timedelta(seconds=i + 1),
+            next_try_at=now - timedelta(seconds=i + 1),
+            event_at=session.starts_at,
+        )
+        for i in range(count)
+    )
+    return session

@@ -13,8 +13,7 @@ from kap_clinic.notifications.backends import LocmemSmsBackend
 from kap_clinic.notifications.models import PreparationText, Reminder
 from kap_clinic.notifications.services import (
     reminder_deliver,
-    reminders_sync_for_checkin,
-    reminders_sync_for_integration,
+    reminders_sync,
 )
 from screening import instruments
 from sessions.models import Route
@@ -45,7 +44,7 @@ def local(day, hour, minute=0):
 
 def book_visit(patient, clinician, starts_at):
     visit = IntegrationSession.objects.create(patient=patient, clinician=clinician, modality="cbt", starts_at=starts_at)
-    reminders_sync_for_integration(visit)
+    reminders_sync(visit)
     return visit
 
 
@@ -58,7 +57,7 @@ def open_checkin(patient, opens_at, *, due_days=3, close_days=7):
         due_at=due,
         closes_at=due + timedelta(days=close_days),
     )
-    reminders_sync_for_checkin(checkin)
+    reminders_sync(checkin)
     return checkin
 
 
@@ -85,7 +84,7 @@ def test_moving_an_integration_session_replaces_its_reminders_and_cancelling_can
     visit = book_visit(consenting, clinician, at(MON_7_DEC, 14))
     visit.starts_at = at(TUE_8_DEC, 10)
     visit.save()
-    reminders_sync_for_integration(visit)
+    reminders_sync(visit)
     assert plan(visit.reminders.all()) == [
         ("integration_session", "email", local(MON_7_DEC, 10)),
         ("integration_session", "sms", local(MON_7_DEC, 10)),
@@ -94,7 +93,7 @@ def test_moving_an_integration_session_replaces_its_reminders_and_cancelling_can
     assert old.count() == 2 and all("moved" in r.status_reason for r in old)
     visit.status = IntegrationSession.Status.CANCELLED
     visit.save()
-    assert reminders_sync_for_integration(visit) == []
+    assert reminders_sync(visit) == []
     assert not visit.reminders.filter(status="pending").exists()
     latest = visit.reminders.filter(event_at=at(TUE_8_DEC, 10))
     assert latest.count() == 2 and all("cancelled" in r.status_reason for r in latest)
@@ -140,7 +139,7 @@ def test_a_completed_check_in_gets_no_overdue_nudge(clinic_clock, consenting):
     assert len(mail.outbox) == 1 and "questionnaire" in mail.outbox[0].subject
     CheckIn.objects.filter(pk=checkin.pk).update(status="completed", completed_at=timezone.now())
     checkin.refresh_from_db()
-    reminders_sync_for_checkin(checkin)
+    reminders_sync(checkin)
     nudges = checkin.reminders.filter(rule__event="checkin_overdue")
     assert {r.status for r in nudges} == {"cancelled"}
     assert all("completed" in r.status_reason for r in nudges)
@@ -186,7 +185,7 @@ def test_time_travel_over_a_check_in_series_sends_exactly_the_expected_messages(
             if checkin.status == "open" and moment >= checkin.opens_at + timedelta(hours=2):
                 CheckIn.objects.filter(pk=checkin.pk).update(status="completed", completed_at=moment)
                 checkin.refresh_from_db()
-                reminders_sync_for_checkin(checkin)
+                reminders_sync(checkin)
         for email in mail.outbox[len(sent) :]:
             sent.append((timezone.localtime(moment).replace(tzinfo=None), email.subject.split(":")[0]))
         moment += timedelta(hours=1)

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from kap_clinic.notifications import tasks
 from kap_clinic.notifications.backends import LocmemSmsBackend
-from kap_clinic.notifications.models import Reminder, ReminderRule
+from kap_clinic.notifications.models import Reminder
 from tests.conftest import skip_or_fail
 
-from .conftest import book_series
+from .conftest import book_series, sms_reminders_due_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 COUNT = 1000
@@ -25,25 +25,7 @@ def many_due(seeded, consenting, clinician, room, settings):
     if connection.vendor != "postgresql":
         skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
     settings.REMINDER_REQUEUE_SECONDS = 0  # every sweep releases every due row: the claim alone decides
-    consenting.consents_to_email = False
-    consenting.save()
-    plan = book_series(consenting, clinician, room, first_day=timezone.localdate() + timedelta(days=7))
-    session = plan.sessions.order_by("starts_at").first()
-    Reminder.objects.all().delete()
-    rule = ReminderRule.objects.get(event="dosing_session", offset_minutes=2880)
-    now = timezone.now()
-    Reminder.objects.bulk_create(
-        Reminder(
-            session=session,
-            patient_id=session.patient_id,
-            rule=rule,
-            channel="sms",
-            scheduled_for=now - timedelta(seconds=i + 1),
-            next_try_at=now - timedelta(seconds=i + 1),
-            event_at=session.starts_at,
-        )
-        for i in range(COUNT)
-    )
+    session = sms_reminders_due_now(consenting, clinician, room, COUNT)
     return session
 
 

@@ -39,7 +39,7 @@ from sessions.services import enrollment_create
 from tests.conftest import make_user, sign_in, skip_or_fail
 from tests.test_worker import Worker, kombu_queue, worker_database_url
 
-from .conftest import book_series
+from .conftest import sms_reminders_due_now
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -289,25 +289,7 @@ def batch(stack, seeded, consenting, clinician, room, settings):
     settings.SMS_BACKEND = GATED_SMS
     (folder / "gate").mkdir()
     workers.extra_env.update(SMS_BACKEND=GATED_SMS, KAP_TEST_SMS_GATE=str(folder / "gate"))
-    consenting.consents_to_email = False
-    consenting.save()
-    plan = book_series(consenting, clinician, room, first_day=timezone.localdate() + timedelta(days=7))
-    session = plan.sessions.order_by("starts_at").first()
-    Reminder.objects.all().delete()
-    rule = ReminderRule.objects.get(event="dosing_session", offset_minutes=2880)
-    now = timezone.now()
-    Reminder.objects.bulk_create(
-        Reminder(
-            session=session,
-            patient_id=session.patient_id,
-            rule=rule,
-            channel="sms",
-            scheduled_for=now - timedelta(seconds=i + 1),
-            next_try_at=now - timedelta(seconds=i + 1),
-            event_at=session.starts_at,
-        )
-        for i in range(BATCH)
-    )
+    sms_reminders_due_now(consenting, clinician, room, BATCH)
     return stack
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kap_clinic.notifications.models import Reminder
-from kap_clinic.notifications.services import reminders_sync_for_session
+from kap_clinic.notifications.services import reminders_sync
 from sessions.services import session_cancel, session_check_in, session_no_show, session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
@@ -124,7 +124,7 @@ def test_sync_twice_changes_nothing(clinic_clock, consenting, clinician, room):
     plan = book_series(consenting, clinician, room)
     first = plan.sessions.order_by("starts_at").first()
     before = sorted(Reminder.objects.values_list("pk", "status", "scheduled_for"))
-    reminders_sync_for_session(first)
+    reminders_sync(first)
     clinic_clock.move_to(at(MON_7_DEC - timedelta(days=1), 12), tick=False)  # the 48 h one is now overdue
-    reminders_sync_for_session(first)
+    reminders_sync(first)
     assert sorted(Reminder.objects.values_list("pk", "status", "scheduled_for")) == before
