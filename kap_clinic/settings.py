@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "kap_clinic.audit",
     "kap_clinic.clinic",
     "kap_clinic.notifications",
+    "kap_clinic.outbox",
     "patients",
     "screening",
     "sessions.apps.SessionsConfig",
@@ -258,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "release-due-reminders": {
         "task": "kap_clinic.notifications.tasks.release_due_reminders",
+        "schedule": 60.0,
+    },
+    "release-outbox-emails": {
+        "task": "kap_clinic.outbox.tasks.release_outbox_emails",
         "schedule": 60.0,
     },
     # Early in the clinic's day (CELERY_TIMEZONE), so the warnings are on the front desk's home page when it opens.

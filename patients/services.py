@@ -5,10 +5,13 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.outbox.services import email_outbox_cancel, email_outbox_send
 
 from . import status as path
 from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
@@ -115,7 +118,11 @@ def patient_invite(*, patient: Patient, by: User) -> PatientInvite:
     elif user.has_usable_password():
         raise ValidationError("This patient already has a portal password.")
     now = timezone.now()
-    PatientInvite.objects.filter(patient=patient, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+    lapsed = PatientInvite.objects.filter(patient=patient, used_at__isnull=True, expires_at__gt=now)
+    for old_pk in lapsed.values_list("pk", flat=True):
+        # Its link would only lead the patient to "not valid": an email still waiting for the worker is not sent.
+        email_outbox_cancel(key_prefix=_invite_email_key(old_pk), reason="A newer invitation replaced it.")
+    lapsed.update(expires_at=now)
     invite = PatientInvite.objects.create(
         patient=patient,
         user=user,
@@ -123,10 +130,12 @@ def patient_invite(*, patient: Patient, by: User) -> PatientInvite:
         created_by=by,
         expires_at=now + timedelta(hours=settings.PATIENT_INVITE_HOURS),
     )
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.send_patient_invite.delay(invite.pk))
+    invite_send(invite=invite, base_url=settings.SITE_URL)
     return invite
+
+
+def _invite_email_key(invite_pk: int) -> str:
+    return f"patient-invite-{invite_pk}"
 
 
 def invite_for_token(token: str) -> PatientInvite | None:
@@ -158,23 +167,20 @@ def invite_accept(*, invite: PatientInvite, password: str) -> User:
 
 
 def invite_send(*, invite: PatientInvite, base_url: str) -> None:
-    """Email the invitation link; the subject and body carry no clinical detail."""
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
+    """Write the invitation email to the outbox in the caller's transaction (sent once, even if the broker is down);
+    the subject and body carry no clinical detail."""
     ctx = {
         "clinic_name": settings.CLINIC_NAME,
         "link": base_url.rstrip("/") + reverse("accounts:invite_accept", args=[invite_token(invite)]),
         "hours": settings.PATIENT_INVITE_HOURS,
         "given_name": invite.patient.given_name,
     }
-    subject = render_to_string("patients/email/invite_subject.txt", ctx).strip()
-    message = EmailMultiAlternatives(
-        subject,
-        render_to_string("patients/email/invite_body.txt", ctx),
-        to=[invite.patient.email],
+    email_outbox_send(
+        to=invite.patient.email,
+        subject=render_to_string("patients/email/invite_subject.txt", ctx),
+        text=render_to_string("patients/email/invite_body.txt", ctx),
+        html=render_to_string("patients/email/invite_body.html", ctx),
+        kind="portal_invitation",
+        key=_invite_email_key(invite.pk),
     )
-    message.attach_alternative(render_to_string("patients/email/invite_body.html", ctx), "text/html")
-    message.send()
     PatientInvite.objects.filter(pk=invite.pk).update(emailed_at=timezone.now())

@@ -7,7 +7,8 @@ from .models import PatientInvite
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_patient_invite(self, invite_id: int) -> None:
-    """Email a portal invitation once; a second delivery of the task finds it sent and stops.
+    """Kept for invitations queued before the email outbox: writes one to the outbox once (new invitations are
+    written there by `patient_invite` itself, in its transaction).
 
     An invitation that lapsed before the task ran (a newer one was sent, or it expired) is not
     emailed: its link would only lead the patient to "not valid".
