@@ -69,7 +69,9 @@ def enqueue(ids: list[int]) -> int:
             tasks.send_outbox_email.apply_async((pk,), retry=False, connection=conn)
             queued += 1
     except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay pending for the sweep
-        log.warning("broker unavailable, %s outbox email(s) left for the sweep: %s", len(ids) - queued, type(exc).__name__)
+        log.warning(
+            "broker unavailable, %s outbox email(s) left for the sweep: %s", len(ids) - queued, type(exc).__name__
+        )
     finally:
         if conn is not None:
             conn.release()
@@ -101,7 +103,9 @@ def _send(row: OutboxEmail, key: str) -> tuple[bool, str, bool]:
     """(accepted, reason, permanent)."""
     if not settings.EMAIL_BACKEND or not settings.DEFAULT_FROM_EMAIL:
         return False, "Email is not configured (EMAIL_BACKEND / DEFAULT_FROM_EMAIL).", True
-    email = EmailMultiAlternatives(row.subject, row.text, settings.DEFAULT_FROM_EMAIL, [row.to], headers={KEY_HEADER: key})
+    email = EmailMultiAlternatives(
+        row.subject, row.text, settings.DEFAULT_FROM_EMAIL, [row.to], headers={KEY_HEADER: key}
+    )
     if row.html:
         email.attach_alternative(row.html, "text/html")
     try:
@@ -127,7 +131,10 @@ def _fail(row: OutboxEmail, number: int, reason: str, *, permanent: bool) -> Non
     else:
         backoff = timedelta(seconds=min(settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (number - 1), 3600))
         _move(
-            row.pk, number, status=Status.PENDING, next_try_at=timezone.now() + backoff,
+            row.pk,
+            number,
+            status=Status.PENDING,
+            next_try_at=timezone.now() + backoff,
             status_reason=f"Retrying: {reason}"[:300],
         )
 

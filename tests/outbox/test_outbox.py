@@ -31,7 +31,10 @@ def test_an_invitation_sent_while_the_broker_is_down_answers_and_the_sweep_sends
 ):
     mail.outbox = []
     patient = patient_create(
-        created_by=front_desk, given_name="Rowan", family_name="O'Brien", date_of_birth=date(1984, 6, 2),
+        created_by=front_desk,
+        given_name="Rowan",
+        family_name="O'Brien",
+        date_of_birth=date(1984, 6, 2),
         email="rowan@example.org",
     )
     real = tasks.send_outbox_email.apply_async

@@ -350,7 +350,9 @@ def test_a_lapsed_invitation_is_not_emailed(front_desk, mailoutbox):
     assert OutboxEmail.objects.filter(status="cancelled").count() == 1
 
 
-def test_the_invitation_email_is_plain_text_not_html_escaped(front_desk, django_capture_on_commit_callbacks, mailoutbox):
+def test_the_invitation_email_is_plain_text_not_html_escaped(
+    front_desk, django_capture_on_commit_callbacks, mailoutbox
+):
     patient = register(email="rowan@example.org", given_name="Ró'isín")
     with django_capture_on_commit_callbacks(execute=True):
         patient_invite(patient=patient, by=front_desk)
