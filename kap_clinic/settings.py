@@ -160,8 +160,20 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0) or None
+# Reverse proxies in front of the site: kap_clinic.http.client_ip trusts exactly that many X-Forwarded-For hops,
+# for the lockout, the sign-in throttle and the audit log alike.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "kap_clinic.http.client_ip"
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
 AXES_VERBOSE = False
+# Password spraying (one password, many usernames) from one address: refused after this many failed sign-ins
+# from it within the window, whatever the usernames (kap_clinic.accounts.throttle).
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)
+LOGIN_IP_WINDOW_MINUTES = env_int("LOGIN_IP_WINDOW_MINUTES", 15)
+# Wrong witness passwords on the controlled-substance log, per witness, before the witness check waits (no lockout
+# of the witness's own sign-in).
+WITNESS_FAILURE_LIMIT = env_int("WITNESS_FAILURE_LIMIT", 5)
+WITNESS_WINDOW_MINUTES = env_int("WITNESS_WINDOW_MINUTES", 15)
 
 # Two-factor: always for admins and clinicians; for intake staff when the clinic says so.
 OTP_TOTP_ISSUER = CLINIC_NAME
@@ -243,6 +255,19 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# One cache for every process: the sign-in throttle and the calendar feed's rate limit must count across gunicorn
+# workers. Redis (CACHE_URL, else REDIS_URL) in production; process memory only without Redis (make run).
+CACHE_URL = os.environ.get("CACHE_URL") or REDIS_URL
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "kap-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -22,3 +22,6 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Tasks run in-process; tests/test_worker.py switches this off and starts a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Process memory, cleared before each test (tests/conftest.py): a Redis cache would be shared with the broker's
+# database, which clearing would wipe. tests/test_settings.py checks production gets Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -3,11 +3,11 @@
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth import authenticate
 from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES
+from kap_clinic.accounts.services import witness_password_check
 
 from .models import ProductLot, RemsEvent, RemsMonitoringForm
 from .models.controlled import ControlledProduct
@@ -146,8 +146,11 @@ class DoseRecordForm(forms.Form):
             witness = cleaned.get("witness")
             if witness is None:
                 self.add_error("witness", "Waste must be witnessed.")
-            elif not authenticate(self.request, username=witness.username, password=cleaned.get("witness_password")):
-                self.add_error("witness_password", "The witness must confirm with their own password.")
+            elif not witness_password_check(witness=witness, password=cleaned.get("witness_password")):
+                self.add_error(
+                    "witness_password",
+                    "The witness must confirm with their own password (after several wrong tries, wait a while).",
+                )
         return cleaned
 
 

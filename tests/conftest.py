@@ -181,3 +181,12 @@ def _reference_data(request):
     if not Group.objects.exists():
         sync_role_groups()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles and rate limits count in the cache (process memory in tests): each test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

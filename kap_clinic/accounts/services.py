@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.db import transaction
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import User
+from .throttle import Throttle
 
 
 def totp_device_for_setup(*, user: User) -> TOTPDevice:
@@ -31,4 +33,26 @@ def totp_verify(*, request, user: User, token: str) -> bool:
         if device.verify_token(token):
             otp_login(request, device)
             return True
+    return False
+
+
+def sign_in_throttle() -> Throttle:
+    return Throttle("sign-in-ip", settings.LOGIN_IP_FAILURE_LIMIT, settings.LOGIN_IP_WINDOW_MINUTES * 60)
+
+
+def witness_password_check(*, witness: User, password: str) -> bool:
+    """A staff member confirms an action (witnessed waste) with their own password.
+
+    Not through `authenticate()`: django-axes would count a mistyped witness password as a failed sign-in and lock
+    the witness out of their own account. Guessing is limited per witness instead: after WITNESS_FAILURE_LIMIT
+    wrong passwords within the window every check fails, the right password included, until the window ends.
+    """
+    throttle = Throttle("witness", settings.WITNESS_FAILURE_LIMIT, settings.WITNESS_WINDOW_MINUTES * 60)
+    who = str(witness.pk)
+    if throttle.is_blocked(who) or not witness.is_active:
+        return False
+    if witness.check_password(password or ""):
+        throttle.reset(who)
+        return True
+    throttle.fail(who)
     return False

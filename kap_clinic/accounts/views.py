@@ -9,14 +9,27 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from kap_clinic.http import client_ip
+
 from . import services
 from .forms import SignInForm, TokenForm
 
 
 class SignInView(auth_views.LoginView):
+    """Sign-in, with django-axes' per-user-and-address lockout and a per-address limit against password spraying."""
+
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if services.sign_in_throttle().is_blocked(client_ip(request)):
+            return render(request, "accounts/locked_out.html", {"by_address": True}, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        services.sign_in_throttle().fail(client_ip(self.request))
+        return super().form_invalid(form)
 
 
 class SignOutView(auth_views.LogoutView):

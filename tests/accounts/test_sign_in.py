@@ -156,3 +156,33 @@ def test_sign_out_needs_post(client_for, patient_user):
     assert client.get(reverse("accounts:logout")).status_code == 405
     client.post(reverse("accounts:logout"))
     assert client.get(HOME).status_code == 302
+
+
+def test_behind_the_proxy_one_client_cannot_lock_out_another(client, patient_user, settings):
+    """Failures from one client (same proxy, forged X-Forwarded-For prefix) do not lock the account for another."""
+    settings.PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            LOGIN,
+            {"username": "patient1", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="198.51.100.77, 203.0.113.5",
+        )
+    response = client.post(
+        LOGIN,
+        {"username": "patient1", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.77",
+    )
+    assert response.status_code == 302
+
+
+def test_password_spraying_from_one_address_is_refused_whatever_the_usernames(client, patient_user, settings):
+    settings.LOGIN_IP_FAILURE_LIMIT = 4
+    for n in range(4):
+        assert _post_login(client, f"someone{n}", "Spring2026!", ip="203.0.113.9").status_code == 200
+    refused = _post_login(client, "patient1", PASSWORD, ip="203.0.113.9")
+    assert refused.status_code == 429
+    assert "from this address" in refused.content.decode()
+    # Another address signs in as usual.
+    assert _post_login(client, "patient1", PASSWORD, ip="203.0.113.10").status_code == 302

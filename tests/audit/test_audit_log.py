@@ -123,7 +123,7 @@ def test_a_forged_forwarded_for_header_does_not_change_the_recorded_address(clie
 
 
 def test_behind_a_proxy_the_address_it_forwarded_is_recorded(settings, client_for, clinician, patient):
-    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.PROXY_COUNT = 1
     client_for(clinician).get(
         reverse("patients:detail", kwargs={"pk": patient.pk}),
         REMOTE_ADDR="172.18.0.5",

@@ -347,3 +347,30 @@ def test_a_lot_is_received_through_the_form_in_ml(client_for, ketamine, clinicia
     )
     assert response.status_code == 302
     assert CSLogEntry.objects.get().amount_mg == MG("100")
+
+
+def test_wrong_witness_passwords_do_not_lock_the_witness_out_of_signing_in(
+    client, client_for, session, lot, clinician, other_clinician, settings
+):
+    """The witness check does not go through django-axes, but guessing is limited per witness."""
+    from tests.conftest import sign_in  # noqa: F401 - the witness signs in below with the login form
+
+    url = reverse("sessions:cs_dose_record", kwargs={"pk": session.pk})
+    data = {
+        "lot": lot.pk,
+        "drawn_mg": "40",
+        "administered_mg": "35",
+        "wasted_mg": "5",
+        "witness": other_clinician.pk,
+        "witness_password": "not-their-password",
+    }
+    recorder = client_for(clinician)
+    for _ in range(settings.WITNESS_FAILURE_LIMIT):
+        assert recorder.post(url, data).status_code == 400
+    # Now even the right password is refused for a while: guessing stops here.
+    assert recorder.post(url, {**data, "witness_password": PASSWORD}).status_code == 400
+    assert cs_lot_balance(lot) == MG("500")
+    # The witness signs in as usual: no axes failures were counted against them.
+    recorder.logout()
+    response = recorder.post(reverse("accounts:login"), {"username": other_clinician.username, "password": PASSWORD})
+    assert response.status_code == 302

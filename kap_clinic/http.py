@@ -1,0 +1,28 @@
+"""The client's address, one way for every part of the site that records or limits by it.
+
+Behind `PROXY_COUNT` reverse proxies, the client is the address the outermost trusted proxy saw: counting from the
+right of X-Forwarded-For with REMOTE_ADDR (the nearest proxy) as the last hop. Entries further left were written
+by the client itself and are never trusted, so nobody can lock out someone else's address or put another address
+in the audit log. With PROXY_COUNT=0 the header is ignored. django-axes (AXES_CLIENT_IP_CALLABLE), the sign-in
+throttle and the audit log's remote address all call `client_ip`.
+"""
+
+from django.conf import settings
+from python_ipware import IpWare
+
+
+def client_ip(request) -> str | None:
+    """The client address as the trusted proxies saw it; REMOTE_ADDR when there are none, or too few hops."""
+    proxies = settings.PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not proxies:
+        return remote or None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    chain = ", ".join(part for part in (forwarded, remote) if part)
+    # python-ipware counts the proxies in the chain after the client: chain[-(proxy_count + 1)], at least that long.
+    ip, _ = IpWare(precedence=("HTTP_X_FORWARDED_FOR",), proxy_count=proxies).get_client_ip(
+        {"HTTP_X_FORWARDED_FOR": chain}
+    )
+    if ip is None:  # fewer hops than proxies: the request did not come through them
+        return remote or None
+    return str(ip)
