@@ -30,4 +30,4 @@ USER app
 
 EXPOSE 8000
 
-CMD ["gunicorn", "kap_clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "kap_clinic.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000"]
