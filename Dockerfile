@@ -15,9 +15,9 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first, so that a code change does not reinstall them (no dev extras).
-COPY pyproject.toml ./
-RUN pip install .
+# Dependencies first, so that a code change does not reinstall them (no dev extras), at the locked versions.
+COPY pyproject.toml requirements.lock ./
+RUN pip install -c requirements.lock .
 
 COPY . .
 

@@ -5,13 +5,25 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUNDIR := .run
 
-.PHONY: run test lint install check-deploy bench clean
+.PHONY: run test lint install lock check-deploy bench clean
 
-$(STAMP): pyproject.toml
+# Installs the exact versions in requirements.lock (a constraints file: a dependency added to pyproject.toml and not
+# yet locked still installs, at its newest allowed version, until `make lock` pins it).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+# Resolve pyproject.toml's dependencies afresh (dev extras included, nothing installed) and pin every one exactly.
+lock: install
+	mkdir -p $(RUNDIR)
+	$(PY) -m pip install --quiet --dry-run --ignore-installed --report $(RUNDIR)/lock-report.json -e '.[dev]'
+	$(PY) -c 'import json, sys; \
+	pins = sorted((i["metadata"]["name"], i["metadata"]["version"]) for i in json.load(open(sys.argv[1]))["install"]); \
+	print("# Exact versions for reproducible installs (make install, Dockerfile). Regenerate with: make lock"); \
+	print("\n".join(f"{n}=={v}" for n, v in pins if n.lower() != "kap-clinic"))' \
+	$(RUNDIR)/lock-report.json > requirements.lock
 
 install: $(STAMP)
 
