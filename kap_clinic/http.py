@@ -8,6 +8,7 @@ throttle and the audit log's remote address all call `client_ip`.
 """
 
 from django.conf import settings
+from django.utils.cache import add_never_cache_headers
 from python_ipware import IpWare
 
 
@@ -26,3 +27,18 @@ def client_ip(request) -> str | None:
     if ip is None:  # fewer hops than proxies: the request did not come through them
         return remote or None
     return str(ip)
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Every response to a signed-in user says `Cache-Control: no-store`: no chart, schedule or PDF stays in a
+    browser's or proxy's cache for the next person at a shared computer to find with the Back button."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
+        return response

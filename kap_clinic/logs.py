@@ -10,6 +10,8 @@ to every record Django's handlers write (django.request's "Not Found: /path", ru
 import logging
 import re
 
+from django.utils.log import AdminEmailHandler
+
 REDACTED = "[redacted]"
 
 # (what stays, the secret): add a row for every new URL whose path carries a credential.
@@ -44,3 +46,13 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
+
+
+class RedactingAdminEmailHandler(AdminEmailHandler):
+    """Django's error mail to ADMINS, with secret URL segments redacted from the subject and the report (whose
+    request section repeats the path)."""
+
+    def send_mail(self, subject, message, *args, **kwargs):
+        if kwargs.get("html_message"):
+            kwargs["html_message"] = redact(kwargs["html_message"])
+        super().send_mail(redact(subject), redact(message), *args, **kwargs)

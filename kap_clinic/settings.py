@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kap_clinic.http.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kap_clinic.accounts.middleware.SessionLifetimeMiddleware",
@@ -126,6 +127,9 @@ DATABASES = {
 }
 # A chart view and its audit entry commit together, or not at all.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# A kept-open connection is checked before a request reuses it: the first request after a database restart
+# reconnects instead of failing.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -211,6 +215,9 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who gets error mail (a 500's traceback, secrets in paths redacted): comma-separated addresses. Empty, the error
+# page does not claim anyone was told.
+ADMINS = [(address, address) for address in env_list("ADMINS")]
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(RUN_DIR / "mail"))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
@@ -344,7 +351,10 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "kap_clinic.logs.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "kap_clinic.logs.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "django.server": {
@@ -361,9 +371,16 @@ LOGGING = {
             "filters": ["redact_secrets"],
             "level": "INFO",
         },
+        "mail_admins": {
+            "class": "kap_clinic.logs.RedactingAdminEmailHandler",
+            "filters": ["require_debug_false"],
+            "level": "ERROR",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own error mail to ADMINS (none when ADMINS is empty), with secrets redacted.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+handler500 = "kap_clinic.errors.server_error"
+
 admin.site.site_header = "KAP Clinic administration"
 admin.site.site_title = "KAP Clinic"
 
