@@ -17,6 +17,7 @@ REDACTED = "[redacted]"
 # (what stays, the secret): add a row for every new URL whose path carries a credential.
 _SECRET_PATHS = [
     (r"/treatment/calendar/", r"[^/\s\"'?#.]+"),  # the feed token; ".ics" stays
+    (r"/calendar/", r"[^/\s\"'?#.]+(?=\.ics)"),
     (r"/reminders/confirm/", r"[^/\s\"'?#]+"),
     (r"/accounts/invite/", r"[^/\s\"'?#]+"),
     (r"/accounts/password/reset/[^/\s\"'?#]+/", r"[^/\s\"'?#]+"),  # uid stays, the token goes

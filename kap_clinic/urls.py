@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from sessions.portal_views import calendar_feed_view
+
 handler500 = "kap_clinic.errors.server_error"
 
 admin.site.site_header = "KAP Clinic administration"
@@ -16,6 +18,8 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("screening/", include("screening.urls")),
     path("treatment/", include("sessions.urls")),
+    # The patient's calendar feed at an address that names no treatment (the one under treatment/ still works).
+    path("calendar/<str:token>.ics", calendar_feed_view, name="calendar_feed"),
     path("aftercare/", include("aftercare.urls")),
     path("reminders/", include("kap_clinic.notifications.urls")),
     path("billing/", include("billing.urls")),

@@ -15,7 +15,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import icalendar
 from django.conf import settings
@@ -102,8 +101,9 @@ def token_digest(token: str) -> str:
 
 
 def feed_url(token: str) -> str:
-    """The full subscription address, for the patient to paste into a calendar app."""
-    return settings.SITE_URL.rstrip("/") + reverse("sessions:calendar_feed", kwargs={"token": token})
+    """The full subscription address, for the patient to paste into a calendar app: /calendar/<token>.ics, which
+    names no treatment (links made before it, under /treatment/calendar/, keep working)."""
+    return settings.SITE_URL.rstrip("/") + reverse("calendar_feed", kwargs={"token": token})
 
 
 def live_feed(patient: Patient) -> CalendarFeed | None:
@@ -175,9 +175,9 @@ def _utc(moment: datetime) -> datetime:
 
 
 def event_uid(session: DosingSession) -> str:
-    """Stable for the life of the booking: a reschedule keeps the row, so calendars update the same event."""
-    host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"session-{session.pk}@{host}"
+    """Random (RFC 7986 5.3: a UUID) and stable for the life of the booking: a reschedule keeps the row, so
+    calendars update the same event; it gives away neither the session's id nor how many sessions there are."""
+    return str(session.calendar_uid)
 
 
 def feed_sessions(patient: Patient, *, now: datetime | None = None):
@@ -196,7 +196,8 @@ def feed_ical(patient: Patient, *, now: datetime | None = None) -> bytes:
     now = now or timezone.now()
     clinic = settings.CLINIC_NAME
     summary = f"Appointment at {clinic}"
-    portal = settings.SITE_URL.rstrip("/") + reverse("sessions:portal_schedule")
+    # The site's front page, not the schedule's own address (/treatment/...): no field names the treatment.
+    portal = settings.SITE_URL.rstrip("/") + "/"
 
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//{clinic}//Patient appointments//EN")
@@ -204,7 +205,7 @@ def feed_ical(patient: Patient, *, now: datetime | None = None) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"{clinic} appointments")
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", timedelta(hours=1))
+    cal.add("x-published-ttl", "PT1H")  # an RFC 5545 duration, as the calendar apps that read it expect
     for session in feed_sessions(patient, now=now):
         cancelled = session.status == Status.CANCELLED
         event = icalendar.Event()

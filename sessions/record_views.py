@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
@@ -63,7 +64,8 @@ def _page(request, session, *, bound=None, status=200):
     if bound is not None:
         forms[bound.prefix] = bound
     # What "nothing by mouth" means depends on the route: the protocol's own preparation text says it.
-    forms["check"].fields["is_fasting_confirmed"].help_text = session.protocol.preparation_instructions
+    # Escaped here: form help text is rendered as HTML, and the text is edited by admins in the back office.
+    forms["check"].fields["is_fasting_confirmed"].help_text = escape(session.protocol.preparation_instructions)
     if record.bp_level != recording.BP_HOLD:
         forms["bp"].fields.pop("override_hold")  # offered only where there is a hard hold to override
     forms["resolve"].fields["event"].widget.choices = [

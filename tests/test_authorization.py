@@ -62,6 +62,7 @@ MATRIX = {
     "sessions:calendar_feed_revoke": (None, "post", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     # Calendar apps cannot sign in: the unguessable token in the address is the credential.
     "sessions:calendar_feed": ("feed_token", "get", row(OK, OK, OK, OK, OK)),
+    "calendar_feed": ("feed_token", "get", row(OK, OK, OK, OK, OK)),
     "sessions:enroll": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:plan_create": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:plan_detail": ("plan", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),

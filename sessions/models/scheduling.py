@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -250,6 +251,9 @@ class DosingSession(models.Model):
     status_reason = models.CharField(max_length=200, blank=True)
     planner_notes = models.JSONField(default=list, blank=True)
     calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # The event's UID in the patient's calendar feed: random, so it tells nothing (not the row id, not the host),
+    # and stable for the life of the booking.
+    calendar_uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

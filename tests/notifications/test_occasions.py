@@ -334,3 +334,19 @@ def test_a_signed_link_that_happens_to_spell_a_word_does_not_stop_the_reminder(
     reminder.refresh_from_db()
     assert reminder.status == "sent"
     assert "-mg-PTSD" in mail.outbox[0].body
+
+
+def test_plain_text_reminders_are_not_html_escaped(clinic_clock, consenting, clinician, room, settings):
+    """O'Brien, not O&#x27;Brien: the text part, subject and SMS are plain text; only the HTML part is escaped."""
+    settings.REMINDER_QUIET_START = settings.REMINDER_QUIET_END = "00:00"
+    settings.CLINIC_NAME = "O'Brien & Daughters Clinic"
+    series = book_series(consenting, clinician, room, route="iv")
+    session = series.sessions.order_by("starts_at").first()
+    for reminder in session.reminders.filter(rule__offset_minutes=2880):
+        clinic_clock.move_to(reminder.scheduled_for, tick=False)
+        reminder_deliver(reminder_id=reminder.pk)
+    email, sms = mail.outbox[0], LocmemSmsBackend.outbox[0]["text"]
+    for text in (email.subject, email.body, sms):
+        assert "O'Brien & Daughters Clinic" in text
+        assert "&#x27;" not in text and "&amp;" not in text
+    assert "O&#x27;Brien &amp; Daughters Clinic" in email.alternatives[0][0]

@@ -47,7 +47,7 @@ def _events(cal: icalendar.Calendar) -> dict[str, icalendar.Event]:
 
 
 def _uid(session: DosingSession) -> str:
-    return f"session-{session.pk}@127.0.0.1"
+    return str(session.calendar_uid)
 
 
 def test_feed_is_an_icalendar_with_one_event_per_session(client, plan, token):
@@ -142,7 +142,7 @@ def test_no_field_carries_clinical_or_identifying_detail(client, patient, plan, 
         assert text.lower() not in body.lower(), text
     assert not re.search(r"\bmg\b", body, re.IGNORECASE)
 
-    portal = "http://127.0.0.1:8000" + reverse("sessions:portal_schedule")
+    portal = "http://127.0.0.1:8000/"
     for event in icalendar.Calendar.from_ical(response.content).walk("VEVENT"):
         assert str(event["SUMMARY"]) == "Appointment at KAP Clinic"
         assert str(event["DESCRIPTION"]).endswith(portal)
@@ -242,3 +242,37 @@ def test_a_patient_has_at_most_one_live_feed(patient, patient_user):
     with pytest.raises(IntegrityError), transaction.atomic():
         CalendarFeed.objects.create(patient=patient, token_hash="0" * 64)
     assert feed.is_live
+
+
+def test_event_uids_are_random_and_the_feed_names_no_treatment(client, plan, token):
+    """UIDs are UUIDs (no row id, no count of sessions); the TTL is an RFC 5545 duration; and neither the feed nor
+    the address the patient subscribes to carries the word "treatment"."""
+    import uuid
+
+    response = client.get(_url(token))
+    body = response.content.decode()
+    cal = icalendar.Calendar.from_ical(response.content)
+    sessions = list(plan.sessions.all())
+    uids = [str(event["UID"]) for event in cal.walk("VEVENT")]
+    assert len(set(uids)) == len(sessions)
+    for uid in uids:
+        assert str(uuid.UUID(uid)) == uid
+        assert not any(uid == str(s.pk) or f"-{s.pk}@" in uid for s in sessions)
+    assert "X-PUBLISHED-TTL:PT1H" in body.replace("\r\n", "\n").splitlines()
+    assert "treatment" not in body.lower()
+    link = calendar.feed_url(token)
+    assert "treatment" not in link.lower()
+    assert link.endswith(f"/calendar/{token}.ics")
+    assert client.get(link.removeprefix("http://127.0.0.1:8000")).content == response.content
+
+
+def test_the_feed_rate_limit_counts_in_the_shared_cache(client, plan, token, settings):
+    """The per-link limit lives in the Django cache (Redis in production, tests/test_hardening.py), so it holds across
+    gunicorn workers: clearing the cache, as another worker would not, is the only way past it."""
+    from django.core.cache import cache
+
+    for _ in range(calendar.FEED_FETCHES_PER_MINUTE):
+        assert client.get(_url(token)).status_code == 200
+    assert client.get(_url(token)).status_code == 429
+    cache.clear()
+    assert client.get(_url(token)).status_code == 200

@@ -267,3 +267,13 @@ def test_record_page_queries_do_not_grow_with_the_timeline(
     _add_vitals(session, clinician, 30)
     with django_assert_max_num_queries(len(few)):
         assert client.get(url("record_detail", session)).status_code == 200
+
+
+def test_the_preparation_text_is_escaped_on_the_record_page(client_for, clinician, session):
+    """Admins edit the text in the back office; the record page shows it as text, never as markup."""
+    protocol = session.protocol
+    protocol.preparation_instructions = 'Nothing by mouth <script>alert("x")</script> & bring an escort.'
+    protocol.save(update_fields=["preparation_instructions"])
+    page = client_for(clinician).get(url("record_detail", session)).content.decode()
+    assert "<script>alert" not in page
+    assert "Nothing by mouth &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; bring an escort." in page
