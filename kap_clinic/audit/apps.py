@@ -1,5 +1,7 @@
+from functools import partial
+
 from django.apps import AppConfig
-from django.db import connections
+from django.db import connections, transaction
 
 
 class AuditConfig(AppConfig):
@@ -22,8 +24,8 @@ class AuditConfig(AppConfig):
 
 
 def _seal_entry(sender, instance, created, raw=False, using="default", **kwargs):
-    """Seal each new entry in Python where the database does not do it itself (PostgreSQL seals at commit)."""
+    """Where the database does not seal entries itself (PostgreSQL does, at commit), seal them after the commit."""
     if created and not raw and connections[using].vendor != "postgresql":
-        from .chain import seal_entry  # imports the models, which must not load while the app registry fills
+        from .chain import seal_pending_entries  # imports the models, which must not load while the registry fills
 
-        seal_entry(entry_id=instance.pk, using=using)
+        transaction.on_commit(partial(seal_pending_entries, using=using), using=using)

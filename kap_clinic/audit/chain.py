@@ -68,20 +68,32 @@ def entry_hash(prev_hash: str, values: dict) -> str:
     return hashlib.sha256((prev_hash + entry_content(values)).encode()).hexdigest()
 
 
-def seal_entry(*, entry_id: int, using: str = "default") -> AuditSeal:
-    """Append the seal of one entry (not on PostgreSQL, where the database does it at commit)."""
+def seal_pending_entries(*, using: str = "default") -> int:
+    """Seal every entry not sealed yet, oldest first (not on PostgreSQL, where the database seals at commit).
+
+    Runs after each commit that wrote entries, so the request itself pays nothing for it.
+    """
     connection = connections[using]
+    sealed = 0
     with transaction.atomic(using=using):
         if connection.vendor == "sqlite":
             # A write first, so SQLite takes its write lock before the last seal is read: no two writers fork.
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE audit_auditseal SET id = id WHERE 0")
-        values = LogEntry.objects.using(using).filter(pk=entry_id).values(*CONTENT_FIELDS).get()
+        pending = (
+            LogEntry.objects.using(using)
+            .filter(~Exists(AuditSeal.objects.using(using).filter(entry_id=OuterRef("pk"))))
+            .order_by("pk")
+            .values(*CONTENT_FIELDS)
+        )
         last = AuditSeal.objects.using(using).order_by("-pk").values_list("entry_hash", flat=True).first()
         prev = last or GENESIS
-        return AuditSeal.objects.using(using).create(
-            entry_id=entry_id, prev_hash=prev, entry_hash=entry_hash(prev, values)
-        )
+        for values in list(pending):
+            digest = entry_hash(prev, values)
+            AuditSeal.objects.using(using).create(entry_id=values["id"], prev_hash=prev, entry_hash=digest)
+            prev = digest
+            sealed += 1
+    return sealed
 
 
 @dataclass(frozen=True)

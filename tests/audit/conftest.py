@@ -5,15 +5,18 @@ import subprocess
 import pytest
 from django.db import connection
 
+from kap_clinic.audit.chain import seal_pending_entries
 from tests.conftest import skip_or_fail
 
 
 def seal_pending() -> None:
-    """Let PostgreSQL seal this transaction's entries now, as it does at commit (a test's transaction never commits)."""
+    """Seal this transaction's entries now, as happens at commit (a test's transaction never commits)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    else:
+        seal_pending_entries()
 
 
 def superuser_sql(sql: str) -> None:
