@@ -130,6 +130,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # A kept-open connection is checked before a request reuses it: the first request after a database restart
 # reconnects instead of failing.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL roles: the site and workers connect (DATABASE_URL) as a runtime role that cannot rewrite the audit trail;
+# `migrate` runs as the owner; DATABASE_RUNTIME_ROLE names the role it then grants (kap_clinic/audit/privileges.py)
+# and DATABASE_RUNTIME_PASSWORD, when set, creating that role or setting its password. Unset: no grants (SQLite).
+DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "")
+DATABASE_RUNTIME_PASSWORD = os.environ.get("DATABASE_RUNTIME_PASSWORD", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -142,6 +142,21 @@ def _sqlite_flush_despite_append_only_audit_log(request):
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
         for statement in record._sqlite_up():
             cursor.execute(statement)
+    # Audit seals, signed screenings and REMS forms: lift their triggers, flush here, put them back (the flush that
+    # follows this fixture then finds nothing left to delete).
+    from django.apps import apps
+    from django.core.management import call_command
+
+    seals = importlib.import_module("kap_clinic.audit.migrations.0002_hash_chain")
+    screenings = importlib.import_module("screening.migrations.0003_signed_screening_is_read_only")
+    rems = importlib.import_module("sessions.migrations.0007_signed_rems_form_is_read_only")
+    with connection.cursor() as cursor:
+        for statement in [*seals.SQLITE_DOWN, *screenings.sqlite_down(), *rems.sqlite_down()]:
+            cursor.execute(statement)
+    call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+    with connection.cursor() as cursor:
+        for statement in [*seals.SQLITE_UP, *screenings.sqlite_up(), *rems.sqlite_up(rems.form_columns(apps))]:
+            cursor.execute(statement)
 
 
 REFERENCE_DATA_MIGRATIONS = (

@@ -21,6 +21,7 @@ REQUIRED_SERVICES = (*APP_SERVICES, "db", "redis")
 INTERPOLATION = re.compile(r"^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$")
 REQUIRED_INTERPOLATION = re.compile(r"^\$\{[A-Z0-9_]+:?\?[^}]*\}$")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY$")
+URL_USER = re.compile(r"^postgres(?:ql)?://(?P<user>[^:/@]+):(?P<password>[^@]+)@")
 URL_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@]*:(?P<password>[^@]+)@")
 
 
@@ -148,6 +149,38 @@ def test_site_healthcheck_speaks_as_the_tls_proxy(services):
     check = " ".join(_as_list(services["web"]["healthcheck"]["test"]))
     assert "127.0.0.1:8000/healthz/" in check
     assert "X-Forwarded-Proto" in check and "https" in check
+
+
+def _database_user_and_password(url: str) -> tuple[str, str]:
+    parsed = URL_USER.match(url)
+    assert parsed, f"not a database URL with credentials: {url}"
+    return parsed["user"], parsed["password"]
+
+
+def test_app_services_connect_as_the_runtime_role_and_only_migrate_as_the_owner(services):
+    """The audit trail cannot be rewritten by the application: the site, worker and scheduler hold only the runtime
+    role's credentials; the owner's are given to the one-shot migrate service alone, which grants the runtime role."""
+    owner = environment(services["db"])["POSTGRES_USER"]
+    migrate = environment(services["migrate"])
+    owner_user, owner_password = _database_user_and_password(migrate["DATABASE_URL"])
+    runtime = migrate.get("DATABASE_RUNTIME_ROLE", "")
+    assert owner_user == owner
+    assert runtime and runtime != owner
+    assert REQUIRED_INTERPOLATION.match(migrate.get("DATABASE_RUNTIME_PASSWORD", ""))
+    assert services["migrate"].get("restart") == "no"
+    assert _command(services["migrate"])[-3:] == ["manage.py", "migrate", "--noinput"]
+
+    for name, service in services.items():
+        env = environment(service)
+        if name in ("migrate", "db") or "DATABASE_URL" not in env:
+            continue
+        user, password = _database_user_and_password(env["DATABASE_URL"])
+        assert user == runtime, f"{name} connects as {user}, not as the runtime role"
+        assert REQUIRED_INTERPOLATION.match(password)
+        assert password != owner_password and migrate["DATABASE_RUNTIME_PASSWORD"] == password
+        assert not any(owner_password in value for value in env.values()), f"{name} holds the owner's password"
+    for name in APP_SERVICES:
+        assert _database_user_and_password(environment(services[name])["DATABASE_URL"])[0] == runtime
 
 
 def _as_list(value) -> list[str]:

@@ -16,6 +16,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Case, DecimalField, F, Q, Value, When
 
+from kap_clinic.audit.privileges import append_only
+
 MG = {"max_digits": 12, "decimal_places": 3}
 
 
@@ -171,3 +173,6 @@ def stock_effect(prefix: str = "") -> Case:
 auditlog.register(ControlledProduct)
 auditlog.register(ProductLot)
 auditlog.register(CSLogEntry)
+
+# The runtime database role may only read and append the ledger (kap_clinic/audit/privileges.py).
+append_only(CSLogEntry)

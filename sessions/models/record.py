@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from kap_clinic.audit.privileges import append_only
+
 from .scheduling import DosingSession
 
 SIGNED_MESSAGE = "This session record is signed and can no longer change; add an amendment instead."
@@ -425,3 +427,7 @@ auditlog.register(AdverseEvent)
 auditlog.register(Discharge)
 auditlog.register(RecordSignature)
 auditlog.register(RecordAmendment)
+
+# The runtime database role may only read and append these (kap_clinic/audit/privileges.py).
+append_only(RecordSignature)
+append_only(RecordAmendment)
