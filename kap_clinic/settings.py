@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # backup codes
     "auditlog",
     "kap_clinic.accounts",
     "kap_clinic.audit",
@@ -140,7 +141,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "kap_clinic.accounts.backends.RolePermissionBackend",  # Django's ModelBackend, one permission query
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -186,7 +187,8 @@ WITNESS_WINDOW_MINUTES = env_int("WITNESS_WINDOW_MINUTES", 15)
 
 # Two-factor: always for admins and clinicians; for intake staff when the clinic says so.
 OTP_TOTP_ISSUER = CLINIC_NAME
-REQUIRE_2FA_FOR_INTAKE_DEFAULT = env_bool("REQUIRE_2FA_FOR_INTAKE", default=False)
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no authenticator key or backup code in the Django admin
+REQUIRE_2FA_FOR_INTAKE_DEFAULT = env_bool("REQUIRE_2FA_FOR_INTAKE", default=True)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from kap_clinic.accounts.views import admin_login_view
 
 from sessions.portal_views import calendar_feed_view
 
@@ -10,8 +11,9 @@ admin.site.site_header = "KAP Clinic administration"
 admin.site.site_title = "KAP Clinic"
 
 urlpatterns = [
-    # The back office signs in through the clinic's own sign-in (lockout and two-factor apply).
-    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
+    # The back office signs in through the clinic's own sign-in (lockout and two-factor apply); a signed-in
+    # user it does not admit gets 403 instead of a sign-in loop.
+    path("admin/login/", admin_login_view),
     path("admin/", admin.site.urls),
     path("accounts/", include("kap_clinic.accounts.urls")),
     path("audit/", include("kap_clinic.audit.urls")),

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import role_required
+from kap_clinic.accounts.decorators import permission_required, role_required
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.audit.services import record_chart_view
 
@@ -23,7 +23,7 @@ def patient_list_view(request):
     return render(request, "patients/patient_list.html", {"page": page, "q": query})
 
 
-@role_required(Role.ADMIN, Role.INTAKE, Role.CLINICIAN)
+@permission_required("patients.add_patient")  # the same permission the "Register a patient" link asks for
 def patient_create_view(request):
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -52,7 +52,7 @@ def my_record_view(request):
     return redirect("patients:detail", pk=patient.pk)
 
 
-@role_required(Role.ADMIN, Role.INTAKE, Role.CLINICIAN)
+@permission_required("patients.change_patient")  # the same permission the "Edit" link asks for
 def patient_edit_view(request, pk):
     patient = get_patient_for_user(request.user, pk)
     form = PatientForm(request.POST or None, instance=patient)

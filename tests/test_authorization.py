@@ -10,13 +10,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.conftest import sign_in
 
 ANON, PATIENT, INTAKE, CLINICIAN, ADMIN = "anonymous", "patient", "intake", "clinician", "admin"
-ROLES = (ANON, PATIENT, INTAKE, CLINICIAN, ADMIN)
+# The sixth principal: the clinician (with a confirmed authenticator) signed in with the password alone.
+PASSWORD_ONLY = "password_only"
+ROLES = (ANON, PATIENT, INTAKE, CLINICIAN, ADMIN, PASSWORD_ONLY)
 
 OK, LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, NOT_ALLOWED, BAD = 200, "login", 403, 404, 302, 405, 400
+VERIFY = "verify"  # sent to the two-factor code page
 
 
-def row(anonymous, patient, intake, clinician, admin_):
-    return dict(zip(ROLES, (anonymous, patient, intake, clinician, admin_), strict=True))
+def row(anonymous, patient, intake, clinician, admin_, password_only=VERIFY):
+    """Expected answers per role; a password-only staff session is sent to the code page unless said otherwise."""
+    return dict(zip(ROLES, (anonymous, patient, intake, clinician, admin_, password_only), strict=True))
 
 
 STAFF_ONLY = row(LOGIN, FORBIDDEN, OK, OK, OK)
@@ -34,9 +38,23 @@ MATRIX = {
     "clinic:settings": (None, "get", ADMIN_ONLY),
     "clinic:worker_check": (None, "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT)),
     "accounts:login": (None, "get", row(OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
-    "accounts:logout": (None, "post", row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
-    "accounts:two_factor_verify": (None, "get", row(LOGIN, OK, OK, REDIRECT, REDIRECT)),
-    "accounts:two_factor_setup": (None, "get", row(LOGIN, OK, OK, OK, OK)),
+    # A password-only session reaches the code page and sign-out, and nothing else (the admin's reset link aside).
+    "accounts:logout": (None, "post", row(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+    "accounts:two_factor_verify": (None, "get", row(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, OK)),
+    # Verified staff replace their authenticator here (with the password again); a GET never creates a device.
+    "accounts:two_factor_setup": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    # An admin's reset link for the clinician: it opens set-up in the clinician's own session only.
+    "accounts:two_factor_reset": (
+        "reset_token",
+        "get",
+        row(LOGIN, NOT_FOUND, NOT_FOUND, REDIRECT, NOT_FOUND, REDIRECT),
+    ),
+    "accounts:backup_codes": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    # Staff accounts, roles and deactivation: clinic admins, on the clinic's own pages.
+    "accounts:staff_list": (None, "get", ADMIN_ONLY),
+    "accounts:staff_create": (None, "get", ADMIN_ONLY),
+    "accounts:staff_edit": ("staff", "get", ADMIN_ONLY),
+    "accounts:staff_two_factor_reset": ("staff", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT)),
     "accounts:password_change": (None, "get", ANY_SIGNED_IN),
     "audit:log": (None, "get", ADMIN_ONLY),
     "patients:list": (None, "get", STAFF_ONLY),
@@ -164,6 +182,9 @@ def _check(response, expected, url):
     if expected == LOGIN:
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("accounts:login")), url
+    elif expected == VERIFY:
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("accounts:two_factor_verify")), url
     else:
         assert response.status_code == expected, f"{url}: {response.status_code}"
 
@@ -305,12 +326,34 @@ def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_n
         kwargs = {"token": invite_token(patient_invite(patient=other, by=people[INTAKE]))}
     elif kwargs_from in (None, "patient_a", "patient_fk", "self_report"):
         kwargs = _kwargs(kwargs_from, patient, {})
+    elif kwargs_from == "reset_token":
+        kwargs = {"token": _reset_token(people[CLINICIAN], people[ADMIN])}
+    elif kwargs_from == "staff":
+        kwargs = {"pk": people[CLINICIAN].pk}
     else:
         kwargs = _kwargs(kwargs_from, patient, _objects(patient, people[INTAKE], people[CLINICIAN], kwargs_from))
     url = reverse(url_name, kwargs=kwargs)
-    if role != ANON:
-        sign_in(client, people[role])
+    _sign_in_as(client, people, role)
     _check(_request(client, method, url), expected[role], url)
+
+
+def _sign_in_as(client, people, role):
+    if role == PASSWORD_ONLY:
+        client.force_login(people[CLINICIAN])  # the password, not yet the code of the authenticator they have
+    elif role != ANON:
+        sign_in(client, people[role])
+
+
+def _reset_token(user, admin_user):
+    from kap_clinic.accounts.models import TwoFactorReset
+
+    user.email = "clinician@example.org"
+    user.save()
+    token = "matrix-reset-token"
+    TwoFactorReset.objects.create(
+        user=user, token_hash=TwoFactorReset.hash_token(token), created_by=admin_user, expires_at="2999-01-01T00:00Z"
+    )
+    return token
 
 
 def _admin_site_urls():
@@ -323,13 +366,28 @@ def _admin_site_urls():
 
 @pytest.mark.parametrize("role", ROLES)
 def test_admin_site_is_for_admins_only(client, people, role):
-    if role != ANON:
-        sign_in(client, people[role])
+    _sign_in_as(client, people, role)
     for url in _admin_site_urls():
         response = client.get(url)
         expected = ADMIN_SITE[role]
         if role == ADMIN:
             assert response.status_code in (OK, FORBIDDEN), url  # a model admins may not view answers 403
+        elif role == PASSWORD_ONLY:
+            _check(response, VERIFY, url)
         else:
             assert response.status_code == expected, url
             assert "login" in response["Location"], url
+
+
+@pytest.mark.parametrize("role", [PATIENT, INTAKE, CLINICIAN])
+def test_signed_in_users_outside_the_back_office_get_403_not_a_sign_in_loop(client, people, role):
+    sign_in(client, people[role])
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.status_code == FORBIDDEN
+    assert len(response.redirect_chain) == 1  # to the admin's sign-in address, which refuses instead of looping
+
+
+def test_anonymous_visitors_of_the_back_office_sign_in_first(client, db):
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("accounts:login"))
+    assert response.status_code == OK

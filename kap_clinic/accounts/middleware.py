@@ -6,7 +6,9 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_otp import user_has_device
 
+from . import services
 from .signals import AUTH_STARTED_AT, LAST_SEEN_AT
 
 
@@ -36,26 +38,30 @@ class SessionLifetimeMiddleware:
 
 
 class TwoFactorRequiredMiddleware:
-    """Staff whose role requires TOTP reach nothing but set-up, verification and sign-out until verified."""
+    """A staff session signed in with the password alone reaches only the second-factor pages and sign-out.
 
-    OPEN_URL_NAMES = {"two_factor_verify", "two_factor_setup", "logout"}
+    With a confirmed authenticator (or backup codes) that is the code page: setting up another device needs a
+    verified session, or the admin's reset link opened in this session. Without one, staff whose role requires
+    TOTP reach only the set-up page.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and not user.is_verified() and user.requires_two_factor:
-            match = request.resolver_match or _resolve(request.path_info)
-            open_path = request.path_info.startswith(settings.STATIC_URL)
-            if not open_path and not (
-                match and match.namespace == "accounts" and match.url_name in self.OPEN_URL_NAMES
-            ):
-                from django_otp.plugins.otp_totp.models import TOTPDevice
-
-                has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-                target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
-                return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        if user.is_authenticated and user.is_clinic_staff and not user.is_verified():
+            has_device = user_has_device(user)
+            if has_device or user.requires_two_factor:
+                may_enrol = not has_device or services.two_factor_reset_granted(request) is not None
+                open_names = {"logout", "two_factor_reset"}
+                open_names |= {"two_factor_setup"} if may_enrol else set()
+                open_names |= {"two_factor_verify"} if has_device else set()
+                match = request.resolver_match or _resolve(request.path_info)
+                open_path = request.path_info.startswith(settings.STATIC_URL)
+                if not open_path and not (match and match.namespace == "accounts" and match.url_name in open_names):
+                    target = "accounts:two_factor_verify" if has_device else "accounts:two_factor_setup"
+                    return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
 

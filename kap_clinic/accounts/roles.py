@@ -1,8 +1,10 @@
 """What each role may do: the one place that says it.
 
 Each role is a Django group holding the permissions below; `sync_role_groups` writes them after
-every migrate, and a user's group follows their `role` field. Views ask `user.has_perm(...)` or
-`role_required(...)`; object ownership (whose patient) is checked in each app's selectors.
+every migrate, and a user's group follows their `role` field. Views, templates (`perms`), the
+navigation and the Django admin all ask `user.has_perm(...)`: `role_required(...)` is a check of the
+role's own permission (`accounts.role_<role>`), `permission_required(...)` of any other one. Object
+ownership (whose patient) is checked in each app's selectors.
 """
 
 from django.db import models
@@ -19,16 +21,26 @@ STAFF_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.INTAKE})
 # Roles whose accounts must use TOTP; intake joins them when the clinic setting says so.
 TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN})
 
+# Permissions that are not a model's add/change/view, declared on accounts.User (Meta.permissions).
+# Each role holds its own `role_<role>` permission: `role_required(Role.X)` and `perms.accounts.role_x`
+# in templates ask for it, so a view and the link to it cannot disagree.
+ROLE_PERMISSION = {role: f"accounts.role_{role}" for role in Role}
+CLINIC_STAFF = "accounts.clinic_staff"  # every staff role: the staff pages
+MANAGE_STAFF = "accounts.manage_staff"  # staff accounts, roles, deactivation and two-factor resets
+ROLE_MARKERS = frozenset({*ROLE_PERMISSION.values(), CLINIC_STAFF})
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: (
+        ROLE_PERMISSION[Role.ADMIN],
+        CLINIC_STAFF,
+        MANAGE_STAFF,
         "patients.view_patient",
+        "patients.add_patient",
+        "patients.change_patient",
         "auditlog.view_logentry",
         "clinic.change_clinicsettings",
         "clinic.view_clinicsettings",
         "clinic.view_workerheartbeat",
-        "accounts.view_user",
-        "accounts.add_user",
-        "accounts.change_user",
         "screening.view_screening",
         "screening.view_suicideriskalert",
         "screening.view_conditionrule",
@@ -79,16 +91,20 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "billing.change_payer",
     ),
     Role.CLINICIAN: (
+        ROLE_PERMISSION[Role.CLINICIAN],
+        CLINIC_STAFF,
         "patients.view_patient",
         "patients.add_patient",
         "patients.change_patient",
     ),
     Role.INTAKE: (
+        ROLE_PERMISSION[Role.INTAKE],
+        CLINIC_STAFF,
         "patients.view_patient",
         "patients.add_patient",
         "patients.change_patient",
     ),
-    Role.PATIENT: (),
+    Role.PATIENT: (ROLE_PERMISSION[Role.PATIENT],),
 }
 
 

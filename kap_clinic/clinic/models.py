@@ -8,7 +8,7 @@ class ClinicSettings(models.Model):
 
     require_2fa_for_intake = models.BooleanField(
         "Require two-factor sign-in for intake staff",
-        default=False,
+        default=True,  # they see every patient
         help_text="Admins and clinicians always sign in with a second factor.",
     )
     # Screening thresholds; defaults from the clinical reference (DOMAIN.md sections 1-2).

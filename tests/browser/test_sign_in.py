@@ -44,7 +44,7 @@ CASES = [
         ("Audit log", "Clinic settings", "My record"),
         True,
     ),
-    RoleCase(Role.INTAKE, "Front desk", ("Home", "Patients"), ("Audit log", "Clinic settings", "My record"), False),
+    RoleCase(Role.INTAKE, "Front desk", ("Home", "Patients"), ("Audit log", "Clinic settings", "My record"), True),
     RoleCase(Role.PATIENT, "My care", ("Home", "My record"), ("Patients", "Audit log", "Clinic settings"), False),
 ]
 

@@ -19,6 +19,7 @@ from kap_clinic.accounts.roles import Role
 from patients.models import Patient, PatientInvite, PatientStatusChange
 from patients.services import invite_token, patient_create
 from patients.status import Status
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -585,7 +586,7 @@ def test_the_chart_does_not_call_an_expired_invitation_open(client_for, front_de
     assert "Invited " in client.get(chart_url).content.decode()
     later = timezone.now() + timedelta(hours=settings.PATIENT_INVITE_HOURS, minutes=1)
     with time_machine.travel(later, tick=False):
-        client.force_login(front_desk)  # the session would have timed out meanwhile
+        sign_in(client, front_desk)  # the session would have timed out meanwhile
         body = client.get(chart_url).content.decode()
     assert "Invited " not in body
     assert "Invite to the portal" in body

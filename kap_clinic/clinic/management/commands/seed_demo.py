@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kap_clinic.accounts.models import User
@@ -61,16 +62,23 @@ class Command(BaseCommand):
                 username: _demo_user(username, role, first, last, password)
                 for username, role, first, last in DEMO_USERS
             }
-            keys = {name: _demo_totp_key(users[name]) for name in ("admin", "clinician")}
+            keys = {
+                username: _demo_totp_key(users[username])
+                for username, role, _, _ in DEMO_USERS
+                if users[username].requires_two_factor
+            }
             _demo_rooms()
             _demo_payers()
             _demo_patients(users)
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
         for username, role, _, _ in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<13} username {username:<10} password {password}")
-        self.stdout.write("Admins and clinicians also enter a code from an authenticator app; add these keys to one:")
+        self.stdout.write("Staff also enter a code from an authenticator app; add these keys to one:")
         for name, key in keys.items():
             self.stdout.write(f"  {name:<10} {key}   (or: python manage.py totp_code {name})")
+        self.stdout.write("Lost the app? Each staff member's backup codes work once each instead of a code:")
+        for name in keys:
+            self.stdout.write(f"  {name:<10} {' '.join(_demo_backup_codes(users[name]))}")
 
 
 def settings_password() -> str:
@@ -94,6 +102,17 @@ def _demo_totp_key(user: User) -> str:
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
     return base64.b32encode(device.bin_key).decode()
+
+
+def _demo_backup_codes(user: User) -> list[str]:
+    """Three fresh backup codes each run, so the ones printed always work."""
+    device = StaticDevice.objects.filter(user=user).first() or StaticDevice.objects.create(
+        user=user, name="Backup codes", confirmed=True
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(3)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
 
 
 def _demo_patients(users) -> None:
