@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.clinic.admin_base import ReadOnlyAdmin
 
 from .models import CheckIn, IntegrationSession
 
 
 @admin.register(IntegrationSession)
-class IntegrationSessionAdmin(ReadOnlyAdmin):
+class IntegrationSessionAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("pk", "patient", "clinician", "modality", "starts_at", "status")
     list_select_related = ("patient", "clinician")
     list_filter = ("status", "modality")
@@ -14,7 +15,7 @@ class IntegrationSessionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(ReadOnlyAdmin):
+class CheckInAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("pk", "patient", "opens_at", "due_at", "closes_at", "status")
     list_select_related = ("patient",)
     list_filter = ("status",)

@@ -48,9 +48,9 @@ class IntegrationCancelForm(forms.Form):
 
 class IntegrationCompleteForm(forms.Form):
     notes = forms.CharField(
-        label="Integration notes (staff only)",
+        label="Integration notes (clinicians only)",
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Never shown to the patient.",
+        help_text="Read by clinicians only: never shown to the patient, intake staff or admins.",
     )
 
 

@@ -142,6 +142,7 @@ class CheckInResponse(models.Model):
         return {"patient_id": self.checkin.patient_id}
 
 
-auditlog.register(IntegrationSession)
+# Admins browse the audit log: a change to the notes is recorded without their text (clinicians only read them).
+auditlog.register(IntegrationSession, mask_fields=["notes"], mask_callable="kap_clinic.audit.masks.clinicians_only")
 auditlog.register(CheckIn)
 auditlog.register(CheckInResponse)

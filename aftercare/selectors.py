@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES
+from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from patients.models import Patient
 from patients.selectors import visible_through
 
@@ -116,11 +116,23 @@ def trend_chart_data(points: list[dict]) -> dict:
     return {"labels": labels, "series": series}
 
 
-def patient_aftercare(patient: Patient) -> dict:
-    """What the staff aftercare page shows: integration sessions, check-ins with their answers, the outcome trend."""
+def integration_notes_visible_to(user: User) -> bool:
+    """Integration (psychotherapy) notes are read by clinicians only: not intake staff, not admins, not the patient."""
+    return user.is_active and user.has_role(Role.CLINICIAN)
+
+
+def patient_aftercare(patient: Patient, *, with_notes: bool = False) -> dict:
+    """What the staff aftercare page shows: integration sessions, check-ins with their answers, the outcome trend.
+
+    Integration notes are loaded only `with_notes` (see `integration_notes_visible_to`); otherwise they stay in the
+    database.
+    """
     from kap_clinic.notifications.models import StaffAlert
 
     points = outcome_trend(patient)
+    integration_sessions = IntegrationSession.objects.filter(patient=patient).select_related("clinician")
+    if not with_notes:
+        integration_sessions = integration_sessions.defer("notes")
     return {
         "patient": patient,
         # Open flags, read-only here (acknowledging them belongs to the alerts' own pages), beside the way to act
@@ -129,9 +141,8 @@ def patient_aftercare(patient: Patient) -> dict:
             "-urgent", "-created_at"
         )[:10],
         "plan": patient.treatment_plans.select_related("protocol").order_by("-pk").first(),
-        "integration_sessions": IntegrationSession.objects.filter(patient=patient)
-        .select_related("clinician")
-        .order_by("-starts_at", "-pk"),
+        "integration_sessions": integration_sessions.order_by("-starts_at", "-pk"),
+        "notes_visible": with_notes,
         "checkins": CheckIn.objects.filter(patient=patient)
         .prefetch_related(Prefetch("responses", queryset=CheckInResponse.objects.order_by("pk")))
         .order_by("opens_at", "pk"),

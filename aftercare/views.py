@@ -44,10 +44,12 @@ def _to_patient(patient_pk: int):
 def patient_aftercare_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     record_chart_view(obj=patient)
-    return render(request, "aftercare/patient_aftercare.html", selectors.patient_aftercare(patient))
+    ctx = selectors.patient_aftercare(patient, with_notes=selectors.integration_notes_visible_to(request.user))
+    return render(request, "aftercare/patient_aftercare.html", ctx)
 
 
 def _form_page(request, form, *, patient, title, submit, status=None, session=None):
+    record_chart_view(obj=session or patient)
     ctx = {"form": form, "patient": patient, "title": title, "submit": submit, "session": session}
     return render(request, "aftercare/integration_form.html", ctx, status=status or (400 if form.errors else 200))
 
@@ -232,6 +234,7 @@ def checkin_detail_view(request, pk):
 @role_required(Role.PATIENT)
 def portal_checkins_view(request):
     patient = portal_patient(request.user)
+    record_chart_view(obj=patient)  # the patient reading their own record is recorded too
     ctx = {
         "due": selectors.checkins_due(patient),
         "done": selectors.checkins_recently_done(patient),
@@ -243,6 +246,7 @@ def portal_checkins_view(request):
 @role_required(Role.PATIENT)
 def portal_checkin_fill_view(request, pk):
     checkin = selectors.get_checkin_for_user(request.user, pk)  # the patient's own check-ins only; 404 otherwise
+    record_chart_view(obj=checkin)
     now = timezone.now()
     if checkin.status != CheckIn.Status.OPEN or not checkin.opens_at <= now < checkin.closes_at:
         # Answered, missed, cancelled, closed or not open yet: nothing to fill, and a POST changes nothing.

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import STAFF_ROLES
+from kap_clinic.audit.services import record_chart_view, record_reads
 from patients.selectors import get_patient_for_user
 
 from . import services
@@ -38,6 +39,8 @@ def authorization_list_view(request):
         status, ending_soon = form.cleaned_data["status"], form.cleaned_data["ending_soon"]
     qs = authorization_list(request.user, status=status, ending_soon=ending_soon, today=today)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # read once: recorded as read, then shown
+    record_reads(rows=page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     ctx = {"page": page, "form": form, "query": query.urlencode(), "today": today, "can_work": _can_work(request)}
@@ -51,6 +54,7 @@ def _can_work(request) -> bool:
 @role_required(*STAFF_ROLES)
 def patient_authorizations_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
+    record_chart_view(obj=patient)
     ctx = {
         "patient": patient,
         "authorizations": authorizations_visible_to(request.user).filter(patient=patient).order_by("-created_at"),
@@ -72,6 +76,7 @@ def authorization_create_view(request, patient_pk):
         else:
             messages.success(request, "Authorization saved as a draft.")
             return redirect("billing:authorization_detail", pk=authorization.pk)
+    record_chart_view(obj=patient)
     ctx = {"form": form, "patient": patient}
     return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
 
@@ -83,6 +88,7 @@ def authorization_detail_view(request, pk):
 
 
 def _detail(request, authorization, *, transition_form=None, status=200):
+    record_chart_view(obj=authorization)
     ctx = {
         "authorization": authorization,
         "patient": authorization.patient,
@@ -107,6 +113,7 @@ def authorization_edit_view(request, pk):
         else:
             messages.success(request, "Saved.")
             return redirect("billing:authorization_detail", pk=authorization.pk)
+    record_chart_view(obj=authorization)
     ctx = {"form": form, "patient": authorization.patient, "authorization": authorization}
     return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import permission_required, role_required
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.audit.services import record_chart_view, record_reads
 
 from . import services
 from .forms import PatientForm, StatusChangeForm
@@ -20,6 +20,8 @@ def patient_list_view(request):
     data = request.POST if request.method == "POST" else request.GET
     query = request.POST.get("q", "") if request.method == "POST" else ""
     page = Paginator(patient_search(request.user, query), 25).get_page(data.get("page"))
+    page.object_list = list(page.object_list)  # read once: recorded as read, then shown
+    record_reads(rows=page.object_list)
     return render(request, "patients/patient_list.html", {"page": page, "q": query})
 
 
@@ -60,6 +62,7 @@ def patient_edit_view(request, pk):
         services.patient_update(patient=patient, updated_by=request.user, **form.cleaned_data)
         messages.success(request, "Saved.")
         return redirect("patients:detail", pk=patient.pk)
+    record_chart_view(obj=patient)
     status = 400 if form.errors else 200
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)
 

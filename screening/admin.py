@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.clinic.admin_base import ReadOnlyAdmin
 
 from . import contraindications
@@ -8,13 +9,13 @@ from .models import ConditionRule, Screening, SuicideRiskAlert
 
 
 @admin.register(Screening)
-class ScreeningAdmin(ReadOnlyAdmin):
+class ScreeningAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("pk", "patient", "status", "computed_outcome", "final_outcome", "signed_off_at")
     list_filter = ("status", "computed_outcome", "final_outcome")
 
 
 @admin.register(SuicideRiskAlert)
-class SuicideRiskAlertAdmin(ReadOnlyAdmin):
+class SuicideRiskAlertAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("pk", "patient", "level", "status", "raised_at", "cleared_at")
     list_filter = ("status", "level")
 

@@ -83,6 +83,7 @@ def instrument_view(request, pk, code):
         else:
             messages.success(request, f"{instrument.name} {'saved' if complete else 'saved as a draft'}.")
             return redirect("screening:detail", pk=screening.pk)
+    record_chart_view(obj=response or screening)
     ctx = {"screening": screening, "patient": screening.patient, "instrument": instrument, "form": form}
     return render(request, "screening/instrument_form.html", ctx, status=400 if form.errors else 200)
 
@@ -124,6 +125,7 @@ def medical_view(request, pk):
             messages.success(request, "Medical history saved.")
             return redirect("screening:detail", pk=screening.pk)
     has_errors = bool(form.errors or any(meds.errors) or any(diagnoses.errors))
+    record_chart_view(obj=medical or screening)
     ctx = {"screening": screening, "patient": screening.patient, "form": form, "meds": meds, "diagnoses": diagnoses}
     return render(request, "screening/medical_form.html", ctx, status=400 if has_errors else 200)
 
@@ -161,6 +163,7 @@ def screening_sign_off_view(request, pk):
         else:
             messages.success(request, "Screening signed off.")
             return redirect("patients:detail", pk=screening.patient_id)
+    record_chart_view(obj=screening)
     ctx = {"screening": screening, "patient": screening.patient, "form": form}
     return render(request, "screening/sign_off_form.html", ctx, status=400)
 
@@ -178,6 +181,7 @@ def alert_clear_view(request, pk):
         else:
             messages.success(request, "Alert reviewed and cleared.")
             return redirect("patients:detail", pk=alert.patient_id)
+    record_chart_view(obj=alert)
     ctx = {"alert": alert, "patient": alert.patient, "form": form}
     return render(request, "screening/alert_clear.html", ctx, status=400 if form.errors else 200)
 

@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
+
 from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
 from .models import ClinicClosure, ClinicHours, ClinicianHours, Enrollment, Protocol, ProtocolPhase, Room
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(PatientReadAuditAdmin, admin.ModelAdmin):
     """Read-only: enrollment goes through the screening gate (sessions.services.enrollment_create) only."""
 
     list_display = ("pk", "patient", "status", "enrolled_at", "enrolled_by")

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from patients.selectors import patients_visible_to
 
 from .models import ControlledProduct, CSLogEntry, DosingSession, ProductLot
 from .models.controlled import MG, stock_effect
@@ -234,6 +235,23 @@ def cs_lot_log(lot: ProductLot) -> QuerySet[CSLogEntry]:
         )
         .order_by(*order)
     )
+
+
+def cs_lot_log_for_user(lot: ProductLot, user: User) -> list[CSLogEntry]:
+    """The lot's ledger as this user reads it: a dose names its patient (chart number) only where the user may open
+    that patient's record, and otherwise only its session number.
+
+    Least privilege: accounting for stock needs to know which session each milligram went to, not whose session it
+    was; a clinician sees their own patients' chart numbers, and other clinicians' patients by session alone.
+    """
+    entries = list(cs_lot_log(lot))
+    patient_ids = {entry.session.patient_id for entry in entries if entry.session_id}
+    visible = (
+        set(patients_visible_to(user).filter(pk__in=patient_ids).values_list("pk", flat=True)) if patient_ids else set()
+    )
+    for entry in entries:
+        entry.shows_patient = entry.session_id is not None and entry.session.patient_id in visible
+    return entries
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import Role
+from kap_clinic.audit.services import record_chart_view
 
 from . import calendar
 from .selectors import get_session_for_user
@@ -22,6 +23,7 @@ NEW_TOKEN_KEY = "calendar_feed_new_token"  # noqa: S105 - a session key, not a s
 @role_required(Role.PATIENT)
 def portal_schedule_view(request):
     patient = calendar.portal_patient(request.user)
+    record_chart_view(obj=patient)  # the patient reading their own record is recorded too
     ctx = {"schedule": calendar.patient_schedule(patient), "feed": calendar.live_feed(patient)}
     return render(request, "sessions/portal/schedule.html", ctx)
 
@@ -29,6 +31,7 @@ def portal_schedule_view(request):
 @role_required(Role.PATIENT)
 def portal_session_view(request, pk):
     session = get_session_for_user(request.user, pk)  # the patient's own sessions only; 404 otherwise
+    record_chart_view(obj=session)
     return render(request, "sessions/portal/session_detail.html", {"session": session})
 
 

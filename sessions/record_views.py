@@ -58,6 +58,7 @@ def _amount(value) -> str:
 
 
 def _page(request, session, *, bound=None, status=200):
+    record_chart_view(obj=session)  # the page and its re-showings after a refused step
     record = recording.session_record(session)
     initial = _initial(session, record)
     forms = {prefix: form_class(prefix=prefix, initial=initial.get(prefix)) for prefix, form_class in FORMS.items()}
@@ -95,6 +96,7 @@ def _page(request, session, *, bound=None, status=200):
         "is_open": session.status not in recording.CLOSED,
         "can": {
             "record": may_record,
+            "dose": may_record and user.has_role(*recording.DOSING_ROLES),
             "acknowledge": may_record and is_clinician,
             "discharge": may_record and is_clinician,
             "sign": may_record and is_clinician,
@@ -112,7 +114,6 @@ def _page(request, session, *, bound=None, status=200):
 @role_required(*STAFF_ROLES)
 def record_detail_view(request, pk):
     session = get_session_for_user(request.user, pk)
-    record_chart_view(obj=session)
     return _page(request, session)
 
 
@@ -151,7 +152,7 @@ def record_bp_acknowledge_view(request, pk):
     return _step(request, pk, "bp", save, "Blood pressure acknowledged.")
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*recording.DOSING_ROLES)
 @require_POST
 def record_dose_view(request, pk):
     def save(session, data):

@@ -46,6 +46,7 @@ BP_HOLD_DIASTOLIC = 110
 BP_OK, BP_FLAG, BP_HOLD = "", PreDoseCheck.BpLevel.FLAG, PreDoseCheck.BpLevel.HOLD
 
 RECORDING_ROLES = (Role.CLINICIAN, Role.INTAKE)
+DOSING_ROLES = (Role.CLINICIAN,)
 OPEN_FOR_DOSING = (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN)
 CLOSED = (DosingSession.Status.CANCELLED, DosingSession.Status.NO_SHOW)
 # A typed time may run a little ahead of the server clock; more than this is a typing slip.
@@ -230,7 +231,8 @@ def dose_record(
     `dose` is in the protocol's unit: mg/kg (converted with the patient's weight) or mg. The session is then in
     progress, and `dosed_at` anchors every monitoring time.
     """
-    _require_role(by, *RECORDING_ROLES, doing="record a dose")
+    # Giving the drug is a clinician's act: intake staff record the check-in and vitals, never the dose.
+    _require_role(by, *DOSING_ROLES, doing="record a dose")
     session = _lock(session)
     if DoseAdministration.objects.filter(session=session).exists():
         raise ValidationError("The dose for this session is already recorded.")

@@ -7,6 +7,7 @@ only through `sessions.rems`; the log is append-only, so nobody may change or de
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 
+from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.clinic.admin_base import ReadOnlyAdmin
 
 from .models import ControlledProduct, CSLogEntry, ProductLot, RemsMonitoringForm
@@ -36,13 +37,15 @@ class ProductLotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CSLogEntry)
-class CSLogEntryAdmin(ReadOnlyAdmin):
+class CSLogEntryAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
+    list_reads = False  # rows name a session number, not a patient
     list_display = ("at", "kind", "amount_mg", "lot", "session", "by", "witness")
     list_filter = ("kind", "lot__product")
     date_hierarchy = "at"
 
 
 @admin.register(RemsMonitoringForm)
-class RemsMonitoringFormAdmin(ReadOnlyAdmin):
+class RemsMonitoringFormAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
+    list_reads = False  # rows name a session number, not a patient
     list_display = ("pk", "session", "treatment_date", "signed_at", "submitted_at")
     list_filter = ("submitted_at",)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.audit.services import record_chart_view, record_reads
 
 from . import controlled, rems
 from .models import CSLogEntry, RemsMonitoringForm
@@ -69,6 +69,7 @@ def rems_edit_view(request, pk):
         else:
             messages.success(request, "REMS form saved.")
             return redirect("sessions:rems_detail", pk=session.pk)
+    record_chart_view(obj=existing or session)
     ctx = {"session": session, "patient": session.patient, "form": form, "is_new": existing is None}
     return render(request, "sessions/rems/rems_form.html", ctx, status=400 if form.errors else 200)
 
@@ -130,6 +131,7 @@ def rems_pdf_view(request, pk):
 @role_required(*STAFF_ROLES)
 def rems_pending_view(request):
     rows = rems.rems_forms_due(request.user)
+    record_reads(rows=[row.session for row in rows])
     ctx = {"rows": rows, "overdue": sum(row.is_overdue for row in rows)}
     return render(request, "sessions/rems/rems_pending.html", ctx)
 
@@ -146,7 +148,9 @@ def cs_lot_list_view(request):
 @role_required(*controlled.CS_ROLES)
 def cs_lot_log_view(request, pk):
     lot = controlled.get_lot_for_user(request.user, pk)
-    ctx = {"lot": lot, "entries": controlled.cs_lot_log(lot), "totals": controlled.cs_lot_totals(lot)}
+    entries = controlled.cs_lot_log_for_user(lot, request.user)
+    record_reads(rows=[entry.session for entry in entries if entry.shows_patient])  # the chart numbers it shows
+    ctx = {"lot": lot, "entries": entries, "totals": controlled.cs_lot_totals(lot)}
     return render(request, "sessions/controlled/lot_log.html", ctx)
 
 
@@ -206,5 +210,6 @@ def cs_dose_record_view(request, pk):
             messages.success(request, "Dose recorded in the controlled-substance log.")
             return redirect("sessions:cs_dose_record", pk=session.pk)
     entries = CSLogEntry.objects.filter(session=session).select_related("lot__product", "by", "witness")
+    record_chart_view(obj=session)
     ctx = {"session": session, "patient": session.patient, "form": form, "entries": entries}
     return render(request, "sessions/controlled/dose_form.html", ctx, status=400 if form.errors else 200)

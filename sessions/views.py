@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.audit.services import record_chart_view, record_reads
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
 
@@ -34,6 +34,7 @@ def enroll_view(request, patient_pk):
         else:
             messages.success(request, "Patient enrolled in the treatment program.")
             return redirect("patients:detail", pk=patient.pk)
+    record_chart_view(obj=patient)
     ctx = {"patient": patient, "gate": enrollment_gate(patient), "form": form}
     return render(request, "sessions/enroll_form.html", ctx, status=400 if form.errors else 200)
 
@@ -61,6 +62,7 @@ def plan_create_view(request, patient_pk):
         except (ValidationError, ValueError) as exc:
             for message in getattr(exc, "messages", [str(exc)]):
                 form.add_error(None, message)
+    record_chart_view(obj=patient)
     ctx = {"patient": patient, "form": form, "preview": preview}
     return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
 
@@ -90,6 +92,7 @@ def session_reschedule_view(request, pk):
         else:
             messages.success(request, f"Moved {len(changed)} session{'s' if len(changed) != 1 else ''}.")
             return redirect("sessions:plan_detail", pk=session.plan_id)
+    record_chart_view(obj=session)
     ctx = {"session": session, "patient": session.patient, "form": form}
     return render(request, "sessions/session_reschedule.html", ctx, status=400 if form.errors else 200)
 
@@ -174,7 +177,8 @@ def schedule_view(request):
         day -= timedelta(days=day.weekday())
     room = Room.objects.filter(pk=_parse_pk(request.GET.get("room"))).first()
     clinician = User.objects.filter(pk=_parse_pk(request.GET.get("clinician")), role=Role.CLINICIAN).first()
-    sessions = sessions_between(request.user, day, span, room=room, clinician=clinician)
+    sessions = list(sessions_between(request.user, day, span, room=room, clinician=clinician))
+    record_reads(rows=sessions)
     days = [day + timedelta(days=i) for i in range(span)]
     by_day = {d: [] for d in days}
     for session in sessions:

@@ -102,11 +102,11 @@ MATRIX = {
     "sessions:cs_reconcile": ("lot", "get", ADMIN_ONLY),
     "sessions:cs_dose_record": ("session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     # The session record: every staff member who may see the patient reads it; clinicians and intake staff record,
-    # clinicians alone acknowledge a raised BP, discharge and sign. An empty POST is refused with the page (400).
+    # clinicians alone dose, acknowledge a raised BP, discharge and sign. An empty POST is refused with the page (400).
     "sessions:record_detail": ("session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "sessions:record_check": ("session", "post", RECORDS),
     "sessions:record_bp_acknowledge": ("session", "post", CLINICIAN_RECORDS),
-    "sessions:record_dose": ("session", "post", RECORDS),
+    "sessions:record_dose": ("session", "post", CLINICIAN_RECORDS),  # giving the drug is a clinician's act
     "sessions:record_vitals": ("session", "post", RECORDS),
     "sessions:record_score": ("session", "post", RECORDS),
     "sessions:record_adverse_event": ("session", "post", RECORDS),

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import Role
+from kap_clinic.audit.services import record_reads
 
 from . import selectors, services
 from .forms import ClinicSettingsForm
@@ -24,7 +26,13 @@ HOMES = {
 @login_required
 def home_view(request):
     template, context_for = HOMES[request.user.role]
-    return render(request, template, context_for(request.user))
+    # Lists are read once here: every patient they show is recorded as read (on a patient's home, their own record).
+    ctx = {
+        key: list(value) if isinstance(value, QuerySet) else value for key, value in context_for(request.user).items()
+    }
+    shown = [row for value in ctx.values() if isinstance(value, list) for row in value]
+    record_reads(rows=[*shown, ctx["patient"]] if ctx.get("patient") is not None else shown)
+    return render(request, template, ctx)
 
 
 @role_required(Role.ADMIN)

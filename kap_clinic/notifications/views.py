@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import STAFF_ROLES
+from kap_clinic.audit.services import record_chart_view, record_reads
 
 from . import services
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
@@ -22,7 +23,9 @@ def reminder_list_view(request):
         reminders = reminders.filter(needs_attention=True)
     elif status in Reminder.Status.values:
         reminders = reminders.filter(status=status)
-    ctx = {"reminders": reminders[:200], "status": status, "statuses": Reminder.Status.choices}
+    shown = list(reminders[:200])
+    record_reads(rows=shown)
+    ctx = {"reminders": shown, "status": status, "statuses": Reminder.Status.choices}
     return render(request, "notifications/reminder_list.html", ctx)
 
 
@@ -52,6 +55,7 @@ def confirm_view(request, token):
         response = render(request, "notifications/confirm.html", {"session": None}, status=404)
         response._has_been_logged = True  # the path holds the token: keep it out of the logs
         return response
+    record_chart_view(obj=session)  # whoever holds the link saw the appointment
     done = False
     if request.method == "POST":
         if form.is_valid():
@@ -69,7 +73,9 @@ def alert_list_view(request):
     alerts = alerts_visible_to(request.user)
     if not show_all:
         alerts = alerts.filter(acknowledged_at__isnull=True)
-    return render(request, "notifications/alert_list.html", {"alerts": alerts[:200], "show_all": show_all})
+    shown = list(alerts[:200])
+    record_reads(rows=shown)
+    return render(request, "notifications/alert_list.html", {"alerts": shown, "show_all": show_all})
 
 
 @role_required(*STAFF_ROLES)

@@ -54,6 +54,41 @@ def test_staff_page_shows_sessions_notes_checkins_and_the_trend(client_for, clin
     assert "<script>" not in html  # the CSP forbids inline scripts
 
 
+def test_integration_notes_are_read_by_clinicians_only(client_for, clinician, front_desk, admin_user, patient):
+    """Least privilege: psychotherapy (integration) notes are for clinicians; intake staff and admins still see the
+    sessions themselves, to book and move them, but neither the notes nor the place they would be."""
+    IntegrationSession.objects.create(
+        patient=patient,
+        clinician=clinician,
+        modality="cbt",
+        starts_at=timezone.now() - timedelta(days=3),
+        status="completed",
+        notes="Talked through the grief for her brother.",
+    )
+    url = reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})
+
+    page = client_for(clinician).get(url).content.decode()
+    assert "Talked through the grief" in page and 'data-testid="integration-notes"' in page
+    for reader in (front_desk, admin_user):
+        page = client_for(reader).get(url).content.decode()
+        assert 'data-testid="integration-sessions"' in page
+        assert "Talked through the grief" not in page and "Notes (clinicians only)" not in page
+
+
+def test_the_audit_log_records_a_change_to_integration_notes_without_their_text(client_for, clinician, patient):
+    from auditlog.models import LogEntry
+
+    started = IntegrationSession.objects.create(
+        patient=patient, clinician=clinician, modality="cbt", starts_at=timezone.now() - timedelta(hours=1)
+    )
+    url = reverse("aftercare:integration_complete", kwargs={"pk": started.pk})
+    assert client_for(clinician).post(url, {"notes": "Talked through the grief for her brother."}).status_code == 302
+
+    entry = LogEntry.objects.filter(object_pk=str(started.pk), action=LogEntry.Action.UPDATE).latest("pk")
+    assert entry.changes_dict["notes"] == ["", "(withheld: clinicians only)"]
+    assert "grief" not in json.dumps(list(LogEntry.objects.values_list("changes", flat=True)), default=str)
+
+
 def test_patient_chart_links_to_aftercare_for_staff_only(client_for, clinician, patient, patient_user):
     url = reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})
     detail = reverse("patients:detail", kwargs={"pk": patient.pk})

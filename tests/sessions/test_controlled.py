@@ -374,3 +374,22 @@ def test_wrong_witness_passwords_do_not_lock_the_witness_out_of_signing_in(
     recorder.logout()
     response = recorder.post(reverse("accounts:login"), {"username": other_clinician.username, "password": PASSWORD})
     assert response.status_code == 302
+
+
+def test_the_lot_log_shows_other_clinicians_patients_by_session_not_chart_number(
+    client_for, session, lot, patient, clinician, other_clinician, admin_user
+):
+    """Least privilege: the stock count needs the session each milligram went to, not whose session it was."""
+    cs_dose_record(session=session, lot=lot, drawn_mg="35", administered_mg="35", wasted_mg="0", by=clinician)
+    url = reverse("sessions:cs_lot_log", kwargs={"pk": lot.pk})
+
+    other = client_for(other_clinician).get(url).content.decode()
+    assert f"session #{session.pk}" in other
+    assert patient.mrn not in other and patient.family_name not in other
+    assert not LogEntry.objects.filter(actor=other_clinician, action=LogEntry.Action.ACCESS).exists()
+
+    for reader in (clinician, admin_user):  # the patient's own clinician, and the admins, see the chart number
+        page = client_for(reader).get(url).content.decode()
+        assert f"{patient.mrn} · session #{session.pk}" in page
+        read = LogEntry.objects.get(actor=reader, action=LogEntry.Action.ACCESS)
+        assert read.additional_data["patient_id"] == patient.pk

@@ -107,14 +107,13 @@ def test_the_patient_is_refused_the_record_and_its_steps(client_for, patient_use
     assert response.status_code in (403, 404)
 
 
-def test_checklist_and_dose_posts_save_and_return_to_the_record(client_for, front_desk, session):
-    client = client_for(front_desk)
-
-    response = client.post(url("record_check", session), CHECKLIST)
+def test_checklist_and_dose_posts_save_and_return_to_the_record(client_for, front_desk, clinician, session):
+    response = client_for(front_desk).post(url("record_check", session), CHECKLIST)
     assert response.status_code == 302
     assert response["Location"] == url("record_detail", session) + "#check"
     assert PreDoseCheck.objects.get(session=session).is_complete
 
+    client = client_for(clinician)
     response = client.post(url("record_dose", session), {"dose-dose": "0.5", "dose-dosed_at": local(timezone.now())})
     assert response.status_code == 302
     assert DoseAdministration.objects.get(session=session).dose_mg_given == Decimal("35.0")
@@ -164,6 +163,19 @@ def test_intake_staff_are_not_offered_the_bp_override(client_for, front_desk, se
     assert 'data-testid="bp-flag"' in page
     assert url("record_bp_acknowledge", session) not in page
     assert client_for(front_desk).post(url("record_bp_acknowledge", session)).status_code == 403
+
+
+def test_intake_staff_check_the_patient_in_but_a_clinician_records_the_dose(client_for, front_desk, session):
+    """Least privilege: intake staff record the check-in and vitals; the dose is a clinician's act."""
+    check(session, front_desk)
+    client = client_for(front_desk)
+
+    page = client.get(url("record_detail", session)).content.decode()
+    assert url("record_dose", session) not in page
+    assert 'data-testid="dose-by-clinician"' in page
+    response = client.post(url("record_dose", session), {"dose-dose": "0.5", "dose-dosed_at": local(timezone.now())})
+    assert response.status_code == 403
+    assert not DoseAdministration.objects.exists()
 
 
 def test_invalid_vitals_are_shown_again_with_a_400(client_for, clinician, session):

@@ -1,0 +1,121 @@
+"""Every page or file that shows a patient's data records a read: the clinic's accounting of disclosures.
+
+The walk reuses the authorization matrix: each GET that answers 200 to a signed-in principal must write at least one
+read entry naming patient A (whose data every matrix object is), by that principal. Pages that show no patient's data
+are listed below with the reason; a new page is covered as soon as its matrix row is added.
+"""
+
+from datetime import timedelta
+
+import pytest
+from auditlog.models import LogEntry
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import sign_in
+from tests.test_authorization import ANON, MATRIX, OK, _kwargs, _objects, people  # noqa: F401 - `people` is a fixture
+
+pytestmark = pytest.mark.django_db
+
+# url name -> why the page shows no patient's data.
+NO_PATIENT_DATA = {
+    "clinic:health": "the liveness probe answers 'ok'",
+    "clinic:settings": "the clinic's own settings",
+    "accounts:login": "the sign-in form",
+    "accounts:two_factor_verify": "the sign-in code form",
+    "accounts:two_factor_setup": "the authenticator set-up for the signed-in person",
+    "accounts:password_change": "the signed-in person's password form",
+    "accounts:invite_accept": "a set-password form that names nobody",
+    "audit:log": "the accounting of disclosures itself: chart numbers and actions, no record content",
+    "patients:create": "an empty registration form",
+    "screening:self_report": "a blank questionnaire for the patient to fill",
+    "sessions:portal_calendar": "the patient's calendar link settings: no appointment on the page",
+    "sessions:cs_lot_list": "stock per product and lot",
+    "sessions:cs_receive": "the form to receive a lot",
+    "sessions:cs_reconcile": "a lot's balance and the count form",
+    "billing:payer_list": "the payers the clinic bills",
+    # Calendar apps poll the feed every few minutes without anyone signed in; each fetch is kept on the feed
+    # (last_fetched_at), and the feed holds appointment times only (tests/sessions/test_calendar_feed.py).
+    "sessions:calendar_feed": "a calendar app's poll, kept on the feed itself",
+}
+
+# (url name, principal) -> why that principal's page shows nothing of patient A in this fixture.
+NOT_SHOWN = {
+    ("notifications:alerts", "intake"): "the fixture's alert is clinical: intake staff are not in its audience",
+}
+
+# Lists show patient A only when the matrix object they list exists: url name -> the object kind to build.
+LIST_OBJECTS = {
+    "sessions:rems_pending": "rems_session",
+    "billing:authorization_list": "authorization",
+    "notifications:list": "reminder",
+    "notifications:alerts": "staff_alert",
+    "aftercare:portal_checkins": "checkin",
+}
+
+
+def _dose_from_lot(objects, clinician):
+    from sessions.controlled import cs_dose_record
+
+    cs_dose_record(
+        lot=objects["lot"], session=objects["session"], drawn_mg="35", administered_mg="35", wasted_mg="0", by=clinician
+    )
+
+
+# url name -> (extra data, query string) beyond the matrix objects, so that the page shows patient A.
+EXTRA = {
+    "sessions:cs_lot_log": (_dose_from_lot, {}),
+    "sessions:schedule": (None, {"day": (timezone.localdate() + timedelta(days=1)).isoformat()}),
+}
+
+
+def _cases():
+    for url_name, (_kind, method, expected) in sorted(MATRIX.items()):
+        if method != "get" or url_name in NO_PATIENT_DATA:
+            continue
+        for role, outcome in expected.items():
+            if role != ANON and outcome == OK and (url_name, role) not in NOT_SHOWN:
+                yield url_name, role
+
+
+def test_the_allow_lists_name_real_urls_and_principals():
+    assert set(NO_PATIENT_DATA) <= set(MATRIX)
+    assert {url for url, _ in NOT_SHOWN} <= set(MATRIX) and {url for url, _ in NOT_SHOWN}.isdisjoint(NO_PATIENT_DATA)
+
+
+@pytest.mark.parametrize(("url_name", "role"), list(_cases()))
+def test_every_page_showing_a_patient_records_a_read_of_that_patient(client, people, patient, url_name, role):  # noqa: F811
+    if role not in people:
+        pytest.skip(f"no test user for {role}")
+    kind = MATRIX[url_name][0]
+    objects = _objects(patient, people["intake"], people["clinician"], LIST_OBJECTS.get(url_name, kind))
+    extra, query = EXTRA.get(url_name, (None, {}))
+    if extra is not None:
+        extra(objects, people["clinician"])
+    url = reverse(url_name, kwargs=_kwargs(kind, patient, objects))
+    user = people[role]
+    sign_in(client, user)
+    reads = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=user, additional_data__patient_id=patient.pk)
+    before = reads.count()
+
+    response = client.get(url, query)
+
+    assert response.status_code == 200, url
+    assert reads.count() > before, f"{url_name} shows patient data to {role} but records no read"
+
+
+@pytest.mark.parametrize("url_name", sorted(NO_PATIENT_DATA))
+def test_pages_said_to_show_no_patient_data_do_not_name_the_patient(client, people, patient, url_name):  # noqa: F811
+    """Keeps the allow-list honest: none of these pages shows patient A's chart number or name to anyone."""
+    kind, method, expected = MATRIX[url_name]
+    if kind == "invite" or url_name == "audit:log":
+        return  # signed-in principals are refused the invitation; the log names chart numbers by design
+    objects = _objects(patient, people["intake"], people["clinician"], kind)
+    url = reverse(url_name, kwargs=_kwargs(kind, patient, objects))
+    for role, outcome in expected.items():
+        if role == ANON or outcome != OK or role not in people:
+            continue
+        client.logout()
+        sign_in(client, people[role])
+        body = client.get(url).content.decode()
+        assert patient.mrn not in body and patient.family_name not in body, (url_name, role)
