@@ -19,6 +19,8 @@ from kap_clinic.notifications.models import StaffAlert
 from kap_clinic.notifications.services import reminders_sync
 from patients.models import Patient
 from screening import instruments
+from screening.models import SuicideRiskAlert
+from screening.services import risk_alert_raise
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 from sessions.services import booking_race_lost_as_validation_error, lock_for_booking
@@ -315,16 +317,17 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
         return []
     patient, link, alerts = checkin.patient, _chart_link(checkin.patient), []
     if "item9" in phq9.flags:
-        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total (DOMAIN §1.1, §5.2).
-        alerts.append(
-            staff_alert_raise(
-                kind=StaffAlert.Kind.SUICIDE_RISK,
-                key=f"checkin-{checkin.pk}-phq9-item9",
-                patient=patient,
-                summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in.",
-                link=link,
-                urgent=True,
-            )
+        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total (DOMAIN §1.1, §5.2). It opens a
+        # moderate suicide-risk alert (as in a screening), so it reaches the next dosing day's pre-dose checks and
+        # holds dosing until a clinician has reviewed it.
+        risk_alert_raise(
+            patient=patient,
+            code="phq9",
+            level="moderate",
+            source=SuicideRiskAlert.Source.CHECKIN,
+            source_ref=f"checkin-{checkin.pk}",
+            summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in.",
+            link=link,
         )
     reason = relapse.relapse_reason(phq9_totals_since_dosing(patient, exclude_checkin=checkin), phq9.total)
     if reason is not None:

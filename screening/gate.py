@@ -1,8 +1,9 @@
 """The enrollment gate: who may enter a treatment program, and why not.
 
 A patient passes when their latest signed-off screening is eligible, was signed off by a clinician
-within the clinic's window, and no high suicide-risk alert is open. `sessions.services.enrollment_create`
-asks this before it writes anything, so views, the admin, the shell and tasks all meet the same gate.
+within the clinic's window, and no suicide-risk alert of any level is open (no override lifts that).
+`sessions.services.enrollment_create` asks this before it writes anything, so views, the admin, the
+shell and tasks all meet the same gate.
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from .models import Screening, SuicideRiskAlert
 class GateResult:
     screening: Screening | None
     reasons: tuple[str, ...]
+    # Reasons no written override lifts: an open suicide-risk alert of any level (C-SSRS triage, DOMAIN 1.4).
+    blocking: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -46,6 +49,11 @@ def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateRes
         reasons.append(f"The eligible screening was signed off on {signed}, more than {valid_days} days ago.")
     else:
         current = latest
-    if SuicideRiskAlert.objects.filter(patient=patient, status="open", level="high").exists():
-        reasons.append("A high suicide-risk alert is open; a clinician must review it first.")
-    return GateResult(screening=current, reasons=tuple(reasons))
+    levels = set(SuicideRiskAlert.objects.filter(patient=patient, status="open").values_list("level", flat=True))
+    blocking = []
+    for level in ("high", "moderate", "low"):
+        if level in levels:
+            blocking.append(
+                f"A {level} suicide-risk alert is open; a clinician must review and clear it before enrollment."
+            )
+    return GateResult(screening=current, reasons=tuple(reasons + blocking), blocking=tuple(blocking))

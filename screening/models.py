@@ -207,8 +207,19 @@ class SuicideRiskAlert(models.Model):
         OPEN = "open", "Open"
         CLEARED = "cleared", "Reviewed and cleared"
 
+    class Source(models.TextChoices):
+        SCREENING = "screening", "Screening"
+        CHECKIN = "checkin", "Check-in"
+        DOSING_DAY = "dosing_day", "Dosing-day re-screen"
+
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="risk_alerts")
-    screening = models.ForeignKey(Screening, on_delete=models.PROTECT, related_name="risk_alerts")
+    # A screening answer, a check-in's PHQ-9 item 9 or the dosing-day re-screen; the latter two name their origin in
+    # `source_ref` ("checkin-12", "session-34") since screening cannot point at the apps above it.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SCREENING)
+    source_ref = models.CharField(max_length=40, blank=True)
+    screening = models.ForeignKey(
+        Screening, null=True, blank=True, on_delete=models.PROTECT, related_name="risk_alerts"
+    )
     instrument_code = models.CharField(max_length=10)
     level = models.CharField(max_length=10, choices=RISK_CHOICES)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
@@ -224,6 +235,16 @@ class SuicideRiskAlert(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["screening", "instrument_code"], condition=Q(status="open"), name="one_open_alert_per_answer"
+            ),
+            models.UniqueConstraint(
+                fields=["source_ref", "instrument_code"],
+                condition=Q(status="open") & ~Q(source_ref=""),
+                name="one_open_alert_per_source_answer",
+            ),
+            models.CheckConstraint(
+                name="alert_source_named",
+                condition=Q(source="screening", screening__isnull=False)
+                | (~Q(source="screening") & Q(screening__isnull=True) & ~Q(source_ref="")),
             ),
             models.CheckConstraint(
                 name="alert_cleared_with_review",

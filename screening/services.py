@@ -65,16 +65,41 @@ def _partial_risk(code: str, answers: Sequence[int | None]) -> str:
 
 
 def _raise_alert(*, screening: Screening, code: str, level: str) -> SuicideRiskAlert | None:
+    return risk_alert_raise(patient=screening.patient, code=code, level=level, screening=screening)
+
+
+def risk_alert_raise(
+    *,
+    patient: Patient,
+    code: str,
+    level: str,
+    screening: Screening | None = None,
+    source: str = SuicideRiskAlert.Source.SCREENING,
+    source_ref: str = "",
+    summary: str = "",
+    link: str = "",
+) -> SuicideRiskAlert | None:
+    """Open (or raise the level of) the suicide-risk alert for one answer: a screening's, a check-in's or the
+    dosing-day re-screen's. Staff are told at once; the alert stays open until a clinician's documented review."""
     if level == "none":
         return None
+    if screening is not None:
+        same_answer = {"screening": screening}
+    else:
+        same_answer = {"source_ref": source_ref}
     alert = (
         SuicideRiskAlert.objects.select_for_update()
-        .filter(screening=screening, instrument_code=code, status=SuicideRiskAlert.Status.OPEN)
+        .filter(instrument_code=code, status=SuicideRiskAlert.Status.OPEN, **same_answer)
         .first()
     )
     if alert is None:
         alert = SuicideRiskAlert.objects.create(
-            patient=screening.patient, screening=screening, instrument_code=code, level=level
+            patient=patient,
+            screening=screening,
+            source=SuicideRiskAlert.Source.SCREENING if screening is not None else source,
+            source_ref="" if screening is not None else source_ref,
+            instrument_code=code,
+            level=level,
         )
     elif RISK_ORDER.index(level) > RISK_ORDER.index(alert.level):
         alert.level = level
@@ -82,15 +107,23 @@ def _raise_alert(*, screening: Screening, code: str, level: str) -> SuicideRiskA
     else:
         return alert
     # Staff are told at once (on their home pages and by email); a raised level tells them again.
+    where = {"checkin": "a check-in", "dosing_day": "the dosing-day re-screen"}.get(alert.source, "a screening")
     staff_alert_raise(
         kind=StaffAlert.Kind.SUICIDE_RISK,
         key=f"suicide-risk-{alert.pk}-{alert.level}",
         patient=alert.patient,
-        summary=f"{alert.get_level_display()} suicide risk on a {code.upper()} answer: review needed.",
-        link=reverse("screening:alert_clear", args=[alert.pk]),
+        summary=summary
+        or f"{alert.get_level_display()} suicide risk on a {code.upper()} answer in {where}: review needed.",
+        link=link or reverse("screening:alert_clear", args=[alert.pk]),
         urgent=alert.level != "low",
     )
     return alert
+
+
+def open_risk_alerts(patient: Patient) -> list[SuicideRiskAlert]:
+    """The patient's open suicide-risk alerts, highest level first."""
+    alerts = SuicideRiskAlert.objects.filter(patient=patient, status=SuicideRiskAlert.Status.OPEN)
+    return sorted(alerts, key=lambda a: (-RISK_ORDER.index(a.level), a.raised_at, a.pk))
 
 
 @transaction.atomic
@@ -273,6 +306,14 @@ def screening_sign_off(*, screening: Screening, by: User, final_outcome: str, no
         raise ValidationError("Choose eligible or not eligible.")
     if final_outcome != screening.computed_outcome and not note.strip():
         raise ValidationError("Explain in a note why your decision differs from the screening result.")
+    if final_outcome == "eligible":
+        # C-SSRS triage (DOMAIN 1.4, 10): every level needs a clinician's review; none is waved through by a sign-off.
+        open_levels = [a.get_level_display().lower() for a in open_risk_alerts(screening.patient)]
+        if open_levels:
+            raise ValidationError(
+                f"An open suicide-risk alert ({', '.join(open_levels)}) must be reviewed and cleared before the "
+                "patient is signed off as eligible."
+            )
     screening.status = Screening.Status.SIGNED_OFF
     screening.final_outcome = final_outcome
     screening.sign_off_note = note.strip()

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
+from . import safety
 from .models import AdverseEvent, ScaleScore, VitalSign
 from .models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
 
@@ -34,12 +35,106 @@ class ReadingsMixin(forms.Form):
         return cleaned
 
 
+def _yes_no(label: str, *, empty: str = "—") -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label, required=False, choices=[("", empty), ("1", "Yes"), ("0", "No")], coerce=int, empty_value=None
+    )
+
+
+# The C-SSRS screener, "since last visit" version (Columbia Lighthouse Project): Q3-Q5 only when Q2 is yes.
+CSSRS_SINCE_LAST_VISIT = (
+    "1. Since the last visit, have you wished you were dead or wished you could go to sleep and not wake up?",
+    "2. Since the last visit, have you actually had any thoughts of killing yourself?",
+    "3. Have you been thinking about how you might do this? (only if 2 is yes)",
+    "4. Have you had these thoughts and had some intention of acting on them? (only if 2 is yes)",
+    "5. Have you started to work out or worked out the details of how to kill yourself? "
+    "Do you intend to carry out this plan? (only if 2 is yes)",
+    "6. Since the last visit, have you done anything, started to do anything, or prepared to do anything to end "
+    "your life?",
+)
+PHQ9_ITEM9_CHOICES = [
+    ("", "—"),
+    ("0", "0 · Not at all"),
+    ("1", "1 · Several days"),
+    ("2", "2 · More than half the days"),
+    ("3", "3 · Nearly every day"),
+]
+
+
 class PreDoseCheckForm(ReadingsMixin):
     is_consent_confirmed = forms.BooleanField(label="Consent for today's session confirmed", required=False)
     is_fasting_confirmed = forms.BooleanField(label="Nothing by mouth for the required time", required=False)
     escort_name = forms.CharField(label="Driver / escort home (name)", max_length=120, required=False)
+    # The dosing-day suicide-risk re-screen: one of the two instruments.
+    rescreen_code = forms.ChoiceField(
+        label="Suicide-risk re-screen today",
+        required=False,
+        choices=[
+            ("", "—"),
+            (safety.PHQ9_ITEM9, "PHQ-9 item 9"),
+            (safety.CSSRS_SINCE_LAST_VISIT, "C-SSRS screener, since last visit"),
+        ],
+    )
+    phq9_item9 = forms.TypedChoiceField(
+        label="PHQ-9 item 9: over the last 2 weeks, thoughts that you would be better off dead, or of hurting "
+        "yourself in some way",
+        required=False,
+        choices=PHQ9_ITEM9_CHOICES,
+        coerce=int,
+        empty_value=None,
+    )
+    cssrs_q1 = _yes_no(CSSRS_SINCE_LAST_VISIT[0])
+    cssrs_q2 = _yes_no(CSSRS_SINCE_LAST_VISIT[1])
+    cssrs_q3 = _yes_no(CSSRS_SINCE_LAST_VISIT[2], empty="Not asked")
+    cssrs_q4 = _yes_no(CSSRS_SINCE_LAST_VISIT[3], empty="Not asked")
+    cssrs_q5 = _yes_no(CSSRS_SINCE_LAST_VISIT[4], empty="Not asked")
+    cssrs_q6 = _yes_no(CSSRS_SINCE_LAST_VISIT[5])
+    is_possibly_pregnant = _yes_no("Could the patient be pregnant?")
 
-    field_order = ["is_consent_confirmed", "is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr"]
+    field_order = [
+        "is_consent_confirmed",
+        "is_fasting_confirmed",
+        "escort_name",
+        "sbp",
+        "dbp",
+        "hr",
+        "spo2",
+        "rr",
+        "rescreen_code",
+        "phq9_item9",
+        "cssrs_q1",
+        "cssrs_q2",
+        "cssrs_q3",
+        "cssrs_q4",
+        "cssrs_q5",
+        "cssrs_q6",
+        "is_possibly_pregnant",
+    ]
+    CSSRS_FIELDS = ("cssrs_q1", "cssrs_q2", "cssrs_q3", "cssrs_q4", "cssrs_q5", "cssrs_q6")
+
+    def service_data(self) -> dict:
+        """The cleaned answers in the shape `recording.pre_dose_check_record` takes."""
+        data = dict(self.cleaned_data)
+        item9 = data.pop("phq9_item9", None)
+        cssrs = [data.pop(name, None) for name in self.CSSRS_FIELDS]
+        code = data.get("rescreen_code") or ""
+        if code == safety.PHQ9_ITEM9:
+            data["rescreen_answers"] = [item9]
+        elif code == safety.CSSRS_SINCE_LAST_VISIT:
+            data["rescreen_answers"] = cssrs
+        else:
+            data["rescreen_answers"] = []
+        if data.get("is_possibly_pregnant") is not None:
+            data["is_possibly_pregnant"] = bool(data["is_possibly_pregnant"])
+        return data
+
+
+class PreDoseRiskAcknowledgeForm(forms.Form):
+    # The page fills in the patient's open low alerts; the service checks the choice.
+    alert = forms.IntegerField(label="Low suicide-risk alert", widget=forms.Select)
+    note = forms.CharField(
+        label="What you reviewed before this dose", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class BpAcknowledgeForm(forms.Form):
@@ -55,11 +150,28 @@ class BpAcknowledgeForm(forms.Form):
 class DoseForm(forms.Form):
     dose = forms.DecimalField(label="Dose", max_digits=7, decimal_places=3, min_value=Decimal("0.001"))
     dosed_at = forms.DateTimeField(label="First device / infusion start", **WHEN)
+    # IV only (the page removes them for other routes): observation counts from the infusion's end.
+    infusion_minutes = forms.IntegerField(
+        label="Infusion duration (minutes)", required=False, min_value=1, max_value=240
+    )
+    infusion_rate_mg_per_min = forms.DecimalField(
+        label="or infusion rate (mg/min)", required=False, max_digits=6, decimal_places=3, min_value=Decimal("0.001")
+    )
     override_reason = forms.CharField(
         label="Override reason (clinician, only for a dose outside the protocol's range)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class DosingEndForm(forms.Form):
+    ended_at = forms.DateTimeField(label="Dosing ended at", **WHEN)
+
+
+class TopUpForm(forms.Form):
+    dose_mg = forms.DecimalField(label="Top-up (mg)", max_digits=6, decimal_places=1, min_value=Decimal("0.1"))
+    given_at = forms.DateTimeField(label="Given at", **WHEN)
+    reason = forms.CharField(max_length=200, required=False)
 
 
 class VitalSignForm(ReadingsMixin):
@@ -124,13 +236,18 @@ class AdverseEventResolveForm(forms.Form):
 
 class DischargeForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = forms.CharField(
+        label="Override: why the patient may leave although the record contradicts it (clinician, audited)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Unticked boxes are reported by the service, which names each unmet criterion.
         for name, label in DISCHARGE_CRITERIA:
             self.fields[name] = forms.BooleanField(label=label, required=False)
-        self.order_fields([name for name, _ in DISCHARGE_CRITERIA] + ["note"])
+        self.order_fields([name for name, _ in DISCHARGE_CRITERIA] + ["note", "override_reason"])
 
 
 class SignForm(forms.Form):

@@ -21,9 +21,12 @@ from .record_forms import (
     BpAcknowledgeForm,
     DischargeForm,
     DoseForm,
+    DosingEndForm,
     PreDoseCheckForm,
+    PreDoseRiskAcknowledgeForm,
     ScaleScoreForm,
     SignForm,
+    TopUpForm,
     VitalSignForm,
 )
 from .selectors import get_session_for_user
@@ -32,7 +35,10 @@ TEMPLATE = "sessions/record/record_detail.html"
 FORMS = {
     "check": PreDoseCheckForm,
     "bp": BpAcknowledgeForm,
+    "risk": PreDoseRiskAcknowledgeForm,
     "dose": DoseForm,
+    "dosing_end": DosingEndForm,
+    "top_up": TopUpForm,
     "vitals": VitalSignForm,
     "score": ScaleScoreForm,
     "event": AdverseEventForm,
@@ -42,13 +48,24 @@ FORMS = {
     "amend": AmendmentForm,
 }
 CHECK_FIELDS = ("is_consent_confirmed", "is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr")
+# A 40-minute IV infusion is the convention (Andrade, J Clin Psychiatry 2017); the clinician changes it as given.
+DEFAULT_INFUSION_MINUTES = 40
 
 
 def _initial(session, record) -> dict[str, dict]:
     check = record.check
+    initial = {name: getattr(check, name) for name in CHECK_FIELDS} if check else {}
+    if check and check.rescreen_code:
+        initial["rescreen_code"] = check.rescreen_code
+        if check.rescreen_code == "phq9_item9":
+            initial["phq9_item9"] = check.rescreen_answers[0]
+        else:
+            initial.update(zip(PreDoseCheckForm.CSSRS_FIELDS, check.rescreen_answers, strict=False))
+    if check and check.is_possibly_pregnant is not None:
+        initial["is_possibly_pregnant"] = int(check.is_possibly_pregnant)
     return {
-        "check": {name: getattr(check, name) for name in CHECK_FIELDS} if check else {},
-        "dose": {"dose": _amount(session.plan.planned_dose)},
+        "check": initial,
+        "dose": {"dose": _amount(session.plan.planned_dose), "infusion_minutes": DEFAULT_INFUSION_MINUTES},
     }
 
 
@@ -69,6 +86,17 @@ def _page(request, session, *, bound=None, status=200):
     forms["check"].fields["is_fasting_confirmed"].help_text = escape(session.protocol.preparation_instructions)
     if record.bp_level != recording.BP_HOLD:
         forms["bp"].fields.pop("override_hold")  # offered only where there is a hard hold to override
+    if not record.discharge_contradictions and not (bound is not None and bound.prefix == "discharge"):
+        forms["discharge"].fields.pop("override_reason")  # offered when the record contradicts the discharge
+    if session.patient.sex_for_scoring == "male":
+        forms["check"].fields.pop("is_possibly_pregnant")  # asked where it applies
+    if session.protocol.route != "iv":
+        forms["dose"].fields.pop("infusion_minutes")
+        forms["dose"].fields.pop("infusion_rate_mg_per_min")
+    forms["risk"].fields["alert"].widget.choices = [
+        (alert.pk, f"{alert.instrument_code.upper()} answer, raised {timezone.localtime(alert.raised_at):%d %b %H:%M}")
+        for alert in record.unacknowledged_low_risk_alerts
+    ]
     forms["resolve"].fields["event"].widget.choices = [
         (event.pk, f"{event.name} (onset {timezone.localtime(event.onset_at):%H:%M})") for event in record.open_events
     ]
@@ -94,19 +122,18 @@ def _page(request, session, *, bound=None, status=200):
         "forms": forms,
         "dosing": dosing,
         "is_open": session.status not in recording.CLOSED,
+        "route": protocol.route,
         "can": {
             "record": may_record,
             "dose": may_record and user.has_role(*recording.DOSING_ROLES),
             "acknowledge": may_record and is_clinician,
+            "top_up": may_record and is_clinician and protocol.route == "im",
             "discharge": may_record and is_clinician,
             "sign": may_record and is_clinician,
             "amend": user.has_role(*recording.RECORDING_ROLES) and record.is_signed,
         },
         "moaas_labels": sorted(MOAAS_LABELS.items(), reverse=True),
-        "thresholds": {
-            "flag": f"{recording.BP_FLAG_SYSTOLIC}/{recording.BP_FLAG_DIASTOLIC}",
-            "hold": f"{recording.BP_HOLD_SYSTOLIC}/{recording.BP_HOLD_DIASTOLIC}",
-        },
+        "thresholds": {"flag": record.limits.flag_text, "hold": record.limits.hold_text},
     }
     return render(request, TEMPLATE, ctx, status=status)
 
@@ -117,13 +144,13 @@ def record_detail_view(request, pk):
     return _page(request, session)
 
 
-def _step(request, pk, prefix, save, done):
+def _step(request, pk, prefix, save, done, data=None):
     """Validate one step's form, hand it to its service, and go back to that step of the record."""
     session = get_session_for_user(request.user, pk)
     form = FORMS[prefix](request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            save(session, form.cleaned_data)
+            save(session, data(form) if data else form.cleaned_data)
         except ValidationError as exc:
             # Shown at the top of the page, which is rendered now: visible even where the step's form is not.
             for message in exc.messages:
@@ -140,7 +167,16 @@ def record_check_view(request, pk):
     def save(session, data):
         recording.pre_dose_check_record(session=session, by=request.user, **data)
 
-    return _step(request, pk, "check", save, "Pre-dose checks saved.")
+    return _step(request, pk, "check", save, "Pre-dose checks saved.", data=PreDoseCheckForm.service_data)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def record_risk_acknowledge_view(request, pk):
+    def save(session, data):
+        recording.pre_dose_risk_acknowledge(session=session, by=request.user, alert_id=data["alert"], note=data["note"])
+
+    return _step(request, pk, "risk", save, "Suicide-risk alert acknowledged for this dose.")
 
 
 @role_required(Role.CLINICIAN)
@@ -159,6 +195,24 @@ def record_dose_view(request, pk):
         recording.dose_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.")
+
+
+@role_required(*recording.RECORDING_ROLES)
+@require_POST
+def record_dosing_end_view(request, pk):
+    def save(session, data):
+        recording.dosing_end_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "dosing_end", save, "End of dosing recorded; observation counts from it.")
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def record_top_up_view(request, pk):
+    def save(session, data):
+        recording.top_up_record(session=session, by=request.user, **data)
+
+    return _step(request, pk, "top_up", save, "Top-up recorded; observation counts from it.")
 
 
 @role_required(*recording.RECORDING_ROLES)
@@ -203,8 +257,14 @@ def record_adverse_event_resolve_view(request, pk):
 @require_POST
 def record_discharge_view(request, pk):
     def save(session, data):
-        criteria = {name: value for name, value in data.items() if name != "note"}
-        recording.discharge_record(session=session, by=request.user, criteria=criteria, note=data["note"])
+        criteria = {name: value for name, value in data.items() if name not in ("note", "override_reason")}
+        recording.discharge_record(
+            session=session,
+            by=request.user,
+            criteria=criteria,
+            note=data["note"],
+            override_reason=data["override_reason"],
+        )
 
     return _step(request, pk, "discharge", save, "Patient discharged; the session is complete.")
 

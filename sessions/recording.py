@@ -16,33 +16,35 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
+from kap_clinic.clinic.models import ClinicSettings
 from kap_clinic.notifications.alerts import staff_alert_raise
 from kap_clinic.notifications.models import StaffAlert
-from screening.services import dosing_blocked_by_risk
+from screening.models import SuicideRiskAlert
+from screening.services import open_risk_alerts, risk_alert_raise
 
+from . import safety
 from .models import (
     AdverseEvent,
     Discharge,
     DoseAdministration,
+    DoseTopUp,
     DosingSession,
     PreDoseCheck,
+    PreDoseRiskAcknowledgement,
     RecordAmendment,
     RecordSignature,
     ScaleScore,
     VitalSign,
 )
 from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
+from .models.scheduling import Route
 from .rems import rems_can_sign
 from .services import MIN_JUSTIFICATION, _set_status
 
-# Pre-dose blood-pressure rules (DOMAIN 2.3). Above the flag values a clinician acknowledges the reading before
-# dosing (Spravato label "general guide"); above the hold values dosing stops unless a clinician overrides in writing.
-# The hold numbers are clinic policy with no published consensus [verify with the clinical lead, DOMAIN 9.3].
-BP_FLAG_SYSTOLIC = 140
-BP_FLAG_DIASTOLIC = 90
-BP_HOLD_SYSTOLIC = 180
-BP_HOLD_DIASTOLIC = 110
-
+# Pre-dose blood-pressure rules (DOMAIN 2.3), with the clinic's thresholds (Clinic settings; defaults 140/90 and
+# 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato label "general guide"); above
+# the hold dosing stops unless a clinician overrides in writing. The hold numbers are clinic policy with no published
+# consensus [verify with the clinical lead, DOMAIN 9.3].
 BP_OK, BP_FLAG, BP_HOLD = "", PreDoseCheck.BpLevel.FLAG, PreDoseCheck.BpLevel.HOLD
 
 RECORDING_ROLES = (Role.CLINICIAN, Role.INTAKE)
@@ -54,13 +56,15 @@ CLOCK_SLACK = timedelta(minutes=2)
 MG = Decimal("0.1")
 
 
-def bp_level(sbp: int | None, dbp: int | None) -> str:
+def vital_limits() -> safety.VitalLimits:
+    """The clinic's dosing-day thresholds, from Clinic settings."""
+    clinic = ClinicSettings.load()
+    return safety.VitalLimits(**{name: getattr(clinic, name) for name in ClinicSettings.DOSING_DAY_FIELDS})
+
+
+def bp_level(sbp: int | None, dbp: int | None, limits: safety.VitalLimits | None = None) -> str:
     """The pre-dose rule a reading falls under: hold, flag, or "" (within limits or not taken)."""
-    if (sbp is not None and sbp > BP_HOLD_SYSTOLIC) or (dbp is not None and dbp > BP_HOLD_DIASTOLIC):
-        return BP_HOLD
-    if (sbp is not None and sbp > BP_FLAG_SYSTOLIC) or (dbp is not None and dbp > BP_FLAG_DIASTOLIC):
-        return BP_FLAG
-    return BP_OK
+    return safety.pre_dose_bp_level(sbp, dbp, limits or vital_limits())
 
 
 def dose_mg_for(*, dose_mg_per_kg: Decimal, weight_kg: Decimal) -> Decimal:
@@ -116,6 +120,10 @@ def _dose_of(session: DosingSession) -> DoseAdministration:
     return dose
 
 
+def _record_link(session: DosingSession) -> str:
+    return reverse("sessions:record_detail", args=[session.pk])
+
+
 def _minutes_after(dose: DoseAdministration, moment: datetime) -> int:
     if moment < dose.dosed_at.replace(second=0, microsecond=0):
         raise ValidationError("That time is before the dose; pre-dose readings belong to the pre-dose checklist.")
@@ -138,8 +146,15 @@ def pre_dose_check_record(
     hr: int | None,
     spo2: int | None,
     rr: int | None,
+    rescreen_code: str = "",
+    rescreen_answers: list[int | None] | None = None,
+    is_possibly_pregnant: bool | None = None,
 ) -> PreDoseCheck:
-    """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement."""
+    """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement.
+
+    A positive answer in the dosing-day suicide-risk re-screen opens an alert of its triage level there and then
+    (C-SSRS triage, DOMAIN 1.4), which the pre-dose gate then holds dosing on.
+    """
     _require_role(by, *RECORDING_ROLES, doing="record pre-dose checks")
     session = _lock(session)
     _require_open(session)
@@ -156,10 +171,58 @@ def pre_dose_check_record(
     check.is_fasting_confirmed = is_fasting_confirmed
     check.escort_name = (escort_name or "").strip()
     check.sbp, check.dbp, check.hr, check.spo2, check.rr = sbp, dbp, hr, spo2, rr
+    level = "none"
+    if rescreen_code:
+        try:
+            level = safety.rescreen_risk_level(rescreen_code, list(rescreen_answers or []))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+    check.rescreen_code, check.rescreen_answers = rescreen_code, list(rescreen_answers or []) if rescreen_code else []
+    check.rescreen_level = level if rescreen_code else ""
+    check.is_possibly_pregnant = is_possibly_pregnant if check.pregnancy_question_applies else None
     check.checked_by, check.checked_at = by, now
     check.full_clean(exclude=["session"])
     check.save()
+    if level != "none":
+        risk_alert_raise(
+            patient=session.patient,
+            code="phq9" if rescreen_code == safety.PHQ9_ITEM9 else "cssrs",
+            level=level,
+            source=SuicideRiskAlert.Source.DOSING_DAY,
+            source_ref=f"session-{session.pk}",
+        )
     return check
+
+
+@transaction.atomic
+def pre_dose_risk_acknowledge(
+    *, session: DosingSession, by: User, alert_id: int, note: str
+) -> PreDoseRiskAcknowledgement:
+    """A clinician's written acknowledgement, before this session's dose, of an open low suicide-risk alert."""
+    _require_role(by, Role.CLINICIAN, doing="acknowledge a suicide-risk alert")
+    session = _lock(session)
+    _require_open(session)
+    if DoseAdministration.objects.filter(session=session).exists():
+        raise ValidationError("The dose has been given; the pre-dose checklist can no longer change.")
+    alert = SuicideRiskAlert.objects.filter(
+        pk=alert_id, patient=session.patient, status=SuicideRiskAlert.Status.OPEN
+    ).first()
+    if alert is None:
+        raise ValidationError("Choose an open suicide-risk alert of this patient.")
+    if alert.level != "low":
+        raise ValidationError(
+            f"A {alert.get_level_display().lower()} suicide-risk alert is not acknowledged here: "
+            "a clinician reviews and clears it first."
+        )
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError("Write what you reviewed before dosing.")
+    ack, _ = PreDoseRiskAcknowledgement.objects.get_or_create(
+        session=session,
+        alert=alert,
+        defaults={"note": note, "acknowledged_by": by, "acknowledged_at": timezone.now()},
+    )
+    return ack
 
 
 @transaction.atomic
@@ -181,7 +244,7 @@ def pre_dose_bp_acknowledge(
         raise ValidationError("Record the symptom check (headache, chest pain, visual change, neurological signs).")
     if level == BP_HOLD and not override_hold:
         raise ValidationError(
-            f"{check.sbp}/{check.dbp} is above the hard hold ({BP_HOLD_SYSTOLIC}/{BP_HOLD_DIASTOLIC}): "
+            f"{check.sbp}/{check.dbp} is above the hard hold ({vital_limits().hold_text}): "
             "dosing stays on hold unless you explicitly override it."
         )
     reason = _require_reason(reason, "why dosing may go ahead at this blood pressure")
@@ -194,11 +257,7 @@ def pre_dose_bp_acknowledge(
 
 def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[str]:
     """Why a dose cannot be given now; an empty list means the pre-dose gate is open."""
-    problems = []
-    if dosing_blocked_by_risk(session.patient):
-        problems.append(
-            "An open high suicide-risk alert stops dosing until a clinician reviews and clears it (DOMAIN 1.4)."
-        )
+    problems = risk_problems(session)
     if check is None:
         problems.append("Complete the pre-dose checklist first.")
         return problems
@@ -211,7 +270,43 @@ def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[
         problems.append(f"Pre-dose BP {bp} is on hard hold: only a clinician's written override lets dosing go ahead.")
     elif level == BP_FLAG and not check.bp_acknowledged_level:
         problems.append(f"Pre-dose BP {bp} is raised: a clinician must acknowledge it before dosing.")
+    if check.is_possibly_pregnant:
+        # Ketamine and esketamine are not recommended in pregnancy (Spravato label 8.1): the safer course is no dose
+        # today; a negative test result recorded in the checklist reopens the gate.
+        problems.append("The patient may be pregnant: no dose today until pregnancy is ruled out.")
     return problems
+
+
+def risk_problems(session: DosingSession) -> list[str]:
+    """What the patient's open suicide-risk alerts (screening, check-in, dosing-day re-screen) ask before a dose.
+
+    C-SSRS triage (DOMAIN 1.4 and 10): high is a hard stop, moderate needs a clinician's review (clearing the alert)
+    the same day, low needs a clinician's acknowledgement before this dose.
+    """
+    alerts = open_risk_alerts(session.patient)
+    acknowledged = set(PreDoseRiskAcknowledgement.objects.filter(session=session).values_list("alert_id", flat=True))
+    problems = []
+    for alert in alerts:
+        when = timezone.localtime(alert.raised_at)
+        raised = f"{alert.instrument_code.upper()} answer in the {_source_words(alert)}, raised {when:%d %b %H:%M}"
+        if alert.level == "high":
+            problems.append(
+                f"An open high suicide-risk alert stops dosing until a clinician reviews and clears it ({raised})."
+            )
+        elif alert.level == "moderate":
+            problems.append(
+                f"An open moderate suicide-risk alert ({raised}) needs a clinician's review today: "
+                "review and clear it before dosing."
+            )
+        elif alert.pk not in acknowledged:
+            problems.append(
+                f"An open low suicide-risk alert ({raised}) needs a clinician's acknowledgement before dosing."
+            )
+    return problems
+
+
+def _source_words(alert: SuicideRiskAlert) -> str:
+    return {"checkin": "check-in", "dosing_day": "dosing-day re-screen"}.get(alert.source, "screening")
 
 
 # ---- Dose ----------------------------------------------------------------------------------------
@@ -225,6 +320,8 @@ def dose_record(
     dose: Decimal,
     dosed_at: datetime | None = None,
     override_reason: str = "",
+    infusion_minutes: int | None = None,
+    infusion_rate_mg_per_min: Decimal | None = None,
 ) -> DoseAdministration:
     """Record the dose once the pre-dose gate is open, within the protocol's range unless a clinician overrides.
 
@@ -273,6 +370,7 @@ def dose_record(
         override_by = by
     else:
         reason = ""
+    infusion_minutes, infusion_rate_mg_per_min = _infusion(protocol, mg, infusion_minutes, infusion_rate_mg_per_min)
     record = DoseAdministration(
         session=session,
         dose_mg_given=mg,
@@ -282,10 +380,74 @@ def dose_record(
         dosed_by=by,
         range_override_by=override_by,
         range_override_reason=reason,
+        infusion_minutes=infusion_minutes,
+        infusion_rate_mg_per_min=infusion_rate_mg_per_min,
     )
     record.save()
     _set_status(session, DosingSession.Status.IN_PROGRESS, allowed_from=OPEN_FOR_DOSING)
     return record
+
+
+def _infusion(protocol, mg: Decimal, minutes: int | None, rate: Decimal | None) -> tuple[int | None, Decimal | None]:
+    """An IV dose's duration, typed or worked out from its rate: observation counts from the infusion's end."""
+    if protocol.route != Route.IV:
+        return None, None
+    if not minutes and rate:
+        minutes = safety.infusion_minutes_from_rate(mg, rate)
+    if not minutes:
+        raise ValidationError(
+            "Record the infusion's duration (or its rate): observation counts from the end of the infusion."
+        )
+    if not 1 <= minutes <= 240:
+        raise ValidationError("An infusion lasts between 1 and 240 minutes.")
+    return minutes, rate
+
+
+@transaction.atomic
+def dosing_end_record(*, session: DosingSession, by: User, ended_at: datetime | None = None) -> DoseAdministration:
+    """Record when dosing actually ended: the IV infusion's end, or the last intranasal device."""
+    _require_role(by, *RECORDING_ROLES, doing="record the end of dosing")
+    session = _lock(session)
+    _require_open(session)
+    dose = _dose_of(session)
+    if session.protocol.route not in (Route.IV, Route.INTRANASAL):
+        raise ValidationError("Only an infusion or intranasal doses have an end of dosing to record.")
+    if Discharge.objects.filter(session=session).exists():
+        raise ValidationError("The patient has already been discharged.")
+    ended_at = ended_at or timezone.now()
+    _require_past(ended_at, "The end of dosing")
+    if ended_at < dose.dosed_at.replace(second=0, microsecond=0):
+        raise ValidationError("Dosing cannot end before it started.")
+    dose.dosing_ended_at, dose.dosing_ended_by = max(ended_at, dose.dosed_at), by
+    dose.save(update_fields=["dosing_ended_at", "dosing_ended_by"])
+    return dose
+
+
+@transaction.atomic
+def top_up_record(
+    *, session: DosingSession, by: User, dose_mg: Decimal, given_at: datetime | None = None, reason: str = ""
+) -> DoseTopUp:
+    """A clinician's top-up dose during an IM session; observation counts from the last one."""
+    _require_role(by, Role.CLINICIAN, doing="give a top-up dose")
+    session = _lock(session)
+    _require_open(session)
+    dose = _dose_of(session)
+    if session.protocol.route != Route.IM:
+        raise ValidationError("Top-up doses are recorded for intramuscular sessions.")
+    if Discharge.objects.filter(session=session).exists():
+        raise ValidationError("The patient has already been discharged.")
+    given_at = given_at or timezone.now()
+    _require_past(given_at, "The top-up time")
+    _minutes_after(dose, given_at)
+    if dose_mg is None or dose_mg <= 0:
+        raise ValidationError("Enter the top-up in mg.")
+    return DoseTopUp.objects.create(
+        session=session,
+        dose_mg=dose_mg.quantize(MG, rounding=ROUND_HALF_UP),
+        given_at=given_at,
+        reason=(reason or "").strip(),
+        given_by=by,
+    )
 
 
 # ---- Monitoring ----------------------------------------------------------------------------------
@@ -329,6 +491,18 @@ def vital_sign_record(
     )
     vital.full_clean(exclude=["session", "recorded_by"])
     vital.save()
+    dangers = safety.dangerous_vitals(sbp=sbp, dbp=dbp, hr=hr, spo2=spo2, limits=vital_limits())
+    if dangers:
+        # An urgent alert to the patient's clinician and admins, on their home pages and by email (DOMAIN 2.3: BP
+        # at about 40 minutes for Spravato; refer hypertensive-crisis symptoms for emergency care).
+        staff_alert_raise(
+            kind=StaffAlert.Kind.POST_DOSE_VITALS,
+            key=f"post-dose-vitals-{vital.pk}",
+            patient=session.patient,
+            summary=f"Dangerous vital signs {vital.minutes_from_dose} min after a dose: " + "; ".join(dangers) + ".",
+            link=_record_link(session) + "#monitoring",
+            urgent=True,
+        )
     return vital
 
 
@@ -432,14 +606,64 @@ def adverse_event_resolve(
 # ---- Discharge, signature, amendments -----------------------------------------------------------
 
 
-def discharge_earliest_at(session: DosingSession, dose: DoseAdministration) -> datetime:
-    """The protocol's minimum monitoring time after the first device / infusion start (DOMAIN 3.4, 4.3)."""
-    return dose.dosed_at + timedelta(minutes=session.protocol.monitoring_minutes)
+def end_of_dosing_at(session: DosingSession, dose: DoseAdministration, top_ups=None) -> datetime:
+    """When dosing ended, the moment observation counts from (DOMAIN 4.3, 10): the IV infusion's end, the last
+    intranasal device, the last IM top-up; the dose time for other routes."""
+    if top_ups is None:
+        top_ups = DoseTopUp.objects.filter(session=session)
+    planned = safety.planned_end_of_dosing(
+        route=session.protocol.route,
+        dosed_at=dose.dosed_at,
+        dose_mg=dose.dose_mg_given,
+        infusion_minutes=dose.infusion_minutes,
+    )
+    return safety.end_of_dosing(
+        planned_end_at=planned, ended_at=dose.dosing_ended_at, top_ups=tuple(t.given_at for t in top_ups)
+    )
+
+
+def monitoring_minutes(session: DosingSession) -> int:
+    """The protocol's minimum observation; never under 2 hours for Spravato (REMS), whatever the protocol says."""
+    protocol = session.protocol
+    return safety.minimum_monitoring_minutes(protocol.monitoring_minutes, requires_rems=protocol.requires_rems)
+
+
+def discharge_earliest_at(session: DosingSession, dose: DoseAdministration, top_ups=None) -> datetime:
+    """The protocol's minimum monitoring time after the end of dosing (DOMAIN 3.4, 4.3)."""
+    return end_of_dosing_at(session, dose, top_ups) + timedelta(minutes=monitoring_minutes(session))
+
+
+def discharge_facts(session: DosingSession, vitals=None, scores=None, events=None) -> safety.DischargeFacts:
+    """What the record says now, for `safety.discharge_contradictions`."""
+    vitals = list(VitalSign.objects.filter(session=session)) if vitals is None else vitals
+    scores = list(ScaleScore.objects.filter(session=session)) if scores is None else scores
+    events = list(AdverseEvent.objects.filter(session=session)) if events is None else events
+    moaas = [s for s in sorted(scores, key=lambda s: (s.taken_at, s.pk)) if s.scale == ScaleScore.Scale.MOAAS]
+    return safety.DischargeFacts(
+        readings=tuple(
+            safety.Reading(minutes_from_dose=v.minutes_from_dose, sbp=v.sbp, dbp=v.dbp, hr=v.hr, spo2=v.spo2)
+            for v in sorted(vitals, key=lambda v: (v.taken_at, v.pk))
+        ),
+        latest_moaas=moaas[-1].score if moaas else None,
+        unresolved_serious_events=tuple(
+            e.name
+            for e in events
+            if e.resolved_at is None and (e.is_serious or e.severity == AdverseEvent.Severity.SEVERE)
+        ),
+        requires_rems=session.protocol.requires_rems,
+    )
 
 
 @transaction.atomic
-def discharge_record(*, session: DosingSession, by: User, criteria: dict[str, bool], note: str = "") -> Discharge:
-    """Discharge after the minimum monitoring time with every readiness criterion met; completes the session."""
+def discharge_record(
+    *, session: DosingSession, by: User, criteria: dict[str, bool], note: str = "", override_reason: str = ""
+) -> Discharge:
+    """Discharge after the minimum monitoring time with every readiness criterion met; completes the session.
+
+    Ticked boxes do not outweigh the record: what in it contradicts the discharge (sedation not back to MOAA/S 5, an
+    unresolved severe or serious adverse event, no post-dose vitals, a last BP at or above the hold, no Spravato BP at
+    about 40 minutes) refuses it unless the clinician overrides in writing; the override is stored and audited.
+    """
     _require_role(by, Role.CLINICIAN, doing="discharge a patient")
     session = _lock(session)
     if Discharge.objects.filter(session=session).exists():
@@ -448,19 +672,38 @@ def discharge_record(*, session: DosingSession, by: User, criteria: dict[str, bo
     now = timezone.now()
     earliest = discharge_earliest_at(session, dose)
     if now < earliest:
-        minutes = session.protocol.monitoring_minutes
         raise ValidationError(
-            f"{session.protocol.name} needs at least {minutes} minutes of monitoring after the dose: "
-            f"discharge from {timezone.localtime(earliest):%H:%M}."
+            f"{session.protocol.name} needs at least {monitoring_minutes(session)} minutes of monitoring after the end "
+            f"of dosing: discharge from {timezone.localtime(earliest):%H:%M}."
         )
     unmet = [label for name, label in DISCHARGE_CRITERIA if not criteria.get(name)]
     if unmet:
         raise ValidationError(["Discharge criteria not yet met:", *unmet])
+    contradictions = safety.discharge_contradictions(discharge_facts(session), vital_limits())
+    reason = (override_reason or "").strip()
+    if contradictions:
+        if not reason:
+            raise ValidationError(
+                [
+                    "The record contradicts this discharge:",
+                    *contradictions,
+                    "Only a clinician's written override allows it.",
+                ]
+            )
+        if len(reason) < MIN_JUSTIFICATION:
+            raise ValidationError(
+                f"Write at least {MIN_JUSTIFICATION} characters explaining why the patient may leave "
+                "despite the record."
+            )
+    else:
+        reason = ""
     discharge = Discharge(
         session=session,
         note=(note or "").strip(),
         discharged_at=now,
         discharged_by=by,
+        overridden_contradictions=contradictions,
+        override_reason=reason,
         **{name: True for name, _ in DISCHARGE_CRITERIA},
     )
     discharge.save()
@@ -511,6 +754,11 @@ class SessionRecord:
     events: list[AdverseEvent] = field(default_factory=list)
     amendments: list[RecordAmendment] = field(default_factory=list)
     dosing_problems: list[str] = field(default_factory=list)
+    top_ups: list[DoseTopUp] = field(default_factory=list)
+    limits: safety.VitalLimits = field(default_factory=safety.VitalLimits)
+    # Open low suicide-risk alerts a clinician may acknowledge for this dose, and the acknowledgements made.
+    low_risk_alerts: list[SuicideRiskAlert] = field(default_factory=list)
+    risk_acknowledgements: list[PreDoseRiskAcknowledgement] = field(default_factory=list)
 
     @property
     def is_signed(self) -> bool:
@@ -518,11 +766,36 @@ class SessionRecord:
 
     @property
     def bp_level(self) -> str:
-        return bp_level(self.check.sbp, self.check.dbp) if self.check else BP_OK
+        return bp_level(self.check.sbp, self.check.dbp, self.limits) if self.check else BP_OK
+
+    @property
+    def end_of_dosing_at(self) -> datetime | None:
+        return end_of_dosing_at(self.session, self.dose, self.top_ups) if self.dose else None
 
     @property
     def discharge_earliest_at(self) -> datetime | None:
-        return discharge_earliest_at(self.session, self.dose) if self.dose else None
+        return discharge_earliest_at(self.session, self.dose, self.top_ups) if self.dose else None
+
+    @property
+    def monitoring_minutes(self) -> int:
+        return monitoring_minutes(self.session)
+
+    @property
+    def unacknowledged_low_risk_alerts(self) -> list[SuicideRiskAlert]:
+        done = {ack.alert_id for ack in self.risk_acknowledgements}
+        return [alert for alert in self.low_risk_alerts if alert.pk not in done]
+
+    @property
+    def dangerous_vitals(self) -> list[VitalSign]:
+        return [v for v in self.vitals if v.dangers]
+
+    @property
+    def discharge_contradictions(self) -> list[str]:
+        """What in the record contradicts a discharge now (shown before the clinician tries)."""
+        if self.dose is None or self.discharge is not None:
+            return []
+        facts = discharge_facts(self.session, self.vitals, self.scores, self.events)
+        return safety.discharge_contradictions(facts, self.limits)
 
     @property
     def open_events(self) -> list[AdverseEvent]:
@@ -553,6 +826,11 @@ def session_record(session: DosingSession) -> SessionRecord:
             Prefetch("scale_scores", queryset=ScaleScore.objects.select_related(*users)),
             Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related(*users)),
             Prefetch("record_amendments", queryset=RecordAmendment.objects.select_related("author")),
+            Prefetch("dose_top_ups", queryset=DoseTopUp.objects.select_related("given_by")),
+            Prefetch(
+                "risk_acknowledgements",
+                queryset=PreDoseRiskAcknowledgement.objects.select_related("acknowledged_by", "alert"),
+            ),
         )
         .get(pk=session.pk)
     )
@@ -571,7 +849,16 @@ def session_record(session: DosingSession) -> SessionRecord:
         scores=list(row.scale_scores.all()),
         events=list(row.adverse_events.all()),
         amendments=list(row.record_amendments.all()),
+        top_ups=list(row.dose_top_ups.all()),
+        risk_acknowledgements=list(row.risk_acknowledgements.all()),
+        limits=vital_limits(),
     )
+    for vital in record.vitals:
+        vital.limits = record.limits
+        vital.dangers = safety.dangerous_vitals(
+            sbp=vital.sbp, dbp=vital.dbp, hr=vital.hr, spo2=vital.spo2, limits=record.limits
+        )
     if record.dose is None and session.status not in CLOSED:
         record.dosing_problems = dosing_problems(session, check)
+        record.low_risk_alerts = [a for a in open_risk_alerts(session.patient) if a.level == "low"]
     return record

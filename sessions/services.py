@@ -45,6 +45,9 @@ def enrollment_create(*, patient: Patient, by: User, override_justification: str
         raise ValidationError("This patient is already enrolled.")
     gate = enrollment_gate(patient)
     justification = override_justification.strip()
+    if gate.blocking:
+        # An open suicide-risk alert is no paperwork gap: a written override does not enroll past it.
+        raise ValidationError(["Enrollment is refused while a suicide-risk alert is open:", *gate.blocking])
     if not gate.is_open:
         if not justification:
             raise ValidationError(["Enrollment needs a current eligible screening:", *gate.reasons])

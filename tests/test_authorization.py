@@ -107,6 +107,9 @@ MATRIX = {
     "sessions:record_check": ("session", "post", RECORDS),
     "sessions:record_bp_acknowledge": ("session", "post", CLINICIAN_RECORDS),
     "sessions:record_dose": ("session", "post", CLINICIAN_RECORDS),  # giving the drug is a clinician's act
+    "sessions:record_risk_acknowledge": ("session", "post", CLINICIAN_RECORDS),
+    "sessions:record_dosing_end": ("session", "post", RECORDS),
+    "sessions:record_top_up": ("session", "post", CLINICIAN_RECORDS),
     "sessions:record_vitals": ("session", "post", RECORDS),
     "sessions:record_score": ("session", "post", RECORDS),
     "sessions:record_adverse_event": ("session", "post", RECORDS),

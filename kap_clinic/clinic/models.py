@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -26,6 +26,30 @@ class ClinicSettings(models.Model):
     )
     audit_review_total = models.PositiveSmallIntegerField("AUDIT total from which a clinician reviews", default=16)
     dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=6)
+    # Dosing-day thresholds (sessions.recording). Pre-dose: above the flag a clinician acknowledges the reading, above
+    # the hold dosing stops unless a clinician overrides in writing (DOMAIN 2.3: 140/90 is the Spravato label's
+    # "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the hold, an SpO2 below
+    # the floor or a heart rate outside the range raises an urgent staff alert and contradicts discharge.
+    dose_bp_flag_systolic = models.PositiveSmallIntegerField(
+        "Pre-dose systolic BP above which a clinician acknowledges", default=140
+    )
+    dose_bp_flag_diastolic = models.PositiveSmallIntegerField(
+        "Pre-dose diastolic BP above which a clinician acknowledges", default=90
+    )
+    dose_bp_hold_systolic = models.PositiveSmallIntegerField(
+        "Systolic BP hold: above it before the dose, at or above it after", default=180
+    )
+    dose_bp_hold_diastolic = models.PositiveSmallIntegerField(
+        "Diastolic BP hold: above it before the dose, at or above it after", default=110
+    )
+    post_dose_spo2_floor = models.PositiveSmallIntegerField(
+        "Lowest acceptable SpO₂ after the dose (%)",
+        default=93,
+        validators=[MinValueValidator(80), MaxValueValidator(100)],
+        help_text="Sedation discharge policies ask for more than 92% on room air.",
+    )
+    post_dose_hr_low = models.PositiveSmallIntegerField("Lowest acceptable heart rate after the dose", default=50)
+    post_dose_hr_high = models.PositiveSmallIntegerField("Highest acceptable heart rate after the dose", default=120)
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (
@@ -39,6 +63,15 @@ class ClinicSettings(models.Model):
         "min_adequate_trials",
         "audit_review_total",
         "dast10_review_total",
+    )
+    DOSING_DAY_FIELDS = (
+        "dose_bp_flag_systolic",
+        "dose_bp_flag_diastolic",
+        "dose_bp_hold_systolic",
+        "dose_bp_hold_diastolic",
+        "post_dose_spo2_floor",
+        "post_dose_hr_low",
+        "post_dose_hr_high",
     )
 
     class Meta:
@@ -56,6 +89,12 @@ class ClinicSettings(models.Model):
             raise ValidationError({"bp_ineligible_systolic": "Must be above the review threshold."})
         if self.bp_ineligible_diastolic <= self.bp_review_diastolic:
             raise ValidationError({"bp_ineligible_diastolic": "Must be above the review threshold."})
+        if self.dose_bp_hold_systolic <= self.dose_bp_flag_systolic:
+            raise ValidationError({"dose_bp_hold_systolic": "Must be above the pre-dose flag."})
+        if self.dose_bp_hold_diastolic <= self.dose_bp_flag_diastolic:
+            raise ValidationError({"dose_bp_hold_diastolic": "Must be above the pre-dose flag."})
+        if self.post_dose_hr_high <= self.post_dose_hr_low:
+            raise ValidationError({"post_dose_hr_high": "Must be above the lowest acceptable heart rate."})
 
     def eligibility_thresholds(self):
         from screening.eligibility import Thresholds

@@ -61,6 +61,7 @@ class StaffAlert(models.Model):
         CHECKIN_MISSED = "checkin_missed", "Check-in overdue"
         AUTHORIZATION = "authorization", "Authorization running out"
         REMS_DUE = "rems_due", "REMS form due"
+        POST_DOSE_VITALS = "post_dose_vitals", "Dangerous vital signs after a dose"
 
     class Audience(models.TextChoices):
         CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"

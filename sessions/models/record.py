@@ -55,6 +55,11 @@ class SignedRecordRow(models.Model):
         return {"patient_id": self.session.patient_id}
 
 
+class RescreenCode(models.TextChoices):
+    PHQ9_ITEM9 = "phq9_item9", "PHQ-9 item 9"
+    CSSRS_SINCE_LAST_VISIT = "cssrs_slv", "C-SSRS screener, since last visit"
+
+
 class PreDoseCheck(SignedRecordRow):
     """The checks before a dose: consent, fasting, an escort home and a full set of pre-dose vitals.
 
@@ -89,6 +94,14 @@ class PreDoseCheck(SignedRecordRow):
         help_text="Headache, chest pain, visual change, neurological signs.",
     )
     bp_acknowledgement_reason = models.TextField(blank=True)
+    # The dosing-day suicide-risk re-screen (C-SSRS triage, DOMAIN 1.4): PHQ-9 item 9 (0-3) or the C-SSRS "since last
+    # visit" screener (six yes/no answers, None where skip logic leaves a question unasked). A positive answer opens
+    # a suicide-risk alert of its triage level when the checklist is saved.
+    rescreen_code = models.CharField("Suicide-risk re-screen", max_length=10, choices=RescreenCode.choices, blank=True)
+    rescreen_answers = models.JSONField(default=list, blank=True)
+    rescreen_level = models.CharField(max_length=10, blank=True)
+    # Asked where it applies (anyone not recorded as male): None = not asked.
+    is_possibly_pregnant = models.BooleanField("Could the patient be pregnant?", null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -124,7 +137,16 @@ class PreDoseCheck(SignedRecordRow):
         for field in ("sbp", "dbp", "hr", "spo2", "rr"):
             if getattr(self, field) is None:
                 gaps.append(self._meta.get_field(field).verbose_name.split(" (")[0].lower())
+        if not self.rescreen_code:
+            gaps.append("the suicide-risk re-screen (PHQ-9 item 9 or C-SSRS since last visit)")
+        if self.pregnancy_question_applies and self.is_possibly_pregnant is None:
+            gaps.append("the pregnancy question")
         return gaps
+
+    @property
+    def pregnancy_question_applies(self) -> bool:
+        # Asked of everyone not recorded as male: an unrecorded sex is asked rather than assumed.
+        return self.session.patient.sex_for_scoring != "male"
 
     @property
     def is_complete(self) -> bool:
@@ -143,6 +165,16 @@ class DoseAdministration(SignedRecordRow):
     dose_mg_per_kg = models.DecimalField("Dose (mg/kg)", max_digits=7, decimal_places=3, null=True, blank=True)
     weight_kg = models.DecimalField("Weight used (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
     dosed_at = models.DateTimeField("First device / infusion start")
+    # Observation counts from the end of dosing (DOMAIN 4.3): an IV infusion's planned duration (typed, or worked out
+    # from its rate), and the recorded end (infusion stopped, last intranasal device) when staff record it.
+    infusion_minutes = models.PositiveSmallIntegerField("Infusion duration (minutes)", null=True, blank=True)
+    infusion_rate_mg_per_min = models.DecimalField(
+        "Infusion rate (mg/min)", max_digits=6, decimal_places=3, null=True, blank=True
+    )
+    dosing_ended_at = models.DateTimeField("Infusion end / last device", null=True, blank=True)
+    dosing_ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     dosed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     range_override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -159,6 +191,10 @@ class DoseAdministration(SignedRecordRow):
                 | Q(dose_mg_per_kg__gt=0, weight_kg__gt=0),
             ),
             models.CheckConstraint(
+                name="dose_ended_after_start",
+                condition=Q(dosing_ended_at__isnull=True) | Q(dosing_ended_at__gte=F("dosed_at")),
+            ),
+            models.CheckConstraint(
                 name="dose_override_has_reason",
                 condition=Q(range_override_by__isnull=True, range_override_reason="")
                 | (Q(range_override_by__isnull=False) & ~Q(range_override_reason="")),
@@ -167,6 +203,45 @@ class DoseAdministration(SignedRecordRow):
 
     def __str__(self):
         return f"dose #{self.pk}"
+
+
+class DoseTopUp(SignedRecordRow):
+    """A further dose during an IM session (e.g. a 20-40 mg top-up at ~12 minutes, DOMAIN 3.1); observation counts
+    from the last one."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="dose_top_ups")
+    dose_mg = models.DecimalField("Top-up (mg)", max_digits=6, decimal_places=1)
+    given_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["given_at", "pk"]
+        constraints = [models.CheckConstraint(name="top_up_mg_positive", condition=Q(dose_mg__gt=0))]
+
+    def __str__(self):
+        return f"top-up #{self.pk}"
+
+
+class PreDoseRiskAcknowledgement(SignedRecordRow):
+    """A clinician's acknowledgement, before this session's dose, of an open low suicide-risk alert (C-SSRS triage:
+    low -> clinician review before the next dose, DOMAIN 1.4)."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="risk_acknowledgements")
+    alert = models.ForeignKey("screening.SuicideRiskAlert", on_delete=models.PROTECT, related_name="+")
+    note = models.TextField()
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "alert"], name="one_risk_acknowledgement_per_session_alert"),
+            models.CheckConstraint(name="risk_acknowledgement_has_note", condition=~Q(note="")),
+        ]
+
+    def __str__(self):
+        return f"risk acknowledgement #{self.pk}"
 
 
 class VitalSign(SignedRecordRow):
@@ -210,7 +285,8 @@ class VitalSign(SignedRecordRow):
     def bp_level(self) -> str:
         from ..recording import bp_level
 
-        return bp_level(self.sbp, self.dbp)
+        # `limits` is set by the record page's read, so a long timeline does not read the settings per row.
+        return bp_level(self.sbp, self.dbp, getattr(self, "limits", None))
 
 
 MOAAS_LABELS = {
@@ -358,6 +434,9 @@ class Discharge(SignedRecordRow):
     note = models.TextField(blank=True)
     discharged_at = models.DateTimeField()
     discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # What in the record contradicted the discharge when a clinician overrode it in writing (sessions.safety).
+    overridden_contradictions = models.JSONField(default=list, blank=True)
+    override_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -421,6 +500,8 @@ class RecordAmendment(models.Model):
 
 auditlog.register(PreDoseCheck)
 auditlog.register(DoseAdministration)
+auditlog.register(DoseTopUp)
+auditlog.register(PreDoseRiskAcknowledgement)
 auditlog.register(VitalSign)
 auditlog.register(ScaleScore)
 auditlog.register(AdverseEvent)

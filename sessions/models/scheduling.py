@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -11,6 +12,7 @@ from django.db.models import F, Q
 from patients.models import Patient
 
 from .. import cadence
+from ..safety import REMS_MIN_MONITORING_MINUTES
 
 
 class Route(models.TextChoices):
@@ -62,10 +64,25 @@ class Protocol(models.Model):
                 name="protocol_dose_range_ordered",
                 condition=Q(dose_min__gt=0, dose_min__lte=F("default_dose"), default_dose__lte=F("dose_max")),
             ),
+            # Spravato: at least 2 hours' observation (label; REMS Patient Monitoring Form). No setting lowers it.
+            models.CheckConstraint(
+                name="rems_protocol_monitors_two_hours",
+                condition=Q(requires_rems=False) | Q(monitoring_minutes__gte=REMS_MIN_MONITORING_MINUTES),
+            ),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.requires_rems and (self.monitoring_minutes or 0) < REMS_MIN_MONITORING_MINUTES:
+            raise ValidationError(
+                {
+                    "monitoring_minutes": "A Spravato REMS protocol monitors for at least "
+                    f"{REMS_MIN_MONITORING_MINUTES} minutes after the dose (label and REMS): no protocol may set less."
+                }
+            )
 
     @property
     def dose_is_weight_based(self) -> bool:

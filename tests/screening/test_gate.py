@@ -216,18 +216,33 @@ def test_a_high_suicide_risk_alert_shuts_the_gate_until_a_clinician_clears_it(pa
 
     with pytest.raises(ValidationError) as refused:
         enrollment_create(patient=patient, by=clinician)
-    assert "A high suicide-risk alert is open; a clinician must review it first." in refused.value.messages
+    assert (
+        "A high suicide-risk alert is open; a clinician must review and clear it before enrollment."
+        in refused.value.messages
+    )
 
     alert = rescreen.risk_alerts.get()
     services.alert_clear(alert=alert, by=clinician, note="Seen in person; no current intent; safety plan agreed.")
     assert enrollment_gate(patient).is_open
 
 
-def test_a_moderate_alert_does_not_shut_the_gate(patient, clinician, front_desk):
+def test_a_moderate_alert_shuts_the_gate_and_no_override_lifts_it(patient, clinician, front_desk):
+    """C-SSRS triage (DOMAIN 1.4 and 10, clinical review 2026-12-01): moderate risk needs a same-day clinician review;
+    enrollment is refused while any suicide-risk alert of the patient is open, override included."""
     eligible_patient(patient, clinician)
     rescreen = services.screening_start(patient=patient, by=front_desk)
     services.response_save(screening=rescreen, code="phq9", answers=[None] * 8 + [1], complete=False, by=front_desk)
 
+    gate = enrollment_gate(patient)
+    assert not gate.is_open
+    assert gate.blocking == (
+        "A moderate suicide-risk alert is open; a clinician must review and clear it before enrollment.",
+    )
+    with pytest.raises(ValidationError, match="refused while a suicide-risk alert is open"):
+        enrollment_create(patient=patient, by=clinician, override_justification=JUSTIFICATION)
+    assert not Enrollment.objects.exists()
+
+    services.alert_clear(alert=rescreen.risk_alerts.get(), by=clinician, note="Reviewed today; passive thoughts only.")
     assert enrollment_gate(patient).is_open
 
 
@@ -252,19 +267,26 @@ def test_clinician_override_with_a_written_justification_enrolls_and_is_audited(
     assert entry.changes_dict["override_justification"][1] == JUSTIFICATION
 
 
-def test_override_with_a_high_alert_open_keeps_the_eligible_screening_and_the_justification(
-    patient, clinician, front_desk
-):
-    screening = eligible_patient(patient, clinician)
+def test_override_and_enroll_is_refused_while_a_high_alert_is_open(client_for, patient, clinician, front_desk):
+    """Clinical review 2026-12-01 (C-SSRS triage, DOMAIN 1.4): "Override and enroll" with one sentence no longer
+    enrolls a patient whose gate says a high suicide-risk alert is open; the page offers no override."""
+    eligible_patient(patient, clinician)
     rescreen = services.screening_start(patient=patient, by=front_desk)
     services.response_save(
         screening=rescreen, code="cssrs", answers=[0, 1, 0, 0, 1, 0, None], complete=False, by=front_desk
     )
 
-    enrollment = enrollment_create(patient=patient, by=clinician, override_justification=JUSTIFICATION)
-
-    assert enrollment.screening == screening
-    assert enrollment.override_justification == JUSTIFICATION
+    with pytest.raises(ValidationError, match="refused while a suicide-risk alert is open"):
+        enrollment_create(patient=patient, by=clinician, override_justification=JUSTIFICATION)
+    client = client_for(clinician)
+    page = client.get(enroll_url(patient)).content.decode()
+    assert 'data-testid="enroll-blocked"' in page
+    assert "Override and enroll" not in page
+    response = client.post(enroll_url(patient), {"override_justification": JUSTIFICATION})
+    assert response.status_code == 400
+    assert not Enrollment.objects.exists()
+    patient.refresh_from_db()
+    assert patient.status != Status.ENROLLED
 
 
 @pytest.mark.parametrize("justification", ["Known to us.", "   too short, padded    "])

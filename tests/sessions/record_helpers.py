@@ -38,14 +38,43 @@ def book_session(
     return plan.sessions.order_by("starts_at").first()
 
 
+# The dosing-day re-screen with nothing positive: PHQ-9 item 9 "not at all", not pregnant.
+CALM_RESCREEN = {"rescreen_code": "phq9_item9", "rescreen_answers": [0], "is_possibly_pregnant": False}
+# A 40-minute IV infusion (Andrade 2017): observation counts from its end.
+INFUSION_MINUTES = 40
+
+
 def check(session: DosingSession, by, **overrides):
-    values = {"is_consent_confirmed": True, "is_fasting_confirmed": True, "escort_name": "Sam Quill", **GOOD_VITALS}
+    values = {
+        "is_consent_confirmed": True,
+        "is_fasting_confirmed": True,
+        "escort_name": "Sam Quill",
+        **GOOD_VITALS,
+        **CALM_RESCREEN,
+    }
     values.update(overrides)
     return recording.pre_dose_check_record(session=session, by=by, **values)
 
 
 def dose(session: DosingSession, by, amount: str = "0.5", **kwargs):
+    if session.protocol.route == "iv":
+        kwargs.setdefault("infusion_minutes", INFUSION_MINUTES)
     return recording.dose_record(session=session, by=by, dose=Decimal(amount), **kwargs)
+
+
+def monitored(session: DosingSession, by, time_machine, *, minutes: int | None = None):
+    """Move to the earliest discharge time (or `minutes` after the dose), with calm vitals and MOAA/S 5 on the way,
+    a BP at 40 minutes among them."""
+    given = session.dose_administration
+    earliest = recording.discharge_earliest_at(session, given)
+    end = given.dosed_at + timedelta(minutes=minutes) if minutes is not None else earliest + timedelta(minutes=1)
+    at_40 = given.dosed_at + timedelta(minutes=40)
+    if at_40 < end:
+        time_machine.move_to(at_40, tick=False)
+        recording.vital_sign_record(session=session, by=by, **GOOD_VITALS)
+    time_machine.move_to(end, tick=False)
+    recording.vital_sign_record(session=session, by=by, **GOOD_VITALS)
+    recording.scale_score_record(session=session, by=by, scale="moaas", score=5)
 
 
 def checked_and_dosed(session: DosingSession, clinician, amount: str = "0.5"):
@@ -55,6 +84,7 @@ def checked_and_dosed(session: DosingSession, clinician, amount: str = "0.5"):
 
 def discharged(session: DosingSession, clinician, time_machine):
     """Checked, dosed, monitored for the protocol's time, and discharged."""
-    given = checked_and_dosed(session, clinician)
-    time_machine.move_to(given.dosed_at + timedelta(minutes=session.protocol.monitoring_minutes + 1), tick=False)
+    checked_and_dosed(session, clinician)
+    session.refresh_from_db()
+    monitored(session, clinician, time_machine)
     return recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)

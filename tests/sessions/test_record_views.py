@@ -19,6 +19,9 @@ STEP_URLS = (
     "record_check",
     "record_bp_acknowledge",
     "record_dose",
+    "record_risk_acknowledge",
+    "record_dosing_end",
+    "record_top_up",
     "record_vitals",
     "record_score",
     "record_adverse_event",
@@ -53,6 +56,9 @@ CHECKLIST = {
     "check-hr": "72",
     "check-spo2": "98",
     "check-rr": "14",
+    "check-rescreen_code": "phq9_item9",
+    "check-phq9_item9": "0",
+    "check-is_possibly_pregnant": "0",
 }
 
 
@@ -114,7 +120,10 @@ def test_checklist_and_dose_posts_save_and_return_to_the_record(client_for, fron
     assert PreDoseCheck.objects.get(session=session).is_complete
 
     client = client_for(clinician)
-    response = client.post(url("record_dose", session), {"dose-dose": "0.5", "dose-dosed_at": local(timezone.now())})
+    response = client.post(
+        url("record_dose", session),
+        {"dose-dose": "0.5", "dose-dosed_at": local(timezone.now()), "dose-infusion_minutes": "40"},
+    )
     assert response.status_code == 302
     assert DoseAdministration.objects.get(session=session).dose_mg_given == Decimal("35.0")
 
@@ -219,7 +228,7 @@ def test_early_discharge_is_refused_on_the_page(client_for, clinician, session):
 def signed(session, clinician, time_machine):
     given = checked_and_dosed(session, clinician)
     recording.vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at, sbp=128, dbp=82, hr=76)
-    time_machine.move_to(given.dosed_at + timedelta(hours=1), tick=False)
+    time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
     recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
     recording.record_sign(session=session, by=clinician)
     return session

@@ -22,7 +22,7 @@ from sessions.models import (
     VitalSign,
 )
 
-from .record_helpers import ALL_MET, REASON, book_session, check, checked_and_dosed, discharged, dose
+from .record_helpers import ALL_MET, REASON, book_session, check, checked_and_dosed, discharged, dose, monitored
 
 pytestmark = pytest.mark.django_db
 
@@ -398,17 +398,19 @@ def test_an_adverse_event_of_another_session_cannot_be_resolved_here(
 # ---- Discharge -----------------------------------------------------------------------------------
 
 
-def test_discharge_waits_for_the_protocols_monitoring_time(session, clinician, time_machine):
+def test_discharge_waits_for_the_protocols_monitoring_time_after_the_infusion_ends(session, clinician, time_machine):
+    """DOMAIN 4.3 and 10 (Andrade 2017): observation counts from the end of dosing. A 40-minute infusion with 60
+    minutes' monitoring: not at 99 minutes after the start (formerly allowed at 60, 21 minutes after the end)."""
     given = checked_and_dosed(session, clinician)
-    time_machine.move_to(given.dosed_at + timedelta(minutes=59), tick=False)
+    monitored(session, clinician, time_machine, minutes=99)
 
-    with pytest.raises(ValidationError, match="at least 60 minutes of monitoring"):
+    with pytest.raises(ValidationError, match="at least 60 minutes of monitoring after the end of dosing"):
         recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
-    time_machine.move_to(given.dosed_at + timedelta(minutes=60), tick=False)
+    time_machine.move_to(given.dosed_at + timedelta(minutes=100), tick=False)
     discharge = recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
-    assert discharge.discharged_at == given.dosed_at + timedelta(minutes=60)
+    assert discharge.discharged_at == given.dosed_at + timedelta(minutes=100)
     assert discharge.discharged_by == clinician
     session.refresh_from_db()
     assert session.status == DosingSession.Status.COMPLETED
@@ -453,7 +455,7 @@ def test_the_record_is_signed_after_discharge_by_a_clinician(session, clinician,
     with pytest.raises(ValidationError, match="once the patient has been discharged"):
         recording.record_sign(session=session, by=clinician)
 
-    time_machine.move_to(session.dose_administration.dosed_at + timedelta(hours=1), tick=False)
+    monitored(session, clinician, time_machine)
     recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
     with pytest.raises(PermissionDenied):
         recording.record_sign(session=session, by=front_desk)
@@ -471,8 +473,9 @@ def signed(session, clinician, time_machine):
     recording.adverse_event_record(
         session=session, by=clinician, kind="headache", onset_at=given.dosed_at, severity="mild"
     )
-    time_machine.move_to(given.dosed_at + timedelta(hours=1), tick=False)
-    recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+    time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
+    # The only MOAA/S is 4: the clinician discharges over it in writing.
+    recording.discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
     recording.record_sign(session=session, by=clinician)
     return session
 
@@ -583,8 +586,8 @@ def test_a_spravato_record_is_not_signed_until_its_rems_form_is_complete(patient
     spravato = book_session(patient, clinician, route="intranasal")
     time_machine.move_to(spravato.starts_at + timedelta(minutes=5), tick=False)
     check(spravato, clinician)
-    given = dose(spravato, clinician, amount="56")
-    time_machine.move_to(given.dosed_at + timedelta(minutes=spravato.protocol.monitoring_minutes + 1), tick=False)
+    dose(spravato, clinician, amount="56")
+    monitored(spravato, clinician, time_machine)
     recording.discharge_record(session=spravato, by=clinician, criteria=ALL_MET)
 
     with pytest.raises(ValidationError, match="REMS Patient Monitoring Form"):
