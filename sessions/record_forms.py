@@ -35,11 +35,11 @@ class ReadingsMixin(forms.Form):
 
 
 class PreDoseCheckForm(ReadingsMixin):
-    is_consent_confirmed = forms.BooleanField(label="Consent for today's session confirmed", required=False)
     is_fasting_confirmed = forms.BooleanField(label="Nothing by mouth for the required time", required=False)
     escort_name = forms.CharField(label="Driver / escort home (name)", max_length=120, required=False)
 
-    field_order = ["is_consent_confirmed", "is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr"]
+    # Consent is no longer a checkbox here: the route's versioned consent form, accepted (sessions.consent).
+    field_order = ["is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr"]
 
 
 class BpAcknowledgeForm(forms.Form):
@@ -56,7 +56,7 @@ class DoseForm(forms.Form):
     dose = forms.DecimalField(label="Dose", max_digits=7, decimal_places=3, min_value=Decimal("0.001"))
     dosed_at = forms.DateTimeField(label="First device / infusion start", **WHEN)
     override_reason = forms.CharField(
-        label="Override reason (clinician, only for a dose outside the protocol's range)",
+        label="Override reason (clinician, only for a dose outside the protocol's range or the label's dose rules)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -12,6 +12,7 @@ from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.audit.services import record_chart_view
 
 from . import recording
+from .consent import consent_status_for_session
 from .models.record import MOAAS_LABELS
 from .record_forms import (
     AdverseEventForm,
@@ -40,14 +41,14 @@ FORMS = {
     "sign": SignForm,
     "amend": AmendmentForm,
 }
-CHECK_FIELDS = ("is_consent_confirmed", "is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr")
+CHECK_FIELDS = ("is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr")
 
 
 def _initial(session, record) -> dict[str, dict]:
     check = record.check
     return {
         "check": {name: getattr(check, name) for name in CHECK_FIELDS} if check else {},
-        "dose": {"dose": _amount(session.plan.planned_dose)},
+        "dose": {"dose": _amount(session.planned_dose)},
     }
 
 
@@ -75,7 +76,7 @@ def _page(request, session, *, bound=None, status=200):
     protocol = session.protocol
     weight = session.patient.weight_kg
     unit = protocol.get_dose_unit_display()
-    planned = session.plan.planned_dose
+    planned = session.planned_dose
     dosing = {
         "range": f"{_amount(protocol.dose_min)}–{_amount(protocol.dose_max)} {unit}",
         "planned": f"{_amount(planned)} {unit}",
@@ -90,6 +91,7 @@ def _page(request, session, *, bound=None, status=200):
         "record": record,
         "forms": forms,
         "dosing": dosing,
+        "consent": consent_status_for_session(session),
         "is_open": session.status not in recording.CLOSED,
         "can": {
             "record": may_record,

@@ -20,6 +20,7 @@ from kap_clinic.notifications.alerts import staff_alert_raise
 from kap_clinic.notifications.models import StaffAlert
 from screening.services import dosing_blocked_by_risk
 
+from .consent import consent_problems
 from .models import (
     AdverseEvent,
     Discharge,
@@ -32,7 +33,7 @@ from .models import (
     VitalSign,
 )
 from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
-from .rems import rems_can_sign
+from .rems import rems_can_sign, rems_enrollment_problems
 from .services import MIN_JUSTIFICATION, _set_status
 
 # Pre-dose blood-pressure rules (DOMAIN 2.3). Above the flag values a clinician acknowledges the reading before
@@ -129,7 +130,6 @@ def pre_dose_check_record(
     *,
     session: DosingSession,
     by: User,
-    is_consent_confirmed: bool,
     is_fasting_confirmed: bool,
     escort_name: str,
     sbp: int | None,
@@ -137,8 +137,13 @@ def pre_dose_check_record(
     hr: int | None,
     spo2: int | None,
     rr: int | None,
+    is_consent_confirmed: bool = False,
 ) -> PreDoseCheck:
-    """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement."""
+    """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement.
+
+    Consent is checked against the route's versioned consent form (`consent_problems`); `is_consent_confirmed` is
+    the old per-session checkbox, still stored when given but no longer asked for.
+    """
     _require_role(by, *RECORDING_ROLES, doing="record pre-dose checks")
     session = _lock(session)
     _require_open(session)
@@ -198,6 +203,8 @@ def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[
         problems.append(
             "An open high suicide-risk alert stops dosing until a clinician reviews and clears it (DOMAIN 1.4)."
         )
+    problems += rems_enrollment_problems(session)  # Spravato: REMS enrollment before treatment
+    problems += consent_problems(session)  # the route's consent form in force today, accepted
     if check is None:
         problems.append("Complete the pre-dose checklist first.")
         return problems

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from patients.models import Patient
 from sessions import recording
-from sessions.models import DosingSession, Protocol, Room
+from sessions.consent import consent_document_in_force
+from sessions.models import ConsentAcceptance, DosingSession, Protocol, Room
 from sessions.models.record import DISCHARGE_CRITERIA
 from sessions.services import enrollment_create, plan_create
 
@@ -35,7 +36,27 @@ def book_session(
         by=clinician,
     )
     patient.refresh_from_db()  # enrolled, in induction
-    return plan.sessions.order_by("starts_at").first()
+    session = plan.sessions.order_by("starts_at").first()
+    ready_to_dose(session, clinician)
+    return session
+
+
+def ready_to_dose(session: DosingSession, clinician) -> None:
+    """What the chart holds before any dose: the route's consent form accepted and, for Spravato, REMS enrollment."""
+    document = consent_document_in_force(session.protocol.route, timezone.localdate(session.starts_at))
+    if not ConsentAcceptance.objects.filter(patient=session.patient, document=document).exists():
+        ConsentAcceptance.objects.create(
+            patient=session.patient,
+            document=document,
+            accepted_at=timezone.now(),
+            method=ConsentAcceptance.Method.PORTAL,
+            recorded_by=clinician,
+        )
+    if session.protocol.requires_rems and session.patient.rems_enrolled_on is None:
+        Patient.objects.filter(pk=session.patient_id).update(
+            rems_enrolled_on=timezone.localdate(), rems_enrolled_by=clinician
+        )
+        session.patient.refresh_from_db()
 
 
 def check(session: DosingSession, by, **overrides):
