@@ -34,7 +34,8 @@ from .models import (
 )
 from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
 from .rems import rems_can_sign, rems_enrollment_problems
-from .services import MIN_JUSTIFICATION, _set_status
+from . import spravato
+from .services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
 
 # Pre-dose blood-pressure rules (DOMAIN 2.3). Above the flag values a clinician acknowledges the reading before
 # dosing (Spravato label "general guide"); above the hold values dosing stops unless a clinician overrides in writing.
@@ -223,6 +224,20 @@ def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[
 # ---- Dose ----------------------------------------------------------------------------------------
 
 
+def label_dose_problems(session: DosingSession, mg: Decimal) -> list[str]:
+    """Dose step: a Spravato dose keeps the label's rules (56 mg first in the series, then 56 or 84 mg in whole
+    28 mg devices, 84 mg only after a 56 mg dose: DOMAIN.md 3.3 and 10); [] for other routes."""
+    if not follows_spravato_label(session.protocol):
+        return []
+    earlier = DoseAdministration.objects.filter(session__plan=session.plan_id).exclude(session=session)
+    return spravato.dose_problems(
+        mg,
+        is_first=not earlier.exists(),
+        had_56_before=earlier.filter(dose_mg_given=spravato.FIRST_DOSE_MG).exists(),
+    )
+
+
+
 @transaction.atomic
 def dose_record(
     *,
@@ -265,14 +280,20 @@ def dose_record(
     else:
         mg = dose.quantize(MG, rounding=ROUND_HALF_UP)
     override_by, reason = None, (override_reason or "").strip()
+    outside = None
     if not protocol.dose_min <= dose <= protocol.dose_max:
         unit = protocol.get_dose_unit_display()
         low, high = protocol.dose_min.normalize(), protocol.dose_max.normalize()
         outside = f"{dose.normalize():f} {unit} is outside {protocol.name}'s range of {low:f}–{high:f} {unit}"
+    else:
+        label = label_dose_problems(session, mg)
+        if label:
+            outside = "Outside the Spravato label's dose rules: " + "; ".join(label)
+    if outside:
         if not reason:
             raise ValidationError(f"{outside}: only a clinician's written override allows it.")
         if not by.has_role(Role.CLINICIAN):
-            raise ValidationError(f"{outside}: only a clinician can override the protocol's range.")
+            raise ValidationError(f"{outside}: only a clinician can override it.")
         if len(reason) < MIN_JUSTIFICATION:
             raise ValidationError(f"{outside}: write at least {MIN_JUSTIFICATION} characters explaining the override.")
         override_by = by

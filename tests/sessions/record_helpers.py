@@ -18,9 +18,17 @@ ALL_MET = {name: True for name, _ in DISCHARGE_CRITERIA}
 
 
 def book_session(
-    patient: Patient, clinician, *, route: str = "iv", weight_kg: Decimal | None = Decimal("70.0")
+    patient: Patient,
+    clinician,
+    *,
+    route: str = "iv",
+    weight_kg: Decimal | None = Decimal("70.0"),
+    ready: bool = True,
+    **plan_kwargs,
 ) -> DosingSession:
-    """The first session of a new plan under the route's seeded protocol, for a patient of the given weight."""
+    """The first session of a new plan under the route's seeded protocol, for a patient of the given weight.
+
+    `ready`: the patient has accepted the route's consent form (and, for Spravato, is enrolled in the REMS)."""
     Patient.objects.filter(pk=patient.pk).update(weight_kg=weight_kg)
     patient.refresh_from_db()
     enrollment_create(patient=patient, by=clinician, override_justification="Session record tests: gate overridden.")
@@ -32,12 +40,13 @@ def book_session(
         start_time=None,
         room=Room.objects.get_or_create(name=f"Chair {route} {patient.pk}")[0],
         clinician=clinician,
-        planned_dose=protocol.default_dose,
         by=clinician,
+        **{"planned_dose": protocol.default_dose, **plan_kwargs},
     )
     patient.refresh_from_db()  # enrolled, in induction
     session = plan.sessions.order_by("starts_at").first()
-    ready_to_dose(session, clinician)
+    if ready:
+        ready_to_dose(session, clinician)
     return session
 
 
