@@ -20,6 +20,7 @@ from kap_clinic.notifications.alerts import staff_alert_raise
 from kap_clinic.notifications.models import StaffAlert
 from screening.services import dosing_blocked_by_risk
 
+from . import spravato
 from .consent import consent_problems
 from .models import (
     AdverseEvent,
@@ -34,7 +35,6 @@ from .models import (
 )
 from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
 from .rems import rems_can_sign, rems_enrollment_problems
-from . import spravato
 from .services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
 
 # Pre-dose blood-pressure rules (DOMAIN 2.3). Above the flag values a clinician acknowledges the reading before
@@ -235,7 +235,6 @@ def label_dose_problems(session: DosingSession, mg: Decimal) -> list[str]:
         is_first=not earlier.exists(),
         had_56_before=earlier.filter(dose_mg_given=spravato.FIRST_DOSE_MG).exists(),
     )
-
 
 
 @transaction.atomic
