@@ -207,6 +207,9 @@ STORAGES = {
     },
 }
 
+# Uploads only staff may read (scanned consent forms): outside STATIC and MEDIA, served by access-checked views only.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private_media"))
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -25,3 +25,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Process memory, cleared before each test (tests/conftest.py): a Redis cache would be shared with the broker's
 # database, which clearing would wipe. tests/test_settings.py checks production gets Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Uploaded scans land in a throwaway folder, never beside the code.
+import tempfile  # noqa: E402
+
+PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="kap-test-private-"))  # noqa: F405

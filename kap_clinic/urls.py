@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kap_clinic.accounts.views import admin_login_view
-
 from sessions.portal_views import calendar_feed_view
 
 handler500 = "kap_clinic.errors.server_error"

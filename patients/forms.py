@@ -50,3 +50,11 @@ class StatusChangeForm(forms.Form):
     def __init__(self, *args, current: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to"].choices = [(s.value, s.label) for s in path.manual_targets(current)]
+
+
+class RemsEnrollmentForm(forms.Form):
+    enrolled_on = forms.DateField(
+        label="Enrolled in the Spravato REMS on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The date on the patient's REMS enrollment form.",
+    )

@@ -73,6 +73,13 @@ class Patient(models.Model):
         related_name="primary_patients",
         limit_choices_to={"role": "clinician", "is_active": True},
     )
+    # Spravato REMS patient enrollment (DOMAIN.md 4.5, 10): a fact about the patient, required before the first
+    # Spravato treatment. Recorded by staff from the chart (`patient_rems_enrollment_record`); audited.
+    rems_enrolled_on = models.DateField("Enrolled in the Spravato REMS on", null=True, blank=True, editable=False)
+    rems_enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    rems_enrollment_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -92,6 +99,11 @@ class Patient(models.Model):
                 name="patient_weight_plausible",
             ),
             models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="patient_status_known"),
+            models.CheckConstraint(
+                condition=Q(rems_enrolled_on__isnull=True, rems_enrolled_by__isnull=True)
+                | Q(rems_enrolled_on__isnull=False, rems_enrolled_by__isnull=False),
+                name="patient_rems_enrollment_has_who_and_when",
+            ),
         ]
 
     def __str__(self):
@@ -106,6 +118,10 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def is_rems_enrolled(self) -> bool:
+        return self.rems_enrolled_on is not None
 
     @property
     def status_label(self) -> str:

@@ -184,3 +184,26 @@ def invite_send(*, invite: PatientInvite, base_url: str) -> None:
         key=_invite_email_key(invite.pk),
     )
     PatientInvite.objects.filter(pk=invite.pk).update(emailed_at=timezone.now())
+
+
+@transaction.atomic
+def patient_rems_enrollment_record(*, patient: Patient, enrolled_on, by: User) -> Patient:
+    """Record that the patient is enrolled in the Spravato REMS, on which day and by whom (DOMAIN.md 4.5).
+
+    The REMS requires enrollment before the first treatment, so the Spravato pre-dose check reads this fact. The
+    audit log keeps every change; a correction (another date) is a new recording, never a silent edit.
+    """
+    if not by.has_role(Role.CLINICIAN, Role.INTAKE, Role.ADMIN):
+        raise PermissionDenied("Your role cannot record a REMS enrollment.")
+    if enrolled_on is None:
+        raise ValidationError("Give the date the patient was enrolled in the REMS.")
+    if enrolled_on > timezone.localdate():
+        raise ValidationError("The REMS enrollment date is in the future.")
+    if enrolled_on < patient.date_of_birth:
+        raise ValidationError("The REMS enrollment date is before the patient's date of birth.")
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    locked.rems_enrolled_on = enrolled_on
+    locked.rems_enrolled_by = by
+    locked.rems_enrollment_recorded_at = timezone.now()
+    locked.save(update_fields=["rems_enrolled_on", "rems_enrolled_by", "rems_enrollment_recorded_at", "updated_at"])
+    return locked

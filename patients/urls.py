@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.patient_edit_view, name="edit"),
     path("<int:pk>/status/", views.patient_transition_view, name="transition"),
     path("<int:pk>/invite/", views.patient_invite_view, name="invite"),
+    path("<int:pk>/rems-enrollment/", views.patient_rems_enrollment_view, name="rems_enrollment"),
 ]

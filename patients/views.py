@@ -10,7 +10,7 @@ from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.audit.services import record_chart_view, record_reads
 
 from . import services
-from .forms import PatientForm, StatusChangeForm
+from .forms import PatientForm, RemsEnrollmentForm, StatusChangeForm
 from .selectors import get_patient_for_user, patient_chart, patient_search
 
 
@@ -42,7 +42,11 @@ def patient_detail_view(request, pk):
     record_chart_view(obj=patient)
     if not request.user.is_clinic_staff:
         return render(request, "patients/my_record.html", {"patient": patient})
-    ctx = {**patient_chart(patient), "status_form": StatusChangeForm(current=patient.status)}
+    ctx = {
+        **patient_chart(patient),
+        "status_form": StatusChangeForm(current=patient.status),
+        "rems_form": RemsEnrollmentForm(),
+    }
     return render(request, "patients/patient_detail.html", ctx)
 
 
@@ -83,7 +87,7 @@ def patient_transition_view(request, pk):
             messages.success(request, f"Status changed to {patient.status_label.lower()}.")
             return redirect("patients:detail", pk=patient.pk)
     record_chart_view(obj=patient)
-    ctx = {**patient_chart(patient), "status_form": form}
+    ctx = {**patient_chart(patient), "status_form": form, "rems_form": RemsEnrollmentForm()}
     return render(request, "patients/patient_detail.html", ctx, status=400)
 
 
@@ -99,3 +103,23 @@ def patient_invite_view(request, pk):
     else:
         messages.success(request, "Invitation sent to the patient's email address.")
     return redirect("patients:detail", pk=patient.pk)
+
+
+@role_required(Role.ADMIN, Role.INTAKE, Role.CLINICIAN)
+@require_POST
+def patient_rems_enrollment_view(request, pk):
+    patient = get_patient_for_user(request.user, pk)
+    form = RemsEnrollmentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.patient_rems_enrollment_record(
+                patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Spravato REMS enrollment recorded.")
+            return redirect("patients:detail", pk=patient.pk)
+    record_chart_view(obj=patient)
+    ctx = {**patient_chart(patient), "status_form": StatusChangeForm(current=patient.status), "rems_form": form}
+    return render(request, "patients/patient_detail.html", ctx, status=400)

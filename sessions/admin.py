@@ -3,7 +3,16 @@ from django.contrib import admin
 from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
 
 from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
-from .models import ClinicClosure, ClinicHours, ClinicianHours, Enrollment, Protocol, ProtocolPhase, Room
+from .models import (
+    ClinicClosure,
+    ClinicHours,
+    ClinicianHours,
+    ConsentDocument,
+    Enrollment,
+    Protocol,
+    ProtocolPhase,
+    Room,
+)
 
 
 @admin.register(Enrollment)
@@ -74,3 +83,26 @@ class ClinicClosureAdmin(admin.ModelAdmin):
 class ClinicianHoursAdmin(admin.ModelAdmin):
     list_display = ("clinician", "weekday", "starts", "ends")
     list_filter = ("clinician",)
+
+
+@admin.register(ConsentDocument)
+class ConsentDocumentAdmin(admin.ModelAdmin):
+    """Admins publish consent forms per route. A version patients have accepted no longer changes (its fields turn
+    read-only): publish a new version, which asks every patient again from its effective date."""
+
+    list_display = ("route", "version", "title", "effective_on", "created_by")
+    list_filter = ("route",)
+    fields = ("route", "version", "title", "text", "effective_on")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.acceptances.exists():
+            return self.fields
+        return ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or not obj.acceptances.exists()

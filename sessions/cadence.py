@@ -17,12 +17,19 @@ How a series is planned:
 - A phase defined by `sessions` continues week after week until its count is met, and the next phase starts the
   week after its last slot. A phase defined by `weeks` keeps its weeks anchored on the first dose date, whatever
   happened to earlier slots.
+- No week (counted from the first dose) holds more sessions than its phase's `per_week`. In a phase defined by
+  `weeks` (the Spravato label's weeks 1-4 and 5-8) a slot that can't be placed inside its own week is skipped, not
+  crowded into the next one: the label's rule for a missed dose is to carry on with the schedule (DOMAIN.md §3.3),
+  so three doses never land in week 4 because week 3 had a closed day. A phase defined by `sessions` instead
+  carries the slot on to the next week with room.
+- The minimum interval is real elapsed time: with the clinic's time zone in `ClinicCalendar.tz`, two starts 48 wall-
+  clock hours apart across the spring daylight-saving change are only 47 hours apart, and the later one moves.
 """
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from itertools import pairwise
 from typing import NamedTuple
@@ -39,9 +46,11 @@ __all__ = [
     "SchedulingError",
     "booster_slot",
     "check_series",
+    "elapsed",
     "label_schedule",
     "plan_series",
     "reschedule",
+    "week_cap_problems",
 ]
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -59,6 +68,8 @@ class Route(StrEnum):
 
 class SchedulingError(ValueError):
     """No usable slot was found within the search window."""
+
+    last_cause: str | None = None  # the plain-words reason the last day in the window was refused
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,9 @@ class CadenceRule:
 class ClinicCalendar:
     open_hours: Mapping[int, tuple[time, time]]  # weekday (0=Mon) -> (opens, closes); a missing weekday is closed
     closures: frozenset[date] = frozenset()
+    # The clinic's time zone, so that intervals between doses are real elapsed time across daylight-saving changes.
+    # None: wall-clock arithmetic (no change of offset), as in the worked examples.
+    tz: tzinfo | None = None
 
     def __post_init__(self):
         for weekday, (opens, closes) in self.open_hours.items():
@@ -246,6 +260,27 @@ def _hours(delta: timedelta) -> str:
     return f"{round(delta.total_seconds() / 3600, 1):g}"
 
 
+# --- Real elapsed time -------------------------------------------------------------------------------------------
+
+
+def _utc(moment: datetime, tz: tzinfo | None) -> datetime:
+    # A naive local time as a UTC instant. (Subtracting two aware datetimes sharing one tzinfo would compare wall
+    # clocks again, so both sides go through UTC.)
+    return moment.replace(tzinfo=tz).astimezone(UTC) if tz is not None else moment
+
+
+def elapsed(earlier: datetime, later: datetime, tz: tzinfo | None = None) -> timedelta:
+    """Real time between two naive local clinic times (wall-clock difference when `tz` is None)."""
+    return _utc(later, tz) - _utc(earlier, tz)
+
+
+def _after_real(moment: datetime, delta: timedelta, tz: tzinfo | None) -> datetime:
+    """The naive local time `delta` of real time after `moment`."""
+    if tz is None:
+        return moment + delta
+    return (_utc(moment, tz) + delta).astimezone(tz).replace(tzinfo=None)
+
+
 # --- Days, windows and lower bounds ------------------------------------------------------------------------------
 
 
@@ -323,13 +358,15 @@ class _Bound:
     cause: str
 
 
-def _bounds_after(previous: PlannedSlot | None, rule: CadenceRule, after: datetime | None) -> list[_Bound]:
+def _bounds_after(
+    previous: PlannedSlot | None, rule: CadenceRule, after: datetime | None, tz: tzinfo | None = None
+) -> list[_Bound]:
     bounds = []
     if previous is not None:
         hours = rule.min_interval_hours
         bounds.append(
             _Bound(
-                previous.start + timedelta(hours=hours),
+                _ceil_minute(_after_real(previous.start, timedelta(hours=hours), tz)),
                 f"doses must be at least {hours} hours apart and the previous one starts "
                 f"{_moment_label(previous.start)}",
             )
@@ -385,9 +422,11 @@ def _find_start(
             else:
                 reasons.append(f"Starts at {start:%H:%M} rather than {wished:%H:%M}: {time_cause}.")
         return start, tuple(reasons)
-    raise SchedulingError(
+    error = SchedulingError(
         f"No usable slot for {what} within {max_days} days of {_day_label(target)}; last reason: {last_cause}."
     )
+    error.last_cause = last_cause
+    raise error
 
 
 def _day_cause_or_start(
@@ -472,39 +511,144 @@ def plan_series(
     preferred = frozenset(rule.preferred_weekdays)
     duration = timedelta(minutes=rule.session_minutes)
     slots: list[PlannedSlot] = []
+    anchor: date | None = None
+    missed: list[str] = []  # why a week holds fewer sessions than its phase's rhythm; told on the next slot
 
-    def place(target: date, phase: Phase) -> PlannedSlot:
+    def week_of(day: date) -> int:
+        return (day - anchor).days // 7
+
+    def in_week(week: int) -> int:
+        return sum(1 for slot in slots if week_of(slot.start.date()) == week)
+
+    def place(target: date, phase: Phase) -> None:
         sequence = len(slots) + 1
         previous = slots[-1] if slots else None
-        start, reasons = _find_start(
-            target,
-            start_time,
-            _bounds_after(previous, rule, after),
-            rule,
-            calendar,
-            availability,
-            max_days=max_days,
-            what=f"session {sequence} ({phase.name})",
-        )
-        return PlannedSlot(sequence, phase.name, start, start + duration, reasons)
+        own_week = week_of(target) if anchor is not None else None
+        window = max_days
+        if own_week is not None and phase.weeks is not None:
+            # A label week's slot stays in its week (DOMAIN.md §3.3: a missed dose is not made up).
+            window = min(max_days, (anchor + timedelta(days=7 * own_week + 6) - target).days)
+        carried: list[str] = []
+        while True:
+            try:
+                start, reasons = _find_start(
+                    target,
+                    start_time,
+                    _bounds_after(previous, rule, after, calendar.tz),
+                    rule,
+                    calendar,
+                    availability,
+                    max_days=window,
+                    what=f"session {sequence} ({phase.name})",
+                )
+            except SchedulingError as exc:
+                if window == max_days:
+                    raise
+                week_start = anchor + timedelta(days=7 * own_week)
+                earlier = None
+                if target > week_start:
+                    # Nothing later in the week: an earlier day of the same week, still after the previous dose,
+                    # keeps the week's count (the only case where a slot moves earlier than its target).
+                    try:
+                        earlier, _ = _find_start(
+                            week_start,
+                            start_time,
+                            _bounds_after(previous, rule, after, calendar.tz),
+                            rule,
+                            calendar,
+                            availability,
+                            max_days=6,
+                            what=f"session {sequence} ({phase.name})",
+                        )
+                    except SchedulingError:
+                        earlier = None
+                if earlier is None or earlier.date() >= target or in_week(own_week) >= phase.per_week:
+                    missed.append(_missed_note(anchor, own_week, phase, in_week(own_week), exc.last_cause))
+                    return
+                start = earlier
+                reasons = (
+                    f"Moved from {_day_label(target)} to {_day_label(start.date())}, earlier in the same week: "
+                    f"no later day that week works ({exc.last_cause}).",
+                )
+                break
+            if own_week is None:
+                break
+            week = week_of(start.date())
+            if in_week(week) < phase.per_week:
+                break
+            # The week this slot would land in already holds its phase's sessions.
+            if phase.weeks is not None:
+                missed.append(_missed_note(anchor, own_week, phase, in_week(own_week), "that week is full"))
+                return
+            target = anchor + timedelta(days=7 * (week + 1))
+            carried.append(
+                f"Week {week + 1} already has {phase.per_week} session{'s' if phase.per_week > 1 else ''}; "
+                f"carried on to the week from {_day_label(target)}."
+            )
+        notes = (*missed, *carried, *reasons)
+        missed.clear()
+        slots.append(PlannedSlot(sequence, phase.name, start, start + duration, notes))
 
-    anchor: date | None = None
     start_week = 0
     for phase in rule.phases:
         if anchor is None:
-            slots.append(place(_week_days(first_day, 0, phase.per_week, preferred)[0], phase))
+            place(_week_days(first_day, 0, phase.per_week, preferred)[0], phase)
             # The label counts weeks from the first dose, so the weeks start on the day it actually lands on.
             anchor = slots[0].start.date()
             targets = _phase_targets(anchor, 0, phase, preferred)[1:]
         else:
             targets = _phase_targets(anchor, start_week, phase, preferred)
         for target in targets:
-            slots.append(place(target, phase))
+            place(target, phase)
         if phase.weeks is not None:
             start_week += phase.weeks
         else:
             start_week = (slots[-1].start.date() - anchor).days // 7 + 1
+    if missed and slots:
+        last = slots[-1]
+        slots[-1] = PlannedSlot(last.sequence, last.phase, last.start, last.end, (*last.reasons, *missed))
     return slots
+
+
+def _missed_note(anchor: date, week: int, phase: Phase, placed: int, cause: str | None) -> str:
+    first = anchor + timedelta(days=7 * week)
+    last = first + timedelta(days=6)
+    return (
+        f"Week {week + 1} ({_day_label(first)} to {_day_label(last)}) has {placed} session"
+        f"{'' if placed == 1 else 's'} instead of {phase.per_week}: {cause or 'no usable day'}. "
+        "A missed session is not made up in a later week; the schedule carries on."
+    )
+
+
+def week_cap_problems(starts: Sequence[datetime], rule: CadenceRule, anchor: date) -> list[str]:
+    """Label weeks (counted from the first dose on `anchor`) that hold more doses than their phase allows.
+
+    Only phases defined by weeks are checked (the Spravato label: twice weekly in weeks 1-4, once weekly in weeks
+    5-8, DOMAIN.md §3.3); `starts` are every active dose of the series, past ones included.
+    """
+    caps: dict[int, tuple[int, str]] = {}
+    week = 0
+    for phase in rule.phases:
+        if phase.weeks is None:
+            break
+        for n in range(phase.weeks):
+            caps[week + n] = (phase.per_week, phase.name)
+        week += phase.weeks
+    counts: dict[int, int] = {}
+    for start in starts:
+        days = (start.date() - anchor).days
+        if days >= 0:
+            counts[days // 7] = counts.get(days // 7, 0) + 1
+    problems = []
+    for week, count in sorted(counts.items()):
+        if week in caps and count > caps[week][0]:
+            cap, name = caps[week]
+            first = anchor + timedelta(days=7 * week)
+            problems.append(
+                f"Week {week + 1} of the series (from {_day_label(first)}) would hold {count} doses; the {name} "
+                f"phase allows {cap} a week. A missed dose is not made up: cancel it instead."
+            )
+    return problems
 
 
 def reschedule(
@@ -546,13 +690,13 @@ def reschedule(
     interval = timedelta(hours=rule.min_interval_hours)
     for slot in slots[index + 1 :]:
         before = result[-1]
-        if slot.start - before.start >= interval and slot.start.date() > before.start.date():
+        if elapsed(before.start, slot.start, calendar.tz) >= interval and slot.start.date() > before.start.date():
             result.append(slot)
             continue
         start, reasons = _find_start(
             slot.start.date(),
             None,
-            _bounds_after(before, rule, None),
+            _bounds_after(before, rule, None, calendar.tz),
             rule,
             calendar,
             availability,
@@ -585,7 +729,7 @@ def booster_slot(
     start, reasons = _find_start(
         last_dose.date() + timedelta(days=interval_days),
         start_time,
-        _bounds_after(last, rule, None),
+        _bounds_after(last, rule, None, calendar.tz),
         rule,
         calendar,
         availability,
@@ -617,9 +761,9 @@ def _start_problems(
     if previous is not None:
         if start.date() <= previous.start.date():
             problems.append(f"it must fall on a later day than the previous session ({_moment_label(previous.start)})")
-        elif start - previous.start < timedelta(hours=rule.min_interval_hours):
+        elif elapsed(previous.start, start, calendar.tz) < timedelta(hours=rule.min_interval_hours):
             problems.append(
-                f"it is only {_hours(start - previous.start)} hours after the previous session "
+                f"it is only {_hours(elapsed(previous.start, start, calendar.tz))} hours after the previous session "
                 f"({_moment_label(previous.start)}); doses must be at least {rule.min_interval_hours} hours apart"
             )
     return problems
@@ -649,9 +793,10 @@ def check_series(
             problems.append(f"{label} is not after session {before.sequence} ({_moment_label(before.start)}).")
         elif slot.start.date() == before.start.date():
             problems.append(f"{label} is on the same day as session {before.sequence}; only one dosing session a day.")
-        elif slot.start - before.start < timedelta(hours=rule.min_interval_hours):
+        elif elapsed(before.start, slot.start, calendar.tz) < timedelta(hours=rule.min_interval_hours):
             problems.append(
-                f"{label} is only {_hours(slot.start - before.start)} hours after session {before.sequence}; "
+                f"{label} is only {_hours(elapsed(before.start, slot.start, calendar.tz))} hours after session "
+                f"{before.sequence}; "
                 f"doses must be at least {rule.min_interval_hours} hours apart."
             )
     return problems

@@ -21,6 +21,18 @@ class PlanForm(forms.Form):
     planned_dose = forms.DecimalField(
         label="Planned dose", max_digits=7, decimal_places=3, help_text="In the protocol's unit (mg/kg or mg)."
     )
+    first_dose = forms.DecimalField(
+        label="First session's dose",
+        max_digits=7,
+        decimal_places=3,
+        required=False,
+        help_text="Leave empty for the planned dose. Spravato: the first session of a series is 56 mg.",
+    )
+    dose_override_reason = forms.CharField(
+        label="Override of the label's dose rules (clinician, only when needed)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, **kwargs):
         from kap_clinic.accounts.models import User
@@ -39,12 +51,15 @@ class PlanForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("first_day") and cleaned["first_day"] < timezone.localdate():
             self.add_error("first_day", "Choose today or a later day.")
-        protocol, dose = cleaned.get("protocol"), cleaned.get("planned_dose")
-        if protocol and dose is not None and not protocol.dose_min <= dose <= protocol.dose_max:
-            self.add_error(
-                "planned_dose",
-                f"{protocol.name} allows {protocol.dose_min}–{protocol.dose_max} {protocol.get_dose_unit_display()}.",
-            )
+        protocol = cleaned.get("protocol")
+        for name in ("planned_dose", "first_dose"):
+            dose = cleaned.get(name)
+            if protocol and dose is not None and not protocol.dose_min <= dose <= protocol.dose_max:
+                self.add_error(
+                    name,
+                    f"{protocol.name} allows {protocol.dose_min}–{protocol.dose_max} "
+                    f"{protocol.get_dose_unit_display()}.",
+                )
         return cleaned
 
 

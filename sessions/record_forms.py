@@ -62,7 +62,6 @@ PHQ9_ITEM9_CHOICES = [
 
 
 class PreDoseCheckForm(ReadingsMixin):
-    is_consent_confirmed = forms.BooleanField(label="Consent for today's session confirmed", required=False)
     is_fasting_confirmed = forms.BooleanField(label="Nothing by mouth for the required time", required=False)
     escort_name = forms.CharField(label="Driver / escort home (name)", max_length=120, required=False)
     # The dosing-day suicide-risk re-screen: one of the two instruments.
@@ -91,8 +90,8 @@ class PreDoseCheckForm(ReadingsMixin):
     cssrs_q6 = _yes_no(CSSRS_SINCE_LAST_VISIT[5])
     is_possibly_pregnant = _yes_no("Could the patient be pregnant?")
 
+    # Consent is no longer a checkbox here: the route's versioned consent form, accepted (sessions.consent).
     field_order = [
-        "is_consent_confirmed",
         "is_fasting_confirmed",
         "escort_name",
         "sbp",
@@ -158,7 +157,7 @@ class DoseForm(forms.Form):
         label="or infusion rate (mg/min)", required=False, max_digits=6, decimal_places=3, min_value=Decimal("0.001")
     )
     override_reason = forms.CharField(
-        label="Override reason (clinician, only for a dose outside the protocol's range)",
+        label="Override reason (clinician, only for a dose outside the protocol's range or the label's dose rules)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -13,6 +13,7 @@ from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.audit.services import record_chart_view
 
 from . import recording
+from .consent import consent_status_for_session
 from .models.record import MOAAS_LABELS
 from .record_forms import (
     AdverseEventForm,
@@ -47,7 +48,7 @@ FORMS = {
     "sign": SignForm,
     "amend": AmendmentForm,
 }
-CHECK_FIELDS = ("is_consent_confirmed", "is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr")
+CHECK_FIELDS = ("is_fasting_confirmed", "escort_name", "sbp", "dbp", "hr", "spo2", "rr")
 # A 40-minute IV infusion is the convention (Andrade, J Clin Psychiatry 2017); the clinician changes it as given.
 DEFAULT_INFUSION_MINUTES = 40
 
@@ -65,7 +66,7 @@ def _initial(session, record) -> dict[str, dict]:
         initial["is_possibly_pregnant"] = int(check.is_possibly_pregnant)
     return {
         "check": initial,
-        "dose": {"dose": _amount(session.plan.planned_dose), "infusion_minutes": DEFAULT_INFUSION_MINUTES},
+        "dose": {"dose": _amount(session.planned_dose), "infusion_minutes": DEFAULT_INFUSION_MINUTES},
     }
 
 
@@ -106,7 +107,7 @@ def _page(request, session, *, bound=None, status=200):
     protocol = session.protocol
     weight = session.patient.weight_kg
     unit = protocol.get_dose_unit_display()
-    planned = session.plan.planned_dose
+    planned = session.planned_dose
     dosing = {
         "range": f"{_amount(protocol.dose_min)}–{_amount(protocol.dose_max)} {unit}",
         "planned": f"{_amount(planned)} {unit}",
@@ -121,6 +122,7 @@ def _page(request, session, *, bound=None, status=200):
         "record": record,
         "forms": forms,
         "dosing": dosing,
+        "consent": consent_status_for_session(session),
         "is_open": session.status not in recording.CLOSED,
         "route": protocol.route,
         "can": {

@@ -22,7 +22,8 @@ from kap_clinic.notifications.models import StaffAlert
 from screening.models import SuicideRiskAlert
 from screening.services import open_risk_alerts, risk_alert_raise
 
-from . import safety
+from . import safety, spravato
+from .consent import consent_problems
 from .models import (
     AdverseEvent,
     Discharge,
@@ -38,8 +39,8 @@ from .models import (
 )
 from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
 from .models.scheduling import Route
-from .rems import rems_can_sign
-from .services import MIN_JUSTIFICATION, _set_status
+from .rems import rems_can_sign, rems_enrollment_problems
+from .services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
 
 # Pre-dose blood-pressure rules (DOMAIN 2.3), with the clinic's thresholds (Clinic settings; defaults 140/90 and
 # 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato label "general guide"); above
@@ -138,7 +139,6 @@ def pre_dose_check_record(
     *,
     session: DosingSession,
     by: User,
-    is_consent_confirmed: bool,
     is_fasting_confirmed: bool,
     escort_name: str,
     sbp: int | None,
@@ -149,11 +149,13 @@ def pre_dose_check_record(
     rescreen_code: str = "",
     rescreen_answers: list[int | None] | None = None,
     is_possibly_pregnant: bool | None = None,
+    is_consent_confirmed: bool = False,
 ) -> PreDoseCheck:
     """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement.
 
     A positive answer in the dosing-day suicide-risk re-screen opens an alert of its triage level there and then
-    (C-SSRS triage, DOMAIN 1.4), which the pre-dose gate then holds dosing on.
+    (C-SSRS triage, DOMAIN 1.4), which the pre-dose gate then holds dosing on. Consent is checked against the route's
+    versioned consent form (`consent_problems`), no longer a checkbox here.
     """
     _require_role(by, *RECORDING_ROLES, doing="record pre-dose checks")
     session = _lock(session)
@@ -258,6 +260,8 @@ def pre_dose_bp_acknowledge(
 def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[str]:
     """Why a dose cannot be given now; an empty list means the pre-dose gate is open."""
     problems = risk_problems(session)
+    problems += rems_enrollment_problems(session)  # Spravato: REMS enrollment before treatment
+    problems += consent_problems(session)  # the route's consent form in force today, accepted
     if check is None:
         problems.append("Complete the pre-dose checklist first.")
         return problems
@@ -312,6 +316,19 @@ def _source_words(alert: SuicideRiskAlert) -> str:
 # ---- Dose ----------------------------------------------------------------------------------------
 
 
+def label_dose_problems(session: DosingSession, mg: Decimal) -> list[str]:
+    """Dose step: a Spravato dose keeps the label's rules (56 mg first in the series, then 56 or 84 mg in whole
+    28 mg devices, 84 mg only after a 56 mg dose: DOMAIN.md 3.3 and 10); [] for other routes."""
+    if not follows_spravato_label(session.protocol):
+        return []
+    earlier = DoseAdministration.objects.filter(session__plan=session.plan_id).exclude(session=session)
+    return spravato.dose_problems(
+        mg,
+        is_first=not earlier.exists(),
+        had_56_before=earlier.filter(dose_mg_given=spravato.FIRST_DOSE_MG).exists(),
+    )
+
+
 @transaction.atomic
 def dose_record(
     *,
@@ -357,14 +374,20 @@ def dose_record(
     else:
         mg = dose.quantize(MG, rounding=ROUND_HALF_UP)
     override_by, reason = None, (override_reason or "").strip()
+    outside = None
     if not protocol.dose_min <= dose <= protocol.dose_max:
         unit = protocol.get_dose_unit_display()
         low, high = protocol.dose_min.normalize(), protocol.dose_max.normalize()
         outside = f"{dose.normalize():f} {unit} is outside {protocol.name}'s range of {low:f}–{high:f} {unit}"
+    else:
+        label = label_dose_problems(session, mg)
+        if label:
+            outside = "Outside the Spravato label's dose rules: " + "; ".join(label)
+    if outside:
         if not reason:
             raise ValidationError(f"{outside}: only a clinician's written override allows it.")
         if not by.has_role(Role.CLINICIAN):
-            raise ValidationError(f"{outside}: only a clinician can override the protocol's range.")
+            raise ValidationError(f"{outside}: only a clinician can override it.")
         if len(reason) < MIN_JUSTIFICATION:
             raise ValidationError(f"{outside}: write at least {MIN_JUSTIFICATION} characters explaining the override.")
         override_by = by

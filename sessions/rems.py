@@ -115,7 +115,7 @@ def _dose_from_log(session: DosingSession) -> dict:
     total = given.aggregate(total=Sum("amount_mg"))["total"]
     lots = sorted(set(given.values_list("lot__lot_number", flat=True)))
     if total is None and session.protocol.dose_unit == "mg":
-        total = session.plan.planned_dose
+        total = session.planned_dose
     values = {"lot_number": ", ".join(lots)[:40]}
     if total is None or total != total.to_integral_value():
         return values
@@ -136,6 +136,8 @@ def rems_prefill(session: DosingSession) -> dict:
         "patient_date_of_birth": patient.date_of_birth,
         "patient_sex": patient.sex_for_scoring,
         "is_first_treatment": is_first_rems_treatment(session),
+        # The enrollment is a fact on the chart, recorded before the first treatment (DOMAIN.md 4.5).
+        "is_enrolled_in_rems": True if patient.rems_enrolled_on is not None else None,
         "hcp_first_name": clinician.first_name,
         "hcp_last_name": clinician.last_name,
         "hcp_phone": settings.REMS_SETTING_PHONE,
@@ -245,6 +247,23 @@ def rems_form_problems(form: RemsMonitoringForm) -> list[str]:
     if form.treatment_date and form.treatment_date > timezone.localdate():
         problems.append("The treatment date is in the future.")
     return problems
+
+
+def rems_enrollment_problems(session: DosingSession) -> list[str]:
+    """Pre-dose check: a Spravato patient is enrolled in the REMS before treatment (DOMAIN.md 4.5 and 10: "enroll
+    patients prior to patient treatment"), with the enrollment dated on or before the day of the dose."""
+    if not session.protocol.requires_rems:
+        return []
+    patient = session.patient
+    day = timezone.localdate(session.starts_at)
+    if patient.rems_enrolled_on is None:
+        return [
+            "The patient is not enrolled in the Spravato REMS: enroll them and record the enrollment on their chart "
+            "before the first treatment."
+        ]
+    if patient.rems_enrolled_on > day:
+        return [f"The patient's Spravato REMS enrollment is dated after this session ({patient.rems_enrolled_on})."]
+    return []
 
 
 def rems_form_warnings(form: RemsMonitoringForm) -> list[str]:

@@ -15,7 +15,7 @@ from patients.services import patient_transition
 from patients.status import Status
 from screening.gate import enrollment_gate
 
-from . import cadence
+from . import cadence, spravato
 from .models import (
     ClinicClosure,
     ClinicHours,
@@ -29,6 +29,7 @@ from .models import (
 from .models.scheduling import ACTIVE_SESSION_STATUSES
 
 MIN_JUSTIFICATION = 20
+SPRAVATO_MAINTENANCE_DAYS = (7, 14)  # DOMAIN.md 3.3: weekly or every 2 weeks from week 9
 
 
 @transaction.atomic
@@ -94,7 +95,8 @@ def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
                         narrowed[weekday] = (start, end)
             hours = narrowed
     closures = frozenset(ClinicClosure.objects.filter(day__gte=timezone.localdate()).values_list("day", flat=True))
-    return cadence.ClinicCalendar(open_hours=hours, closures=closures)
+    # The clinic's zone makes the minimum interval real elapsed time across daylight-saving changes (DOMAIN.md 3.2).
+    return cadence.ClinicCalendar(open_hours=hours, closures=closures, tz=timezone.get_current_timezone())
 
 
 def _last_dose_before_plan(patient: Patient) -> datetime | None:
@@ -207,8 +209,15 @@ def plan_create(
     clinician: User,
     planned_dose: Decimal,
     by: User,
+    first_dose: Decimal | None = None,
+    session_doses: list[Decimal] | None = None,
+    dose_override_reason: str = "",
 ) -> TreatmentPlan:
-    """Book a whole series for an enrolled patient: one row per session, all or nothing."""
+    """Book a whole series for an enrolled patient: one row per session, each with its planned dose, all or nothing.
+
+    Doses: `session_doses` (one per session) or else `first_dose` for session 1 and `planned_dose` for the rest. A
+    Spravato series keeps the label's dose rules (`sessions.spravato`) unless a clinician writes why not.
+    """
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can plan treatment.")
     enrollment = Enrollment.objects.filter(patient=patient, status=Enrollment.Status.ACTIVE).first()
@@ -216,33 +225,44 @@ def plan_create(
         raise ValidationError("Enroll the patient before planning treatment.")
     if not protocol.is_active:
         raise ValidationError("That protocol is no longer in use.")
-    if not protocol.dose_min <= planned_dose <= protocol.dose_max:
-        raise ValidationError(
-            f"The planned dose must be within the protocol's range, {protocol.dose_min}–{protocol.dose_max} "
-            f"{protocol.get_dose_unit_display()}."
-        )
     try:
         slots = plan_preview(
             patient=patient, protocol=protocol, first_day=first_day, start_time=start_time, clinician=clinician
         )
     except cadence.SchedulingError as exc:
         raise ValidationError(str(exc)) from exc
+    if session_doses is not None:
+        if len(session_doses) != len(slots):
+            raise ValidationError(f"Give one dose per session: the series has {len(slots)} sessions.")
+        doses = list(session_doses)
+    else:
+        doses = [planned_dose if first_dose is None else first_dose] + [planned_dose] * (len(slots) - 1)
+    for dose in {planned_dose, *doses}:
+        if not protocol.dose_min <= dose <= protocol.dose_max:
+            raise ValidationError(
+                f"The planned dose must be within the protocol's range, {protocol.dose_min}–{protocol.dose_max} "
+                f"{protocol.get_dose_unit_display()}."
+            )
+    reason, override_by = _dose_override(protocol, doses, dose_override_reason, by)
     plan = TreatmentPlan.objects.create(
         patient=patient,
         enrollment=enrollment,
         protocol=protocol,
         planned_dose=planned_dose,
+        dose_override_reason=reason,
+        dose_override_by=override_by,
         first_day=first_day,
         created_by=by,
     )
     problems = []
-    for slot in slots:
+    for slot, dose in zip(slots, doses, strict=True):
         session = DosingSession(
             plan=plan,
             patient=patient,
             protocol=protocol,
             sequence=slot.sequence,
             phase=slot.phase,
+            planned_dose=dose,
             room=room,
             clinician=clinician,
             starts_at=_aware(slot.start),
@@ -258,6 +278,37 @@ def plan_create(
     if patient.status == Status.ENROLLED:
         patient_transition(patient=patient, to=Status.INDUCTION, by=by, reason=f"Treatment plan #{plan.pk} booked.")
     return plan
+
+
+def follows_spravato_label(protocol: Protocol) -> bool:
+    """Intranasal esketamine protocols follow the Spravato label's dose and frequency rules (DOMAIN.md 3.3)."""
+    return protocol.route == cadence.Route.INTRANASAL
+
+
+def _dose_override(protocol: Protocol, doses: list[Decimal], reason: str, by: User) -> tuple[str, User | None]:
+    """("", None) when the doses keep the label's rules; else the clinician's written reason, which is required."""
+    problems = spravato.series_dose_problems(doses) if follows_spravato_label(protocol) else []
+    if not problems:
+        return "", None
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            ["These doses are outside the Spravato label's dose rules; a clinician's written override is needed:"]
+            + problems
+        )
+    if len(reason) < MIN_JUSTIFICATION:
+        raise ValidationError(
+            f"Write at least {MIN_JUSTIFICATION} characters explaining why the label's dose rules are overridden."
+        )
+    return reason, by
+
+
+def _label_week_problems(plan: TreatmentPlan, starts: list[datetime]) -> list[str]:
+    """Spravato label weeks (counted from the series' first dose) holding more doses than the label allows."""
+    if not follows_spravato_label(plan.protocol) or not starts:
+        return []
+    local_starts = sorted(_local(start) for start in starts)
+    return cadence.week_cap_problems(local_starts, plan.protocol.cadence_rule(), local_starts[0].date())
 
 
 def _slot(session: DosingSession) -> cadence.PlannedSlot:
@@ -300,6 +351,13 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         )
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+    moved_starts = {row.pk: _aware(slot.start) for row, slot in zip(series, moved, strict=True)}
+    others = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).exclude(pk__in=moved_starts)
+    week_problems = _label_week_problems(
+        session.plan, [*others.values_list("starts_at", flat=True), *moved_starts.values()]
+    )
+    if week_problems:
+        raise ValidationError(week_problems)
     changed = []
     # Latest new start first. Every pushed session moves later and stays at least the minimum interval after the one
     # before it, so each row's new slot is clear of the old slots of the rows still to be saved: no row has to be
@@ -370,6 +428,12 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     if last is None:
         raise ValidationError("The patient has no dose to time a booster from.")
     days = interval_days or protocol.booster_interval_days or 28
+    if follows_spravato_label(protocol) and days not in SPRAVATO_MAINTENANCE_DAYS:
+        # DOMAIN.md 3.3: from week 9, once weekly or every 2 weeks (the least frequent that keeps the response).
+        raise ValidationError(
+            "Spravato maintenance from week 9 is once a week or every 2 weeks: book it 7 or 14 days after the last "
+            f"dose, not {days}."
+        )
     last_dose = _local(last.starts_at)
     due_on = last_dose.date() + timedelta(days=days)
     today = timezone.localdate()
@@ -389,10 +453,15 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         sequence=sequence,
         phase="booster",
         kind=DosingSession.Kind.BOOSTER,
+        planned_dose=plan.planned_dose,
         room=last.room,
         clinician=last.clinician,
         starts_at=_aware(slot.start),
         ends_at=_aware(slot.end),
         planner_notes=[*notes, *slot.reasons],
     )
+    booked = DosingSession.objects.filter(plan=plan, status__in=ACTIVE).values_list("starts_at", flat=True)
+    week_problems = _label_week_problems(plan, [*booked, session.starts_at])
+    if week_problems:
+        raise ValidationError(week_problems)
     return _save_booking(session)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import portal_views, record_views, rems_views, views
+from . import consent_views, portal_views, record_views, rems_views, views
 
 app_name = "sessions"
 
@@ -12,6 +12,16 @@ urlpatterns = [
     path("my-schedule/calendar/new/", portal_views.calendar_feed_create_view, name="calendar_feed_create"),
     path("my-schedule/calendar/revoke/", portal_views.calendar_feed_revoke_view, name="calendar_feed_revoke"),
     path("calendar/<str:token>.ics", portal_views.calendar_feed_view, name="calendar_feed"),
+    # Informed consent: versioned forms per route, accepted in the portal or recorded by staff with a scan.
+    path("my-consent/", consent_views.portal_consent_view, name="portal_consent"),
+    path("my-consent/<int:pk>/accept/", consent_views.portal_consent_accept_view, name="portal_consent_accept"),
+    path("patient/<int:patient_pk>/consent/", consent_views.patient_consent_view, name="patient_consent"),
+    path(
+        "patient/<int:patient_pk>/consent/record/",
+        consent_views.patient_consent_record_view,
+        name="patient_consent_record",
+    ),
+    path("consent/scan/<int:pk>/", consent_views.consent_scan_view, name="consent_scan"),
     path("enroll/<int:patient_pk>/", views.enroll_view, name="enroll"),
     path("plan/new/<int:patient_pk>/", views.plan_create_view, name="plan_create"),
     path("plan/<int:pk>/", views.plan_detail_view, name="plan_detail"),

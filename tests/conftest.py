@@ -162,6 +162,7 @@ def _sqlite_flush_despite_append_only_audit_log(request):
 REFERENCE_DATA_MIGRATIONS = (
     # (module with a `seed(apps, schema_editor)`, model whose rows it creates)
     ("sessions.migrations.0003_booking_exclusions_and_protocols", "treatment_sessions.Protocol"),
+    ("sessions.migrations.0008_consent_documents", "treatment_sessions.ConsentDocument"),
     ("kap_clinic.notifications.migrations.0003_aftercare_and_staff_alerts", "notifications.ReminderRule"),
     ("kap_clinic.notifications.migrations.0004_preparation_texts", "notifications.PreparationText"),
 )

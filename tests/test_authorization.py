@@ -64,6 +64,16 @@ MATRIX = {
     "patients:edit": ("patient_a", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "patients:transition": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
     "patients:invite": ("patient_a", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "patients:rems_enrollment": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
+    "sessions:portal_consent": (None, "get", PATIENT_ONLY),
+    "sessions:portal_consent_accept": (
+        "consent_document",
+        "post",
+        row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ),
+    "sessions:patient_consent": ("patient_fk", "get", STAFF_ONLY),
+    "sessions:patient_consent_record": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
+    "sessions:consent_scan": ("consent_scan", "get", STAFF_ONLY),
     "accounts:invite_accept": ("invite", "get", row(OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "screening:start": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "screening:detail": ("screening", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
@@ -239,6 +249,23 @@ def _objects(patient, front_desk, clinician, kind=None):
         )
         objects["rems_session"] = rems_plan.sessions.order_by("starts_at").first()
         rems_form_start(session=objects["rems_session"], by=clinician)
+    if kind == "consent_document":
+        from sessions.models import ConsentDocument
+
+        objects["consent_document"] = ConsentDocument.objects.get(route="iv", version=1)
+    if kind == "consent_scan":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from sessions.consent import consent_record_by_staff
+        from sessions.models import ConsentDocument
+
+        objects["consent_scan"] = consent_record_by_staff(
+            patient=patient,
+            document=ConsentDocument.objects.get(route="iv", version=1),
+            scan=SimpleUploadedFile("signed.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"),
+            signed_on=timezone.localdate(),
+            by=front_desk,
+        )
     if kind == "reminder":
         from kap_clinic.notifications.services import reminders_sync
 

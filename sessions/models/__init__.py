@@ -1,6 +1,7 @@
 """Treatment-program models, one module per concern; imported here so Django finds them all."""
 
 from .calendar import CalendarFeed
+from .consent import ConsentAcceptance, ConsentDocument
 from .controlled import ControlledProduct, CSLogEntry, ProductLot
 from .enrollment import Enrollment
 from .record import (
@@ -30,6 +31,8 @@ from .scheduling import (
 
 __all__ = [
     "CalendarFeed",
+    "ConsentAcceptance",
+    "ConsentDocument",
     "ClinicClosure",
     "ClinicHours",
     "ClinicianHours",

@@ -128,8 +128,7 @@ class PreDoseCheck(SignedRecordRow):
     def missing(self) -> list[str]:
         """What is still to be done before this checklist is complete."""
         gaps = []
-        if not self.is_consent_confirmed:
-            gaps.append("consent for today's session")
+        # Consent: the route's consent form, accepted (sessions.consent.consent_problems), not this old checkbox.
         if not self.is_fasting_confirmed:
             gaps.append("nothing by mouth for the required time")
         if not self.escort_name.strip():

@@ -214,7 +214,12 @@ class TreatmentPlan(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatment_plans")
     enrollment = models.ForeignKey("treatment_sessions.Enrollment", on_delete=models.PROTECT, related_name="plans")
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="plans")
-    planned_dose = models.DecimalField(max_digits=7, decimal_places=3)
+    planned_dose = models.DecimalField(max_digits=7, decimal_places=3)  # the usual dose; each session carries its own
+    # A clinician's written reason for per-session doses outside the label's dose rules (Spravato, DOMAIN.md 3.3).
+    dose_override_reason = models.TextField(blank=True)
+    dose_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     first_day = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -259,6 +264,8 @@ class DosingSession(models.Model):
     sequence = models.PositiveSmallIntegerField()
     phase = models.CharField(max_length=40)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SERIES)
+    # The dose planned for this session, in the protocol's unit (Spravato: 56 mg first, then 56 or 84 mg).
+    planned_dose = models.DecimalField(max_digits=7, decimal_places=3)
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
     clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dosing_sessions")
     starts_at = models.DateTimeField(db_index=True)
@@ -291,6 +298,11 @@ class DosingSession(models.Model):
 
     def __str__(self):
         return f"session #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.planned_dose is None and self.plan_id is not None:
+            self.planned_dose = self.plan.planned_dose  # a session booked on its own takes its plan's usual dose
+        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

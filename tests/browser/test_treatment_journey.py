@@ -14,7 +14,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kap_clinic.accounts.roles import Role
 from patients.services import patient_create
-from sessions.models import DosingSession, Protocol, Room, TreatmentPlan
+from sessions.consent import consent_accept_in_portal
+from sessions.models import ConsentDocument, DosingSession, Protocol, Room, TreatmentPlan
 from sessions.models.record import DISCHARGE_CRITERIA
 from sessions.services import enrollment_create
 from tests.browser.conftest import TIMEOUT_MS
@@ -74,6 +75,10 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
     )
     Room.objects.create(name="Infusion chair 2")
     protocol = Protocol.objects.get(route="iv")
+    # The patient has read and accepted the IV consent form in the portal (sessions.consent).
+    consent_accept_in_portal(
+        patient=patient, document=ConsentDocument.objects.get(route="iv", version=1), by=patient.user
+    )
 
     # A clinic Monday (the IV protocol doses Mon/Wed/Fri), 07:45: the first session is at opening time, 08:00.
     today = timezone.localdate()
@@ -127,7 +132,7 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
 
     # ---- Pre-dose checks -------------------------------------------------------------------------------
     checks = page.locator("#check form")
-    checks.get_by_label("Consent for today's session confirmed").check()
+    expect(page.get_by_test_id("consent-status")).to_contain_text("version 1, accepted")
     checks.get_by_label("Nothing by mouth for the required time").check()
     checks.get_by_label("Driver / escort home (name)").fill("Sam Ashby")
     fill_readings(checks, {"sbp": "124", "dbp": "78", "hr": "72", "spo2": "98", "rr": "14"})

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from patients.models import Patient
 from sessions import recording
-from sessions.models import DosingSession, Protocol, Room
+from sessions.consent import consent_document_in_force
+from sessions.models import ConsentAcceptance, DosingSession, Protocol, Room
 from sessions.models.record import DISCHARGE_CRITERIA
 from sessions.services import enrollment_create, plan_create
 
@@ -17,9 +18,17 @@ ALL_MET = {name: True for name, _ in DISCHARGE_CRITERIA}
 
 
 def book_session(
-    patient: Patient, clinician, *, route: str = "iv", weight_kg: Decimal | None = Decimal("70.0")
+    patient: Patient,
+    clinician,
+    *,
+    route: str = "iv",
+    weight_kg: Decimal | None = Decimal("70.0"),
+    ready: bool = True,
+    **plan_kwargs,
 ) -> DosingSession:
-    """The first session of a new plan under the route's seeded protocol, for a patient of the given weight."""
+    """The first session of a new plan under the route's seeded protocol, for a patient of the given weight.
+
+    `ready`: the patient has accepted the route's consent form (and, for Spravato, is enrolled in the REMS)."""
     Patient.objects.filter(pk=patient.pk).update(weight_kg=weight_kg)
     patient.refresh_from_db()
     enrollment_create(patient=patient, by=clinician, override_justification="Session record tests: gate overridden.")
@@ -31,11 +40,32 @@ def book_session(
         start_time=None,
         room=Room.objects.get_or_create(name=f"Chair {route} {patient.pk}")[0],
         clinician=clinician,
-        planned_dose=protocol.default_dose,
         by=clinician,
+        **{"planned_dose": protocol.default_dose, **plan_kwargs},
     )
     patient.refresh_from_db()  # enrolled, in induction
-    return plan.sessions.order_by("starts_at").first()
+    session = plan.sessions.order_by("starts_at").first()
+    if ready:
+        ready_to_dose(session, clinician)
+    return session
+
+
+def ready_to_dose(session: DosingSession, clinician) -> None:
+    """What the chart holds before any dose: the route's consent form accepted and, for Spravato, REMS enrollment."""
+    document = consent_document_in_force(session.protocol.route, timezone.localdate(session.starts_at))
+    if not ConsentAcceptance.objects.filter(patient=session.patient, document=document).exists():
+        ConsentAcceptance.objects.create(
+            patient=session.patient,
+            document=document,
+            accepted_at=timezone.now(),
+            method=ConsentAcceptance.Method.PORTAL,
+            recorded_by=clinician,
+        )
+    if session.protocol.requires_rems and session.patient.rems_enrolled_on is None:
+        Patient.objects.filter(pk=session.patient_id).update(
+            rems_enrolled_on=timezone.localdate(), rems_enrolled_by=clinician
+        )
+        session.patient.refresh_from_db()
 
 
 # The dosing-day re-screen with nothing positive: PHQ-9 item 9 "not at all", not pregnant.

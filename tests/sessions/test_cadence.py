@@ -1,4 +1,5 @@
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import assume, given, settings
@@ -15,9 +16,11 @@ from sessions.cadence import (
     SchedulingError,
     booster_slot,
     check_series,
+    elapsed,
     label_schedule,
     plan_series,
     reschedule,
+    week_cap_problems,
 )
 
 NINE_TO_FIVE = (time(9), time(17))
@@ -154,7 +157,11 @@ def test_spravato_for_a_patient_free_only_on_tuesdays_and_thursdays():
     slots = plan_series(SPRAVATO, TUE_1_DEC, WEEKDAYS, tue_thu)
     assert len(slots) == 12
     assert {slot.start.weekday() for slot in slots} <= {1, 3}
-    assert slots[1].reasons[0] == "Moved from Fri 4 Dec: the patient is available only on Tuesdays and Thursdays."
+    # Label weeks keep their count: nothing later in week 1 works, so the dose moves earlier in that week.
+    assert slots[1].reasons[0] == (
+        "Moved from Fri 4 Dec to Thu 3 Dec, earlier in the same week: no later day that week works "
+        "(the patient is available only on Tuesdays and Thursdays)."
+    )
     assert check_series(slots, SPRAVATO, WEEKDAYS, tue_thu) == []
     # Never earlier than the target, so twice weekly on Tue/Thu is best asked for with preferred weekdays.
     tue_thu_rule = CadenceRule(
@@ -277,25 +284,91 @@ def test_sessions_phase_runs_until_its_count_and_the_next_phase_starts_the_week_
     assert [slot.phase for slot in slots] == ["induction"] * 4 + ["maintenance"] * 2
 
 
-def test_weeks_phase_stays_anchored_on_the_first_dose_when_induction_slips():
-    # Patient away for most of week 4: the last induction dose slips, maintenance still starts in week 5.
+def test_a_week_4_that_slips_loses_a_dose_rather_than_crowding_week_5():
+    """Spravato label (DOMAIN.md §3.3): twice weekly in weeks 1-4, once weekly in weeks 5-8; a missed dose is not
+    made up, the schedule carries on. Before, the second week-4 dose slipped into week 5 beside week 5's own."""
+    # Patient away for most of week 4 (Tue 22 - Mon 28 Dec): only one week-4 dose fits.
     away = Availability(unavailable=frozenset(dec(22, 23, 24, 25, 28)))
     slots = plan_series(SPRAVATO, TUE_1_DEC, EVERY_DAY, away)
-    assert days_of(slots)[6:9] == [date(2026, 12, 26), date(2026, 12, 29), date(2026, 12, 31)]
+    assert days_of(slots)[6:8] == [date(2026, 12, 26), date(2026, 12, 29)]
     assert slots[6].reasons == (
         "Moved from Tue 22 Dec: the patient is unavailable that day.",
         "Not Wed 23 Dec either: the patient is unavailable that day.",
         "Not Thu 24 Dec either: the patient is unavailable that day.",
         "Not Fri 25 Dec either: the patient is unavailable that day.",
     )
-    assert slots[7].reasons == (
-        "Moved from Fri 25 Dec: doses must be at least 48 hours apart and the previous one starts Sat 26 Dec 09:00.",
-        "Not Mon 28 Dec either: the patient is unavailable that day.",
-    )
-    # Week 5 began on Tue 29 Dec; its dose waits the 48 hours, and weeks 6-8 are back on their Tuesdays.
-    assert [slot.phase for slot in slots[8:]] == ["maintenance"] * 4
-    assert days_of(slots)[9:] == [date(2027, 1, 5), date(2027, 1, 12), date(2027, 1, 19)]
+    assert slots[7].reasons[0].startswith("Week 4 (Tue 22 Dec to Mon 28 Dec) has 1 session instead of 2: ")
+    assert slots[7].reasons[0].endswith("A missed session is not made up in a later week; the schedule carries on.")
+    # Week 5 began on Tue 29 Dec and holds one dose; weeks 6-8 are on their Tuesdays.
+    assert [slot.phase for slot in slots[7:]] == ["maintenance"] * 4
+    assert days_of(slots)[7:] == [date(2026, 12, 29), date(2027, 1, 5), date(2027, 1, 12), date(2027, 1, 19)]
     assert check_series(slots, SPRAVATO, EVERY_DAY, away) == []
+    assert week_cap_problems([slot.start for slot in slots], SPRAVATO, TUE_1_DEC) == []
+
+
+def test_a_closed_week_never_packs_three_doses_into_week_4():
+    """Spravato label (DOMAIN.md §3.3): at most 2 doses in any label week of weeks 1-4. A clinic closed from
+    Fri 18 Dec to Mon 21 Dec pushes week 3's second dose out of week 3; it is skipped, not added to week 4."""
+    closed = ClinicCalendar({day: NINE_TO_FIVE for day in range(7)}, closures=frozenset(dec(18, 19, 20, 21)))
+    slots = plan_series(SPRAVATO, TUE_1_DEC, closed)
+    week_4 = [day for day in days_of(slots) if date(2026, 12, 22) <= day <= date(2026, 12, 28)]
+    assert week_4 == dec(22, 25)
+    week_3 = [day for day in days_of(slots) if date(2026, 12, 15) <= day <= date(2026, 12, 21)]
+    assert week_3 == dec(15, 17)  # moved earlier inside week 3 rather than out of it
+    assert week_cap_problems([slot.start for slot in slots], SPRAVATO, TUE_1_DEC) == []
+
+
+def test_week_cap_problems_name_a_crowded_label_week():
+    """Spravato label (DOMAIN.md §3.3): twice weekly in weeks 1-4, once weekly in weeks 5-8."""
+    starts = [at(day) for day in dec(1, 4, 8, 11, 15, 18, 22, 24, 26, 29, 31)]
+    assert week_cap_problems(starts, SPRAVATO, TUE_1_DEC) == [
+        "Week 4 of the series (from Tue 22 Dec) would hold 3 doses; the induction phase allows 2 a week. "
+        "A missed dose is not made up: cancel it instead.",
+        "Week 5 of the series (from Tue 29 Dec) would hold 2 doses; the maintenance phase allows 1 a week. "
+        "A missed dose is not made up: cancel it instead.",
+    ]
+
+
+# --- Real elapsed time across daylight-saving changes ----------------------------------------------------------
+
+NEW_YORK = ZoneInfo("America/New_York")
+OPEN_DAILY_NY = ClinicCalendar({day: (time(8), time(18)) for day in range(7)}, tz=NEW_YORK)
+SAT_13_MAR_2027 = date(2027, 3, 13)  # clocks go forward at 02:00 on Sun 14 Mar 2027
+
+
+def test_minimum_interval_is_real_elapsed_time_over_the_spring_change():
+    """DOMAIN.md §3.2: doses at least 48 h apart. Sat 10:00 to Mon 10:00 across the spring change is 47 real hours;
+    before, the planner counted wall-clock hours and booked it."""
+    sat_mon_wed = CadenceRule(route=Route.IV, phases=(Phase("induction", 3, per_week=3),), preferred_weekdays=(5, 0, 2))
+    slots = plan_series(sat_mon_wed, SAT_13_MAR_2027, OPEN_DAILY_NY, start_time=time(10))
+    assert slots[0].start == datetime(2027, 3, 13, 10)
+    assert slots[1].start == datetime(2027, 3, 15, 11)  # 48 real hours later
+    assert slots[1].reasons == (
+        "Starts at 11:00 rather than 10:00: doses must be at least 48 hours apart and the previous one starts "
+        "Sat 13 Mar 10:00.",
+    )
+    for before, slot in zip(slots, slots[1:], strict=False):
+        assert elapsed(before.start, slot.start, NEW_YORK) >= timedelta(hours=48)
+    assert check_series(slots, IV, OPEN_DAILY_NY) == []
+
+
+def test_checks_count_real_hours_over_daylight_saving_changes():
+    """DOMAIN.md §3.2 (48 h minimum), in real time: 47 real hours in spring is too close, 49 in autumn is enough."""
+    spring = [
+        PlannedSlot(1, "induction", datetime(2027, 3, 13, 10), datetime(2027, 3, 13, 12), ()),
+        PlannedSlot(2, "induction", datetime(2027, 3, 15, 10), datetime(2027, 3, 15, 12), ()),
+    ]
+    assert check_series(spring, IV, OPEN_DAILY_NY) == [
+        "Session 2 (Mon 15 Mar 10:00) is only 47 hours after session 1; doses must be at least 48 hours apart."
+    ]
+    with pytest.raises(ValueError, match="only 47 hours after the previous session"):
+        reschedule(spring[:1] + [spring[1]], 1, datetime(2027, 3, 15, 10), IV, OPEN_DAILY_NY)
+    autumn = [
+        PlannedSlot(1, "induction", datetime(2027, 11, 6, 10), datetime(2027, 11, 6, 12), ()),
+        PlannedSlot(2, "induction", datetime(2027, 11, 8, 9, 30), datetime(2027, 11, 8, 11, 30), ()),
+    ]
+    assert elapsed(autumn[0].start, autumn[1].start, NEW_YORK) == timedelta(hours=48, minutes=30)
+    assert check_series(autumn, IV, OPEN_DAILY_NY) == []
 
 
 def test_after_holds_the_series_back_and_says_why():
@@ -563,11 +636,27 @@ def test_planned_series_is_always_valid_and_complete(scenario, rule, start_time,
     after = None if after_minutes is None else datetime.combine(first_day, time()) + timedelta(minutes=after_minutes)
     slots = plan_series(rule, first_day, calendar, availability, start_time=start_time, after=after)
 
-    assert len(slots) == sum(expected_count(phase) for phase in rule.phases) == rule.session_count
+    # Phases defined by sessions are complete; label weeks may lose a dose that no day of its week could hold.
+    for phase in rule.phases:
+        placed = sum(1 for slot in slots if slot.phase == phase.name)
+        if phase.weeks is None:
+            assert placed == expected_count(phase)
+        else:
+            assert placed <= expected_count(phase)
+    missed = sum(1 for slot in slots for reason in slot.reasons if "is not made up" in reason)
+    assert len(slots) + missed == rule.session_count
     assert [slot.sequence for slot in slots] == list(range(1, len(slots) + 1))
-    assert [slot.phase for slot in slots] == [p.name for p in rule.phases for _ in range(expected_count(p))]
+    order = [p.name for p in rule.phases]
+    assert [order.index(slot.phase) for slot in slots] == sorted(order.index(slot.phase) for slot in slots)
     assert slots[0].start.date() >= first_day
     assert_valid(slots, rule, calendar, availability, after)
+    # No week counted from the first dose holds more sessions than the phase placing into it allows.
+    anchor = slots[0].start.date()
+    per_week = {phase.name: phase.per_week for phase in rule.phases}
+    for slot in slots:
+        week = (slot.start.date() - anchor).days // 7
+        so_far = [s for s in slots[: slot.sequence] if (s.start.date() - anchor).days // 7 == week]
+        assert len(so_far) <= per_week[slot.phase], slot
 
 
 def target_start(day: date, start_time, calendar, availability) -> datetime | None:
@@ -589,6 +678,12 @@ def test_reasons_are_given_exactly_for_slots_that_moved(scenario, indication, st
     targets = [first_day, *induction[1:]]
     if indication == "trd":
         targets += [first_dose + timedelta(days=7 * week) for week in range(4, 8)]
+    assert week_cap_problems([slot.start for slot in slots], rule, first_dose) == []
+    if any("same week" in reason or "not made up" in reason for slot in slots for reason in slot.reasons):
+        # A dose moved earlier inside its label week, or a week lost one: each is said in plain words.
+        missed = sum(1 for slot in slots for reason in slot.reasons if "is not made up" in reason)
+        assert len(slots) + missed == len(targets)
+        return
     assert len(targets) == len(slots)
     for slot, target in zip(slots, targets, strict=True):
         was_moved = slot.start != target_start(target, start_time, calendar, availability)
