@@ -499,6 +499,10 @@ _AUDIT_ITEMS = (
     ),
 )
 
+# WHO zone II (hazardous) starts at 8; the manual suggests 7 for women and people over 65 (applied in `score`).
+AUDIT_LOWER_CUTOFF = 7
+AUDIT_OLDER_ADULT_AGE = 65
+
 AUDIT = Instrument(
     code="audit",
     name="AUDIT",
@@ -665,10 +669,19 @@ def check_answers(code: str, answers: Sequence[int | None], *, partial: bool = F
             )
 
 
-def score(code: str, answers: Sequence[int | None], *, sex: str | None = None) -> InstrumentScore:
+def audit_lower_cutoff(sex: str | None, age_years: int | None) -> bool:
+    """True where WHO's AUDIT manual (Babor et al. 2001) applies its cut-off one point lower (7 instead of 8): women
+    and people over 65. Unknown sex or age takes the lower cut-off, and 65 itself counts: the safer readings."""
+    return sex != "male" or age_years is None or age_years >= AUDIT_OLDER_ADULT_AGE
+
+
+def score(
+    code: str, answers: Sequence[int | None], *, sex: str | None = None, age_years: int | None = None
+) -> InstrumentScore:
     """Total, band and fired critical items for a complete set of answers (None only where not asked).
 
-    `sex` is the sex for scoring ("male", "female" or None for unknown); only the AUDIT-C threshold depends on it.
+    `sex` is the sex for scoring ("male", "female" or None for unknown): the AUDIT-C threshold depends on it, and,
+    with `age_years`, the AUDIT's low-risk cut-off (see `audit_lower_cutoff`).
     """
     instrument = get(code)
     if sex not in AUDIT_C_THRESHOLDS:
@@ -688,6 +701,8 @@ def score(code: str, answers: Sequence[int | None], *, sex: str | None = None) -
         band = "positive" if total >= AUDIT_C_THRESHOLDS[sex] else "negative"
     else:
         band = next(band.name for band in instrument.bands if band.contains(total))
+        if instrument is AUDIT and total == AUDIT_LOWER_CUTOFF and audit_lower_cutoff(sex, age_years):
+            band = "hazardous"
     return InstrumentScore(code=instrument.code, total=total, band=band, flags=flags)
 
 

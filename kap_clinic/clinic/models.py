@@ -25,7 +25,8 @@ class ClinicSettings(models.Model):
         "Adequate antidepressant trials below which a clinician reviews", default=2
     )
     audit_review_total = models.PositiveSmallIntegerField("AUDIT total from which a clinician reviews", default=16)
-    dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=6)
+    # DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance).
+    dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=3)
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (

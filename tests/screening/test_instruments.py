@@ -214,8 +214,25 @@ def test_pcl5_band_boundaries_use_cut_off_33(answers, total, band):
     ],
 )
 def test_audit_zone_boundaries(answers, total, band):
-    result = score("audit", answers)
+    result = score("audit", answers, sex="male", age_years=40)
     assert (result.total, result.band) == (total, band)
+
+
+@pytest.mark.parametrize(
+    ("sex", "age", "band"),
+    [
+        ("male", 40, "low_risk"),
+        ("male", 64, "low_risk"),
+        ("male", 65, "hazardous"),
+        ("female", 30, "hazardous"),
+        (None, 40, "hazardous"),
+        ("male", None, "hazardous"),
+    ],
+)
+def test_audit_seven_is_hazardous_for_women_and_people_over_65(sex, age, band):
+    """WHO AUDIT manual (Babor et al. 2001; DOMAIN.md 10): cut-off 7 instead of 8 for women and people over 65.
+    Unknown sex or age, and 65 itself, take the lower cut-off (safer)."""
+    assert score("audit", [4, 3, 0, 0, 0, 0, 0, 0, 0, 0], sex=sex, age_years=age).band == band
 
 
 @pytest.mark.parametrize(
