@@ -733,3 +733,24 @@ def test_a_sign_off_leaves_an_enrolled_patient_enrolled(patient, clinician):
 
     patient.refresh_from_db()
     assert patient.status == Status.ENROLLED
+
+
+def test_old_medical_histories_migrate_with_present_conditions_as_yes_and_the_rest_unanswered(patient, front_desk):
+    """Issue item 13: an old empty checklist becomes "unanswered" (unknown, the safer reading), not "none"."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("screening.migrations.0003_answered_contraindications")
+    old_with = MedicalHistory.objects.create(
+        screening=services.screening_start(patient=patient, by=front_desk), conditions=["cystitis"]
+    )
+    migration.answers_from_present_conditions(apps, None)
+
+    old_with.refresh_from_db()
+    assert old_with.condition_answers == {"cystitis": "yes"}
+    assert not old_with.no_conditions_attested
+    facts = services.screening_facts(old_with.screening)
+    reasons = [reason.code for reason in services.screening_preview(old_with.screening).reasons]
+    assert "conditions_unknown" in reasons and "medications_not_recorded" in reasons
+    assert facts.conditions == {"cystitis": "relative"}
