@@ -24,6 +24,11 @@ class InstrumentForm(forms.Form):
                 asked_when = instrument.item(key)
                 answer = next((o.label for o in asked_when.options if o.value == value), value)
                 condition = f" (ask only if item {asked_when.number} is {answer})"
+            if item.skipped_if:
+                key, value = item.skipped_if
+                skipped_when = instrument.item(key)
+                answer = next((o.label for o in skipped_when.options if o.value == value), value)
+                condition = f" (skip if item {skipped_when.number} is {answer})"
             self.fields[f"item_{item.number}"] = forms.TypedChoiceField(
                 label=f"{item.number}. {item.text or item.label}{condition}",
                 choices=[(str(o.value), o.label) for o in item.options],
@@ -39,6 +44,8 @@ class InstrumentForm(forms.Form):
         answers = []
         for item in self.instrument.items:
             if item.asked_if and given.get(item.asked_if[0]) != item.asked_if[1]:
+                answers.append(None)
+            elif item.skipped_if and given.get(item.skipped_if[0]) == item.skipped_if[1]:
                 answers.append(None)
             else:
                 answers.append(given[item.key])

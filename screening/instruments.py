@@ -35,6 +35,9 @@ class Item:
     # Skip logic: (key, value) of an earlier item; this item is asked only when that item was answered with that
     # value, and is left unanswered (None, "not asked") otherwise. None = always asked.
     asked_if: tuple[str, int] | None = None
+    # The other way round: (key, value) of an earlier item whose answer skips this one (AUDIT: a non-drinker, item 1
+    # "Never", skips items 2-8). None = never skipped.
+    skipped_if: tuple[str, int] | None = None
 
     @property
     def allowed_values(self) -> tuple[int, ...]:
@@ -89,6 +92,8 @@ class Instrument:
                 raise ValueError(f"{self.name} item {item.number}: text must be given exactly when embeds_item_text")
             if item.asked_if is not None and item.asked_if[0] not in keys[: item.number - 1]:
                 raise ValueError(f"{self.name} item {item.number}: asked_if must name an earlier item")
+            if item.skipped_if is not None and item.skipped_if[0] not in keys[: item.number - 1]:
+                raise ValueError(f"{self.name} item {item.number}: skipped_if must name an earlier item")
 
     def item(self, key: str) -> Item:
         for item in self.items:
@@ -408,6 +413,10 @@ _AUDIT_NO_NOT_LAST_YEAR_LAST_YEAR = (
 
 
 def _audit_item(number: int, label: str, text: str, options: tuple[Option, ...], **extra) -> Item:
+    # WHO AUDIT manual (Babor et al. 2001), interview version: "Skip to Questions 9 and 10 if Total Score for
+    # Question 1 = 0": a non-drinker is not asked items 2-8, which then add nothing to the total.
+    if 2 <= number <= 8:
+        extra.setdefault("skipped_if", ("item1", 0))
     return Item(number=number, key=f"item{number}", label=label, text=text, options=options, **extra)
 
 
@@ -625,6 +634,8 @@ def _ref(instrument: Instrument, item: Item) -> str:
 
 
 def _is_asked(item: Item, values: dict[str, int | None]) -> bool:
+    if item.skipped_if is not None and values[item.skipped_if[0]] == item.skipped_if[1]:
+        return False
     if item.asked_if is None:
         return True
     gate_key, gate_value = item.asked_if
@@ -658,6 +669,15 @@ def check_answers(code: str, answers: Sequence[int | None], *, partial: bool = F
         if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
             raise ValueError(
                 f"{_ref(instrument, item)}: {value!r} is not an allowed answer ({', '.join(map(str, allowed))})"
+            )
+        if not asked and item.skipped_if is not None and values[item.skipped_if[0]] == item.skipped_if[1]:
+            if value == 0:
+                continue  # a skipped item answered 0 adds nothing: accepted, as entry forms without the skip sent it
+            gate = instrument.item(item.skipped_if[0])
+            gate_answer = next(option.label for option in gate.options if option.value == item.skipped_if[1])
+            raise ValueError(
+                f"{_ref(instrument, item)}: not asked when item {gate.number} ({gate.key}) is {gate_answer}; "
+                "leave it unanswered"
             )
         if not asked:
             gate_key, gate_value = item.asked_if

@@ -779,3 +779,19 @@ def test_a_screening_saved_with_none_of_these_and_no_medications_is_eligible(cli
     assert services.screening_preview(Screening.objects.get(pk=screening.pk)).is_eligible
     history = MedicalHistory.objects.get(screening=screening)
     assert (history.no_conditions_attested, history.no_medications_attested) == (True, True)
+
+
+def test_a_non_drinker_skips_audit_items_2_to_8_on_the_form(client_for, front_desk, screening):
+    """WHO AUDIT manual (Babor et al. 2001): item 1 "Never" skips to items 9 and 10; items 2-8 are stored as not
+    asked even if the form sent answers for them."""
+    client = client_for(front_desk)
+    page = client.get(instrument_url(screening, "audit")).content.decode()
+    assert "(skip if item 1 is Never)" in page
+
+    posted = {"action": "complete", "item_1": "0", "item_4": "0", "item_9": "2", "item_10": "0"}
+    response = client.post(instrument_url(screening, "audit"), posted)
+
+    assert response.status_code == 302
+    saved = InstrumentResponse.objects.get(screening=screening, code="audit")
+    assert saved.answers == [0, None, None, None, None, None, None, None, 2, 0]
+    assert (saved.total, saved.band) == (2, "low_risk")
