@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -8,7 +8,10 @@ from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from patients.models import Patient
 from patients.selectors import visible_through
+from sessions.models import DosingSession
+from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 
+from . import outcomes
 from .models import CheckIn, CheckInResponse, IntegrationSession
 
 TREND_CODES = ("phq9", "gad7")
@@ -107,13 +110,76 @@ def outcome_trend(patient: Patient) -> list[dict]:
     return sorted(points, key=lambda point: point["at"])
 
 
-def trend_chart_data(points: list[dict]) -> dict:
-    """The chart's data: one label per point in time, a series per instrument with gaps (null) elsewhere."""
+def episode_starts(patient_ids) -> dict[int, datetime]:
+    """Each patient's episode start: the first dosing session (booked or held) of their latest treatment plan that has
+    one. One query however many patients."""
+    rows = (
+        DosingSession.objects.filter(patient_id__in=patient_ids, status__in=ACTIVE_SESSION_STATUSES)
+        .values("patient_id", "plan_id")
+        .annotate(first=Min("starts_at"))
+    )
+    latest: dict[int, tuple[int, datetime]] = {}
+    for row in rows:
+        if row["patient_id"] not in latest or row["plan_id"] > latest[row["patient_id"]][0]:
+            latest[row["patient_id"]] = (row["plan_id"], row["first"])
+    return {patient_id: first for patient_id, (_, first) in latest.items()}
+
+
+def phq9_points(patient_ids, *, exclude_checkin_id: int | None = None) -> dict[int, list[tuple[datetime, int]]]:
+    """Every complete PHQ-9 total per patient, from screenings, self-reports and check-ins. Two queries."""
+    from screening.models import InstrumentResponse
+
+    screened = InstrumentResponse.objects.filter(
+        screening__patient_id__in=patient_ids, code="phq9", is_complete=True
+    ).values_list("screening__patient_id", "updated_at", "total")
+    checked = (
+        CheckInResponse.objects.filter(
+            checkin__patient_id__in=patient_ids, code="phq9", checkin__status=CheckIn.Status.COMPLETED
+        )
+        .exclude(checkin_id=exclude_checkin_id)
+        .values_list("checkin__patient_id", "checkin__completed_at", "total")
+    )
+    points: dict[int, list[tuple[datetime, int]]] = {}
+    for patient_id, at, total in [*screened, *checked]:
+        points.setdefault(patient_id, []).append((at, total))
+    return points
+
+
+def outcome_episodes(patient_ids) -> dict[int, outcomes.Episode]:
+    """Baseline, response and remission per patient (aftercare.outcomes), in three queries for the whole list."""
+    patient_ids = list(patient_ids)
+    starts = episode_starts(patient_ids)
+    points = phq9_points(patient_ids)
+    return {pk: outcomes.episode(points.get(pk, []), starts.get(pk)) for pk in patient_ids}
+
+
+def trend_chart_data(points: list[dict], episode: outcomes.Episode | None = None) -> dict:
+    """The chart's data: one label per point in time, a series per instrument with gaps (null) elsewhere, and the
+    episode's PHQ-9 baseline with the response (50% below it) and remission (below 5) lines."""
     labels = [timezone.localtime(point["at"]).strftime("%Y-%m-%d %H:%M") for point in points]
     series = {code: [None] * len(points) for code in TREND_CODES}
     for index, point in enumerate(points):
         series[point["code"]][index] = point["total"]
-    return {"labels": labels, "series": series}
+    baseline = episode.baseline if episode is not None else None
+    return {
+        "labels": labels,
+        "series": series,
+        "baseline": baseline,
+        "response_at": None if baseline is None else baseline * (100 - outcomes.RESPONSE_DROP_PERCENT) / 100,
+        "remission_below": outcomes.REMISSION_BELOW,
+    }
+
+
+def _mark_changes(points: list[dict], episode: outcomes.Episode) -> None:
+    """Each PHQ-9 point learns whether it is the baseline, or its change from the baseline (after dosing began)."""
+    changes = dict(episode.changes)
+    for point in points:
+        if point["code"] != "phq9":
+            continue
+        if point["at"] == episode.baseline_at:
+            point["is_baseline"] = True
+        elif point["at"] in changes:
+            point["change"] = changes[point["at"]]
 
 
 def integration_notes_visible_to(user: User) -> bool:
@@ -133,6 +199,8 @@ def patient_aftercare(patient: Patient, *, with_notes: bool = False) -> dict:
     integration_sessions = IntegrationSession.objects.filter(patient=patient).select_related("clinician")
     if not with_notes:
         integration_sessions = integration_sessions.defer("notes")
+    episode = outcome_episodes([patient.pk])[patient.pk]
+    _mark_changes(points, episode)
     return {
         "patient": patient,
         # Open flags, read-only here (acknowledging them belongs to the alerts' own pages), beside the way to act
@@ -147,5 +215,6 @@ def patient_aftercare(patient: Patient, *, with_notes: bool = False) -> dict:
         .prefetch_related(Prefetch("responses", queryset=CheckInResponse.objects.order_by("pk")))
         .order_by("opens_at", "pk"),
         "trend": points,
-        "chart": trend_chart_data(points),
+        "episode": episode,
+        "chart": trend_chart_data(points, episode),
     }

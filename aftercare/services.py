@@ -25,9 +25,9 @@ from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 from sessions.services import booking_race_lost_as_validation_error, lock_for_booking
 
-from . import cadence, relapse
+from . import cadence, outcomes, relapse
 from .models import CheckIn, CheckInResponse, IntegrationSession
-from .selectors import integration_sessions_overlapping
+from .selectors import episode_starts, integration_sessions_overlapping, phq9_points
 
 # PHQ-9 and GAD-7 at every check-in (DOMAIN §5.2: "Re-administer PHQ-9 (± GAD-7 ...)").
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
@@ -286,29 +286,26 @@ def checkin_series_cancel(*, patient: Patient, by: User) -> list[CheckIn]:
 
 
 def phq9_totals_since_dosing(patient: Patient, *, exclude_checkin: CheckIn | None = None) -> list[int]:
-    """PHQ-9 totals recorded since the patient's first dosing session (all of them if none yet), oldest first.
+    """PHQ-9 totals recorded since the episode's first dosing session (all of them if none yet), oldest first.
 
-    Sources: check-ins and screening instruments (staff-entered or self-reported).
+    Sources: check-ins and screening instruments (staff-entered or self-reported). The episode is the latest
+    treatment plan with a dosing session (selectors.episode_starts), as for the baseline.
     """
-    from screening.models import InstrumentResponse
-
-    first_dose = (
-        DosingSession.objects.filter(patient=patient, status__in=ACTIVE_SESSION_STATUSES)
-        .order_by("starts_at")
-        .values_list("starts_at", flat=True)
-        .first()
-    )
-    checkins = CheckInResponse.objects.filter(
-        checkin__patient=patient, code="phq9", checkin__status=CheckIn.Status.COMPLETED
-    )
-    screenings = InstrumentResponse.objects.filter(screening__patient=patient, code="phq9", is_complete=True)
-    if exclude_checkin is not None:
-        checkins = checkins.exclude(checkin=exclude_checkin)
+    first_dose = episode_starts([patient.pk]).get(patient.pk)
+    points = phq9_points([patient.pk], exclude_checkin_id=exclude_checkin.pk if exclude_checkin else None)
+    rows = points.get(patient.pk, [])
     if first_dose is not None:
-        checkins = checkins.filter(checkin__completed_at__gte=first_dose)
-        screenings = screenings.filter(updated_at__gte=first_dose)
-    rows = [*checkins.values_list("checkin__completed_at", "total"), *screenings.values_list("updated_at", "total")]
+        rows = [row for row in rows if row[0] >= first_dose]
     return [total for _, total in sorted(rows, key=lambda row: row[0])]
+
+
+def pre_treatment_baseline(patient: Patient, *, exclude_checkin: CheckIn | None = None) -> int | None:
+    """The episode's PHQ-9 baseline (the last score before its first dose), once dosing has begun; None otherwise."""
+    started_at = episode_starts([patient.pk]).get(patient.pk)
+    if started_at is None or started_at > timezone.now():
+        return None
+    points = phq9_points([patient.pk], exclude_checkin_id=exclude_checkin.pk if exclude_checkin else None)
+    return outcomes.episode(points.get(patient.pk, []), started_at).baseline
 
 
 def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentScore]) -> list[StaffAlert]:
@@ -329,7 +326,11 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
             summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in.",
             link=link,
         )
-    reason = relapse.relapse_reason(phq9_totals_since_dosing(patient, exclude_checkin=checkin), phq9.total)
+    reason = relapse.relapse_reason(
+        phq9_totals_since_dosing(patient, exclude_checkin=checkin),
+        phq9.total,
+        baseline=pre_treatment_baseline(patient, exclude_checkin=checkin),
+    )
     if reason is not None:
         alerts.append(
             staff_alert_raise(

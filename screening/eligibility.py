@@ -6,12 +6,13 @@ clinical sources are unsure, the rules here choose review over eligible, and eac
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from screening.contraindications import BY_CODE, CONDITIONS
+from screening.instruments import AUDIT_OLDER_ADULT_AGE
 from screening.medications import INTERACTION_LABELS, INTERACTION_NOTES, InteractionClass
 
 
@@ -44,7 +45,9 @@ class Thresholds:
     min_phq9_total: int = 10  # below -> review: PHQ-9 "moderate" band starts at 10
     min_adequate_trials: int = 2  # fewer -> review: treatment-resistant depression means two failed adequate trials
     audit_review_total: int = 16  # at or above -> review: WHO AUDIT zone III (harmful) starts at 16
-    dast10_review_total: int = 6  # at or above -> review: DAST-10 "substantial" band starts at 6
+    # At or above -> review: DAST-10 3-5 is the "moderate level: further investigation" band (Skinner's scoring and
+    # interpretation guidance), so further investigation starts at 3.
+    dast10_review_total: int = 3
     # AUDIT-C positive screen when no full AUDIT was done: men >= 4, women >= 3 (US cut-offs).
     audit_c_positive_male: int = 4
     audit_c_positive_female: int = 3
@@ -68,6 +71,13 @@ class ScreeningFacts:
     adequate_antidepressant_trials: int | None
     ect_history: bool
     weight_kg: Decimal | None
+    # The contraindication checklist: catalogue code -> "yes" / "no" / "unknown". A code with no answer is unknown,
+    # unless `no_conditions_attested` ("none of these") covers it. The severity of each "yes" is in `conditions`.
+    condition_answers: Mapping[str, str] = field(default_factory=dict)
+    no_conditions_attested: bool = False
+    # Current medications were listed, or "takes no current medications" was attested. False: nobody asked.
+    current_medications_recorded: bool = False
+    diagnosis_codes: tuple[str, ...] = ()  # ICD-10 codes on the screening
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,12 @@ ALL_CHECKS_PASSED = Reason(
     "all_checks_passed",
     "All eligibility checks passed. A clinician still reviews and signs off the screening.",
 )
+
+# ICD-10 depressive episode (F32) and recurrent depressive disorder (F33): the indication ketamine and esketamine are
+# given for here (Spravato label: treatment-resistant depression; DOMAIN.md 6: MDD codes F32.x / F33.x).
+DEPRESSIVE_DISORDER_CATEGORIES = ("F32", "F33")
+# Codes for an episode in partial or full remission (ICD-10-CM F32.4, F32.5, F33.4x): no current episode to treat.
+REMISSION_CODES = ("F32.4", "F32.5", "F33.4")
 
 # C-SSRS answers that make the risk high whatever band was stored (DOMAIN.md 1.4).
 CSSRS_HIGH_FLAGS = frozenset({"q4", "q5", "q6_recent"})
@@ -118,6 +134,9 @@ def decide(facts: ScreeningFacts, thresholds: Thresholds = Thresholds()) -> Deci
     """The eligibility outcome and every reason for it; the outcome is the worst reason's."""
     reasons = [
         *_condition_reasons(facts),
+        *_unanswered_condition_reasons(facts),
+        *_medication_record_reasons(facts),
+        *_indication_reasons(facts),
         *_age_reasons(facts, thresholds),
         *_pregnancy_reasons(facts),
         *_blood_pressure_reasons(facts, thresholds),
@@ -186,6 +205,78 @@ def _condition_reasons(facts: ScreeningFacts) -> list[Reason]:
     return reasons
 
 
+def _unanswered_condition_reasons(facts: ScreeningFacts) -> list[Reason]:
+    """Every catalogue condition needs an answer; unanswered or "unknown" is not "no" (the safer reading)."""
+    open_codes = []
+    for condition in CONDITIONS:
+        if condition.code in facts.conditions:
+            continue
+        answer = facts.condition_answers.get(condition.code)
+        if answer == "no" or (answer is None and facts.no_conditions_attested):
+            continue
+        open_codes.append(condition)
+    if not open_codes:
+        return []
+    if len(open_codes) == len(CONDITIONS) and not facts.condition_answers:
+        return [
+            Reason(
+                Outcome.REVIEW,
+                "conditions_unanswered",
+                "The contraindication checklist has not been answered: no condition is marked yes or no, and "
+                '"none of these" was not confirmed.',
+            )
+        ]
+    labels = "; ".join(condition.label for condition in open_codes)
+    return [
+        Reason(
+            Outcome.REVIEW,
+            "conditions_unknown",
+            f"Contraindication checklist not answered yes or no for {len(open_codes)} "
+            f"condition{'' if len(open_codes) == 1 else 's'}: {labels}.",
+        )
+    ]
+
+
+def _medication_record_reasons(facts: ScreeningFacts) -> list[Reason]:
+    if facts.current_medications_recorded:
+        return []
+    return [
+        Reason(
+            Outcome.REVIEW,
+            "medications_not_recorded",
+            "Current medications are not recorded: list them, or confirm the patient takes none.",
+        )
+    ]
+
+
+def _in_remission(code: str) -> bool:
+    return any(code == prefix or code.startswith(prefix) for prefix in REMISSION_CODES)
+
+
+def _indication_reasons(facts: ScreeningFacts) -> list[Reason]:
+    codes = [str(code).strip().upper() for code in facts.diagnosis_codes]
+    depressive = [code for code in codes if code[:3] in DEPRESSIVE_DISORDER_CATEGORIES]
+    if not depressive:
+        return [
+            Reason(
+                Outcome.REVIEW,
+                "indication_missing",
+                "No depressive-disorder diagnosis (ICD-10 F32 or F33) is recorded; "
+                "a clinician must confirm the indication for treatment.",
+            )
+        ]
+    if all(_in_remission(code) for code in depressive):
+        return [
+            Reason(
+                Outcome.REVIEW,
+                "indication_in_remission",
+                f"The depressive-disorder diagnosis on file ({', '.join(depressive)}) is coded as in remission; "
+                "a clinician must confirm a current episode.",
+            )
+        ]
+    return []
+
+
 def _age_reasons(facts: ScreeningFacts, thresholds: Thresholds) -> list[Reason]:
     if facts.age_years is None:
         return [Reason(Outcome.REVIEW, "age_unknown", "The patient's age is not recorded.")]
@@ -216,7 +307,10 @@ def _pregnancy_reasons(facts: ScreeningFacts) -> list[Reason]:
                 "(possible fetal harm); a prescriber must decide.",
             )
         )
-    if facts.breastfeeding:
+    if facts.breastfeeding is None:
+        # As with pregnancy: not recorded is unknown, not "no".
+        reasons.append(Reason(Outcome.REVIEW, "breastfeeding_not_recorded", "Breastfeeding status is not recorded."))
+    elif facts.breastfeeding:
         reasons.append(
             Reason(
                 Outcome.REVIEW,
@@ -332,15 +426,18 @@ def _cssrs_reasons(facts: ScreeningFacts) -> list[Reason]:
 def _alcohol_reasons(facts: ScreeningFacts, thresholds: Thresholds) -> list[Reason]:
     audit = facts.scores.get("audit")
     if audit is None:
-        return _audit_c_reasons(facts, thresholds)
+        # AUDIT-C alone is a screen, not the full AUDIT the intake set requires: eligible needs the full AUDIT.
+        missing = Reason(Outcome.REVIEW, "audit_missing", "No AUDIT alcohol-use result is on file.")
+        return [missing, *_audit_c_reasons(facts, thresholds)]
     reasons = []
-    if audit.total >= thresholds.audit_review_total:
+    cutoff, lowered = audit_review_cutoff(facts, thresholds)
+    if audit.total >= cutoff:
         reasons.append(
             Reason(
                 Outcome.REVIEW,
                 "audit_high",
                 f"AUDIT total {audit.total} ({_band(audit.band)}) is at or above the review threshold of "
-                f"{thresholds.audit_review_total}.",
+                f"{cutoff}{lowered}.",
             )
         )
     escalating = [flag.removeprefix("item") for flag in AUDIT_ESCALATION_FLAGS if flag in audit.flags]
@@ -354,6 +451,24 @@ def _alcohol_reasons(facts: ScreeningFacts, thresholds: Thresholds) -> list[Reas
             )
         )
     return reasons
+
+
+def audit_review_cutoff(facts: ScreeningFacts, thresholds: Thresholds) -> tuple[int, str]:
+    """The AUDIT total from which a clinician reviews, and why it was lowered ("" if not).
+
+    WHO's AUDIT manual (2001) lowers the cut-off by one point for women and for people over 65. Sex or age not
+    recorded takes the lower cut-off too: the safer reading. 65 itself counts as over 65 here, also the safer reading.
+    """
+    if facts.sex_for_scoring != "male":
+        women = facts.sex_for_scoring == "female"
+        why = " (one point lower for women)" if women else " (one point lower: sex not recorded)"
+    elif facts.age_years is None:
+        why = " (one point lower: age not recorded)"
+    elif facts.age_years >= AUDIT_OLDER_ADULT_AGE:
+        why = f" (one point lower from age {AUDIT_OLDER_ADULT_AGE})"
+    else:
+        return thresholds.audit_review_total, ""
+    return thresholds.audit_review_total - 1, why
 
 
 def _audit_c_reasons(facts: ScreeningFacts, thresholds: Thresholds) -> list[Reason]:
@@ -379,7 +494,9 @@ def _audit_c_reasons(facts: ScreeningFacts, thresholds: Thresholds) -> list[Reas
 
 def _drug_use_reasons(facts: ScreeningFacts, thresholds: Thresholds) -> list[Reason]:
     dast10 = facts.scores.get("dast10")
-    if dast10 is None or dast10.total < thresholds.dast10_review_total:
+    if dast10 is None:
+        return [Reason(Outcome.REVIEW, "dast10_missing", "No DAST-10 drug-use result is on file.")]
+    if dast10.total < thresholds.dast10_review_total:
         return []
     return [
         Reason(

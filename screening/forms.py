@@ -24,6 +24,11 @@ class InstrumentForm(forms.Form):
                 asked_when = instrument.item(key)
                 answer = next((o.label for o in asked_when.options if o.value == value), value)
                 condition = f" (ask only if item {asked_when.number} is {answer})"
+            if item.skipped_if:
+                key, value = item.skipped_if
+                skipped_when = instrument.item(key)
+                answer = next((o.label for o in skipped_when.options if o.value == value), value)
+                condition = f" (skip if item {skipped_when.number} is {answer})"
             self.fields[f"item_{item.number}"] = forms.TypedChoiceField(
                 label=f"{item.number}. {item.text or item.label}{condition}",
                 choices=[(str(o.value), o.label) for o in item.options],
@@ -40,30 +45,70 @@ class InstrumentForm(forms.Form):
         for item in self.instrument.items:
             if item.asked_if and given.get(item.asked_if[0]) != item.asked_if[1]:
                 answers.append(None)
+            elif item.skipped_if and given.get(item.skipped_if[0]) == item.skipped_if[1]:
+                answers.append(None)
             else:
                 answers.append(given[item.key])
         return answers
 
 
-def _condition_choices():
-    groups: dict[str, list] = {}
-    for condition in contraindications.CONDITIONS:
-        groups.setdefault(condition.domain.capitalize(), []).append((condition.code, condition.label))
-    return list(groups.items())
+CHECKLIST_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")]
+
+
+class ContraindicationChecklistForm(forms.Form):
+    """One yes / no / unknown question per catalogue condition, or "none of these" for all of them.
+
+    Nothing is required here (a draft may be partial); an unanswered condition is read as unknown and sends the
+    screening to a clinician's review.
+    """
+
+    no_conditions_attested = forms.BooleanField(
+        label="None of these conditions: I asked about each one and the patient has none of them",
+        required=False,
+    )
+
+    def __init__(self, *args, answers=None, attested=False, **kwargs):
+        initial = {f"cond_{code}": answer for code, answer in (answers or {}).items()}
+        initial["no_conditions_attested"] = attested
+        super().__init__(*args, initial=initial, **kwargs)
+        for condition in contraindications.CONDITIONS:
+            self.fields[f"cond_{condition.code}"] = forms.ChoiceField(
+                label=condition.label,
+                choices=CHECKLIST_CHOICES,
+                required=False,
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+            )
+
+    def groups(self):
+        """(domain heading, [(condition, bound field)]) in catalogue order, for the template's table."""
+        grouped: dict[str, list] = {}
+        for condition in contraindications.CONDITIONS:
+            grouped.setdefault(condition.domain.capitalize(), []).append((condition, self[f"cond_{condition.code}"]))
+        return list(grouped.items())
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("no_conditions_attested") and any(
+            cleaned.get(f"cond_{c.code}") in ("yes", "unknown") for c in contraindications.CONDITIONS
+        ):
+            raise forms.ValidationError(
+                '"None of these" cannot be ticked while a condition is answered yes or unknown.'
+            )
+        return cleaned
+
+    def checklist(self) -> dict:
+        answers = {
+            c.code: self.cleaned_data[f"cond_{c.code}"]
+            for c in contraindications.CONDITIONS
+            if self.cleaned_data.get(f"cond_{c.code}")
+        }
+        return {"condition_answers": answers, "no_conditions_attested": self.cleaned_data["no_conditions_attested"]}
 
 
 class MedicalHistoryForm(forms.ModelForm):
-    conditions = forms.MultipleChoiceField(
-        label="Conditions present (now or in the past, as each says)",
-        choices=_condition_choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-
     class Meta:
         model = MedicalHistory
         fields = [
-            "conditions",
             "bp_systolic",
             "bp_diastolic",
             "heart_rate",
@@ -75,6 +120,7 @@ class MedicalHistoryForm(forms.ModelForm):
             "adequate_antidepressant_trials",
             "ect_history",
             "notes",
+            "no_medications_attested",
         ]
         widgets = {
             "substance_use_history": forms.Textarea(attrs={"rows": 2}),

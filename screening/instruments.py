@@ -35,6 +35,9 @@ class Item:
     # Skip logic: (key, value) of an earlier item; this item is asked only when that item was answered with that
     # value, and is left unanswered (None, "not asked") otherwise. None = always asked.
     asked_if: tuple[str, int] | None = None
+    # The other way round: (key, value) of an earlier item whose answer skips this one (AUDIT: a non-drinker, item 1
+    # "Never", skips items 2-8). None = never skipped.
+    skipped_if: tuple[str, int] | None = None
 
     @property
     def allowed_values(self) -> tuple[int, ...]:
@@ -89,6 +92,8 @@ class Instrument:
                 raise ValueError(f"{self.name} item {item.number}: text must be given exactly when embeds_item_text")
             if item.asked_if is not None and item.asked_if[0] not in keys[: item.number - 1]:
                 raise ValueError(f"{self.name} item {item.number}: asked_if must name an earlier item")
+            if item.skipped_if is not None and item.skipped_if[0] not in keys[: item.number - 1]:
+                raise ValueError(f"{self.name} item {item.number}: skipped_if must name an earlier item")
 
     def item(self, key: str) -> Item:
         for item in self.items:
@@ -408,6 +413,10 @@ _AUDIT_NO_NOT_LAST_YEAR_LAST_YEAR = (
 
 
 def _audit_item(number: int, label: str, text: str, options: tuple[Option, ...], **extra) -> Item:
+    # WHO AUDIT manual (Babor et al. 2001), interview version: "Skip to Questions 9 and 10 if Total Score for
+    # Question 1 = 0": a non-drinker is not asked items 2-8, which then add nothing to the total.
+    if 2 <= number <= 8:
+        extra.setdefault("skipped_if", ("item1", 0))
     return Item(number=number, key=f"item{number}", label=label, text=text, options=options, **extra)
 
 
@@ -498,6 +507,10 @@ _AUDIT_ITEMS = (
         critical_at=4,
     ),
 )
+
+# WHO zone II (hazardous) starts at 8; the manual suggests 7 for women and people over 65 (applied in `score`).
+AUDIT_LOWER_CUTOFF = 7
+AUDIT_OLDER_ADULT_AGE = 65
 
 AUDIT = Instrument(
     code="audit",
@@ -621,6 +634,8 @@ def _ref(instrument: Instrument, item: Item) -> str:
 
 
 def _is_asked(item: Item, values: dict[str, int | None]) -> bool:
+    if item.skipped_if is not None and values[item.skipped_if[0]] == item.skipped_if[1]:
+        return False
     if item.asked_if is None:
         return True
     gate_key, gate_value = item.asked_if
@@ -655,6 +670,15 @@ def check_answers(code: str, answers: Sequence[int | None], *, partial: bool = F
             raise ValueError(
                 f"{_ref(instrument, item)}: {value!r} is not an allowed answer ({', '.join(map(str, allowed))})"
             )
+        if not asked and item.skipped_if is not None and values[item.skipped_if[0]] == item.skipped_if[1]:
+            if value == 0:
+                continue  # a skipped item answered 0 adds nothing: accepted, as entry forms without the skip sent it
+            gate = instrument.item(item.skipped_if[0])
+            gate_answer = next(option.label for option in gate.options if option.value == item.skipped_if[1])
+            raise ValueError(
+                f"{_ref(instrument, item)}: not asked when item {gate.number} ({gate.key}) is {gate_answer}; "
+                "leave it unanswered"
+            )
         if not asked:
             gate_key, gate_value = item.asked_if
             gate = instrument.item(gate_key)
@@ -665,10 +689,19 @@ def check_answers(code: str, answers: Sequence[int | None], *, partial: bool = F
             )
 
 
-def score(code: str, answers: Sequence[int | None], *, sex: str | None = None) -> InstrumentScore:
+def audit_lower_cutoff(sex: str | None, age_years: int | None) -> bool:
+    """True where WHO's AUDIT manual (Babor et al. 2001) applies its cut-off one point lower (7 instead of 8): women
+    and people over 65. Unknown sex or age takes the lower cut-off, and 65 itself counts: the safer readings."""
+    return sex != "male" or age_years is None or age_years >= AUDIT_OLDER_ADULT_AGE
+
+
+def score(
+    code: str, answers: Sequence[int | None], *, sex: str | None = None, age_years: int | None = None
+) -> InstrumentScore:
     """Total, band and fired critical items for a complete set of answers (None only where not asked).
 
-    `sex` is the sex for scoring ("male", "female" or None for unknown); only the AUDIT-C threshold depends on it.
+    `sex` is the sex for scoring ("male", "female" or None for unknown): the AUDIT-C threshold depends on it, and,
+    with `age_years`, the AUDIT's low-risk cut-off (see `audit_lower_cutoff`).
     """
     instrument = get(code)
     if sex not in AUDIT_C_THRESHOLDS:
@@ -688,6 +721,8 @@ def score(code: str, answers: Sequence[int | None], *, sex: str | None = None) -
         band = "positive" if total >= AUDIT_C_THRESHOLDS[sex] else "negative"
     else:
         band = next(band.name for band in instrument.bands if band.contains(total))
+        if instrument is AUDIT and total == AUDIT_LOWER_CUTOFF and audit_lower_cutoff(sex, age_years):
+            band = "hazardous"
     return InstrumentScore(code=instrument.code, total=total, band=band, flags=flags)
 
 

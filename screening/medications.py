@@ -168,6 +168,21 @@ _NAMES: dict[InteractionClass, tuple[str, ...]] = {
         "pentobarbital",
         "nembutal",
         "amobarbital",
+        "zolpimist",
+        # Orexin-receptor antagonists: non-benzodiazepine hypnotics with additive CNS depression (their labels warn
+        # of it with other CNS depressants); the REMS form's "non-benzodiazepine sedative-hypnotics" question.
+        "suvorexant",
+        "belsomra",
+        "lemborexant",
+        "dayvigo",
+        "daridorexant",
+        "quviviq",
+        # Other prescription hypnotics: ramelteon (melatonin-receptor agonist) and low-dose doxepin sold as a sleep
+        # medicine (the brand only: doxepin itself is a tricyclic antidepressant). Listed as the safer reading.
+        "ramelteon",
+        "rozerem",
+        "silenor",
+        "chloral hydrate",
     ),
 }
 

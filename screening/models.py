@@ -111,7 +111,12 @@ class MedicalHistory(models.Model):
     """Medical part of a screening: contraindications, intake vitals, pregnancy, treatment history."""
 
     screening = models.OneToOneField(Screening, on_delete=models.CASCADE, related_name="medical")
+    # Codes answered "yes", kept beside the full checklist for the readers that only need what is present.
     conditions = models.JSONField("Conditions present", default=list, blank=True)
+    # The full checklist: code -> "yes" / "no" / "unknown"; a code missing here was not answered (read as unknown).
+    condition_answers = models.JSONField("Contraindication checklist", default=dict, blank=True)
+    no_conditions_attested = models.BooleanField("None of these conditions", default=False)
+    no_medications_attested = models.BooleanField("Takes no current medications", default=False)
     bp_systolic = models.PositiveSmallIntegerField(
         "Systolic BP (mmHg)", null=True, blank=True, validators=[MinValueValidator(50), MaxValueValidator(300)]
     )

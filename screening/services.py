@@ -145,7 +145,12 @@ def response_save(
     instruments.check_answers(code, answers, partial=not complete)
     result = None
     if complete:
-        result = instruments.score(code, answers, sex=screening.patient.sex_for_scoring or None)
+        result = instruments.score(
+            code,
+            answers,
+            sex=screening.patient.sex_for_scoring or None,
+            age_years=screening.patient.age_on(timezone.localdate()),
+        )
     response, _ = InstrumentResponse.objects.update_or_create(
         screening=screening,
         code=code,
@@ -194,9 +199,9 @@ def medical_save(
     _require_staff(by)
     if screening.status != Screening.Status.DRAFT:
         raise ValidationError("This screening is finished; start a new one to change answers.")
-    unknown = set(data.get("conditions", [])) - set(contraindications.BY_CODE)
-    if unknown:
-        raise ValidationError(f"Unknown conditions: {', '.join(sorted(unknown))}.")
+    data = {**data, **_checklist(data)}
+    if data.get("no_medications_attested") and medications_rows:
+        raise ValidationError('Medications are listed, so "takes no current medications" cannot be confirmed.')
     history, _ = MedicalHistory.objects.update_or_create(
         screening=screening, defaults={**data, "is_complete": complete}
     )
@@ -215,6 +220,31 @@ def medical_save(
         patient.weight_kg = data["weight_kg"]
         patient.save(update_fields=["weight_kg", "updated_at"])
     return history
+
+
+CHECKLIST_ANSWERS = ("yes", "no", "unknown")
+
+
+def _checklist(data: dict) -> dict:
+    """The contraindication checklist as stored: every answer given, and the codes answered yes.
+
+    `condition_answers` maps code -> yes / no / unknown; `conditions` (codes present) is still accepted and counts
+    as "yes". A code left out stays unanswered, which the eligibility rules read as unknown.
+    """
+    answers = dict(data.get("condition_answers") or {})
+    for code in data.get("conditions") or []:
+        answers[code] = "yes"
+    unknown = set(answers) - set(contraindications.BY_CODE)
+    if unknown:
+        raise ValidationError(f"Unknown conditions: {', '.join(sorted(unknown))}.")
+    wrong = sorted(code for code, answer in answers.items() if answer not in CHECKLIST_ANSWERS)
+    if wrong:
+        raise ValidationError(f"Answer yes, no or unknown for: {', '.join(wrong)}.")
+    answers = {code: answers[code] for code in contraindications.BY_CODE if code in answers}
+    if data.get("no_conditions_attested") and any(answer != "no" for answer in answers.values()):
+        raise ValidationError('"None of these" cannot be confirmed while a condition is answered yes or unknown.')
+    present = [code for code, answer in answers.items() if answer == "yes"]
+    return {"condition_answers": answers, "conditions": present}
 
 
 # ---- Decision and sign-off ----------------------------------------------------------------------
@@ -240,6 +270,7 @@ def screening_facts(screening: Screening) -> eligibility.ScreeningFacts:
     severities = condition_severities()
     conditions = {code: severities[code] for code in (medical.conditions if medical else []) if code in severities}
     today = timezone.localdate()
+    medication_classes = list(screening.medications.values_list("interaction_class", flat=True))
     return eligibility.ScreeningFacts(
         age_years=patient.age_on(today),
         sex_for_scoring=patient.sex_for_scoring or None,
@@ -247,14 +278,16 @@ def screening_facts(screening: Screening) -> eligibility.ScreeningFacts:
         conditions=conditions,
         bp_systolic=medical.bp_systolic if medical else None,
         bp_diastolic=medical.bp_diastolic if medical else None,
-        interaction_classes=frozenset(
-            c for c in screening.medications.values_list("interaction_class", flat=True) if c
-        ),
+        interaction_classes=frozenset(c for c in medication_classes if c),
         pregnant=medical.pregnant if medical else None,
         breastfeeding=medical.breastfeeding if medical else None,
         adequate_antidepressant_trials=medical.adequate_antidepressant_trials if medical else None,
         ect_history=bool(medical and medical.ect_history),
         weight_kg=(medical.weight_kg if medical and medical.weight_kg is not None else patient.weight_kg),
+        condition_answers=dict(medical.condition_answers) if medical else {},
+        no_conditions_attested=bool(medical and medical.no_conditions_attested),
+        current_medications_recorded=bool(medication_classes) or bool(medical and medical.no_medications_attested),
+        diagnosis_codes=tuple(screening.diagnoses.values_list("icd10_code", flat=True)),
     )
 
 

@@ -13,6 +13,7 @@ from . import instruments, services
 from .forms import (
     ACTION_COMPLETE,
     AlertReviewForm,
+    ContraindicationChecklistForm,
     DiagnosisFormSet,
     InstrumentForm,
     MedicalHistoryForm,
@@ -107,8 +108,16 @@ def medical_view(request, pk):
             for d in screening.diagnoses.all()
         ],
     )
-    if request.method == "POST" and form.is_valid() and meds.is_valid() and diagnoses.is_valid():
+    checklist = ContraindicationChecklistForm(
+        data,
+        prefix="ci",
+        answers=medical.condition_answers if medical else None,
+        attested=bool(medical and medical.no_conditions_attested),
+    )
+    forms_valid = all([form.is_valid(), checklist.is_valid(), meds.is_valid(), diagnoses.is_valid()])
+    if request.method == "POST" and forms_valid:
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        fields.update(checklist.checklist())
         try:
             services.medical_save(
                 screening=screening,
@@ -124,9 +133,16 @@ def medical_view(request, pk):
         else:
             messages.success(request, "Medical history saved.")
             return redirect("screening:detail", pk=screening.pk)
-    has_errors = bool(form.errors or any(meds.errors) or any(diagnoses.errors))
+    has_errors = bool(form.errors or checklist.errors or any(meds.errors) or any(diagnoses.errors))
     record_chart_view(obj=medical or screening)
-    ctx = {"screening": screening, "patient": screening.patient, "form": form, "meds": meds, "diagnoses": diagnoses}
+    ctx = {
+        "screening": screening,
+        "patient": screening.patient,
+        "form": form,
+        "checklist": checklist,
+        "meds": meds,
+        "diagnoses": diagnoses,
+    }
     return render(request, "screening/medical_form.html", ctx, status=400 if has_errors else 200)
 
 

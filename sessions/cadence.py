@@ -723,8 +723,9 @@ def booster_slot(
     """The first usable slot on or after `interval_days` after the last dose, and at least the minimum interval."""
     _require_naive(last_dose, "last_dose")
     _require_naive(start_time, "start_time")
-    if interval_days < 0:
-        raise ValueError("A booster interval can't be negative.")
+    if interval_days < 1:
+        # 0 days would put the booster on the dosing day itself: refused, never quietly replaced by another interval.
+        raise ValueError("A booster interval must be at least 1 day.")
     last = PlannedSlot(0, "", last_dose, last_dose, ())
     start, reasons = _find_start(
         last_dose.date() + timedelta(days=interval_days),

@@ -418,6 +418,11 @@ def session_no_show(*, session: DosingSession, by: User) -> DosingSession:
     )
 
 
+# Used only when a protocol sets no booster interval, and said so on the booking: boosters every 3-6 weeks are typical
+# for IV ketamine (DOMAIN.md 3.1), 4 weeks is the middle.
+DEFAULT_BOOSTER_INTERVAL_DAYS = 28
+
+
 @transaction.atomic
 def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = None) -> DosingSession:
     """Book one booster after the patient's last dose, at the protocol's booster interval unless told otherwise."""
@@ -427,7 +432,17 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     last = DosingSession.objects.filter(patient=plan.patient, status__in=ACTIVE).order_by("-starts_at").first()
     if last is None:
         raise ValidationError("The patient has no dose to time a booster from.")
-    days = interval_days or protocol.booster_interval_days or 28
+    notes = []
+    # An interval given (here or on the protocol) is used as it is: 0 is refused, not replaced by another value.
+    days = interval_days if interval_days is not None else protocol.booster_interval_days
+    if days is None:
+        days = DEFAULT_BOOSTER_INTERVAL_DAYS
+        notes.append(f"The protocol sets no booster interval: booked {days} days after the last dose.")
+    if days < 1:
+        raise ValidationError(
+            f"A booster interval of {days} days is not allowed: it must be at least 1 day. "
+            "Correct the protocol's booster interval."
+        )
     if follows_spravato_label(protocol) and days not in SPRAVATO_MAINTENANCE_DAYS:
         # DOMAIN.md 3.3: from week 9, once weekly or every 2 weeks (the least frequent that keeps the response).
         raise ValidationError(
@@ -437,7 +452,6 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     last_dose = _local(last.starts_at)
     due_on = last_dose.date() + timedelta(days=days)
     today = timezone.localdate()
-    notes = []
     if due_on <= today:
         # Already due (the last dose was long ago): from tomorrow, so the booster is never booked in the past.
         notes.append(

@@ -34,12 +34,13 @@ def clinician_home(user: User) -> dict:
 
 def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
     """The clinician's own patients, those with an open flag first (suicide risk under review, an unacknowledged
-    staff alert, an overdue check-in), each row carrying which flags it has.
+    staff alert, an overdue check-in), each row carrying which flags it has and its PHQ-9 course (`outcome`).
 
     Open flags are few, so they are read first (three small indexed queries) and the rest of the list comes from the
     (primary_clinician, family_name, given_name) index, however many patients the clinician has.
     """
     from aftercare.models import CheckIn
+    from aftercare.selectors import outcome_episodes
     from kap_clinic.notifications.models import StaffAlert
     from screening.models import SuicideRiskAlert
 
@@ -61,7 +62,12 @@ def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
     for patient in flagged:
         for name, ids in flags.items():
             setattr(patient, name, patient.pk in ids)
-    return flagged + rest
+    listed = flagged + rest
+    # PHQ-9 baseline, response and remission per row, read for the whole list at once (three queries, not per row).
+    episodes = outcome_episodes([patient.pk for patient in listed]) if listed else {}
+    for patient in listed:
+        patient.outcome = episodes.get(patient.pk)
+    return listed
 
 
 def intake_home(user: User) -> dict:

@@ -48,7 +48,10 @@ class Protocol(models.Model):
     preferred_weekdays = models.JSONField(
         default=list, blank=True, help_text="Weekday numbers (0 = Monday) the series prefers, e.g. [0, 2, 4]."
     )
-    booster_interval_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # At least 1 day: 0 would put the booster on the dosing day (refused, not replaced by a default).
+    booster_interval_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
     booster_policy = models.TextField(blank=True)
     preparation_instructions = models.TextField(
         blank=True, help_text="What the patient does before each session (shown in the portal and reminders)."

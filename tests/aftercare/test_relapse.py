@@ -45,3 +45,37 @@ def test_a_score_at_or_below_the_lowest_never_warns(earlier, latest):
 @given(earlier=st.lists(totals, min_size=1, max_size=20), latest=totals)
 def test_order_of_earlier_scores_does_not_matter(earlier, latest):
     assert relapse_reason(earlier, latest) == relapse_reason(sorted(earlier), latest)
+
+
+# --- against the pre-treatment baseline (issue item 16; DOMAIN §1.3, §10) ---------------------------------------------
+
+
+def test_staying_at_22_to_24_from_a_baseline_of_23_is_not_responding():
+    """Nothing fired here before the baseline rule: 24 is only 2 above the nadir of 22."""
+    assert relapse_reason([22], 24) is None
+    assert relapse_reason([22], 24, baseline=23) == (
+        "Not responding: PHQ-9 24 after 2 scores since dosing began, no drop from the pre-treatment baseline of 23 "
+        "(response needs 50%)."
+    )
+    assert relapse_reason([22, 24], 23, baseline=23).startswith("Not responding: PHQ-9 23 after 3 scores")
+
+
+def test_the_first_score_after_dosing_is_too_early_for_non_response():
+    assert relapse_reason([], 22, baseline=23) is None
+
+
+def test_five_above_the_baseline_warns_even_on_the_first_score():
+    assert relapse_reason([], 20, baseline=15) == "PHQ-9 20 is 5 points above the pre-treatment baseline of 15."
+
+
+def test_a_response_or_remission_does_not_warn():
+    assert relapse_reason([14], 11, baseline=22) is None
+    assert relapse_reason([6], 4, baseline=22) is None
+
+
+@given(earlier=st.lists(totals, min_size=1, max_size=20), latest=totals, baseline=totals)
+def test_with_a_baseline_warns_exactly_when_a_rule_holds(earlier, latest, baseline):
+    nadir = min(earlier)
+    not_responding = latest >= 5 and not (baseline > 0 and (baseline - latest) * 2 >= baseline)
+    expected = latest - nadir >= 5 or (latest >= 10 and nadir < 5) or latest - baseline >= 5 or not_responding
+    assert (relapse_reason(earlier, latest, baseline=baseline) is not None) == expected

@@ -275,15 +275,47 @@ def test_a_rise_of_five_from_the_lowest_score_raises_a_relapse_warning(patient, 
     assert "6 to 11" in alert.summary
 
 
-def test_scores_before_the_first_dose_do_not_count_towards_the_nadir(patient, clinician, patient_user):
-    _answer(patient, patient_user, 2, ago_hours=50)  # before dosing began
+def _dosing_began(patient, clinician, *, ago_hours):
     plan = book_plan(patient, clinician)
     first = plan.sessions.order_by("starts_at").first()
     type(first).objects.filter(pk=first.pk).update(
-        starts_at=timezone.now() - timedelta(hours=45), ends_at=timezone.now() - timedelta(hours=43)
+        starts_at=timezone.now() - timedelta(hours=ago_hours), ends_at=timezone.now() - timedelta(hours=ago_hours - 2)
     )
-    _answer(patient, patient_user, 8, ago_hours=40)
-    _answer(patient, patient_user, 10, ago_hours=30)
+    return plan
+
+
+def test_a_score_before_the_first_dose_is_the_baseline_not_the_nadir(patient, clinician, patient_user):
+    """DOMAIN §1.3: the pre-treatment PHQ-9 is the episode's baseline. Rising 5 or more above it warns (Löwe 2004:
+    5 points is the minimal clinically important difference); the nadir counts only scores since dosing began."""
+    _answer(patient, patient_user, 2, ago_hours=50)  # before dosing began
+    _dosing_began(patient, clinician, ago_hours=45)
+    first = _answer(patient, patient_user, 6, ago_hours=40)
+    assert not StaffAlert.objects.filter(kind="relapse").exists()
+    second = _answer(patient, patient_user, 8, ago_hours=30)
+    alert = StaffAlert.objects.get(kind="relapse")
+    assert alert.key == f"checkin-{second.pk}-relapse" != f"checkin-{first.pk}-relapse"
+    assert alert.summary == "Relapse warning on a check-in: PHQ-9 8 is 6 points above the pre-treatment baseline of 2."
+
+
+def test_a_patient_who_stays_at_22_to_24_is_flagged_as_not_responding(patient, clinician, patient_user):
+    """Issue item 16: response needs a 50% drop from the pre-treatment baseline (DOMAIN §1.3, §10); a patient who
+    stays near the baseline never rises 5 from the nadir, so before the baseline rule nothing fired."""
+    _answer(patient, patient_user, 23, ago_hours=60)  # baseline
+    _dosing_began(patient, clinician, ago_hours=55)
+    _answer(patient, patient_user, 22, ago_hours=50)
+    assert not StaffAlert.objects.filter(kind="relapse").exists()  # one score after dosing: too early to say
+    last = _answer(patient, patient_user, 24, ago_hours=40)
+    alert = StaffAlert.objects.get(kind="relapse")
+    assert alert.key == f"checkin-{last.pk}-relapse"
+    assert "Not responding: PHQ-9 24 after 2 scores since dosing began" in alert.summary
+    assert "baseline of 23" in alert.summary
+
+
+def test_a_response_from_the_baseline_raises_no_warning(patient, clinician, patient_user):
+    _answer(patient, patient_user, 22, ago_hours=60)
+    _dosing_began(patient, clinician, ago_hours=55)
+    _answer(patient, patient_user, 14, ago_hours=50)
+    _answer(patient, patient_user, 11, ago_hours=40)  # exactly 50% below 22: a response
     assert not StaffAlert.objects.filter(kind="relapse").exists()
 
 

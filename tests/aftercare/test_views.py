@@ -356,3 +356,50 @@ def test_staff_page_shows_open_flags_next_to_a_booster_button(client_for, clinic
     flags = html.split('data-testid="flags"')[1].split("</section>")[0]
     assert "Suicide-risk flag" in flags
     assert reverse("sessions:booster_book", kwargs={"pk": plan.pk}) in flags
+
+
+# ---- Baseline, response and remission (issue item 16) -------------------------------------------------------------
+
+
+def _episode_with_scores(patient, clinician, patient_user, later_totals):
+    """A pre-treatment PHQ-9 of 18 from the screening, dosing begun 45 hours ago, then one check-in per total."""
+    from screening.models import InstrumentResponse
+    from tests.aftercare.helpers import phq9_total
+    from tests.sessions.test_portal import book_plan
+
+    screening = screening_start(patient=patient, by=clinician)
+    response_save(screening=screening, code="phq9", answers=[2] * 9, complete=True, by=clinician)
+    InstrumentResponse.objects.filter(screening=screening).update(updated_at=timezone.now() - timedelta(hours=60))
+    plan = book_plan(patient, clinician)
+    first = plan.sessions.order_by("starts_at").first()
+    type(first).objects.filter(pk=first.pk).update(
+        starts_at=timezone.now() - timedelta(hours=45), ends_at=timezone.now() - timedelta(hours=43)
+    )
+    for hours, total in zip((40, 30, 20), later_totals, strict=False):
+        checkin = open_checkin(patient, opened_ago=timedelta(hours=hours), instruments=["phq9"])
+        services.checkin_submit(checkin=checkin, answers={"phq9": phq9_total(total)}, by=patient_user)
+        CheckIn.objects.filter(pk=checkin.pk).update(completed_at=timezone.now() - timedelta(hours=hours - 1))
+
+
+def test_trend_shows_the_baseline_and_each_later_scores_change_response_and_remission(
+    client_for, clinician, patient, patient_user
+):
+    """DOMAIN §1.3/§10: baseline = the pre-treatment PHQ-9; response = a drop of 50% or more; remission = below 5."""
+    _episode_with_scores(patient, clinician, patient_user, [12, 8])
+
+    html = client_for(clinician).get(reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})).content.decode()
+
+    assert "Baseline PHQ-9 <strong>18</strong>" in html
+    assert "Latest 8: -10 points (-55%) from baseline 18: Response." in html
+    assert "-6 points (-33%) from baseline 18: Not responding" in html  # the table row of the first check-in
+    chart = json.loads(html.split('id="outcome-chart-data" type="application/json">')[1].split("</script>")[0])
+    assert (chart["baseline"], chart["response_at"], chart["remission_below"]) == (18, 9.0, 5)
+
+
+def test_clinician_home_shows_each_patients_response_status(client_for, clinician, patient, patient_user):
+    _episode_with_scores(patient, clinician, patient_user, [17, 18])
+
+    html = client_for(clinician).get(reverse("clinic:home")).content.decode()
+
+    cell = html.split('data-testid="patient-outcome">')[1].split("</td>")[0]
+    assert "Not responding" in cell and "18 from 18 (+0%)" in cell

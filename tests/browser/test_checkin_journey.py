@@ -122,4 +122,7 @@ def test_clinician_follows_the_answers_on_the_trend_chart(page):
     # Chart.js sized the canvas and drew on it: the CSP let the static script run.
     page.wait_for_function("document.getElementById('outcome-chart').width > 0")
     assert page.evaluate("Chart.getChart('outcome-chart').data.datasets[0].data.filter(v => v !== null)") == [18, 8]
+    # The reference lines of issue item 16 are drawn too (the baseline ones only once a pre-treatment score exists).
+    labels = page.evaluate("Chart.getChart('outcome-chart').data.datasets.map(d => d.label)")
+    assert "Remission: PHQ-9 below 5" in labels
     assert errors == []

@@ -50,6 +50,9 @@ ELIGIBLE = ScreeningFacts(
     adequate_antidepressant_trials=3,
     ect_history=False,
     weight_kg=Decimal("72.5"),
+    no_conditions_attested=True,
+    current_medications_recorded=True,
+    diagnosis_codes=("F33.2",),
 )
 
 
@@ -295,8 +298,11 @@ def test_breastfeeding_needs_review():
     assert "not recommended" in reason.text
 
 
-def test_breastfeeding_not_recorded_adds_no_reason():
-    assert decide(facts(breastfeeding=None)).is_eligible
+def test_breastfeeding_not_recorded_needs_review_like_pregnancy():
+    """Issue item 15: breastfeeding unknown is not "no" (Spravato label: not recommended while breastfeeding)."""
+    reason = only_reason(decide(facts(breastfeeding=None)))
+
+    assert (reason.outcome, reason.code) == (Outcome.REVIEW, "breastfeeding_not_recorded")
 
 
 # --- interacting medications ----------------------------------------------------------------------------------------
@@ -417,15 +423,58 @@ def test_suicide_risk_combines_cssrs_and_phq9_item9(cssrs, phq9_flags, expected)
 # --- alcohol and drug use -------------------------------------------------------------------------------------------
 
 
-def test_audit_one_below_the_review_total_passes():
-    assert decide(with_score("audit", Score(15, "hazardous"))).is_eligible
+MAN_UNDER_65 = {"sex_for_scoring": "male", "age_years": 42}
+
+
+def test_audit_one_below_the_review_total_passes_for_a_man_under_65():
+    assert decide(replace(with_score("audit", Score(15, "hazardous")), **MAN_UNDER_65)).is_eligible
 
 
 def test_audit_at_the_review_total_needs_review():
-    reason = only_reason(decide(with_score("audit", Score(16, "harmful"))))
+    reason = only_reason(decide(replace(with_score("audit", Score(16, "harmful")), **MAN_UNDER_65)))
 
     assert (reason.outcome, reason.code) == (Outcome.REVIEW, "audit_high")
     assert reason.text == "AUDIT total 16 (harmful) is at or above the review threshold of 16."
+
+
+@pytest.mark.parametrize(
+    ("sex", "age", "why"),
+    [
+        ("female", 42, "for women"),
+        ("male", 65, "from age 65"),
+        ("male", 80, "from age 65"),
+        (None, 42, "sex not recorded"),
+        ("male", None, "age not recorded"),
+    ],
+)
+def test_audit_cut_off_is_one_point_lower_for_women_and_people_over_65(sex, age, why):
+    """WHO AUDIT manual (Babor et al. 2001; DOMAIN.md 10): a cut-off one point lower for women and people over 65.
+    Sex or age unknown takes the lower cut-off too (safer)."""
+    decision = decide(replace(with_score("audit", Score(15, "hazardous")), sex_for_scoring=sex, age_years=age))
+    reason = next(reason for reason in decision.reasons if reason.code.startswith("audit"))
+
+    assert (reason.outcome, reason.code) == (Outcome.REVIEW, "audit_high")
+    assert "review threshold of 15" in reason.text
+    assert why in reason.text
+    lower = decide(replace(with_score("audit", Score(14, "hazardous")), sex_for_scoring=sex, age_years=age))
+    assert "audit_high" not in codes(lower)
+
+
+@given(
+    total=st.integers(0, 40),
+    sex=st.sampled_from([None, "female", "male"]),
+    age=st.none() | st.integers(18, 100),
+    review_total=st.integers(2, 40),
+)
+def test_audit_review_follows_who_lower_cut_off(total, sex, age, review_total):
+    """Property: review exactly from the clinic's total, one point lower unless a man known to be under 65."""
+    screening = replace(with_score("audit", Score(total, "")), sex_for_scoring=sex, age_years=age or 42)
+    if age is None:
+        screening = replace(screening, age_years=None)
+    lower = sex != "male" or age is None or age >= 65
+    cutoff = review_total - 1 if lower else review_total
+    reviewed = "audit_high" in codes(decide(screening, Thresholds(audit_review_total=review_total)))
+    assert reviewed == (total >= cutoff)
 
 
 @pytest.mark.parametrize("flag", ["item4", "item5", "item6", "item9", "item10"])
@@ -457,7 +506,9 @@ def test_positive_audit_c_needs_review_when_no_full_audit_was_done(sex, total, e
     scores = {code: score for code, score in ELIGIBLE.scores.items() if code != "audit"}
     scores["audit_c"] = Score(total, "")
 
-    assert decide(facts(scores=scores, sex_for_scoring=sex)).outcome is expected
+    found = codes(decide(facts(scores=scores, sex_for_scoring=sex)))
+    assert found[0] == "audit_missing"  # AUDIT-C alone never makes a patient eligible
+    assert ("audit_c_positive" in found) is (expected is Outcome.REVIEW)
 
 
 def test_a_full_audit_takes_precedence_over_audit_c():
@@ -466,28 +517,33 @@ def test_a_full_audit_takes_precedence_over_audit_c():
     assert decide(facts(scores=scores)).is_eligible
 
 
-def test_dast10_one_below_the_review_total_passes():
-    assert decide(with_score("dast10", Score(5, "moderate"))).is_eligible
+def test_dast10_below_three_passes():
+    assert decide(with_score("dast10", Score(2, "low"))).is_eligible
 
 
-def test_dast10_at_the_review_total_needs_review():
-    reason = only_reason(decide(with_score("dast10", Score(6, "substantial"))))
+def test_dast10_three_needs_review_by_default():
+    """DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance; DOMAIN.md 10)."""
+    reason = only_reason(decide(with_score("dast10", Score(3, "moderate"))))
 
     assert (reason.outcome, reason.code) == (Outcome.REVIEW, "dast10_high")
-    assert reason.text == "DAST-10 total 6 (substantial) is at or above the review threshold of 6."
+    assert reason.text == "DAST-10 total 3 (moderate) is at or above the review threshold of 3."
 
 
 def test_substance_thresholds_are_clinic_settings():
     thresholds = Thresholds(audit_review_total=20, dast10_review_total=9)
 
-    assert decide(with_score("audit", Score(19, "harmful")), thresholds).is_eligible
+    assert decide(replace(with_score("audit", Score(19, "harmful")), **MAN_UNDER_65), thresholds).is_eligible
     assert decide(with_score("dast10", Score(8, "substantial")), thresholds).is_eligible
 
 
-def test_audit_and_dast10_not_done_add_no_reason():
+def test_the_rule_refuses_eligible_without_audit_and_dast10():
+    """Issue item 15: the pure rule itself needs the full AUDIT and the DAST-10, not only the screening's checklist."""
     scores = {code: score for code, score in ELIGIBLE.scores.items() if code not in ("audit", "dast10")}
 
-    assert decide(facts(scores=scores)).is_eligible
+    decision = decide(facts(scores=scores))
+
+    assert decision.outcome is Outcome.REVIEW
+    assert codes(decision) == ["audit_missing", "dast10_missing"]
 
 
 # --- treatment history and weight -----------------------------------------------------------------------------------
@@ -555,14 +611,96 @@ def test_everything_missing_needs_review_and_lists_each_gap():
 
     assert decision.outcome is Outcome.REVIEW
     assert codes(decision) == [
+        "conditions_unanswered",
+        "medications_not_recorded",
+        "indication_missing",
         "age_unknown",
         "pregnancy_not_recorded",
+        "breastfeeding_not_recorded",
         "bp_not_recorded",
         "phq9_missing",
         "cssrs_missing",
+        "audit_missing",
+        "dast10_missing",
         "trials_unknown",
         "weight_missing",
     ]
+
+
+# --- the contraindication checklist, current medications and the indication (issue items 13-14) ---------------------
+
+
+def test_an_empty_checklist_is_unanswered_not_none():
+    """Issue item 13: an empty list no longer reads as "none"; unanswered is unknown and needs review."""
+    reason = only_reason(decide(facts(no_conditions_attested=False)))
+
+    assert (reason.outcome, reason.code) == (Outcome.REVIEW, "conditions_unanswered")
+
+
+def test_every_condition_answered_no_is_as_good_as_none_of_these():
+    answers = {condition.code: "no" for condition in CONDITIONS}
+
+    assert decide(facts(no_conditions_attested=False, condition_answers=answers)).is_eligible
+
+
+def test_conditions_answered_unknown_or_left_open_are_named_for_review():
+    answers = {condition.code: "no" for condition in CONDITIONS}
+    answers["cystitis"] = "unknown"
+    del answers["bipolar_disorder"]
+
+    reason = only_reason(decide(facts(no_conditions_attested=False, condition_answers=answers)))
+
+    assert (reason.outcome, reason.code) == (Outcome.REVIEW, "conditions_unknown")
+    assert reason.text == (
+        "Contraindication checklist not answered yes or no for 2 conditions: Bipolar disorder; "
+        "Interstitial, ulcerative or ketamine-induced cystitis."
+    )
+
+
+def test_none_of_these_does_not_cover_an_explicit_unknown():
+    reason = only_reason(decide(facts(condition_answers={"cystitis": "unknown"})))
+
+    assert reason.code == "conditions_unknown"
+
+
+def test_medications_neither_listed_nor_attested_need_review():
+    """Issue item 13: the same for current medications."""
+    reason = only_reason(decide(facts(current_medications_recorded=False)))
+
+    assert (reason.outcome, reason.code) == (Outcome.REVIEW, "medications_not_recorded")
+
+
+@pytest.mark.parametrize("codes_on_file", [("F32.1",), ("F33.2",), ("F32.A",), ("Z00.0", "F33.1"), ("f33.0",)])
+def test_a_depressive_disorder_diagnosis_is_the_indication(codes_on_file):
+    """Issue item 14: ICD-10 F32/F33 (Spravato label: treatment-resistant depression; DOMAIN.md 6 pairs MDD codes
+    F32.x/F33.x with Spravato)."""
+    assert decide(facts(diagnosis_codes=codes_on_file)).is_eligible
+
+
+@pytest.mark.parametrize("codes_on_file", [(), ("F41.1",), ("F31.4",), ("F43.10",)])
+def test_without_a_depressive_disorder_diagnosis_the_indication_needs_review(codes_on_file):
+    reason = only_reason(decide(facts(diagnosis_codes=codes_on_file)))
+
+    assert (reason.outcome, reason.code) == (Outcome.REVIEW, "indication_missing")
+
+
+@pytest.mark.parametrize("codes_on_file", [("F33.42",), ("F32.5",), ("F33.40", "F32.4")])
+def test_depression_coded_in_remission_needs_review(codes_on_file):
+    """ICD-10-CM F32.4/F32.5/F33.4x code an episode in partial or full remission: no current episode (safer: review)."""
+    assert only_reason(decide(facts(diagnosis_codes=codes_on_file))).code == "indication_in_remission"
+
+
+@given(
+    answers=st.dictionaries(st.sampled_from(sorted(BY_CODE)), st.sampled_from(["yes", "no", "unknown"])),
+    attested=st.booleans(),
+)
+def test_checklist_is_eligible_only_when_every_condition_is_answered_no(answers, attested):
+    """Property: with no condition present, eligible exactly when each condition is "no" or covered by "none of
+    these" (which never covers an explicit unknown)."""
+    present = {code: "relative" for code, answer in answers.items() if answer == "yes"}
+    decision = decide(facts(conditions=present, condition_answers=answers, no_conditions_attested=attested))
+    all_no = all(answers.get(code, "no" if attested else None) == "no" for code in BY_CODE)
+    assert decision.is_eligible == all_no
 
 
 def test_ineligible_reasons_come_first_then_review_in_rule_order():

@@ -22,9 +22,19 @@ def band_index(code: str, band: str) -> int:
     return get(code).band_names().index(band)
 
 
+def _apply_skips(code: str, answers: list[int]) -> list[int | None]:
+    """Items that a `skipped_if` rule skips (AUDIT items 2-8 for a non-drinker) are left unanswered."""
+    values = {item.key: value for item, value in zip(get(code).items, answers, strict=True)}
+    return [
+        None if item.skipped_if and values[item.skipped_if[0]] == item.skipped_if[1] else value
+        for item, value in zip(get(code).items, answers, strict=True)
+    ]
+
+
 def valid_answers(code: str):
     """Hypothesis strategy: a complete, valid answer list for a summed instrument."""
-    return st.tuples(*(st.sampled_from(item.allowed_values) for item in get(code).items)).map(list)
+    items = get(code).items
+    return st.tuples(*(st.sampled_from(item.allowed_values) for item in items)).map(lambda a: _apply_skips(code, a))
 
 
 def cssrs_valid_answer_sets() -> list[list[int | None]]:
@@ -214,8 +224,25 @@ def test_pcl5_band_boundaries_use_cut_off_33(answers, total, band):
     ],
 )
 def test_audit_zone_boundaries(answers, total, band):
-    result = score("audit", answers)
+    result = score("audit", answers, sex="male", age_years=40)
     assert (result.total, result.band) == (total, band)
+
+
+@pytest.mark.parametrize(
+    ("sex", "age", "band"),
+    [
+        ("male", 40, "low_risk"),
+        ("male", 64, "low_risk"),
+        ("male", 65, "hazardous"),
+        ("female", 30, "hazardous"),
+        (None, 40, "hazardous"),
+        ("male", None, "hazardous"),
+    ],
+)
+def test_audit_seven_is_hazardous_for_women_and_people_over_65(sex, age, band):
+    """WHO AUDIT manual (Babor et al. 2001; DOMAIN.md 10): cut-off 7 instead of 8 for women and people over 65.
+    Unknown sex or age, and 65 itself, take the lower cut-off (safer)."""
+    assert score("audit", [4, 3, 0, 0, 0, 0, 0, 0, 0, 0], sex=sex, age_years=age).band == band
 
 
 @pytest.mark.parametrize(
@@ -297,7 +324,7 @@ def test_instruments_without_critical_items_never_flag(code):
 @pytest.mark.parametrize("number", [4, 5, 6])
 @pytest.mark.parametrize(("value", "fires"), [(0, False), (1, False), (2, True), (4, True)])
 def test_audit_items_4_to_6_flag_from_2(number, value, fires):
-    answers = [0] * 10
+    answers = [1] + [0] * 9  # a drinker: items 2-8 are asked
     answers[number - 1] = value
     assert score("audit", answers).flags == ((f"item{number}",) if fires else ())
 
@@ -311,9 +338,9 @@ def test_audit_items_9_and_10_flag_at_4(number, value, fires):
 
 
 def test_audit_flags_do_not_change_the_zone():
-    result = score("audit", [0, 0, 0, 2, 2, 2, 0, 0, 4, 4])
+    result = score("audit", [1, 0, 0, 2, 2, 2, 0, 0, 4, 4], sex="male", age_years=40)
     assert result.flags == ("item4", "item5", "item6", "item9", "item10")
-    assert (result.total, result.band) == (14, "hazardous")
+    assert (result.total, result.band) == (15, "hazardous")
 
 
 def test_audit_items_without_escalation_rule_never_flag():
@@ -460,6 +487,8 @@ def test_too_many_answers_is_rejected(code):
 @pytest.mark.parametrize("code", SUMMED)
 def test_score_requires_every_item_and_names_the_first_missing(code):
     answers = lowest_scoring(code)
+    if code in ("audit", "audit_c"):
+        answers[0] = 1  # a drinker, so item 2 is asked (a non-drinker skips items 2-8)
     answers[1] = None
     answers[-1] = None
     with pytest.raises(ValueError, match=r"item 2: missing answer"):
@@ -566,11 +595,15 @@ def test_raising_one_answer_never_lowers_the_total_except_reverse_scored(code, d
     answers = data.draw(valid_answers(code))
     index = data.draw(st.integers(0, len(instrument.items) - 1))
     item = instrument.items[index]
+    if answers[index] is None:
+        return  # skipped: not asked, so not raised
     higher = [v for v in item.allowed_values if v > answers[index]]
     if not higher:
         return
     raised = list(answers)
     raised[index] = data.draw(st.sampled_from(higher))
+    # Raising AUDIT item 1 from "Never" un-skips items 2-8: they are then asked, and answered with their lowest.
+    raised = _apply_skips(code, [0 if value is None else value for value in raised])
     before, after = score(code, answers).total, score(code, raised).total
     if item.reverse_scored:
         assert after < before
@@ -605,3 +638,35 @@ def test_cssrs_recent_behaviour_never_lowers_risk(answers):
         return
     changed = [*answers[:6], 1]
     assert score("cssrs", changed).band == "high"
+
+
+# ---- AUDIT skip rule (issue item 18) -------------------------------------------------------------------------------
+
+
+def test_a_non_drinker_skips_audit_items_2_to_8():
+    """WHO AUDIT manual (Babor et al. 2001): "Skip to Questions 9 and 10 if Total Score for Question 1 = 0"."""
+    result = score("audit", [0, None, None, None, None, None, None, None, 2, 0])
+    assert (result.total, result.band) == (2, "low_risk")
+    check_answers("audit", [0] + [None] * 9, partial=True)
+
+
+def test_a_non_drinker_answering_a_skipped_item_above_0_is_refused():
+    with pytest.raises(ValueError, match="item 4 is not asked|not asked when item 1"):
+        score("audit", [0, None, None, 3, None, None, None, None, 0, 0])
+
+
+def test_a_skipped_item_answered_0_is_accepted_as_adding_nothing():
+    assert score("audit", [0] * 10).total == 0
+
+
+def test_a_drinker_must_answer_items_2_to_8():
+    with pytest.raises(ValueError, match="item 2: missing answer"):
+        score("audit", [1, None, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+@given(
+    st.lists(st.sampled_from([0, None]), min_size=7, max_size=7), st.sampled_from([0, 2, 4]), st.sampled_from([0, 2, 4])
+)
+def test_a_non_drinker_scores_only_items_9_and_10(skipped, item9, item10):
+    """Property: with item 1 "Never", the total is items 9 and 10, items 2-8 left unanswered or typed as 0."""
+    assert score("audit", [0, *skipped, item9, item10]).total == item9 + item10

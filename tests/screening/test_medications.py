@@ -135,3 +135,29 @@ def test_class_values_are_the_stored_strings():
         "opioid",
         "sedative_hypnotic",
     ]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Belsomra 10 mg",
+        "suvorexant",
+        "Dayvigo 5mg at night",
+        "lemborexant",
+        "Quviviq",
+        "daridorexant 25 mg",
+        "Rozerem",
+        "ramelteon 8 mg",
+        "Silenor 3 mg",
+        "chloral hydrate",
+        "Zolpimist spray",
+    ],
+)
+def test_non_benzodiazepine_hypnotics_are_sedative_hypnotics(written):
+    """Issue item 18: the REMS form asks about non-benzodiazepine sedative-hypnotics (DOMAIN.md 4.5); orexin-receptor
+    antagonists such as suvorexant add to CNS depression (their labels)."""
+    assert classify(written) is InteractionClass.SEDATIVE_HYPNOTIC
+
+
+def test_doxepin_itself_stays_a_tricyclic_not_a_hypnotic():
+    assert classify("doxepin 75 mg") is None

@@ -26,6 +26,8 @@ FINE_ANSWERS = {
 }
 FINE_MEDICAL = {
     "conditions": [],
+    "no_conditions_attested": True,
+    "no_medications_attested": True,
     "bp_systolic": 120,
     "bp_diastolic": 80,
     "heart_rate": 72,
@@ -36,6 +38,20 @@ FINE_MEDICAL = {
     "adequate_antidepressant_trials": 2,
     "ect_history": False,
 }
+
+
+DEPRESSION = [{"icd10_code": "F33.2", "description": "Recurrent major depression", "is_primary": True}]
+
+
+def fine_medical(medical: dict | None = None, medications_rows=()) -> dict:
+    """FINE_MEDICAL with `medical` laid over it; a condition present or a medication listed withdraws the
+    matching "none of these" attestation, as the form would insist."""
+    data = {**FINE_MEDICAL, **(medical or {})}
+    if data.get("conditions") or data.get("condition_answers"):
+        data["no_conditions_attested"] = (medical or {}).get("no_conditions_attested", False)
+    if medications_rows:
+        data["no_medications_attested"] = False
+    return data
 
 
 def fill_screening(
@@ -57,9 +73,9 @@ def fill_screening(
     services.medical_save(
         screening=screening,
         by=by,
-        data={**FINE_MEDICAL, **(medical or {})},
+        data=fine_medical(medical, medications_rows),
         medications_rows=list(medications_rows),
-        diagnoses_rows=[{"icd10_code": "F33.2", "description": "Recurrent major depression", "is_primary": True}],
+        diagnoses_rows=DEPRESSION,
         complete=True,
     )
     if complete:
@@ -380,7 +396,7 @@ def test_medications_are_classified_by_interaction(patient, front_desk):
     services.medical_save(
         screening=screening,
         by=front_desk,
-        data=FINE_MEDICAL,
+        data={**FINE_MEDICAL, "no_medications_attested": False},
         medications_rows=[{"name": "Xanax 0.5 mg", "dose": "at night"}, {"name": "Sertraline", "dose": "100 mg"}],
         diagnoses_rows=[],
         complete=False,
@@ -396,7 +412,12 @@ def test_saving_medical_history_again_replaces_the_medication_list(patient, fron
     screening = services.screening_start(patient=patient, by=front_desk)
     rows = [{"name": "Lamictal", "dose": "100 mg"}]
     services.medical_save(
-        screening=screening, by=front_desk, data=FINE_MEDICAL, medications_rows=rows, diagnoses_rows=[], complete=False
+        screening=screening,
+        by=front_desk,
+        data=fine_medical(None, rows),
+        medications_rows=rows,
+        diagnoses_rows=[],
+        complete=False,
     )
 
     services.medical_save(
@@ -648,7 +669,12 @@ def test_sign_off_moves_a_patient_whose_screening_began_with_their_own_questionn
         if code != "phq9":
             services.response_save(screening=screening, code=code, answers=answers, complete=True, by=clinician)
     services.medical_save(
-        screening=screening, by=clinician, data=FINE_MEDICAL, medications_rows=[], diagnoses_rows=[], complete=True
+        screening=screening,
+        by=clinician,
+        data=FINE_MEDICAL,
+        medications_rows=[],
+        diagnoses_rows=DEPRESSION,
+        complete=True,
     )
     services.screening_complete(screening=screening, by=clinician)
 
@@ -670,7 +696,7 @@ def test_a_later_ineligible_sign_off_moves_an_eligible_patient_to_not_eligible(p
     services.medical_save(
         screening=rescreen,
         by=clinician,
-        data={**FINE_MEDICAL, "conditions": ["ketamine_hypersensitivity"]},
+        data=fine_medical({"conditions": ["ketamine_hypersensitivity"]}),
         medications_rows=[],
         diagnoses_rows=[],
         complete=True,
@@ -694,7 +720,12 @@ def test_a_sign_off_leaves_an_enrolled_patient_enrolled(patient, clinician):
     for code, answers in FINE_ANSWERS.items():
         services.response_save(screening=rescreen, code=code, answers=answers, complete=True, by=clinician)
     services.medical_save(
-        screening=rescreen, by=clinician, data=FINE_MEDICAL, medications_rows=[], diagnoses_rows=[], complete=True
+        screening=rescreen,
+        by=clinician,
+        data=FINE_MEDICAL,
+        medications_rows=[],
+        diagnoses_rows=DEPRESSION,
+        complete=True,
     )
     services.screening_complete(screening=rescreen, by=clinician)
 
@@ -702,3 +733,24 @@ def test_a_sign_off_leaves_an_enrolled_patient_enrolled(patient, clinician):
 
     patient.refresh_from_db()
     assert patient.status == Status.ENROLLED
+
+
+def test_old_medical_histories_migrate_with_present_conditions_as_yes_and_the_rest_unanswered(patient, front_desk):
+    """Issue item 13: an old empty checklist becomes "unanswered" (unknown, the safer reading), not "none"."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("screening.migrations.0003_answered_contraindications")
+    old_with = MedicalHistory.objects.create(
+        screening=services.screening_start(patient=patient, by=front_desk), conditions=["cystitis"]
+    )
+    migration.answers_from_present_conditions(apps, None)
+
+    old_with.refresh_from_db()
+    assert old_with.condition_answers == {"cystitis": "yes"}
+    assert not old_with.no_conditions_attested
+    facts = services.screening_facts(old_with.screening)
+    reasons = [reason.code for reason in services.screening_preview(old_with.screening).reasons]
+    assert "conditions_unknown" in reasons and "medications_not_recorded" in reasons
+    assert facts.conditions == {"cystitis": "relative"}

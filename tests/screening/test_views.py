@@ -10,9 +10,10 @@ from django.urls import reverse
 from patients.services import patient_create
 from patients.status import Status
 from screening import services
+from screening.contraindications import CONDITIONS
 from screening.models import Diagnosis, InstrumentResponse, MedicalHistory, Screening, SuicideRiskAlert
 
-from .test_services import fill_screening
+from .test_services import FINE_ANSWERS, fill_screening
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +91,8 @@ def medical_post(*, meds=(), diagnoses=(), action="complete", **fields):
         "dx-TOTAL_FORMS": str(max(len(diagnoses), 1)),
         "dx-INITIAL_FORMS": "0",
     }
+    if not meds:
+        data["no_medications_attested"] = "on"
     for i, (name, dose) in enumerate(meds):
         data[f"med-{i}-name"], data[f"med-{i}-dose"] = name, dose
     for i, code in enumerate(diagnoses):
@@ -594,7 +597,8 @@ def test_screening_detail_page_keeps_a_constant_number_of_queries(
     )
     client = client_for(clinician)
 
-    with django_assert_max_num_queries(18):
+    # 19: the eligibility preview reads the diagnoses too (the indication rule).
+    with django_assert_max_num_queries(19):
         response = client.get(detail_url(screening))
 
     assert response.status_code == 200
@@ -617,8 +621,9 @@ def test_clinician_home_keeps_a_constant_number_of_queries_as_alerts_grow(
         raise_phq9_alert(rescreen, front_desk)
     client = client_for(clinician)
 
-    # The same bound for 1 and for 20 patients with alerts; 2 of them record who saw which patients.
-    with django_assert_max_num_queries(21):
+    # The same bound for 1 and for 20 patients with alerts: 2 queries record who saw which patients, 3 give every row
+    # its PHQ-9 response status.
+    with django_assert_max_num_queries(24):
         response = client.get(reverse("clinic:home"))
 
     assert response.status_code == 200
@@ -646,7 +651,7 @@ def test_a_malformed_icd10_code_is_refused_and_everything_typed_is_kept(client_f
         bp_systolic="132",
         bp_diastolic="84",
         notes="Seen with partner.",
-        conditions=["cystitis"],
+        **{"ci-cond_cystitis": "yes"},
     )
 
     response = client_for(front_desk).post(reverse("screening:medical", kwargs={"pk": screening.pk}), posted)
@@ -657,7 +662,7 @@ def test_a_malformed_icd10_code_is_refused_and_everything_typed_is_kept(client_f
     assert state["dx-0-icd10_code"] == "33.2"
     assert (state["med-0-name"], state["med-0-dose"]) == ("Xanax 0.5 mg", "at night")
     assert (state["bp_systolic"], state["bp_diastolic"], state["weight_kg"]) == ("132", "84", "70.0")
-    assert state["conditions"] == "cystitis"
+    assert state["ci-cond_cystitis"] == "yes"
     assert state["notes"] == "Seen with partner."
     assert state["pregnant"] == "false"
     assert not MedicalHistory.objects.filter(screening=screening).exists()
@@ -715,3 +720,79 @@ def test_saved_medical_history_is_shown_again_for_editing(client_for, front_desk
 
     assert (state["bp_systolic"], state["bp_diastolic"]) == ("120", "80")
     assert (state["med-0-name"], state["dx-0-icd10_code"]) == ("Lamictal", "F33.2")
+
+
+# ---- The contraindication checklist (issue item 13) ---------------------------------------------------------------
+
+
+def test_the_checklist_stores_yes_no_and_unknown_and_an_unanswered_condition_reads_as_unknown(
+    client_for, front_desk, screening
+):
+    """Issue item 13: each condition yes / no / unknown; unanswered is unknown and sends the screening to review."""
+    posted = medical_post(diagnoses=["F33.2"], **{"ci-cond_cystitis": "yes", "ci-cond_bipolar_disorder": "unknown"})
+    posted.update({f"ci-cond_{c.code}": "no" for c in CONDITIONS if c.code not in ("cystitis", "bipolar_disorder")})
+    del posted["ci-cond_aortic_dissection"]
+
+    response = client_for(front_desk).post(reverse("screening:medical", kwargs={"pk": screening.pk}), posted)
+
+    assert response.status_code == 302
+    history = MedicalHistory.objects.get(screening=screening)
+    assert history.conditions == ["cystitis"]
+    assert history.condition_answers["bipolar_disorder"] == "unknown"
+    assert "aortic_dissection" not in history.condition_answers
+    screening = Screening.objects.get(pk=screening.pk)
+    reason = next(r for r in services.screening_preview(screening).reasons if r.code == "conditions_unknown")
+    assert "Aortic dissection" in reason.text and "Bipolar disorder" in reason.text
+    page = client_for(front_desk).get(reverse("screening:medical", kwargs={"pk": screening.pk})).content.decode()
+    assert 'name="ci-cond_cystitis" value="yes" id="id_ci-cond_cystitis_0" aria-labelledby' in page
+    labelled = 'aria-labelledby="id_ci-cond_cystitis_label id_ci-cond_cystitis_0_h" checked'
+    assert f'value="yes" id="id_ci-cond_cystitis_0" {labelled}' in page
+
+
+def test_none_of_these_with_a_condition_answered_yes_is_refused(client_for, front_desk, screening):
+    posted = medical_post(**{"ci-no_conditions_attested": "on", "ci-cond_cystitis": "yes"})
+
+    response = client_for(front_desk).post(reverse("screening:medical", kwargs={"pk": screening.pk}), posted)
+
+    assert response.status_code == 400
+    assert "cannot be ticked while a condition is answered yes or unknown" in response.content.decode()
+    assert not MedicalHistory.objects.filter(screening=screening).exists()
+
+
+def test_no_medications_with_a_medication_listed_is_refused(client_for, front_desk, screening):
+    posted = medical_post(meds=[("Sertraline", "100 mg")], no_medications_attested="on")
+
+    response = client_for(front_desk).post(reverse("screening:medical", kwargs={"pk": screening.pk}), posted)
+
+    assert response.status_code == 400
+    assert "takes no current medications" in response.content.decode()
+
+
+def test_a_screening_saved_with_none_of_these_and_no_medications_is_eligible(client_for, front_desk, screening):
+    """Issue items 13-14: the explicit attestations and a depressive-disorder diagnosis are what make eligible."""
+    for code, answers in FINE_ANSWERS.items():
+        services.response_save(screening=screening, code=code, answers=answers, complete=True, by=front_desk)
+    posted = medical_post(diagnoses=["F33.2"], **{"ci-no_conditions_attested": "on"})
+
+    response = client_for(front_desk).post(reverse("screening:medical", kwargs={"pk": screening.pk}), posted)
+
+    assert response.status_code == 302
+    assert services.screening_preview(Screening.objects.get(pk=screening.pk)).is_eligible
+    history = MedicalHistory.objects.get(screening=screening)
+    assert (history.no_conditions_attested, history.no_medications_attested) == (True, True)
+
+
+def test_a_non_drinker_skips_audit_items_2_to_8_on_the_form(client_for, front_desk, screening):
+    """WHO AUDIT manual (Babor et al. 2001): item 1 "Never" skips to items 9 and 10; items 2-8 are stored as not
+    asked even if the form sent answers for them."""
+    client = client_for(front_desk)
+    page = client.get(instrument_url(screening, "audit")).content.decode()
+    assert "(skip if item 1 is Never)" in page
+
+    posted = {"action": "complete", "item_1": "0", "item_4": "0", "item_9": "2", "item_10": "0"}
+    response = client.post(instrument_url(screening, "audit"), posted)
+
+    assert response.status_code == 302
+    saved = InstrumentResponse.objects.get(screening=screening, code="audit")
+    assert saved.answers == [0, None, None, None, None, None, None, None, 2, 0]
+    assert (saved.total, saved.band) == (2, "low_risk")

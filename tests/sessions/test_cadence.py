@@ -492,6 +492,13 @@ def test_booster_lands_on_the_first_usable_day_after_the_interval():
     assert slot.reasons[0] == "Moved from Fri 15 Jan: the clinic is closed that day."
 
 
+@pytest.mark.parametrize("interval_days", [0, -1])
+def test_a_booster_interval_below_one_day_is_refused(interval_days):
+    """Issue item 18: 0 days would put the booster on the dosing day; it is refused, not silently replaced."""
+    with pytest.raises(ValueError, match="at least 1 day"):
+        booster_slot(at(MON_7_DEC, 14), interval_days, IV, WEEKDAYS)
+
+
 def test_booster_never_comes_sooner_than_the_minimum_interval():
     slot = booster_slot(at(MON_7_DEC, 14), 1, SPRAVATO, WEEKDAYS)
     assert slot.start == at(date(2026, 12, 9), 14)
@@ -725,7 +732,7 @@ def test_rescheduling_later_keeps_earlier_slots_and_every_interval(scenario, rul
 
 
 @PROPERTY
-@given(scenarios(), RULES, st.integers(0, 60), st.integers(0, 23 * 60))
+@given(scenarios(), RULES, st.integers(1, 60), st.integers(0, 23 * 60))
 def test_booster_is_the_first_usable_slot_after_the_interval(scenario, rule, interval_days, minute):
     first_day, calendar, availability = scenario
     last_dose = datetime.combine(first_day, time()) + timedelta(minutes=minute)

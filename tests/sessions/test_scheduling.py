@@ -731,3 +731,31 @@ def test_a_reschedule_across_the_dst_change_keeps_wall_clock_times(patient, clin
         datetime(2026, 10, 30, 11, 0),
         datetime(2026, 11, 2, 9, 0),
     ]
+
+
+def test_a_booster_interval_of_0_days_is_refused_not_replaced(booked, clinician):
+    """Issue item 18: an interval of 0 was silently replaced by the protocol's or 28 days; now it is refused."""
+    with pytest.raises(ValidationError, match="booster interval of 0 days is not allowed"):
+        booster_book(plan=booked, by=clinician, interval_days=0)
+    Protocol.objects.filter(pk=booked.protocol_id).update(booster_interval_days=0)
+    booked.protocol.refresh_from_db()
+    with pytest.raises(ValidationError, match="Correct the protocol's booster interval"):
+        booster_book(plan=booked, by=clinician)
+    assert not DosingSession.objects.filter(plan=booked, kind=DosingSession.Kind.BOOSTER).exists()
+
+
+def test_a_protocol_booster_interval_of_0_is_refused_in_the_admin_form(booked):
+    protocol = booked.protocol
+    protocol.booster_interval_days = 0
+    with pytest.raises(ValidationError) as refused:
+        protocol.full_clean()
+    assert "booster_interval_days" in refused.value.message_dict
+
+
+def test_a_protocol_without_a_booster_interval_books_28_days_and_says_so(booked, clinician):
+    Protocol.objects.filter(pk=booked.protocol_id).update(booster_interval_days=None)
+    booked.protocol.refresh_from_db()
+
+    booster = booster_book(plan=booked, by=clinician)
+
+    assert booster.planner_notes[0] == "The protocol sets no booster interval: booked 28 days after the last dose."

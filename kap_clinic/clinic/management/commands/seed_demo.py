@@ -150,6 +150,7 @@ def _demo_screening(patient, stage, *, intake, clinician) -> None:
         by=intake,
         data={
             "conditions": [],
+            "no_conditions_attested": True,
             "bp_systolic": 122,
             "bp_diastolic": 78,
             "heart_rate": 72,
