@@ -32,6 +32,7 @@ def _acceptable_documents():
 @role_required(Role.PATIENT)
 def portal_consent_view(request):
     patient = portal_patient(request.user)
+    record_chart_view(obj=patient)
     rows = []
     for status in consent.consent_statuses(patient, consent.patient_routes(patient)):
         newer = []
