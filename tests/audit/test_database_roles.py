@@ -3,6 +3,7 @@ history: on the audit log and the append-only tables it may only read and append
 not owning the tables it cannot alter them or switch their triggers off (issue: the audit trail cannot be rewritten
 by the application). PostgreSQL only; the role comes from DATABASE_RUNTIME_ROLE (.ci/run creates it)."""
 
+import io
 import re
 from datetime import date
 
@@ -137,3 +138,23 @@ def test_the_runtime_role_cannot_rewrite_history_while_the_site_works(
     assert CSLogEntry.objects.count() == 2
     assert AuditSeal.objects.count() == LogEntry.objects.count()
     assert chain_verify().intact
+
+
+def test_granting_again_changes_nothing_and_a_superuser_or_the_owner_is_refused(runtime_role):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("grant_runtime_role", stdout=out)
+    assert f"Granted the runtime privileges to {runtime_role}" in out.getvalue()
+    assert _privileges(runtime_role, "auditlog_logentry") == {"SELECT", "INSERT"}
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, (SELECT rolname FROM pg_roles WHERE rolsuper LIMIT 1)")
+        owner, superuser = cursor.fetchone()
+    with pytest.raises(ImproperlyConfigured, match="superuser"):
+        call_command("grant_runtime_role", role=superuser)
+    with pytest.raises(ImproperlyConfigured, match="must differ"):
+        call_command("grant_runtime_role", role=owner)
+    with pytest.raises(ImproperlyConfigured, match="does not exist"):
+        call_command("grant_runtime_role", role="kap_no_such_role")
