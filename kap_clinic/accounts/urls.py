@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import password_reset, views
 
 app_name = "accounts"
 
@@ -11,4 +11,12 @@ urlpatterns = [
     path("two-factor/setup/", views.two_factor_setup_view, name="two_factor_setup"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("invite/<str:token>/", views.invite_accept_view, name="invite_accept"),
+    path("password/reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", password_reset.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

@@ -11,3 +11,17 @@ from auditlog.signals import accessed
 def record_chart_view(*, obj) -> None:
     """Record that the signed-in user opened this patient record."""
     accessed.send(sender=obj.__class__, instance=obj)
+
+
+def record_account_event(*, user, event: str) -> None:
+    """Record something done to a sign-in account that is not a saved field (a password-reset link emailed, a
+    password set through it), with the actor and address the middleware supplies."""
+    from auditlog.models import LogEntry
+
+    LogEntry.objects.log_create(
+        user,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        changes={"account": ["", event]},
+        additional_data={"event": event},
+    )
