@@ -149,6 +149,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Patients' forgotten-password links (kap_clinic.accounts.password_reset): how long one works, and how many one
+# address may ask for in an hour.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 2) * 3600
+PASSWORD_RESET_PER_HOUR = env_int("PASSWORD_RESET_PER_HOUR", 5)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "clinic:home"
 LOGOUT_REDIRECT_URL = "accounts:login"

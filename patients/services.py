@@ -121,7 +121,7 @@ def patient_invite(*, patient: Patient, by: User) -> PatientInvite:
     lapsed = PatientInvite.objects.filter(patient=patient, used_at__isnull=True, expires_at__gt=now)
     for old_pk in lapsed.values_list("pk", flat=True):
         # Its link would only lead the patient to "not valid": an email still waiting for the worker is not sent.
-        email_outbox_cancel(key_prefix=_invite_email_key(old_pk), reason="A newer invitation replaced it.")
+        email_outbox_cancel(key=_invite_email_key(old_pk), reason="A newer invitation replaced it.")
     lapsed.update(expires_at=now)
     invite = PatientInvite.objects.create(
         patient=patient,

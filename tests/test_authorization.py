@@ -75,6 +75,10 @@ MATRIX = {
     "sessions:patient_consent_record": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
     "sessions:consent_scan": ("consent_scan", "get", STAFF_ONLY),
     "accounts:invite_accept": ("invite", "get", row(OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "accounts:password_reset": (None, "get", row(OK, OK, OK, OK, OK)),
+    "accounts:password_reset_done": (None, "get", row(OK, OK, OK, OK, OK)),
+    "accounts:password_reset_confirm": ("reset_token", "get", row(OK, OK, OK, OK, OK)),
+    "accounts:password_reset_complete": (None, "get", row(OK, OK, OK, OK, OK)),
     "screening:start": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "screening:detail": ("screening", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "screening:instrument": ("instrument", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
@@ -326,6 +330,8 @@ def _kwargs(kind, patient, objects):
         return {}
     if kind == "feed_token":
         return {"token": objects["feed_token"]}
+    if kind == "reset_token":  # a link that does not work: the page says so
+        return {"uidb64": "MQ", "token": "not-a-reset-token"}
     if kind == "confirm_token":
         from kap_clinic.notifications.services import confirm_token
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import password_reset, views
 
 app_name = "accounts"
 
@@ -17,4 +17,12 @@ urlpatterns = [
     path("staff/new/", views.staff_create_view, name="staff_create"),
     path("staff/<int:pk>/", views.staff_edit_view, name="staff_edit"),
     path("staff/<int:pk>/two-factor-reset/", views.staff_two_factor_reset_view, name="staff_two_factor_reset"),
+    path("password/reset/", password_reset.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", password_reset.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", password_reset.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

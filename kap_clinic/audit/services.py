@@ -27,9 +27,14 @@ def record_chart_view(*, obj) -> None:
 
 
 def record_security_event(*, obj, event: str) -> None:
-    """Record an account-security event about obj (an admin's two-factor reset), with the request's actor."""
+    """Record an account-security event that is not a saved field (an admin's two-factor reset, a password-reset
+    link emailed), with the actor and address the middleware supplies."""
     LogEntry.objects.log_create(
-        obj, force_log=True, action=LogEntry.Action.UPDATE, changes={"security event": [None, event]}
+        obj,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        changes={"security event": [None, event]},
+        additional_data={"event": event},
     )
 
 

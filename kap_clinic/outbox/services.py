@@ -46,9 +46,9 @@ def email_outbox_send(
     return row
 
 
-def email_outbox_cancel(*, key_prefix: str, reason: str) -> int:
-    """Cancel pending emails whose key starts with this prefix (an invitation replaced by a newer one)."""
-    return OutboxEmail.objects.filter(key__startswith=key_prefix, status=Status.PENDING).update(
+def email_outbox_cancel(*, key: str, reason: str) -> int:
+    """Cancel the email with this key if it is still waiting (an invitation replaced by a newer one)."""
+    return OutboxEmail.objects.filter(key=key, status=Status.PENDING).update(
         status=Status.CANCELLED, status_reason=reason[:300], text="", html="", updated_at=timezone.now()
     )
 
