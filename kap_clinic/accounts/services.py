@@ -89,6 +89,8 @@ def totp_device_add(*, request, token: str, password: str = "") -> TOTPDevice:
         ).update(used_at=now)
         if claimed != 1:
             raise PermissionDenied
+        reset = TwoFactorReset.objects.get(pk=request.session[RESET_GRANT])
+        record_security_event(obj=reset, event="two-factor reset used: old devices removed, a new one set up")
         for old in list(devices_for_user(user, confirmed=None)):
             old.delete()  # the lost phone and its backup codes stop working
     elif mode == "replace":

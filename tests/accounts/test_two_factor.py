@@ -183,6 +183,7 @@ def test_an_admin_reset_lets_the_staff_member_replace_a_lost_phone_once(
     assert client.get(HOME).status_code == 200
     reset.refresh_from_db()
     assert reset.used_at is not None
+    assert entries.filter(actor=clinician, changes__icontains="two-factor reset used").exists()
     assert "authenticator was added" in mail.outbox[-1].subject
 
     client.post(reverse("accounts:logout"))
