@@ -25,7 +25,6 @@ from .forms import (
     TokenForm,
     VerifyForm,
 )
-from .models import User
 from .roles import MANAGE_STAFF
 
 
@@ -200,7 +199,8 @@ def staff_create_view(request):
 @permission_required(MANAGE_STAFF)
 def staff_edit_view(request, pk):
     staff = selectors.get_staff_for_user(request.user, pk)
-    form = StaffForm(request.POST or None, instance=User.objects.get(pk=staff.pk))
+    # The form edits its own copy, so that the service compares against the account as it was.
+    form = StaffForm(request.POST or None, instance=selectors.get_staff_for_user(request.user, pk))
     if request.method == "POST" and form.is_valid():
         try:
             fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
