@@ -47,7 +47,16 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(SuperuserOnlyAdmin, BaseGroupAdmin):
-    """The role groups are written from roles.py after every migrate; edits here are overwritten then."""
+    """The role groups are written from roles.py after every migrate: shown here, changed only there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class DeviceAdmin(SuperuserOnlyAdmin):

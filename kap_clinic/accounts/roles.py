@@ -27,7 +27,9 @@ TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN})
 ROLE_PERMISSION = {role: f"accounts.role_{role}" for role in Role}
 CLINIC_STAFF = "accounts.clinic_staff"  # every staff role: the staff pages
 MANAGE_STAFF = "accounts.manage_staff"  # staff accounts, roles, deactivation and two-factor resets
-ROLE_MARKERS = frozenset({*ROLE_PERMISSION.values(), CLINIC_STAFF})
+# The permissions above are asked on every page (menu, views): User.has_perm answers them from ROLE_PERMISSIONS
+# below without a query; the groups hold the same, for the Django admin and anyone reading them.
+ROLE_MARKERS = frozenset({*ROLE_PERMISSION.values(), CLINIC_STAFF, MANAGE_STAFF})
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: (

@@ -15,9 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_otp import devices_for_user, user_has_device
@@ -28,6 +26,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from kap_clinic.audit.services import record_security_event
 
+from . import tasks
+from .mail import account_email_send
 from .models import TwoFactorReset, User
 from .roles import MANAGE_STAFF, STAFF_ROLES
 from .throttle import Throttle
@@ -67,7 +67,6 @@ def totp_candidate_secret(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode()
 
 
-@transaction.atomic
 def totp_device_add(*, request, token: str, password: str = "") -> TOTPDevice:
     """Add the authenticator being set up once its code is right; the session is verified with it from then on.
 
@@ -77,12 +76,20 @@ def totp_device_add(*, request, token: str, password: str = "") -> TOTPDevice:
     mode = enrolment_mode(request)
     if mode is None:
         raise PermissionDenied
+    # Outside the transaction below, so that a wrong password is kept as a failed attempt towards the lockout.
     if mode == "replace" and not _password_ok(request, user, password):
         raise ValidationError({"password": "That is not your password."})
     device = totp_candidate(request=request)
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     if not (token.strip().isdigit() and totp.verify(int(token), tolerance=device.tolerance)):
         raise ValidationError({"token": "That code does not match. Check the key and try the newest code."})
+    with transaction.atomic():
+        _totp_device_save(request=request, device=device, totp=totp, mode=mode)
+    return device
+
+
+def _totp_device_save(*, request, device: TOTPDevice, totp: TOTP, mode: str) -> None:
+    user = request.user
     if mode == "reset":
         now = timezone.now()
         claimed = TwoFactorReset.objects.filter(
@@ -90,6 +97,8 @@ def totp_device_add(*, request, token: str, password: str = "") -> TOTPDevice:
         ).update(used_at=now)
         if claimed != 1:
             raise PermissionDenied
+        reset = TwoFactorReset.objects.get(pk=request.session[RESET_GRANT])
+        record_security_event(obj=reset, event="two-factor reset used: old devices removed, a new one set up")
         for old in list(devices_for_user(user, confirmed=None)):
             old.delete()  # the lost phone and its backup codes stop working
     elif mode == "replace":
@@ -101,8 +110,7 @@ def totp_device_add(*, request, token: str, password: str = "") -> TOTPDevice:
     request.session.pop(SETUP_KEY, None)
     request.session.pop(RESET_GRANT, None)
     otp_login(request, device)
-    _notify_after_commit(user=user, template="device_added")
-    return device
+    transaction.on_commit(lambda: tasks.send_account_email.delay(user.pk, "device_added"))
 
 
 def _password_ok(request, user: User, password: str) -> bool:
@@ -156,15 +164,15 @@ def backup_codes_remaining(*, user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-@transaction.atomic
 def backup_codes_generate(*, request, password: str) -> list[str]:
     """New backup codes for a verified session that entered the password again; the old ones stop working."""
     user = request.user
     if not (user.is_authenticated and user.is_clinic_staff and user.is_verified()):
         raise PermissionDenied
-    if not _password_ok(request, user, password):
+    if not _password_ok(request, user, password):  # a wrong one counts towards the lockout
         raise ValidationError({"password": "That is not your password."})
-    return _backup_codes_replace(user=user)
+    with transaction.atomic():
+        return _backup_codes_replace(user=user)
 
 
 def _backup_codes_replace(*, user: User) -> list[str]:
@@ -209,6 +217,7 @@ def two_factor_reset_issue(*, user: User, by: User) -> TwoFactorReset:
     )
     record_security_event(obj=reset, event="two-factor reset issued by an admin")
     link = settings.SITE_URL.rstrip("/") + reverse("accounts:two_factor_reset", args=[token])
+    # Sent here rather than from a task: the link's token is stored nowhere, not even on the broker.
     account_email_send(user=user, template="two_factor_reset", extra={"link": link, "hours": RESET_LINK_HOURS})
     return reset
 
@@ -233,27 +242,6 @@ def two_factor_reset_granted(request) -> TwoFactorReset | None:
     return TwoFactorReset.objects.filter(
         pk=pk, user=request.user, used_at__isnull=True, expires_at__gt=timezone.now()
     ).first()
-
-
-# --- Mail -------------------------------------------------------------------------------------------------------------
-
-
-def _notify_after_commit(*, user: User, template: str) -> None:
-    transaction.on_commit(lambda: account_email_send(user=user, template=template))
-
-
-def account_email_send(*, user: User, template: str, extra: dict | None = None) -> None:
-    """Email a staff member about their own account (an authenticator added, a reset link): no clinical detail."""
-    if not user.email:
-        return
-    ctx = {"clinic_name": settings.CLINIC_NAME, "first_name": user.first_name, "username": user.get_username()}
-    ctx.update(extra or {})
-    message = EmailMultiAlternatives(
-        " ".join(render_to_string(f"accounts/email/{template}_subject.txt", ctx).split()),
-        render_to_string(f"accounts/email/{template}_body.txt", ctx),
-        to=[user.email],
-    )
-    message.send()
 
 
 # --- Staff accounts -------------------------------------------------------------------------------------------------

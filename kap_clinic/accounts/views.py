@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import user_has_device
 
@@ -27,7 +28,6 @@ from .forms import (
     TokenForm,
     VerifyForm,
 )
-from .models import User
 from .roles import MANAGE_STAFF
 
 
@@ -72,6 +72,7 @@ def two_factor_verify_view(request):
     return render(request, "accounts/two_factor_verify.html", {"form": form}, status=status)
 
 
+@never_cache  # the page shows a new key, and its answer the backup codes
 @login_required
 def two_factor_setup_view(request):
     """Add an authenticator: the account's first, a replacement (verified session and password), or by reset link."""
@@ -116,6 +117,7 @@ def two_factor_reset_view(request, token):
     return redirect("accounts:two_factor_setup")
 
 
+@never_cache
 @login_required
 def backup_codes_view(request):
     """Backup codes: how many are left, and new ones (the old ones stop working) after the password again."""
@@ -213,7 +215,8 @@ def staff_create_view(request):
 @permission_required(MANAGE_STAFF)
 def staff_edit_view(request, pk):
     staff = selectors.get_staff_for_user(request.user, pk)
-    form = StaffForm(request.POST or None, instance=User.objects.get(pk=staff.pk))
+    # The form edits its own copy, so that the service compares against the account as it was.
+    form = StaffForm(request.POST or None, instance=selectors.get_staff_for_user(request.user, pk))
     if request.method == "POST" and form.is_valid():
         try:
             fields = {name: form.cleaned_data[name] for name in form.Meta.fields}

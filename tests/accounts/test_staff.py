@@ -145,13 +145,16 @@ def test_each_role_group_holds_exactly_the_permissions_roles_py_gives_it(db):
         assert held == set(perms), role
 
 
-def test_views_follow_the_group_permission_not_the_role_name(client, clinician):
-    """role_required is backed by the role group's permission: take it away and the view refuses."""
-    sign_in(client, clinician)
-    assert client.get(reverse("sessions:cs_lot_list")).status_code == 200
+def test_role_groups_are_read_only_in_the_django_admin(client):
+    """roles.py is the one source: a superuser sees the groups' permissions but changes them only there."""
+    root = User.objects.create_superuser(username="root", password=PASSWORD, email="root@example.org")
+    TOTPDevice.objects.create(user=root, name="root", confirmed=True)
+    sign_in(client, root)
     group = Group.objects.get(name=group_name(Role.CLINICIAN))
-    group.permissions.remove(group.permissions.get(codename="role_clinician"))
-    assert client.get(reverse("sessions:cs_lot_list")).status_code == 403
+    change = reverse("admin:auth_group_change", args=[group.pk])
+    assert client.get(change).status_code == 200
+    assert client.post(change, {"name": group.name, "permissions": []}).status_code == 403
+    assert group.permissions.count() == len(ROLE_PERMISSIONS[Role.CLINICIAN])
 
 
 def test_links_and_views_agree_on_registering_and_editing_patients(client_for, admin_user, front_desk, patient):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from auditlog.models import LogEntry
+from axes.models import AccessAttempt
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -116,6 +117,7 @@ def test_replacing_the_authenticator_needs_a_verified_session_and_the_password(
     response = client.post(SETUP, {"password": "not-my-password", "token": _code_for_key(key)})
     assert response.status_code == 400
     assert list(TOTPDevice.objects.filter(user=clinician)) == [old]
+    assert AccessAttempt.objects.filter(username="clinician1", failures_since_start=1).exists()  # towards lockout
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(SETUP, {"password": PASSWORD, "token": _code_for_key(key)})
     assert response.status_code == 200  # and, since they had none yet, backup codes
@@ -183,6 +185,7 @@ def test_an_admin_reset_lets_the_staff_member_replace_a_lost_phone_once(
     assert client.get(HOME).status_code == 200
     reset.refresh_from_db()
     assert reset.used_at is not None
+    assert entries.filter(actor=clinician, changes__icontains="two-factor reset used").exists()
     assert "authenticator was added" in mail.outbox[-1].subject
 
     client.post(reverse("accounts:logout"))

@@ -110,3 +110,22 @@ def test_wrong_password_shows_an_error_and_keeps_the_username(page, live_server)
     expect(page.locator("input[name=password]")).to_have_value("")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     expect(page.get_by_test_id("signed-in-as")).to_have_count(0)
+
+
+def test_password_alone_cannot_reach_the_authenticator_set_up(page, live_server):
+    """A stolen password: the set-up page sends to the code page and shows no key; a backup code gets in once."""
+    user = make_user("doc-stolen", Role.CLINICIAN)
+    user.staticdevice_set.create(name="Backup codes", confirmed=True).token_set.create(token="k7m2q3xa")
+
+    page.goto("/accounts/login/")
+    submit_password(page, "doc-stolen", PASSWORD)
+    page.goto("/accounts/two-factor/setup/")
+    expect(page).to_have_url(re.compile(r"/accounts/two-factor/\?next="))
+    expect(page.locator(".secret-key")).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients")).to_have_count(0)
+
+    page.locator("input[name=token]").fill("k7m2q3xa")
+    page.get_by_role("button", name="Verify").click()
+    # Verified now, the set-up page is the replacement one: the password again and a code from the new app.
+    expect(page.get_by_role("heading", name="Replace your authenticator")).to_be_visible()
+    expect(page.locator("input[name=password]")).to_be_visible()
