@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from kap_clinic.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.validation import BoundedInput
 
 from . import contraindications
 from .models import ConditionRule, Screening, SuicideRiskAlert
@@ -19,7 +20,7 @@ class SuicideRiskAlertAdmin(ReadOnlyAdmin):
     list_filter = ("status", "level")
 
 
-class ConditionRuleForm(forms.ModelForm):
+class ConditionRuleForm(BoundedInput, forms.ModelForm):
     code = forms.ChoiceField(label="Condition", choices=[(c.code, c.label) for c in contraindications.CONDITIONS])
 
     class Meta:

@@ -1,5 +1,7 @@
 from django import forms
 
+from kap_clinic.validation import BoundedInput
+
 from . import contraindications
 from .instruments import Instrument
 from .models import MedicalHistory
@@ -7,7 +9,7 @@ from .models import MedicalHistory
 ACTION_DRAFT, ACTION_COMPLETE = "draft", "complete"
 
 
-class InstrumentForm(forms.Form):
+class InstrumentForm(BoundedInput, forms.Form):
     """One radio group per item; nothing is required here, since a draft may be partial."""
 
     def __init__(self, instrument: Instrument, *args, answers=None, **kwargs):
@@ -52,7 +54,7 @@ def _condition_choices():
     return list(groups.items())
 
 
-class MedicalHistoryForm(forms.ModelForm):
+class MedicalHistoryForm(BoundedInput, forms.ModelForm):
     conditions = forms.MultipleChoiceField(
         label="Conditions present (now or in the past, as each says)",
         choices=_condition_choices,
@@ -91,12 +93,12 @@ class MedicalHistoryForm(forms.ModelForm):
         return cleaned
 
 
-class MedicationRowForm(forms.Form):
+class MedicationRowForm(BoundedInput, forms.Form):
     name = forms.CharField(max_length=120, required=False, label="Medication")
     dose = forms.CharField(max_length=120, required=False, label="Dose and schedule")
 
 
-class DiagnosisRowForm(forms.Form):
+class DiagnosisRowForm(BoundedInput, forms.Form):
     icd10_code = forms.CharField(max_length=8, required=False, label="ICD-10 code")
     description = forms.CharField(max_length=200, required=False)
     is_primary = forms.BooleanField(required=False, label="Primary")
@@ -114,7 +116,7 @@ MedicationFormSet = forms.formset_factory(MedicationRowForm, extra=2)
 DiagnosisFormSet = forms.formset_factory(DiagnosisRowForm, extra=1)
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(BoundedInput, forms.Form):
     final_outcome = forms.ChoiceField(
         label="Your decision",
         choices=[("eligible", "Eligible"), ("ineligible", "Not eligible")],
@@ -128,7 +130,7 @@ class SignOffForm(forms.Form):
     )
 
 
-class AlertReviewForm(forms.Form):
+class AlertReviewForm(BoundedInput, forms.Form):
     note = forms.CharField(
         label="Review (what you assessed and the plan)", widget=forms.Textarea(attrs={"rows": 4}), min_length=10
     )

@@ -1,8 +1,10 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+
+from kap_clinic.validation import BoundedInput
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(BoundedInput, AuthenticationForm):
     username = forms.CharField(
         label="Username", widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
@@ -16,7 +18,7 @@ class SignInForm(AuthenticationForm):
         return username.lower() if "@" in username else username
 
 
-class TokenForm(forms.Form):
+class TokenForm(BoundedInput, forms.Form):
     token = forms.RegexField(
         label="Six-digit code from your authenticator app",
         regex=r"^\s*\d{6}\s*$",
@@ -28,3 +30,11 @@ class TokenForm(forms.Form):
 
     def clean_token(self):
         return self.cleaned_data["token"].strip()
+
+
+class InviteSetPasswordForm(BoundedInput, SetPasswordForm):
+    """A patient's first password, chosen through their invitation link."""
+
+
+class BoundedPasswordChangeForm(BoundedInput, PasswordChangeForm):
+    """Django's password change, with every field's length capped."""
