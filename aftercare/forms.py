@@ -57,8 +57,7 @@ class IntegrationCompleteForm(BoundedInput, forms.Form):
 
 class CheckInSeriesForm(BoundedInput, forms.Form):
     induction_ended_on = forms.DateField(
-        validators=[booking_date],
-        label="Count from (end of induction)", widget=forms.DateInput(attrs={"type": "date"})
+        validators=[booking_date], label="Count from (end of induction)", widget=forms.DateInput(attrs={"type": "date"})
     )
     instrument_codes = forms.MultipleChoiceField(
         label="Questionnaires",

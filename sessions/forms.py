@@ -57,7 +57,8 @@ class PlanForm(BoundedInput, forms.Form):
 class RescheduleForm(BoundedInput, forms.Form):
     new_start = forms.DateTimeField(
         validators=[booking_date],
-        label="New start", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label="New start",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
 
