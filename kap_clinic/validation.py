@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -21,6 +21,7 @@ from django.utils.deconstruct import deconstructible
 NAME_MAX = 200  # a single line: a name, a reason, a short answer
 NOTE_MAX = 10_000  # a multi-line note, justification or amendment (about three typed pages)
 PASSWORD_MAX = 1_000  # long enough for any password manager, short enough not to be a hashing workload
+INTEGER_MAX = 2**31 - 1
 # Nothing the clinic stores is longer than this; anything longer is refused before a view sees it.
 REQUEST_VALUE_MAX = 50_000
 
@@ -127,7 +128,7 @@ def add_date_window(field: forms.Field, window: DateWindow) -> None:
 
 
 class BoundedInput:
-    """Form mixin: every free-text field gets a length cap and every date field a plausible window.
+    """Form mixin: every free-text field gets a length cap, every date field a plausible window, every number bounds.
 
     Single-line fields without a `max_length` get NAME_MAX, text areas NOTE_MAX, passwords PASSWORD_MAX; a
     `max_length` set without its validator (as `AuthenticationForm` does for the username) gets the validator.
@@ -176,6 +177,12 @@ def bound_field(field: forms.Field, *, default_window: DateWindow = clinic_date)
         elif kind == "datetime-local":
             field.widget.attrs.setdefault("min", f"{earliest.isoformat()}T00:00")
             field.widget.attrs.setdefault("max", f"{latest.isoformat()}T23:59")
+    elif isinstance(field, forms.IntegerField):  # decimals and floats too: Django derives them from it
+        # No number the clinic stores exceeds a 32-bit integer; a bigger one would fail in PostgreSQL, not the form.
+        if field.max_value is None and not any(isinstance(v, MaxValueValidator) for v in field.validators):
+            field.validators.append(MaxValueValidator(INTEGER_MAX))
+        if field.min_value is None and not any(isinstance(v, MinValueValidator) for v in field.validators):
+            field.validators.append(MinValueValidator(-INTEGER_MAX))
     elif isinstance(field, forms.MultiValueField):
         for inner in field.fields:
             bound_field(inner, default_window=default_window)
