@@ -12,6 +12,7 @@ from datetime import date, datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.http import UnreadablePostError
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -123,8 +124,11 @@ any_date = DateWindow()
 
 
 def add_date_window(field: forms.Field, window: DateWindow) -> None:
-    """Put `window` on a form field (replacing the default one `BoundedInput` would add)."""
+    """Put `window` on a form field in place of the one it has (its date picker's range too)."""
     field.validators = [v for v in field.validators if not isinstance(v, DateWindow)] + [window]
+    field.widget.attrs.pop("min", None)
+    field.widget.attrs.pop("max", None)
+    bound_field(field)
 
 
 class BoundedInput:
@@ -237,7 +241,11 @@ def bad_input_message(request) -> str:
     problem = _bad_value(key for key in request.GET) or _bad_value(v for _, vs in request.GET.lists() for v in vs)
     if problem or request.method != "POST":
         return problem
-    return _bad_value(key for key in request.POST) or _bad_value(v for _, vs in request.POST.lists() for v in vs)
+    try:
+        posted = request.POST
+    except UnreadablePostError:  # the client went away; the view's own read of the body will say so
+        return ""
+    return _bad_value(key for key in posted) or _bad_value(v for _, vs in posted.lists() for v in vs)
 
 
 class RejectBadInputMiddleware:

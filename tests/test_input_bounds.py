@@ -9,6 +9,7 @@ import importlib
 import inspect
 import pkgutil
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django import forms
@@ -373,3 +374,30 @@ def test_a_sign_in_step_sent_somewhere_that_is_not_a_path_goes_home(client_for, 
     response = client_for(clinician).post(reverse("accounts:two_factor_verify"), {"next": "0001-01-01"})
     assert response.status_code == 302
     assert response["Location"] == reverse("clinic:home")
+
+
+def test_the_rems_form_offers_birth_dates_up_to_today(client_for, clinician, patient):
+    from sessions.models import Protocol, Room
+    from sessions.rems import rems_form_start
+    from sessions.services import enrollment_create, plan_create
+
+    enrollment_create(patient=patient, by=clinician, override_justification="Input bounds tests: gate overridden.")
+    plan = plan_create(
+        patient=patient,
+        protocol=Protocol.objects.get(route="intranasal"),
+        first_day=timezone.localdate() + timedelta(days=1),
+        start_time=None,
+        room=Room.objects.create(name="Chair R"),
+        clinician=clinician,
+        planned_dose=Decimal("56"),
+        by=clinician,
+    )
+    session = plan.sessions.order_by("starts_at").first()
+    rems_form_start(session=session, by=clinician)
+    page = client_for(clinician).get(reverse("sessions:rems_edit", kwargs={"pk": session.pk})).content.decode()
+    assert f'max="{timezone.localdate().isoformat()}"' in page
+    response = client_for(clinician).post(
+        reverse("sessions:rems_edit", kwargs={"pk": session.pk}), {"patient_date_of_birth": "1850-01-01"}
+    )
+    assert response.status_code == 400
+    assert "within the last 120 years" in response.content.decode()
