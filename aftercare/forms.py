@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
+from kap_clinic.validation import BoundedInput, booking_date
 from screening import instruments
 from screening.forms import InstrumentForm
 
@@ -13,8 +14,8 @@ from .models import IntegrationSession
 from .services import CHECKIN_INSTRUMENTS, PATIENT_INSTRUMENTS
 
 
-class _WhenForm(forms.Form):
-    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+class _WhenForm(BoundedInput, forms.Form):
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}), validators=[booking_date])
     start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
     duration_minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=240, initial=50)
 
@@ -42,11 +43,11 @@ class IntegrationRescheduleForm(_WhenForm):
     pass
 
 
-class IntegrationCancelForm(forms.Form):
+class IntegrationCancelForm(BoundedInput, forms.Form):
     reason = forms.CharField(label="Reason for cancelling", max_length=300)
 
 
-class IntegrationCompleteForm(forms.Form):
+class IntegrationCompleteForm(BoundedInput, forms.Form):
     notes = forms.CharField(
         label="Integration notes (clinicians only)",
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -54,9 +55,9 @@ class IntegrationCompleteForm(forms.Form):
     )
 
 
-class CheckInSeriesForm(forms.Form):
+class CheckInSeriesForm(BoundedInput, forms.Form):
     induction_ended_on = forms.DateField(
-        label="Count from (end of induction)", widget=forms.DateInput(attrs={"type": "date"})
+        validators=[booking_date], label="Count from (end of induction)", widget=forms.DateInput(attrs={"type": "date"})
     )
     instrument_codes = forms.MultipleChoiceField(
         label="Questionnaires",

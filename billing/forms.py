@@ -1,5 +1,7 @@
 from django import forms
 
+from kap_clinic.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
+
 from .codes import AUTHORIZATION_CODES, parse_codes
 from .models import Payer, PriorAuthorization
 from .services import TRANSITIONS
@@ -7,7 +9,7 @@ from .services import TRANSITIONS
 Status = PriorAuthorization.Status
 
 
-class AuthorizationForm(forms.Form):
+class AuthorizationForm(BoundedInput, forms.Form):
     payer = forms.ModelChoiceField(queryset=Payer.objects.filter(is_active=True))
     reference = forms.CharField(label="Authorization number", max_length=60, required=False)
     codes = forms.CharField(
@@ -23,8 +25,18 @@ class AuthorizationForm(forms.Form):
         required=False,
         help_text="Counted as dosing sessions: one unit per session the patient attends.",
     )
-    starts_on = forms.DateField(label="First day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label="Last day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label="First day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[authorization_date],
+    )
+    ends_on = forms.DateField(
+        label="Last day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[authorization_date],
+    )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
 
     def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
@@ -56,10 +68,12 @@ class AuthorizationForm(forms.Form):
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", "The last day must not be before the first day.")
+        elif starts_on and ends_on and (ends_on - starts_on).days > AUTHORIZATION_MAX_DAYS:
+            self.add_error("ends_on", "An authorization covers at most three years: check the first and last day.")
         return cleaned
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(BoundedInput, forms.Form):
     to = forms.ChoiceField(label="Mark as", choices=())
     note = forms.CharField(max_length=300, required=False)
 
@@ -68,6 +82,6 @@ class TransitionForm(forms.Form):
         self.fields["to"].choices = [(s.value, s.label) for s in Status if s in TRANSITIONS[Status(current)]]
 
 
-class AuthorizationFilterForm(forms.Form):
+class AuthorizationFilterForm(BoundedInput, forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     ending_soon = forms.BooleanField(label="Running out", required=False)

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from kap_clinic.validation import EARLIEST_CLINIC_DATE, LATEST_DATE
 from patients.models import Patient
 
 
@@ -59,6 +60,11 @@ class PriorAuthorization(models.Model):
             models.CheckConstraint(
                 condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True) | Q(starts_on__lte=F("ends_on")),
                 name="authorization_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=(Q(starts_on__isnull=True) | Q(starts_on__range=(EARLIEST_CLINIC_DATE, LATEST_DATE)))
+                & (Q(ends_on__isnull=True) | Q(ends_on__range=(EARLIEST_CLINIC_DATE, LATEST_DATE))),
+                name="authorization_dates_plausible",
             ),
             models.CheckConstraint(
                 condition=~Q(status="approved")

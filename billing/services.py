@@ -20,6 +20,7 @@ from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import Role
 from kap_clinic.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
 from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
 from patients.models import Patient
 from sessions.models import DosingSession
 
@@ -71,6 +72,15 @@ def _check_fields(authorization: PriorAuthorization) -> None:
         problems.append("That payer is no longer in use.")
     if authorization.starts_on and authorization.ends_on and authorization.starts_on > authorization.ends_on:
         problems.append("The last day must not be before the first day.")
+    for day in (authorization.starts_on, authorization.ends_on):
+        if day and not EARLIEST_CLINIC_DATE <= day <= LATEST_DATE:
+            problems.append(f"{day:%d %b %Y} is not a plausible date for an authorization.")
+    if (
+        authorization.starts_on
+        and authorization.ends_on
+        and (authorization.ends_on - authorization.starts_on).days > AUTHORIZATION_MAX_DAYS
+    ):
+        problems.append("An authorization covers at most three years: check the first and last day.")
     if authorization.status == Status.APPROVED:
         problems += _approval_problems(authorization)
     if problems:

@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "kap_clinic.http.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL characters and oversized values get a 400 with a plain message before any view sees them.
+    "kap_clinic.validation.RejectBadInputMiddleware",
     "kap_clinic.accounts.middleware.SessionLifetimeMiddleware",
     "kap_clinic.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -1,5 +1,7 @@
 from django import forms
 
+from kap_clinic.validation import BoundedInput
+
 from . import status as path
 from .models import Patient
 
@@ -10,7 +12,7 @@ class ClinicianChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(BoundedInput, forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
@@ -43,7 +45,7 @@ class PatientForm(forms.ModelForm):
         return cleaned
 
 
-class StatusChangeForm(forms.Form):
+class StatusChangeForm(BoundedInput, forms.Form):
     to = forms.ChoiceField(label="Move to")
     reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -52,7 +54,7 @@ class StatusChangeForm(forms.Form):
         self.fields["to"].choices = [(s.value, s.label) for s in path.manual_targets(current)]
 
 
-class RemsEnrollmentForm(forms.Form):
+class RemsEnrollmentForm(BoundedInput, forms.Form):
     enrolled_on = forms.DateField(
         label="Enrolled in the Spravato REMS on",
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from kap_clinic.validation import EARLIEST_DATE, birth_date
+
 from .status import Status
 
 MRN_PREFIX = "KAP"
@@ -27,7 +29,7 @@ class Patient(models.Model):
     # Lower-cased family name, kept by save(): an indexed prefix search that works the same everywhere.
     family_name_key = models.CharField(max_length=100, editable=False, db_index=True)
     preferred_name = models.CharField(max_length=100, blank=True)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[birth_date])
     sex_for_scoring = models.CharField(
         "Sex (for scoring)",
         max_length=8,
@@ -104,6 +106,8 @@ class Patient(models.Model):
                 | Q(rems_enrolled_on__isnull=False, rems_enrolled_by__isnull=False),
                 name="patient_rems_enrollment_has_who_and_when",
             ),
+            # The moving "no more than 120 years ago, not in the future" is checked by the forms and services.
+            models.CheckConstraint(condition=Q(date_of_birth__gte=EARLIEST_DATE), name="patient_birth_plausible"),
         ]
 
     def __str__(self):

@@ -1,5 +1,5 @@
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -12,6 +12,7 @@ from django.utils import timezone
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.outbox.services import email_outbox_cancel, email_outbox_send
+from kap_clinic.validation import birth_date
 
 from . import status as path
 from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
@@ -25,6 +26,8 @@ def _new_mrn() -> str:
 
 def patient_create(*, created_by: User | None, **fields) -> Patient:
     """Register a referred patient under a newly generated, unique medical record number."""
+    if isinstance(fields.get("date_of_birth"), date):
+        birth_date(fields["date_of_birth"])
     for _ in range(10):
         mrn = _new_mrn()
         if Patient.objects.filter(mrn=mrn).exists():

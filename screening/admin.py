@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.validation import BoundedInput
 
 from . import contraindications
 from .models import ConditionRule, Screening, SuicideRiskAlert
@@ -20,7 +21,7 @@ class SuicideRiskAlertAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_filter = ("status", "level")
 
 
-class ConditionRuleForm(forms.ModelForm):
+class ConditionRuleForm(BoundedInput, forms.ModelForm):
     code = forms.ChoiceField(label="Condition", choices=[(c.code, c.label) for c in contraindications.CONDITIONS])
 
     class Meta:

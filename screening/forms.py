@@ -1,5 +1,7 @@
 from django import forms
 
+from kap_clinic.validation import BoundedInput
+
 from . import contraindications
 from .instruments import Instrument
 from .models import MedicalHistory
@@ -7,7 +9,7 @@ from .models import MedicalHistory
 ACTION_DRAFT, ACTION_COMPLETE = "draft", "complete"
 
 
-class InstrumentForm(forms.Form):
+class InstrumentForm(BoundedInput, forms.Form):
     """One radio group per item; nothing is required here, since a draft may be partial."""
 
     def __init__(self, instrument: Instrument, *args, answers=None, **kwargs):
@@ -55,7 +57,7 @@ class InstrumentForm(forms.Form):
 CHECKLIST_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")]
 
 
-class ContraindicationChecklistForm(forms.Form):
+class ContraindicationChecklistForm(BoundedInput, forms.Form):
     """One yes / no / unknown question per catalogue condition, or "none of these" for all of them.
 
     Nothing is required here (a draft may be partial); an unanswered condition is read as unknown and sends the
@@ -105,7 +107,7 @@ class ContraindicationChecklistForm(forms.Form):
         return {"condition_answers": answers, "no_conditions_attested": self.cleaned_data["no_conditions_attested"]}
 
 
-class MedicalHistoryForm(forms.ModelForm):
+class MedicalHistoryForm(BoundedInput, forms.ModelForm):
     class Meta:
         model = MedicalHistory
         fields = [
@@ -137,12 +139,12 @@ class MedicalHistoryForm(forms.ModelForm):
         return cleaned
 
 
-class MedicationRowForm(forms.Form):
+class MedicationRowForm(BoundedInput, forms.Form):
     name = forms.CharField(max_length=120, required=False, label="Medication")
     dose = forms.CharField(max_length=120, required=False, label="Dose and schedule")
 
 
-class DiagnosisRowForm(forms.Form):
+class DiagnosisRowForm(BoundedInput, forms.Form):
     icd10_code = forms.CharField(max_length=8, required=False, label="ICD-10 code")
     description = forms.CharField(max_length=200, required=False)
     is_primary = forms.BooleanField(required=False, label="Primary")
@@ -160,7 +162,7 @@ MedicationFormSet = forms.formset_factory(MedicationRowForm, extra=2)
 DiagnosisFormSet = forms.formset_factory(DiagnosisRowForm, extra=1)
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(BoundedInput, forms.Form):
     final_outcome = forms.ChoiceField(
         label="Your decision",
         choices=[("eligible", "Eligible"), ("ineligible", "Not eligible")],
@@ -174,7 +176,7 @@ class SignOffForm(forms.Form):
     )
 
 
-class AlertReviewForm(forms.Form):
+class AlertReviewForm(BoundedInput, forms.Form):
     note = forms.CharField(
         label="Review (what you assessed and the plan)", widget=forms.Textarea(attrs={"rows": 4}), min_length=10
     )

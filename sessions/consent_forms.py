@@ -1,10 +1,12 @@
 from django import forms
 from django.utils import timezone
 
+from kap_clinic.validation import BoundedInput
+
 from .models import ConsentDocument
 
 
-class ConsentRecordForm(forms.Form):
+class ConsentRecordForm(BoundedInput, forms.Form):
     """Staff record a consent form the patient signed on paper."""
 
     document = forms.ModelChoiceField(

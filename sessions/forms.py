@@ -1,7 +1,9 @@
 from django import forms
 
+from kap_clinic.validation import BoundedInput, booking_date
 
-class EnrollmentForm(forms.Form):
+
+class EnrollmentForm(BoundedInput, forms.Form):
     override_justification = forms.CharField(
         label="Why enroll without a current eligible screening?",
         required=False,
@@ -10,9 +12,13 @@ class EnrollmentForm(forms.Form):
     )
 
 
-class PlanForm(forms.Form):
+class PlanForm(BoundedInput, forms.Form):
     protocol = forms.ModelChoiceField(queryset=None)
-    first_day = forms.DateField(label="First session on or after", widget=forms.DateInput(attrs={"type": "date"}))
+    first_day = forms.DateField(
+        label="First session on or after",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[booking_date],
+    )
     start_time = forms.TimeField(
         label="Preferred start time", required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
@@ -63,11 +69,13 @@ class PlanForm(forms.Form):
         return cleaned
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(BoundedInput, forms.Form):
     new_start = forms.DateTimeField(
-        label="New start", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        validators=[booking_date],
+        label="New start",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(BoundedInput, forms.Form):
     reason = forms.CharField(label="Reason", max_length=200)

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import forms
 
+from kap_clinic.validation import BoundedInput
+
 from . import safety
 from .models import AdverseEvent, ScaleScore, VitalSign
 from .models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
@@ -20,7 +22,7 @@ def _reading(label: str, bounds: tuple[int, int]) -> forms.IntegerField:
     return forms.IntegerField(label=label, required=False, min_value=bounds[0], max_value=bounds[1])
 
 
-class ReadingsMixin(forms.Form):
+class ReadingsMixin(BoundedInput, forms.Form):
     sbp = _reading("Systolic BP (mmHg)", SBP_RANGE)
     dbp = _reading("Diastolic BP (mmHg)", DBP_RANGE)
     hr = _reading("Heart rate (/min)", HR_RANGE)
@@ -128,7 +130,7 @@ class PreDoseCheckForm(ReadingsMixin):
         return data
 
 
-class PreDoseRiskAcknowledgeForm(forms.Form):
+class PreDoseRiskAcknowledgeForm(BoundedInput, forms.Form):
     # The page fills in the patient's open low alerts; the service checks the choice.
     alert = forms.IntegerField(label="Low suicide-risk alert", widget=forms.Select)
     note = forms.CharField(
@@ -136,7 +138,7 @@ class PreDoseRiskAcknowledgeForm(forms.Form):
     )
 
 
-class BpAcknowledgeForm(forms.Form):
+class BpAcknowledgeForm(BoundedInput, forms.Form):
     symptom_check = forms.CharField(
         label="Symptom check",
         max_length=200,
@@ -146,7 +148,7 @@ class BpAcknowledgeForm(forms.Form):
     override_hold = forms.BooleanField(label="I override the hard hold", required=False)
 
 
-class DoseForm(forms.Form):
+class DoseForm(BoundedInput, forms.Form):
     dose = forms.DecimalField(label="Dose", max_digits=7, decimal_places=3, min_value=Decimal("0.001"))
     dosed_at = forms.DateTimeField(label="First device / infusion start", **WHEN)
     # IV only (the page removes them for other routes): observation counts from the infusion's end.
@@ -163,11 +165,11 @@ class DoseForm(forms.Form):
     )
 
 
-class DosingEndForm(forms.Form):
+class DosingEndForm(BoundedInput, forms.Form):
     ended_at = forms.DateTimeField(label="Dosing ended at", **WHEN)
 
 
-class TopUpForm(forms.Form):
+class TopUpForm(BoundedInput, forms.Form):
     dose_mg = forms.DecimalField(label="Top-up (mg)", max_digits=6, decimal_places=1, min_value=Decimal("0.1"))
     given_at = forms.DateTimeField(label="Given at", **WHEN)
     reason = forms.CharField(max_length=200, required=False)
@@ -187,7 +189,7 @@ class VitalSignForm(ReadingsMixin):
         return cleaned
 
 
-class ScaleScoreForm(forms.Form):
+class ScaleScoreForm(BoundedInput, forms.Form):
     scale = forms.ChoiceField(choices=ScaleScore.Scale.choices)
     score = forms.IntegerField(min_value=0, max_value=92)
     taken_at = forms.DateTimeField(label="Taken at", **WHEN)
@@ -202,7 +204,7 @@ class ScaleScoreForm(forms.Form):
         return cleaned
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(BoundedInput, forms.Form):
     kind = forms.ChoiceField(label="Event", choices=AdverseEvent.Kind.choices)
     other_description = forms.CharField(label="Describe (for Other)", max_length=120, required=False)
     onset_at = forms.DateTimeField(label="Onset", **WHEN)
@@ -227,13 +229,13 @@ class AdverseEventForm(forms.Form):
         return cleaned
 
 
-class AdverseEventResolveForm(forms.Form):
+class AdverseEventResolveForm(BoundedInput, forms.Form):
     # The page fills in the session's open events; the service checks the choice belongs to the session.
     event = forms.IntegerField(label="Adverse event", widget=forms.Select)
     resolved_at = forms.DateTimeField(label="Resolved at", **WHEN)
 
 
-class DischargeForm(forms.Form):
+class DischargeForm(BoundedInput, forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = forms.CharField(
         label="Override: why the patient may leave although the record contradicts it (clinician, audited)",
@@ -249,9 +251,9 @@ class DischargeForm(forms.Form):
         self.order_fields([name for name, _ in DISCHARGE_CRITERIA] + ["note", "override_reason"])
 
 
-class SignForm(forms.Form):
+class SignForm(BoundedInput, forms.Form):
     """No fields: signing is one button, and the service decides whether the record is ready."""
 
 
-class AmendmentForm(forms.Form):
+class AmendmentForm(BoundedInput, forms.Form):
     text = forms.CharField(label="Amendment", widget=forms.Textarea(attrs={"rows": 3}))

@@ -497,6 +497,7 @@ def vital_sign_record(
     dose = _dose_of(session)
     taken_at = taken_at or timezone.now()
     _require_past(taken_at, "The reading time")
+    _require_session_day(session, taken_at, "The reading")
     if all(value is None for value in (sbp, dbp, hr, spo2, rr)):
         raise ValidationError("Enter at least one reading.")
     vital = VitalSign(
@@ -540,6 +541,7 @@ def scale_score_record(
     dose = _dose_of(session)
     taken_at = taken_at or timezone.now()
     _require_past(taken_at, "The score time")
+    _require_session_day(session, taken_at, "The score")
     row = ScaleScore(
         session=session,
         scale=scale,
@@ -574,6 +576,7 @@ def adverse_event_record(
     _require_open(session)
     onset_at = onset_at or timezone.now()
     _require_past(onset_at, "The onset")
+    _require_session_day(session, onset_at, "The onset")
     if resolved_at is not None:
         _require_past(resolved_at, "The resolution time")
     event = AdverseEvent(

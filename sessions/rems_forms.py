@@ -8,6 +8,7 @@ from django.utils import timezone
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES
 from kap_clinic.accounts.services import witness_password_check
+from kap_clinic.validation import BoundedInput, add_date_window, birth_date, clinic_date, expiry_date
 
 from .models import ProductLot, RemsEvent, RemsMonitoringForm
 from .models.controlled import ControlledProduct
@@ -20,7 +21,7 @@ class YesNoSelect(forms.NullBooleanSelect):
         self.choices = [("unknown", "Not answered"), ("true", "Yes"), ("false", "No")]
 
 
-class RemsEditForm(forms.ModelForm):
+class RemsEditForm(BoundedInput, forms.ModelForm):
     """The REMS form's fields plus one Y/N and details pair per event row of the form's version."""
 
     class Meta:
@@ -37,6 +38,8 @@ class RemsEditForm(forms.ModelForm):
             if isinstance(field, forms.NullBooleanField):
                 field.widget = YesNoSelect()
         self.fields["setting_state"].widget.attrs.update(maxlength=2, autocapitalize="characters")
+        add_date_window(self.fields["patient_date_of_birth"], birth_date)
+        add_date_window(self.fields["treatment_date"], clinic_date)
         answered = {e.event_type: e for e in self.instance.events.all()} if self.instance.pk else {}
         labels = dict(RemsEvent.EventType.choices)
         for event_type in event_types(self.instance):
@@ -80,7 +83,7 @@ class RemsEditForm(forms.ModelForm):
         return [(self[f"event_{t}"], self[f"event_{t}_details"]) for t in event_types(self.instance)]
 
 
-class SubmissionForm(forms.Form):
+class SubmissionForm(BoundedInput, forms.Form):
     reference = forms.CharField(label="REMS confirmation or fax reference (optional)", max_length=60, required=False)
 
 
@@ -99,10 +102,12 @@ def _staff_name(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-class LotReceiveForm(forms.Form):
+class LotReceiveForm(BoundedInput, forms.Form):
     product = forms.ModelChoiceField(queryset=ControlledProduct.objects.filter(is_active=True))
     lot_number = forms.CharField(max_length=40)
-    expires_on = forms.DateField(label="Expiry date", widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        label="Expiry date", widget=forms.DateInput(attrs={"type": "date"}), validators=[expiry_date]
+    )
     quantity = _mg_field("Quantity received", min_value=Decimal("0.001"))
     unit = forms.ChoiceField(choices=[("mg", "mg"), ("ml", "mL (converted with the product's mg per mL)")])
     note = forms.CharField(
@@ -110,7 +115,7 @@ class LotReceiveForm(forms.Form):
     )
 
 
-class DoseRecordForm(forms.Form):
+class DoseRecordForm(BoundedInput, forms.Form):
     """One dose from one lot; waste is confirmed by the witness's own password."""
 
     lot = forms.ModelChoiceField(queryset=ProductLot.objects.none())
@@ -154,7 +159,7 @@ class DoseRecordForm(forms.Form):
         return cleaned
 
 
-class ReconcileForm(forms.Form):
+class ReconcileForm(BoundedInput, forms.Form):
     counted_mg = _mg_field("Physical count (mg)")
     reason = forms.CharField(
         label="Reason for any difference",

@@ -10,6 +10,7 @@ from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.audit.services import record_chart_view, record_reads
+from kap_clinic.validation import query_date
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
 
@@ -153,11 +154,12 @@ def booster_book_view(request, pk):
     return redirect("sessions:plan_detail", pk=plan.pk)
 
 
-def _parse_day(text: str | None) -> date:
-    try:
-        return date.fromisoformat(text) if text else timezone.localdate()
-    except ValueError:
-        return timezone.localdate()
+def _parse_day(request) -> date:
+    """The schedule's day from the address; today, with a message saying so, when it is not a plausible date."""
+    day, problem = query_date(request.GET.get("day"))
+    if problem:
+        messages.warning(request, f"{problem} Showing today instead.")
+    return day or timezone.localdate()
 
 
 def _parse_pk(text: str | None) -> int:
@@ -171,7 +173,7 @@ def _parse_pk(text: str | None) -> int:
 @role_required(*STAFF_ROLES)
 def schedule_view(request):
     """Day or week view of the bookings, per room or per clinician."""
-    day = _parse_day(request.GET.get("day"))
+    day = _parse_day(request)
     span = 7 if request.GET.get("span") == "week" else 1
     if span == 7:
         day -= timedelta(days=day.weekday())

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+
+from kap_clinic.validation import BoundedInput
 
 from .models import User
 from .roles import STAFF_ROLES, Role
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(BoundedInput, AuthenticationForm):
     username = forms.CharField(
         label="Username", widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
@@ -20,7 +22,7 @@ class SignInForm(AuthenticationForm):
         return username.lower() if "@" in username else username
 
 
-class TokenForm(forms.Form):
+class TokenForm(BoundedInput, forms.Form):
     token = forms.RegexField(
         label="Six-digit code from your authenticator app",
         regex=r"^\s*\d{6}\s*$",
@@ -34,7 +36,7 @@ class TokenForm(forms.Form):
         return self.cleaned_data["token"].strip()
 
 
-class VerifyForm(forms.Form):
+class VerifyForm(BoundedInput, forms.Form):
     """The code page: six digits from the authenticator, or one of the account's backup codes."""
 
     token = forms.RegexField(
@@ -50,7 +52,7 @@ class VerifyForm(forms.Form):
         return self.cleaned_data["token"].strip()
 
 
-class PasswordAgainForm(forms.Form):
+class PasswordAgainForm(BoundedInput, forms.Form):
     password = forms.CharField(
         label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
@@ -62,7 +64,7 @@ class ReplaceDeviceForm(PasswordAgainForm, TokenForm):
     field_order = ["password", "token"]
 
 
-class StaffForm(forms.ModelForm):
+class StaffForm(BoundedInput, forms.ModelForm):
     """A staff account as a clinic admin sees it: no superuser or staff status, groups or permissions."""
 
     role = forms.TypedChoiceField(choices=[])
@@ -107,3 +109,11 @@ class StaffCreateForm(StaffForm):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class InviteSetPasswordForm(BoundedInput, SetPasswordForm):
+    """A patient's first password, chosen through their invitation link."""
+
+
+class BoundedPasswordChangeForm(BoundedInput, PasswordChangeForm):
+    """Django's password change, with every field's length capped."""

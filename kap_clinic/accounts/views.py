@@ -20,6 +20,8 @@ from kap_clinic.http import client_ip
 from . import selectors, services
 from .decorators import permission_required
 from .forms import (
+    BoundedPasswordChangeForm,
+    InviteSetPasswordForm,
     PasswordAgainForm,
     ReplaceDeviceForm,
     SignInForm,
@@ -54,7 +56,12 @@ class SignOutView(auth_views.LogoutView):
 
 def _next_url(request, default="clinic:home"):
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # Only a path: redirect() would take any other word for the name of a view, and fail on it.
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
         return target
     return default
 
@@ -147,7 +154,6 @@ def _qr_data_uri(text: str) -> str:
 
 def invite_accept_view(request, token):
     """A patient chooses their portal password through the single-use link the clinic emailed."""
-    from django.contrib.auth.forms import SetPasswordForm
     from django.core.exceptions import ValidationError
 
     from patients.services import invite_accept, invite_for_token
@@ -157,7 +163,7 @@ def invite_accept_view(request, token):
     invite = invite_for_token(token)
     if invite is None:
         return render(request, "accounts/invite_invalid.html", status=404)
-    form = SetPasswordForm(invite.user, request.POST or None)
+    form = InviteSetPasswordForm(invite.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             invite_accept(invite=invite, password=form.cleaned_data["new_password1"])
@@ -170,6 +176,7 @@ def invite_accept_view(request, token):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
+    form_class = BoundedPasswordChangeForm
     success_url = "/"
 
     def form_valid(self, form):

@@ -1,10 +1,11 @@
 from django import forms
 
 from kap_clinic.accounts.models import User
+from kap_clinic.validation import BoundedInput
 from patients.models import Patient
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(BoundedInput, forms.Form):
     patient = forms.CharField(label="Patient MRN", required=False)
     user = forms.ModelChoiceField(label="User", queryset=User.objects.order_by("username"), required=False)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))

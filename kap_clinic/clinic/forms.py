@@ -1,9 +1,11 @@
 from django import forms
 
+from kap_clinic.validation import BoundedInput
+
 from .models import ClinicSettings
 
 
-class ClinicSettingsForm(forms.ModelForm):
+class ClinicSettingsForm(BoundedInput, forms.ModelForm):
     class Meta:
         model = ClinicSettings
         fields = ["require_2fa_for_intake", *ClinicSettings.THRESHOLD_FIELDS, *ClinicSettings.DOSING_DAY_FIELDS]

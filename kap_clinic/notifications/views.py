@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.accounts.decorators import role_required
 from kap_clinic.accounts.roles import STAFF_ROLES
 from kap_clinic.audit.services import record_chart_view, record_reads
+from kap_clinic.validation import BoundedInput
 
 from . import services
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
@@ -42,7 +43,7 @@ def reminder_resend_view(request, pk):
     return redirect("notifications:list")
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(BoundedInput, forms.Form):
     driver_name = forms.CharField(max_length=120, strip=True)
 
 
