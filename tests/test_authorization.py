@@ -219,9 +219,11 @@ def _objects(patient, front_desk, clinician, kind=None):
     from sessions.rems import rems_form_start
     from sessions.services import enrollment_create, plan_create
 
+    # Enrolled first: an open suicide-risk alert (the one below) refuses enrollment, override or not.
+    enrollment_create(patient=patient, by=clinician, override_justification="Authorization matrix fixture patient.")
+    patient.refresh_from_db()
     screening = screening_start(patient=patient, by=front_desk)
     response_save(screening=screening, code="phq9", answers=[0] * 8 + [1], complete=True, by=front_desk)
-    enrollment_create(patient=patient, by=clinician, override_justification="Authorization matrix fixture patient.")
     room = Room.objects.create(name="Room A")
     plan = plan_create(
         patient=patient,

@@ -2,6 +2,10 @@
 
 The clock is moved with time-machine. The live server answers from another thread of this process, so it sees the
 same clock: the day starts on a clinic Monday morning, and the monitoring time passes without waiting for it.
+
+On the way (clinical review of 2026-12-01, items 3-6): the dosing-day suicide-risk re-screen in the pre-dose checks,
+a 40-minute infusion whose end starts the observation, 200/120 at 42 minutes raising an urgent alert on the record and
+the clinician's home page, and a discharge refused while the latest MOAA/S is below 5, whatever boxes are ticked.
 """
 
 import re
@@ -31,13 +35,14 @@ pytestmark = pytest.mark.browser
 
 # Under SESSION_IDLE_MINUTES (15): the clinician makes a request at least this often while the patient is monitored.
 STEP = timedelta(minutes=14)
-# Readings every STEP after the dose: the last at 56 minutes, before the IV protocol's 60 minutes of monitoring.
+# Readings every STEP after the dose, the last at 56 minutes; the third, at 42 minutes, is dangerously high.
 READINGS = [
     {"sbp": "132", "dbp": "84", "hr": "80", "spo2": "97", "rr": "16"},
     {"sbp": "128", "dbp": "82", "hr": "76", "spo2": "98", "rr": "15"},
-    {"sbp": "124", "dbp": "80", "hr": "74", "spo2": "98", "rr": "14"},
+    {"sbp": "200", "dbp": "120", "hr": "96", "spo2": "97", "rr": "16"},
     {"sbp": "122", "dbp": "78", "hr": "72", "spo2": "99", "rr": "14"},
 ]
+INFUSION_MINUTES = 40
 VITAL_LABELS = {
     "sbp": "Systolic BP (mmHg)",
     "dbp": "Diastolic BP (mmHg)",
@@ -54,6 +59,20 @@ def when(moment, pattern: str) -> str:
 def fill_readings(form, readings: dict[str, str]) -> None:
     for name, value in readings.items():
         form.get_by_label(VITAL_LABELS[name]).fill(value)
+
+
+def add_score(page, score: str) -> None:
+    form = page.locator("form#score")
+    form.get_by_label("Scale").select_option(label="MOAA/S (sedation, 0–5)")
+    form.get_by_label("Score").fill(score)
+    form.get_by_role("button", name="Add score").click()
+    expect(page.get_by_text("Score added.")).to_be_visible()
+
+
+def tick_discharge_criteria(page) -> None:
+    discharge = page.locator("section#discharge form")
+    for _, label in DISCHARGE_CRITERIA:
+        discharge.get_by_label(label).check()
 
 
 def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next_one(
@@ -136,9 +155,13 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
     checks.get_by_label("Nothing by mouth for the required time").check()
     checks.get_by_label("Driver / escort home (name)").fill("Sam Ashby")
     fill_readings(checks, {"sbp": "124", "dbp": "78", "hr": "72", "spo2": "98", "rr": "14"})
+    checks.get_by_label("Suicide-risk re-screen today").select_option(label="PHQ-9 item 9")
+    checks.get_by_label(re.compile(r"^PHQ-9 item 9:")).select_option(label="0 · Not at all")
+    checks.get_by_label("Could the patient be pregnant?").select_option(label="No")
     checks.get_by_role("button", name="Save pre-dose checks").click()
     expect(page.get_by_text("Pre-dose checks saved.")).to_be_visible()
     expect(page.get_by_test_id("checklist")).to_contain_text("BP 124/78 · HR 72 · SpO₂ 98% · RR 14")
+    expect(page.get_by_test_id("rescreen")).to_have_text("PHQ-9 item 9: negative")
     expect(page.get_by_test_id("dosing-blocked")).to_have_count(0)
 
     # ---- Dose: 0.5 mg/kg for 70 kg ---------------------------------------------------------------------
@@ -146,14 +169,18 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
     expect(dose_section).to_contain_text("planned 0.5 mg/kg × 70.0 kg = 35.0 mg")
     dose_form = dose_section.locator("form")
     expect(dose_form.get_by_role("spinbutton", name=re.compile(r"^Dose"))).to_have_value("0.5")
+    expect(dose_form.get_by_label("Infusion duration (minutes)")).to_have_value(str(INFUSION_MINUTES))
     dose_form.get_by_role("button", name="Record dose").click()
     expect(page.get_by_text("Dose recorded; monitoring has started.")).to_be_visible()
     expect(page.get_by_test_id("dose-given")).to_contain_text("35.0 mg (0.5 mg/kg × 70.0 kg)")
     expect(page.get_by_test_id("session-summary")).to_contain_text("In progress")
     dosed_at = DosingSession.objects.get(pk=first.pk).dose_administration.dosed_at
-    expect(page.locator("section#discharge")).to_contain_text(
-        f"discharge from {when(dosed_at + timedelta(minutes=protocol.monitoring_minutes), '%H:%M')}"
+    # Observation counts from the end of the 40-minute infusion.
+    earliest = dosed_at + timedelta(minutes=INFUSION_MINUTES + protocol.monitoring_minutes)
+    expect(page.get_by_test_id("end-of-dosing")).to_have_text(
+        when(dosed_at + timedelta(minutes=INFUSION_MINUTES), "%H:%M")
     )
+    expect(page.locator("section#discharge")).to_contain_text(f"discharge from {when(earliest, '%H:%M')}")
 
     # ---- Monitoring: a reading every STEP until the monitoring time has passed ------------------------
     timeline = page.get_by_test_id("timeline").locator("tbody tr")
@@ -165,14 +192,37 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
         expect(page.get_by_text("Vital signs added.")).to_be_visible()
         expect(timeline).to_have_count(count)
         expect(timeline.last).to_contain_text(f"BP {readings['sbp']}/{readings['dbp']}")
+        if readings["sbp"] == "200":
+            # A dangerous reading: an urgent alert on the record, and for the clinician (home page, email).
+            expect(page.get_by_test_id("dangerous-vitals")).to_contain_text("BP 200/120 at or above the hold (180/110)")
     expect(timeline.first.locator("td").nth(1)).to_have_text("14")
-    time_machine.shift(timedelta(minutes=protocol.monitoring_minutes) - len(READINGS) * STEP + timedelta(minutes=1))
 
-    # ---- Discharge with every criterion met, then sign ----------------------------------------------------
-    discharge = page.locator("section#discharge form")
-    for _, label in DISCHARGE_CRITERIA:
-        discharge.get_by_label(label).check()
-    discharge.get_by_role("button", name="Discharge").click()
+    # ---- Sedation still present; the alert waits on the clinician's home page ------------------------------------
+    time_machine.shift(STEP)  # 70 minutes after the start of the infusion
+    add_score(page, "3")
+    time_machine.shift(STEP)
+    page.goto("/")  # the clinician's home page
+    staff_alerts = page.get_by_test_id("staff-alerts")
+    expect(staff_alerts).to_contain_text("Urgent · Dangerous vital signs after a dose")
+    expect(staff_alerts).to_contain_text("BP 200/120 at or above the hold (180/110)")
+    staff_alerts.get_by_role("link", name="Open").click()
+    expect(page.get_by_test_id("dangerous-vitals")).to_be_visible()
+    time_machine.shift(STEP)
+    page.reload()
+    time_machine.move_to(earliest + timedelta(minutes=1), tick=True)
+
+    # ---- Discharge with every box ticked is refused while the record says MOAA/S 3 ------------------------------
+    expect(page.get_by_test_id("discharge-contradictions")).to_contain_text("The latest MOAA/S is 3")
+    tick_discharge_criteria(page)
+    page.locator("section#discharge form").get_by_role("button", name="Discharge").click()
+    expect(page.get_by_text("The record contradicts this discharge:")).to_be_visible()
+    expect(page.get_by_test_id("session-summary")).to_contain_text("In progress")
+
+    # ---- Back to baseline alertness: discharge with every criterion met, then sign ----------------------------
+    add_score(page, "5")
+    expect(page.get_by_test_id("discharge-contradictions")).to_have_count(0)
+    tick_discharge_criteria(page)
+    page.locator("section#discharge form").get_by_role("button", name="Discharge").click()
     expect(page.get_by_text("Patient discharged; the session is complete.")).to_be_visible()
     expect(page.get_by_test_id("discharged")).to_contain_text("every readiness criterion met (escort: Sam Ashby)")
     expect(page.get_by_test_id("session-summary")).to_contain_text("Completed")
@@ -185,7 +235,7 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
         expect(page.get_by_role("button", name=step_button, exact=True)).to_have_count(0)
     expect(page.get_by_role("button", name="Sign the record")).to_have_count(0)
     expect(page.get_by_role("button", name="Add amendment")).to_be_visible()
-    expect(timeline).to_have_count(len(READINGS))
+    expect(timeline).to_have_count(len(READINGS) + 2)  # and the two MOAA/S scores
 
     # ---- The patient, in their own browser: the second session is next, with how to prepare ------------
     patient_context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
