@@ -71,3 +71,8 @@ class RescheduleForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=200)
+
+
+class SessionDoseForm(forms.Form):
+    dose = forms.DecimalField(label="Planned dose", max_digits=7, decimal_places=3)
+    override_reason = forms.CharField(label="Override of the label's dose rules", required=False, max_length=500)

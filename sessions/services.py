@@ -20,6 +20,7 @@ from .models import (
     ClinicClosure,
     ClinicHours,
     ClinicianHours,
+    DoseAdministration,
     DosingSession,
     Enrollment,
     Protocol,
@@ -462,3 +463,39 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     if week_problems:
         raise ValidationError(week_problems)
     return _save_booking(session)
+
+
+@transaction.atomic
+def session_planned_dose_set(
+    *, session: DosingSession, dose: Decimal, by: User, override_reason: str = ""
+) -> DosingSession:
+    """Change one booked session's planned dose (a step from 56 to 84 mg, say), keeping the series within the
+    protocol's range and, for Spravato, the label's dose rules unless a clinician writes why not."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can change a planned dose.")
+    session = DosingSession.objects.select_for_update().select_related("protocol", "plan").get(pk=session.pk)
+    if session.status not in (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN):
+        raise ValidationError("Only the dose of a session still to come can change.")
+    if DoseAdministration.objects.filter(session=session).exists():
+        raise ValidationError("This session's dose has been given.")
+    protocol = session.protocol
+    if not protocol.dose_min <= dose <= protocol.dose_max:
+        raise ValidationError(
+            f"The planned dose must be within the protocol's range, {protocol.dose_min}–{protocol.dose_max} "
+            f"{protocol.get_dose_unit_display()}."
+        )
+    # The series as it stands: doses given where given, planned otherwise, this session's new dose in its place.
+    given = dict(
+        DoseAdministration.objects.filter(session__plan=session.plan_id).values_list("session_id", "dose_mg_given")
+    )
+    series = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).order_by("starts_at")
+    doses = [dose if row.pk == session.pk else given.get(row.pk, row.planned_dose) for row in series]
+    reason, override_by = _dose_override(protocol, doses, override_reason, by)
+    if override_by is not None:
+        plan = session.plan
+        plan.dose_override_reason = f"Session {session.sequence}: {reason}"
+        plan.dose_override_by = override_by
+        plan.save(update_fields=["dose_override_reason", "dose_override_by"])
+    session.planned_dose = dose
+    session.save(update_fields=["planned_dose", "updated_at"])
+    return session

@@ -259,3 +259,45 @@ def test_the_database_measures_the_minimum_interval_in_real_time(patient, clinic
             ends_at=monday + timedelta(hours=2),
             dose_window_ends_at=monday + timedelta(hours=48),
         )
+
+
+def test_a_clinician_steps_one_session_up_to_84_mg_from_the_plan_page(client_for, patient, clinician):
+    """Spravato label (DOMAIN.md 3.3): each session has its own dose; 84 mg after the 56 mg first session."""
+    booked = plan(patient, clinician, first_day=date(2026, 12, 1))
+    third = booked.sessions.get(sequence=3)
+    client = client_for(clinician)
+
+    response = client.post(f"/treatment/session/{third.pk}/dose/", {"dose": "84"})
+
+    assert response.status_code == 302
+    third.refresh_from_db()
+    assert third.planned_dose == D("84")
+    assert booked.sessions.get(sequence=2).planned_dose == D("56")
+    assert "84 mg" in client.get(f"/treatment/plan/{booked.pk}/").content.decode()
+
+
+def test_the_first_session_stays_56_mg_unless_overridden_in_writing(client_for, patient, clinician):
+    """Spravato label (DOMAIN.md 3.3, 10): the first session of a series is 56 mg."""
+    booked = plan(patient, clinician, first_day=date(2026, 12, 1))
+    first = booked.sessions.get(sequence=1)
+    client = client_for(clinician)
+
+    client.post(f"/treatment/session/{first.pk}/dose/", {"dose": "84"})
+    first.refresh_from_db()
+    assert first.planned_dose == D("56")
+
+    reason = "Acute suicidal ideation: the MDSI indication starts at 84 mg twice weekly."
+    client.post(f"/treatment/session/{first.pk}/dose/", {"dose": "84", "override_reason": reason})
+    first.refresh_from_db()
+    booked.refresh_from_db()
+    assert first.planned_dose == D("84")
+    assert booked.dose_override_reason == f"Session 1: {reason}" and booked.dose_override_by == clinician
+
+
+def test_another_clinicians_session_dose_cannot_be_changed(client_for, patient, clinician, other_clinician):
+    booked = plan(patient, clinician, first_day=date(2026, 12, 1))
+    second = booked.sessions.get(sequence=2)
+    response = client_for(other_clinician).post(f"/treatment/session/{second.pk}/dose/", {"dose": "84"})
+    assert response.status_code == 404
+    second.refresh_from_db()
+    assert second.planned_dose == D("56")
