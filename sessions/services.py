@@ -1,5 +1,5 @@
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -76,7 +76,10 @@ def _local(moment: datetime) -> datetime:
 
 
 def _aware(moment: datetime) -> datetime:
-    return timezone.make_aware(moment, timezone.get_current_timezone())
+    """Naive clinic wall-clock time → aware UTC. In UTC, adding hours is real elapsed time; an aware datetime in the
+    clinic's zone would add wall-clock hours (Python compares and adds zone-aware datetimes of one zone by the
+    clock on the wall), which made a 48-hour dose window 47 real hours long over the spring change."""
+    return timezone.make_aware(moment, timezone.get_current_timezone()).astimezone(UTC)
 
 
 def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
@@ -185,7 +188,8 @@ def lock_for_booking(*, clinician: User, patient: Patient) -> None:
 
 def _save_booking(session: DosingSession) -> DosingSession:
     lock_for_booking(clinician=session.clinician, patient=session.patient)
-    session.dose_window_ends_at = session.starts_at + session.protocol.min_interval
+    # Real elapsed time, whatever zone the start was given in (see _aware): the window is counted in UTC.
+    session.dose_window_ends_at = session.starts_at.astimezone(UTC) + session.protocol.min_interval
     problems = _booking_conflicts(session)
     if problems:
         raise ValidationError(problems)
