@@ -353,13 +353,6 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         )
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
-    moved_starts = {row.pk: _aware(slot.start) for row, slot in zip(series, moved, strict=True)}
-    others = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).exclude(pk__in=moved_starts)
-    week_problems = _label_week_problems(
-        session.plan, [*others.values_list("starts_at", flat=True), *moved_starts.values()]
-    )
-    if week_problems:
-        raise ValidationError(week_problems)
     changed = []
     # Latest new start first. Every pushed session moves later and stays at least the minimum interval after the one
     # before it, so each row's new slot is clear of the old slots of the rows still to be saved: no row has to be
@@ -374,6 +367,13 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         changed.append(row)
     for row in changed:
         _save_booking(row)
+    # Spravato label weeks (DOMAIN.md 3.3), checked on the series as saved; refusing rolls the whole move back.
+    week_problems = _label_week_problems(
+        session.plan,
+        list(DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).values_list("starts_at", flat=True)),
+    )
+    if week_problems:
+        raise ValidationError(week_problems)
     return changed
 
 
@@ -462,11 +462,12 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         ends_at=_aware(slot.end),
         planner_notes=[*notes, *slot.reasons],
     )
+    _save_booking(session)
     booked = DosingSession.objects.filter(plan=plan, status__in=ACTIVE).values_list("starts_at", flat=True)
-    week_problems = _label_week_problems(plan, [*booked, session.starts_at])
+    week_problems = _label_week_problems(plan, list(booked))  # refusing rolls the booking back
     if week_problems:
         raise ValidationError(week_problems)
-    return _save_booking(session)
+    return session
 
 
 @transaction.atomic
