@@ -21,10 +21,11 @@ RUN pip install -c requirements.lock .
 
 COPY . .
 
-# The code stays owned by root; the app user writes only collected static files and beat's schedule.
+# The code stays owned by root; the app user writes only collected static files, beat's schedule and private
+# uploads (scanned consent forms, PRIVATE_MEDIA_ROOT, a volume in docker-compose.yml).
 RUN useradd --system --create-home --home-dir /home/app --uid 10001 app \
-    && mkdir -p /app/staticfiles \
-    && chown app:app /app/staticfiles
+    && mkdir -p /app/staticfiles /app/private_media \
+    && chown app:app /app/staticfiles /app/private_media
 
 USER app
 

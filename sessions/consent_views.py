@@ -24,7 +24,7 @@ RECORDERS = (Role.CLINICIAN, Role.INTAKE, Role.ADMIN)
 
 def _acceptable_documents():
     today_ids = []
-    for route in ConsentDocument.objects.values_list("route", flat=True).distinct():
+    for route in ConsentDocument.objects.order_by().values_list("route", flat=True).distinct():
         today_ids += list(consent.consent_documents_acceptable(route).values_list("pk", flat=True))
     return ConsentDocument.objects.filter(pk__in=today_ids).order_by("route", "version")
 

@@ -79,3 +79,8 @@ class RescheduleForm(BoundedInput, forms.Form):
 
 class ReasonForm(BoundedInput, forms.Form):
     reason = forms.CharField(label="Reason", max_length=200)
+
+
+class SessionDoseForm(BoundedInput, forms.Form):
+    dose = forms.DecimalField(label="Planned dose", max_digits=7, decimal_places=3)
+    override_reason = forms.CharField(label="Override of the label's dose rules", required=False, max_length=500)

@@ -1,5 +1,5 @@
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +20,7 @@ from .models import (
     ClinicClosure,
     ClinicHours,
     ClinicianHours,
+    DoseAdministration,
     DosingSession,
     Enrollment,
     Protocol,
@@ -78,7 +79,10 @@ def _local(moment: datetime) -> datetime:
 
 
 def _aware(moment: datetime) -> datetime:
-    return timezone.make_aware(moment, timezone.get_current_timezone())
+    """Naive clinic wall-clock time → aware UTC. In UTC, adding hours is real elapsed time; an aware datetime in the
+    clinic's zone would add wall-clock hours (Python compares and adds zone-aware datetimes of one zone by the
+    clock on the wall), which made a 48-hour dose window 47 real hours long over the spring change."""
+    return timezone.make_aware(moment, timezone.get_current_timezone()).astimezone(UTC)
 
 
 def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
@@ -187,7 +191,8 @@ def lock_for_booking(*, clinician: User, patient: Patient) -> None:
 
 def _save_booking(session: DosingSession) -> DosingSession:
     lock_for_booking(clinician=session.clinician, patient=session.patient)
-    session.dose_window_ends_at = session.starts_at + session.protocol.min_interval
+    # Real elapsed time, whatever zone the start was given in (see _aware): the window is counted in UTC.
+    session.dose_window_ends_at = session.starts_at.astimezone(UTC) + session.protocol.min_interval
     problems = _booking_conflicts(session)
     if problems:
         raise ValidationError(problems)
@@ -351,13 +356,6 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         )
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
-    moved_starts = {row.pk: _aware(slot.start) for row, slot in zip(series, moved, strict=True)}
-    others = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).exclude(pk__in=moved_starts)
-    week_problems = _label_week_problems(
-        session.plan, [*others.values_list("starts_at", flat=True), *moved_starts.values()]
-    )
-    if week_problems:
-        raise ValidationError(week_problems)
     changed = []
     # Latest new start first. Every pushed session moves later and stays at least the minimum interval after the one
     # before it, so each row's new slot is clear of the old slots of the rows still to be saved: no row has to be
@@ -372,6 +370,13 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         changed.append(row)
     for row in changed:
         _save_booking(row)
+    # Spravato label weeks (DOMAIN.md 3.3), checked on the series as saved; refusing rolls the whole move back.
+    week_problems = _label_week_problems(
+        session.plan,
+        list(DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).values_list("starts_at", flat=True)),
+    )
+    if week_problems:
+        raise ValidationError(week_problems)
     return changed
 
 
@@ -474,8 +479,45 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         ends_at=_aware(slot.end),
         planner_notes=[*notes, *slot.reasons],
     )
+    _save_booking(session)
     booked = DosingSession.objects.filter(plan=plan, status__in=ACTIVE).values_list("starts_at", flat=True)
-    week_problems = _label_week_problems(plan, [*booked, session.starts_at])
+    week_problems = _label_week_problems(plan, list(booked))  # refusing rolls the booking back
     if week_problems:
         raise ValidationError(week_problems)
-    return _save_booking(session)
+    return session
+
+
+@transaction.atomic
+def session_planned_dose_set(
+    *, session: DosingSession, dose: Decimal, by: User, override_reason: str = ""
+) -> DosingSession:
+    """Change one booked session's planned dose (a step from 56 to 84 mg, say), keeping the series within the
+    protocol's range and, for Spravato, the label's dose rules unless a clinician writes why not."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can change a planned dose.")
+    session = DosingSession.objects.select_for_update().select_related("protocol", "plan").get(pk=session.pk)
+    if session.status not in (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN):
+        raise ValidationError("Only the dose of a session still to come can change.")
+    if DoseAdministration.objects.filter(session=session).exists():
+        raise ValidationError("This session's dose has been given.")
+    protocol = session.protocol
+    if not protocol.dose_min <= dose <= protocol.dose_max:
+        raise ValidationError(
+            f"The planned dose must be within the protocol's range, {protocol.dose_min}–{protocol.dose_max} "
+            f"{protocol.get_dose_unit_display()}."
+        )
+    # The series as it stands: doses given where given, planned otherwise, this session's new dose in its place.
+    given = dict(
+        DoseAdministration.objects.filter(session__plan=session.plan_id).values_list("session_id", "dose_mg_given")
+    )
+    series = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).order_by("starts_at")
+    doses = [dose if row.pk == session.pk else given.get(row.pk, row.planned_dose) for row in series]
+    reason, override_by = _dose_override(protocol, doses, override_reason, by)
+    if override_by is not None:
+        plan = session.plan
+        plan.dose_override_reason = f"Session {session.sequence}: {reason}"
+        plan.dose_override_by = override_by
+        plan.save(update_fields=["dose_override_reason", "dose_override_by"])
+    session.planned_dose = dose
+    session.save(update_fields=["planned_dose", "updated_at"])
+    return session

@@ -28,6 +28,7 @@ urlpatterns = [
     path("plan/<int:pk>/booster/", views.booster_book_view, name="booster_book"),
     path("session/<int:pk>/reschedule/", views.session_reschedule_view, name="session_reschedule"),
     path("session/<int:pk>/cancel/", views.session_cancel_view, name="session_cancel"),
+    path("session/<int:pk>/dose/", views.session_dose_view, name="session_dose"),
     path("session/<int:pk>/check-in/", views.session_check_in_view, name="session_check_in"),
     path("session/<int:pk>/no-show/", views.session_no_show_view, name="session_no_show"),
     path("schedule/", views.schedule_view, name="schedule"),

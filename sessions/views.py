@@ -15,7 +15,7 @@ from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
 
 from . import services
-from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm
+from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
 from .models import Room
 from .selectors import get_plan_for_user, get_session_for_user, sessions_between
 
@@ -152,6 +152,29 @@ def booster_book_view(request, pk):
         when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
         messages.success(request, f"Booster booked for {when}.")
     return redirect("sessions:plan_detail", pk=plan.pk)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def session_dose_view(request, pk):
+    session = get_session_for_user(request.user, pk)
+    form = SessionDoseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the planned dose as a number.")
+        return redirect("sessions:plan_detail", pk=session.plan_id)
+    try:
+        services.session_planned_dose_set(
+            session=session,
+            dose=form.cleaned_data["dose"],
+            by=request.user,
+            override_reason=form.cleaned_data["override_reason"],
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Session {session.sequence}'s planned dose changed.")
+    return redirect("sessions:plan_detail", pk=session.plan_id)
 
 
 def _parse_day(request) -> date:

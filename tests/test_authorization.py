@@ -104,6 +104,7 @@ MATRIX = {
     "sessions:session_check_in": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_no_show": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:schedule": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
+    "sessions:session_dose": ("session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
     "sessions:rems_detail": ("rems_session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "sessions:rems_edit": ("rems_session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:rems_sign": ("rems_session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),

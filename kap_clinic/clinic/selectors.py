@@ -103,14 +103,26 @@ def patient_home(user: User) -> dict:
     from aftercare.selectors import checkins_due
     from screening.models import InstrumentResponse
     from sessions.calendar import patient_schedule
+    from sessions.consent import consent_statuses, patient_routes
 
     patient = getattr(user, "patient", None)
-    done, schedule, due = {}, None, []
+    done, schedule, due, consent_pending = {}, None, [], []
     if patient is not None:
+        # Consent forms of the patient's treatment routes in force and not yet accepted: asked for on the home page.
+        consent_pending = [
+            s for s in consent_statuses(patient, patient_routes(patient)) if s.document and not s.acceptance
+        ]
         due = list(checkins_due(patient)[:10])
         rows = InstrumentResponse.objects.filter(
             screening__patient=patient, reported_by_patient=True, is_complete=True
         ).values_list("code", "updated_at")
         done = dict(rows)
         schedule = patient_schedule(patient)
-    return {"patient": patient, "done": done, "schedule": schedule, "due": due, "now": timezone.now()}
+    return {
+        "patient": patient,
+        "done": done,
+        "schedule": schedule,
+        "due": due,
+        "now": timezone.now(),
+        "consent_pending": consent_pending,
+    }

@@ -749,3 +749,15 @@ def test_booster_is_the_first_usable_slot_after_the_interval(scenario, rule, int
         span = window(day, calendar, availability)
         if span is not None:
             assert span[1] - max(span[0], bound) < timedelta(minutes=rule.session_minutes), day
+
+
+@PROPERTY
+@given(scenarios(), RULES, START_TIMES)
+def test_doses_are_the_minimum_interval_apart_in_real_time_in_a_zone_with_daylight_saving(scenario, rule, start_time):
+    """DOMAIN.md §3.2: the minimum interval is real elapsed time, whatever daylight-saving change falls between."""
+    first_day, calendar, availability = scenario
+    zoned = ClinicCalendar(calendar.open_hours, calendar.closures, tz=NEW_YORK)
+    slots = plan_series(rule, first_day, zoned, availability, start_time=start_time)
+    for before, slot in zip(slots, slots[1:], strict=False):
+        assert elapsed(before.start, slot.start, NEW_YORK) >= timedelta(hours=rule.min_interval_hours)
+    assert check_series(slots, rule, zoned, availability) == []

@@ -201,3 +201,12 @@ def test_the_pre_dose_checklist_shows_the_consent_form_instead_of_a_checkbox(ses
     assert "check-is_consent_confirmed" not in page
     checklist = check(session, clinician, is_consent_confirmed=False)
     assert checklist.missing() == []
+
+
+def test_the_patient_home_asks_for_a_pending_consent_form(session, client_for, patient_user):
+    client = client_for(patient_user)
+    assert "Please read and accept the consent form" in client.get("/").content.decode()
+    client.post(f"/treatment/my-consent/{iv_v1().pk}/accept/", {"has_read": "yes"})
+    home = client.get("/").content.decode()
+    assert "Please read and accept" not in home
+    assert "My consent forms" in home

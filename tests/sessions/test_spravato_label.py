@@ -1,7 +1,7 @@
 """Spravato label rules in the booking and the dose step: dose per session, label weeks, maintenance frequency, and
 the minimum interval as real elapsed time across daylight-saving changes."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from sessions import recording
 from sessions.models import ClinicClosure, ClinicHours, DoseAdministration, DosingSession, Protocol, Room
-from sessions.services import booster_book, enrollment_create, plan_create, session_cancel, session_reschedule
+from sessions.services import (
+    _save_booking,
+    booster_book,
+    enrollment_create,
+    plan_create,
+    session_cancel,
+    session_reschedule,
+)
 from sessions.spravato import series_dose_problems
 
 from .record_helpers import ALL_MET, REASON, book_session, check, dose
@@ -230,22 +237,56 @@ def test_an_iv_series_over_the_spring_change_keeps_48_real_hours(patient, clinic
     assert all(b - a >= timedelta(hours=48) for a, b in zip(starts, starts[1:], strict=False))
 
 
+def test_a_dose_47_real_hours_after_another_is_refused_over_the_spring_change(patient, clinician, time_machine):
+    """DOMAIN.md 3.2: doses at least 48 h apart, in real time. Before, the dose window was added to a start in the
+    clinic's zone, which Python does on the wall clock: Sat 10:00 + 48 h became Mon 10:00, 47 real hours later, and
+    a second IV dose was booked then."""
+    time_machine.move_to(datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ), tick=False)
+    iv = Protocol.objects.get(route="iv")
+    booked = plan(patient, clinician, first_day=date(2027, 3, 3), protocol=iv, planned_dose=D("0.5"))
+    booked.sessions.update(status="cancelled")
+    room = Room.objects.get(name="Chair 1")
+
+    def book(local: datetime) -> DosingSession:
+        starts_at = local.replace(tzinfo=CLINIC_TZ)  # as a form or a helper hands it over: aware, in the clinic's zone
+        session = DosingSession(
+            plan=booked,
+            patient=patient,
+            protocol=iv,
+            sequence=100 + local.day,
+            phase="induction",
+            room=room,
+            clinician=clinician,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=2),
+        )
+        return _save_booking(session)
+
+    saturday = book(datetime(2027, 3, 13, 10))
+    assert saturday.dose_window_ends_at - saturday.starts_at == timedelta(hours=48)
+    assert saturday.dose_window_ends_at.astimezone(CLINIC_TZ).replace(tzinfo=None) == datetime(2027, 3, 15, 11)
+    with pytest.raises(ValidationError, match="less than 48 hours from another dose"):
+        book(datetime(2027, 3, 15, 10))  # 47 real hours later
+    assert book(datetime(2027, 3, 15, 11)).starts_at.astimezone(UTC) - saturday.starts_at.astimezone(UTC) == (
+        timedelta(hours=48)
+    )
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraints are PostgreSQL's")
 def test_the_database_measures_the_minimum_interval_in_real_time(patient, clinician, time_machine):
     """DOMAIN.md 3.2: the exclusion constraint (migration 0003) compares timestamptz ranges, i.e. real time: a dose
-    47 real hours after another (48 on the wall clock, over the spring change) is refused by PostgreSQL itself."""
+    inside another's 48-hour window, by real hours, is refused by PostgreSQL itself."""
     time_machine.move_to(datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ), tick=False)
     booked = plan(
         patient, clinician, first_day=date(2027, 3, 3), protocol=Protocol.objects.get(route="iv"), planned_dose=D("0.5")
     )
     first = booked.sessions.order_by("starts_at").first()
     DosingSession.objects.filter(plan=booked).exclude(pk=first.pk).update(status="cancelled")
-    saturday = timezone.make_aware(datetime(2027, 3, 13, 10))
+    saturday = datetime(2027, 3, 13, 15, tzinfo=UTC)  # 10:00 in New York
     DosingSession.objects.filter(pk=first.pk).update(
         starts_at=saturday, ends_at=saturday + timedelta(hours=2), dose_window_ends_at=saturday + timedelta(hours=48)
     )
-    monday = timezone.make_aware(datetime(2027, 3, 15, 10))
-    assert monday - saturday == timedelta(hours=47)
+    monday = datetime(2027, 3, 15, 14, tzinfo=UTC)  # Mon 10:00 in New York (daylight time): 47 real hours later
     with pytest.raises(IntegrityError), transaction.atomic():
         DosingSession.objects.create(
             plan=booked,

@@ -200,10 +200,13 @@ def _demo_booking(patient, *, clinician) -> None:
 
     from django.utils import timezone
 
+    from patients.services import patient_rems_enrollment_record
     from sessions.models import Protocol, Room
     from sessions.services import enrollment_create, plan_create
 
     enrollment_create(patient=patient, by=clinician)
+    # Enrolled in the Spravato REMS today; the consent form stays for the patient to accept in the portal.
+    patient_rems_enrollment_record(patient=patient, enrolled_on=timezone.localdate(), by=clinician)
     first_day = timezone.localdate() + timedelta(days=1)
     while first_day.weekday() >= 5:
         first_day += timedelta(days=1)
