@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -27,6 +27,13 @@ class ClinicSettings(models.Model):
     audit_review_total = models.PositiveSmallIntegerField("AUDIT total from which a clinician reviews", default=16)
     # DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance).
     dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=3)
+    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (DOMAIN.md 1.1; choose per population).
+    pcl5_cutoff = models.PositiveSmallIntegerField(
+        "PCL-5 total from which PTSD is probable",
+        default=33,
+        validators=[MinValueValidator(1), MaxValueValidator(80)],
+        help_text="Current guidance suggests 31-33 (older guidance 38); choose for the clinic's population.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (
