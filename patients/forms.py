@@ -18,6 +18,7 @@ class PatientForm(forms.ModelForm):
             "family_name",
             "preferred_name",
             "date_of_birth",
+            "sex",
             "sex_for_scoring",
             "gender_identity",
             "email",
