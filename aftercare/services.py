@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kap_clinic.accounts.models import User
 from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.clinic.models import ClinicSettings
 from kap_clinic.notifications.alerts import staff_alert_raise
 from kap_clinic.notifications.models import StaffAlert
 from kap_clinic.notifications.services import reminders_sync
@@ -364,10 +365,11 @@ def checkin_submit(*, checkin: CheckIn, answers: Mapping[str, Sequence[int | Non
     if missing:
         raise ValidationError(f"Answer {', '.join(missing)}.")
     sex = checkin.patient.sex_for_scoring or None
+    pcl5_cutoff = ClinicSettings.load().pcl5_cutoff if "pcl5" in checkin.instruments else None
     scores = {}
     for code in checkin.instruments:
         try:
-            scores[code] = instruments.score(code, list(answers[code]), sex=sex)
+            scores[code] = instruments.score(code, list(answers[code]), sex=sex, pcl5_cutoff=pcl5_cutoff)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
     for code, result in scores.items():

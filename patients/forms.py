@@ -20,6 +20,7 @@ class PatientForm(BoundedInput, forms.ModelForm):
             "family_name",
             "preferred_name",
             "date_of_birth",
+            "sex",
             "sex_for_scoring",
             "gender_identity",
             "email",

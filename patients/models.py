@@ -21,6 +21,12 @@ class Patient(models.Model):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
 
+    class Sex(models.TextChoices):
+        # As on forms that ask for sex, e.g. the Spravato REMS Patient Monitoring Form (11/2021): Male / Female / Other.
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+
     STATUS_CHOICES = [(s.value, s.label) for s in Status]
 
     mrn = models.CharField("MRN", max_length=20, unique=True, editable=False)
@@ -37,6 +43,9 @@ class Patient(models.Model):
         blank=True,
         help_text="Used only where an instrument's cut-off differs by sex (AUDIT-C).",
     )
+    # The sex recorded for the chart and forms such as the REMS form; apart from the scoring sex, which exists only to
+    # pick an instrument's cut-off. Blank = not recorded.
+    sex = models.CharField("Sex", max_length=8, choices=Sex.choices, blank=True)
     gender_identity = models.CharField(max_length=60, blank=True)
 
     email = models.EmailField(blank=True)

@@ -313,7 +313,7 @@ PCL5 = Instrument(
         _PCL5_SCALE,
     ),
     # DOMAIN §1.1 gives a provisional PTSD cut-off of 31-33 (older guidance 38; choose per population). We default
-    # to 33, the top of that range; a clinic that wants 31 or 32 configures it.
+    # to 33, the top of that range; a clinic that wants 31 or 32 sets it in Clinic settings (`score(pcl5_cutoff=)`).
     bands=(
         Band("below_threshold", 0, 32),
         Band("probable_ptsd", 33, 80),
@@ -695,13 +695,22 @@ def audit_lower_cutoff(sex: str | None, age_years: int | None) -> bool:
     return sex != "male" or age_years is None or age_years >= AUDIT_OLDER_ADULT_AGE
 
 
+PCL5_DEFAULT_CUTOFF = 33
+
+
 def score(
-    code: str, answers: Sequence[int | None], *, sex: str | None = None, age_years: int | None = None
+    code: str,
+    answers: Sequence[int | None],
+    *,
+    sex: str | None = None,
+    age_years: int | None = None,
+    pcl5_cutoff: int | None = None,
 ) -> InstrumentScore:
     """Total, band and fired critical items for a complete set of answers (None only where not asked).
 
     `sex` is the sex for scoring ("male", "female" or None for unknown): the AUDIT-C threshold depends on it, and,
-    with `age_years`, the AUDIT's low-risk cut-off (see `audit_lower_cutoff`).
+    with `age_years`, the AUDIT's low-risk cut-off (see `audit_lower_cutoff`). `pcl5_cutoff` is the clinic's
+    provisional PTSD cut-off (default 33).
     """
     instrument = get(code)
     if sex not in AUDIT_C_THRESHOLDS:
@@ -719,6 +728,9 @@ def score(
         band = _cssrs_risk(values)
     elif instrument is AUDIT_C:
         band = "positive" if total >= AUDIT_C_THRESHOLDS[sex] else "negative"
+    elif instrument is PCL5:
+        cutoff = PCL5_DEFAULT_CUTOFF if pcl5_cutoff is None else pcl5_cutoff
+        band = "probable_ptsd" if total >= cutoff else "below_threshold"
     else:
         band = next(band.name for band in instrument.bands if band.contains(total))
         if instrument is AUDIT and total == AUDIT_LOWER_CUTOFF and audit_lower_cutoff(sex, age_years):

@@ -150,6 +150,7 @@ def response_save(
             answers,
             sex=screening.patient.sex_for_scoring or None,
             age_years=screening.patient.age_on(timezone.localdate()),
+            pcl5_cutoff=ClinicSettings.load().pcl5_cutoff if code == "pcl5" else None,
         )
     response, _ = InstrumentResponse.objects.update_or_create(
         screening=screening,

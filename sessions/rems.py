@@ -22,7 +22,7 @@ from kap_clinic.notifications.alerts import staff_alerts_acknowledge
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 
-from .models import CSLogEntry, DosingSession, RemsEvent, RemsMonitoringForm
+from .models import CSLogEntry, DosingSession, PreDoseCheck, RemsEvent, RemsMonitoringForm, VitalSign
 from .models.rems import REMS_EVENT_TYPES, REMS_MIN_MONITORING_MINUTES, REMS_SUBMISSION_DAYS
 from .models.scheduling import ACTIVE_SESSION_STATUSES
 from .selectors import get_session_for_user
@@ -127,6 +127,77 @@ def _dose_from_log(session: DosingSession) -> dict:
     return values
 
 
+# The form's second reading is "approximately 40 minutes" after administration (Spravato label: blood pressure at
+# about 40 minutes, DOMAIN.md 10). A timeline reading within 10 minutes of that is taken for it.
+BP_40MIN_TARGET = 40
+BP_40MIN_WINDOW = range(30, 51)
+BP_WHEN = (
+    ("pre", "before administration", "the pre-dose check"),
+    ("40min", "about 40 minutes after administration", "the vitals timeline (30-50 minutes after the dose)"),
+    ("end", "before completion of monitoring", "the last reading of the vitals timeline"),
+)
+
+
+def blood_pressures_from_record(session: DosingSession) -> dict[str, tuple[int, int] | None]:
+    """The session record's readings for the form's three blood pressures ("pre", "40min", "end"), None where the
+    record has none: the pre-dose check; the timeline reading nearest 40 minutes after the dose (30-50 minutes); the
+    last timeline reading after that one."""
+    check = PreDoseCheck.objects.filter(session=session).values_list("sbp", "dbp").first()
+    readings = list(
+        VitalSign.objects.filter(session=session, sbp__isnull=False, dbp__isnull=False)
+        .order_by("taken_at", "pk")
+        .values_list("minutes_from_dose", "sbp", "dbp")
+    )
+    near_40 = [reading for reading in readings if reading[0] in BP_40MIN_WINDOW]
+    at_40 = min(near_40, key=lambda reading: abs(reading[0] - BP_40MIN_TARGET)) if near_40 else None
+    later = readings[readings.index(at_40) + 1 :] if at_40 else [r for r in readings if r[0] > BP_40MIN_WINDOW[-1]]
+    return {
+        "pre": tuple(check) if check and None not in check else None,
+        "40min": (at_40[1], at_40[2]) if at_40 else None,
+        "end": (later[-1][1], later[-1][2]) if later else None,
+    }
+
+
+def _bp_prefill(session: DosingSession) -> dict:
+    values = {}
+    for when, reading in blood_pressures_from_record(session).items():
+        if reading is not None:
+            values[f"bp_{when}_systolic"], values[f"bp_{when}_diastolic"] = reading
+    return values
+
+
+def fill_blank_blood_pressures(form: RemsMonitoringForm) -> None:
+    """Offer the record's readings for blood pressures still blank on an unsigned form (in memory, not saved): the
+    vitals taken after the form was started are shown for the clinician to confirm."""
+    for field, value in _bp_prefill(form.session).items():
+        pair = field.rsplit("_", 1)[0]
+        if getattr(form, f"{pair}_systolic") is None and getattr(form, f"{pair}_diastolic") is None:
+            setattr(form, field, value)
+
+
+def rems_bp_cross_check(form: RemsMonitoringForm) -> tuple[list[str], list[str]]:
+    """(problems, warnings) from comparing the form's blood pressures with the session record's.
+
+    A form value that differs from the record's reading blocks signing (the REMS gets what the chart says, or the
+    chart is amended first); a form value the record has no reading for is only a warning (e.g. taken on paper).
+    """
+    problems, warnings = [], []
+    record = blood_pressures_from_record(form.session)
+    for when, words, source in BP_WHEN:
+        given = (getattr(form, f"bp_{when}_systolic"), getattr(form, f"bp_{when}_diastolic"))
+        if None in given:
+            continue
+        reading = record[when]
+        if reading is None:
+            warnings.append(f"The blood pressure {words} ({given[0]}/{given[1]}) is not in {source}.")
+        elif tuple(given) != tuple(reading):
+            problems.append(
+                f"The blood pressure {words} on the form ({given[0]}/{given[1]}) differs from {source} "
+                f"({reading[0]}/{reading[1]}): correct the form, or amend the session record."
+            )
+    return problems, warnings
+
+
 def rems_prefill(session: DosingSession) -> dict:
     """The values a new form starts with, taken from the chart, the screening, the settings and the log."""
     patient, clinician = session.patient, session.clinician
@@ -134,7 +205,8 @@ def rems_prefill(session: DosingSession) -> dict:
         "patient_first_name": patient.given_name,
         "patient_last_name": patient.family_name,
         "patient_date_of_birth": patient.date_of_birth,
-        "patient_sex": patient.sex_for_scoring,
+        # The record's sex, never the scoring sex (which only picks instrument cut-offs and has no "Other").
+        "patient_sex": patient.sex,
         "is_first_treatment": is_first_rems_treatment(session),
         # The enrollment is a fact on the chart, recorded before the first treatment (DOMAIN.md 4.5).
         "is_enrolled_in_rems": True if patient.rems_enrolled_on is not None else None,
@@ -152,6 +224,7 @@ def rems_prefill(session: DosingSession) -> dict:
     }
     values.update(concomitant_medications(patient))
     values.update(_dose_from_log(session))
+    values.update(_bp_prefill(session))
     return values
 
 
@@ -246,6 +319,7 @@ def rems_form_problems(form: RemsMonitoringForm) -> list[str]:
         problems.append("The patient cannot have been ready to leave after monitoring was completed.")
     if form.treatment_date and form.treatment_date > timezone.localdate():
         problems.append("The treatment date is in the future.")
+    problems.extend(rems_bp_cross_check(form)[0])
     return problems
 
 
@@ -273,6 +347,7 @@ def rems_form_warnings(form: RemsMonitoringForm) -> list[str]:
         warnings.append(f"Monitoring lasted less than the REMS minimum of {REMS_MIN_MONITORING_MINUTES} minutes.")
     if form.is_first_treatment and form.is_enrolled_in_rems is False:
         warnings.append("The REMS requires the patient to be enrolled before the first treatment.")
+    warnings.extend(rems_bp_cross_check(form)[1])
     return warnings
 
 

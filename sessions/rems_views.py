@@ -59,6 +59,8 @@ def rems_edit_view(request, pk):
         messages.info(request, "This REMS form is signed and can no longer be changed.")
         return redirect("sessions:rems_detail", pk=session.pk)
     instance = existing or RemsMonitoringForm(session=session, **rems.rems_prefill(session))
+    if existing is not None and request.method != "POST":
+        rems.fill_blank_blood_pressures(instance)
     form = RemsEditForm(request.POST if request.method == "POST" else None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:

@@ -8,4 +8,9 @@ from .models import ClinicSettings
 class ClinicSettingsForm(BoundedInput, forms.ModelForm):
     class Meta:
         model = ClinicSettings
-        fields = ["require_2fa_for_intake", *ClinicSettings.THRESHOLD_FIELDS, *ClinicSettings.DOSING_DAY_FIELDS]
+        fields = [
+            "require_2fa_for_intake",
+            *ClinicSettings.THRESHOLD_FIELDS,
+            "pcl5_cutoff",
+            *ClinicSettings.DOSING_DAY_FIELDS,
+        ]

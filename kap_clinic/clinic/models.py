@@ -51,6 +51,13 @@ class ClinicSettings(models.Model):
     )
     post_dose_hr_low = models.PositiveSmallIntegerField("Lowest acceptable heart rate after the dose", default=50)
     post_dose_hr_high = models.PositiveSmallIntegerField("Highest acceptable heart rate after the dose", default=120)
+    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (DOMAIN.md 1.1; choose per population).
+    pcl5_cutoff = models.PositiveSmallIntegerField(
+        "PCL-5 total from which PTSD is probable",
+        default=33,
+        validators=[MinValueValidator(1), MaxValueValidator(80)],
+        help_text="Current guidance suggests 31-33 (older guidance 38); choose for the clinic's population.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (

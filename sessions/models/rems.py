@@ -45,8 +45,10 @@ class RemsMonitoringForm(models.Model):
     """The REMS Patient Monitoring Form of one dosing session, its sign-off and its submission to the REMS."""
 
     class Sex(models.TextChoices):
+        # The 11/2021 form offers Male / Female / Other (DOMAIN.md 10).
         FEMALE = "female", "Female"
         MALE = "male", "Male"
+        OTHER = "other", "Other"
 
     class Dose(models.TextChoices):
         MG_56 = "56", "56 mg"

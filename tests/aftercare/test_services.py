@@ -333,3 +333,18 @@ def test_overdue_sweep_marks_missed_once_and_alerts_once(patient):
     alert = StaffAlert.objects.get()
     assert (alert.kind, alert.urgent, alert.key) == ("checkin_missed", False, f"checkin-{overdue.pk}-missed")
     assert services.checkin_mark_missed(checkin_id=overdue.pk) is None
+
+
+def test_a_check_in_pcl5_is_banded_at_the_clinics_cut_off(patient, patient_user):
+    """Issue item 18; DOMAIN.md 1.1: the PCL-5 provisional PTSD cut-off (31-33, older 38) is a clinic setting."""
+    from kap_clinic.clinic.models import ClinicSettings
+
+    settings = ClinicSettings.load()
+    settings.pcl5_cutoff = 31
+    settings.save()
+    checkin = open_checkin(patient, instruments=["pcl5"])
+
+    services.checkin_submit(checkin=checkin, answers={"pcl5": [4] * 7 + [3] + [0] * 12}, by=patient_user)
+
+    response = CheckInResponse.objects.get(checkin=checkin)
+    assert (response.total, response.band) == (31, "probable_ptsd")

@@ -639,3 +639,15 @@ def test_registration_edit_status_change_and_invitation_each_leave_audit_entries
     everything = " ".join(str(e.changes) for e in LogEntry.objects.filter(additional_data__patient_id=patient.pk))
     assert invitation.nonce not in everything
     assert invite_token(invitation) not in everything
+
+
+def test_the_record_keeps_sex_apart_from_the_scoring_sex(client_for, front_desk):
+    """Issue item 18: the chart records sex as forms such as the REMS form ask it (Male / Female / Other), apart
+    from the scoring sex that only picks instrument cut-offs."""
+    client = client_for(front_desk)
+    client.post(reverse("patients:create"), registration(sex="other", sex_for_scoring="female"))
+
+    patient = Patient.objects.get()
+    assert (patient.sex, patient.sex_for_scoring) == ("other", "female")
+    html = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
+    assert '<dt class="col-sm-5">Sex</dt><dd class="col-sm-7">Other</dd>' in html

@@ -670,3 +670,22 @@ def test_a_drinker_must_answer_items_2_to_8():
 def test_a_non_drinker_scores_only_items_9_and_10(skipped, item9, item10):
     """Property: with item 1 "Never", the total is items 9 and 10, items 2-8 left unanswered or typed as 0."""
     assert score("audit", [0, *skipped, item9, item10]).total == item9 + item10
+
+
+# ---- PCL-5 cut-off (issue item 18) ---------------------------------------------------------------------------------
+
+
+@given(total=st.integers(0, 80), cutoff=st.integers(1, 80))
+def test_pcl5_band_follows_the_clinics_cut_off(total, cutoff):
+    """DOMAIN.md 1.1: provisional PTSD cut-off 31-33 (older guidance 38), chosen per population: a clinic setting."""
+    answers = [min(4, max(0, total - 4 * i)) for i in range(20)]
+    assert sum(answers) == total
+    band = score("pcl5", answers, pcl5_cutoff=cutoff).band
+    assert band == ("probable_ptsd" if total >= cutoff else "below_threshold")
+
+
+def test_pcl5_default_cut_off_is_33():
+    answers = [4] * 8 + [0] * 12  # 32
+    assert score("pcl5", answers).band == "below_threshold"
+    assert score("pcl5", [*answers[:-1], 1]).band == "probable_ptsd"
+    assert score("pcl5", answers, pcl5_cutoff=31).band == "probable_ptsd"

@@ -562,3 +562,95 @@ def test_staff_are_warned_before_and_after_the_seven_day_deadline_once_each(rems
 def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
     form = rems.rems_form_start(session=session, by=clinician)
     return rems.rems_form_save(form=form, by=clinician, data=ANSWERS, events=EVENTS)
+
+
+# ---- Sex and blood pressures (issue item 18) ----------------------------------------------------------------------
+
+
+def test_sex_is_prefilled_from_the_record_and_the_form_offers_other(rems_session, clinician):
+    """The REMS Patient Monitoring Form (11/2021) asks Male / Female / Other (DOMAIN.md 10); the scoring sex, kept
+    only for instrument cut-offs, is not what the form reports."""
+    patient = rems_session.patient
+    patient.sex, patient.sex_for_scoring = "other", "female"
+    patient.save()
+    session_check_in(session=rems_session, by=clinician)
+
+    form = rems.rems_form_start(session=rems_session, by=clinician)
+
+    assert form.patient_sex == "other"
+    assert form.get_patient_sex_display() == "Other"
+
+
+def test_sex_not_recorded_is_left_for_the_clinician(rems_session, clinician):
+    patient = rems_session.patient
+    patient.sex, patient.sex_for_scoring = "", "male"
+    patient.save()
+    session_check_in(session=rems_session, by=clinician)
+
+    assert rems.rems_form_start(session=rems_session, by=clinician).patient_sex == ""
+
+
+def _record_readings(
+    session, clinician, *, pre=(138, 86), timeline=((15, 150, 92), (38, 152, 94), (45, 149, 90), (115, 128, 81))
+):
+    from sessions.models import PreDoseCheck, VitalSign
+
+    PreDoseCheck.objects.create(
+        session=session, checked_by=clinician, checked_at=session.starts_at, sbp=pre[0], dbp=pre[1]
+    )
+    for minutes, sbp, dbp in timeline:
+        VitalSign.objects.create(
+            session=session,
+            taken_at=session.starts_at + timedelta(minutes=minutes + 5),
+            minutes_from_dose=minutes,
+            sbp=sbp,
+            dbp=dbp,
+            recorded_by=clinician,
+        )
+
+
+def test_blood_pressures_are_prefilled_from_the_pre_dose_check_and_the_vitals_timeline(rems_session, clinician):
+    """Spravato label: blood pressure before dosing, at about 40 minutes, then before monitoring ends (DOMAIN 4.5)."""
+    session_check_in(session=rems_session, by=clinician)
+    _record_readings(rems_session, clinician)
+
+    form = rems.rems_form_start(session=rems_session, by=clinician)
+
+    assert (form.bp_pre_systolic, form.bp_pre_diastolic) == (138, 86)
+    assert (form.bp_40min_systolic, form.bp_40min_diastolic) == (152, 94)  # 38 minutes: the nearest to 40
+    assert (form.bp_end_systolic, form.bp_end_diastolic) == (128, 81)
+
+
+def test_a_blood_pressure_that_differs_from_the_record_blocks_signing(rems_session, clinician):
+    _record_readings(rems_session, clinician)
+    with after(rems_session):
+        form = filled_form(rems_session, clinician, bp_40min_systolic=160)
+
+        assert not rems.rems_can_sign(rems_session)
+        with pytest.raises(ValidationError, match=r"about 40 minutes after administration on the form \(160/94\)"):
+            rems.rems_form_sign(form=form, by=clinician)
+
+        rems.rems_form_save(form=form, by=clinician, data={"bp_40min_systolic": 152})
+        assert rems.rems_can_sign(rems_session)
+
+
+def test_a_blood_pressure_the_record_does_not_hold_is_only_a_warning(rems_session, clinician):
+    with after(rems_session):
+        form = filled_form(rems_session, clinician)
+
+        assert rems.rems_can_sign(rems_session)
+        assert "The blood pressure before administration (138/86) is not in the pre-dose check." in (
+            rems.rems_form_warnings(form)
+        )
+
+
+def test_the_form_page_offers_readings_taken_after_the_form_was_started(client_for, rems_session, clinician):
+    session_check_in(session=rems_session, by=clinician)
+    with after(rems_session):
+        rems.rems_form_start(session=rems_session, by=clinician)
+        _record_readings(rems_session, clinician)
+
+        html = client_for(clinician).get(reverse("sessions:rems_edit", kwargs={"pk": rems_session.pk})).content.decode()
+
+    assert 'name="bp_end_systolic" value="128"' in html
+    assert RemsMonitoringForm.objects.get(session=rems_session).bp_end_systolic is None  # offered, not saved

@@ -125,6 +125,7 @@ def _demo_patients(users) -> None:
             given_name=given,
             family_name=family,
             date_of_birth=born,
+            sex=sex,
             sex_for_scoring=sex,
             weight_kg=weight,
             email=f"{given.lower()}.{family.lower()}@demo.invalid",
