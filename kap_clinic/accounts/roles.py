@@ -88,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "notifications.change_reminderrule",
         "notifications.view_preparationtext",
         "notifications.change_preparationtext",
+        "outbox.view_outboxemail",
         "billing.view_payer",
         "billing.add_payer",
         "billing.change_payer",

@@ -7,6 +7,7 @@ from billing.selectors import running_out
 from kap_clinic.accounts.models import User
 from kap_clinic.notifications.alerts import alerts_open_for
 from kap_clinic.notifications.selectors import reminder_problems
+from kap_clinic.outbox.selectors import outbox_problems
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
@@ -87,6 +88,7 @@ def admin_home(user: User) -> dict:
     return {
         "staff_alerts": alerts_open_for(user)[:20],
         "reminder_problems": reminder_problems(),
+        "outbox_problems": outbox_problems(),
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),

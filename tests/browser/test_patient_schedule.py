@@ -63,7 +63,7 @@ def test_patient_sees_the_next_session_with_its_preparation_and_subscribes(page,
     page.get_by_role("button", name="Create my calendar link").click()
     expect(page.get_by_text("Your calendar link is ready.")).to_be_visible()
     link = page.get_by_label(re.compile("Copy this address"))
-    expect(link).to_have_value(re.compile(rf"^{re.escape(live_server.url)}/treatment/calendar/[\w-]{{43}}\.ics$"))
+    expect(link).to_have_value(re.compile(rf"^{re.escape(live_server.url)}/calendar/[\w-]{{43}}\.ics$"))
     url = link.input_value()
     expect(page.get_by_role("link", name="Open in my calendar app")).to_have_attribute(
         "href", "webcal://" + url.split("://", 1)[1]
