@@ -143,6 +143,13 @@ class BoundedInput:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.bound_fields()
+
+    def full_clean(self):
+        self.bound_fields()  # fields a form's own __init__ added after this one's (the REMS form's event rows)
+        super().full_clean()
+
+    def bound_fields(self) -> None:
         is_model_form = isinstance(self, forms.ModelForm)
         for name, field in self.fields.items():
             if is_model_form:  # a window on the model field (a birth date's) is the form field's too

@@ -401,3 +401,13 @@ def test_the_rems_form_offers_birth_dates_up_to_today(client_for, clinician, pat
     )
     assert response.status_code == 400
     assert "within the last 120 years" in response.content.decode()
+
+
+def test_fields_a_form_adds_in_its_own_init_are_capped_too():
+    class LateField(BoundedInput, forms.Form):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["details"] = forms.CharField(widget=forms.Textarea, required=False)
+
+    assert not LateField({"details": "d" * (NOTE_MAX + 1)}).is_valid()
+    assert LateField({"details": "d" * NOTE_MAX}).is_valid()
