@@ -199,6 +199,20 @@ def bound_field(field: forms.Field, *, default_window: DateWindow = clinic_date)
             bound_field(inner, default_window=default_window)
 
 
+class BoundedAdminForm(BoundedInput, forms.ModelForm):
+    """The admin site's default form, bounded like every other form of the clinic."""
+
+
+def bound_admin_forms(site) -> None:
+    """Give every admin page (and inline) that uses Django's plain ModelForm the bounded one instead."""
+    for model_admin in site._registry.values():
+        if model_admin.form is forms.ModelForm:
+            model_admin.form = BoundedAdminForm
+        for inline in model_admin.inlines:
+            if inline.form is forms.ModelForm:
+                inline.form = BoundedAdminForm
+
+
 # ---- Dates typed into addresses ---------------------------------------------------------------------------------
 
 
