@@ -143,6 +143,13 @@ class BoundedInput:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.bound_fields()
+
+    def full_clean(self):
+        self.bound_fields()  # fields a form's own __init__ added after this one's (the REMS form's event rows)
+        super().full_clean()
+
+    def bound_fields(self) -> None:
         is_model_form = isinstance(self, forms.ModelForm)
         for name, field in self.fields.items():
             if is_model_form:  # a window on the model field (a birth date's) is the form field's too
@@ -190,6 +197,20 @@ def bound_field(field: forms.Field, *, default_window: DateWindow = clinic_date)
     elif isinstance(field, forms.MultiValueField):
         for inner in field.fields:
             bound_field(inner, default_window=default_window)
+
+
+class BoundedAdminForm(BoundedInput, forms.ModelForm):
+    """The admin site's default form, bounded like every other form of the clinic."""
+
+
+def bound_admin_forms(site) -> None:
+    """Give every admin page (and inline) that uses Django's plain ModelForm the bounded one instead."""
+    for model_admin in site._registry.values():
+        if model_admin.form is forms.ModelForm:
+            model_admin.form = BoundedAdminForm
+        for inline in model_admin.inlines:
+            if inline.form is forms.ModelForm:
+                inline.form = BoundedAdminForm
 
 
 # ---- Dates typed into addresses ---------------------------------------------------------------------------------

@@ -401,3 +401,23 @@ def test_the_rems_form_offers_birth_dates_up_to_today(client_for, clinician, pat
     )
     assert response.status_code == 400
     assert "within the last 120 years" in response.content.decode()
+
+
+def test_fields_a_form_adds_in_its_own_init_are_capped_too():
+    class LateField(BoundedInput, forms.Form):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["details"] = forms.CharField(widget=forms.Textarea, required=False)
+
+    assert not LateField({"details": "d" * (NOTE_MAX + 1)}).is_valid()
+    assert LateField({"details": "d" * NOTE_MAX}).is_valid()
+
+
+def test_the_admin_site_caps_text_too(client_for, admin_user):
+    from billing.models import Payer
+
+    url = reverse("admin:billing_payer_add")
+    response = client_for(admin_user).post(url, {"name": "Long Notes Health", "notes": "n" * (NOTE_MAX + 1)})
+    assert response.status_code == 200  # the admin shows its form again
+    assert f"at most {NOTE_MAX} characters" in response.content.decode()
+    assert not Payer.objects.exists()

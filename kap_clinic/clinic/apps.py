@@ -5,3 +5,11 @@ class ClinicConfig(AppConfig):
     name = "kap_clinic.clinic"
     label = "clinic"
     verbose_name = "Clinic"
+
+    def ready(self):
+        from django.contrib import admin
+
+        from kap_clinic.validation import bound_admin_forms
+
+        # The admin site registered its models when django.contrib.admin (listed first) was ready.
+        bound_admin_forms(admin.site)
