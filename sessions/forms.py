@@ -35,7 +35,7 @@ class PlanForm(BoundedInput, forms.Form):
         help_text="Leave empty for the planned dose. Spravato: the first session of a series is 56 mg.",
     )
     dose_override_reason = forms.CharField(
-        label="Override of the label's dose rules (clinician, only when needed)",
+        label="Why the label's dose rules are overridden (only when they are)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
