@@ -124,6 +124,11 @@ def test_front_desk_screens_a_new_patient_and_a_clinician_signs_off_and_enrolls(
     expect(page.get_by_text("Suicide risk.")).to_have_count(0)
 
     open_part(page, "Medical history")
+    # Every contraindication answered (issue item 13): one by its own radio button, the rest by "none of these".
+    page.get_by_role("radio", name="Interstitial, ulcerative or ketamine-induced cystitis No").check()
+    page.get_by_label("None of these conditions: I asked about each one and the patient has none of them").check()
+    page.get_by_label("Takes no current medications").check()
+    page.get_by_label("ICD-10 code").fill("F33.1")  # the indication (issue item 14)
     page.get_by_label("Systolic BP (mmHg)").fill("120")
     page.get_by_label("Diastolic BP (mmHg)").fill("80")
     expect(page.get_by_label("Weight (kg)")).to_have_value("72.5")  # carried over from registration
