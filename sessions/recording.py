@@ -276,7 +276,7 @@ def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[
         problems.append(f"Pre-dose BP {bp} is raised: a clinician must acknowledge it before dosing.")
     if check.is_possibly_pregnant:
         # Ketamine and esketamine are not recommended in pregnancy (Spravato label 8.1): the safer course is no dose
-        # today; a negative test result recorded in the checklist reopens the gate.
+        # today; the answer changed to "no" once pregnancy is ruled out reopens the gate (the change is audited).
         problems.append("The patient may be pregnant: no dose today until pregnancy is ruled out.")
     return problems
 

@@ -156,7 +156,7 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
     checks.get_by_label("Driver / escort home (name)").fill("Sam Ashby")
     fill_readings(checks, {"sbp": "124", "dbp": "78", "hr": "72", "spo2": "98", "rr": "14"})
     checks.get_by_label("Suicide-risk re-screen today").select_option(label="PHQ-9 item 9")
-    checks.get_by_label(re.compile(r"^PHQ-9 item 9:")).select_option(label="0 · Not at all")
+    checks.locator("select[name=check-phq9_item9]").select_option(label="0 · Not at all")
     checks.get_by_label("Could the patient be pregnant?").select_option(label="No")
     checks.get_by_role("button", name="Save pre-dose checks").click()
     expect(page.get_by_text("Pre-dose checks saved.")).to_be_visible()
