@@ -7,7 +7,7 @@ import pytest
 from billing.models import Payer, PriorAuthorization
 from kap_clinic.accounts.roles import Role
 from patients.services import patient_create
-from tests.browser.test_sign_in import submit_password
+from tests.browser.test_sign_in import submit_code, submit_password
 from tests.conftest import PASSWORD, make_user
 
 try:
@@ -25,6 +25,7 @@ def test_front_desk_enters_an_authorization_and_takes_it_to_approved(page, live_
 
     page.goto("/accounts/login/")
     submit_password(page, "desk-billing", PASSWORD)
+    submit_code(page, "desk-billing")
     expect(page.get_by_test_id("home-heading")).to_have_text("Front desk")
     page.get_by_role("link", name=patient.mrn).click()
     page.locator(f'main a[href="/billing/patients/{patient.pk}/authorizations/"]').click()

@@ -10,7 +10,7 @@ from kap_clinic.accounts.roles import Role
 from patients.models import Patient
 from patients.status import Status
 from screening.models import Screening
-from tests.browser.test_sign_in import current_totp, submit_password
+from tests.browser.test_sign_in import current_totp, submit_code, submit_password
 from tests.conftest import PASSWORD, make_user
 
 try:
@@ -76,6 +76,7 @@ def test_front_desk_screens_a_new_patient_and_a_clinician_signs_off_and_enrolls(
     # ---- Front desk: sign in and register the referral -----------------------------------------
     page.goto("/accounts/login/")
     submit_password(page, "desk-browser", PASSWORD)
+    submit_code(page, "desk-browser")
     expect(page.get_by_test_id("home-heading")).to_have_text("Front desk")
     page.get_by_role("link", name="Register a patient").click()
 

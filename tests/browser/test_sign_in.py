@@ -60,6 +60,12 @@ def submit_password(page, username: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def submit_code(page, username: str) -> None:
+    """The second step for staff with an authenticator (intake staff too, by default): its current code."""
+    page.locator("input[name=token]").fill(current_totp(TOTPDevice.objects.get(user__username=username)))
+    page.get_by_role("button", name="Verify").click()
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: str(case.role))
 def test_each_role_signs_in_and_lands_on_its_home(page, live_server, case):
     username = f"{case.role}-browser"
