@@ -695,6 +695,23 @@ def audit_lower_cutoff(sex: str | None, age_years: int | None) -> bool:
     return sex != "male" or age_years is None or age_years >= AUDIT_OLDER_ADULT_AGE
 
 
+def bands_for(code: str, *, sex: str | None = None, age_years: int | None = None) -> tuple[Band, ...]:
+    """The instrument's bands as they apply to this person. For the AUDIT where the lower cut-off applies (see
+    `audit_lower_cutoff`), low risk ends at 6 and hazardous starts at 7, so a reported band's bounds always hold the
+    total; every other instrument (and the AUDIT otherwise) keeps its published bands."""
+    instrument = get(code)
+    if instrument is AUDIT and audit_lower_cutoff(sex, age_years):
+        return tuple(
+            Band(band.name, band.low, AUDIT_LOWER_CUTOFF - 1)
+            if band.name == "low_risk"
+            else Band(band.name, AUDIT_LOWER_CUTOFF, band.high)
+            if band.name == "hazardous"
+            else band
+            for band in instrument.bands
+        )
+    return instrument.bands
+
+
 PCL5_DEFAULT_CUTOFF = 33
 
 
@@ -732,9 +749,8 @@ def score(
         cutoff = PCL5_DEFAULT_CUTOFF if pcl5_cutoff is None else pcl5_cutoff
         band = "probable_ptsd" if total >= cutoff else "below_threshold"
     else:
-        band = next(band.name for band in instrument.bands if band.contains(total))
-        if instrument is AUDIT and total == AUDIT_LOWER_CUTOFF and audit_lower_cutoff(sex, age_years):
-            band = "hazardous"
+        bands = bands_for(instrument.code, sex=sex, age_years=age_years)
+        band = next(band.name for band in bands if band.contains(total))
     return InstrumentScore(code=instrument.code, total=total, band=band, flags=flags)
 
 

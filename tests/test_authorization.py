@@ -45,7 +45,7 @@ MATRIX = {
     "accounts:two_factor_setup": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     # An admin's reset link for the clinician: it opens set-up in the clinician's own session only.
     "accounts:two_factor_reset": (
-        "reset_token",
+        "two_factor_reset_token",
         "get",
         row(LOGIN, NOT_FOUND, NOT_FOUND, REDIRECT, NOT_FOUND, REDIRECT),
     ),
@@ -220,6 +220,10 @@ def _objects(patient, front_desk, clinician, kind=None):
     from sessions.rems import rems_form_start
     from sessions.services import enrollment_create, plan_create
 
+    if kind == "staff":  # a staff account, no patient data
+        return {"staff": clinician}
+    if kind == "two_factor_reset_token":  # an admin's (here: another staff member's) reset link for the clinician
+        return {"two_factor_reset_token": _reset_token(clinician, front_desk)}
     # Enrolled first: an open suicide-risk alert (the one below) refuses enrollment, override or not.
     enrollment_create(patient=patient, by=clinician, override_justification="Authorization matrix fixture patient.")
     patient.refresh_from_db()
@@ -333,6 +337,8 @@ def _kwargs(kind, patient, objects):
         return {}
     if kind == "feed_token":
         return {"token": objects["feed_token"]}
+    if kind == "two_factor_reset_token":
+        return {"token": objects[kind]}
     if kind == "reset_token":  # a link that does not work: the page says so
         return {"uidb64": "MQ", "token": "not-a-reset-token"}
     if kind == "confirm_token":
@@ -365,7 +371,7 @@ def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_n
         kwargs = {"token": invite_token(patient_invite(patient=other, by=people[INTAKE]))}
     elif kwargs_from in (None, "patient_a", "patient_fk", "self_report"):
         kwargs = _kwargs(kwargs_from, patient, {})
-    elif kwargs_from == "reset_token":
+    elif kwargs_from == "two_factor_reset_token":
         kwargs = {"token": _reset_token(people[CLINICIAN], people[ADMIN])}
     elif kwargs_from == "staff":
         kwargs = {"pk": people[CLINICIAN].pk}

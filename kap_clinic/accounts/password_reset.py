@@ -17,6 +17,7 @@ from django.urls import reverse_lazy
 from kap_clinic.audit.services import record_security_event
 from kap_clinic.http import client_ip
 from kap_clinic.outbox.services import email_outbox_send
+from kap_clinic.validation import BoundedInput
 
 from .models import User
 from .roles import Role
@@ -27,7 +28,7 @@ def _throttle() -> Throttle:
     return Throttle("password-reset", settings.PASSWORD_RESET_PER_HOUR, 3600)
 
 
-class PatientPasswordResetForm(PasswordResetForm):
+class PatientPasswordResetForm(BoundedInput, PasswordResetForm):
     def get_users(self, email):
         return (
             user

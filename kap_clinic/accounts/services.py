@@ -26,7 +26,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from kap_clinic.audit.services import record_security_event
 
-from . import tasks
 from .mail import account_email_send
 from .models import TwoFactorReset, User
 from .roles import MANAGE_STAFF, STAFF_ROLES
@@ -110,7 +109,7 @@ def _totp_device_save(*, request, device: TOTPDevice, totp: TOTP, mode: str) -> 
     request.session.pop(SETUP_KEY, None)
     request.session.pop(RESET_GRANT, None)
     otp_login(request, device)
-    transaction.on_commit(lambda: tasks.send_account_email.delay(user.pk, "device_added"))
+    account_email_send(user=user, template="device_added", key=f"device-added-{device.persistent_id}")
 
 
 def _password_ok(request, user: User, password: str) -> bool:
@@ -217,8 +216,12 @@ def two_factor_reset_issue(*, user: User, by: User) -> TwoFactorReset:
     )
     record_security_event(obj=reset, event="two-factor reset issued by an admin")
     link = settings.SITE_URL.rstrip("/") + reverse("accounts:two_factor_reset", args=[token])
-    # Sent here rather than from a task: the link's token is stored nowhere, not even on the broker.
-    account_email_send(user=user, template="two_factor_reset", extra={"link": link, "hours": RESET_LINK_HOURS})
+    account_email_send(
+        user=user,
+        template="two_factor_reset",
+        key=f"two-factor-reset-{reset.pk}",
+        extra={"link": link, "hours": RESET_LINK_HOURS},
+    )
     return reset
 
 

@@ -368,7 +368,8 @@ def _episode_with_scores(patient, clinician, patient_user, later_totals):
     from tests.sessions.test_portal import book_plan
 
     screening = screening_start(patient=patient, by=clinician)
-    response_save(screening=screening, code="phq9", answers=[2] * 9, complete=True, by=clinician)
+    # Item 9 "not at all": a positive item 9 opens a suicide-risk alert, and enrollment is refused while it is open.
+    response_save(screening=screening, code="phq9", answers=phq9_total(18), complete=True, by=clinician)
     InstrumentResponse.objects.filter(screening=screening).update(updated_at=timezone.now() - timedelta(hours=60))
     plan = book_plan(patient, clinician)
     first = plan.sessions.order_by("starts_at").first()

@@ -40,6 +40,10 @@ NO_PATIENT_DATA = {
     "calendar_feed": "the calendar feed's older address: a calendar app's poll, kept on the feed itself",
     # Staff accounts and their second factor: staff, never patients.
     "accounts:backup_codes": "the signed-in person's backup codes",
+    "accounts:password_reset": "the forgotten-password form, the same answer for any address",
+    "accounts:password_reset_done": "a page saying a link is on its way if the address is known",
+    "accounts:password_reset_confirm": "a set-password form reached through an emailed link",
+    "accounts:password_reset_complete": "a page saying the password was changed",
     "accounts:staff_list": "the clinic's staff accounts",
     "accounts:staff_create": "the form for a new staff account",
     "accounts:staff_edit": "a staff account",

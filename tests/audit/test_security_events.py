@@ -120,37 +120,52 @@ def test_a_new_user_and_its_role_group_are_recorded(admin_user):
 
 
 def test_authenticator_added_confirmed_failed_and_removed_are_recorded_without_its_key(client):
+    """The set-up page keeps the new key in the session and creates nothing until the first code is right; then the
+    authenticator is added already confirmed, in one audited write."""
+    from kap_clinic.accounts.services import SETUP_KEY
+
     user = make_user("newdoc", Role.CLINICIAN, with_totp=False)
     client.post(LOGIN, {"username": "newdoc", "password": PASSWORD})
-    client.get(reverse("accounts:two_factor_setup"))
+    setup = reverse("accounts:two_factor_setup")
+    assert client.get(setup).status_code == 200
+    assert not TOTPDevice.objects.filter(user=user).exists()  # showing the page adds nothing
+    key = client.session[SETUP_KEY]
+    candidate = TOTPDevice(user=user, key=key)
+    wrong = "000000" if _code(candidate) != "000000" else "111111"
+    assert client.post(setup, {"token": wrong}).status_code == 400
+    assert not TOTPDevice.objects.filter(user=user).exists()  # a wrong first code adds nothing
+    assert client.post(setup, {"token": _code(candidate)}).status_code in (200, 302)  # 200: the new backup codes
     device = TOTPDevice.objects.get(user=user)
-    assert client.post(reverse("accounts:two_factor_setup"), {"token": _code(device)}).status_code == 302
+    assert device.confirmed and device.key == key
     client.post(reverse("accounts:logout"))
     client.post(LOGIN, {"username": "newdoc", "password": PASSWORD})
     client.post(reverse("accounts:two_factor_verify"), {"token": "000000" if _code(device) != "000000" else "111111"})
+    device.refresh_from_db()
     device_pk = device.pk
     device.delete()
 
     history = LogEntry.objects.filter(content_type__model="totpdevice", object_pk=str(device_pk)).order_by("pk")
     actions = [entry.action for entry in history]
     assert actions[0] == LogEntry.Action.CREATE and actions[-1] == LogEntry.Action.DELETE
-    assert any(entry.changes.get("confirmed") == ["False", "True"] for entry in history if entry.changes)
-    assert any("throttling_failure_count" in (entry.changes or {}) for entry in history)
+    assert history[0].changes.get("confirmed", [None, None])[-1] == "True"  # added and confirmed in one step
+    assert any("throttling_failure_count" in (entry.changes or {}) for entry in history)  # the failed code
     log = whole_log()
-    assert device.key not in log
+    assert key not in log and device.key not in log
     assert "drift" not in log and "last_t" not in log
 
 
 def test_clinic_settings_changes_are_recorded_with_who(client_for, admin_user):
-    values = {name: getattr(ClinicSettings.load(), name) for name in ClinicSettings.THRESHOLD_FIELDS}
+    from tests.clinic.test_settings import _settings_post
+
+    was = ClinicSettings.load().require_2fa_for_intake  # on by default now (REQUIRE_2FA_FOR_INTAKE_DEFAULT): flip it
     response = client_for(admin_user).post(
-        reverse("clinic:settings"), {**values, "require_2fa_for_intake": "on", "screening_valid_days": 21}
+        reverse("clinic:settings"), _settings_post(require_2fa_for_intake=not was, screening_valid_days=21)
     )
     assert response.status_code == 302
 
     entry = LogEntry.objects.get_for_object(ClinicSettings.load()).get(action=LogEntry.Action.UPDATE)
     assert entry.actor == admin_user
-    assert entry.changes["require_2fa_for_intake"] == ["False", "True"]
+    assert entry.changes["require_2fa_for_intake"] == [str(was), str(not was)]
     assert entry.changes["screening_valid_days"] == ["30", "21"]
     assert "updated_at" not in entry.changes
 

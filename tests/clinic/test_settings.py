@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from kap_clinic.clinic.forms import ClinicSettingsForm
 from kap_clinic.clinic.models import ClinicSettings
 from screening import services
 
@@ -10,10 +11,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _settings_post(**changes):
+    """The settings form's POST data: every field of the form at its current value, then the given changes. A
+    checkbox that is off is left out, as a browser does."""
     current = ClinicSettings.load()
-    data = {name: getattr(current, name) for name in (*ClinicSettings.THRESHOLD_FIELDS, "pcl5_cutoff")}
+    data = {name: getattr(current, name) for name in ClinicSettingsForm.Meta.fields}
     data.update(changes)
-    return data
+    return {name: value for name, value in data.items() if value is not False}
 
 
 def test_the_pcl5_cut_off_is_a_clinic_setting_the_screening_uses(client_for, admin_user, front_desk, patient):

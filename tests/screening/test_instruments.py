@@ -245,6 +245,13 @@ def test_audit_seven_is_hazardous_for_women_and_people_over_65(sex, age, band):
     assert score("audit", [4, 3, 0, 0, 0, 0, 0, 0, 0, 0], sex=sex, age_years=age).band == band
 
 
+def test_audit_bands_for_the_lower_cut_off_start_hazardous_at_7():
+    """The bands reported with the lowered cut-off hold the total: hazardous is 7-15, low risk 0-6."""
+    lowered = {b.name: (b.low, b.high) for b in instruments.bands_for("audit", sex="female", age_years=30)}
+    assert (lowered["low_risk"], lowered["hazardous"]) == ((0, 6), (7, 15))
+    assert instruments.bands_for("audit", sex="male", age_years=40) == get("audit").bands
+
+
 @pytest.mark.parametrize(
     ("answers", "sex", "total", "band"),
     [
@@ -564,7 +571,8 @@ def test_total_lies_in_range_and_inside_its_band(code, data):
     instrument = get(code)
     result = score(code, data.draw(valid_answers(code)))
     assert instrument.min_total <= result.total <= instrument.max_total
-    band = next(band for band in instrument.bands if band.name == result.band)
+    # The bands that apply to this person (unknown sex and age here): the AUDIT's lowered cut-off moves hazardous to 7.
+    band = next(band for band in instruments.bands_for(code) if band.name == result.band)
     assert band.low <= result.total <= band.high
 
 

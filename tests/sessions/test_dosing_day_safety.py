@@ -277,8 +277,8 @@ def test_intranasal_counts_from_the_last_device(patient, clinician, time_machine
     spravato = book_session(patient, clinician, route="intranasal")
     time_machine.move_to(spravato.starts_at + timedelta(minutes=5), tick=False)
     check(spravato, clinician)
-    given = dose(spravato, clinician, amount="84")
-    assert recording.end_of_dosing_at(spravato, given) == given.dosed_at + timedelta(minutes=10)
+    given = dose(spravato, clinician, amount="56")  # the label's first dose of a series: two devices
+    assert recording.end_of_dosing_at(spravato, given) == given.dosed_at + timedelta(minutes=5)
 
     time_machine.move_to(given.dosed_at + timedelta(minutes=12), tick=False)
     given = recording.dosing_end_record(session=spravato, by=clinician)

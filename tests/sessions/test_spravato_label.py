@@ -22,7 +22,7 @@ from sessions.services import (
 )
 from sessions.spravato import series_dose_problems
 
-from .record_helpers import ALL_MET, REASON, book_session, check, dose
+from .record_helpers import ALL_MET, REASON, book_session, check, dose, monitored
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,8 @@ def test_84_mg_is_given_without_override_after_a_56_mg_session(patient, clinicia
     time_machine.move_to(first.starts_at + timedelta(minutes=5), tick=False)
     check(first, clinician)
     dose(first, clinician, "56")
-    time_machine.move_to(first.starts_at + timedelta(minutes=5 + 121), tick=False)
+    first.refresh_from_db()
+    monitored(first, clinician, time_machine)  # 2 hours from the last device, BP at 40 min, MOAA/S 5
     recording.discharge_record(session=first, by=clinician, criteria=ALL_MET)
 
     second = first.plan.sessions.get(sequence=2)
