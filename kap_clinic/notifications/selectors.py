@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,5 +42,6 @@ def unconfirmed_tomorrow(user: User) -> list[dict]:
 
 def reminder_problems() -> dict:
     """Counts for the admin's home page: failed reminders, and those a crash left for staff to check."""
-    failed = Reminder.objects.filter(status=Reminder.Status.FAILED)
-    return {"failed": failed.count(), "attention": failed.filter(needs_attention=True).count()}
+    return Reminder.objects.filter(status=Reminder.Status.FAILED).aggregate(
+        failed=Count("pk"), attention=Count("pk", filter=Q(needs_attention=True))
+    )
