@@ -149,7 +149,7 @@ def pre_dose_check_record(
     rescreen_code: str = "",
     rescreen_answers: list[int | None] | None = None,
     is_possibly_pregnant: bool | None = None,
-    is_consent_confirmed: bool = False,
+    is_consent_confirmed: bool | None = None,
 ) -> PreDoseCheck:
     """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement.
 
@@ -169,7 +169,8 @@ def pre_dose_check_record(
         # The acknowledgement was for other numbers.
         check.bp_acknowledged_level, check.bp_acknowledged_by, check.bp_acknowledged_at = "", None, None
         check.bp_acknowledgement_reason = check.bp_symptom_check = ""
-    check.is_consent_confirmed = is_consent_confirmed
+    if is_consent_confirmed is not None:  # the old per-session checkbox: kept on old records, never wiped by a re-save
+        check.is_consent_confirmed = is_consent_confirmed
     check.is_fasting_confirmed = is_fasting_confirmed
     check.escort_name = (escort_name or "").strip()
     check.sbp, check.dbp, check.hr, check.spo2, check.rr = sbp, dbp, hr, spo2, rr
