@@ -282,7 +282,11 @@ def _objects(patient, front_desk, clinician, kind=None):
 
         patient.email, patient.consents_to_email = "ada@example.org", True
         patient.save()
-        objects["reminder"] = reminders_sync(objects["session"])[0]
+        import time_machine
+
+        # Planned at midday: at night the clinic's quiet hours leave nothing due yet for tomorrow's session.
+        with time_machine.travel(timezone.localtime().replace(hour=12, minute=0), tick=False):
+            objects["reminder"] = reminders_sync(objects["session"])[0]
     if kind == "staff_alert":
         from kap_clinic.notifications.alerts import staff_alert_raise
 
