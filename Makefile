@@ -35,8 +35,8 @@ run: install
 	$(PY) manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:8000/ with a Celery worker and beat (Ctrl-C stops all)"
 	@trap 'kill 0' INT TERM; \
-	$(VENV)/bin/celery -A kap_clinic worker --pool=solo --loglevel=info & \
-	$(VENV)/bin/celery -A kap_clinic beat --loglevel=info --schedule=$(RUNDIR)/celerybeat-schedule & \
+	$(VENV)/bin/celery -A kap_clinic.celery worker --pool=solo --loglevel=info & \
+	$(VENV)/bin/celery -A kap_clinic.celery beat --loglevel=info --schedule=$(RUNDIR)/celerybeat-schedule & \
 	$(PY) manage.py runserver 127.0.0.1:8000 & \
 	wait
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
-from kap_clinic.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
 from .models import CheckIn, IntegrationSession
 

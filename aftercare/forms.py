@@ -3,13 +3,13 @@ from datetime import datetime
 from django import forms
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
-from kap_clinic.validation import BoundedInput, booking_date
-from screening import instruments
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.validation import BoundedInput, booking_date
+from kap_clinic.rules import checkin_cadence as cadence
+from kap_clinic.rules import instruments
 from screening.forms import InstrumentForm
 
-from . import cadence
 from .models import IntegrationSession
 from .services import CHECKIN_INSTRUMENTS, PATIENT_INSTRUMENTS
 

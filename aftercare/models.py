@@ -115,7 +115,7 @@ class CheckIn(models.Model):
 
 
 class CheckInResponse(models.Model):
-    """The patient's answers to one instrument of a check-in, scored with `screening.instruments.score`."""
+    """The patient's answers to one instrument of a check-in, scored with `kap_clinic.rules.instruments.score`."""
 
     checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="responses")
     code = models.CharField(max_length=10)
@@ -143,6 +143,8 @@ class CheckInResponse(models.Model):
 
 
 # Admins browse the audit log: a change to the notes is recorded without their text (clinicians only read them).
-auditlog.register(IntegrationSession, mask_fields=["notes"], mask_callable="kap_clinic.audit.masks.clinicians_only")
+auditlog.register(
+    IntegrationSession, mask_fields=["notes"], mask_callable="kap_clinic.kernel.audit.masks.clinicians_only"
+)
 auditlog.register(CheckIn)
 auditlog.register(CheckInResponse)

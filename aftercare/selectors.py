@@ -4,14 +4,14 @@ from django.db.models import Min, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.rules import outcomes
 from patients.models import Patient
 from patients.selectors import visible_through
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 
-from . import outcomes
 from .models import CheckIn, CheckInResponse, IntegrationSession
 
 TREND_CODES = ("phq9", "gad7")
@@ -146,7 +146,7 @@ def phq9_points(patient_ids, *, exclude_checkin_id: int | None = None) -> dict[i
 
 
 def outcome_episodes(patient_ids) -> dict[int, outcomes.Episode]:
-    """Baseline, response and remission per patient (aftercare.outcomes), in three queries for the whole list."""
+    """Baseline, response and remission per patient (kap_clinic.rules.outcomes), in three queries for the whole list."""
     patient_ids = list(patient_ids)
     starts = episode_starts(patient_ids)
     points = phq9_points(patient_ids)
@@ -193,7 +193,7 @@ def patient_aftercare(patient: Patient, *, with_notes: bool = False) -> dict:
     Integration notes are loaded only `with_notes` (see `integration_notes_visible_to`); otherwise they stay in the
     database.
     """
-    from kap_clinic.notifications.models import StaffAlert
+    from kap_clinic.kernel.notifications.models import StaffAlert
 
     points = outcome_trend(patient)
     integration_sessions = IntegrationSession.objects.filter(patient=patient).select_related("clinician")

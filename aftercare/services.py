@@ -12,21 +12,21 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.clinic.models import ClinicSettings
-from kap_clinic.notifications.alerts import staff_alert_raise
-from kap_clinic.notifications.models import StaffAlert
-from kap_clinic.notifications.services import reminders_sync
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.kernel.notifications.services import reminders_sync
+from kap_clinic.rules import checkin_cadence as cadence
+from kap_clinic.rules import instruments, outcomes, relapse
 from patients.models import Patient
-from screening import instruments
 from screening.models import SuicideRiskAlert
 from screening.services import risk_alert_raise
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 from sessions.services import booking_race_lost_as_validation_error, lock_for_booking
 
-from . import cadence, outcomes, relapse
 from .models import CheckIn, CheckInResponse, IntegrationSession
 from .selectors import episode_starts, integration_sessions_overlapping, phq9_points
 

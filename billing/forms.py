@@ -1,8 +1,8 @@
 from django import forms
 
-from kap_clinic.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
+from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
+from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, parse_codes
 
-from .codes import AUTHORIZATION_CODES, parse_codes
 from .models import Payer, PriorAuthorization
 from .services import TRANSITIONS
 

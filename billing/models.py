@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from kap_clinic.validation import EARLIEST_CLINIC_DATE, LATEST_DATE
+from kap_clinic.kernel.validation import EARLIEST_CLINIC_DATE, LATEST_DATE
 from patients.models import Patient
 
 

@@ -3,8 +3,8 @@ from datetime import date, timedelta
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from patients.selectors import visible_through
 
 from .models import PriorAuthorization

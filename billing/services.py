@@ -16,11 +16,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
-from kap_clinic.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
-from kap_clinic.notifications.models import StaffAlert
-from kap_clinic.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
 from patients.models import Patient
 from sessions.models import DosingSession
 

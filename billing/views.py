@@ -5,9 +5,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import STAFF_ROLES
-from kap_clinic.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES
+from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from patients.selectors import get_patient_for_user
 
 from . import services

@@ -1,9 +1,9 @@
 """gunicorn's access log without secrets: every atom of the log line (request line, path, query, referrer) is
-redacted by kap_clinic.logs.redact before it is formatted. Used by gunicorn.conf.py (`logger_class`)."""
+redacted by kap_clinic.kernel.logs.redact before it is formatted. Used by gunicorn.conf.py (`logger_class`)."""
 
 from gunicorn.glogging import Logger
 
-from kap_clinic.logs import redact
+from kap_clinic.kernel.logs import redact
 
 
 class RedactingLogger(Logger):

@@ -69,11 +69,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",  # backup codes
     "auditlog",
-    "kap_clinic.accounts",
-    "kap_clinic.audit",
-    "kap_clinic.clinic",
-    "kap_clinic.notifications",
-    "kap_clinic.outbox",
+    "kap_clinic.kernel.accounts",
+    "kap_clinic.kernel.audit",
+    "kap_clinic.kernel.clinic",
+    "kap_clinic.kernel.notifications",
+    "kap_clinic.kernel.outbox",
     "patients",
     "screening",
     "sessions.apps.SessionsConfig",
@@ -89,15 +89,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "kap_clinic.http.NoStoreWhenSignedInMiddleware",
+    "kap_clinic.kernel.http.NoStoreWhenSignedInMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # NUL characters and oversized values get a 400 with a plain message before any view sees them.
-    "kap_clinic.validation.RejectBadInputMiddleware",
-    "kap_clinic.accounts.middleware.SessionLifetimeMiddleware",
-    "kap_clinic.accounts.middleware.TwoFactorRequiredMiddleware",
+    "kap_clinic.kernel.validation.RejectBadInputMiddleware",
+    "kap_clinic.kernel.accounts.middleware.SessionLifetimeMiddleware",
+    "kap_clinic.kernel.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "kap_clinic.audit.middleware.ClinicAuditlogMiddleware",
+    "kap_clinic.kernel.audit.middleware.ClinicAuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -115,7 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "kap_clinic.clinic.context_processors.clinic",
+                "kap_clinic.kernel.clinic.context_processors.clinic",
             ],
         },
     },
@@ -134,8 +134,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # reconnects instead of failing.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL roles: the site and workers connect (DATABASE_URL) as a runtime role that cannot rewrite the audit trail;
-# `migrate` runs as the owner; DATABASE_RUNTIME_ROLE names the role it then grants (kap_clinic/audit/privileges.py)
-# and DATABASE_RUNTIME_PASSWORD, when set, creating that role or setting its password. Unset: no grants (SQLite).
+# `migrate` runs as the owner; DATABASE_RUNTIME_ROLE names the role it then grants
+# (kap_clinic/kernel/audit/privileges.py) and DATABASE_RUNTIME_PASSWORD, when set, creating that role or setting its
+# password. Unset: no grants (SQLite).
 DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "")
 DATABASE_RUNTIME_PASSWORD = os.environ.get("DATABASE_RUNTIME_PASSWORD", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -151,7 +152,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Patients' forgotten-password links (kap_clinic.accounts.password_reset): how long one works, and how many one
+# Patients' forgotten-password links (kap_clinic.kernel.accounts.password_reset): how long one works, and how many one
 # address may ask for in an hour.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 2) * 3600
 PASSWORD_RESET_PER_HOUR = env_int("PASSWORD_RESET_PER_HOUR", 5)
@@ -160,7 +161,7 @@ LOGIN_REDIRECT_URL = "clinic:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions: signed out after SESSION_IDLE_MINUTES without a request, and after
-# SESSION_MAX_HOURS in any case (kap_clinic.accounts.middleware enforces both).
+# SESSION_MAX_HOURS in any case (kap_clinic.kernel.accounts.middleware enforces both).
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
 SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
@@ -176,14 +177,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-# Reverse proxies in front of the site: kap_clinic.http.client_ip trusts exactly that many X-Forwarded-For hops,
+# Reverse proxies in front of the site: kap_clinic.kernel.http.client_ip trusts exactly that many X-Forwarded-For hops,
 # for the lockout, the sign-in throttle and the audit log alike.
 PROXY_COUNT = env_int("PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "kap_clinic.http.client_ip"
+AXES_CLIENT_IP_CALLABLE = "kap_clinic.kernel.http.client_ip"
 AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
 AXES_VERBOSE = False
 # Password spraying (one password, many usernames) from one address: refused after this many failed sign-ins
-# from it within the window, whatever the usernames (kap_clinic.accounts.throttle).
+# from it within the window, whatever the usernames (kap_clinic.kernel.accounts.throttle).
 LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)
 LOGIN_IP_WINDOW_MINUTES = env_int("LOGIN_IP_WINDOW_MINUTES", 15)
 # Wrong witness passwords on the controlled-substance log, per witness, before the witness check waits (no lockout
@@ -238,8 +239,11 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(RUN_DIR / "mail"))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
 # Text messages: a backend class path. Console in development; unset in production, so a missing provider shows as
-# a failed reminder instead of a silent success. kap_clinic.notifications.backends.TwilioSmsBackend is the provider.
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "kap_clinic.notifications.backends.ConsoleSmsBackend" if DEBUG else "")
+# a failed reminder instead of a silent success.
+# kap_clinic.kernel.notifications.backends.TwilioSmsBackend is the provider.
+SMS_BACKEND = os.environ.get(
+    "SMS_BACKEND", "kap_clinic.kernel.notifications.backends.ConsoleSmsBackend" if DEBUG else ""
+)
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(RUN_DIR / "sms" / "outbox.jsonl"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
@@ -301,16 +305,16 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
-        "task": "kap_clinic.clinic.tasks.record_worker_heartbeat",
+        "task": "kap_clinic.kernel.clinic.tasks.record_worker_heartbeat",
         "schedule": 60.0,
         "args": ("beat",),
     },
     "release-due-reminders": {
-        "task": "kap_clinic.notifications.tasks.release_due_reminders",
+        "task": "kap_clinic.kernel.notifications.tasks.release_due_reminders",
         "schedule": 60.0,
     },
     "release-outbox-emails": {
-        "task": "kap_clinic.outbox.tasks.release_outbox_emails",
+        "task": "kap_clinic.kernel.outbox.tasks.release_outbox_emails",
         "schedule": 60.0,
     },
     # Early in the clinic's day (CELERY_TIMEZONE), so the warnings are on the front desk's home page when it opens.
@@ -363,12 +367,12 @@ CONTENT_SECURITY_POLICY = {
 # Logs carry ids, never names or clinical detail; request bodies and query strings are not logged.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 # Credentials in URL paths (calendar feeds, confirmation, invitation and reset links) are redacted by every handler
-# (kap_clinic.logs); runserver's request log (django.server) is redefined here only to add that filter.
+# (kap_clinic.kernel.logs); runserver's request log (django.server) is redefined here only to add that filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_secrets": {"()": "kap_clinic.logs.RedactSecretsFilter"},
+        "redact_secrets": {"()": "kap_clinic.kernel.logs.RedactSecretsFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -388,7 +392,7 @@ LOGGING = {
             "level": "INFO",
         },
         "mail_admins": {
-            "class": "kap_clinic.logs.RedactingAdminEmailHandler",
+            "class": "kap_clinic.kernel.logs.RedactingAdminEmailHandler",
             "filters": ["require_debug_false"],
             "level": "ERROR",
         },

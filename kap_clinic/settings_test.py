@@ -16,7 +16,7 @@ from kap_clinic.settings import STORAGES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-SMS_BACKEND = "kap_clinic.notifications.backends.LocmemSmsBackend"
+SMS_BACKEND = "kap_clinic.kernel.notifications.backends.LocmemSmsBackend"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Tasks run in-process; tests/test_worker.py switches this off and starts a real worker on Redis.

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kap_clinic.accounts.views import admin_login_view
+from kap_clinic.kernel.accounts.views import admin_login_view
 from sessions.portal_views import calendar_feed_view
 
-handler500 = "kap_clinic.errors.server_error"
+handler500 = "kap_clinic.kernel.errors.server_error"
 
 admin.site.site_header = "KAP Clinic administration"
 admin.site.site_title = "KAP Clinic"
@@ -14,15 +14,15 @@ urlpatterns = [
     # user it does not admit gets 403 instead of a sign-in loop.
     path("admin/login/", admin_login_view),
     path("admin/", admin.site.urls),
-    path("accounts/", include("kap_clinic.accounts.urls")),
-    path("audit/", include("kap_clinic.audit.urls")),
+    path("accounts/", include("kap_clinic.kernel.accounts.urls")),
+    path("audit/", include("kap_clinic.kernel.audit.urls")),
     path("patients/", include("patients.urls")),
     path("screening/", include("screening.urls")),
     path("treatment/", include("sessions.urls")),
     # The patient's calendar feed at an address that names no treatment (the one under treatment/ still works).
     path("calendar/<str:token>.ics", calendar_feed_view, name="calendar_feed"),
     path("aftercare/", include("aftercare.urls")),
-    path("reminders/", include("kap_clinic.notifications.urls")),
+    path("reminders/", include("kap_clinic.kernel.notifications.urls")),
     path("billing/", include("billing.urls")),
-    path("", include("kap_clinic.clinic.urls")),
+    path("", include("kap_clinic.kernel.clinic.urls")),
 ]

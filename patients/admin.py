@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 
 from .models import Patient
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from kap_clinic.validation import BoundedInput
+from kap_clinic.kernel.validation import BoundedInput
 
 from . import status as path
 from .models import Patient

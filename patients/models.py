@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from kap_clinic.validation import EARLIEST_DATE, birth_date
+from kap_clinic.kernel.validation import EARLIEST_DATE, birth_date
 
 from .status import Status
 

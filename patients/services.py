@@ -9,10 +9,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.outbox.services import email_outbox_cancel, email_outbox_send
-from kap_clinic.validation import birth_date
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.outbox.services import email_outbox_cancel, email_outbox_send
+from kap_clinic.kernel.validation import birth_date
 
 from . import status as path
 from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
@@ -57,7 +57,7 @@ def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
     patient.full_clean()
     patient.save()
     if [getattr(patient, name) for name in CONTACT_FIELDS] != contact_before:
-        from kap_clinic.notifications.services import reminders_sync_for_patient
+        from kap_clinic.kernel.notifications.services import reminders_sync_for_patient
 
         reminders_sync_for_patient(patient)
     return patient

@@ -5,9 +5,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import permission_required, role_required
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.accounts.decorators import permission_required, role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 
 from . import services
 from .forms import PatientForm, RemsEnrollmentForm, StatusChangeForm

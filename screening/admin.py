@@ -1,11 +1,11 @@
 from django import forms
 from django.contrib import admin
 
-from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
-from kap_clinic.clinic.admin_base import ReadOnlyAdmin
-from kap_clinic.validation import BoundedInput
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.kernel.validation import BoundedInput
+from kap_clinic.rules import contraindications
 
-from . import contraindications
 from .models import ConditionRule, Screening, SuicideRiskAlert
 
 

@@ -1,9 +1,9 @@
 from django import forms
 
-from kap_clinic.validation import BoundedInput
+from kap_clinic.kernel.validation import BoundedInput
+from kap_clinic.rules import contraindications
+from kap_clinic.rules.instruments import Instrument
 
-from . import contraindications
-from .instruments import Instrument
 from .models import MedicalHistory
 
 ACTION_DRAFT, ACTION_COMPLETE = "draft", "complete"

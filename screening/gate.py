@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from kap_clinic.clinic.models import ClinicSettings
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from patients.models import Patient
 
 from .models import Screening, SuicideRiskAlert

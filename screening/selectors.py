@@ -1,8 +1,8 @@
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import Http404
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from patients.selectors import visible_through
 
 from .models import Screening, SuicideRiskAlert

@@ -6,16 +6,16 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.clinic.models import ClinicSettings
-from kap_clinic.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
-from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.rules import contraindications, eligibility, instruments, medications
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
 
-from . import contraindications, eligibility, instruments, medications
 from .models import ConditionRule, InstrumentResponse, MedicalHistory, Screening, SuicideRiskAlert
 
 # The standard intake set; PCL-5 is offered but optional (trauma-focused programs).

@@ -4,12 +4,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.services import record_chart_view
+from kap_clinic.rules import instruments
 from patients.selectors import get_patient_for_user
 
-from . import instruments, services
+from . import services
 from .forms import (
     ACTION_COMPLETE,
     AlertReviewForm,

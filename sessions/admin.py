@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 
 from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
 from .models import (

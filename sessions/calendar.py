@@ -25,8 +25,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
 
 from .models import CalendarFeed, DosingSession

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
 
 from .models import ConsentAcceptance, ConsentDocument, DosingSession, TreatmentPlan

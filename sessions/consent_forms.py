@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from kap_clinic.validation import BoundedInput
+from kap_clinic.kernel.validation import BoundedInput
 
 from .models import ConsentDocument
 

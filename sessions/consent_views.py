@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.services import record_chart_view
 from patients.selectors import get_patient_for_user, visible_through
 
 from . import consent

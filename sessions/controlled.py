@@ -16,8 +16,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from patients.selectors import patients_visible_to
 
 from .models import ControlledProduct, CSLogEntry, DosingSession, ProductLot

@@ -1,6 +1,6 @@
 from django import forms
 
-from kap_clinic.validation import BoundedInput, booking_date
+from kap_clinic.kernel.validation import BoundedInput, booking_date
 
 
 class EnrollmentForm(BoundedInput, forms.Form):
@@ -41,7 +41,7 @@ class PlanForm(BoundedInput, forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from kap_clinic.accounts.models import User
+        from kap_clinic.kernel.accounts.models import User
 
         from .models import Protocol, Room
 

@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.audit.services import record_chart_view
 
 from . import calendar
 from .selectors import get_session_for_user

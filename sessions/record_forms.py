@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from django import forms
 
-from kap_clinic.validation import BoundedInput
+from kap_clinic.kernel.validation import BoundedInput
+from kap_clinic.rules import safety
 
-from . import safety
 from .models import AdverseEvent, ScaleScore, VitalSign
 from .models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
 

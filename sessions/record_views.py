@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.services import record_chart_view
 
 from . import recording
 from .consent import consent_status_for_session

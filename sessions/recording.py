@@ -14,15 +14,15 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
-from kap_clinic.clinic.models import ClinicSettings
-from kap_clinic.notifications.alerts import staff_alert_raise
-from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.rules import safety, spravato
 from screening.models import SuicideRiskAlert
 from screening.services import open_risk_alerts, risk_alert_raise
 
-from . import safety, spravato
 from .consent import consent_problems
 from .models import (
     AdverseEvent,

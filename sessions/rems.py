@@ -16,9 +16,9 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.notifications.alerts import staff_alerts_acknowledge
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from patients.models import Patient
 from patients.selectors import patients_visible_to
 
@@ -30,7 +30,7 @@ from .selectors import get_session_for_user
 # Sessions in which the patient was actually treated (checked in or later), so a form is owed.
 TREATED_STATUSES = ("checked_in", "in_progress", "completed")
 
-# Form field → screening interaction class (screening.medications.InteractionClass).
+# Form field → screening interaction class (kap_clinic.rules.medications.InteractionClass).
 CONCOMITANT_MEDICATIONS = {
     "takes_benzodiazepines": "benzodiazepine",
     "takes_sedative_hypnotics": "sedative_hypnotic",
@@ -417,8 +417,8 @@ REMS_WARN_DAYS = 2  # staff are told when two days are left of the seven, and ag
 def rems_deadline_warnings(*, today: date | None = None) -> list:
     """Staff alerts for REMS forms not yet submitted: one when the deadline is REMS_WARN_DAYS away or nearer, an
     urgent one once it has passed. Raised once each (the alert key); the beat runs this every morning."""
-    from kap_clinic.notifications.alerts import staff_alert_raise
-    from kap_clinic.notifications.models import StaffAlert
+    from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+    from kap_clinic.kernel.notifications.models import StaffAlert
 
     today = today or timezone.localdate()
     raised = []

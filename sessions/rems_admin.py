@@ -7,8 +7,8 @@ only through `sessions.rems`; the log is append-only, so nobody may change or de
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 
-from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
-from kap_clinic.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
 from .models import ControlledProduct, CSLogEntry, ProductLot, RemsMonitoringForm
 

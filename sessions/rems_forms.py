@@ -5,10 +5,10 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES
-from kap_clinic.accounts.services import witness_password_check
-from kap_clinic.validation import BoundedInput, add_date_window, birth_date, clinic_date, expiry_date
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES
+from kap_clinic.kernel.accounts.services import witness_password_check
+from kap_clinic.kernel.validation import BoundedInput, add_date_window, birth_date, clinic_date, expiry_date
 
 from .models import ProductLot, RemsEvent, RemsMonitoringForm
 from .models.controlled import ControlledProduct

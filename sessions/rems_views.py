@@ -7,9 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kap_clinic.accounts.decorators import role_required
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 
 from . import controlled, rems
 from .models import CSLogEntry, RemsMonitoringForm

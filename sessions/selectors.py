@@ -4,8 +4,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from patients.selectors import visible_through
 
 from .models import DosingSession, TreatmentPlan

@@ -7,15 +7,15 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from aftercare.selectors import integration_sessions_overlapping
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.notifications.services import reminders_sync
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.notifications.services import reminders_sync
+from kap_clinic.rules import cadence, spravato
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
 from screening.gate import enrollment_gate
 
-from . import cadence, spravato
 from .models import (
     ClinicClosure,
     ClinicHours,
@@ -221,7 +221,7 @@ def plan_create(
     """Book a whole series for an enrolled patient: one row per session, each with its planned dose, all or nothing.
 
     Doses: `session_doses` (one per session) or else `first_dose` for session 1 and `planned_dose` for the rest. A
-    Spravato series keeps the label's dose rules (`sessions.spravato`) unless a clinician writes why not.
+    Spravato series keeps the label's dose rules (`kap_clinic.rules.spravato`) unless a clinician writes why not.
     """
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can plan treatment.")

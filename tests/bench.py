@@ -44,7 +44,7 @@ def seed():
     call_command("seed_demo", "--allow-production", stdout=open(os.devnull, "w"))
     missing = PATIENTS - Patient.objects.count()
     if missing > 0:
-        from kap_clinic.accounts.models import User
+        from kap_clinic.kernel.accounts.models import User
 
         clinician = User.objects.get(username="clinician")
         rows = [
@@ -64,7 +64,7 @@ def signed_in_client(username):
     from django.test import Client
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from kap_clinic.accounts.models import User
+    from kap_clinic.kernel.accounts.models import User
 
     client = Client(HTTP_X_FORWARDED_PROTO="https")
     user = User.objects.get(username=username)

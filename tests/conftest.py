@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -128,7 +128,7 @@ def _sqlite_flush_despite_append_only_audit_log(request):
 
     if connection.vendor != "sqlite":
         return
-    migration = importlib.import_module("kap_clinic.audit.migrations.0001_append_only_log")
+    migration = importlib.import_module("kap_clinic.kernel.audit.migrations.0001_append_only_log")
     with connection.cursor() as cursor:
         cursor.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
         cursor.execute(f"DELETE FROM {migration.TABLE}")  # noqa: S608 - a constant table name
@@ -147,7 +147,7 @@ def _sqlite_flush_despite_append_only_audit_log(request):
     from django.apps import apps
     from django.core.management import call_command
 
-    seals = importlib.import_module("kap_clinic.audit.migrations.0002_hash_chain")
+    seals = importlib.import_module("kap_clinic.kernel.audit.migrations.0002_hash_chain")
     screenings = importlib.import_module("screening.migrations.0003_signed_screening_is_read_only")
     rems = importlib.import_module("sessions.migrations.0007_signed_rems_form_is_read_only")
     with connection.cursor() as cursor:
@@ -163,8 +163,8 @@ REFERENCE_DATA_MIGRATIONS = (
     # (module with a `seed(apps, schema_editor)`, model whose rows it creates)
     ("sessions.migrations.0003_booking_exclusions_and_protocols", "treatment_sessions.Protocol"),
     ("sessions.migrations.0008_consent_documents", "treatment_sessions.ConsentDocument"),
-    ("kap_clinic.notifications.migrations.0003_aftercare_and_staff_alerts", "notifications.ReminderRule"),
-    ("kap_clinic.notifications.migrations.0004_preparation_texts", "notifications.PreparationText"),
+    ("kap_clinic.kernel.notifications.migrations.0003_aftercare_and_staff_alerts", "notifications.ReminderRule"),
+    ("kap_clinic.kernel.notifications.migrations.0004_preparation_texts", "notifications.PreparationText"),
 )
 
 
@@ -189,7 +189,7 @@ def _reference_data(request):
     from django.apps import apps
     from django.contrib.auth.models import Group
 
-    from kap_clinic.accounts.roles import sync_role_groups
+    from kap_clinic.kernel.accounts.roles import sync_role_groups
 
     for module, label in REFERENCE_DATA_MIGRATIONS:
         if not apps.get_model(label).objects.exists():

@@ -11,4 +11,4 @@ urlpatterns = [
     path("treatment/calendar/<str:token>.ics", boom),
     path("", include("kap_clinic.urls")),
 ]
-handler500 = "kap_clinic.errors.server_error"
+handler500 = "kap_clinic.kernel.errors.server_error"

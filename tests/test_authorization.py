@@ -278,7 +278,7 @@ def _objects(patient, front_desk, clinician, kind=None):
             by=front_desk,
         )
     if kind == "reminder":
-        from kap_clinic.notifications.services import reminders_sync
+        from kap_clinic.kernel.notifications.services import reminders_sync
 
         patient.email, patient.consents_to_email = "ada@example.org", True
         patient.save()
@@ -288,7 +288,7 @@ def _objects(patient, front_desk, clinician, kind=None):
         with time_machine.travel(timezone.localtime().replace(hour=12, minute=0), tick=False):
             objects["reminder"] = reminders_sync(objects["session"])[0]
     if kind == "staff_alert":
-        from kap_clinic.notifications.alerts import staff_alert_raise
+        from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 
         objects["staff_alert"] = staff_alert_raise(
             kind="relapse", key="matrix-alert", patient=patient, summary="Relapse warning on a check-in."
@@ -346,7 +346,7 @@ def _kwargs(kind, patient, objects):
     if kind == "reset_token":  # a link that does not work: the page says so
         return {"uidb64": "MQ", "token": "not-a-reset-token"}
     if kind == "confirm_token":
-        from kap_clinic.notifications.services import confirm_token
+        from kap_clinic.kernel.notifications.services import confirm_token
 
         return {"token": confirm_token(objects["session"])}
     if kind == "patient_a":
@@ -394,7 +394,7 @@ def _sign_in_as(client, people, role):
 
 
 def _reset_token(user, admin_user):
-    from kap_clinic.accounts.models import TwoFactorReset
+    from kap_clinic.kernel.accounts.models import TwoFactorReset
 
     user.email = "clinician@example.org"
     user.save()

@@ -70,8 +70,8 @@ def test_app_services_build_from_the_project_image(services):
 def test_commands(services):
     assert "gunicorn kap_clinic.wsgi:application" in " ".join(_command(services["web"]))
     assert "0.0.0.0:8000" in " ".join(_command(services["web"]))
-    assert _command(services["worker"])[:4] == ["celery", "-A", "kap_clinic", "worker"]
-    assert _command(services["beat"])[:4] == ["celery", "-A", "kap_clinic", "beat"]
+    assert _command(services["worker"])[:4] == ["celery", "-A", "kap_clinic.celery", "worker"]
+    assert _command(services["beat"])[:4] == ["celery", "-A", "kap_clinic.celery", "beat"]
 
 
 def test_migrations_and_static_files_run_before_the_site_serves(services):

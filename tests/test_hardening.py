@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 import kap_clinic.urls
-from kap_clinic.logs import REDACTED
+from kap_clinic.kernel.logs import REDACTED
 
 CANARY = "CANARYtoken0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
@@ -69,7 +69,7 @@ def test_the_500_page_says_the_team_was_told_only_when_error_mail_is_set_up(sett
     assert response.status_code == 500
     page = response.content.decode()
     assert ("The clinic team has been told" in page) is told
-    assert kap_clinic.urls.handler500 == "kap_clinic.errors.server_error"
+    assert kap_clinic.urls.handler500 == "kap_clinic.kernel.errors.server_error"
     assert len(mail.outbox) == (1 if told else 0)
     if told:
         [message] = mail.outbox

@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic import validation
-from kap_clinic.validation import NOTE_MAX, REQUEST_VALUE_MAX, BoundedInput
+from kap_clinic.kernel import validation
+from kap_clinic.kernel.validation import NOTE_MAX, REQUEST_VALUE_MAX, BoundedInput
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_every_form_of_the_project_bounds_its_input():
         if cls.__module__.split(".")[0] in PROJECT_PACKAGES and not issubclass(cls, BoundedInput):
             if not inspect.isabstract(cls) and "formset" not in cls.__name__.lower():
                 unbounded.append(f"{cls.__module__}.{cls.__qualname__}")
-    assert unbounded == [], "mix kap_clinic.validation.BoundedInput into these forms"
+    assert unbounded == [], "mix kap_clinic.kernel.validation.BoundedInput into these forms"
 
 
 # ---- NUL characters and oversized values -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from kap_clinic.validation import EARLIEST_DATE, LATEST_DATE, NOTE_MAX
+from kap_clinic.kernel.validation import EARLIEST_DATE, LATEST_DATE, NOTE_MAX
 from tests.conftest import sign_in
 from tests.test_authorization import (
     ADMIN,

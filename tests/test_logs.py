@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from kap_clinic.logs import REDACTED, redact
+from kap_clinic.kernel.logs import REDACTED, redact
 from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,10 +21,10 @@ from django.db import connection, transaction
 from django.urls import reverse
 from kombu import Exchange, Queue
 
-from kap_clinic.accounts.roles import Role
 from kap_clinic.celery import app as celery_app
-from kap_clinic.clinic.models import WorkerHeartbeat
-from kap_clinic.clinic.tasks import record_worker_heartbeat
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.clinic.models import WorkerHeartbeat
+from kap_clinic.kernel.clinic.tasks import record_worker_heartbeat
 from tests.conftest import make_user, sign_in, skip_or_fail
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -106,7 +106,7 @@ def worker(services_available, django_db_setup):
         PYTHONUNBUFFERED="1",
     )
     command = [
-        sys.executable, "-m", "celery", "-A", "kap_clinic", "worker",
+        sys.executable, "-m", "celery", "-A", "kap_clinic.celery", "worker",
         "--pool=solo", "--loglevel=info", "--without-mingle", "--without-gossip",
         "-Q", queue, "-n", hostname,
     ]  # fmt: skip

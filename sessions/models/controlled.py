@@ -16,7 +16,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Case, DecimalField, F, Q, Value, When
 
-from kap_clinic.audit.privileges import append_only
+from kap_clinic.kernel.audit.privileges import append_only
 
 MG = {"max_digits": 12, "decimal_places": 3}
 
@@ -174,5 +174,5 @@ auditlog.register(ControlledProduct)
 auditlog.register(ProductLot)
 auditlog.register(CSLogEntry)
 
-# The runtime database role may only read and append the ledger (kap_clinic/audit/privileges.py).
+# The runtime database role may only read and append the ledger (kap_clinic/kernel/audit/privileges.py).
 append_only(CSLogEntry)

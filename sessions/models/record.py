@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from kap_clinic.audit.privileges import append_only
+from kap_clinic.kernel.audit.privileges import append_only
 
 from .scheduling import DosingSession
 
@@ -433,7 +433,7 @@ class Discharge(SignedRecordRow):
     note = models.TextField(blank=True)
     discharged_at = models.DateTimeField()
     discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    # What in the record contradicted the discharge when a clinician overrode it in writing (sessions.safety).
+    # What in the record contradicted the discharge when a clinician overrode it in writing (kap_clinic.rules.safety).
     overridden_contradictions = models.JSONField(default=list, blank=True)
     override_reason = models.TextField(blank=True)
 
@@ -508,6 +508,6 @@ auditlog.register(Discharge)
 auditlog.register(RecordSignature)
 auditlog.register(RecordAmendment)
 
-# The runtime database role may only read and append these (kap_clinic/audit/privileges.py).
+# The runtime database role may only read and append these (kap_clinic/kernel/audit/privileges.py).
 append_only(RecordSignature)
 append_only(RecordAmendment)

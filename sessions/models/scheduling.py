@@ -9,10 +9,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from kap_clinic.rules import cadence
+from kap_clinic.rules.safety import REMS_MIN_MONITORING_MINUTES
 from patients.models import Patient
-
-from .. import cadence
-from ..safety import REMS_MIN_MONITORING_MINUTES
 
 
 class Route(models.TextChoices):

@@ -1,12 +1,12 @@
-"""The client address behind the proxy (kap_clinic.http.client_ip): one answer for the lockout, the sign-in
+"""The client address behind the proxy (kap_clinic.kernel.http.client_ip): one answer for the lockout, the sign-in
 throttle and the audit log, which a client cannot forge by writing X-Forwarded-For itself."""
 
 import pytest
 from axes.helpers import get_client_ip_address
 from django.test import RequestFactory
 
-from kap_clinic.audit.middleware import ClinicAuditlogMiddleware
-from kap_clinic.http import client_ip
+from kap_clinic.kernel.audit.middleware import ClinicAuditlogMiddleware
+from kap_clinic.kernel.http import client_ip
 
 rf = RequestFactory()
 
@@ -46,4 +46,4 @@ def test_the_client_address_counts_only_trusted_proxies(settings, proxies, remot
 def test_axes_is_configured_with_the_clinic_function_and_ipware_is_installed(settings):
     import ipware  # noqa: F401 - django-axes[ipware]
 
-    assert settings.AXES_CLIENT_IP_CALLABLE == "kap_clinic.http.client_ip"
+    assert settings.AXES_CLIENT_IP_CALLABLE == "kap_clinic.kernel.http.client_ip"

@@ -11,8 +11,8 @@ from auditlog.models import LogEntry
 from django.core import mail
 from django.urls import reverse
 
-from kap_clinic.outbox.models import OutboxEmail
-from kap_clinic.outbox.tasks import release_outbox_emails
+from kap_clinic.kernel.outbox.models import OutboxEmail
+from kap_clinic.kernel.outbox.tasks import release_outbox_emails
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(client
 def test_a_reset_requested_while_the_broker_is_down_waits_in_the_outbox(client, portal_patient, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from kap_clinic.outbox import tasks
+    from kap_clinic.kernel.outbox import tasks
 
     def refused(*args, **kwargs):
         raise OperationalError("Connection refused.")

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -135,7 +135,7 @@ def test_clinician_without_authenticator_must_set_one_up(client):
 
 
 def test_intake_needs_two_factor_unless_the_clinic_turns_it_off(client):
-    from kap_clinic.clinic.models import ClinicSettings
+    from kap_clinic.kernel.clinic.models import ClinicSettings
 
     assert ClinicSettings.load().require_2fa_for_intake  # REQUIRE_2FA_FOR_INTAKE is on unless set otherwise
     make_user("intake1", Role.INTAKE, with_totp=False)

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import ROLE_PERMISSIONS, Role, group_name
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import ROLE_PERMISSIONS, Role, group_name
 from tests.conftest import PASSWORD, make_user, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from kap_clinic.accounts.models import TwoFactorReset
-from kap_clinic.accounts.roles import Role
-from kap_clinic.outbox.tasks import release_outbox_emails
+from kap_clinic.kernel.accounts.models import TwoFactorReset
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.outbox.tasks import release_outbox_emails
 from tests.conftest import PASSWORD, make_user, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_password_only_session_reaches_the_code_page_and_sign_out_only(client, c
 
 
 def test_intake_staff_who_set_up_an_authenticator_need_its_code_even_when_the_clinic_does_not_require_it(client):
-    from kap_clinic.clinic.models import ClinicSettings
+    from kap_clinic.kernel.clinic.models import ClinicSettings
 
     ClinicSettings.objects.filter(pk=ClinicSettings.load().pk).update(require_2fa_for_intake=False)
     make_user("intake9", Role.INTAKE, with_totp=True)
@@ -216,7 +216,7 @@ def test_only_clinic_admins_issue_resets(client, clinician, other_clinician):
 
 
 def test_authenticator_keys_and_backup_codes_are_never_shown_in_the_django_admin(client, clinician):
-    from kap_clinic.accounts.models import User
+    from kap_clinic.kernel.accounts.models import User
 
     root = User.objects.create_superuser(username="root", password=PASSWORD, email="root@example.org")
     TOTPDevice.objects.create(user=root, name="root", confirmed=True)

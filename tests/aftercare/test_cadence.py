@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aftercare.cadence import checkin_dates, checkin_window
+from kap_clinic.rules.checkin_cadence import checkin_dates, checkin_window
 
 DAY = date(2026, 3, 2)  # a Monday
 

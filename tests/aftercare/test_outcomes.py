@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aftercare.outcomes import Status, change_from_baseline, episode
+from kap_clinic.rules.outcomes import Status, change_from_baseline, episode
 
 totals = st.integers(min_value=0, max_value=27)
 DAY0 = datetime(2026, 10, 1, 9, tzinfo=UTC)

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aftercare.relapse import relapse_reason
+from kap_clinic.rules.relapse import relapse_reason
 
 totals = st.integers(min_value=0, max_value=27)
 

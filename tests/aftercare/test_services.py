@@ -10,8 +10,8 @@ from django.utils import timezone
 from aftercare import services
 from aftercare.models import CheckIn, CheckInResponse, IntegrationSession
 from aftercare.tasks import checkins_close_overdue
-from kap_clinic.accounts.models import User
-from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.notifications.models import StaffAlert
 from tests.aftercare.helpers import GAD7_CALM, PHQ9_CALM, book, local_at, open_checkin, phq9_total
 from tests.sessions.test_portal import book_plan
 
@@ -337,7 +337,7 @@ def test_overdue_sweep_marks_missed_once_and_alerts_once(patient):
 
 def test_a_check_in_pcl5_is_banded_at_the_clinics_cut_off(patient, patient_user):
     """Issue item 18; DOMAIN.md 1.1: the PCL-5 provisional PTSD cut-off (31-33, older 38) is a clinic setting."""
-    from kap_clinic.clinic.models import ClinicSettings
+    from kap_clinic.kernel.clinic.models import ClinicSettings
 
     settings = ClinicSettings.load()
     settings.pcl5_cutoff = 31

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 from django.db import connection
 
-from kap_clinic.audit.chain import seal_pending_entries
+from kap_clinic.kernel.audit.chain import seal_pending_entries
 from tests.conftest import skip_or_fail
 
 

@@ -49,7 +49,7 @@ def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for,
 
 
 def test_a_view_rolled_back_leaves_no_audit_entry(patient):
-    from kap_clinic.audit.services import record_chart_view
+    from kap_clinic.kernel.audit.services import record_chart_view
 
     with pytest.raises(RuntimeError), transaction.atomic():
         record_chart_view(obj=patient)

@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 from django.urls import reverse
 
-from kap_clinic.audit.chain import GENESIS, chain_verify
-from kap_clinic.audit.models import AuditSeal
-from kap_clinic.audit.services import record_chart_view
+from kap_clinic.kernel.audit.chain import GENESIS, chain_verify
+from kap_clinic.kernel.audit.models import AuditSeal
+from kap_clinic.kernel.audit.services import record_chart_view
 
 from .conftest import seal_pending, superuser_sql
 
@@ -38,8 +38,8 @@ def as_table_owner(table: str, sql: str, *params) -> None:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             return
-        log = importlib.import_module("kap_clinic.audit.migrations.0001_append_only_log")
-        seals = importlib.import_module("kap_clinic.audit.migrations.0002_hash_chain")
+        log = importlib.import_module("kap_clinic.kernel.audit.migrations.0001_append_only_log")
+        seals = importlib.import_module("kap_clinic.kernel.audit.migrations.0002_hash_chain")
         for statement in [*log.SQLITE_DOWN, *seals.SQLITE_DOWN]:
             cursor.execute(statement)
         cursor.execute(sql, params)

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from kap_clinic.audit.chain import chain_verify
-from kap_clinic.audit.models import AuditSeal
+from kap_clinic.kernel.audit.chain import chain_verify
+from kap_clinic.kernel.audit.models import AuditSeal
 from patients.models import Patient
 from sessions.controlled import cs_lot_receive
 from sessions.models import ControlledProduct, CSLogEntry

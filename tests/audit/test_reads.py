@@ -7,7 +7,7 @@ from auditlog.models import LogEntry
 from django.contrib import admin
 from django.urls import reverse
 
-from kap_clinic.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from patients.models import Patient
 from patients.services import patient_create
 

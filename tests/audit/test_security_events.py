@@ -12,9 +12,9 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
-from kap_clinic.clinic.models import ClinicSettings
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_a_new_user_and_its_role_group_are_recorded(admin_user):
 def test_authenticator_added_confirmed_failed_and_removed_are_recorded_without_its_key(client):
     """The set-up page keeps the new key in the session and creates nothing until the first code is right; then the
     authenticator is added already confirmed, in one audited write."""
-    from kap_clinic.accounts.services import SETUP_KEY
+    from kap_clinic.kernel.accounts.services import SETUP_KEY
 
     user = make_user("newdoc", Role.CLINICIAN, with_totp=False)
     client.post(LOGIN, {"username": "newdoc", "password": PASSWORD})
@@ -171,7 +171,7 @@ def test_clinic_settings_changes_are_recorded_with_who(client_for, admin_user):
 
 
 def test_security_events_are_sealed_in_the_chain(client, patient_user):
-    from kap_clinic.audit.chain import chain_verify
+    from kap_clinic.kernel.audit.chain import chain_verify
 
     from .conftest import seal_pending
 

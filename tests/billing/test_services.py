@@ -14,7 +14,7 @@ from billing.services import (
     authorization_update,
     units_used_count,
 )
-from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.kernel.notifications.models import StaffAlert
 
 from .factories import approved, book, payer
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from billing.models import PriorAuthorization
 from billing.services import authorization_create, authorization_transition
 from billing.tasks import check_authorization, check_authorizations
-from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.kernel.notifications.models import StaffAlert
 
 from .factories import approved, book, payer
 

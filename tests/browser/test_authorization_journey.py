@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from billing.models import Payer, PriorAuthorization
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
 from tests.browser.test_sign_in import submit_code, submit_password
 from tests.conftest import PASSWORD, make_user

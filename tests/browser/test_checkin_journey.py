@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from aftercare.models import CheckIn
 from aftercare.services import checkin_submit
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_sign_in import current_totp, submit_password

@@ -7,7 +7,7 @@ import icalendar
 import pytest
 from django.utils import timezone
 
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
 from sessions.models import CalendarFeed
 from tests.browser.test_sign_in import submit_password

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
 from patients.status import Status
 from screening.models import Screening

@@ -8,7 +8,7 @@ import pytest
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
 from tests.conftest import PASSWORD, make_user
 

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
 from sessions.consent import consent_accept_in_portal
 from sessions.models import ConsentDocument, DosingSession, Protocol, Room, TreatmentPlan

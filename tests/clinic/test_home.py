@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from kap_clinic.clinic.models import WorkerHeartbeat
+from kap_clinic.kernel.clinic.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_clinician_home_keeps_constant_queries(client_for, clinician, django_ass
 def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinician):
     from datetime import date
 
-    from kap_clinic.notifications.alerts import staff_alert_raise
+    from kap_clinic.kernel.notifications.alerts import staff_alert_raise
     from patients.services import patient_create
 
     patients = [

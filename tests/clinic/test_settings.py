@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from kap_clinic.clinic.forms import ClinicSettingsForm
-from kap_clinic.clinic.models import ClinicSettings
+from kap_clinic.kernel.clinic.forms import ClinicSettingsForm
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from screening import services
 
 pytestmark = pytest.mark.django_db

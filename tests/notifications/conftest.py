@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from kap_clinic.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
 from sessions.models import Protocol, Room
 from sessions.services import enrollment_create, plan_create
 
@@ -69,13 +69,13 @@ def seeded(transactional_db):
     from django.apps import apps
 
     importlib.import_module("sessions.migrations.0003_booking_exclusions_and_protocols").seed(apps, None)
-    importlib.import_module("kap_clinic.notifications.migrations.0002_default_rules").seed(apps, None)
+    importlib.import_module("kap_clinic.kernel.notifications.migrations.0002_default_rules").seed(apps, None)
 
 
 def sms_reminders_due_now(patient, clinician, room, count: int):
     """`count` SMS reminders of one session, all due (a second apart, oldest last), and no others: a batch for the
     race and crash tests. Returns the session."""
-    from kap_clinic.notifications.models import Reminder, ReminderRule
+    from kap_clinic.kernel.notifications.models import Reminder, ReminderRule
 
     patient.consents_to_email = False
     patient.save()

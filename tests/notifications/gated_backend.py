@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from kap_clinic.notifications.backends import FileSmsBackend
+from kap_clinic.kernel.notifications.backends import FileSmsBackend
 
 
 class GatedFileSmsBackend(FileSmsBackend):

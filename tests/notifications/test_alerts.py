@@ -4,9 +4,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from kap_clinic.notifications import content, tasks
-from kap_clinic.notifications.alerts import alerts_open_for, staff_alert_raise
-from kap_clinic.notifications.models import Reminder, StaffAlert
+from kap_clinic.kernel.notifications import content, tasks
+from kap_clinic.kernel.notifications.alerts import alerts_open_for, staff_alert_raise
+from kap_clinic.kernel.notifications.models import Reminder, StaffAlert
 from screening.models import SuicideRiskAlert
 from screening.services import response_save, screening_start
 from sessions import recording

@@ -8,14 +8,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aftercare.models import CheckIn, IntegrationSession
-from kap_clinic.notifications import content, tasks
-from kap_clinic.notifications.backends import LocmemSmsBackend
-from kap_clinic.notifications.models import PreparationText, Reminder
-from kap_clinic.notifications.services import (
+from kap_clinic.kernel.notifications import content, tasks
+from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.notifications.models import PreparationText, Reminder
+from kap_clinic.kernel.notifications.services import (
     reminder_deliver,
     reminders_sync,
 )
-from screening import instruments
+from kap_clinic.rules import instruments
 from sessions.models import Route
 
 from .conftest import MON_7_DEC, at, book_series
@@ -324,7 +324,7 @@ def test_links_and_the_clinics_own_name_are_not_read_as_clinical_words(settings)
 def test_a_signed_link_that_happens_to_spell_a_word_does_not_stop_the_reminder(
     clinic_clock, consenting, clinician, room, monkeypatch
 ):
-    from kap_clinic.notifications import services
+    from kap_clinic.kernel.notifications import services
 
     monkeypatch.setattr(services, "confirm_token", lambda session: "eyJzIjo:1xX-mg-PTSD")
     series = book_series(consenting, clinician, room)

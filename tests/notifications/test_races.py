@@ -9,9 +9,9 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from kap_clinic.notifications import tasks
-from kap_clinic.notifications.backends import LocmemSmsBackend
-from kap_clinic.notifications.models import Reminder
+from kap_clinic.kernel.notifications import tasks
+from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.notifications.models import Reminder
 from tests.conftest import skip_or_fail
 
 from .conftest import book_series, sms_reminders_due_now
@@ -80,7 +80,7 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
     waits for the cancellation's commit (session row lock), sees it, and sends nothing."""
     if connection.vendor != "postgresql":
         skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
-    from kap_clinic.notifications import services
+    from kap_clinic.kernel.notifications import services
     from sessions.services import session_cancel
 
     consenting.consents_to_email = False

@@ -30,10 +30,10 @@ from kombu import pools as kombu_pools
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from kap_clinic.accounts.roles import Role
 from kap_clinic.celery import app as celery_app
-from kap_clinic.notifications import tasks
-from kap_clinic.notifications.models import Reminder, ReminderRule
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.notifications import tasks
+from kap_clinic.kernel.notifications.models import Reminder, ReminderRule
 from sessions.models import DosingSession, Protocol, TreatmentPlan
 from sessions.services import enrollment_create
 from tests.conftest import make_user, sign_in, skip_or_fail
@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 GATED_SMS = "tests.notifications.gated_backend.GatedFileSmsBackend"
-FILE_SMS = "kap_clinic.notifications.backends.FileSmsBackend"
+FILE_SMS = "kap_clinic.kernel.notifications.backends.FileSmsBackend"
 FILE_EMAIL = "django.core.mail.backends.filebased.EmailBackend"
 LEASE_SECONDS = 4
 KEY = re.compile(r"reminder-(\d+)-attempt-(\d+)")
@@ -167,7 +167,7 @@ class Workers:
             **self.extra_env,
         )
         command = [
-            sys.executable, "-m", "celery", "-A", "kap_clinic", "worker",
+            sys.executable, "-m", "celery", "-A", "kap_clinic.celery", "worker",
             "--pool=solo", "--loglevel=info", "--without-mingle", "--without-gossip",
             "-Q", self.queue, "-n", hostname,
         ]  # fmt: skip

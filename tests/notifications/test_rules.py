@@ -6,7 +6,7 @@ Spring forward: Sun 9 Mar 2025, 02:00 EST -> 03:00 EDT. Fall back: Sun 2 Nov 202
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from kap_clinic.notifications.rules import QuietHours, channels_for, plan_reminders, reminder_time, to_aware
+from kap_clinic.rules.reminder_timing import QuietHours, channels_for, plan_reminders, reminder_time, to_aware
 
 NY = ZoneInfo("America/New_York")
 QUIET = QuietHours(start=time(21, 0), end=time(8, 0))

@@ -6,10 +6,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.notifications import tasks
-from kap_clinic.notifications.backends import LocmemSmsBackend
-from kap_clinic.notifications.models import DeliveryAttempt, Reminder
-from kap_clinic.notifications.services import (
+from kap_clinic.kernel.notifications import tasks
+from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.notifications.models import DeliveryAttempt, Reminder
+from kap_clinic.kernel.notifications.services import (
     reminder_deliver,
     reminder_resend,
     reminders_settle_stale,
@@ -107,7 +107,7 @@ def test_48_hour_reminder_carries_a_working_confirmation_link(series, clinic_clo
 
 
 def test_confirmation_link_dies_when_the_session_moves_or_expires(series, clinic_clock, clinician, settings):
-    from kap_clinic.notifications.services import confirm_token
+    from kap_clinic.kernel.notifications.services import confirm_token
 
     session = first_session(series)
     token = confirm_token(session)
@@ -146,7 +146,7 @@ def test_missing_sms_configuration_is_a_visible_failure(series, clinic_clock, se
 
 
 def test_a_transient_failure_is_retried_with_backoff_then_sent(series, clinic_clock, monkeypatch):
-    from kap_clinic.notifications.backends import SendResult
+    from kap_clinic.kernel.notifications.backends import SendResult
 
     real_send = LocmemSmsBackend.send
     answers = iter([SendResult(False, "provider timeout"), None])
@@ -200,7 +200,7 @@ def test_a_crash_in_sending_is_settled_through_the_idempotency_key(series, clini
 def test_a_crash_the_backend_cannot_settle_is_flagged_and_resent_only_by_hand(
     series, clinic_clock, settings, front_desk
 ):
-    settings.SMS_BACKEND = "kap_clinic.notifications.backends.ConsoleSmsBackend"
+    settings.SMS_BACKEND = "kap_clinic.kernel.notifications.backends.ConsoleSmsBackend"
     due = at(MON_7_DEC - timedelta(days=2), 9)
     clinic_clock.move_to(due, tick=False)
     sms = Reminder.objects.get(channel="sms", scheduled_for=due)
@@ -211,7 +211,7 @@ def test_a_crash_the_backend_cannot_settle_is_flagged_and_resent_only_by_hand(
     sms.refresh_from_db()
     assert sms.status == "failed" and sms.needs_attention
     assert sms.attempts_made.get().outcome == "unknown"
-    settings.SMS_BACKEND = "kap_clinic.notifications.backends.LocmemSmsBackend"
+    settings.SMS_BACKEND = "kap_clinic.kernel.notifications.backends.LocmemSmsBackend"
     reminder_resend(reminder=sms, by=front_desk)
     sweep()
     sms.refresh_from_db()
@@ -227,7 +227,7 @@ def test_staff_see_failures_with_reasons_and_resend_by_post(series, clinic_clock
     page = client.get(reverse("notifications:list") + "?status=failed").content.decode()
     assert "not configured" in page and "Send again" in page
     assert client.get(reverse("notifications:resend", args=[failed.pk])).status_code == 405
-    settings.SMS_BACKEND = "kap_clinic.notifications.backends.LocmemSmsBackend"
+    settings.SMS_BACKEND = "kap_clinic.kernel.notifications.backends.LocmemSmsBackend"
     response = client.post(reverse("notifications:resend", args=[failed.pk]))
     assert response.status_code == 302
     failed.refresh_from_db()
@@ -241,7 +241,7 @@ def test_clinician_cannot_resend_another_clinicians_patient(series, other_clinic
 
 
 def test_front_desk_sees_tomorrows_unconfirmed_sessions(series, clinic_clock, client_for, front_desk):
-    from kap_clinic.notifications.services import session_confirm
+    from kap_clinic.kernel.notifications.services import session_confirm
 
     clinic_clock.move_to(at(MON_7_DEC - timedelta(days=1), 12), tick=False)
     client = client_for(front_desk)
@@ -254,7 +254,7 @@ def test_front_desk_sees_tomorrows_unconfirmed_sessions(series, clinic_clock, cl
 
 
 def test_the_schedule_day_view_shows_attendance_and_driver(series, clinic_clock, client_for, front_desk):
-    from kap_clinic.notifications.services import session_confirm
+    from kap_clinic.kernel.notifications.services import session_confirm
 
     client = client_for(front_desk)
     day = {"day": MON_7_DEC.isoformat(), "span": "day"}

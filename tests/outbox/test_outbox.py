@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from kap_clinic.outbox import services, tasks
-from kap_clinic.outbox.models import OutboxEmail
+from kap_clinic.kernel.outbox import services, tasks
+from kap_clinic.kernel.outbox.models import OutboxEmail
 from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db(transaction=True)

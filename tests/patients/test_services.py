@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import Role
-from kap_clinic.outbox.models import OutboxEmail
-from kap_clinic.outbox.tasks import release_outbox_emails, send_outbox_email
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.outbox.models import OutboxEmail
+from kap_clinic.kernel.outbox.tasks import release_outbox_emails, send_outbox_email
 from patients import services, tasks
 from patients.models import Patient, PatientInvite, PatientStatusChange
 from patients.services import (

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from screening.contraindications import BY_CODE, CONDITIONS, DOMAINS, default_severities
-from screening.eligibility import (
+from kap_clinic.rules.contraindications import BY_CODE, CONDITIONS, DOMAINS, default_severities
+from kap_clinic.rules.eligibility import (
     ALL_CHECKS_PASSED,
     Decision,
     Outcome,
@@ -18,7 +18,7 @@ from screening.eligibility import (
     outcome_rank,
     suicide_risk,
 )
-from screening.medications import INTERACTION_NOTES, InteractionClass
+from kap_clinic.rules.medications import INTERACTION_NOTES, InteractionClass
 
 
 @dataclass(frozen=True)

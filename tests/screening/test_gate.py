@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kap_clinic.accounts.models import User
-from kap_clinic.accounts.roles import sync_role_groups
-from kap_clinic.clinic.models import ClinicSettings
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import sync_role_groups
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from patients.status import Status
 from screening import services
 from screening.gate import enrollment_gate

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from screening import instruments
-from screening.instruments import (
+from kap_clinic.rules import instruments
+from kap_clinic.rules.instruments import (
     CSSRS_RISK_LEVELS,
     INSTRUMENTS,
     check_answers,

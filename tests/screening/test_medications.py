@@ -1,6 +1,6 @@
 import pytest
 
-from screening.medications import INTERACTION_LABELS, INTERACTION_NOTES, InteractionClass, classify
+from kap_clinic.rules.medications import INTERACTION_LABELS, INTERACTION_NOTES, InteractionClass, classify
 
 B = InteractionClass.BENZODIAZEPINE
 L = InteractionClass.LAMOTRIGINE

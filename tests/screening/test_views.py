@@ -7,10 +7,10 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
+from kap_clinic.rules.contraindications import CONDITIONS
 from patients.services import patient_create
 from patients.status import Status
 from screening import services
-from screening.contraindications import CONDITIONS
 from screening.models import Diagnosis, InstrumentResponse, MedicalHistory, Screening, SuicideRiskAlert
 
 from .test_services import FINE_ANSWERS, fill_screening

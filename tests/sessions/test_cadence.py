@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sessions.cadence import (
+from kap_clinic.rules.cadence import (
     DEFAULT_RULES,
     Availability,
     CadenceRule,

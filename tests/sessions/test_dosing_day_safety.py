@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftercare.services import checkin_submit
-from kap_clinic.clinic.forms import ClinicSettingsForm
-from kap_clinic.clinic.models import ClinicSettings
-from kap_clinic.notifications.models import StaffAlert
+from kap_clinic.kernel.clinic.forms import ClinicSettingsForm
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 from screening.models import SuicideRiskAlert
 from screening.services import alert_clear
@@ -413,7 +413,7 @@ def test_the_discharge_page_shows_the_contradictions_and_refuses(client_for, ses
 
 def test_the_protocol_admin_refuses_less_than_two_hours_for_a_rems_protocol(client_for, admin_user):
     """Spravato label / REMS Patient Monitoring Form (DOMAIN 3.4, 10): at least 2 hours; no setting lowers it."""
-    from kap_clinic.accounts.roles import sync_role_groups
+    from kap_clinic.kernel.accounts.roles import sync_role_groups
 
     sync_role_groups()
     protocol = Protocol.objects.get(route="intranasal")

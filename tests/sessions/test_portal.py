@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.accounts.roles import Role
+from kap_clinic.kernel.accounts.roles import Role
 from sessions.models import CalendarFeed, DosingSession, Protocol, Room, TreatmentPlan
 from sessions.services import enrollment_create, plan_create, session_cancel
 from tests.conftest import make_user

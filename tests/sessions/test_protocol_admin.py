@@ -7,7 +7,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admins_maintain_protocols_in_the_back_office(client_for, admin_user):
-    from kap_clinic.accounts.roles import sync_role_groups
+    from kap_clinic.kernel.accounts.roles import sync_role_groups
 
     sync_role_groups()
     client = client_for(admin_user)
@@ -20,7 +20,7 @@ def test_admins_maintain_protocols_in_the_back_office(client_for, admin_user):
 
 
 def test_a_protocol_is_retired_not_deleted(client_for, admin_user):
-    from kap_clinic.accounts.roles import sync_role_groups
+    from kap_clinic.kernel.accounts.roles import sync_role_groups
 
     sync_role_groups()
     protocol = Protocol.objects.get(route="iv")

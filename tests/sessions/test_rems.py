@@ -535,7 +535,7 @@ def test_the_pending_list_keeps_constant_queries(rems_session, clinician, front_
 
 
 def test_staff_are_warned_before_and_after_the_seven_day_deadline_once_each(rems_session, clinician, front_desk):
-    from kap_clinic.notifications.models import StaffAlert
+    from kap_clinic.kernel.notifications.models import StaffAlert
     from sessions.tasks import warn_rems_forms_due
 
     treated = timezone.localtime(rems_session.starts_at).date()

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from sessions import safety
-from sessions.safety import DischargeFacts, Reading, VitalLimits
+from kap_clinic.rules import safety
+from kap_clinic.rules.safety import DischargeFacts, Reading, VitalLimits
 
 LIMITS = VitalLimits()
 START = datetime(2026, 12, 7, 9, 0)

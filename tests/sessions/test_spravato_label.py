@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from kap_clinic.rules.spravato import series_dose_problems
 from sessions import recording
 from sessions.models import ClinicClosure, ClinicHours, DoseAdministration, DosingSession, Protocol, Room
 from sessions.services import (
@@ -20,7 +21,6 @@ from sessions.services import (
     session_cancel,
     session_reschedule,
 )
-from sessions.spravato import series_dose_problems
 
 from .record_helpers import ALL_MET, REASON, book_session, check, dose, monitored
 

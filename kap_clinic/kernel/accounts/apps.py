@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "kap_clinic.kernel.accounts"
+    label = "accounts"
+    verbose_name = "Users and sign-in"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import signals  # noqa: F401
+        from .roles import sync_role_groups
+
+        # After every app's migrate, so the permissions of apps migrated later exist too (idempotent).
+        post_migrate.connect(sync_role_groups, dispatch_uid="kap_clinic.sync_role_groups")

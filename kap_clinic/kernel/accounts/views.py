@@ -1,0 +1,254 @@
+import base64
+from io import BytesIO
+from urllib.parse import urlencode
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_otp import user_has_device
+
+from kap_clinic.kernel.http import client_ip
+
+from . import selectors, services
+from .decorators import permission_required
+from .forms import (
+    BoundedPasswordChangeForm,
+    InviteSetPasswordForm,
+    PasswordAgainForm,
+    ReplaceDeviceForm,
+    SignInForm,
+    StaffCreateForm,
+    StaffForm,
+    TokenForm,
+    VerifyForm,
+)
+from .roles import MANAGE_STAFF
+
+
+class SignInView(auth_views.LoginView):
+    """Sign-in, with django-axes' per-user-and-address lockout and a per-address limit against password spraying."""
+
+    template_name = "accounts/login.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if services.sign_in_throttle().is_blocked(client_ip(request)):
+            return render(request, "accounts/locked_out.html", {"by_address": True}, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        services.sign_in_throttle().fail(client_ip(self.request))
+        return super().form_invalid(form)
+
+
+class SignOutView(auth_views.LogoutView):
+    pass
+
+
+def _next_url(request, default="clinic:home"):
+    target = request.POST.get("next") or request.GET.get("next")
+    # Only a path: redirect() would take any other word for the name of a view, and fail on it.
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
+        return target
+    return default
+
+
+@login_required
+def two_factor_verify_view(request):
+    if request.user.is_verified() or not user_has_device(request.user):
+        return redirect(_next_url(request))
+    form = VerifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.second_factor_verify(request=request, user=request.user, token=form.cleaned_data["token"]):
+            return redirect(_next_url(request))
+        form.add_error("token", "That code is not valid. Wait for a new one and try again.")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/two_factor_verify.html", {"form": form}, status=status)
+
+
+@never_cache  # the page shows a new key, and its answer the backup codes
+@login_required
+def two_factor_setup_view(request):
+    """Add an authenticator: the account's first, a replacement (verified session and password), or by reset link."""
+    mode = services.enrolment_mode(request)
+    if mode is None:
+        if request.user.is_clinic_staff:  # has one already and has not entered its code: that comes first
+            return redirect(f"{reverse('accounts:two_factor_verify')}?{urlencode({'next': request.get_full_path()})}")
+        raise PermissionDenied
+    device = services.totp_candidate(request=request)
+    form = (ReplaceDeviceForm if mode == "replace" else TokenForm)(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.totp_device_add(
+                request=request, token=form.cleaned_data["token"], password=form.cleaned_data.get("password", "")
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            codes = services.backup_codes_after_enrolment(user=request.user)
+            messages.success(request, "Two-factor sign-in is set up.")
+            if codes:
+                ctx = {"codes": codes, "next": _next_url(request, default=reverse("clinic:home"))}
+                return render(request, "accounts/backup_codes_new.html", ctx)
+            return redirect(_next_url(request))
+    ctx = {
+        "form": form,
+        "mode": mode,
+        "qr_svg": _qr_data_uri(device.config_url),
+        "secret": services.totp_candidate_secret(device),
+    }
+    return render(request, "accounts/two_factor_setup.html", ctx, status=400 if form.errors else 200)
+
+
+@login_required
+def two_factor_reset_view(request, token):
+    """The link an admin's reset emailed: in a session signed in with the account's own password, it opens set-up."""
+    if services.two_factor_reset_open(request=request, token=token) is None:
+        return render(request, "accounts/two_factor_reset_invalid.html", status=404)
+    messages.info(
+        request, "Set up your new authenticator. Your old one and its backup codes stop working once you confirm."
+    )
+    return redirect("accounts:two_factor_setup")
+
+
+@never_cache
+@login_required
+def backup_codes_view(request):
+    """Backup codes: how many are left, and new ones (the old ones stop working) after the password again."""
+    user = request.user
+    if not user.is_clinic_staff:
+        raise PermissionDenied
+    if not user.is_verified():  # staff who need no second factor and have none yet may set one up
+        return redirect("accounts:two_factor_setup")
+    form = PasswordAgainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.backup_codes_generate(request=request, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return render(request, "accounts/backup_codes_new.html", {"codes": codes, "next": reverse("clinic:home")})
+    ctx = {"form": form, "remaining": services.backup_codes_remaining(user=user)}
+    return render(request, "accounts/backup_codes.html", ctx, status=400 if form.errors else 200)
+
+
+def _qr_data_uri(text: str) -> str:
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def invite_accept_view(request, token):
+    """A patient chooses their portal password through the single-use link the clinic emailed."""
+    from django.core.exceptions import ValidationError
+
+    from patients.services import invite_accept, invite_for_token
+
+    if request.user.is_authenticated:
+        return render(request, "accounts/invite_signed_in.html", status=403)
+    invite = invite_for_token(token)
+    if invite is None:
+        return render(request, "accounts/invite_invalid.html", status=404)
+    form = InviteSetPasswordForm(invite.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invite_accept(invite=invite, password=form.cleaned_data["new_password1"])
+        except ValidationError:
+            return render(request, "accounts/invite_invalid.html", status=404)
+        messages.success(request, "Your password is set. Sign in with your email address and new password.")
+        return redirect("accounts:login")
+    return render(request, "accounts/invite_accept.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    form_class = BoundedPasswordChangeForm
+    success_url = "/"
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password was changed.")
+        return super().form_valid(form)
+
+
+def admin_login_view(request):
+    """The Django admin's sign-in: the clinic's own for visitors; a signed-in user it does not admit is refused.
+
+    Sending them to sign in again would only bring them back here, in a loop.
+    """
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?{request.GET.urlencode()}")
+    if request.user.is_active and request.user.is_staff:
+        return redirect("admin:index")
+    raise PermissionDenied
+
+
+# --- Staff accounts (clinic admins) ---------------------------------------------------------------------------------
+
+
+@permission_required(MANAGE_STAFF)
+def staff_list_view(request):
+    return render(request, "accounts/staff_list.html", {"staff": selectors.staff_list_for_user(request.user)})
+
+
+@permission_required(MANAGE_STAFF)
+def staff_create_view(request):
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in ("username", "first_name", "last_name", "email", "role")}
+        try:
+            staff = services.staff_create(by=request.user, password=form.cleaned_data["password1"], **fields)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Account created. They set up their authenticator when they first sign in.")
+            return redirect("accounts:staff_edit", pk=staff.pk)
+    return render(request, "accounts/staff_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@permission_required(MANAGE_STAFF)
+def staff_edit_view(request, pk):
+    staff = selectors.get_staff_for_user(request.user, pk)
+    # The form edits its own copy, so that the service compares against the account as it was.
+    form = StaffForm(request.POST or None, instance=selectors.get_staff_for_user(request.user, pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            services.staff_update(by=request.user, staff=staff, **fields)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Account saved.")
+            return redirect("accounts:staff_list")
+    ctx = {"form": form, "staff": staff}
+    return render(request, "accounts/staff_form.html", ctx, status=400 if form.errors else 200)
+
+
+@permission_required(MANAGE_STAFF)
+@require_POST
+def staff_two_factor_reset_view(request, pk):
+    staff = selectors.get_staff_for_user(request.user, pk)
+    try:
+        services.two_factor_reset_issue(user=staff, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"A reset link was emailed to {staff.email}. It works once, within {services.RESET_LINK_HOURS} hours, "
+            "after they sign in with their password.",
+        )
+    return redirect("accounts:staff_edit", pk=staff.pk)

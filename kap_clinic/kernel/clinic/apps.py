@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ClinicConfig(AppConfig):
+    name = "kap_clinic.kernel.clinic"
+    label = "clinic"
+    verbose_name = "Clinic"
+
+    def ready(self):
+        from django.contrib import admin
+
+        from kap_clinic.kernel.validation import bound_admin_forms
+
+        # The admin site registered its models when django.contrib.admin (listed first) was ready.
+        bound_admin_forms(admin.site)

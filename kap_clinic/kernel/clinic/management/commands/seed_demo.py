@@ -1,0 +1,270 @@
+"""Load a demo clinic: one user per role and a handful of fictional patients.
+
+Refuses to run with DEBUG off unless told --allow-production (the benchmark seeds a
+production-configured copy). Running it again resets the demo passwords and adds nothing twice.
+"""
+
+import base64
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from patients.models import Patient
+from patients.services import patient_create
+
+DEMO_USERS = (
+    ("admin", Role.ADMIN, "Avery", "Admin"),
+    ("clinician", Role.CLINICIAN, "Casey", "Clinician"),
+    ("intake", Role.INTAKE, "Indira", "Intake"),
+    ("patient", Role.PATIENT, "Pat", "Demo"),
+)
+
+# (given, family, born, sex for scoring, weight kg, how far through screening the demo takes them)
+DEMO_PATIENTS = (
+    ("Pat", "Demo", date(1984, 3, 14), "female", Decimal("68.0"), "booked"),
+    ("Jordan", "Rivera", date(1979, 11, 2), "male", Decimal("82.5"), "completed"),
+    ("Sam", "Okafor", date(1991, 6, 21), "male", Decimal("74.0"), "draft"),
+    ("Alex", "Lindqvist", date(1968, 1, 30), "female", Decimal("61.2"), None),
+    ("Morgan", "Tanaka", date(2000, 9, 9), "female", None, None),
+)
+FINE_ANSWERS = {
+    "phq9": [2, 2, 1, 2, 1, 1, 2, 1, 0],
+    "gad7": [1, 2, 1, 1, 1, 0, 1],
+    "cssrs": [0, 0, None, None, None, 0, None],
+    "audit": [1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    "dast10": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+}
+
+
+DEMO_PAYERS = (("Northwind Health Plan", "NWHP1"), ("Contoso Care Advantage", "CCA01"))
+
+
+class Command(BaseCommand):
+    help = "Create a demo clinic (one user per role, a few patients) and print the sign-in details."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--allow-production", action="store_true", help="Run even though DEBUG is off.")
+
+    def handle(self, *args, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError("DEBUG is off: refusing to load demo data. Pass --allow-production to insist.")
+        password = settings_password()
+        with transaction.atomic():
+            users = {
+                username: _demo_user(username, role, first, last, password)
+                for username, role, first, last in DEMO_USERS
+            }
+            keys = {
+                username: _demo_totp_key(users[username])
+                for username, role, _, _ in DEMO_USERS
+                if users[username].requires_two_factor
+            }
+            _demo_rooms()
+            _demo_payers()
+            _demo_patients(users)
+        self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
+        for username, role, _, _ in DEMO_USERS:
+            self.stdout.write(f"  {Role(role).label:<13} username {username:<10} password {password}")
+        self.stdout.write("Staff also enter a code from an authenticator app; add these keys to one:")
+        for name, key in keys.items():
+            self.stdout.write(f"  {name:<10} {key}   (or: python manage.py totp_code {name})")
+        self.stdout.write("Lost the app? Each staff member's backup codes work once each instead of a code:")
+        for name in keys:
+            self.stdout.write(f"  {name:<10} {' '.join(_demo_backup_codes(users[name]))}")
+
+
+def settings_password() -> str:
+    import os
+
+    return os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
+
+
+def _demo_user(username, role, first, last, password) -> User:
+    user, _ = User.objects.get_or_create(username=username, defaults={"role": role})
+    user.role, user.first_name, user.last_name = role, first, last
+    user.email = f"{username}@demo.invalid"
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def _demo_totp_key(user: User) -> str:
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+    return base64.b32encode(device.bin_key).decode()
+
+
+def _demo_backup_codes(user: User) -> list[str]:
+    """Three fresh backup codes each run, so the ones printed always work."""
+    device = StaticDevice.objects.filter(user=user).first() or StaticDevice.objects.create(
+        user=user, name="Backup codes", confirmed=True
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(3)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def _demo_patients(users) -> None:
+    clinician, intake = users["clinician"], users["intake"]
+    for index, (given, family, born, sex, weight, stage) in enumerate(DEMO_PATIENTS):
+        if Patient.objects.filter(given_name=given, family_name=family, date_of_birth=born).exists():
+            continue
+        patient = patient_create(
+            created_by=None,
+            given_name=given,
+            family_name=family,
+            date_of_birth=born,
+            sex=sex,
+            sex_for_scoring=sex,
+            weight_kg=weight,
+            email=f"{given.lower()}.{family.lower()}@demo.invalid",
+            consents_to_email=True,
+            primary_clinician=clinician if index % 2 == 0 else None,
+            user=users["patient"] if index == 0 else None,
+        )
+        if stage:
+            _demo_screening(patient, stage, intake=intake, clinician=clinician)
+
+
+def _demo_screening(patient, stage, *, intake, clinician) -> None:
+    from screening import services as screening
+
+    record = screening.screening_start(patient=patient, by=intake)
+    codes = list(FINE_ANSWERS) if stage != "draft" else ["phq9", "gad7"]
+    for code in codes:
+        screening.response_save(screening=record, code=code, answers=FINE_ANSWERS[code], complete=True, by=intake)
+    if stage == "draft":
+        return
+    screening.medical_save(
+        screening=record,
+        by=intake,
+        data={
+            "conditions": [],
+            "no_conditions_attested": True,
+            "bp_systolic": 122,
+            "bp_diastolic": 78,
+            "heart_rate": 72,
+            "spo2": 98,
+            "weight_kg": patient.weight_kg,
+            "pregnant": False,
+            "breastfeeding": False,
+            "adequate_antidepressant_trials": 3,
+            "ect_history": False,
+        },
+        medications_rows=[{"name": "Sertraline", "dose": "100 mg daily"}],
+        diagnoses_rows=[
+            {"icd10_code": "F33.2", "description": "Recurrent major depression, severe", "is_primary": True}
+        ],
+        complete=True,
+    )
+    record = screening.screening_complete(screening=record, by=intake)
+    if stage in ("signed_off", "booked"):
+        screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
+    if stage == "booked":
+        _demo_booking(patient, clinician=clinician)
+        _demo_aftercare(patient, clinician=clinician)
+        _demo_authorization(patient, intake=intake)
+
+
+DEMO_ROOMS = ("Infusion room 1", "Infusion room 2", "Spravato suite")
+
+
+def _demo_rooms() -> None:
+    from sessions.models import Room
+
+    for name in DEMO_ROOMS:
+        Room.objects.get_or_create(name=name)
+
+
+def _demo_payers() -> None:
+    """Fictional payers, so that intake staff can enter a prior authorization straight away."""
+    from billing.models import Payer
+
+    for name, code in DEMO_PAYERS:
+        Payer.objects.get_or_create(name=name, defaults={"payer_code": code})
+
+
+def _demo_booking(patient, *, clinician) -> None:
+    """Enroll the demo patient through the gate and book a Spravato series from the next weekday at 10:00."""
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from patients.services import patient_rems_enrollment_record
+    from sessions.models import Protocol, Room
+    from sessions.services import enrollment_create, plan_create
+
+    enrollment_create(patient=patient, by=clinician)
+    # Enrolled in the Spravato REMS today; the consent form stays for the patient to accept in the portal.
+    patient_rems_enrollment_record(patient=patient, enrolled_on=timezone.localdate(), by=clinician)
+    first_day = timezone.localdate() + timedelta(days=1)
+    while first_day.weekday() >= 5:
+        first_day += timedelta(days=1)
+    plan_create(
+        patient=patient,
+        protocol=Protocol.objects.get(route="intranasal", is_active=True),
+        first_day=first_day,
+        start_time=time(10, 0),
+        room=Room.objects.get(name="Spravato suite"),
+        clinician=clinician,
+        planned_dose=Decimal("56"),
+        by=clinician,
+    )
+
+
+def _demo_aftercare(patient, *, clinician) -> None:
+    """An integration session next week and check-ins that began yesterday, so the portal has one open now."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from aftercare.services import checkin_series_create, integration_session_book
+
+    today = timezone.localdate()
+    day = today + timedelta(days=7)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    integration_session_book(
+        patient=patient,
+        clinician=clinician,
+        modality="mbct",
+        starts_at=timezone.make_aware(datetime.combine(day, time(15, 0))),
+        by=clinician,
+    )
+    checkin_series_create(patient=patient, by=clinician, induction_ended_on=today - timedelta(days=8))
+
+
+def _demo_authorization(patient, *, intake) -> None:
+    """An approved authorization ending in ten days, so the front office sees its warning at once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import Payer, PriorAuthorization
+    from billing.services import authorization_check, authorization_create, authorization_transition
+
+    today = timezone.localdate()
+    authorization = authorization_create(
+        patient=patient,
+        payer=Payer.objects.get(name=DEMO_PAYERS[0][0]),
+        by=intake,
+        reference="NW-2026-0042",
+        codes=["G2082", "J0013"],
+        units_authorized=8,
+        starts_on=today - timedelta(days=80),
+        ends_on=today + timedelta(days=10),
+    )
+    for step in (PriorAuthorization.Status.SUBMITTED, PriorAuthorization.Status.APPROVED):
+        authorization = authorization_transition(authorization=authorization, to=step, by=intake)
+    authorization_check(authorization=authorization, today=today)

@@ -1,0 +1,141 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class ClinicSettings(models.Model):
+    """The clinic's own choices, edited by admins; one row."""
+
+    require_2fa_for_intake = models.BooleanField(
+        "Require two-factor sign-in for intake staff",
+        default=True,  # they see every patient
+        help_text="Admins and clinicians always sign in with a second factor.",
+    )
+    # Screening thresholds; defaults from the clinical reference (DOMAIN.md sections 1-2).
+    screening_valid_days = models.PositiveSmallIntegerField(
+        "Days a signed-off screening stays current for enrollment", default=30, validators=[MinValueValidator(1)]
+    )
+    min_age = models.PositiveSmallIntegerField("Minimum age", default=18)
+    bp_review_systolic = models.PositiveSmallIntegerField("Systolic BP above which a clinician reviews", default=140)
+    bp_review_diastolic = models.PositiveSmallIntegerField("Diastolic BP above which a clinician reviews", default=90)
+    bp_ineligible_systolic = models.PositiveSmallIntegerField("Systolic BP above which not eligible", default=180)
+    bp_ineligible_diastolic = models.PositiveSmallIntegerField("Diastolic BP above which not eligible", default=110)
+    min_phq9_total = models.PositiveSmallIntegerField("PHQ-9 total below which a clinician reviews", default=10)
+    min_adequate_trials = models.PositiveSmallIntegerField(
+        "Adequate antidepressant trials below which a clinician reviews", default=2
+    )
+    audit_review_total = models.PositiveSmallIntegerField("AUDIT total from which a clinician reviews", default=16)
+    # DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance).
+    dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=3)
+    # Dosing-day thresholds (sessions.recording). Pre-dose: above the flag a clinician acknowledges the reading, above
+    # the hold dosing stops unless a clinician overrides in writing (DOMAIN 2.3: 140/90 is the Spravato label's
+    # "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the hold, an SpO2 below
+    # the floor or a heart rate outside the range raises an urgent staff alert and contradicts discharge.
+    dose_bp_flag_systolic = models.PositiveSmallIntegerField(
+        "Pre-dose systolic BP above which a clinician acknowledges", default=140
+    )
+    dose_bp_flag_diastolic = models.PositiveSmallIntegerField(
+        "Pre-dose diastolic BP above which a clinician acknowledges", default=90
+    )
+    dose_bp_hold_systolic = models.PositiveSmallIntegerField(
+        "Systolic BP hold: above it before the dose, at or above it after", default=180
+    )
+    dose_bp_hold_diastolic = models.PositiveSmallIntegerField(
+        "Diastolic BP hold: above it before the dose, at or above it after", default=110
+    )
+    post_dose_spo2_floor = models.PositiveSmallIntegerField(
+        "Lowest acceptable SpO₂ after the dose (%)",
+        default=93,
+        validators=[MinValueValidator(80), MaxValueValidator(100)],
+        help_text="Sedation discharge policies ask for more than 92% on room air.",
+    )
+    post_dose_hr_low = models.PositiveSmallIntegerField("Lowest acceptable heart rate after the dose", default=50)
+    post_dose_hr_high = models.PositiveSmallIntegerField("Highest acceptable heart rate after the dose", default=120)
+    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (DOMAIN.md 1.1; choose per population).
+    pcl5_cutoff = models.PositiveSmallIntegerField(
+        "PCL-5 total from which PTSD is probable",
+        default=33,
+        validators=[MinValueValidator(1), MaxValueValidator(80)],
+        help_text="Current guidance suggests 31-33 (older guidance 38); choose for the clinic's population.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    THRESHOLD_FIELDS = (
+        "screening_valid_days",
+        "min_age",
+        "bp_review_systolic",
+        "bp_review_diastolic",
+        "bp_ineligible_systolic",
+        "bp_ineligible_diastolic",
+        "min_phq9_total",
+        "min_adequate_trials",
+        "audit_review_total",
+        "dast10_review_total",
+    )
+    DOSING_DAY_FIELDS = (
+        "dose_bp_flag_systolic",
+        "dose_bp_flag_diastolic",
+        "dose_bp_hold_systolic",
+        "dose_bp_hold_diastolic",
+        "post_dose_spo2_floor",
+        "post_dose_hr_low",
+        "post_dose_hr_high",
+    )
+
+    class Meta:
+        verbose_name = "clinic settings"
+        verbose_name_plural = "clinic settings"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="clinic_settings_single_row")]
+
+    def __str__(self):
+        return "Clinic settings"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.bp_ineligible_systolic <= self.bp_review_systolic:
+            raise ValidationError({"bp_ineligible_systolic": "Must be above the review threshold."})
+        if self.bp_ineligible_diastolic <= self.bp_review_diastolic:
+            raise ValidationError({"bp_ineligible_diastolic": "Must be above the review threshold."})
+        if self.dose_bp_hold_systolic <= self.dose_bp_flag_systolic:
+            raise ValidationError({"dose_bp_hold_systolic": "Must be above the pre-dose flag."})
+        if self.dose_bp_hold_diastolic <= self.dose_bp_flag_diastolic:
+            raise ValidationError({"dose_bp_hold_diastolic": "Must be above the pre-dose flag."})
+        if self.post_dose_hr_high <= self.post_dose_hr_low:
+            raise ValidationError({"post_dose_hr_high": "Must be above the lowest acceptable heart rate."})
+
+    def eligibility_thresholds(self):
+        from kap_clinic.rules.eligibility import Thresholds
+
+        return Thresholds(**{name: getattr(self, name) for name in self.THRESHOLD_FIELDS})
+
+    @classmethod
+    def load(cls) -> "ClinicSettings":
+        obj = cls.objects.filter(pk=1).first()
+        if obj is None:
+            obj, _ = cls.objects.get_or_create(
+                pk=1,
+                defaults={"require_2fa_for_intake": settings.REQUIRE_2FA_FOR_INTAKE_DEFAULT},
+            )
+        return obj
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by a Celery worker so admins can see that background work is running."""
+
+    class Source(models.TextChoices):
+        BEAT = "beat", "Scheduled by beat"
+        CHECK = "check", "Requested by an admin"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    worker_hostname = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self):
+        return f"heartbeat #{self.pk}"

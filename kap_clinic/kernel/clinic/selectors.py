@@ -1,0 +1,130 @@
+from auditlog.models import LogEntry
+from django.db.models import Count
+from django.utils import timezone
+
+from billing.models import PriorAuthorization
+from billing.selectors import running_out
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.notifications.alerts import alerts_open_for
+from kap_clinic.kernel.notifications.selectors import reminder_problems
+from kap_clinic.kernel.outbox.selectors import outbox_problems
+from patients.models import Patient
+from patients.selectors import patients_visible_to
+from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
+from sessions.selectors import todays_sessions
+
+from .models import WorkerHeartbeat
+
+
+def clinician_home(user: User) -> dict:
+    from aftercare.selectors import overdue_checkins_for_clinician
+
+    # Both lists lie inside what a clinician may see (their own patients, unassigned referrals); filtering the
+    # patient table directly lets each use the (primary_clinician, family_name, given_name) index.
+    patients = Patient.objects.select_related("primary_clinician")
+    return {
+        "alerts": open_alerts_for(user)[:20],
+        "staff_alerts": alerts_open_for(user)[:20],
+        "today": todays_sessions(user)[:40],
+        "awaiting": screenings_awaiting_sign_off(user)[:20],
+        "my_patients": my_patients_flagged_first(user),
+        "unassigned": patients.filter(primary_clinician__isnull=True)[:20],
+        "overdue_checkins": overdue_checkins_for_clinician(user)[:20],
+    }
+
+
+def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
+    """The clinician's own patients, those with an open flag first (suicide risk under review, an unacknowledged
+    staff alert, an overdue check-in), each row carrying which flags it has and its PHQ-9 course (`outcome`).
+
+    Open flags are few, so they are read first (three small indexed queries) and the rest of the list comes from the
+    (primary_clinician, family_name, given_name) index, however many patients the clinician has.
+    """
+    from aftercare.models import CheckIn
+    from aftercare.selectors import outcome_episodes
+    from kap_clinic.kernel.notifications.models import StaffAlert
+    from screening.models import SuicideRiskAlert
+
+    mine = {"patient__primary_clinician": user}
+    now = timezone.now()
+    flags = {
+        "flag_risk": set(SuicideRiskAlert.objects.filter(status="open", **mine).values_list("patient_id", flat=True)),
+        "flag_alert": set(
+            StaffAlert.objects.filter(acknowledged_at__isnull=True, **mine).values_list("patient_id", flat=True)
+        ),
+        "flag_overdue": set(
+            CheckIn.objects.filter(status="open", due_at__lt=now, **mine).values_list("patient_id", flat=True)
+        ),
+    }
+    flagged_ids = set().union(*flags.values())
+    patients = Patient.objects.filter(primary_clinician=user).select_related("primary_clinician")
+    flagged = list(patients.filter(pk__in=flagged_ids)[:limit])
+    rest = list(patients.exclude(pk__in=flagged_ids)[: limit - len(flagged)]) if len(flagged) < limit else []
+    for patient in flagged:
+        for name, ids in flags.items():
+            setattr(patient, name, patient.pk in ids)
+    listed = flagged + rest
+    # PHQ-9 baseline, response and remission per row, read for the whole list at once (three queries, not per row).
+    episodes = outcome_episodes([patient.pk for patient in listed]) if listed else {}
+    for patient in listed:
+        patient.outcome = episodes.get(patient.pk)
+    return listed
+
+
+def intake_home(user: User) -> dict:
+    from kap_clinic.kernel.notifications.selectors import unconfirmed_tomorrow
+
+    return {
+        "staff_alerts": alerts_open_for(user)[:20],
+        "today": todays_sessions(user)[:60],
+        "unconfirmed": unconfirmed_tomorrow(user),
+        "in_progress": screenings_in_progress(user)[:20],
+        "awaiting": screenings_awaiting_sign_off(user)[:20],
+        "recent_patients": patients_visible_to(user).select_related("primary_clinician").order_by("-created_at")[:20],
+    }
+
+
+def admin_home(user: User) -> dict:
+    return {
+        "staff_alerts": alerts_open_for(user)[:20],
+        "reminder_problems": reminder_problems(),
+        "outbox_problems": outbox_problems(),
+        "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
+        "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
+        "patient_count": Patient.objects.count(),
+        "recent_audit": LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")[:10],
+        "expiring_authorizations": running_out(
+            PriorAuthorization.objects.select_related("patient", "payer"), today=timezone.localdate()
+        )[:20],
+    }
+
+
+def patient_home(user: User) -> dict:
+    from django.utils import timezone
+
+    from aftercare.selectors import checkins_due
+    from screening.models import InstrumentResponse
+    from sessions.calendar import patient_schedule
+    from sessions.consent import consent_statuses, patient_routes
+
+    patient = getattr(user, "patient", None)
+    done, schedule, due, consent_pending = {}, None, [], []
+    if patient is not None:
+        # Consent forms of the patient's treatment routes in force and not yet accepted: asked for on the home page.
+        consent_pending = [
+            s for s in consent_statuses(patient, patient_routes(patient)) if s.document and not s.acceptance
+        ]
+        due = list(checkins_due(patient)[:10])
+        rows = InstrumentResponse.objects.filter(
+            screening__patient=patient, reported_by_patient=True, is_complete=True
+        ).values_list("code", "updated_at")
+        done = dict(rows)
+        schedule = patient_schedule(patient)
+    return {
+        "patient": patient,
+        "done": done,
+        "schedule": schedule,
+        "due": due,
+        "now": timezone.now(),
+        "consent_pending": consent_pending,
+    }

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class NotificationsConfig(AppConfig):
-    name = "kap_clinic.notifications"
-    label = "notifications"
-    verbose_name = "Reminders and notifications"
