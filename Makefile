@@ -43,8 +43,10 @@ run: install
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Style, the import contracts between layers (pyproject.toml [tool.importlinter], docs/architecture.md), migrations.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 check-deploy: install
