@@ -319,7 +319,7 @@ def test_the_invitation_email_holds_the_link_and_no_clinical_detail(
     for detail in (patient.mrn, "ketamine", "screening", "depress", "81.0"):
         assert detail.lower() not in message.body.lower()
     # The token carries its signing time, so compare what it opens rather than its text.
-    prefix = settings.SITE_URL.rstrip("/") + reverse("accounts:invite_accept", args=["TOKEN"]).split("TOKEN")[0]
+    prefix = settings.SITE_URL.rstrip("/") + reverse("invite_accept", args=["TOKEN"]).split("TOKEN")[0]
     [link] = [word for word in message.body.split() if word.startswith(prefix)]
     assert invite_for_token(link[len(prefix) :].rstrip("/")) == invite
     html, mimetype = message.alternatives[0]

@@ -59,6 +59,6 @@ def test_seed_demo_prints_what_each_staff_member_needs_for_the_second_factor(set
     after = lines[next(i for i, line in enumerate(lines) if "backup codes" in line) + 1 :]
     codes = {line.split()[0]: line.split()[1:] for line in after[:3]}
     client.post(reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"})
-    assert client.get(reverse("clinic:home"))["Location"].startswith(reverse("accounts:two_factor_verify"))
+    assert client.get(reverse("homes:home"))["Location"].startswith(reverse("accounts:two_factor_verify"))
     assert client.post(reverse("accounts:two_factor_verify"), {"token": codes["intake"][0]}).status_code == 302
-    assert client.get(reverse("clinic:home")).status_code == 200
+    assert client.get(reverse("homes:home")).status_code == 200
