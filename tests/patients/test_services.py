@@ -29,6 +29,7 @@ from patients.services import (
     patient_transition,
     patient_update,
 )
+from patients.signals import contact_details_changed
 from patients.status import Status
 
 pytestmark = pytest.mark.django_db
@@ -117,6 +118,23 @@ def test_renaming_a_patient_keeps_the_family_name_search_key_in_step(front_desk)
     patient.family_name = "Okafor"
     patient.save(update_fields=["family_name"])
     assert Patient.objects.get(pk=patient.pk).family_name_key == "okafor"
+
+
+def test_a_change_of_contact_details_is_announced_once_inside_the_change(front_desk):
+    patient = register()
+    heard = []
+
+    def listener(sender, *, patient, **kwargs):
+        heard.append((sender, patient.pk, patient.email))
+
+    contact_details_changed.connect(listener)
+    try:
+        patient_update(patient=patient, updated_by=front_desk, referral_source="GP letter")
+        assert heard == []  # nothing the reminders read has changed
+        patient_update(patient=patient, updated_by=front_desk, email="rowan@example.org", consents_to_email=True)
+    finally:
+        contact_details_changed.disconnect(listener)
+    assert heard == [(Patient, patient.pk, "rowan@example.org")]
 
 
 # ---- Status path --------------------------------------------------------------------------------
