@@ -1,7 +1,11 @@
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +48,6 @@ def test_admin_worker_check_runs_the_heartbeat_task_after_commit(
 
 
 def test_clinician_home_keeps_constant_queries(client_for, clinician, django_assert_max_num_queries):
-    from datetime import date
-
-    from patients.services import patient_create
-
     def add_patients(count):
         for i in range(count):
             patient_create(
@@ -70,11 +70,6 @@ def test_clinician_home_keeps_constant_queries(client_for, clinician, django_ass
 
 
 def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinician):
-    from datetime import date
-
-    from kap_clinic.kernel.notifications.alerts import staff_alert_raise
-    from patients.services import patient_create
-
     patients = [
         patient_create(
             created_by=None,

@@ -6,6 +6,7 @@ from django.utils import timezone
 from billing.models import Payer
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,6 @@ def test_seed_demo_creates_one_user_per_role_and_runs_twice_safely(settings, mon
     assert demo is not None
     # Aftercare and billing have something to show: an integration session, check-ins (one open now), reminders
     # for them, and an authorization running out with its front-office alert.
-    from kap_clinic.kernel.notifications.models import StaffAlert
 
     assert demo.integration_sessions.count() == 1
     assert demo.checkins.filter(opens_at__lte=timezone.now()).exists()
