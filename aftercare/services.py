@@ -21,6 +21,7 @@ from kap_clinic.kernel.notifications.services import reminders_sync
 from kap_clinic.rules import checkin_cadence as cadence
 from kap_clinic.rules import instruments, outcomes, relapse
 from patients.models import Patient
+from patients.selectors import is_portal_user_of
 from screening.models import SuicideRiskAlert
 from screening.services import risk_alert_raise
 from sessions.models import DosingSession
@@ -352,7 +353,7 @@ def checkin_submit(*, checkin: CheckIn, answers: Mapping[str, Sequence[int | Non
     Refused before it opens, after it closes, or once answered. Raises the staff alerts the answers call for.
     """
     checkin = CheckIn.objects.select_for_update().select_related("patient").get(pk=checkin.pk)
-    if by.role != Role.PATIENT or checkin.patient.user_id != by.pk:
+    if not is_portal_user_of(by, checkin.patient):
         raise PermissionDenied
     now = timezone.now()
     if checkin.status != CheckIn.Status.OPEN:

@@ -8,8 +8,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
 from kap_clinic.rules import instruments
-from patients.selectors import get_patient_for_user
-from sessions.calendar import portal_patient
+from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
 from . import selectors, services
 from .forms import (
@@ -233,7 +232,7 @@ def checkin_detail_view(request, pk):
 
 @role_required(Role.PATIENT)
 def portal_checkins_view(request):
-    patient = portal_patient(request.user)
+    patient = get_patient_of_portal_user(request.user)
     record_chart_view(obj=patient)  # the patient reading their own record is recorded too
     ctx = {
         "due": selectors.checkins_due(patient),

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "sessions.apps.SessionsConfig",
     "aftercare",
     "billing",
+    "kap_clinic.homes",
 ]
 
 MIDDLEWARE = [
@@ -157,7 +158,7 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 2) * 3600
 PASSWORD_RESET_PER_HOUR = env_int("PASSWORD_RESET_PER_HOUR", 5)
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "clinic:home"
+LOGIN_REDIRECT_URL = "homes:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions: signed out after SESSION_IDLE_MINUTES without a request, and after

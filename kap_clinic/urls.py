@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kap_clinic.kernel.accounts.views import admin_login_view
+from patients.views import invite_accept_view
 from sessions.portal_views import calendar_feed_view
 
 handler500 = "kap_clinic.kernel.errors.server_error"
@@ -14,8 +15,12 @@ urlpatterns = [
     # user it does not admit gets 403 instead of a sign-in loop.
     path("admin/login/", admin_login_view),
     path("admin/", admin.site.urls),
+    # The portal invitation's set-password page, at the address invitation emails already carry.
+    path("accounts/invite/<str:token>/", invite_accept_view, name="invite_accept"),
     path("accounts/", include("kap_clinic.kernel.accounts.urls")),
     path("audit/", include("kap_clinic.kernel.audit.urls")),
+    # Pages that gather several apps (homes, the staff chart, the patient's schedule), at the addresses they had.
+    path("", include("kap_clinic.homes.urls")),
     path("patients/", include("patients.urls")),
     path("screening/", include("screening.urls")),
     path("treatment/", include("sessions.urls")),

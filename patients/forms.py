@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 
 from kap_clinic.kernel.validation import BoundedInput
 
@@ -61,3 +62,7 @@ class RemsEnrollmentForm(BoundedInput, forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The date on the patient's REMS enrollment form.",
     )
+
+
+class InviteSetPasswordForm(BoundedInput, SetPasswordForm):
+    """A patient's first password, chosen through their invitation link."""

@@ -2,7 +2,6 @@ from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
@@ -35,6 +34,26 @@ def visible_through(user: User, path: str = "patient") -> Q:
     if user.role == Role.CLINICIAN:
         return Q(**{f"{path}__primary_clinician": user}) | Q(**{f"{path}__primary_clinician__isnull": True})
     return Q(**{f"{path}__user": user})
+
+
+def patient_of_portal_user(user: User) -> Patient | None:
+    """The patient a portal account belongs to; None for staff, signed-out visitors and an account with no record."""
+    if not user.is_authenticated or user.role != Role.PATIENT:
+        return None
+    return getattr(user, "patient", None)  # the reverse one-to-one, kept on the user for the rest of the request
+
+
+def is_portal_user_of(user: User, patient: Patient) -> bool:
+    """Whether the user is this patient's own portal account (the same link, read from the patient's side)."""
+    return user.is_authenticated and user.role == Role.PATIENT and patient.user_id == user.pk
+
+
+def get_patient_of_portal_user(user: User) -> Patient:
+    """The signed-in patient's own record; 404 when the account has none."""
+    patient = patient_of_portal_user(user)
+    if patient is None:
+        raise Http404("No patient record is linked to this account.")
+    return patient
 
 
 def get_patient_for_user(user: User, pk: int) -> Patient:
@@ -81,20 +100,3 @@ def patient_search(user: User, query: str) -> QuerySet[Patient]:
     if rest:
         match |= Q(family_name_key__startswith=first.lower(), given_name__istartswith=rest)
     return qs.filter(match)
-
-
-def patient_chart(patient: Patient) -> dict:
-    """What the staff chart shows beside the demographics."""
-    from screening.models import Screening, SuicideRiskAlert
-    from sessions.models import Enrollment
-
-    return {
-        "patient": patient,
-        "screenings": Screening.objects.filter(patient=patient).select_related("signed_off_by")[:10],
-        "alerts": SuicideRiskAlert.objects.filter(patient=patient, status="open"),
-        "enrollment": Enrollment.objects.filter(patient=patient, status="active").first(),
-        "plans": patient.treatment_plans.select_related("protocol")[:10],
-        "status_changes": patient.status_changes.select_related("changed_by")[:10],
-        # A lapsed or expired invitation is not "open": the chart must not claim the patient can still use it.
-        "open_invite": patient.invites.filter(used_at__isnull=True, expires_at__gt=timezone.now()).first(),
-    }

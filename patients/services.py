@@ -14,6 +14,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.outbox.services import email_outbox_cancel, email_outbox_send
 from kap_clinic.kernel.validation import birth_date
 
+from . import signals
 from . import status as path
 from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
 
@@ -48,8 +49,9 @@ CONTACT_FIELDS = ("email", "phone", "consents_to_email", "consents_to_sms")
 def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
     """Change a patient's details; the audit log records each changed field.
 
-    A change of contact details or consent re-plans the patient's upcoming reminders in the same transaction: a
-    channel consented to now is reminded of sessions booked before, a withdrawn one is not used again.
+    A change of contact details or consent is announced (`signals.contact_details_changed`) in the same transaction,
+    so the patient's upcoming reminders are re-planned with it: a channel consented to now is reminded of sessions
+    booked before, a withdrawn one is not used again.
     """
     contact_before = [getattr(patient, name) for name in CONTACT_FIELDS]
     for name, value in fields.items():
@@ -57,9 +59,7 @@ def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
     patient.full_clean()
     patient.save()
     if [getattr(patient, name) for name in CONTACT_FIELDS] != contact_before:
-        from kap_clinic.kernel.notifications.services import reminders_sync_for_patient
-
-        reminders_sync_for_patient(patient)
+        signals.contact_details_changed.send(sender=Patient, patient=patient)
     return patient
 
 
@@ -174,7 +174,7 @@ def invite_send(*, invite: PatientInvite, base_url: str) -> None:
     the subject and body carry no clinical detail."""
     ctx = {
         "clinic_name": settings.CLINIC_NAME,
-        "link": base_url.rstrip("/") + reverse("accounts:invite_accept", args=[invite_token(invite)]),
+        "link": base_url.rstrip("/") + reverse("invite_accept", args=[invite_token(invite)]),
         "hours": settings.PATIENT_INVITE_HOURS,
         "given_name": invite.patient.given_name,
     }

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import PatientInvite
+from .services import invite_send
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -13,8 +14,6 @@ def send_patient_invite(self, invite_id: int) -> None:
     An invitation that lapsed before the task ran (a newer one was sent, or it expired) is not
     emailed: its link would only lead the patient to "not valid".
     """
-    from .services import invite_send
-
     invite = (
         PatientInvite.objects.select_related("patient")
         .filter(pk=invite_id, emailed_at__isnull=True, used_at__isnull=True, expires_at__gt=timezone.now())

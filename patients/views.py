@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -10,8 +9,8 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 
 from . import services
-from .forms import PatientForm, RemsEnrollmentForm, StatusChangeForm
-from .selectors import get_patient_for_user, patient_chart, patient_search
+from .forms import InviteSetPasswordForm, PatientForm
+from .selectors import get_patient_for_user, get_patient_of_portal_user, patient_search
 
 
 @role_required(*STAFF_ROLES)
@@ -31,31 +30,14 @@ def patient_create_view(request):
     if request.method == "POST" and form.is_valid():
         patient = services.patient_create(created_by=request.user, **form.cleaned_data)
         messages.success(request, f"Registered patient {patient.mrn}.")
-        return redirect("patients:detail", pk=patient.pk)
+        return redirect("homes:patient_chart", pk=patient.pk)
     status = 400 if form.errors else 200
     return render(request, "patients/patient_form.html", {"form": form}, status=status)
 
 
-@role_required(*STAFF_ROLES, Role.PATIENT)
-def patient_detail_view(request, pk):
-    patient = get_patient_for_user(request.user, pk)
-    record_chart_view(obj=patient)
-    if not request.user.is_clinic_staff:
-        return render(request, "patients/my_record.html", {"patient": patient})
-    ctx = {
-        **patient_chart(patient),
-        "status_form": StatusChangeForm(current=patient.status),
-        "rems_form": RemsEnrollmentForm(),
-    }
-    return render(request, "patients/patient_detail.html", ctx)
-
-
 @role_required(Role.PATIENT)
 def my_record_view(request):
-    patient = getattr(request.user, "patient", None)
-    if patient is None:
-        raise Http404("No patient record is linked to this account.")
-    return redirect("patients:detail", pk=patient.pk)
+    return redirect("homes:patient_chart", pk=get_patient_of_portal_user(request.user).pk)
 
 
 @permission_required("patients.change_patient")  # the same permission the "Edit" link asks for
@@ -65,30 +47,10 @@ def patient_edit_view(request, pk):
     if request.method == "POST" and form.is_valid():
         services.patient_update(patient=patient, updated_by=request.user, **form.cleaned_data)
         messages.success(request, "Saved.")
-        return redirect("patients:detail", pk=patient.pk)
+        return redirect("homes:patient_chart", pk=patient.pk)
     record_chart_view(obj=patient)
     status = 400 if form.errors else 200
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)
-
-
-@role_required(*STAFF_ROLES)
-@require_POST
-def patient_transition_view(request, pk):
-    patient = get_patient_for_user(request.user, pk)
-    form = StatusChangeForm(request.POST, current=patient.status)
-    if form.is_valid():
-        try:
-            services.patient_manual_transition(
-                patient=patient, to=form.cleaned_data["to"], by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Status changed to {patient.status_label.lower()}.")
-            return redirect("patients:detail", pk=patient.pk)
-    record_chart_view(obj=patient)
-    ctx = {**patient_chart(patient), "status_form": form, "rems_form": RemsEnrollmentForm()}
-    return render(request, "patients/patient_detail.html", ctx, status=400)
 
 
 @role_required(*STAFF_ROLES)
@@ -102,24 +64,25 @@ def patient_invite_view(request, pk):
             messages.error(request, message)
     else:
         messages.success(request, "Invitation sent to the patient's email address.")
-    return redirect("patients:detail", pk=patient.pk)
+    return redirect("homes:patient_chart", pk=patient.pk)
 
 
-@role_required(Role.ADMIN, Role.INTAKE, Role.CLINICIAN)
-@require_POST
-def patient_rems_enrollment_view(request, pk):
-    patient = get_patient_for_user(request.user, pk)
-    form = RemsEnrollmentForm(request.POST)
-    if form.is_valid():
+# ---- Portal invitation ---------------------------------------------------------------------------
+
+
+def invite_accept_view(request, token):
+    """A patient chooses their portal password through the single-use link the clinic emailed."""
+    if request.user.is_authenticated:
+        return render(request, "patients/invite_signed_in.html", status=403)
+    invite = services.invite_for_token(token)
+    if invite is None:
+        return render(request, "patients/invite_invalid.html", status=404)
+    form = InviteSetPasswordForm(invite.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
-            services.patient_rems_enrollment_record(
-                patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Spravato REMS enrollment recorded.")
-            return redirect("patients:detail", pk=patient.pk)
-    record_chart_view(obj=patient)
-    ctx = {**patient_chart(patient), "status_form": StatusChangeForm(current=patient.status), "rems_form": form}
-    return render(request, "patients/patient_detail.html", ctx, status=400)
+            services.invite_accept(invite=invite, password=form.cleaned_data["new_password1"])
+        except ValidationError:
+            return render(request, "patients/invite_invalid.html", status=404)
+        messages.success(request, "Your password is set. Sign in with your email address and new password.")
+        return redirect("accounts:login")
+    return render(request, "patients/invite_accept.html", {"form": form}, status=400 if form.errors else 200)

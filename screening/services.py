@@ -13,6 +13,7 @@ from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_aler
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import contraindications, eligibility, instruments, medications
 from patients.models import Patient
+from patients.selectors import is_portal_user_of
 from patients.services import patient_transition
 from patients.status import Status
 
@@ -137,7 +138,7 @@ def response_save(
     if screening.status != Screening.Status.DRAFT:
         raise ValidationError("This screening is finished; start a new one to change answers.")
     by_patient = by.role == Role.PATIENT
-    if by_patient and (screening.patient.user_id != by.pk or code not in SELF_REPORT_INSTRUMENTS):
+    if by_patient and (not is_portal_user_of(by, screening.patient) or code not in SELF_REPORT_INSTRUMENTS):
         raise PermissionDenied
     if not by_patient:
         _require_staff(by)
@@ -172,7 +173,7 @@ def response_save(
 @transaction.atomic
 def self_report_save(*, patient: Patient, code: str, answers: Sequence[int | None], by: User) -> InstrumentResponse:
     """A patient's own PHQ-9 or GAD-7 before intake, filed into their screening in progress."""
-    if patient.user_id != by.pk or code not in SELF_REPORT_INSTRUMENTS:
+    if not is_portal_user_of(by, patient) or code not in SELF_REPORT_INSTRUMENTS:
         raise PermissionDenied
     screening = Screening.objects.filter(patient=patient, status=Screening.Status.DRAFT).first()
     if screening is None:

@@ -8,7 +8,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
 from kap_clinic.rules import instruments
-from patients.selectors import get_patient_for_user
+from patients.selectors import get_patient_for_user, patient_of_portal_user
 
 from . import services
 from .forms import (
@@ -179,7 +179,7 @@ def screening_sign_off_view(request, pk):
                 form.add_error(None, message)
         else:
             messages.success(request, "Screening signed off.")
-            return redirect("patients:detail", pk=screening.patient_id)
+            return redirect("homes:patient_chart", pk=screening.patient_id)
     record_chart_view(obj=screening)
     ctx = {"screening": screening, "patient": screening.patient, "form": form}
     return render(request, "screening/sign_off_form.html", ctx, status=400)
@@ -197,7 +197,7 @@ def alert_clear_view(request, pk):
                 form.add_error(None, message)
         else:
             messages.success(request, "Alert reviewed and cleared.")
-            return redirect("patients:detail", pk=alert.patient_id)
+            return redirect("homes:patient_chart", pk=alert.patient_id)
     record_chart_view(obj=alert)
     ctx = {"alert": alert, "patient": alert.patient, "form": form}
     return render(request, "screening/alert_clear.html", ctx, status=400 if form.errors else 200)
@@ -205,7 +205,7 @@ def alert_clear_view(request, pk):
 
 @role_required(Role.PATIENT)
 def self_report_view(request, code):
-    patient = getattr(request.user, "patient", None)
+    patient = patient_of_portal_user(request.user)
     if patient is None or code not in services.SELF_REPORT_INSTRUMENTS:
         raise Http404("No such questionnaire.")
     instrument = instruments.get(code)
@@ -220,6 +220,6 @@ def self_report_view(request, code):
                 form.add_error(None, message)
         else:
             messages.success(request, f"Thank you. Your {instrument.name} answers were sent to the clinic.")
-            return redirect("clinic:home")
+            return redirect("homes:home")
     ctx = {"instrument": instrument, "form": form}
     return render(request, "screening/self_report.html", ctx, status=400 if form.errors else 200)

@@ -1,6 +1,8 @@
-"""The patient's own calendar: the portal schedule and the private iCalendar feed (DOMAIN 7 and 8.3).
+"""The patient's own calendar: their dosing sessions for the portal schedule, and the private iCalendar feed
+(DOMAIN 7 and 8.3).
 
-The portal shows the patient their sessions with the route's preparation instructions. The feed is for
+The portal shows the patient their sessions with the route's preparation instructions (kap_clinic/homes puts
+them beside the integration sessions). The feed is for
 calendar apps, which cannot sign in: it is reached through a long random secret in its URL, and it carries
 nothing clinical in any field (no drug, route, dose or diagnosis), only "Appointment at <clinic>" and a link
 back to the portal, where the patient signs in to read how to prepare.
@@ -13,7 +15,6 @@ and revoking a feed are audited like any other change.
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -21,13 +22,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
+from patients.selectors import is_portal_user_of
 
 from .models import CalendarFeed, DosingSession
 from .models.scheduling import ACTIVE_SESSION_STATUSES
@@ -50,47 +50,17 @@ TOKEN_BYTES = 32
 # ---- Portal schedule ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PatientSchedule:
-    """What the portal shows: the next session (with how to prepare), the rest, and recent cancellations.
-
-    `integration` holds the upcoming integration (psychotherapy) sessions, shown view-only, without their notes.
-    """
-
-    next_session: DosingSession | None
-    later: list[DosingSession] = field(default_factory=list)
-    cancelled: list[DosingSession] = field(default_factory=list)
-    integration: list = field(default_factory=list)
-
-    @property
-    def preparation(self) -> str:
-        return self.next_session.protocol.preparation_instructions if self.next_session else ""
-
-
-def portal_patient(user: User) -> Patient:
-    """The patient record linked to a portal account; 404 when the account has none."""
-    patient = getattr(user, "patient", None) if user.role == Role.PATIENT else None
-    if patient is None:
-        raise Http404("No patient record is linked to this account.")
-    return patient
-
-
-def patient_schedule(patient: Patient, *, now: datetime | None = None) -> PatientSchedule:
-    """The patient's own upcoming sessions in order, and those cancelled lately; nothing of anyone else."""
-    from aftercare.selectors import upcoming_integration_sessions
-
+def portal_sessions(
+    patient: Patient, *, now: datetime | None = None
+) -> tuple[list[DosingSession], list[DosingSession]]:
+    """The patient's own dosing sessions still ahead (or under way) in order, and those cancelled lately."""
     now = now or timezone.now()
     sessions = DosingSession.objects.filter(patient=patient).select_related("protocol", "clinician")
     upcoming = list(sessions.filter(status__in=UPCOMING_STATUSES, ends_at__gt=now).order_by("starts_at", "pk"))
     cancelled = list(
         sessions.filter(status=Status.CANCELLED, starts_at__gte=now - RECENTLY_CANCELLED).order_by("starts_at", "pk")
     )
-    return PatientSchedule(
-        next_session=upcoming[0] if upcoming else None,
-        later=upcoming[1:],
-        cancelled=cancelled,
-        integration=upcoming_integration_sessions(patient, now=now),
-    )
+    return upcoming, cancelled
 
 
 # ---- Feed tokens ----------------------------------------------------------------------------------
@@ -111,7 +81,7 @@ def live_feed(patient: Patient) -> CalendarFeed | None:
 
 
 def _check_own(patient: Patient, by: User) -> None:
-    if by.role != Role.PATIENT or patient.user_id != by.pk:
+    if not is_portal_user_of(by, patient):
         raise PermissionDenied("Only the patient manages their calendar link.")
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
+from patients.selectors import is_portal_user_of
 
 from .models import ConsentAcceptance, ConsentDocument, DosingSession, TreatmentPlan
 from .models.scheduling import Route
@@ -119,7 +120,7 @@ def _require_acceptable(document: ConsentDocument) -> None:
 @transaction.atomic
 def consent_accept_in_portal(*, patient: Patient, document: ConsentDocument, by: User) -> ConsentAcceptance:
     """The patient accepts a consent form in the portal; accepting the same version twice keeps the first."""
-    if by.role != Role.PATIENT or getattr(by, "patient", None) is None or by.patient.pk != patient.pk:
+    if not is_portal_user_of(by, patient):
         raise PermissionDenied("Only the patient can accept their consent form in the portal.")
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # two clicks at once record one acceptance
     _require_acceptable(document)

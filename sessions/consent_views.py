@@ -12,10 +12,9 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
-from patients.selectors import get_patient_for_user, visible_through
+from patients.selectors import get_patient_for_user, get_patient_of_portal_user, visible_through
 
 from . import consent
-from .calendar import portal_patient
 from .consent_forms import ConsentRecordForm
 from .models import ConsentAcceptance, ConsentDocument
 
@@ -31,7 +30,7 @@ def _acceptable_documents():
 
 @role_required(Role.PATIENT)
 def portal_consent_view(request):
-    patient = portal_patient(request.user)
+    patient = get_patient_of_portal_user(request.user)
     record_chart_view(obj=patient)
     rows = []
     for status in consent.consent_statuses(patient, consent.patient_routes(patient)):
@@ -50,7 +49,7 @@ def portal_consent_view(request):
 @role_required(Role.PATIENT)
 @require_POST
 def portal_consent_accept_view(request, pk):
-    patient = portal_patient(request.user)
+    patient = get_patient_of_portal_user(request.user)
     # Only forms for the patient's own treatment routes; anything else is not theirs to see.
     document = get_object_or_404(ConsentDocument, pk=pk, route__in=consent.patient_routes(patient))
     if request.POST.get("has_read") != "yes":

@@ -1,6 +1,7 @@
 """The patient's portal pages for their sessions, and the calendar feed that calendar apps read without signing in.
 
-Patients only see their schedule here: booking, moving and cancelling stay with the clinic's staff.
+The schedule page itself, which lists integration sessions too, is in kap_clinic/homes. Patients only see their
+schedule here: booking, moving and cancelling stay with the clinic's staff.
 """
 
 from django.contrib import messages
@@ -12,20 +13,13 @@ from django.views.decorators.http import require_POST, require_safe
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view
+from patients.selectors import get_patient_of_portal_user
 
 from . import calendar
 from .selectors import get_session_for_user
 
 # The new link's token waits in the server-side session between the POST that made it and the page that shows it.
 NEW_TOKEN_KEY = "calendar_feed_new_token"  # noqa: S105 - a session key, not a secret
-
-
-@role_required(Role.PATIENT)
-def portal_schedule_view(request):
-    patient = calendar.portal_patient(request.user)
-    record_chart_view(obj=patient)  # the patient reading their own record is recorded too
-    ctx = {"schedule": calendar.patient_schedule(patient), "feed": calendar.live_feed(patient)}
-    return render(request, "sessions/portal/schedule.html", ctx)
 
 
 @role_required(Role.PATIENT)
@@ -38,7 +32,7 @@ def portal_session_view(request, pk):
 @never_cache
 @role_required(Role.PATIENT)
 def portal_calendar_view(request):
-    patient = calendar.portal_patient(request.user)
+    patient = get_patient_of_portal_user(request.user)
     feed = calendar.live_feed(patient)
     token = request.session.pop(NEW_TOKEN_KEY, None)
     new_url = None
@@ -51,7 +45,7 @@ def portal_calendar_view(request):
 @role_required(Role.PATIENT)
 @require_POST
 def calendar_feed_create_view(request):
-    patient = calendar.portal_patient(request.user)
+    patient = get_patient_of_portal_user(request.user)
     replaced = calendar.live_feed(patient) is not None
     _, token = calendar.calendar_feed_create(patient=patient, by=request.user)
     request.session[NEW_TOKEN_KEY] = token
@@ -65,7 +59,7 @@ def calendar_feed_create_view(request):
 @role_required(Role.PATIENT)
 @require_POST
 def calendar_feed_revoke_view(request):
-    patient = calendar.portal_patient(request.user)
+    patient = get_patient_of_portal_user(request.user)
     request.session.pop(NEW_TOKEN_KEY, None)
     if calendar.calendar_feed_revoke(patient=patient, by=request.user) is None:
         messages.info(request, "You have no calendar link to turn off.")

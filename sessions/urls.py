@@ -5,8 +5,8 @@ from . import consent_views, portal_views, record_views, rems_views, views
 app_name = "sessions"
 
 urlpatterns = [
-    # The patient's portal (view only) and the calendar feed, whose address is its own credential.
-    path("my-schedule/", portal_views.portal_schedule_view, name="portal_schedule"),
+    # The patient's portal (view only; the schedule page is in kap_clinic/homes) and the calendar feed, whose
+    # address is its own credential.
     path("my-schedule/<int:pk>/", portal_views.portal_session_view, name="portal_session"),
     path("my-schedule/calendar/", portal_views.portal_calendar_view, name="portal_calendar"),
     path("my-schedule/calendar/new/", portal_views.calendar_feed_create_view, name="calendar_feed_create"),

@@ -34,7 +34,7 @@ def enroll_view(request, patient_pk):
                 form.add_error("override_justification", message)
         else:
             messages.success(request, "Patient enrolled in the treatment program.")
-            return redirect("patients:detail", pk=patient.pk)
+            return redirect("homes:patient_chart", pk=patient.pk)
     record_chart_view(obj=patient)
     ctx = {"patient": patient, "gate": enrollment_gate(patient), "form": form}
     return render(request, "sessions/enroll_form.html", ctx, status=400 if form.errors else 200)

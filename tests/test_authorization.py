@@ -33,7 +33,7 @@ CLINICIAN_RECORDS = row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)
 # url name -> (kwargs builder name, method, expected per role). Objects belong to patient A, whose
 # portal account is the patient role's user and whose primary clinician is the clinician role's user.
 MATRIX = {
-    "clinic:home": (None, "get", ANY_SIGNED_IN),
+    "homes:home": (None, "get", ANY_SIGNED_IN),
     "clinic:health": (None, "get", row(OK, OK, OK, OK, OK)),
     "clinic:settings": (None, "get", ADMIN_ONLY),
     "clinic:worker_check": (None, "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT)),
@@ -60,11 +60,11 @@ MATRIX = {
     "patients:list": (None, "get", STAFF_ONLY),
     "patients:create": (None, "get", STAFF_ONLY),
     "patients:my_record": (None, "get", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "patients:detail": ("patient_a", "get", row(LOGIN, OK, OK, OK, OK)),
+    "homes:patient_chart": ("patient_a", "get", row(LOGIN, OK, OK, OK, OK)),
     "patients:edit": ("patient_a", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
-    "patients:transition": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
+    "homes:patient_transition": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
     "patients:invite": ("patient_a", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
-    "patients:rems_enrollment": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
+    "homes:patient_rems_enrollment": ("patient_a", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
     "sessions:portal_consent": (None, "get", PATIENT_ONLY),
     "sessions:portal_consent_accept": (
         "consent_document",
@@ -74,7 +74,7 @@ MATRIX = {
     "sessions:patient_consent": ("patient_fk", "get", STAFF_ONLY),
     "sessions:patient_consent_record": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
     "sessions:consent_scan": ("consent_scan", "get", STAFF_ONLY),
-    "accounts:invite_accept": ("invite", "get", row(OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
+    "invite_accept": ("invite", "get", row(OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
     "accounts:password_reset": (None, "get", row(OK, OK, OK, OK, OK)),
     "accounts:password_reset_done": (None, "get", row(OK, OK, OK, OK, OK)),
     "accounts:password_reset_confirm": ("reset_token", "get", row(OK, OK, OK, OK, OK)),
@@ -87,7 +87,7 @@ MATRIX = {
     "screening:sign_off": ("screening", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)),
     "screening:alert_clear": ("alert", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "screening:self_report": ("self_report", "get", row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
-    "sessions:portal_schedule": (None, "get", PATIENT_ONLY),
+    "homes:portal_schedule": (None, "get", PATIENT_ONLY),
     "sessions:portal_session": ("session", "get", PATIENT_ONLY),
     "sessions:portal_calendar": (None, "get", PATIENT_ONLY),
     "sessions:calendar_feed_create": (None, "post", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),

@@ -35,13 +35,13 @@ def _assert_clean(text: str):
 def test_canary_never_reaches_the_logs(client_for, clinician, canary, caplog):
     caplog.set_level(logging.DEBUG)
     client = client_for(clinician)
-    client.get(reverse("patients:detail", kwargs={"pk": canary.pk}))
+    client.get(reverse("homes:patient_chart", kwargs={"pk": canary.pk}))
     client.post(reverse("patients:list"), {"q": CANARY_FAMILY})
     client.post(
         reverse("patients:edit", kwargs={"pk": canary.pk}),
         {"given_name": CANARY_GIVEN, "family_name": CANARY_FAMILY, "date_of_birth": "not a date"},
     )
-    client.get(reverse("patients:detail", kwargs={"pk": canary.pk + 999}))
+    client.get(reverse("homes:patient_chart", kwargs={"pk": canary.pk + 999}))
     _assert_clean(caplog.text)
 
 
@@ -53,7 +53,7 @@ def test_canary_never_reaches_an_error_page_or_its_log(clinician, canary, caplog
     caplog.set_level(logging.DEBUG)
     client = Client(raise_request_exception=False)
     sign_in(client, clinician)
-    response = client.get(reverse("patients:detail", kwargs={"pk": canary.pk}))
+    response = client.get(reverse("homes:patient_chart", kwargs={"pk": canary.pk}))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     _assert_clean(response.content.decode())

@@ -17,7 +17,7 @@ CANARY = "CANARYtoken0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 @pytest.mark.django_db
 def test_every_signed_in_page_says_no_store(client_for, clinician, patient, patient_user, client):
-    for user, page in ((clinician, "clinic:home"), (patient_user, "sessions:portal_schedule")):
+    for user, page in ((clinician, "homes:home"), (patient_user, "homes:portal_schedule")):
         response = client_for(user).get(reverse(page))
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"]

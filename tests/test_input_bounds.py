@@ -373,7 +373,7 @@ def test_date_pickers_offer_only_the_window_and_text_boxes_say_their_limit(clien
 def test_a_sign_in_step_sent_somewhere_that_is_not_a_path_goes_home(client_for, clinician):
     response = client_for(clinician).post(reverse("accounts:two_factor_verify"), {"next": "0001-01-01"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("clinic:home")
+    assert response["Location"] == reverse("homes:home")
 
 
 def test_the_rems_form_offers_birth_dates_up_to_today(client_for, clinician, patient):

@@ -47,7 +47,7 @@ NOT_FORMS = {"accounts:logout", "clinic:worker_check", "sessions:calendar_feed",
 
 # A URL that only accepts POST has its form on another page: (page, the matrix's object kind for that page).
 FORM_PAGE = {
-    "patients:transition": ("patients:detail", "patient_a"),
+    "homes:patient_transition": ("homes:patient_chart", "patient_a"),
     "screening:sign_off": ("screening:detail", "screening"),
     "sessions:session_cancel": ("sessions:plan_detail", "plan"),
     "sessions:rems_submit": ("sessions:rems_detail", "rems_session"),

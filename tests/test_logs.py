@@ -31,7 +31,7 @@ def secret_paths() -> list[str]:
     return [
         reverse("sessions:calendar_feed", kwargs={"token": CANARY}),
         reverse("notifications:confirm", args=[CANARY]),
-        reverse("accounts:invite_accept", args=[CANARY]),
+        reverse("invite_accept", args=[CANARY]),
     ]
 
 

@@ -171,7 +171,7 @@ def test_admin_worker_check_is_done_by_the_worker(client, tasks_go_to_worker):
     response = client.post(reverse("clinic:worker_check"))
 
     assert response.status_code == 302
-    assert response.url == reverse("clinic:home")
+    assert response.url == reverse("homes:home")
     heartbeat = wait_for_heartbeat(worker, source=WorkerHeartbeat.Source.CHECK, requested_by=admin)
     assert heartbeat.worker_hostname
     # Written by the test worker, not run in-process (eager runs would carry this machine's bare hostname).

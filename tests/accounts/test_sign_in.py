@@ -13,7 +13,7 @@ from tests.conftest import PASSWORD, make_user
 pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
-HOME = reverse("clinic:home")
+HOME = reverse("homes:home")
 
 
 def _post_login(client, username, password, ip="10.0.0.5"):

@@ -115,7 +115,7 @@ def test_staff_page_changes_a_role_and_deactivates_an_account(client, admin_user
     assert client.post(edit, {**form, "role": Role.INTAKE}).status_code == 302  # "Active" unticked
     clinician.refresh_from_db()
     assert not clinician.is_active
-    assert doc_client.get(reverse("clinic:home"))["Location"].startswith(reverse("accounts:login"))
+    assert doc_client.get(reverse("homes:home"))["Location"].startswith(reverse("accounts:login"))
 
 
 def test_admins_cannot_deactivate_themselves_or_drop_their_own_role(client, admin_user):
@@ -162,7 +162,7 @@ def test_links_and_views_agree_on_registering_and_editing_patients(client_for, a
         client = client_for(user)
         assert "Register a patient" in client.get(reverse("patients:list")).content.decode()
         assert client.get(reverse("patients:create")).status_code == 200
-        assert ">Edit</a>" in client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+        assert ">Edit</a>" in client.get(reverse("homes:patient_chart", args=[patient.pk])).content.decode()
         assert client.get(reverse("patients:edit", args=[patient.pk])).status_code == 200
 
 

@@ -20,7 +20,7 @@ from tests.conftest import PASSWORD, make_user, sign_in
 pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
-HOME = reverse("clinic:home")
+HOME = reverse("homes:home")
 SETUP = reverse("accounts:two_factor_setup")
 VERIFY = reverse("accounts:two_factor_verify")
 

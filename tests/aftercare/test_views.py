@@ -91,7 +91,7 @@ def test_the_audit_log_records_a_change_to_integration_notes_without_their_text(
 
 def test_patient_chart_links_to_aftercare_for_staff_only(client_for, clinician, patient, patient_user):
     url = reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})
-    detail = reverse("patients:detail", kwargs={"pk": patient.pk})
+    detail = reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     assert url in client_for(clinician).get(detail).content.decode()
     assert url not in client_for(patient_user).get(detail).content.decode()
 
@@ -191,7 +191,7 @@ def test_patient_sees_due_checkins_on_home_and_list(client_for, patient_user, pa
     later = open_checkin(patient, opened_ago=-timedelta(days=2))
     client = client_for(patient_user)
     fill = reverse("aftercare:portal_checkin_fill", kwargs={"pk": checkin.pk})
-    for page in (reverse("clinic:home"), reverse("aftercare:portal_checkins")):
+    for page in (reverse("homes:home"), reverse("aftercare:portal_checkins")):
         html = client.get(page).content.decode()
         assert fill in html
         assert reverse("aftercare:portal_checkin_fill", kwargs={"pk": later.pk}) not in html
@@ -253,7 +253,7 @@ def test_another_patients_checkin_is_not_found(client_for, patient_user, other_p
 def test_portal_schedule_shows_integration_sessions_without_notes(client_for, patient_user, patient, clinician):
     book(patient, clinician)
     IntegrationSession.objects.filter(patient=patient).update(notes="Staff-only reflection text.")
-    html = client_for(patient_user).get(reverse("sessions:portal_schedule")).content.decode()
+    html = client_for(patient_user).get(reverse("homes:portal_schedule")).content.decode()
     block = html.split('data-testid="integration-sessions"')[1].split("</ul>")[0]
     assert "Mindfulness-based cognitive therapy" in block
     assert "Staff-only reflection text." not in html
@@ -266,7 +266,7 @@ def test_clinician_home_lists_overdue_checkins_of_their_patients_only(client_for
     mine = open_checkin(patient, opened_ago=timedelta(days=5))
     open_checkin(other_patient, opened_ago=timedelta(days=5))
     open_checkin(patient, opened_ago=timedelta(hours=1), opens_at=timezone.now() - timedelta(hours=2))  # not yet due
-    html = client_for(clinician).get(reverse("clinic:home")).content.decode()
+    html = client_for(clinician).get(reverse("homes:home")).content.decode()
     block = html.split('data-testid="overdue-checkins"')[1].split("</ul>")[0]
     assert block.count("<li") == 1
     assert patient.mrn in block and other_patient.mrn not in block
@@ -290,12 +290,12 @@ def _many_patients(clinician, n):
 def test_clinician_home_queries_do_not_grow_with_overdue_checkins(client_for, clinician, django_assert_max_num_queries):
     client = client_for(clinician)
     _many_patients(clinician, 2)
-    client.get(reverse("clinic:home"))
+    client.get(reverse("homes:home"))
     with django_assert_max_num_queries(30) as few:
-        client.get(reverse("clinic:home"))
+        client.get(reverse("homes:home"))
     _many_patients(clinician, 15)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        client.get(reverse("clinic:home"))
+        client.get(reverse("homes:home"))
 
 
 def test_staff_page_queries_do_not_grow_with_data(
@@ -326,7 +326,7 @@ def test_staff_page_queries_do_not_grow_with_data(
 
 def test_portal_pages_queries_do_not_grow(client_for, patient_user, patient, clinician, django_assert_max_num_queries):
     client = client_for(patient_user)
-    pages = [reverse("clinic:home"), reverse("aftercare:portal_checkins"), reverse("sessions:portal_schedule")]
+    pages = [reverse("homes:home"), reverse("aftercare:portal_checkins"), reverse("homes:portal_schedule")]
     open_checkin(patient)
     book(patient, clinician, days=1)
     counts = {}
@@ -400,7 +400,7 @@ def test_trend_shows_the_baseline_and_each_later_scores_change_response_and_remi
 def test_clinician_home_shows_each_patients_response_status(client_for, clinician, patient, patient_user):
     _episode_with_scores(patient, clinician, patient_user, [17, 18])
 
-    html = client_for(clinician).get(reverse("clinic:home")).content.decode()
+    html = client_for(clinician).get(reverse("homes:home")).content.decode()
 
     cell = html.split('data-testid="patient-outcome">')[1].split("</td>")[0]
     assert "Not responding" in cell and "18 from 18 (+0%)" in cell

@@ -14,7 +14,7 @@ def _entries_for(patient):
 
 def test_opening_a_chart_is_recorded_with_who_and_where(client_for, clinician, patient):
     client = client_for(clinician)
-    client.get(reverse("patients:detail", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.1.2.3")
+    client.get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.1.2.3")
     entry = _entries_for(patient).get(action=LogEntry.Action.ACCESS)
     assert entry.actor == clinician
     assert entry.remote_addr == "10.1.2.3"
@@ -22,12 +22,12 @@ def test_opening_a_chart_is_recorded_with_who_and_where(client_for, clinician, p
 
 
 def test_a_patient_reading_their_own_record_is_recorded(client_for, patient_user, patient):
-    client_for(patient_user).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    client_for(patient_user).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
     assert _entries_for(patient).filter(action=LogEntry.Action.ACCESS, actor=patient_user).count() == 1
 
 
 def test_a_refused_chart_view_records_nothing(client_for, other_clinician, patient):
-    client_for(other_clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    client_for(other_clinician).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
     assert not _entries_for(patient).filter(action=LogEntry.Action.ACCESS).exists()
 
 
@@ -76,7 +76,7 @@ def test_the_admin_site_cannot_delete_audit_entries(client_for, admin_user, pati
 
 
 def test_admin_filters_the_log_by_patient(client_for, admin_user, clinician, patient, other_patient):
-    client_for(clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    client_for(clinician).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
     response = client_for(admin_user).get(reverse("audit:log"), {"patient": patient.mrn})
     body = response.content.decode()
     assert response.status_code == 200
@@ -87,8 +87,8 @@ def test_admin_filters_the_log_by_patient(client_for, admin_user, clinician, pat
 def test_admin_filters_the_log_by_user_and_period(client_for, admin_user, clinician, front_desk, patient):
     from django.utils import timezone
 
-    client_for(clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
-    client_for(front_desk).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    client_for(clinician).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
+    client_for(front_desk).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
     today = timezone.localdate().isoformat()
     response = client_for(admin_user).get(reverse("audit:log"), {"user": clinician.pk, "start": today, "end": today})
     page = response.context["page"]
@@ -109,7 +109,7 @@ def test_audit_log_page_keeps_constant_queries(
 ):
     client = client_for(clinician)
     for _ in range(20):
-        client.get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+        client.get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
     admin_client = client_for(admin_user)
     with django_assert_max_num_queries(12):
         assert admin_client.get(reverse("audit:log")).status_code == 200
@@ -117,7 +117,9 @@ def test_audit_log_page_keeps_constant_queries(
 
 def test_a_forged_forwarded_for_header_does_not_change_the_recorded_address(client_for, clinician, patient):
     client_for(clinician).get(
-        reverse("patients:detail", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.9.8.7", HTTP_X_FORWARDED_FOR="1.2.3.4"
+        reverse("homes:patient_chart", kwargs={"pk": patient.pk}),
+        REMOTE_ADDR="10.9.8.7",
+        HTTP_X_FORWARDED_FOR="1.2.3.4",
     )
     assert _entries_for(patient).get(action=LogEntry.Action.ACCESS).remote_addr == "10.9.8.7"
 
@@ -125,7 +127,7 @@ def test_a_forged_forwarded_for_header_does_not_change_the_recorded_address(clie
 def test_behind_a_proxy_the_address_it_forwarded_is_recorded(settings, client_for, clinician, patient):
     settings.PROXY_COUNT = 1
     client_for(clinician).get(
-        reverse("patients:detail", kwargs={"pk": patient.pk}),
+        reverse("homes:patient_chart", kwargs={"pk": patient.pk}),
         REMOTE_ADDR="172.18.0.5",
         HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
     )

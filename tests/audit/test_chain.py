@@ -51,7 +51,7 @@ def as_table_owner(table: str, sql: str, *params) -> None:
 def entries(client_for, clinician, patient, other_patient):
     """A few entries of different kinds: registrations, a chart read, sign-ins."""
     client = client_for(clinician)
-    client.get(reverse("patients:detail", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.1.2.3")
+    client.get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}), REMOTE_ADDR="10.1.2.3")
     record_chart_view(obj=patient)
     seal_pending()
     ids = list(LogEntry.objects.order_by("pk").values_list("pk", flat=True))

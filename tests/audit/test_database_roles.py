@@ -126,7 +126,7 @@ def test_the_runtime_role_cannot_rewrite_history_while_the_site_works(
     )
     assert response.status_code == 302
     registered = Patient.objects.get(family_name="Vale")
-    assert client_for(clinician).get(reverse("patients:detail", kwargs={"pk": patient.pk})).status_code == 200
+    assert client_for(clinician).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk})).status_code == 200
     cs_lot_receive(product=product, lot_number="KX2", expires_on=date(2099, 1, 1), quantity="100", by=admin_user)
     seal_pending()
 

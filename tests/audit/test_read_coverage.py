@@ -25,7 +25,7 @@ NO_PATIENT_DATA = {
     "accounts:two_factor_verify": "the sign-in code form",
     "accounts:two_factor_setup": "the authenticator set-up for the signed-in person",
     "accounts:password_change": "the signed-in person's password form",
-    "accounts:invite_accept": "a set-password form that names nobody",
+    "invite_accept": "a set-password form that names nobody",
     "audit:log": "the accounting of disclosures itself: chart numbers and actions, no record content",
     "patients:create": "an empty registration form",
     "screening:self_report": "a blank questionnaire for the patient to fill",

@@ -101,7 +101,7 @@ def test_a_clinician_list_records_only_the_patients_they_may_see(client_for, cli
 
 
 def test_a_patient_reading_their_own_schedule_is_recorded(client_for, patient_user, patient):
-    client_for(patient_user).get(reverse("sessions:portal_schedule"))
+    client_for(patient_user).get(reverse("homes:portal_schedule"))
     assert _reads(actor=patient_user, additional_data__patient_id=patient.pk).count() == 1
 
 

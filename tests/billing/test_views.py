@@ -33,7 +33,7 @@ def form_data(**overrides):
 
 def test_intake_enters_an_authorization_from_the_chart(client_for, front_desk, patient):
     client = client_for(front_desk)
-    chart = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
+    chart = client.get(reverse("homes:patient_chart", kwargs={"pk": patient.pk})).content.decode()
     list_url = reverse("billing:patient_authorizations", kwargs={"patient_pk": patient.pk})
     assert f'href="{list_url}"' in chart
     create_url = reverse("billing:authorization_create", kwargs={"patient_pk": patient.pk})
@@ -198,7 +198,7 @@ def test_admin_home_lists_authorizations_running_out_in_constant_queries(
     client = client_for(admin_user)
 
     with django_assert_max_num_queries(18):  # 2 of them record who saw which patients
-        page = client.get(reverse("clinic:home")).content.decode()
+        page = client.get(reverse("homes:home")).content.decode()
 
     assert "Expiring authorizations" in page
     assert page.count('data-testid="authorization-row"') == 12

@@ -83,7 +83,7 @@ def test_an_alert_acknowledged_before_its_email_leaves_is_not_emailed(staff_with
     alert = raise_relapse(patient)
     sign_in(client, staff_with_email["clinician"])
     response = client.post(reverse("notifications:alert_acknowledge", args=[alert.pk]), {"back": "home"})
-    assert response.status_code == 302 and response["Location"] == reverse("clinic:home")
+    assert response.status_code == 302 and response["Location"] == reverse("homes:home")
     sweep()
     assert not mail.outbox
     assert set(Reminder.objects.filter(alert=alert).values_list("status", flat=True)) == {"cancelled"}
@@ -108,13 +108,13 @@ def test_the_clinicians_home_shows_their_alerts_and_acknowledging_clears_them(st
     alert = raise_relapse(patient)
     other = make_user("clinician3", "clinician")
     sign_in(client, other)
-    assert alert.summary not in client.get(reverse("clinic:home")).content.decode()
+    assert alert.summary not in client.get(reverse("homes:home")).content.decode()
     assert client.post(reverse("notifications:alert_acknowledge", args=[alert.pk])).status_code == 404
     sign_in(client, staff_with_email["clinician"])
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     assert alert.summary in page and patient.mrn in page
     client.post(reverse("notifications:alert_acknowledge", args=[alert.pk]))
-    assert alert.summary not in client.get(reverse("clinic:home")).content.decode()
+    assert alert.summary not in client.get(reverse("homes:home")).content.decode()
     listing = client.get(reverse("notifications:alerts"), {"show": "all"}).content.decode()
     assert alert.summary in listing and "clinician1" in listing
     again = client.post(reverse("notifications:alert_acknowledge", args=[alert.pk]), follow=True)
@@ -126,7 +126,7 @@ def test_a_patient_cannot_see_alerts(patient_user, patient, client):
     sign_in(client, patient_user)
     assert client.get(reverse("notifications:alerts")).status_code == 403
     assert client.post(reverse("notifications:alert_acknowledge", args=[alert.pk])).status_code == 403
-    assert alert.summary not in client.get(reverse("clinic:home"), follow=True).content.decode()
+    assert alert.summary not in client.get(reverse("homes:home"), follow=True).content.decode()
 
 
 @pytest.mark.parametrize("role", ["clinician", "intake", "admin"])
@@ -138,11 +138,11 @@ def test_home_pages_keep_their_query_count_as_alerts_grow(
     sign_in(client, user)
     raise_relapse(patient, key="first", audience=audience)
     with django_assert_max_num_queries(40) as few:
-        assert client.get(reverse("clinic:home")).status_code == 200
+        assert client.get(reverse("homes:home")).status_code == 200
     for n in range(15):
         raise_relapse(patient, key=f"more-{n}", audience=audience)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        page = client.get(reverse("clinic:home"))
+        page = client.get(reverse("homes:home"))
     assert page.content.decode().count("Acknowledge") == 16
 
 
@@ -150,7 +150,7 @@ def test_the_admin_home_counts_failed_reminders(staff_with_email, patient, clien
     alert = raise_relapse(patient)
     Reminder.objects.filter(alert=alert).update(status="failed", needs_attention=True)
     sign_in(client, staff_with_email["admin"])
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     assert "2 failed reminders, 2 to check with the patient before resending" in page
 
 

@@ -245,10 +245,10 @@ def test_front_desk_sees_tomorrows_unconfirmed_sessions(series, clinic_clock, cl
 
     clinic_clock.move_to(at(MON_7_DEC - timedelta(days=1), 12), tick=False)
     client = client_for(front_desk)
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     assert "Not confirmed; no driver named" in page
     session_confirm(session=first_session(series), driver_name="Sam Quill")
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     assert "Not confirmed; no driver named" not in page
     assert "Everyone for tomorrow has confirmed" in page
 

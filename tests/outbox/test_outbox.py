@@ -99,7 +99,7 @@ def test_the_admin_home_counts_failed_emails(client_for, admin_user, settings):
     settings.REMINDER_MAX_ATTEMPTS = 1
     services.email_outbox_send(to="a@example.org", subject="Hi", text="Body", kind="portal_invitation", key="k3")
     client = client_for(admin_user)
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     assert "1 invitation or password-reset email failed" in page
     listing = client.get(reverse("admin:outbox_outboxemail_changelist") + "?status__exact=failed")
     assert listing.status_code == 200

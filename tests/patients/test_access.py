@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-PATIENT_URLS = ("patients:detail", "patients:edit")
+PATIENT_URLS = ("homes:patient_chart", "patients:edit")
 
 
 @pytest.mark.parametrize("url_name", PATIENT_URLS)
@@ -16,17 +16,17 @@ def test_patient_cannot_reach_another_patients_record(client_for, patient_user, 
 
 
 def test_patient_gets_404_for_another_patients_chart(client_for, patient_user, patient, other_patient):
-    response = client_for(patient_user).get(reverse("patients:detail", kwargs={"pk": other_patient.pk}))
+    response = client_for(patient_user).get(reverse("homes:patient_chart", kwargs={"pk": other_patient.pk}))
     assert response.status_code == 404
 
 
 def test_patient_gets_404_for_an_id_that_does_not_exist(client_for, patient_user, patient):
-    response = client_for(patient_user).get(reverse("patients:detail", kwargs={"pk": patient.pk + 1000}))
+    response = client_for(patient_user).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk + 1000}))
     assert response.status_code == 404
 
 
 def test_patient_sees_own_record_without_staff_links(client_for, patient_user, patient):
-    response = client_for(patient_user).get(reverse("patients:detail", kwargs={"pk": patient.pk}))
+    response = client_for(patient_user).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
     assert response.status_code == 200
     body = response.content.decode()
     assert patient.mrn in body
@@ -36,7 +36,7 @@ def test_patient_sees_own_record_without_staff_links(client_for, patient_user, p
 def test_my_record_leads_to_own_chart(client_for, patient_user, patient):
     response = client_for(patient_user).get(reverse("patients:my_record"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
 
 
 @pytest.mark.parametrize("url_name", PATIENT_URLS)
@@ -88,5 +88,5 @@ def test_intake_registers_a_patient_with_a_generated_mrn(client_for, front_desk)
     )
     patient = Patient.objects.get(family_name="Ash")
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     assert patient.mrn.startswith("KAP-")

@@ -29,6 +29,7 @@ from patients.services import (
     patient_transition,
     patient_update,
 )
+from patients.signals import contact_details_changed
 from patients.status import Status
 
 pytestmark = pytest.mark.django_db
@@ -117,6 +118,23 @@ def test_renaming_a_patient_keeps_the_family_name_search_key_in_step(front_desk)
     patient.family_name = "Okafor"
     patient.save(update_fields=["family_name"])
     assert Patient.objects.get(pk=patient.pk).family_name_key == "okafor"
+
+
+def test_a_change_of_contact_details_is_announced_once_inside_the_change(front_desk):
+    patient = register()
+    heard = []
+
+    def listener(sender, *, patient, **kwargs):
+        heard.append((sender, patient.pk, patient.email))
+
+    contact_details_changed.connect(listener)
+    try:
+        patient_update(patient=patient, updated_by=front_desk, referral_source="GP letter")
+        assert heard == []  # nothing the reminders read has changed
+        patient_update(patient=patient, updated_by=front_desk, email="rowan@example.org", consents_to_email=True)
+    finally:
+        contact_details_changed.disconnect(listener)
+    assert heard == [(Patient, patient.pk, "rowan@example.org")]
 
 
 # ---- Status path --------------------------------------------------------------------------------
@@ -319,7 +337,7 @@ def test_the_invitation_email_holds_the_link_and_no_clinical_detail(
     for detail in (patient.mrn, "ketamine", "screening", "depress", "81.0"):
         assert detail.lower() not in message.body.lower()
     # The token carries its signing time, so compare what it opens rather than its text.
-    prefix = settings.SITE_URL.rstrip("/") + reverse("accounts:invite_accept", args=["TOKEN"]).split("TOKEN")[0]
+    prefix = settings.SITE_URL.rstrip("/") + reverse("invite_accept", args=["TOKEN"]).split("TOKEN")[0]
     [link] = [word for word in message.body.split() if word.startswith(prefix)]
     assert invite_for_token(link[len(prefix) :].rstrip("/")) == invite
     html, mimetype = message.alternatives[0]

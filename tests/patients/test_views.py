@@ -86,7 +86,7 @@ def test_intake_registers_a_patient_with_consent_emergency_contact_and_weight(cl
     response = client.post(reverse("patients:create"), registration(primary_clinician=clinician.pk))
     patient = Patient.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     assert re.fullmatch(r"KAP-\d{8}", patient.mrn)
     assert patient.consents_to_email and patient.consents_to_sms
     assert patient.phone == "+1 (617) 555-0142"
@@ -193,7 +193,7 @@ def test_an_invalid_edit_changes_nothing_and_keeps_what_was_typed(client_for, fr
 
 
 def transition(client, patient, to, reason="Chose a clinic closer to home."):
-    return client.post(reverse("patients:transition", kwargs={"pk": patient.pk}), {"to": to, "reason": reason})
+    return client.post(reverse("homes:patient_transition", kwargs={"pk": patient.pk}), {"to": to, "reason": reason})
 
 
 def test_staff_discharge_a_referred_patient_with_a_reason(client_for, front_desk):
@@ -201,7 +201,7 @@ def test_staff_discharge_a_referred_patient_with_a_reason(client_for, front_desk
     client = client_for(front_desk)
     response = transition(client, patient, Status.DISCHARGED)
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     patient.refresh_from_db()
     assert patient.status == Status.DISCHARGED
     change = PatientStatusChange.objects.get(patient=patient)
@@ -254,7 +254,7 @@ def test_a_refused_status_change_keeps_the_reason_typed(client_for, front_desk):
 
 def test_the_chart_offers_only_the_moves_staff_may_make(client_for, front_desk):
     patient = register()
-    body = client_for(front_desk).get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
+    body = client_for(front_desk).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk})).content.decode()
     options = re.findall(r'<option value="([a-z_]+)"', body)
     assert options == ["discharged"]
 
@@ -273,7 +273,7 @@ def test_a_patient_cannot_change_their_own_status(client_for, patient_user, pati
 
 def test_status_changes_are_made_by_post_only(client_for, front_desk):
     patient = register()
-    response = client_for(front_desk).get(reverse("patients:transition", kwargs={"pk": patient.pk}))
+    response = client_for(front_desk).get(reverse("homes:patient_transition", kwargs={"pk": patient.pk}))
     assert response.status_code == 405
 
 
@@ -355,7 +355,7 @@ def test_search_results_page_on_by_post(client_for, front_desk):
 
 def test_a_clinicians_search_never_returns_another_clinicians_patient(client_for, clinician, patient, other_patient):
     client = client_for(clinician)
-    chart_link = f'href="{reverse("patients:detail", kwargs={"pk": other_patient.pk})}"'
+    chart_link = f'href="{reverse("homes:patient_chart", kwargs={"pk": other_patient.pk})}"'
     for typed in (other_patient.mrn, "Holt", "holt, bram", "1975-02-03", "02/03/1975", ""):
         response = search(client, typed)
         assert other_patient.mrn not in listed_mrns(response), typed
@@ -442,7 +442,7 @@ def test_staff_invite_a_patient_and_one_email_is_sent_after_commit(
     assert message.subject == f"Your {settings.CLINIC_NAME} patient portal"
     for private in ("Rowan", "Ashby", patient.mrn, "ketamine", "screening"):
         assert private.lower() not in message.subject.lower()
-    assert invite_path_from(message).startswith(reverse("accounts:invite_accept", args=["x"])[: -len("x/")])
+    assert invite_path_from(message).startswith(reverse("invite_accept", args=["x"])[: -len("x/")])
     chart = client.get(response["Location"]).content.decode()
     assert "Invitation sent to the patient&#x27;s email address." in chart
     assert "Send a new invitation" in chart
@@ -483,7 +483,7 @@ def test_a_tampered_invitation_link_is_not_valid(client, invited):
     forged = token[:-3] + ("abc" if not token.endswith("abc") else "xyz")
     for bad in (forged, "hello", token.replace(":", ";")):
         response = client.post(
-            reverse("accounts:invite_accept", args=[bad]),
+            reverse("invite_accept", args=[bad]),
             {"new_password1": STRONG_PASSWORD, "new_password2": STRONG_PASSWORD},
         )
         assert response.status_code == 404
@@ -553,13 +553,13 @@ def test_after_setting_a_password_the_patient_signs_in_and_sees_only_their_own_r
         reverse("accounts:login"), {"username": "rowan.ashby@example.org", "password": STRONG_PASSWORD}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("clinic:home")
-    home = client.get(reverse("clinic:home"))
+    assert response["Location"] == reverse("homes:home")
+    home = client.get(reverse("homes:home"))
     body = home.content.decode()
     assert "My care" in body
     assert f"Welcome, Rowan. Your chart number is {patient.mrn}." in body
-    assert client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).status_code == 200
-    foreign = client.get(reverse("patients:detail", kwargs={"pk": other_patient.pk}))
+    assert client.get(reverse("homes:patient_chart", kwargs={"pk": patient.pk})).status_code == 200
+    foreign = client.get(reverse("homes:patient_chart", kwargs={"pk": other_patient.pk}))
     assert foreign.status_code == 404
     assert other_patient.mrn not in foreign.content.decode()
     assert client.get(reverse("patients:list")).status_code == 403
@@ -582,7 +582,7 @@ def test_a_patient_signs_in_with_their_email_as_the_clinic_recorded_it(
 def test_the_chart_does_not_call_an_expired_invitation_open(client_for, front_desk, invited):
     patient, _ = invited
     client = client_for(front_desk)
-    chart_url = reverse("patients:detail", kwargs={"pk": patient.pk})
+    chart_url = reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     assert "Invited " in client.get(chart_url).content.decode()
     later = timezone.now() + timedelta(hours=settings.PATIENT_INVITE_HOURS, minutes=1)
     with time_machine.travel(later, tick=False):
@@ -649,5 +649,5 @@ def test_the_record_keeps_sex_apart_from_the_scoring_sex(client_for, front_desk)
 
     patient = Patient.objects.get()
     assert (patient.sex, patient.sex_for_scoring) == ("other", "female")
-    html = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
+    html = client.get(reverse("homes:patient_chart", kwargs={"pk": patient.pk})).content.decode()
     assert '<dt class="col-sm-5">Sex</dt><dd class="col-sm-7">Other</dd>' in html

@@ -153,7 +153,7 @@ def test_enroll_view_enrolls_through_an_open_gate(client_for, patient, clinician
     response = client.post(enroll_url(patient), {})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     assert Enrollment.objects.get(patient=patient).screening == screening
 
 

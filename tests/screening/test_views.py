@@ -216,7 +216,7 @@ def test_phq9_item9_in_a_draft_raises_an_alert_at_once(client_for, front_desk, s
 def test_clinician_home_shows_open_alerts_with_crisis_resources(client_for, clinician, front_desk, patient, screening):
     alert = raise_phq9_alert(screening, front_desk)
 
-    body = client_for(clinician).get(reverse("clinic:home")).content.decode()
+    body = client_for(clinician).get(reverse("homes:home")).content.decode()
 
     assert CRISIS_TEXT in body
     assert "Moderate risk" in body
@@ -225,7 +225,7 @@ def test_clinician_home_shows_open_alerts_with_crisis_resources(client_for, clin
 
 
 def test_clinician_home_shows_no_crisis_banner_without_open_alerts(client_for, clinician, patient, screening):
-    body = client_for(clinician).get(reverse("clinic:home")).content.decode()
+    body = client_for(clinician).get(reverse("homes:home")).content.decode()
 
     assert CRISIS_TEXT not in body
 
@@ -235,7 +235,7 @@ def test_clinician_home_leaves_out_alerts_of_other_clinicians_patients(
 ):
     raise_phq9_alert(screening, front_desk)
 
-    body = client_for(other_clinician).get(reverse("clinic:home")).content.decode()
+    body = client_for(other_clinician).get(reverse("homes:home")).content.decode()
 
     assert CRISIS_TEXT not in body
     assert patient.mrn not in body
@@ -253,7 +253,7 @@ def test_clinician_clears_an_alert_with_a_review_note(client_for, clinician, fro
     response = client.post(url, {"note": "Called the patient: passive thoughts, no plan; safety plan agreed."})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     alert.refresh_from_db()
     assert alert.status == SuicideRiskAlert.Status.CLEARED
     assert alert.cleared_by == clinician
@@ -386,7 +386,7 @@ def test_sign_off_as_eligible_moves_the_patient_to_eligible(client_for, clinicia
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
     screening.refresh_from_db()
     assert (screening.status, screening.final_outcome, screening.signed_off_by) == ("signed_off", "eligible", clinician)
     patient.refresh_from_db()
@@ -429,7 +429,7 @@ def test_patient_self_reports_phq9_and_staff_see_it_marked_patient_reported(
     response = client.post(self_report_url("phq9"), {f"item_{n}": "1" for n in range(1, 9)} | {"item_9": "0"})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("clinic:home")
+    assert response["Location"] == reverse("homes:home")
     saved = InstrumentResponse.objects.get(screening__patient=patient, code="phq9")
     assert (saved.reported_by_patient, saved.is_complete, saved.total) == (True, True, 8)
     staff_page = client_for(front_desk).get(detail_url(saved.screening))
@@ -440,7 +440,7 @@ def test_patient_home_shows_the_questionnaire_as_sent(client_for, patient_user, 
     client = client_for(patient_user)
     client.post(self_report_url("gad7"), {f"item_{n}": "0" for n in range(1, 8)})
 
-    body = client.get(reverse("clinic:home")).content.decode()
+    body = client.get(reverse("homes:home")).content.decode()
 
     assert "Anxiety (GAD-7)</a> — sent" in body
 
@@ -624,7 +624,7 @@ def test_clinician_home_keeps_a_constant_number_of_queries_as_alerts_grow(
     # The same bound for 1 and for 20 patients with alerts: 2 queries record who saw which patients, 3 give every row
     # its PHQ-9 response status.
     with django_assert_max_num_queries(24):
-        response = client.get(reverse("clinic:home"))
+        response = client.get(reverse("homes:home"))
 
     assert response.status_code == 200
     assert response.content.decode().count("Moderate risk") == n

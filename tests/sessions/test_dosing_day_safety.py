@@ -302,7 +302,7 @@ def test_200_over_120_at_40_minutes_raises_an_urgent_staff_alert(client_for, ses
     assert alert.key == f"post-dose-vitals-{vital.pk}"
     assert alert.summary == "Dangerous vital signs 40 min after a dose: BP 200/120 at or above the hold (180/110)."
     assert alert.link == record_url(session) + "#monitoring"
-    home = client_for(clinician).get(reverse("clinic:home")).content.decode()
+    home = client_for(clinician).get(reverse("homes:home")).content.decode()
     assert "Dangerous vital signs after a dose" in home
     page = client_for(clinician).get(record_url(session)).content.decode()
     assert 'data-testid="dangerous-vitals"' in page

@@ -42,7 +42,7 @@ def other_plan(other_patient, other_clinician):
     return book_plan(other_patient, other_clinician, room_name="Room B", route="iv")
 
 
-def _page(client, name="sessions:portal_schedule", **kwargs):
+def _page(client, name="homes:portal_schedule", **kwargs):
     response = client.get(reverse(name, kwargs=kwargs or None))
     assert response.status_code == 200
     return response.content.decode()
@@ -130,7 +130,7 @@ def test_another_patients_session_is_not_found(client_for, patient_user, plan, o
 def test_staff_are_refused_the_portal_pages(request, client_for, patient, plan, person):
     client = client_for(request.getfixturevalue(person))
     session = plan.sessions.first()
-    assert client.get(reverse("sessions:portal_schedule")).status_code == 403
+    assert client.get(reverse("homes:portal_schedule")).status_code == 403
     assert client.get(reverse("sessions:portal_session", kwargs={"pk": session.pk})).status_code == 403
     assert client.get(reverse("sessions:portal_calendar")).status_code == 403
     assert client.post(reverse("sessions:calendar_feed_create")).status_code == 403
@@ -140,7 +140,7 @@ def test_staff_are_refused_the_portal_pages(request, client_for, patient, plan, 
 def test_a_portal_account_without_a_patient_record_gets_not_found(client_for, db):
     stray = make_user("stray-patient", Role.PATIENT)
     client = client_for(stray)
-    assert client.get(reverse("sessions:portal_schedule")).status_code == 404
+    assert client.get(reverse("homes:portal_schedule")).status_code == 404
     assert client.get(reverse("sessions:portal_calendar")).status_code == 404
     assert client.post(reverse("sessions:calendar_feed_create")).status_code == 404
 
@@ -152,18 +152,18 @@ def test_patient_with_nothing_booked_is_told_so(client_for, patient_user, patien
 
 def test_patient_home_shows_the_next_session_with_its_preparation(client_for, patient_user, plan):
     first = plan.sessions.order_by("starts_at").first()
-    html = _page(client_for(patient_user), "clinic:home")
+    html = _page(client_for(patient_user), "homes:home")
     block = html.split('data-testid="next-session"')[1].split("</section>")[0]
     assert "My next session" in block
     assert timezone.localtime(first.starts_at).strftime("%A %-d %B %Y, %H:%M") in block
     assert plan.protocol.preparation_instructions in block
-    assert reverse("sessions:portal_schedule") in html
+    assert reverse("homes:portal_schedule") in html
 
 
 def test_patient_menu_has_my_schedule_and_staff_menus_do_not(client_for, patient_user, clinician, patient):
-    link = f'href="{reverse("sessions:portal_schedule")}"'
-    assert link in _page(client_for(patient_user), "clinic:home")
-    assert link not in _page(client_for(clinician), "clinic:home")
+    link = f'href="{reverse("homes:portal_schedule")}"'
+    assert link in _page(client_for(patient_user), "homes:home")
+    assert link not in _page(client_for(clinician), "homes:home")
 
 
 # ---- The calendar-link page ---------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_plan_page_links_each_session_to_its_record(client_for, clinician, sessi
 
 
 def test_todays_sessions_on_the_clinician_home_link_to_the_record(client_for, clinician, session):
-    page = client_for(clinician).get(reverse("clinic:home")).content.decode()
+    page = client_for(clinician).get(reverse("homes:home")).content.decode()
 
     assert "My sessions today" in page
     assert url("record_detail", session) in page

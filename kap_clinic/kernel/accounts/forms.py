@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from kap_clinic.kernel.validation import BoundedInput
 
@@ -109,10 +109,6 @@ class StaffCreateForm(StaffForm):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
-
-
-class InviteSetPasswordForm(BoundedInput, SetPasswordForm):
-    """A patient's first password, chosen through their invitation link."""
 
 
 class BoundedPasswordChangeForm(BoundedInput, PasswordChangeForm):

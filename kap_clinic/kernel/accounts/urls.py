@@ -12,7 +12,6 @@ urlpatterns = [
     path("two-factor/reset/<str:token>/", views.two_factor_reset_view, name="two_factor_reset"),
     path("two-factor/backup-codes/", views.backup_codes_view, name="backup_codes"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
-    path("invite/<str:token>/", views.invite_accept_view, name="invite_accept"),
     path("staff/", views.staff_list_view, name="staff_list"),
     path("staff/new/", views.staff_create_view, name="staff_create"),
     path("staff/<int:pk>/", views.staff_edit_view, name="staff_edit"),

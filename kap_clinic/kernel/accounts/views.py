@@ -21,7 +21,6 @@ from . import selectors, services
 from .decorators import permission_required
 from .forms import (
     BoundedPasswordChangeForm,
-    InviteSetPasswordForm,
     PasswordAgainForm,
     ReplaceDeviceForm,
     SignInForm,
@@ -54,7 +53,7 @@ class SignOutView(auth_views.LogoutView):
     pass
 
 
-def _next_url(request, default="clinic:home"):
+def _next_url(request, default="homes:home"):
     target = request.POST.get("next") or request.GET.get("next")
     # Only a path: redirect() would take any other word for the name of a view, and fail on it.
     if (
@@ -101,7 +100,7 @@ def two_factor_setup_view(request):
             codes = services.backup_codes_after_enrolment(user=request.user)
             messages.success(request, "Two-factor sign-in is set up.")
             if codes:
-                ctx = {"codes": codes, "next": _next_url(request, default=reverse("clinic:home"))}
+                ctx = {"codes": codes, "next": _next_url(request, default=reverse("homes:home"))}
                 return render(request, "accounts/backup_codes_new.html", ctx)
             return redirect(_next_url(request))
     ctx = {
@@ -140,7 +139,7 @@ def backup_codes_view(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            return render(request, "accounts/backup_codes_new.html", {"codes": codes, "next": reverse("clinic:home")})
+            return render(request, "accounts/backup_codes_new.html", {"codes": codes, "next": reverse("homes:home")})
     ctx = {"form": form, "remaining": services.backup_codes_remaining(user=user)}
     return render(request, "accounts/backup_codes.html", ctx, status=400 if form.errors else 200)
 
@@ -150,28 +149,6 @@ def _qr_data_uri(text: str) -> str:
     buffer = BytesIO()
     image.save(buffer)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def invite_accept_view(request, token):
-    """A patient chooses their portal password through the single-use link the clinic emailed."""
-    from django.core.exceptions import ValidationError
-
-    from patients.services import invite_accept, invite_for_token
-
-    if request.user.is_authenticated:
-        return render(request, "accounts/invite_signed_in.html", status=403)
-    invite = invite_for_token(token)
-    if invite is None:
-        return render(request, "accounts/invite_invalid.html", status=404)
-    form = InviteSetPasswordForm(invite.user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invite_accept(invite=invite, password=form.cleaned_data["new_password1"])
-        except ValidationError:
-            return render(request, "accounts/invite_invalid.html", status=404)
-        messages.success(request, "Your password is set. Sign in with your email address and new password.")
-        return redirect("accounts:login")
-    return render(request, "accounts/invite_accept.html", {"form": form}, status=400 if form.errors else 200)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -7,6 +7,7 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self):
+        # Imported once the app registry is ready: the admin site and the forms it checks load models.
         from django.contrib import admin
 
         from kap_clinic.kernel.validation import bound_admin_forms

@@ -1,6 +1,9 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from kap_clinic.rules.eligibility import Thresholds
 
 
 class ClinicSettings(models.Model):
@@ -91,8 +94,6 @@ class ClinicSettings(models.Model):
         return "Clinic settings"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.bp_ineligible_systolic <= self.bp_review_systolic:
             raise ValidationError({"bp_ineligible_systolic": "Must be above the review threshold."})
         if self.bp_ineligible_diastolic <= self.bp_review_diastolic:
@@ -105,8 +106,6 @@ class ClinicSettings(models.Model):
             raise ValidationError({"post_dose_hr_high": "Must be above the lowest acceptable heart rate."})
 
     def eligibility_thresholds(self):
-        from kap_clinic.rules.eligibility import Thresholds
-
         return Thresholds(**{name: getattr(self, name) for name in self.THRESHOLD_FIELDS})
 
     @classmethod

@@ -17,10 +17,10 @@ class NavItem:
 
 
 NAV_ITEMS = (
-    NavItem("Home", "clinic:home", (CLINIC_STAFF, PATIENT)),
+    NavItem("Home", "homes:home", (CLINIC_STAFF, PATIENT)),
     NavItem("Patients", "patients:list", (CLINIC_STAFF,)),
     NavItem("Schedule", "sessions:schedule", (CLINIC_STAFF,)),
-    NavItem("My schedule", "sessions:portal_schedule", (PATIENT,)),
+    NavItem("My schedule", "homes:portal_schedule", (PATIENT,)),
     NavItem("My check-ins", "aftercare:portal_checkins", (PATIENT,)),
     NavItem("REMS forms", "sessions:rems_pending", (CLINIC_STAFF,)),
     NavItem("Alerts", "notifications:alerts", (CLINIC_STAFF,)),

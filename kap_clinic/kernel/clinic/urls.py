@@ -5,7 +5,6 @@ from . import views
 app_name = "clinic"
 
 urlpatterns = [
-    path("", views.home_view, name="home"),
     path("clinic/settings/", views.settings_view, name="settings"),
     path("clinic/worker-check/", views.worker_check_view, name="worker_check"),
     path("healthz/", views.health_view, name="health"),

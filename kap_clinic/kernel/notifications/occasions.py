@@ -34,7 +34,7 @@ class Anchor:
 
 def portal_url() -> str:
     # The portal's home page lists the patient's sessions and check-ins: its address says nothing about treatment.
-    return settings.SITE_URL.rstrip("/") + reverse("clinic:home")
+    return settings.SITE_URL.rstrip("/") + reverse("homes:home")
 
 
 def _render(template: str, ctx: dict, *, patient, channel: str) -> Message:

@@ -90,4 +90,4 @@ def alert_acknowledge_view(request, pk):
     else:
         messages.success(request, "Alert acknowledged.")
     # Acknowledged from the home page: back there; otherwise back to the list. Never an address from the form.
-    return redirect("clinic:home" if request.POST.get("back") == "home" else "notifications:alerts")
+    return redirect("homes:home" if request.POST.get("back") == "home" else "notifications:alerts")

@@ -1,7 +1,11 @@
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
 
@@ -16,14 +20,14 @@ HOME_HEADINGS = {
 @pytest.mark.parametrize("person", sorted(HOME_HEADINGS))
 def test_each_role_lands_on_its_own_home(request, client_for, patient, person):
     user = request.getfixturevalue(person)
-    response = client_for(user).get(reverse("clinic:home"))
+    response = client_for(user).get(reverse("homes:home"))
     assert response.status_code == 200
     assert HOME_HEADINGS[person] in response.content.decode()
 
 
 def test_menus_follow_the_role(client_for, admin_user, patient_user, patient):
-    admin_page = client_for(admin_user).get(reverse("clinic:home")).content.decode()
-    patient_page = client_for(patient_user).get(reverse("clinic:home")).content.decode()
+    admin_page = client_for(admin_user).get(reverse("homes:home")).content.decode()
+    patient_page = client_for(patient_user).get(reverse("homes:home")).content.decode()
     assert reverse("audit:log") in admin_page
     assert reverse("audit:log") not in patient_page
     assert f'href="{reverse("patients:list")}"' not in patient_page
@@ -44,10 +48,6 @@ def test_admin_worker_check_runs_the_heartbeat_task_after_commit(
 
 
 def test_clinician_home_keeps_constant_queries(client_for, clinician, django_assert_max_num_queries):
-    from datetime import date
-
-    from patients.services import patient_create
-
     def add_patients(count):
         for i in range(count):
             patient_create(
@@ -60,21 +60,16 @@ def test_clinician_home_keeps_constant_queries(client_for, clinician, django_ass
 
     add_patients(1)
     client = client_for(clinician)
-    client.get(reverse("clinic:home"))  # warm the per-process caches
+    client.get(reverse("homes:home"))  # warm the per-process caches
     # 23: three of them give every listed patient its PHQ-9 response status, however many patients there are.
     with django_assert_max_num_queries(23) as few:
-        assert client.get(reverse("clinic:home")).status_code == 200
+        assert client.get(reverse("homes:home")).status_code == 200
     add_patients(15)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert client.get(reverse("clinic:home")).status_code == 200
+        assert client.get(reverse("homes:home")).status_code == 200
 
 
 def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinician):
-    from datetime import date
-
-    from kap_clinic.kernel.notifications.alerts import staff_alert_raise
-    from patients.services import patient_create
-
     patients = [
         patient_create(
             created_by=None,
@@ -86,10 +81,10 @@ def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinicia
         for family in ("Abbott", "Barnes", "Zimmer")
     ]
     client = client_for(clinician)
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     assert page.index("Abbott") < page.index("Barnes") < page.index("Zimmer")
     staff_alert_raise(kind="relapse", key="z-relapse", patient=patients[2], summary="PHQ-9 rose 6 points.")
-    page = client.get(reverse("clinic:home")).content.decode()
+    page = client.get(reverse("homes:home")).content.decode()
     mine = page[page.index("Patients in my care") :]
     assert mine.index("Zimmer") < mine.index("Abbott") < mine.index("Barnes")
     assert mine.count(">Alert<") == 1

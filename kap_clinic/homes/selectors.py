@@ -1,24 +1,40 @@
+"""What the pages that gather several apps show: each role's home, the staff chart and the patient's schedule."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from auditlog.models import LogEntry
 from django.db.models import Count
 from django.utils import timezone
 
+from aftercare.models import CheckIn, IntegrationSession
+from aftercare.selectors import (
+    checkins_due,
+    outcome_episodes,
+    overdue_checkins_for_clinician,
+    upcoming_integration_sessions,
+)
 from billing.models import PriorAuthorization
 from billing.selectors import running_out
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.clinic.models import WorkerHeartbeat
 from kap_clinic.kernel.notifications.alerts import alerts_open_for
-from kap_clinic.kernel.notifications.selectors import reminder_problems
+from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.kernel.notifications.selectors import reminder_problems, unconfirmed_tomorrow
 from kap_clinic.kernel.outbox.selectors import outbox_problems
 from patients.models import Patient
-from patients.selectors import patients_visible_to
+from patients.selectors import patient_of_portal_user, patients_visible_to
+from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
+from sessions.calendar import portal_sessions
+from sessions.consent import consent_statuses, patient_routes
+from sessions.models import DosingSession, Enrollment
 from sessions.selectors import todays_sessions
 
-from .models import WorkerHeartbeat
+# ---- Role homes ----------------------------------------------------------------------------------
 
 
 def clinician_home(user: User) -> dict:
-    from aftercare.selectors import overdue_checkins_for_clinician
-
     # Both lists lie inside what a clinician may see (their own patients, unassigned referrals); filtering the
     # patient table directly lets each use the (primary_clinician, family_name, given_name) index.
     patients = Patient.objects.select_related("primary_clinician")
@@ -40,11 +56,6 @@ def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
     Open flags are few, so they are read first (three small indexed queries) and the rest of the list comes from the
     (primary_clinician, family_name, given_name) index, however many patients the clinician has.
     """
-    from aftercare.models import CheckIn
-    from aftercare.selectors import outcome_episodes
-    from kap_clinic.kernel.notifications.models import StaffAlert
-    from screening.models import SuicideRiskAlert
-
     mine = {"patient__primary_clinician": user}
     now = timezone.now()
     flags = {
@@ -72,8 +83,6 @@ def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
 
 
 def intake_home(user: User) -> dict:
-    from kap_clinic.kernel.notifications.selectors import unconfirmed_tomorrow
-
     return {
         "staff_alerts": alerts_open_for(user)[:20],
         "today": todays_sessions(user)[:60],
@@ -100,14 +109,7 @@ def admin_home(user: User) -> dict:
 
 
 def patient_home(user: User) -> dict:
-    from django.utils import timezone
-
-    from aftercare.selectors import checkins_due
-    from screening.models import InstrumentResponse
-    from sessions.calendar import patient_schedule
-    from sessions.consent import consent_statuses, patient_routes
-
-    patient = getattr(user, "patient", None)
+    patient = patient_of_portal_user(user)
     done, schedule, due, consent_pending = {}, None, [], []
     if patient is not None:
         # Consent forms of the patient's treatment routes in force and not yet accepted: asked for on the home page.
@@ -128,3 +130,52 @@ def patient_home(user: User) -> dict:
         "now": timezone.now(),
         "consent_pending": consent_pending,
     }
+
+
+# ---- The staff chart -----------------------------------------------------------------------------
+
+
+def patient_chart(patient: Patient) -> dict:
+    """What the staff chart shows beside the demographics: screenings, open risk alerts, enrollment and plans."""
+    return {
+        "patient": patient,
+        "screenings": Screening.objects.filter(patient=patient).select_related("signed_off_by")[:10],
+        "alerts": SuicideRiskAlert.objects.filter(patient=patient, status="open"),
+        "enrollment": Enrollment.objects.filter(patient=patient, status="active").first(),
+        "plans": patient.treatment_plans.select_related("protocol")[:10],
+        "status_changes": patient.status_changes.select_related("changed_by")[:10],
+        # A lapsed or expired invitation is not "open": the chart must not claim the patient can still use it.
+        "open_invite": patient.invites.filter(used_at__isnull=True, expires_at__gt=timezone.now()).first(),
+    }
+
+
+# ---- The patient's schedule ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientSchedule:
+    """What the portal shows: the next session (with how to prepare), the rest, and recent cancellations.
+
+    `integration` holds the upcoming integration (psychotherapy) sessions, shown view-only, without their notes.
+    """
+
+    next_session: DosingSession | None
+    later: list[DosingSession] = field(default_factory=list)
+    cancelled: list[DosingSession] = field(default_factory=list)
+    integration: list[IntegrationSession] = field(default_factory=list)
+
+    @property
+    def preparation(self) -> str:
+        return self.next_session.protocol.preparation_instructions if self.next_session else ""
+
+
+def patient_schedule(patient: Patient, *, now: datetime | None = None) -> PatientSchedule:
+    """The patient's own upcoming sessions in order, and those cancelled lately; nothing of anyone else."""
+    now = now or timezone.now()
+    upcoming, cancelled = portal_sessions(patient, now=now)
+    return PatientSchedule(
+        next_session=upcoming[0] if upcoming else None,
+        later=upcoming[1:],
+        cancelled=cancelled,
+        integration=upcoming_integration_sessions(patient, now=now),
+    )

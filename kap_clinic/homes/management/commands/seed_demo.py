@@ -6,19 +6,26 @@ production-configured copy). Running it again resets the demo passwords and adds
 
 import base64
 import secrets
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from aftercare.services import checkin_series_create, integration_session_book
+from billing.models import Payer, PriorAuthorization
+from billing.services import authorization_check, authorization_create, authorization_transition
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
-from patients.services import patient_create
+from patients.services import patient_create, patient_rems_enrollment_record
+from screening import services as screening
+from sessions.models import Protocol, Room
+from sessions.services import enrollment_create, plan_create
 
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Avery", "Admin"),
@@ -138,8 +145,6 @@ def _demo_patients(users) -> None:
 
 
 def _demo_screening(patient, stage, *, intake, clinician) -> None:
-    from screening import services as screening
-
     record = screening.screening_start(patient=patient, by=intake)
     codes = list(FINE_ANSWERS) if stage != "draft" else ["phq9", "gad7"]
     for code in codes:
@@ -181,30 +186,18 @@ DEMO_ROOMS = ("Infusion room 1", "Infusion room 2", "Spravato suite")
 
 
 def _demo_rooms() -> None:
-    from sessions.models import Room
-
     for name in DEMO_ROOMS:
         Room.objects.get_or_create(name=name)
 
 
 def _demo_payers() -> None:
     """Fictional payers, so that intake staff can enter a prior authorization straight away."""
-    from billing.models import Payer
-
     for name, code in DEMO_PAYERS:
         Payer.objects.get_or_create(name=name, defaults={"payer_code": code})
 
 
 def _demo_booking(patient, *, clinician) -> None:
     """Enroll the demo patient through the gate and book a Spravato series from the next weekday at 10:00."""
-    from datetime import time, timedelta
-
-    from django.utils import timezone
-
-    from patients.services import patient_rems_enrollment_record
-    from sessions.models import Protocol, Room
-    from sessions.services import enrollment_create, plan_create
-
     enrollment_create(patient=patient, by=clinician)
     # Enrolled in the Spravato REMS today; the consent form stays for the patient to accept in the portal.
     patient_rems_enrollment_record(patient=patient, enrolled_on=timezone.localdate(), by=clinician)
@@ -225,12 +218,6 @@ def _demo_booking(patient, *, clinician) -> None:
 
 def _demo_aftercare(patient, *, clinician) -> None:
     """An integration session next week and check-ins that began yesterday, so the portal has one open now."""
-    from datetime import datetime, time, timedelta
-
-    from django.utils import timezone
-
-    from aftercare.services import checkin_series_create, integration_session_book
-
     today = timezone.localdate()
     day = today + timedelta(days=7)
     while day.weekday() >= 5:
@@ -247,13 +234,6 @@ def _demo_aftercare(patient, *, clinician) -> None:
 
 def _demo_authorization(patient, *, intake) -> None:
     """An approved authorization ending in ten days, so the front office sees its warning at once."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from billing.models import Payer, PriorAuthorization
-    from billing.services import authorization_check, authorization_create, authorization_transition
-
     today = timezone.localdate()
     authorization = authorization_create(
         patient=patient,

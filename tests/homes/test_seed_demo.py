@@ -6,6 +6,7 @@ from django.utils import timezone
 from billing.models import Payer
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,6 @@ def test_seed_demo_creates_one_user_per_role_and_runs_twice_safely(settings, mon
     assert demo is not None
     # Aftercare and billing have something to show: an integration session, check-ins (one open now), reminders
     # for them, and an authorization running out with its front-office alert.
-    from kap_clinic.kernel.notifications.models import StaffAlert
 
     assert demo.integration_sessions.count() == 1
     assert demo.checkins.filter(opens_at__lte=timezone.now()).exists()
@@ -59,6 +59,6 @@ def test_seed_demo_prints_what_each_staff_member_needs_for_the_second_factor(set
     after = lines[next(i for i, line in enumerate(lines) if "backup codes" in line) + 1 :]
     codes = {line.split()[0]: line.split()[1:] for line in after[:3]}
     client.post(reverse("accounts:login"), {"username": "intake", "password": "demo-password-for-tests"})
-    assert client.get(reverse("clinic:home"))["Location"].startswith(reverse("accounts:two_factor_verify"))
+    assert client.get(reverse("homes:home"))["Location"].startswith(reverse("accounts:two_factor_verify"))
     assert client.post(reverse("accounts:two_factor_verify"), {"token": codes["intake"][0]}).status_code == 302
-    assert client.get(reverse("clinic:home")).status_code == 200
+    assert client.get(reverse("homes:home")).status_code == 200
