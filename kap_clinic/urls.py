@@ -18,7 +18,6 @@ urlpatterns = [
     # The portal invitation's set-password page, at the address invitation emails already carry.
     path("accounts/invite/<str:token>/", invite_accept_view, name="invite_accept"),
     path("accounts/", include("kap_clinic.kernel.accounts.urls")),
-    path("audit/", include("kap_clinic.kernel.audit.urls")),
     # Pages that gather several apps (homes, the staff chart, the patient's schedule), at the addresses they had.
     path("", include("kap_clinic.homes.urls")),
     path("patients/", include("patients.urls")),

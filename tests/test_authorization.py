@@ -56,7 +56,7 @@ MATRIX = {
     "accounts:staff_edit": ("staff", "get", ADMIN_ONLY),
     "accounts:staff_two_factor_reset": ("staff", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT)),
     "accounts:password_change": (None, "get", ANY_SIGNED_IN),
-    "audit:log": (None, "get", ADMIN_ONLY),
+    "homes:audit_log": (None, "get", ADMIN_ONLY),
     "patients:list": (None, "get", STAFF_ONLY),
     "patients:create": (None, "get", STAFF_ONLY),
     "patients:my_record": (None, "get", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),

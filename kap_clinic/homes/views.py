@@ -1,14 +1,17 @@
-"""Pages that gather several apps: each role's home, the staff chart and the patient's schedule."""
+"""Pages that gather several apps: each role's home, the staff chart, the patient's schedule and the audit log
+browser (the kernel's trail, searched by a patient's MRN from the registry)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.selectors import audit_entries
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from patients.forms import RemsEnrollmentForm, StatusChangeForm
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
@@ -16,6 +19,7 @@ from patients.services import patient_manual_transition, patient_rems_enrollment
 from sessions.calendar import live_feed
 
 from . import selectors
+from .forms import AuditFilterForm
 
 HOMES = {
     Role.ADMIN: ("homes/home_admin.html", selectors.admin_home),
@@ -104,3 +108,24 @@ def portal_schedule_view(request):
     record_chart_view(obj=patient)  # the patient reading their own record is recorded too
     ctx = {"schedule": selectors.patient_schedule(patient), "feed": live_feed(patient)}
     return render(request, "homes/portal_schedule.html", ctx)
+
+
+@role_required(Role.ADMIN)
+def audit_log_view(request):
+    form = AuditFilterForm(request.GET or None)
+    entries = audit_entries()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        entries = audit_entries(
+            patient_id=data["patient"].pk if data["patient"] else None,
+            actor_id=data["user"].pk if data["user"] else None,
+            start=data["start"],
+            end=data["end"],
+        )
+    elif form.is_bound:
+        entries = entries.none()
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {"form": form, "page": page, "query": query.urlencode()}
+    return render(request, "audit/log_list.html", ctx, status=400 if form.errors else 200)

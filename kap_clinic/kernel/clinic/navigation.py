@@ -28,7 +28,7 @@ NAV_ITEMS = (
     NavItem("Authorizations", "billing:authorization_list", (CLINIC_STAFF,)),
     NavItem("Controlled substances", "sessions:cs_lot_list", (ADMIN, CLINICIAN)),
     NavItem("My record", "patients:my_record", (PATIENT,)),
-    NavItem("Audit log", "audit:log", (ADMIN,)),
+    NavItem("Audit log", "homes:audit_log", (ADMIN,)),
     NavItem("Clinic settings", "clinic:settings", (ADMIN,)),
     NavItem("Staff", "accounts:staff_list", (MANAGE_STAFF,)),
     NavItem("Two-factor sign-in", "accounts:backup_codes", (CLINIC_STAFF,)),

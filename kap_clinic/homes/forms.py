@@ -1,3 +1,5 @@
+"""Filters of the audit log browser."""
+
 from django import forms
 
 from kap_clinic.kernel.accounts.models import User
