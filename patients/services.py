@@ -16,6 +16,7 @@ from kap_clinic.kernel.validation import birth_date
 
 from . import status as path
 from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
+from .signals import contact_details_changed
 
 INVITE_SALT = "patients.invite"
 
@@ -48,8 +49,9 @@ CONTACT_FIELDS = ("email", "phone", "consents_to_email", "consents_to_sms")
 def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
     """Change a patient's details; the audit log records each changed field.
 
-    A change of contact details or consent re-plans the patient's upcoming reminders in the same transaction: a
-    channel consented to now is reminded of sessions booked before, a withdrawn one is not used again.
+    A change of contact details or consent is announced (`contact_details_changed`) in the same transaction, and the
+    patient's upcoming reminders are re-planned: a channel consented to now is reminded of sessions booked before, a
+    withdrawn one is not used again.
     """
     contact_before = [getattr(patient, name) for name in CONTACT_FIELDS]
     for name, value in fields.items():
@@ -57,9 +59,7 @@ def patient_update(*, patient: Patient, updated_by: User, **fields) -> Patient:
     patient.full_clean()
     patient.save()
     if [getattr(patient, name) for name in CONTACT_FIELDS] != contact_before:
-        from kap_clinic.kernel.notifications.services import reminders_sync_for_patient
-
-        reminders_sync_for_patient(patient)
+        contact_details_changed.send(sender=Patient, patient=patient)
     return patient
 
 

@@ -6,3 +6,16 @@ class SessionsConfig(AppConfig):
     name = "sessions"
     label = "treatment_sessions"
     verbose_name = "Dosing sessions"
+
+    def ready(self):
+        from kap_clinic.kernel.notifications import occasions
+        from kap_clinic.kernel.notifications.models import register_preparation_routes
+        from patients.signals import contact_details_changed
+
+        from .models import Route
+        from .occasions import DosingOccasion, replan_on_contact_change
+
+        # Models load only once every app is registered, so the occasions are imported here, not at the top.
+        occasions.register(DosingOccasion())
+        register_preparation_routes(Route.choices)
+        contact_details_changed.connect(replan_on_contact_change, dispatch_uid="sessions.replan_on_contact_change")

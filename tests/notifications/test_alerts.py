@@ -30,7 +30,12 @@ def staff_with_email(admin_user, clinician, other_clinician, front_desk):
 
 def raise_relapse(patient, key="relapse-1", **kwargs):
     return staff_alert_raise(
-        kind=StaffAlert.Kind.RELAPSE, key=key, patient=patient, summary="PHQ-9 rose 6 points.", **kwargs
+        kind=StaffAlert.Kind.RELAPSE,
+        key=key,
+        patient_id=patient.pk,
+        clinician_id=patient.primary_clinician_id,
+        summary="PHQ-9 rose 6 points.",
+        **kwargs,
     )
 
 

@@ -72,7 +72,7 @@ def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
 
 
 def intake_home(user: User) -> dict:
-    from kap_clinic.kernel.notifications.selectors import unconfirmed_tomorrow
+    from sessions.selectors import unconfirmed_tomorrow
 
     return {
         "staff_alerts": alerts_open_for(user)[:20],

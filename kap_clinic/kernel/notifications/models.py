@@ -7,8 +7,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sessions.models import Route
-
 from .content import validate_email_text, validate_sms_text
 
 
@@ -97,6 +95,18 @@ class StaffAlert(models.Model):
         return {"patient_id": self.patient_id}
 
 
+_routes: list[tuple[str, str]] = []
+
+
+def register_preparation_routes(choices) -> None:
+    """The routes a dosing session can take (value, label), registered by the app that books dosing sessions."""
+    _routes[:] = list(choices)
+
+
+def preparation_routes() -> list[tuple[str, str]]:
+    return list(_routes)
+
+
 class PreparationText(models.Model):
     """What a patient does before a dosing session by one route, as reminders say it (DOMAIN 7); edited by admins.
 
@@ -104,7 +114,7 @@ class PreparationText(models.Model):
     message again before it is sent.
     """
 
-    route = models.CharField(max_length=12, choices=Route.choices, unique=True)
+    route = models.CharField(max_length=12, choices=preparation_routes, unique=True)
     email_text = models.TextField(
         "In the email", validators=[validate_email_text], help_text="Eating, drinking, medicines, travel home."
     )
