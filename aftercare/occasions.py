@@ -47,7 +47,7 @@ class CheckInOccasion:
     def anchors(self, checkin):
         return {
             Event.CHECKIN_OPENS: Anchor(checkin.opens_at, checkin.due_at),
-            Event.CHECKIN_OVERDUE: Anchor(checkin.due_at, checkin.closes_at),
+            Event.CHECKIN_OVERDUE: Anchor(checkin.due_at, checkin.closes_at, counts_after=True),
         }
 
     def not_needed(self, checkin) -> str:

@@ -1,4 +1,3 @@
-from datetime import timedelta
 from functools import reduce
 from operator import or_
 
@@ -37,12 +36,6 @@ class ReminderRule(models.Model):
 
     def __str__(self):
         return f"{self.get_event_display()}: {self.name}"
-
-    @property
-    def offset(self) -> timedelta:
-        """Time before the event; an overdue nudge counts after it (a negative offset)."""
-        minutes = -self.offset_minutes if self.event == self.Event.CHECKIN_OVERDUE else self.offset_minutes
-        return timedelta(minutes=minutes)
 
 
 class StaffAlert(models.Model):

@@ -18,7 +18,7 @@ The target's `patient` gives the address and the consents the outbox reads.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
@@ -34,6 +34,11 @@ from .models import Channel
 class Anchor:
     at: datetime  # offsets count from here (a reminder remembers it: a moved target no longer matches)
     until: datetime  # a reminder due at or after this is of no use
+    counts_after: bool = False  # offsets count after `at` (a nudge once something is overdue), not before it
+
+    def offset(self, minutes: int) -> timedelta:
+        """How long before the anchor a rule's reminder is due (negative: after it)."""
+        return timedelta(minutes=-minutes if self.counts_after else minutes)
 
 
 class Occasion(Protocol):

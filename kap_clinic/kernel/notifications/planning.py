@@ -68,7 +68,7 @@ def reminders_sync(target, *, now: datetime | None = None) -> list[Reminder]:
             live_keys |= {(rule.pk, channel) for rule in event_rules for channel in channels}
             planned = rules.plan_reminders(
                 anchor.at,
-                {rule.pk: rule.offset for rule in event_rules},
+                {rule.pk: anchor.offset(rule.offset_minutes) for rule in event_rules},
                 now=now,
                 tz=timezone.get_current_timezone(),
                 quiet=quiet_hours(),
