@@ -18,7 +18,7 @@ def confirm_view(request, token):
     session = session_for_confirm_token(token)
     form = ConfirmForm(request.POST or None)
     if session is None:
-        response = render(request, "notifications/confirm.html", {"session": None}, status=404)
+        response = render(request, "sessions/confirm.html", {"session": None}, status=404)
         response._has_been_logged = True  # the path holds the token: keep it out of the logs
         return response
     record_chart_view(obj=session)  # whoever holds the link saw the appointment
@@ -28,5 +28,5 @@ def confirm_view(request, token):
             session_confirm(session=session, driver_name=form.cleaned_data["driver_name"])
             done = True
         else:
-            return render(request, "notifications/confirm.html", {"session": session, "form": form}, status=400)
-    return render(request, "notifications/confirm.html", {"session": session, "form": form, "done": done})
+            return render(request, "sessions/confirm.html", {"session": session, "form": form}, status=400)
+    return render(request, "sessions/confirm.html", {"session": session, "form": form, "done": done})
