@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import outcomes
 from patients.models import Patient
 from patients.selectors import visible_through
@@ -193,8 +194,6 @@ def patient_aftercare(patient: Patient, *, with_notes: bool = False) -> dict:
     Integration notes are loaded only `with_notes` (see `integration_notes_visible_to`); otherwise they stay in the
     database.
     """
-    from kap_clinic.kernel.notifications.models import StaffAlert
-
     points = outcome_trend(patient)
     integration_sessions = IntegrationSession.objects.filter(patient=patient).select_related("clinician")
     if not with_notes:

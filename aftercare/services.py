@@ -17,7 +17,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import StaffAlert
-from kap_clinic.kernel.notifications.services import reminders_sync
+from kap_clinic.kernel.notifications.planning import reminders_sync
 from kap_clinic.rules import checkin_cadence as cadence
 from kap_clinic.rules import instruments, outcomes, relapse
 from patients.models import Patient
@@ -338,7 +338,8 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
             staff_alert_raise(
                 kind=StaffAlert.Kind.RELAPSE,
                 key=f"checkin-{checkin.pk}-relapse",
-                patient=patient,
+                patient_id=patient.pk,
+                clinician_id=patient.primary_clinician_id,
                 summary=f"Relapse warning on a check-in: {reason}",
                 link=link,
             )
@@ -411,7 +412,8 @@ def checkin_mark_missed(*, checkin_id: int, now: datetime | None = None) -> Chec
     staff_alert_raise(
         kind=StaffAlert.Kind.CHECKIN_MISSED,
         key=f"checkin-{checkin.pk}-missed",
-        patient=checkin.patient,
+        patient_id=checkin.patient_id,
+        clinician_id=checkin.patient.primary_clinician_id,
         summary=f"Check-in due {timezone.localtime(checkin.due_at):%Y-%m-%d} was not filled in.",
         link=_chart_link(checkin.patient),
     )

@@ -273,7 +273,7 @@ def authorization_check(*, authorization: PriorAuthorization, today: date) -> Au
         alert = staff_alert_raise(
             kind=StaffAlert.Kind.AUTHORIZATION,
             key=key,
-            patient=locked.patient,
+            patient_id=locked.patient_id,
             summary=summary,
             link=link,
             audience=StaffAlert.Audience.FRONT_OFFICE,

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from kap_clinic.kernel.accounts.views import admin_login_view
 from patients.views import invite_accept_view
+from sessions.confirm_views import confirm_view as session_confirm_view
 from sessions.portal_views import calendar_feed_view
 
 handler500 = "kap_clinic.kernel.errors.server_error"
@@ -26,6 +27,8 @@ urlpatterns = [
     # The patient's calendar feed at an address that names no treatment (the one under treatment/ still works).
     path("calendar/<str:token>.ics", calendar_feed_view, name="calendar_feed"),
     path("aftercare/", include("aftercare.urls")),
+    # The link in a dosing reminder, at an address that names no treatment.
+    path("reminders/confirm/<str:token>/", session_confirm_view, name="session_confirm"),
     path("reminders/", include("kap_clinic.kernel.notifications.urls")),
     path("billing/", include("billing.urls")),
     path("", include("kap_clinic.kernel.clinic.urls")),

@@ -112,7 +112,8 @@ def risk_alert_raise(
     staff_alert_raise(
         kind=StaffAlert.Kind.SUICIDE_RISK,
         key=f"suicide-risk-{alert.pk}-{alert.level}",
-        patient=alert.patient,
+        patient_id=alert.patient_id,
+        clinician_id=alert.patient.primary_clinician_id,
         summary=summary
         or f"{alert.get_level_display()} suicide risk on a {code.upper()} answer in {where}: review needed.",
         link=link or reverse("screening:alert_clear", args=[alert.pk]),

@@ -6,3 +6,14 @@ class SessionsConfig(AppConfig):
     name = "sessions"
     label = "treatment_sessions"
     verbose_name = "Dosing sessions"
+
+    def ready(self):
+        from kap_clinic.kernel.notifications import occasions
+        from kap_clinic.kernel.notifications.models import register_preparation_routes
+
+        from .models import Route
+        from .occasions import DosingOccasion
+
+        # Models load only once every app is registered, so the occasions are imported here, not at the top.
+        occasions.register(DosingOccasion())
+        register_preparation_routes(Route.choices)

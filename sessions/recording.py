@@ -523,7 +523,8 @@ def vital_sign_record(
         staff_alert_raise(
             kind=StaffAlert.Kind.POST_DOSE_VITALS,
             key=f"post-dose-vitals-{vital.pk}",
-            patient=session.patient,
+            patient_id=session.patient_id,
+            clinician_id=session.patient.primary_clinician_id,
             summary=f"Dangerous vital signs {vital.minutes_from_dose} min after a dose: " + "; ".join(dangers) + ".",
             link=_record_link(session) + "#monitoring",
             urgent=True,
@@ -603,7 +604,8 @@ def adverse_event_record(
         staff_alert_raise(
             kind=StaffAlert.Kind.ADVERSE_EVENT,
             key=f"adverse-event-{event.pk}",
-            patient=session.patient,
+            patient_id=session.patient_id,
+            clinician_id=session.patient.primary_clinician_id,
             summary=f"{'Serious' if event.is_serious else 'Severe'} adverse event recorded during a dosing session.",
             link=reverse("sessions:record_detail", args=[session.pk]),
             urgent=True,

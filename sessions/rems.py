@@ -430,7 +430,8 @@ def rems_deadline_warnings(*, today: date | None = None) -> list:
             staff_alert_raise(
                 kind=StaffAlert.Kind.REMS_DUE,
                 key=f"rems-{due.session.pk}-{'overdue' if overdue else 'due'}",
-                patient=due.session.patient,
+                patient_id=due.session.patient_id,
+                clinician_id=due.session.patient.primary_clinician_id,
                 summary=(
                     f"REMS monitoring form {'overdue since' if overdue else 'due'} {due.due_on:%a %d %b} "
                     f"({due.state.lower()})."

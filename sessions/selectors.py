@@ -62,3 +62,17 @@ def todays_sessions(user: User) -> QuerySet[DosingSession]:
     if user.role == Role.CLINICIAN:
         qs = qs.filter(clinician=user)
     return qs.exclude(status=DosingSession.Status.CANCELLED)
+
+
+def unconfirmed_tomorrow(user: User) -> list[dict]:
+    """Tomorrow's booked sessions whose patient has not confirmed, or has not named a driver home."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    sessions = sessions_between(user, tomorrow).filter(status=DosingSession.Status.SCHEDULED)
+    missing = []
+    for session in sessions:
+        confirmation = getattr(session, "confirmation", None)
+        if confirmation is None or confirmation.confirmed_start != session.starts_at:
+            missing.append({"session": session, "problem": "Not confirmed; no driver named"})
+        elif not confirmation.driver_name:
+            missing.append({"session": session, "problem": "No driver named"})
+    return missing

@@ -9,7 +9,7 @@ from django.utils import timezone
 from aftercare.selectors import integration_sessions_overlapping
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.kernel.notifications.services import reminders_sync
+from kap_clinic.kernel.notifications.planning import reminders_sync
 from kap_clinic.rules import cadence, spravato
 from patients.models import Patient
 from patients.services import patient_transition

@@ -153,7 +153,7 @@ MATRIX = {
     # A clinical alert about patient A is for their clinician and admins; intake staff are not in its audience.
     "notifications:alert_acknowledge": ("staff_alert", "post", row(LOGIN, FORBIDDEN, NOT_FOUND, REDIRECT, REDIRECT)),
     # The patient's confirmation link: the signed token in the address is the credential, as for the calendar feed.
-    "notifications:confirm": ("confirm_token", "get", row(OK, OK, OK, OK, OK)),
+    "session_confirm": ("confirm_token", "get", row(OK, OK, OK, OK, OK)),
     # Prior authorizations: every staff member who may see the patient reads them; intake staff and admins work them.
     # An empty status POST is refused with the page (400).
     "billing:payer_list": (None, "get", STAFF_ONLY),
@@ -278,7 +278,7 @@ def _objects(patient, front_desk, clinician, kind=None):
             by=front_desk,
         )
     if kind == "reminder":
-        from kap_clinic.kernel.notifications.services import reminders_sync
+        from kap_clinic.kernel.notifications.planning import reminders_sync
 
         patient.email, patient.consents_to_email = "ada@example.org", True
         patient.save()
@@ -291,7 +291,11 @@ def _objects(patient, front_desk, clinician, kind=None):
         from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 
         objects["staff_alert"] = staff_alert_raise(
-            kind="relapse", key="matrix-alert", patient=patient, summary="Relapse warning on a check-in."
+            kind="relapse",
+            key="matrix-alert",
+            patient_id=patient.pk,
+            clinician_id=patient.primary_clinician_id,
+            summary="Relapse warning on a check-in.",
         )
     if kind == "authorization":
         from billing.models import Payer
@@ -346,7 +350,7 @@ def _kwargs(kind, patient, objects):
     if kind == "reset_token":  # a link that does not work: the page says so
         return {"uidb64": "MQ", "token": "not-a-reset-token"}
     if kind == "confirm_token":
-        from kap_clinic.kernel.notifications.services import confirm_token
+        from sessions.confirmation import confirm_token
 
         return {"token": confirm_token(objects["session"])}
     if kind == "patient_a":

@@ -30,7 +30,7 @@ CANARY = "CANARYtoken7f3a9b2c4d5e6f708192a3b4c5d6e7f8"
 def secret_paths() -> list[str]:
     return [
         reverse("sessions:calendar_feed", kwargs={"token": CANARY}),
-        reverse("notifications:confirm", args=[CANARY]),
+        reverse("session_confirm", args=[CANARY]),
         reverse("invite_accept", args=[CANARY]),
     ]
 

@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from kap_clinic.kernel.notifications.services import reminders_sync_for_patient
+from kap_clinic.kernel.notifications.planning import reminders_sync_for_patient
 from patients.signals import contact_details_changed
 
 

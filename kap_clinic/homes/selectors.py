@@ -20,7 +20,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
 from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
-from kap_clinic.kernel.notifications.selectors import reminder_problems, unconfirmed_tomorrow
+from kap_clinic.kernel.notifications.selectors import reminder_problems
 from kap_clinic.kernel.outbox.selectors import outbox_problems
 from patients.models import Patient
 from patients.selectors import patient_of_portal_user, patients_visible_to
@@ -29,7 +29,7 @@ from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, s
 from sessions.calendar import portal_sessions
 from sessions.consent import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
-from sessions.selectors import todays_sessions
+from sessions.selectors import todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
 

@@ -83,7 +83,13 @@ def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinicia
     client = client_for(clinician)
     page = client.get(reverse("homes:home")).content.decode()
     assert page.index("Abbott") < page.index("Barnes") < page.index("Zimmer")
-    staff_alert_raise(kind="relapse", key="z-relapse", patient=patients[2], summary="PHQ-9 rose 6 points.")
+    staff_alert_raise(
+        kind="relapse",
+        key="z-relapse",
+        patient_id=patients[2].pk,
+        clinician_id=clinician.pk,
+        summary="PHQ-9 rose 6 points.",
+    )
     page = client.get(reverse("homes:home")).content.decode()
     mine = page[page.index("Patients in my care") :]
     assert mine.index("Zimmer") < mine.index("Abbott") < mine.index("Barnes")

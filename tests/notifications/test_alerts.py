@@ -30,7 +30,12 @@ def staff_with_email(admin_user, clinician, other_clinician, front_desk):
 
 def raise_relapse(patient, key="relapse-1", **kwargs):
     return staff_alert_raise(
-        kind=StaffAlert.Kind.RELAPSE, key=key, patient=patient, summary="PHQ-9 rose 6 points.", **kwargs
+        kind=StaffAlert.Kind.RELAPSE,
+        key=key,
+        patient_id=patient.pk,
+        clinician_id=patient.primary_clinician_id,
+        summary="PHQ-9 rose 6 points.",
+        **kwargs,
     )
 
 
@@ -77,6 +82,23 @@ def test_front_office_alerts_go_to_admins_and_intake(staff_with_email, patient):
     assert set(alert.emails.values_list("staff_user__username", flat=True)) == {"admin1", "intake1"}
     assert alerts_open_for(staff_with_email["intake"]).get() == alert
     assert not alerts_open_for(staff_with_email["clinician"]).exists()
+
+
+def test_an_alert_for_named_staff_is_emailed_to_them_only(staff_with_email, patient):
+    alert = raise_relapse(patient, recipient_ids=[staff_with_email["other"].pk])
+    assert set(alert.emails.values_list("staff_user__username", flat=True)) == {"clinician2"}
+
+
+def test_an_alert_raised_by_an_app_reaches_the_patients_own_clinician(staff_with_email, patient, time_machine):
+    """The app tells the kernel who the patient's clinician is: the other clinician gets no email."""
+    clinician = staff_with_email["clinician"]
+    session = book_session(patient, clinician)
+    time_machine.move_to(session.starts_at)
+    checked_and_dosed(session, clinician)
+    recording.adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
+    alert = StaffAlert.objects.get()
+    assert alert.patient == patient
+    assert set(alert.emails.values_list("staff_user__username", flat=True)) == {"admin1", "clinician1"}
 
 
 def test_an_alert_acknowledged_before_its_email_leaves_is_not_emailed(staff_with_email, patient, client):

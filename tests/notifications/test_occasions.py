@@ -10,11 +10,9 @@ from django.utils import timezone
 from aftercare.models import CheckIn, IntegrationSession
 from kap_clinic.kernel.notifications import content, tasks
 from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.notifications.delivery import reminder_deliver
 from kap_clinic.kernel.notifications.models import PreparationText, Reminder
-from kap_clinic.kernel.notifications.services import (
-    reminder_deliver,
-    reminders_sync,
-)
+from kap_clinic.kernel.notifications.planning import reminders_sync
 from kap_clinic.rules import instruments
 from sessions.models import Route
 
@@ -324,9 +322,9 @@ def test_links_and_the_clinics_own_name_are_not_read_as_clinical_words(settings)
 def test_a_signed_link_that_happens_to_spell_a_word_does_not_stop_the_reminder(
     clinic_clock, consenting, clinician, room, monkeypatch
 ):
-    from kap_clinic.kernel.notifications import services
+    from sessions import confirmation
 
-    monkeypatch.setattr(services, "confirm_token", lambda session: "eyJzIjo:1xX-mg-PTSD")
+    monkeypatch.setattr(confirmation, "confirm_token", lambda session: "eyJzIjo:1xX-mg-PTSD")
     series = book_series(consenting, clinician, room)
     reminder = series.sessions.order_by("starts_at").first().reminders.get(rule__offset_minutes=2880, channel="email")
     clinic_clock.move_to(reminder.scheduled_for, tick=False)

@@ -80,7 +80,7 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
     waits for the cancellation's commit (session row lock), sees it, and sends nothing."""
     if connection.vendor != "postgresql":
         skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
-    from kap_clinic.kernel.notifications import services
+    from kap_clinic.kernel.notifications import delivery
     from sessions.services import session_cancel
 
     consenting.consents_to_email = False
@@ -91,7 +91,7 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
     Reminder.objects.filter(pk=reminder.pk).update(next_try_at=timezone.now() - timedelta(minutes=1))
 
     claimed, cancelling = threading.Event(), threading.Event()
-    real_claim = services._claim
+    real_claim = delivery._claim
 
     def claim_then_pause(reminder_id, now):
         won = real_claim(reminder_id, now)
@@ -99,12 +99,12 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
         assert cancelling.wait(10)
         return won
 
-    monkeypatch.setattr(services, "_claim", claim_then_pause)
+    monkeypatch.setattr(delivery, "_claim", claim_then_pause)
     errors = []
 
     def worker():
         try:
-            services.reminder_deliver(reminder_id=reminder.pk)
+            delivery.reminder_deliver(reminder_id=reminder.pk)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

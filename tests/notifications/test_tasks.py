@@ -8,13 +8,10 @@ from django.utils import timezone
 
 from kap_clinic.kernel.notifications import tasks
 from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.notifications.delivery import reminder_deliver, reminders_settle_stale
 from kap_clinic.kernel.notifications.models import DeliveryAttempt, Reminder
-from kap_clinic.kernel.notifications.services import (
-    reminder_deliver,
-    reminder_resend,
-    reminders_settle_stale,
-    session_for_confirm_token,
-)
+from kap_clinic.kernel.notifications.planning import reminder_resend
+from sessions.confirmation import confirm_token, session_confirm, session_for_confirm_token
 from sessions.models import Route
 from sessions.services import session_cancel, session_reschedule
 
@@ -107,8 +104,6 @@ def test_48_hour_reminder_carries_a_working_confirmation_link(series, clinic_clo
 
 
 def test_confirmation_link_dies_when_the_session_moves_or_expires(series, clinic_clock, clinician, settings):
-    from kap_clinic.kernel.notifications.services import confirm_token
-
     session = first_session(series)
     token = confirm_token(session)
     assert session_for_confirm_token(token) == session
@@ -241,8 +236,6 @@ def test_clinician_cannot_resend_another_clinicians_patient(series, other_clinic
 
 
 def test_front_desk_sees_tomorrows_unconfirmed_sessions(series, clinic_clock, client_for, front_desk):
-    from kap_clinic.kernel.notifications.services import session_confirm
-
     clinic_clock.move_to(at(MON_7_DEC - timedelta(days=1), 12), tick=False)
     client = client_for(front_desk)
     page = client.get(reverse("homes:home")).content.decode()
@@ -254,8 +247,6 @@ def test_front_desk_sees_tomorrows_unconfirmed_sessions(series, clinic_clock, cl
 
 
 def test_the_schedule_day_view_shows_attendance_and_driver(series, clinic_clock, client_for, front_desk):
-    from kap_clinic.kernel.notifications.services import session_confirm
-
     client = client_for(front_desk)
     day = {"day": MON_7_DEC.isoformat(), "span": "day"}
     page = client.get(reverse("sessions:schedule"), day).content.decode()

@@ -2,9 +2,12 @@
 
 `staff_alert_raise` runs in the transaction of whatever raised the alert (a screening answer, an adverse event, a
 check-in, the authorization sweep), once per key: raising the same key again returns the first alert unchanged.
-The alert shows on the home page of the staff it concerns; it is also emailed to them through the reminder outbox,
-so the email is sent exactly once per person, with no patient detail in it.
+The caller says, in plain values, which patient the alert is about and who their clinician is. The alert shows on
+the home page of the staff it concerns; it is also emailed to them through the reminder outbox, so the email is sent
+exactly once per person, with no patient detail in it.
 """
+
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -13,11 +16,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.patient_scope import visible_through
 from kap_clinic.kernel.accounts.roles import Role
-from patients.models import Patient
-from patients.selectors import visible_through
 
-from .models import StaffAlert
+from .models import Channel, Reminder, StaffAlert
+from .tasks import enqueue_on_commit
 
 Kind = StaffAlert.Kind
 Audience = StaffAlert.Audience
@@ -27,13 +30,18 @@ def staff_alert_raise(
     *,
     kind: str,
     key: str,
-    patient: Patient,
+    patient_id: int,
+    clinician_id: int | None = None,
     summary: str,
     link: str = "",
     urgent: bool = False,
     audience: str = Audience.CLINICAL,
+    recipient_ids: Iterable[int] | None = None,
 ) -> StaffAlert:
     """The alert for `key`, created (with its emails) the first time and returned unchanged after that.
+
+    `clinician_id` is the patient's clinician (None while they have none), who receives a clinical alert; without
+    one every clinician does. `recipient_ids` names the staff to email instead of those the audience gives.
 
     `summary` is staff-facing and short ("PHQ-9 item 9 answered above 0 on a check-in"); it should not name the
     patient: the alert links to the chart, which shows who it is to those allowed to see it.
@@ -46,7 +54,7 @@ def staff_alert_raise(
             alert = StaffAlert.objects.create(
                 kind=kind,
                 key=key,
-                patient=patient,
+                patient_id=patient_id,
                 summary=summary[:200],
                 link=link[:300],
                 urgent=urgent,
@@ -54,21 +62,45 @@ def staff_alert_raise(
             )
     except IntegrityError:
         return StaffAlert.objects.get(key=key)
-    from .services import alert_emails_create
-
-    alert_emails_create(alert)
+    recipients = alert_recipients(audience=audience, clinician_id=clinician_id, recipient_ids=recipient_ids)
+    alert_emails_create(alert, recipients=recipients)
     return alert
 
 
-def alert_recipients(alert: StaffAlert) -> QuerySet[User]:
+def alert_recipients(
+    *, audience: str, clinician_id: int | None, recipient_ids: Iterable[int] | None = None
+) -> QuerySet[User]:
     """The active staff an alert is for: clinical alerts go to the patient's clinician (every clinician while the
-    patient has none) and admins; front-office alerts to admins and intake staff."""
+    patient has none) and admins; front-office alerts to admins and intake staff; or exactly those named."""
     users = User.objects.filter(is_active=True)
-    if alert.audience == Audience.FRONT_OFFICE:
+    if recipient_ids is not None:
+        return users.filter(pk__in=list(recipient_ids))
+    if audience == Audience.FRONT_OFFICE:
         return users.filter(role__in=[Role.ADMIN, Role.INTAKE])
-    clinician_id = alert.patient.primary_clinician_id
     clinicians = Q(pk=clinician_id) if clinician_id else Q(role=Role.CLINICIAN)
     return users.filter(clinicians | Q(role=Role.ADMIN))
+
+
+def alert_emails_create(alert: StaffAlert, *, recipients: QuerySet[User]) -> list[Reminder]:
+    """One email per recipient of a staff alert, through the outbox: each sent once, at once (staff alerts do not
+    wait for quiet hours). Runs in the transaction that raised the alert."""
+    now = timezone.now()
+    rows = [
+        Reminder(
+            patient_id=alert.patient_id,
+            alert=alert,
+            staff_user=user,
+            channel=Channel.EMAIL,
+            scheduled_for=now,
+            event_at=alert.created_at,
+            next_try_at=now,
+        )
+        for user in recipients.exclude(email="")
+    ]
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    created = list(Reminder.objects.filter(alert=alert, status=Reminder.Status.PENDING))
+    enqueue_on_commit([row.pk for row in created])
+    return created
 
 
 def alerts_open_for(user: User) -> QuerySet[StaffAlert]:

@@ -1,4 +1,3 @@
-from datetime import timedelta
 from functools import reduce
 from operator import or_
 
@@ -6,8 +5,6 @@ from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-
-from sessions.models import Route
 
 from .content import validate_email_text, validate_sms_text
 
@@ -39,12 +36,6 @@ class ReminderRule(models.Model):
 
     def __str__(self):
         return f"{self.get_event_display()}: {self.name}"
-
-    @property
-    def offset(self) -> timedelta:
-        """Time before the event; an overdue nudge counts after it (a negative offset)."""
-        minutes = -self.offset_minutes if self.event == self.Event.CHECKIN_OVERDUE else self.offset_minutes
-        return timedelta(minutes=minutes)
 
 
 class StaffAlert(models.Model):
@@ -97,6 +88,18 @@ class StaffAlert(models.Model):
         return {"patient_id": self.patient_id}
 
 
+_routes: list[tuple[str, str]] = []
+
+
+def register_preparation_routes(choices) -> None:
+    """The routes a dosing session can take (value, label), registered by the app that books dosing sessions."""
+    _routes[:] = list(choices)
+
+
+def preparation_routes() -> list[tuple[str, str]]:
+    return list(_routes)
+
+
 class PreparationText(models.Model):
     """What a patient does before a dosing session by one route, as reminders say it (DOMAIN 7); edited by admins.
 
@@ -104,7 +107,7 @@ class PreparationText(models.Model):
     message again before it is sent.
     """
 
-    route = models.CharField(max_length=12, choices=Route.choices, unique=True)
+    route = models.CharField(max_length=12, choices=preparation_routes, unique=True)
     email_text = models.TextField(
         "In the email", validators=[validate_email_text], help_text="Eating, drinking, medicines, travel home."
     )

@@ -1,14 +1,9 @@
-from datetime import timedelta
-
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.patient_scope import visible_through
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
-from patients.selectors import visible_through
-from sessions.models import DosingSession
-from sessions.selectors import sessions_between
 
 from .models import Reminder
 
@@ -24,20 +19,6 @@ def get_reminder_for_user(user: User, pk: int) -> Reminder:
     if reminder is None:
         raise Http404("No such reminder.")
     return reminder
-
-
-def unconfirmed_tomorrow(user: User) -> list[dict]:
-    """Tomorrow's booked sessions whose patient has not confirmed, or has not named a driver home."""
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    sessions = sessions_between(user, tomorrow).filter(status=DosingSession.Status.SCHEDULED)
-    missing = []
-    for session in sessions:
-        confirmation = getattr(session, "confirmation", None)
-        if confirmation is None or confirmation.confirmed_start != session.starts_at:
-            missing.append({"session": session, "problem": "Not confirmed; no driver named"})
-        elif not confirmation.driver_name:
-            missing.append({"session": session, "problem": "No driver named"})
-    return missing
 
 
 def reminder_problems() -> dict:

@@ -9,5 +9,4 @@ urlpatterns = [
     path("<int:pk>/resend/", views.reminder_resend_view, name="resend"),
     path("alerts/", views.alert_list_view, name="alerts"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge_view, name="alert_acknowledge"),
-    path("confirm/<str:token>/", views.confirm_view, name="confirm"),
 ]

@@ -1,18 +1,15 @@
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
-from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.validation import BoundedInput
+from kap_clinic.kernel.audit.services import record_reads
 
-from . import services
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
+from .planning import reminder_resend
 from .selectors import get_reminder_for_user, reminders_visible_to
 
 
@@ -35,36 +32,12 @@ def reminder_list_view(request):
 def reminder_resend_view(request, pk):
     reminder = get_reminder_for_user(request.user, pk)
     try:
-        services.reminder_resend(reminder=reminder, by=request.user)
+        reminder_resend(reminder=reminder, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "The reminder will be sent again.")
     return redirect("notifications:list")
-
-
-class ConfirmForm(BoundedInput, forms.Form):
-    driver_name = forms.CharField(max_length=120, strip=True)
-
-
-@never_cache
-def confirm_view(request, token):
-    """The signed link in the dosing reminder: the token is the credential, and shows only the appointment time."""
-    session = services.session_for_confirm_token(token)
-    form = ConfirmForm(request.POST or None)
-    if session is None:
-        response = render(request, "notifications/confirm.html", {"session": None}, status=404)
-        response._has_been_logged = True  # the path holds the token: keep it out of the logs
-        return response
-    record_chart_view(obj=session)  # whoever holds the link saw the appointment
-    done = False
-    if request.method == "POST":
-        if form.is_valid():
-            services.session_confirm(session=session, driver_name=form.cleaned_data["driver_name"])
-            done = True
-        else:
-            return render(request, "notifications/confirm.html", {"session": session, "form": form}, status=400)
-    return render(request, "notifications/confirm.html", {"session": session, "form": form, "done": done})
 
 
 @role_required(*STAFF_ROLES)

@@ -1,185 +1,29 @@
-"""Reminders: written in the booking's transaction, released by the beat sweep, each sent at most once.
+"""Delivery: each due reminder sent at most once, on its channel.
 
-The database holds the future. `reminders_sync` runs in the same transaction as every booking, move, cancellation
-and no-show of a dosing or integration session, and every change to a check-in, so a target's pending reminders
-always match it (what each kind of target is reminded of is in `occasions.py`); staff-alert emails are written
-with the alert. The sweep (tasks.release_due_reminders)
-queues due rows by id; `reminder_deliver` claims a row with a conditional UPDATE, records the attempt (with its
-idempotency key) before handing the message to the backend, and marks the row sent only when the backend accepted.
-A row left in `sending` by a crash is settled by asking the backend about that key, or flagged for staff.
+The sweep (tasks.release_due_reminders) queues due rows by id (`reminders_release`); `reminder_deliver` claims a row
+with a conditional UPDATE, checks under its target's lock that it is still wanted (through the occasion its app
+registered, see `occasions.py`), records the attempt (with its idempotency key) before handing the message to the
+backend, and marks the row sent only when the backend accepted. A row left in `sending` by a crash is settled by
+asking the backend about that key, or flagged for staff (`reminders_settle_stale`).
 """
 
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-
-from aftercare.models import CheckIn, IntegrationSession
-from kap_clinic.rules import reminder_timing as rules
-from sessions.models import DosingSession
 
 from . import content, occasions
 from .backends import Message, channel_for
-from .models import Channel, DeliveryAttempt, Reminder, ReminderRule, SessionConfirmation, StaffAlert
+from .models import Channel, DeliveryAttempt, Reminder, StaffAlert
 
 log = logging.getLogger(__name__)
 
-CONFIRM_SALT = "notifications.confirm"
 Status = Reminder.Status
 Outcome = DeliveryAttempt.Outcome
-
-
-def quiet_hours() -> rules.QuietHours:
-    return rules.QuietHours(
-        start=rules.parse_clock(settings.REMINDER_QUIET_START), end=rules.parse_clock(settings.REMINDER_QUIET_END)
-    )
-
-
-# ---- Planning ------------------------------------------------------------------------------------
-
-
-def reminders_sync_for_patient(patient, *, now: datetime | None = None) -> None:
-    """Re-plan everything upcoming for a patient, after a change of contact details or consent."""
-    now = now or timezone.now()
-    upcoming = [
-        *DosingSession.objects.filter(patient=patient, status=DosingSession.Status.SCHEDULED, starts_at__gt=now),
-        *IntegrationSession.objects.filter(
-            patient=patient, status=IntegrationSession.Status.SCHEDULED, starts_at__gt=now
-        ),
-        *CheckIn.objects.filter(patient=patient, status=CheckIn.Status.OPEN, closes_at__gt=now),
-    ]
-    for target in upcoming:
-        reminders_sync(target, now=now)
-
-
-def reminders_sync(target, *, now: datetime | None = None) -> list[Reminder]:
-    """Make a target's reminders match it, in the caller's transaction: new ones written, stale pending ones
-    cancelled. Reminders already written for the target's current times are kept (sent ones are never redone).
-    Returns the reminders now pending for it."""
-    now = now or timezone.now()
-    occasion = occasions.occasion_for(target)
-    # Locked, so a move racing a change of the patient's consent cannot plan from the old time.
-    target = occasion.model.objects.select_for_update(of=("self",)).select_related("patient").get(pk=target.pk)
-    by_target = {occasion.field: target}
-    existing = list(Reminder.objects.select_for_update().filter(**by_target))
-    anchors = occasion.anchors(target)
-    gone = occasion.not_needed(target)
-    wanted: dict[tuple[int, str], tuple[datetime, datetime]] = {}
-    anchor_of: dict[int, datetime] = {}
-    live_keys: set[tuple[int, str]] = set()
-    if not gone:
-        patient = target.patient
-        channels = rules.channels_for(
-            consents_to_email=patient.consents_to_email,
-            email=patient.email,
-            consents_to_sms=patient.consents_to_sms,
-            phone=patient.phone,
-        )
-        active = list(ReminderRule.objects.filter(event__in=occasion.events, is_active=True))
-        for event in occasion.events:
-            anchor = anchors[event]
-            event_rules = [rule for rule in active if rule.event == event]
-            anchor_of.update({rule.pk: anchor.at for rule in event_rules})
-            live_keys |= {(rule.pk, channel) for rule in event_rules for channel in channels}
-            planned = rules.plan_reminders(
-                anchor.at,
-                {rule.pk: rule.offset for rule in event_rules},
-                now=now,
-                tz=timezone.get_current_timezone(),
-                quiet=quiet_hours(),
-                until=anchor.until,
-            )
-            wanted.update({(p.rule_key, channel): (p.due_at, anchor.at) for p in planned for channel in channels})
-    reason = (
-        f"Not needed: {gone}." if gone else f"Replaced: the {occasion.noun} was moved, or the rule or consent changed."
-    )
-    covered = set()
-    for row in existing:
-        key = (row.rule_id, row.channel)
-        current = key in live_keys and row.event_at == anchor_of.get(row.rule_id)
-        if current and row.status != Status.CANCELLED:
-            covered.add(key)
-        elif row.status == Status.PENDING:
-            row.status, row.status_reason = Status.CANCELLED, reason
-            row.save(update_fields=["status", "status_reason", "updated_at"])
-    due_now = []
-    for (rule_id, channel), (due_at, anchor_at) in wanted.items():
-        if (rule_id, channel) in covered:
-            continue
-        # The same key cancelled earlier (a session moved away and back) is revived: the key stays unique.
-        same_key = [r for r in existing if (r.rule_id, r.channel, r.scheduled_for) == (rule_id, channel, due_at)]
-        row = next((r for r in same_key if r.status == Status.CANCELLED), None)
-        if row is None:
-            row = Reminder(patient=target.patient, rule_id=rule_id, channel=channel, scheduled_for=due_at, **by_target)
-        row.status, row.status_reason, row.event_at, row.next_try_at = Status.PENDING, "", anchor_at, due_at
-        row.save()
-        if due_at <= now:
-            due_now.append(row.pk)
-    if due_now:
-        enqueue_on_commit(due_now)
-    return list(Reminder.objects.filter(status=Status.PENDING, **by_target).order_by("scheduled_for"))
-
-
-def alert_emails_create(alert: StaffAlert) -> list[Reminder]:
-    """One email per recipient of a staff alert, through the outbox: each sent once, at once (staff alerts do not
-    wait for quiet hours). Runs in the transaction that raised the alert."""
-    from .alerts import alert_recipients
-
-    now = timezone.now()
-    rows = [
-        Reminder(
-            patient=alert.patient,
-            alert=alert,
-            staff_user=user,
-            channel=Channel.EMAIL,
-            scheduled_for=now,
-            event_at=alert.created_at,
-            next_try_at=now,
-        )
-        for user in alert_recipients(alert).exclude(email="")
-    ]
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    created = list(Reminder.objects.filter(alert=alert, status=Status.PENDING))
-    enqueue_on_commit([row.pk for row in created])
-    return created
-
-
-def enqueue_on_commit(ids: list[int]) -> None:
-    """After commit, hand due reminders to the broker. A broker that is down loses nothing: the sweep finds them."""
-    transaction.on_commit(lambda: enqueue(ids))
-
-
-def enqueue(ids: list[int]) -> int:
-    """Queue reminders by id over one broker connection; returns how many were queued.
-
-    The connection is tried once, without kombu's retries: a booking whose transaction committed while the broker is
-    down answers at once (its reminders wait for the sweep) instead of waiting seconds per session on reconnects.
-    """
-    from . import tasks
-
-    if not ids:
-        return 0
-    app = tasks.send_reminder.app
-    queued, conn = 0, None
-    try:
-        if not app.conf.task_always_eager:
-            conn = app.connection_for_write()
-            conn.ensure_connection(max_retries=0)
-        for pk in ids:
-            tasks.send_reminder.apply_async((pk,), retry=False, connection=conn)
-            queued += 1
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay pending for the sweep
-        log.warning("broker unavailable, %s reminder(s) left for the sweep: %s", len(ids) - queued, type(exc).__name__)
-    finally:
-        if conn is not None:
-            conn.release()
-    return queued
 
 
 def reminders_release(*, now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -195,9 +39,6 @@ def reminders_release(*, now: datetime | None = None, limit: int = 500) -> list[
     if ids:
         Reminder.objects.filter(pk__in=ids, status=Status.PENDING).update(enqueued_at=now)
     return ids
-
-
-# ---- Delivery ------------------------------------------------------------------------------------
 
 
 def _backoff(attempt: int) -> timedelta:
@@ -410,53 +251,3 @@ def reminders_settle_stale(*, now: datetime | None = None) -> dict[int, str]:
         attempt = row.attempts_made.filter(number=row.attempts).first()
         settled[row.pk] = _settle(row, attempt, now=now, cause="Interrupted send")
     return settled
-
-
-@transaction.atomic
-def reminder_resend(*, reminder: Reminder, by) -> Reminder:
-    """Staff send a failed reminder again by hand (after checking a flagged one with the patient)."""
-    from django.core.exceptions import ValidationError
-
-    reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
-    if reminder.status != Status.FAILED:
-        raise ValidationError("Only a failed reminder can be sent again.")
-    now = timezone.now()
-    reminder.status, reminder.next_try_at, reminder.needs_attention = Status.PENDING, now, False
-    reminder.status_reason = f"Resent by hand by user #{by.pk}."
-    reminder.enqueued_at = None
-    reminder.save(update_fields=["status", "next_try_at", "needs_attention", "status_reason", "enqueued_at"])
-    enqueue_on_commit([reminder.pk])
-    return reminder
-
-
-# ---- Confirmation --------------------------------------------------------------------------------
-
-
-def confirm_token(session: DosingSession) -> str:
-    return signing.dumps({"s": session.pk, "t": int(session.starts_at.timestamp())}, salt=CONFIRM_SALT)
-
-
-def confirm_url(session: DosingSession) -> str:
-    path = reverse("notifications:confirm", args=[confirm_token(session)])
-    return settings.SITE_URL.rstrip("/") + path
-
-
-def session_for_confirm_token(token: str) -> DosingSession | None:
-    """The session a confirmation link names, if the link is genuine, unexpired and the session still as booked."""
-    try:
-        data = signing.loads(token, salt=CONFIRM_SALT, max_age=timedelta(days=settings.REMINDER_CONFIRM_LINK_DAYS))
-    except signing.BadSignature:
-        return None
-    session = DosingSession.objects.filter(pk=data.get("s"), status=DosingSession.Status.SCHEDULED).first()
-    if session is None or int(session.starts_at.timestamp()) != data.get("t") or session.starts_at <= timezone.now():
-        return None
-    return session
-
-
-@transaction.atomic
-def session_confirm(*, session: DosingSession, driver_name: str) -> SessionConfirmation:
-    """The patient confirms they will come, and names the adult who drives them home."""
-    confirmation, _ = SessionConfirmation.objects.update_or_create(
-        session=session, defaults={"confirmed_start": session.starts_at, "driver_name": driver_name.strip()}
-    )
-    return confirmation

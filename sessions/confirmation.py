@@ -1,0 +1,49 @@
+"""The patient's answer to the dosing reminder: a signed link to confirm they will come and name their driver home.
+
+The link's token is its own credential: it names the session and the start it was sent for, so a moved session's
+old link no longer opens.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from kap_clinic.kernel.notifications.models import SessionConfirmation
+
+from .models import DosingSession
+
+CONFIRM_SALT = "notifications.confirm"
+
+
+def confirm_token(session: DosingSession) -> str:
+    return signing.dumps({"s": session.pk, "t": int(session.starts_at.timestamp())}, salt=CONFIRM_SALT)
+
+
+def confirm_url(session: DosingSession) -> str:
+    path = reverse("session_confirm", args=[confirm_token(session)])
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def session_for_confirm_token(token: str) -> DosingSession | None:
+    """The session a confirmation link names, if the link is genuine, unexpired and the session still as booked."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=timedelta(days=settings.REMINDER_CONFIRM_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    session = DosingSession.objects.filter(pk=data.get("s"), status=DosingSession.Status.SCHEDULED).first()
+    if session is None or int(session.starts_at.timestamp()) != data.get("t") or session.starts_at <= timezone.now():
+        return None
+    return session
+
+
+@transaction.atomic
+def session_confirm(*, session: DosingSession, driver_name: str) -> SessionConfirmation:
+    """The patient confirms they will come, and names the adult who drives them home."""
+    confirmation, _ = SessionConfirmation.objects.update_or_create(
+        session=session, defaults={"confirmed_start": session.starts_at, "driver_name": driver_name.strip()}
+    )
+    return confirmation
