@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import permission_required, role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 
 from . import services
 from .forms import PatientForm, RemsEnrollmentForm, StatusChangeForm
@@ -82,7 +83,7 @@ def patient_transition_view(request, pk):
                 patient=patient, to=form.cleaned_data["to"], by=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Status changed to {patient.status_label.lower()}.")
             return redirect("patients:detail", pk=patient.pk)
@@ -98,8 +99,7 @@ def patient_invite_view(request, pk):
     try:
         services.patient_invite(patient=patient, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Invitation sent to the patient's email address.")
     return redirect("patients:detail", pk=patient.pk)
@@ -116,7 +116,7 @@ def patient_rems_enrollment_view(request, pk):
                 patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Spravato REMS enrollment recorded.")
             return redirect("patients:detail", pk=patient.pk)
