@@ -62,9 +62,10 @@ def plan_create_view(request, patient_pk):
                 start_time=data["start_time"],
                 clinician=data["clinician"],
             )
-        except (ValidationError, ValueError) as exc:
-            for message in getattr(exc, "messages", [str(exc)]):
-                form.add_error(None, message)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
     record_chart_view(obj=patient)
     ctx = {"patient": patient, "form": form, "preview": preview}
     return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
@@ -142,9 +143,10 @@ def booster_book_view(request, pk):
     plan = get_plan_for_user(request.user, pk)
     try:
         session = services.booster_book(plan=plan, by=request.user)
-    except (ValidationError, ValueError) as exc:
-        for message in getattr(exc, "messages", [str(exc)]):
-            messages.error(request, message)
+    except ValidationError as exc:
+        message_validation_error(request, exc)
+    except ValueError as exc:
+        messages.error(request, str(exc))
     else:
         when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
         messages.success(request, f"Booster booked for {when}.")
