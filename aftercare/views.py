@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from kap_clinic.rules import instruments
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
@@ -25,11 +26,6 @@ from .models import CheckIn
 def _data(request):
     """The POST data, or None for a GET; an empty POST still binds the form (so its errors show)."""
     return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    for message in exc.messages:
-        form.add_error(None, message)
 
 
 def _to_patient(patient_pk: int):
@@ -60,7 +56,7 @@ def _integration_step(request, form, act, *, patient, done, title, submit, sessi
         try:
             act(form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, done)
             return _to_patient(patient.pk)
@@ -169,8 +165,7 @@ def integration_no_show_view(request, pk):
     try:
         services.integration_session_no_show(integration_session=session, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Marked as a no-show.")
     return _to_patient(session.patient_id)
@@ -184,7 +179,7 @@ def checkin_series_create_view(request, patient_pk):
         try:
             created = services.checkin_series_create(patient=patient, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"{len(created)} check-ins planned.")
             return _to_patient(patient.pk)
@@ -198,8 +193,7 @@ def checkin_cancel_view(request, pk):
     try:
         services.checkin_cancel(checkin=checkin, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Check-in cancelled.")
     return _to_patient(checkin.patient_id)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from patients.selectors import get_patient_for_user
 
 from . import services
@@ -15,14 +16,6 @@ from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
 from .selectors import authorization_list, authorizations_visible_to, get_authorization_for_user
 from .services import WORKING_ROLES
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @role_required(*STAFF_ROLES)
@@ -72,7 +65,7 @@ def authorization_create_view(request, patient_pk):
         try:
             authorization = services.authorization_create(patient=patient, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Authorization saved as a draft.")
             return redirect("billing:authorization_detail", pk=authorization.pk)
@@ -109,7 +102,7 @@ def authorization_edit_view(request, pk):
         try:
             services.authorization_update(authorization=authorization, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Saved.")
             return redirect("billing:authorization_detail", pk=authorization.pk)
@@ -129,7 +122,7 @@ def authorization_transition_view(request, pk):
                 authorization=authorization, to=form.cleaned_data["to"], by=request.user, note=form.cleaned_data["note"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Authorization marked {authorization.get_status_display().lower()}.")
             return redirect("billing:authorization_detail", pk=authorization.pk)
@@ -143,7 +136,7 @@ def authorization_refresh_view(request, pk):
     try:
         authorization = services.authorization_units_refresh(authorization=authorization, by=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        message_validation_error(request, exc)
     else:
         messages.success(request, f"Units counted again: {authorization.units_used} used.")
     return redirect("billing:authorization_detail", pk=authorization.pk)

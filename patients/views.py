@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import permission_required, role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import message_validation_error
 
 from . import services
 from .forms import InviteSetPasswordForm, PatientForm
@@ -60,8 +61,7 @@ def patient_invite_view(request, pk):
     try:
         services.patient_invite(patient=patient, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Invitation sent to the patient's email address.")
     return redirect("homes:patient_chart", pk=patient.pk)

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from kap_clinic.rules import instruments
 from patients.selectors import get_patient_for_user, patient_of_portal_user
 
@@ -22,10 +23,6 @@ from .forms import (
     SignOffForm,
 )
 from .selectors import get_alert_for_user, get_screening_for_user
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    return list(exc.messages)
 
 
 @role_required(*STAFF_ROLES)
@@ -80,8 +77,7 @@ def instrument_view(request, pk, code):
         except ValueError as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"{instrument.name} {'saved' if complete else 'saved as a draft'}.")
             return redirect("screening:detail", pk=screening.pk)
@@ -129,8 +125,7 @@ def medical_view(request, pk):
                 complete=request.POST.get("action") == ACTION_COMPLETE,
             )
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Medical history saved.")
             return redirect("screening:detail", pk=screening.pk)
@@ -154,8 +149,7 @@ def screening_complete_view(request, pk):
     try:
         services.screening_complete(screening=screening, by=request.user)
     except ValidationError as exc:
-        for message in _errors(exc):
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Screening complete and waiting for a clinician's sign-off.")
     return redirect("screening:detail", pk=screening.pk)
@@ -175,8 +169,7 @@ def screening_sign_off_view(request, pk):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Screening signed off.")
             return redirect("homes:patient_chart", pk=screening.patient_id)
@@ -193,8 +186,7 @@ def alert_clear_view(request, pk):
         try:
             services.alert_clear(alert=alert, by=request.user, note=form.cleaned_data["note"])
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Alert reviewed and cleared.")
             return redirect("homes:patient_chart", pk=alert.patient_id)
@@ -216,8 +208,7 @@ def self_report_view(request, code):
         except ValueError as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            for message in _errors(exc):
-                form.add_error(None, message)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Thank you. Your {instrument.name} answers were sent to the clinic.")
             return redirect("homes:home")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
+from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
 from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
 from .models import (
@@ -16,20 +17,11 @@ from .models import (
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(PatientReadAuditAdmin, admin.ModelAdmin):
+class EnrollmentAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     """Read-only: enrollment goes through the screening gate (sessions.services.enrollment_create) only."""
 
     list_display = ("pk", "patient", "status", "enrolled_at", "enrolled_by")
     list_filter = ("status",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ProtocolPhaseInline(admin.TabularInline):

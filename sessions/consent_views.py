@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user, visible_through
 
 from . import consent
@@ -58,8 +59,7 @@ def portal_consent_accept_view(request, pk):
     try:
         consent.consent_accept_in_portal(patient=patient, document=document, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, f"Thank you: you accepted “{document.title}” (version {document.version}).")
     return redirect("sessions:portal_consent")
@@ -99,7 +99,7 @@ def patient_consent_record_view(request, patient_pk):
                 note=data["note"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Signed consent form recorded.")
             return redirect("sessions:patient_consent", patient_pk=patient.pk)

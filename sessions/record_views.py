@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
+from kap_clinic.kernel.forms import message_validation_error
 
 from . import recording
 from .consent import consent_status_for_session
@@ -155,8 +156,7 @@ def _step(request, pk, prefix, save, done, data=None):
             save(session, data(form) if data else form.cleaned_data)
         except ValidationError as exc:
             # Shown at the top of the page, which is rendered now: visible even where the step's form is not.
-            for message in exc.messages:
-                messages.error(request, message)
+            message_validation_error(request, exc)
         else:
             messages.success(request, done)
             return redirect(reverse("sessions:record_detail", kwargs={"pk": session.pk}) + f"#{prefix}")

@@ -96,6 +96,11 @@ def _require_open(session: DosingSession) -> None:
         raise ValidationError(f"The session is {session.get_status_display().lower()}; there is nothing to record.")
 
 
+def _require_checklist_open(session: DosingSession) -> None:
+    if DoseAdministration.objects.filter(session=session).exists():
+        raise ValidationError("The dose has been given; the pre-dose checklist can no longer change.")
+
+
 def _require_reason(reason: str, what: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < MIN_JUSTIFICATION:
@@ -160,8 +165,7 @@ def pre_dose_check_record(
     _require_role(by, *RECORDING_ROLES, doing="record pre-dose checks")
     session = _lock(session)
     _require_open(session)
-    if DoseAdministration.objects.filter(session=session).exists():
-        raise ValidationError("The dose has been given; the pre-dose checklist can no longer change.")
+    _require_checklist_open(session)
     now = timezone.now()
     _require_session_day(session, now, "Pre-dose checks")
     check = PreDoseCheck.objects.filter(session=session).first() or PreDoseCheck(session=session)
@@ -205,8 +209,7 @@ def pre_dose_risk_acknowledge(
     _require_role(by, Role.CLINICIAN, doing="acknowledge a suicide-risk alert")
     session = _lock(session)
     _require_open(session)
-    if DoseAdministration.objects.filter(session=session).exists():
-        raise ValidationError("The dose has been given; the pre-dose checklist can no longer change.")
+    _require_checklist_open(session)
     alert = SuicideRiskAlert.objects.filter(
         pk=alert_id, patient=session.patient, status=SuicideRiskAlert.Status.OPEN
     ).first()
@@ -236,8 +239,7 @@ def pre_dose_bp_acknowledge(
     _require_role(by, Role.CLINICIAN, doing="acknowledge a raised blood pressure")
     session = _lock(session)
     _require_open(session)
-    if DoseAdministration.objects.filter(session=session).exists():
-        raise ValidationError("The dose has been given; the pre-dose checklist can no longer change.")
+    _require_checklist_open(session)
     check = PreDoseCheck.objects.filter(session=session).first()
     level = bp_level(check.sbp, check.dbp) if check else BP_OK
     if level == BP_OK:

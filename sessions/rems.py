@@ -39,40 +39,45 @@ CONCOMITANT_MEDICATIONS = {
     "takes_opioids": "opioid",
 }
 
-# What a clinician may write on the form; the session, version and first-treatment answer are the system's.
-EDITABLE_FIELDS = (
-    "patient_first_name",
-    "patient_middle_initial",
-    "patient_last_name",
-    "patient_date_of_birth",
-    "patient_sex",
-    "is_enrolled_in_rems",
-    *CONCOMITANT_MEDICATIONS,
-    "hcp_first_name",
-    "hcp_last_name",
-    "hcp_phone",
-    "hcp_email",
-    "setting_name",
-    "setting_address1",
-    "setting_address2",
-    "setting_city",
-    "setting_state",
-    "setting_zip",
-    "treatment_date",
-    "dose",
-    "dose_other_mg",
-    "lot_number",
-    "total_monitoring_minutes",
-    "ready_to_leave_minutes",
-    "vitals_ok_before_administration",
-    "vitals_ok_before_completion",
-    "bp_pre_systolic",
-    "bp_pre_diastolic",
-    "bp_40min_systolic",
-    "bp_40min_diastolic",
-    "bp_end_systolic",
-    "bp_end_diastolic",
-)
+# What a clinician may write on the form, in form order, and whether it must be filled in before signing: the middle
+# initial and address line 2 may stay empty, and the other dose is needed only with the dose "other" (see
+# `rems_form_missing_fields`). The session, version and first-treatment answer are the system's.
+REQUIRED, OPTIONAL = True, False
+FORM_FIELDS: dict[str, bool] = {
+    "patient_first_name": REQUIRED,
+    "patient_middle_initial": OPTIONAL,
+    "patient_last_name": REQUIRED,
+    "patient_date_of_birth": REQUIRED,
+    "patient_sex": REQUIRED,
+    "is_enrolled_in_rems": REQUIRED,
+    **dict.fromkeys(CONCOMITANT_MEDICATIONS, REQUIRED),
+    "hcp_first_name": REQUIRED,
+    "hcp_last_name": REQUIRED,
+    "hcp_phone": REQUIRED,
+    "hcp_email": REQUIRED,
+    "setting_name": REQUIRED,
+    "setting_address1": REQUIRED,
+    "setting_address2": OPTIONAL,
+    "setting_city": REQUIRED,
+    "setting_state": REQUIRED,
+    "setting_zip": REQUIRED,
+    "treatment_date": REQUIRED,
+    "dose": REQUIRED,
+    "dose_other_mg": OPTIONAL,
+    "lot_number": REQUIRED,
+    "total_monitoring_minutes": REQUIRED,
+    "ready_to_leave_minutes": REQUIRED,
+    "vitals_ok_before_administration": REQUIRED,
+    "vitals_ok_before_completion": REQUIRED,
+    "bp_pre_systolic": REQUIRED,
+    "bp_pre_diastolic": REQUIRED,
+    "bp_40min_systolic": REQUIRED,
+    "bp_40min_diastolic": REQUIRED,
+    "bp_end_systolic": REQUIRED,
+    "bp_end_diastolic": REQUIRED,
+}
+EDITABLE_FIELDS = tuple(FORM_FIELDS)
+REQUIRED_FIELDS = tuple(name for name, required in FORM_FIELDS.items() if required)
 
 
 def _label(field: str) -> str:
@@ -287,7 +292,7 @@ def rems_form_save(
 def rems_form_missing_fields(form: RemsMonitoringForm) -> list[str]:
     """What still has to be filled in before the form can be signed, in plain words and form order."""
     missing = []
-    for field in RemsMonitoringForm.REQUIRED_FIELDS:
+    for field in REQUIRED_FIELDS:
         if getattr(form, field) in (None, ""):
             missing.append(_label(field))
         elif field == "dose" and form.dose == RemsMonitoringForm.Dose.OTHER and form.dose_other_mg is None:

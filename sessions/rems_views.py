@@ -4,29 +4,21 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.http import safe_next
 
 from . import controlled, rems
 from .models import CSLogEntry, RemsMonitoringForm
 from .pdf import rems_form_pdf
 from .rems_forms import DoseRecordForm, LotReceiveForm, ReconcileForm, RemsEditForm, SubmissionForm
 from .selectors import get_session_for_user
-
-
-def _errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
 
 # ---- REMS Patient Monitoring Form ---------------------------------------------------------------
 
@@ -67,7 +59,7 @@ def rems_edit_view(request, pk):
             saved = existing or rems.rems_form_start(session=session, by=request.user)
             rems.rems_form_save(form=saved, by=request.user, data=form.field_data(), events=form.events_data())
         except ValidationError as exc:
-            _errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "REMS form saved.")
             return redirect("sessions:rems_detail", pk=session.pk)
@@ -87,8 +79,7 @@ def rems_sign_view(request, pk):
     try:
         rems.rems_form_sign(form=form, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "REMS form signed. Submit it to the REMS within 7 days of the treatment.")
     return redirect("sessions:rems_detail", pk=session.pk)
@@ -106,14 +97,10 @@ def rems_submit_view(request, pk):
     try:
         rems.rems_form_mark_submitted(form=form, by=request.user, reference=submission.cleaned_data["reference"])
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Submission to the REMS recorded.")
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("sessions:rems_detail", pk=session.pk)
+    return redirect(safe_next(request, reverse("sessions:rems_detail", kwargs={"pk": session.pk})))
 
 
 @role_required(*STAFF_ROLES)
@@ -163,7 +150,7 @@ def cs_receive_view(request):
         try:
             lot = controlled.cs_lot_receive(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Lot {lot.lot_number} received: {lot.received_mg.normalize():f} mg.")
             return redirect("sessions:cs_lot_log", pk=lot.pk)
@@ -178,7 +165,7 @@ def cs_reconcile_view(request, pk):
         try:
             entry = controlled.cs_reconcile(lot=lot, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             if entry.amount_mg:
                 messages.warning(request, f"Count recorded; adjustment of {entry.amount_mg.normalize():f} mg logged.")
@@ -207,7 +194,7 @@ def cs_dose_record_view(request, pk):
                 by=request.user,
             )
         except ValidationError as exc:
-            _errors(form, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Dose recorded in the controlled-substance log.")
             return redirect("sessions:cs_dose_record", pk=session.pk)

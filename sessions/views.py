@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -10,6 +11,8 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.http import safe_next
 from kap_clinic.kernel.validation import query_date
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
@@ -30,8 +33,7 @@ def enroll_view(request, patient_pk):
                 patient=patient, by=request.user, override_justification=form.cleaned_data["override_justification"]
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error("override_justification", message)
+            apply_validation_error(form, exc, field="override_justification")
         else:
             messages.success(request, "Patient enrolled in the treatment program.")
             return redirect("homes:patient_chart", pk=patient.pk)
@@ -60,9 +62,10 @@ def plan_create_view(request, patient_pk):
                 start_time=data["start_time"],
                 clinician=data["clinician"],
             )
-        except (ValidationError, ValueError) as exc:
-            for message in getattr(exc, "messages", [str(exc)]):
-                form.add_error(None, message)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
     record_chart_view(obj=patient)
     ctx = {"patient": patient, "form": form, "preview": preview}
     return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
@@ -88,8 +91,7 @@ def session_reschedule_view(request, pk):
                 session=session, new_start=form.cleaned_data["new_start"], by=request.user
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Moved {len(changed)} session{'s' if len(changed) != 1 else ''}.")
             return redirect("sessions:plan_detail", pk=session.plan_id)
@@ -111,14 +113,10 @@ def _status_action(request, pk, action):
         else:
             services.session_no_show(session=session, by=request.user)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Session updated.")
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("sessions:plan_detail", pk=session.plan_id)
+    return redirect(safe_next(request, reverse("sessions:plan_detail", kwargs={"pk": session.plan_id})))
 
 
 @role_required(*STAFF_ROLES)
@@ -145,9 +143,10 @@ def booster_book_view(request, pk):
     plan = get_plan_for_user(request.user, pk)
     try:
         session = services.booster_book(plan=plan, by=request.user)
-    except (ValidationError, ValueError) as exc:
-        for message in getattr(exc, "messages", [str(exc)]):
-            messages.error(request, message)
+    except ValidationError as exc:
+        message_validation_error(request, exc)
+    except ValueError as exc:
+        messages.error(request, str(exc))
     else:
         when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
         messages.success(request, f"Booster booked for {when}.")
@@ -170,8 +169,7 @@ def session_dose_view(request, pk):
             override_reason=form.cleaned_data["override_reason"],
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        message_validation_error(request, exc)
     else:
         messages.success(request, f"Session {session.sequence}'s planned dose changed.")
     return redirect("sessions:plan_detail", pk=session.plan_id)

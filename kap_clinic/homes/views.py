@@ -13,6 +13,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.selectors import audit_entries
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import apply_validation_error
 from patients.forms import RemsEnrollmentForm, StatusChangeForm
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 from patients.services import patient_manual_transition, patient_rems_enrollment_record
@@ -74,7 +75,7 @@ def patient_transition_view(request, pk):
                 patient=patient, to=form.cleaned_data["to"], by=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, f"Status changed to {patient.status_label.lower()}.")
             return redirect("homes:patient_chart", pk=patient.pk)
@@ -92,7 +93,7 @@ def patient_rems_enrollment_view(request, pk):
                 patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            apply_validation_error(form, exc)
         else:
             messages.success(request, "Spravato REMS enrollment recorded.")
             return redirect("homes:patient_chart", pk=patient.pk)

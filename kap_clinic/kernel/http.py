@@ -9,6 +9,7 @@ throttle and the audit log's remote address all call `client_ip`.
 
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from python_ipware import IpWare
 
 
@@ -27,6 +28,22 @@ def client_ip(request) -> str | None:
     if ip is None:  # fewer hops than proxies: the request did not come through them
         return remote or None
     return str(ip)
+
+
+def safe_next(request, default: str) -> str:
+    """The `next` address posted or in the query string when it is a path on this site, else `default`.
+
+    Only a path beginning with one slash, on this host, over this request's scheme: never another site
+    (`//evil.example`, `https://evil.example`, `/\\evil.example`) nor a `javascript:` address. `default` may be an
+    address or the name of a view, as `redirect()` takes either.
+    """
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    # Only a path: redirect() would take any other word for the name of a view, and fail on it.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 class NoStoreWhenSignedInMiddleware:

@@ -22,6 +22,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from kap_clinic.kernel.audit.append_only import AppendOnlyModel
 from patients.models import Patient
 
 from .scheduling import Route
@@ -89,7 +90,10 @@ def _scan_path(instance, filename):
     return f"consent-scans/{instance.patient_id}/{secrets.token_hex(16)}{suffix[:6]}"
 
 
-class ConsentAcceptance(models.Model):
+class ConsentAcceptance(AppendOnlyModel):
+    changed_message = "A consent acceptance is never changed; record a new one."
+    deleted_message = "A consent acceptance is never deleted."
+
     class Method(models.TextChoices):
         PORTAL = "portal", "Accepted in the patient portal"
         STAFF = "staff", "Signed form recorded by staff"
@@ -114,14 +118,6 @@ class ConsentAcceptance(models.Model):
 
     def __str__(self):
         return f"consent acceptance #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            raise ValidationError("A consent acceptance is never changed; record a new one.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("A consent acceptance is never deleted.")
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}

@@ -11,11 +11,11 @@ from decimal import Decimal
 
 from auditlog.registry import auditlog
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Case, DecimalField, F, Q, Value, When
 
+from kap_clinic.kernel.audit.append_only import AppendOnlyModel
 from kap_clinic.kernel.audit.privileges import append_only
 
 MG = {"max_digits": 12, "decimal_places": 3}
@@ -72,8 +72,11 @@ class ProductLot(models.Model):
         return self.expires_on < day
 
 
-class CSLogEntry(models.Model):
+class CSLogEntry(AppendOnlyModel):
     """One movement of a controlled substance, in mg. Append-only."""
+
+    changed_message = "Controlled-substance log entries cannot be changed; record a correction instead."
+    deleted_message = "Controlled-substance log entries cannot be deleted; record a correction instead."
 
     class Kind(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -137,14 +140,6 @@ class CSLogEntry(models.Model):
 
     def __str__(self):
         return f"CS entry #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError("Controlled-substance log entries cannot be changed; record a correction instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Controlled-substance log entries cannot be deleted; record a correction instead.")
 
     @property
     def stock_effect_mg(self) -> Decimal:

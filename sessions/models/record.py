@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from kap_clinic.kernel.audit.append_only import AppendOnlyModel
 from kap_clinic.kernel.audit.privileges import append_only
 
 from .scheduling import DosingSession
@@ -448,8 +449,11 @@ class Discharge(SignedRecordRow):
         return f"discharge #{self.pk}"
 
 
-class RecordSignature(models.Model):
+class RecordSignature(AppendOnlyModel):
     """A clinician's signature on the session record; from then on the record is read-only. Never changes."""
+
+    changed_message = "A signature cannot be changed."
+    deleted_message = "A signature cannot be removed."
 
     session = models.OneToOneField(DosingSession, on_delete=models.PROTECT, related_name="record_signature")
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -458,20 +462,15 @@ class RecordSignature(models.Model):
     def __str__(self):
         return f"signature #{self.pk}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("A signature cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("A signature cannot be removed.")
-
     def get_additional_data(self):
         return {"patient_id": self.session.patient_id}
 
 
-class RecordAmendment(models.Model):
+class RecordAmendment(AppendOnlyModel):
     """A dated correction or addition to a signed record, by its author; appended, never edited."""
+
+    changed_message = "An amendment cannot be changed; add another one."
+    deleted_message = "An amendment cannot be removed."
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="record_amendments")
     text = models.TextField()
@@ -484,14 +483,6 @@ class RecordAmendment(models.Model):
 
     def __str__(self):
         return f"amendment #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("An amendment cannot be changed; add another one.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("An amendment cannot be removed.")
 
     def get_additional_data(self):
         return {"patient_id": self.session.patient_id}

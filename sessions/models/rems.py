@@ -151,42 +151,6 @@ class RemsMonitoringForm(models.Model):
         "REMS confirmation or fax reference", max_length=60, blank=True, help_text="Optional."
     )
 
-    # Fields that must be filled before signing; the middle initial and address line 2 may stay empty.
-    REQUIRED_FIELDS = (
-        "patient_first_name",
-        "patient_last_name",
-        "patient_date_of_birth",
-        "patient_sex",
-        "is_enrolled_in_rems",
-        "takes_benzodiazepines",
-        "takes_sedative_hypnotics",
-        "takes_psychostimulants",
-        "takes_maois",
-        "takes_opioids",
-        "hcp_first_name",
-        "hcp_last_name",
-        "hcp_phone",
-        "hcp_email",
-        "setting_name",
-        "setting_address1",
-        "setting_city",
-        "setting_state",
-        "setting_zip",
-        "treatment_date",
-        "dose",
-        "lot_number",
-        "total_monitoring_minutes",
-        "ready_to_leave_minutes",
-        "vitals_ok_before_administration",
-        "vitals_ok_before_completion",
-        "bp_pre_systolic",
-        "bp_pre_diastolic",
-        "bp_40min_systolic",
-        "bp_40min_diastolic",
-        "bp_end_systolic",
-        "bp_end_diastolic",
-    )
-
     class Meta:
         ordering = ["-treatment_date", "-pk"]
         indexes = [models.Index(fields=["submitted_at", "treatment_date"], name="rems_form_submission_idx")]

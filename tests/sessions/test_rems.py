@@ -293,6 +293,31 @@ def test_a_missing_field_is_shown_and_signing_through_the_page_is_refused(client
     assert RemsMonitoringForm.objects.get().signed_at is None
 
 
+@pytest.mark.parametrize("field", rems.REQUIRED_FIELDS)
+def test_each_required_field_left_empty_refuses_signing_and_is_named(rems_session, clinician, field):
+    empty = None if RemsMonitoringForm._meta.get_field(field).null else ""
+    label = str(RemsMonitoringForm._meta.get_field(field).verbose_name)
+    with after(rems_session):
+        form = filled_form(rems_session, clinician, **{field: empty})
+        assert label in rems.rems_form_missing_fields(form)
+        with pytest.raises(ValidationError) as refused:
+            rems.rems_form_sign(form=form, by=clinician)
+    assert label in " ".join(refused.value.messages)
+    form.refresh_from_db()
+    assert form.signed_at is None
+
+
+def test_the_optional_fields_may_stay_empty(rems_session, clinician):
+    optional = [name for name, required in rems.FORM_FIELDS.items() if not required]
+    assert optional == ["patient_middle_initial", "setting_address2", "dose_other_mg"]
+    blanks = {name: None if RemsMonitoringForm._meta.get_field(name).null else "" for name in optional}
+    with after(rems_session):
+        form = filled_form(rems_session, clinician, **blanks)
+        assert rems.rems_form_missing_fields(form) == []
+        form = rems.rems_form_sign(form=form, by=clinician)
+    assert form.signed_at is not None
+
+
 # ---- Prefill ------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,8 @@ from django.contrib.auth.models import Group
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
+
 from .models import TwoFactorReset, User
 
 
@@ -46,17 +48,8 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(SuperuserOnlyAdmin, BaseGroupAdmin):
+class GroupAdmin(ReadOnlyAdmin, SuperuserOnlyAdmin, BaseGroupAdmin):
     """The role groups are written from roles.py after every migrate: shown here, changed only there."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DeviceAdmin(SuperuserOnlyAdmin):
@@ -81,16 +74,7 @@ for model in (TOTPDevice, StaticDevice):
 
 
 @admin.register(TwoFactorReset)
-class TwoFactorResetAdmin(SuperuserOnlyAdmin):
+class TwoFactorResetAdmin(ReadOnlyAdmin, SuperuserOnlyAdmin):
     list_display = ("user", "created_by", "created_at", "expires_at", "used_at")
     fields = list_display
     readonly_fields = list_display
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,12 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import user_has_device
 
-from kap_clinic.kernel.http import client_ip
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.http import client_ip, safe_next
 
 from . import selectors, services
 from .decorators import permission_required
@@ -53,26 +53,14 @@ class SignOutView(auth_views.LogoutView):
     pass
 
 
-def _next_url(request, default="homes:home"):
-    target = request.POST.get("next") or request.GET.get("next")
-    # Only a path: redirect() would take any other word for the name of a view, and fail on it.
-    if (
-        target
-        and target.startswith("/")
-        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
-    ):
-        return target
-    return default
-
-
 @login_required
 def two_factor_verify_view(request):
     if request.user.is_verified() or not user_has_device(request.user):
-        return redirect(_next_url(request))
+        return redirect(safe_next(request, "homes:home"))
     form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if services.second_factor_verify(request=request, user=request.user, token=form.cleaned_data["token"]):
-            return redirect(_next_url(request))
+            return redirect(safe_next(request, "homes:home"))
         form.add_error("token", "That code is not valid. Wait for a new one and try again.")
     status = 400 if form.errors else 200
     return render(request, "accounts/two_factor_verify.html", {"form": form}, status=status)
@@ -95,14 +83,14 @@ def two_factor_setup_view(request):
                 request=request, token=form.cleaned_data["token"], password=form.cleaned_data.get("password", "")
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            apply_validation_error(form, error)
         else:
             codes = services.backup_codes_after_enrolment(user=request.user)
             messages.success(request, "Two-factor sign-in is set up.")
             if codes:
-                ctx = {"codes": codes, "next": _next_url(request, default=reverse("homes:home"))}
+                ctx = {"codes": codes, "next": safe_next(request, reverse("homes:home"))}
                 return render(request, "accounts/backup_codes_new.html", ctx)
-            return redirect(_next_url(request))
+            return redirect(safe_next(request, "homes:home"))
     ctx = {
         "form": form,
         "mode": mode,
@@ -137,7 +125,7 @@ def backup_codes_view(request):
         try:
             codes = services.backup_codes_generate(request=request, password=form.cleaned_data["password"])
         except ValidationError as error:
-            form.add_error(None, error)
+            apply_validation_error(form, error)
         else:
             return render(request, "accounts/backup_codes_new.html", {"codes": codes, "next": reverse("homes:home")})
     ctx = {"form": form, "remaining": services.backup_codes_remaining(user=user)}
@@ -189,7 +177,7 @@ def staff_create_view(request):
         try:
             staff = services.staff_create(by=request.user, password=form.cleaned_data["password1"], **fields)
         except ValidationError as error:
-            form.add_error(None, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, "Account created. They set up their authenticator when they first sign in.")
             return redirect("accounts:staff_edit", pk=staff.pk)
@@ -206,7 +194,7 @@ def staff_edit_view(request, pk):
             fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
             services.staff_update(by=request.user, staff=staff, **fields)
         except ValidationError as error:
-            form.add_error(None, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, "Account saved.")
             return redirect("accounts:staff_list")
@@ -221,7 +209,7 @@ def staff_two_factor_reset_view(request, pk):
     try:
         services.two_factor_reset_issue(user=staff, by=request.user)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        message_validation_error(request, error)
     else:
         messages.success(
             request,

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.audit.services import record_reads
+from kap_clinic.kernel.forms import message_validation_error
 
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
@@ -34,7 +35,7 @@ def reminder_resend_view(request, pk):
     try:
         reminder_resend(reminder=reminder, by=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        message_validation_error(request, exc)
     else:
         messages.success(request, "The reminder will be sent again.")
     return redirect("notifications:list")
@@ -59,7 +60,7 @@ def alert_acknowledge_view(request, pk):
     try:
         staff_alert_acknowledge(alert=alert, by=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        message_validation_error(request, exc)
     else:
         messages.success(request, "Alert acknowledged.")
     # Acknowledged from the home page: back there; otherwise back to the list. Never an address from the form.
