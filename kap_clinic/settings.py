@@ -16,6 +16,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
 
 
+# Environment values that could not be read, as (name, value, what was expected): the site still starts, on the
+# default, and `manage.py check` reports each as an error (kap_clinic/kernel/checks.py).
+ENV_PROBLEMS: list[tuple[str, str, str]] = []
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -25,7 +30,13 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        ENV_PROBLEMS.append((name, value, "a whole number"))
+        return default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
