@@ -91,8 +91,12 @@ def _save_integration(session: IntegrationSession) -> IntegrationSession:
 def _check_time(starts_at: datetime, duration_minutes: int) -> None:
     if starts_at < timezone.now():
         raise ValidationError(f"{_local_label(starts_at)} has already passed.")
-    if not 15 <= duration_minutes <= 240:
-        raise ValidationError("An integration session lasts between 15 and 240 minutes.")
+    policy = ClinicSettings.load()
+    if not policy.integration_min_minutes <= duration_minutes <= policy.integration_max_minutes:
+        raise ValidationError(
+            f"An integration session lasts between {policy.integration_min_minutes} and "
+            f"{policy.integration_max_minutes} minutes."
+        )
 
 
 @transaction.atomic
@@ -215,13 +219,14 @@ def checkin_series_create(
     by: User,
     induction_ended_on: date,
     instrument_codes: Sequence[str] = CHECKIN_INSTRUMENTS,
-    weekly: int = cadence.WEEKLY_CHECKINS,
-    later_every_weeks: int = cadence.LATER_EVERY_WEEKS,
-    horizon_weeks: int = cadence.HORIZON_WEEKS,
+    weekly: int | None = None,
+    later_every_weeks: int | None = None,
+    horizon_weeks: int | None = None,
 ) -> list[CheckIn]:
     """Create the patient's check-ins from the cadence; returns those created.
 
-    Each opens at 09:00 clinic time on its day, is due 3 days later and closes 7 days after that (cadence.py).
+    The cadence left out is the clinic's (ClinicSettings). Each opens at 09:00 clinic time on its day, is due and
+    closes as the clinic's check-in window says (by default due 3 days later, closing 7 days after that).
     Days whose check-in would already be closed are skipped, and so are days the patient already has a check-in
     opening at that time, so creating a series twice adds nothing.
     """
@@ -229,15 +234,28 @@ def checkin_series_create(
     codes = list(dict.fromkeys(instrument_codes))
     if not codes or any(code not in PATIENT_INSTRUMENTS for code in codes):
         raise ValidationError("Choose the questionnaires for the check-ins.")
+    policy = ClinicSettings.load()
     try:
         days = cadence.checkin_dates(
-            induction_ended_on, weekly=weekly, later_every_weeks=later_every_weeks, horizon_weeks=horizon_weeks
+            induction_ended_on,
+            **{
+                **policy.checkin_series(),
+                **{
+                    name: value
+                    for name, value in (
+                        ("weekly", weekly),
+                        ("later_every_weeks", later_every_weeks),
+                        ("horizon_weeks", horizon_weeks),
+                    )
+                    if value is not None
+                },
+            },
         )
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one series at a time per patient
     now = timezone.now()
-    windows = [cadence.checkin_window(day) for day in days]
+    windows = [cadence.checkin_window(day, **policy.checkin_window()) for day in days]
     taken = set(
         CheckIn.objects.filter(patient=patient, opens_at__in=[_aware(w.opens) for w in windows]).values_list(
             "opens_at", flat=True
@@ -331,6 +349,7 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
         phq9_totals_since_dosing(patient, exclude_checkin=checkin),
         phq9.total,
         baseline=pre_treatment_baseline(patient, exclude_checkin=checkin),
+        **ClinicSettings.load().relapse_thresholds(),
     )
     if reason is not None:
         alerts.append(

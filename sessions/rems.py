@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from patients.models import Patient
 from patients.selectors import patients_visible_to
@@ -411,19 +412,19 @@ def rems_form_mark_submitted(*, form: RemsMonitoringForm, by: User, reference: s
 
 # ---- Deadline warnings --------------------------------------------------------------------------
 
-REMS_WARN_DAYS = 2  # staff are told when two days are left of the seven, and again once the deadline has passed
-
 
 def rems_deadline_warnings(*, today: date | None = None) -> list:
-    """Staff alerts for REMS forms not yet submitted: one when the deadline is REMS_WARN_DAYS away or nearer, an
-    urgent one once it has passed. Raised once each (the alert key); the beat runs this every morning."""
+    """Staff alerts for REMS forms not yet submitted: one when the deadline is the clinic's rems_warn_days
+    (ClinicSettings) away or nearer, an urgent one once it has passed. Raised once each (the alert key); the beat
+    runs this every morning."""
     from kap_clinic.kernel.notifications.alerts import staff_alert_raise
     from kap_clinic.kernel.notifications.models import StaffAlert
 
     today = today or timezone.localdate()
+    warn_days = ClinicSettings.load().rems_warn_days
     raised = []
     for due in _due_rows(_pending_sessions(None), limit=None, today=today):
-        if due.days_left > REMS_WARN_DAYS:
+        if due.days_left > warn_days:
             continue
         overdue = due.is_overdue
         raised.append(

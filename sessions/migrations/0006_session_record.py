@@ -10,6 +10,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from kap_clinic.kernel.audit.triggers import sqlite_append_only, sqlite_drop_append_only
+
 
 SIGNATURES = "treatment_sessions_recordsignature"
 RECORD_TABLES = (
@@ -80,9 +82,7 @@ def _sqlite_up():
               f"WHEN {signed % 'OLD'} OR {signed % 'NEW'} {refuse}"
         yield f"CREATE TRIGGER IF NOT EXISTS {table}_signed_del BEFORE DELETE ON {table} WHEN {signed % 'OLD'} {refuse}"
     for table in APPEND_ONLY_TABLES:
-        for op in ("UPDATE", "DELETE"):
-            yield f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} " \
-                  "BEGIN SELECT RAISE(ABORT, 'signatures and amendments are append-only'); END;"
+        yield from sqlite_append_only(table, message="signatures and amendments are append-only")
 
 
 def _sqlite_down():
@@ -90,8 +90,7 @@ def _sqlite_down():
         for suffix in ("signed_ins", "signed_upd", "signed_del"):
             yield f"DROP TRIGGER IF EXISTS {table}_{suffix};"
     for table in APPEND_ONLY_TABLES:
-        for op in ("update", "delete"):
-            yield f"DROP TRIGGER IF EXISTS {table}_no_{op};"
+        yield from sqlite_drop_append_only(table)
 
 
 def lock_signed_records(apps, schema_editor):

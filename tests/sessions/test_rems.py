@@ -559,6 +559,18 @@ def test_staff_are_warned_before_and_after_the_seven_day_deadline_once_each(rems
     assert rems.rems_deadline_warnings(today=treated + timedelta(days=9)) == []
 
 
+def test_the_clinic_chooses_how_early_staff_are_warned_of_the_rems_deadline(rems_session, clinician):
+    from kap_clinic.kernel.clinic.models import ClinicSettings
+
+    treated = timezone.localtime(rems_session.starts_at).date()
+    with after(rems_session):
+        session_check_in(session=rems_session, by=clinician)
+    assert rems.rems_deadline_warnings(today=treated + timedelta(days=3)) == []  # four days left, warned at two
+    ClinicSettings.objects.filter(pk=ClinicSettings.load().pk).update(rems_warn_days=4)
+    [due] = rems.rems_deadline_warnings(today=treated + timedelta(days=3))
+    assert (due.kind, due.urgent) == ("rems_due", False)
+
+
 def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
     form = rems.rems_form_start(session=session, by=clinician)
     return rems.rems_form_save(form=form, by=clinician, data=ANSWERS, events=EVENTS)

@@ -13,4 +13,6 @@ class ClinicSettingsForm(BoundedInput, forms.ModelForm):
             *ClinicSettings.THRESHOLD_FIELDS,
             "pcl5_cutoff",
             *ClinicSettings.DOSING_DAY_FIELDS,
+            "rems_warn_days",
+            *ClinicSettings.AFTERCARE_FIELDS,
         ]
