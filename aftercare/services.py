@@ -1,7 +1,8 @@
 """Aftercare: integration sessions, check-in series, the patient's check-in answers and the flags they raise.
 
 Every change to an integration session or a check-in re-syncs its reminders in the same transaction. Flags become
-staff alerts (DOMAIN.md §5.2, clinic policy): PHQ-9 item 9 above 0 (urgent), a relapse warning, a missed check-in.
+staff alerts (docs/clinical-references.md#relapse, clinic policy): PHQ-9 item 9 above 0 (urgent), a relapse warning, a
+missed check-in.
 """
 
 from collections.abc import Mapping, Sequence
@@ -30,9 +31,10 @@ from sessions.services import booking_race_lost_as_validation_error, lock_for_bo
 from .models import CheckIn, CheckInResponse, IntegrationSession
 from .selectors import episode_starts, integration_sessions_overlapping, phq9_points
 
-# PHQ-9 and GAD-7 at every check-in (DOMAIN §5.2: "Re-administer PHQ-9 (± GAD-7 ...)").
+# PHQ-9 and GAD-7 at every check-in (docs/clinical-references.md#relapse: "Re-administer PHQ-9 (± GAD-7 ...)").
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
-# Instruments a check-in may hold: those with item text the patient can read (DOMAIN §1.1 licence column).
+# Instruments a check-in may hold: those with item text the patient can read (docs/clinical-references.md#instruments
+# licence column).
 PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5")
 
 
@@ -333,9 +335,10 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
         return []
     patient, link, alerts = checkin.patient, _chart_link(checkin.patient), []
     if "item9" in phq9.flags:
-        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total (DOMAIN §1.1, §5.2). It opens a
-        # moderate suicide-risk alert (as in a screening), so it reaches the next dosing day's pre-dose checks and
-        # holds dosing until a clinician has reviewed it.
+        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total
+        # (docs/clinical-references.md#instruments, #relapse). It opens a moderate suicide-risk alert (as in a
+        # screening), so it reaches the next dosing day's pre-dose checks and holds dosing until a clinician has
+        # reviewed it.
         risk_alert_raise(
             patient=patient,
             code="phq9",

@@ -272,7 +272,7 @@ REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
 REMINDER_CONFIRM_LINK_DAYS = env_int("REMINDER_CONFIRM_LINK_DAYS", 4)
 
 # Prior authorizations: front-office staff are warned this many days before one ends, and once this share of its
-# units is used (DOMAIN.md 6.2 suggests 14 days and 80 %).
+# units is used (docs/clinical-references.md#prior-authorization suggests 14 days and 80 %).
 AUTHORIZATION_WARN_DAYS = env_int("AUTHORIZATION_WARN_DAYS", 14)
 AUTHORIZATION_WARN_UNITS_PERCENT = env_int("AUTHORIZATION_WARN_UNITS_PERCENT", 80)
 

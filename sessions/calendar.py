@@ -1,4 +1,5 @@
-"""The patient's own calendar: the portal schedule and the private iCalendar feed (DOMAIN 7 and 8.3).
+"""The patient's own calendar: the portal schedule and the private iCalendar feed
+(docs/clinical-references.md#preparation, #interoperability).
 
 The portal shows the patient their sessions with the route's preparation instructions. The feed is for
 calendar apps, which cannot sign in: it is reached through a long random secret in its URL, and it carries

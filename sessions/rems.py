@@ -1,4 +1,5 @@
-"""The Spravato REMS Patient Monitoring Form: prefill, completeness, sign-off, submission deadline (DOMAIN.md 4.5).
+"""The Spravato REMS Patient Monitoring Form: prefill, completeness, sign-off, submission deadline
+(docs/clinical-references.md#rems).
 
 The session record's sign-off asks `rems_can_sign(session)` before it signs a session: the answer is
 truthy when the session needs no REMS form or its form is complete, and otherwise carries the
@@ -129,7 +130,8 @@ def _dose_from_log(session: DosingSession) -> dict:
 
 
 # The form's second reading is "approximately 40 minutes" after administration (Spravato label: blood pressure at
-# about 40 minutes, DOMAIN.md 10). A timeline reading within 10 minutes of that is taken for it.
+# about 40 minutes, docs/clinical-references.md#clinical-review). A timeline reading within 10 minutes of that is taken
+# for it.
 BP_40MIN_TARGET = 40
 BP_40MIN_WINDOW = range(30, 51)
 BP_WHEN = (
@@ -209,7 +211,7 @@ def rems_prefill(session: DosingSession) -> dict:
         # The record's sex, never the scoring sex (which only picks instrument cut-offs and has no "Other").
         "patient_sex": patient.sex,
         "is_first_treatment": is_first_rems_treatment(session),
-        # The enrollment is a fact on the chart, recorded before the first treatment (DOMAIN.md 4.5).
+        # The enrollment is a fact on the chart, recorded before the first treatment (docs/clinical-references.md#rems).
         "is_enrolled_in_rems": True if patient.rems_enrolled_on is not None else None,
         "hcp_first_name": clinician.first_name,
         "hcp_last_name": clinician.last_name,
@@ -325,8 +327,9 @@ def rems_form_problems(form: RemsMonitoringForm) -> list[str]:
 
 
 def rems_enrollment_problems(session: DosingSession) -> list[str]:
-    """Pre-dose check: a Spravato patient is enrolled in the REMS before treatment (DOMAIN.md 4.5 and 10: "enroll
-    patients prior to patient treatment"), with the enrollment dated on or before the day of the dose."""
+    """Pre-dose check: a Spravato patient is enrolled in the REMS before treatment (docs/clinical-references.md#rems,
+    #clinical-review: "enroll patients prior to patient treatment"), with the enrollment dated on or before the day of
+    # the dose."""
     if not session.protocol.requires_rems:
         return []
     patient = session.patient

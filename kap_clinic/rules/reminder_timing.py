@@ -140,7 +140,7 @@ def channels_for(*, consents_to_email: bool, email: str, consents_to_sms: bool, 
 
 
 def parse_clock(text: str) -> time:
-    """"HH:MM" on a 24-hour clock; ValueError for anything else."""
+    """ "HH:MM" on a 24-hour clock; ValueError for anything else."""
     hours, minutes = text.strip().split(":")
     if len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit():
         raise ValueError(f"not a HH:MM time: {text!r}")

@@ -580,8 +580,9 @@ def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
 
 
 def test_sex_is_prefilled_from_the_record_and_the_form_offers_other(rems_session, clinician):
-    """The REMS Patient Monitoring Form (11/2021) asks Male / Female / Other (DOMAIN.md 10); the scoring sex, kept
-    only for instrument cut-offs, is not what the form reports."""
+    """The REMS Patient Monitoring Form (11/2021) asks Male / Female / Other
+    (docs/clinical-references.md#clinical-review); the scoring sex, kept only for instrument cut-offs, is not what the
+    form reports."""
     patient = rems_session.patient
     patient.sex, patient.sex_for_scoring = "other", "female"
     patient.save()
@@ -622,7 +623,8 @@ def _record_readings(
 
 
 def test_blood_pressures_are_prefilled_from_the_pre_dose_check_and_the_vitals_timeline(rems_session, clinician):
-    """Spravato label: blood pressure before dosing, at about 40 minutes, then before monitoring ends (DOMAIN 4.5)."""
+    """Spravato label: blood pressure before dosing, at about 40 minutes, then before monitoring ends
+    (docs/clinical-references.md#rems)."""
     session_check_in(session=rems_session, by=clinician)
     _record_readings(rems_session, clinician)
 

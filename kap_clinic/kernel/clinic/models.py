@@ -16,7 +16,8 @@ class ClinicSettings(models.Model):
         default=True,  # they see every patient
         help_text="Admins and clinicians always sign in with a second factor.",
     )
-    # Screening thresholds; defaults from the clinical reference (DOMAIN.md sections 1-2).
+    # Screening thresholds; defaults from the clinical reference (docs/clinical-references.md#instruments,
+    # #contraindications).
     screening_valid_days = models.PositiveSmallIntegerField(
         "Days a signed-off screening stays current for enrollment", default=30, validators=[MinValueValidator(1)]
     )
@@ -33,9 +34,10 @@ class ClinicSettings(models.Model):
     # DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance).
     dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=3)
     # Dosing-day thresholds (sessions.recording). Pre-dose: above the flag a clinician acknowledges the reading, above
-    # the hold dosing stops unless a clinician overrides in writing (DOMAIN 2.3: 140/90 is the Spravato label's
-    # "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the hold, an SpO2 below
-    # the floor or a heart rate outside the range raises an urgent staff alert and contradicts discharge.
+    # the hold dosing stops unless a clinician overrides in writing (docs/clinical-references.md#blood-pressure: 140/90
+    # is the Spravato label's "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the
+    # hold, an SpO2 below the floor or a heart rate outside the range raises an urgent staff alert and contradicts
+    # discharge.
     dose_bp_flag_systolic = models.PositiveSmallIntegerField(
         "Pre-dose systolic BP above which a clinician acknowledges", default=140
     )
@@ -56,7 +58,8 @@ class ClinicSettings(models.Model):
     )
     post_dose_hr_low = models.PositiveSmallIntegerField("Lowest acceptable heart rate after the dose", default=50)
     post_dose_hr_high = models.PositiveSmallIntegerField("Highest acceptable heart rate after the dose", default=120)
-    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (DOMAIN.md 1.1; choose per population).
+    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (docs/clinical-references.md#instruments;
+    # choose per population).
     pcl5_cutoff = models.PositiveSmallIntegerField(
         "PCL-5 total from which PTSD is probable",
         default=33,
