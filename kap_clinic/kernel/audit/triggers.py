@@ -31,6 +31,24 @@ def sqlite_drop_append_only(table: str, *, prefix: str | None = None) -> list[st
     return [f"DROP TRIGGER IF EXISTS {prefix}_no_{op};" for op in ("update", "delete")]
 
 
+def sqlite_locked_rows(table: str, *, locked_when: str, message: str) -> list[str]:
+    """SQLite triggers refusing INSERT, UPDATE and DELETE of a row of `table` while `locked_when` holds for it (an SQL
+    condition with `%s` where the row, NEW or OLD, goes: typically "its parent is signed"). An UPDATE is refused when
+    the row was or would become locked. Named `<table>_signed_ins` / `_signed_upd` / `_signed_del`."""
+    refuse = f"BEGIN SELECT RAISE(ABORT, '{message}'); END;"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_signed_ins BEFORE INSERT ON {table} WHEN {locked_when % 'NEW'} {refuse}",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_signed_upd BEFORE UPDATE ON {table} "
+        f"WHEN {locked_when % 'OLD'} OR {locked_when % 'NEW'} {refuse}",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_signed_del BEFORE DELETE ON {table} WHEN {locked_when % 'OLD'} {refuse}",
+    ]
+
+
+def sqlite_drop_locked_rows(table: str) -> list[str]:
+    """The statements removing `sqlite_locked_rows(table, ...)`'s triggers."""
+    return [f"DROP TRIGGER IF EXISTS {table}_{suffix};" for suffix in ("signed_ins", "signed_upd", "signed_del")]
+
+
 @contextmanager
 def sqlite_triggers_lifted(connection) -> Iterator[None]:
     """SQLite only: every trigger dropped for the block and put back, as it was, afterwards.
