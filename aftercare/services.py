@@ -31,7 +31,7 @@ from sessions.services import booking_race_lost_as_validation_error, lock_for_bo
 from .models import CheckIn, CheckInResponse, IntegrationSession
 from .selectors import episode_starts, integration_sessions_overlapping, phq9_points
 
-# PHQ-9 and GAD-7 at every check-in (docs/clinical-references.md#relapse: "Re-administer PHQ-9 (± GAD-7 ...)").
+# PHQ-9 and GAD-7 at every check-in (docs/clinical-references.md#check-ins).
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
 # Instruments a check-in may hold: those with item text the patient can read (docs/clinical-references.md#instruments
 # licence column).
@@ -237,22 +237,11 @@ def checkin_series_create(
     if not codes or any(code not in PATIENT_INSTRUMENTS for code in codes):
         raise ValidationError("Choose the questionnaires for the check-ins.")
     policy = ClinicSettings.load()
+    series = policy.checkin_series()  # the clinic's cadence, where this series does not choose its own
+    chosen = {"weekly": weekly, "later_every_weeks": later_every_weeks, "horizon_weeks": horizon_weeks}
+    series.update({name: value for name, value in chosen.items() if value is not None})
     try:
-        days = cadence.checkin_dates(
-            induction_ended_on,
-            **{
-                **policy.checkin_series(),
-                **{
-                    name: value
-                    for name, value in (
-                        ("weekly", weekly),
-                        ("later_every_weeks", later_every_weeks),
-                        ("horizon_weeks", horizon_weeks),
-                    )
-                    if value is not None
-                },
-            },
-        )
+        days = cadence.checkin_dates(induction_ended_on, **series)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one series at a time per patient
