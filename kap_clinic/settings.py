@@ -5,6 +5,7 @@ nothing installed; production sets DATABASE_URL, REDIS_URL, SECRET_KEY and DEBUG
 """
 
 import os
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -210,6 +211,11 @@ REQUIRE_2FA_FOR_INTAKE_DEFAULT = env_bool("REQUIRE_2FA_FOR_INTAKE", default=True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    ENV_PROBLEMS.append(("TIME_ZONE", TIME_ZONE, "a known time zone (an IANA name such as America/New_York)"))
+    TIME_ZONE = "America/New_York"
 USE_I18N = True
 USE_TZ = True
 

@@ -81,3 +81,10 @@ def test_manage_check_fails_on_a_bad_environment_value_and_names_it():
     assert "kap_clinic.E002" in result.stderr and "REMINDER_QUIET_START='25:99'" in result.stderr
     assert "kap_clinic.E001" in result.stderr and "PROXY_COUNT='two'" in result.stderr
     assert _check().returncode == 0
+
+
+def test_manage_check_names_an_unknown_time_zone_instead_of_crashing():
+    result = _check(TIME_ZONE="Mars/Olympus_Mons")
+    assert result.returncode != 0
+    assert "kap_clinic.E001" in result.stderr and "TIME_ZONE='Mars/Olympus_Mons'" in result.stderr
+    assert "Traceback" not in result.stderr
