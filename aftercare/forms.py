@@ -1,12 +1,13 @@
 from datetime import datetime
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.validation import BoundedInput, booking_date
-from kap_clinic.rules import checkin_cadence as cadence
 from kap_clinic.rules import instruments
 from screening.forms import InstrumentForm
 
@@ -18,6 +19,18 @@ class _WhenForm(BoundedInput, forms.Form):
     day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}), validators=[booking_date])
     start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
     duration_minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=240, initial=50)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        policy = ClinicSettings.load()
+        field = self.fields["duration_minutes"]
+        field.initial = policy.integration_default_minutes
+        field.min_value, field.max_value = policy.integration_min_minutes, policy.integration_max_minutes
+        field.widget.attrs.update(min=field.min_value, max=field.max_value)
+        field.validators = [
+            MinValueValidator(policy.integration_min_minutes),
+            MaxValueValidator(policy.integration_max_minutes),
+        ]
 
     def starts_at(self) -> datetime:
         """The chosen clinic wall-clock time as an aware datetime."""
@@ -65,15 +78,15 @@ class CheckInSeriesForm(BoundedInput, forms.Form):
         initial=list(CHECKIN_INSTRUMENTS),
         widget=forms.CheckboxSelectMultiple,
     )
-    weekly = forms.IntegerField(
-        label="Weekly check-ins first", min_value=0, max_value=12, initial=cadence.WEEKLY_CHECKINS
-    )
-    later_every_weeks = forms.IntegerField(
-        label="Then every (weeks)", min_value=1, max_value=8, initial=cadence.LATER_EVERY_WEEKS
-    )
-    horizon_weeks = forms.IntegerField(
-        label="For (weeks after induction)", min_value=1, max_value=104, initial=cadence.HORIZON_WEEKS
-    )
+    # Initial values: the clinic's default series (ClinicSettings).
+    weekly = forms.IntegerField(label="Weekly check-ins first", min_value=0, max_value=12)
+    later_every_weeks = forms.IntegerField(label="Then every (weeks)", min_value=1, max_value=8)
+    horizon_weeks = forms.IntegerField(label="For (weeks after induction)", min_value=1, max_value=104)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, value in ClinicSettings.load().checkin_series().items():
+            self.fields[name].initial = value
 
 
 class CheckInInstrumentForm(InstrumentForm):

@@ -1,7 +1,8 @@
 """Aftercare: integration sessions, check-in series, the patient's check-in answers and the flags they raise.
 
 Every change to an integration session or a check-in re-syncs its reminders in the same transaction. Flags become
-staff alerts (DOMAIN.md §5.2, clinic policy): PHQ-9 item 9 above 0 (urgent), a relapse warning, a missed check-in.
+staff alerts (docs/clinical-references.md#relapse, clinic policy): PHQ-9 item 9 above 0 (urgent), a relapse warning, a
+missed check-in.
 """
 
 from collections.abc import Mapping, Sequence
@@ -31,9 +32,10 @@ from sessions.services import booking_race_lost_as_validation_error, lock_for_bo
 from .models import CheckIn, CheckInResponse, IntegrationSession
 from .selectors import episode_starts, integration_sessions_overlapping, phq9_points
 
-# PHQ-9 and GAD-7 at every check-in (DOMAIN §5.2: "Re-administer PHQ-9 (± GAD-7 ...)").
+# PHQ-9 and GAD-7 at every check-in (docs/clinical-references.md#check-ins).
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
-# Instruments a check-in may hold: those with item text the patient can read (DOMAIN §1.1 licence column).
+# Instruments a check-in may hold: those with item text the patient can read (docs/clinical-references.md#instruments
+# licence column).
 PATIENT_INSTRUMENTS = ("phq9", "gad7", "pcl5")
 
 
@@ -92,8 +94,12 @@ def _save_integration(session: IntegrationSession) -> IntegrationSession:
 def _check_time(starts_at: datetime, duration_minutes: int) -> None:
     if starts_at < timezone.now():
         raise ValidationError(f"{_local_label(starts_at)} has already passed.")
-    if not 15 <= duration_minutes <= 240:
-        raise ValidationError("An integration session lasts between 15 and 240 minutes.")
+    policy = ClinicSettings.load()
+    if not policy.integration_min_minutes <= duration_minutes <= policy.integration_max_minutes:
+        raise ValidationError(
+            f"An integration session lasts between {policy.integration_min_minutes} and "
+            f"{policy.integration_max_minutes} minutes."
+        )
 
 
 @transaction.atomic
@@ -216,13 +222,14 @@ def checkin_series_create(
     by: User,
     induction_ended_on: date,
     instrument_codes: Sequence[str] = CHECKIN_INSTRUMENTS,
-    weekly: int = cadence.WEEKLY_CHECKINS,
-    later_every_weeks: int = cadence.LATER_EVERY_WEEKS,
-    horizon_weeks: int = cadence.HORIZON_WEEKS,
+    weekly: int | None = None,
+    later_every_weeks: int | None = None,
+    horizon_weeks: int | None = None,
 ) -> list[CheckIn]:
     """Create the patient's check-ins from the cadence; returns those created.
 
-    Each opens at 09:00 clinic time on its day, is due 3 days later and closes 7 days after that (cadence.py).
+    The cadence left out is the clinic's (ClinicSettings). Each opens at 09:00 clinic time on its day, is due and
+    closes as the clinic's check-in window says (by default due 3 days later, closing 7 days after that).
     Days whose check-in would already be closed are skipped, and so are days the patient already has a check-in
     opening at that time, so creating a series twice adds nothing.
     """
@@ -230,15 +237,17 @@ def checkin_series_create(
     codes = list(dict.fromkeys(instrument_codes))
     if not codes or any(code not in PATIENT_INSTRUMENTS for code in codes):
         raise ValidationError("Choose the questionnaires for the check-ins.")
+    policy = ClinicSettings.load()
+    series = policy.checkin_series()  # the clinic's cadence, where this series does not choose its own
+    chosen = {"weekly": weekly, "later_every_weeks": later_every_weeks, "horizon_weeks": horizon_weeks}
+    series.update({name: value for name, value in chosen.items() if value is not None})
     try:
-        days = cadence.checkin_dates(
-            induction_ended_on, weekly=weekly, later_every_weeks=later_every_weeks, horizon_weeks=horizon_weeks
-        )
+        days = cadence.checkin_dates(induction_ended_on, **series)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one series at a time per patient
     now = timezone.now()
-    windows = [cadence.checkin_window(day) for day in days]
+    windows = [cadence.checkin_window(day, **policy.checkin_window()) for day in days]
     taken = set(
         CheckIn.objects.filter(patient=patient, opens_at__in=[_aware(w.opens) for w in windows]).values_list(
             "opens_at", flat=True
@@ -316,9 +325,10 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
         return []
     patient, link, alerts = checkin.patient, _chart_link(checkin.patient), []
     if "item9" in phq9.flags:
-        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total (DOMAIN §1.1, §5.2). It opens a
-        # moderate suicide-risk alert (as in a screening), so it reaches the next dosing day's pre-dose checks and
-        # holds dosing until a clinician has reviewed it.
+        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total
+        # (docs/clinical-references.md#instruments, #relapse). It opens a moderate suicide-risk alert (as in a
+        # screening), so it reaches the next dosing day's pre-dose checks and holds dosing until a clinician has
+        # reviewed it.
         risk_alert_raise(
             patient=patient,
             code="phq9",
@@ -332,6 +342,7 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
         phq9_totals_since_dosing(patient, exclude_checkin=checkin),
         phq9.total,
         baseline=pre_treatment_baseline(patient, exclude_checkin=checkin),
+        **ClinicSettings.load().relapse_thresholds(),
     )
     if reason is not None:
         alerts.append(

@@ -24,7 +24,8 @@ class Payer(models.Model):
 
 
 class PriorAuthorization(models.Model):
-    """A payer's approval of a number of units of given codes between two dates (DOMAIN 6.2)."""
+    """A payer's approval of a number of units of given codes between two dates
+    (docs/clinical-references.md#prior-authorization)."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Being assembled"

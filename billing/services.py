@@ -1,9 +1,9 @@
 """Prior authorizations: entering them, moving them through their statuses, counting units and warning staff.
 
-Units used (DOMAIN.md 6.2): one unit per dosing session of the patient that took place (checked in, in progress or
-completed) on a clinic-local date inside [starts_on, ends_on]. A scheduled, cancelled or no-show session uses
-nothing. Drug-unit codes (J0013 is billed per mg: 56 mg is 56 units) need the dose on a claim, which comes with
-claims; until then an authorization counts sessions, and staff enter `units_authorized` in sessions.
+Units used (docs/clinical-references.md#prior-authorization): one unit per dosing session of the patient that took place
+(checked in, in progress or completed) on a clinic-local date inside [starts_on, ends_on]. A scheduled, cancelled or
+no-show session uses nothing. Drug-unit codes (J0013 is billed per mg: 56 mg is 56 units) need the dose on a claim,
+which comes with claims; until then an authorization counts sessions, and staff enter `units_authorized` in sessions.
 The count is written by the daily sweep and by staff's explicit "count again", never while a page is read.
 """
 

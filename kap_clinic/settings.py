@@ -5,6 +5,7 @@ nothing installed; production sets DATABASE_URL, REDIS_URL, SECRET_KEY and DEBUG
 """
 
 import os
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
 
 
+# Environment values that could not be read, as (name, value, what was expected): the site still starts, on the
+# default, and `manage.py check` reports each as an error (kap_clinic/kernel/checks.py).
+ENV_PROBLEMS: list[tuple[str, str, str]] = []
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -25,7 +31,13 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        ENV_PROBLEMS.append((name, value, "a whole number"))
+        return default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -200,6 +212,11 @@ REQUIRE_2FA_FOR_INTAKE_DEFAULT = env_bool("REQUIRE_2FA_FOR_INTAKE", default=True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/New_York")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    ENV_PROBLEMS.append(("TIME_ZONE", TIME_ZONE, "a known time zone (an IANA name such as America/New_York)"))
+    TIME_ZONE = "America/New_York"
 USE_I18N = True
 USE_TZ = True
 
@@ -262,7 +279,7 @@ REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
 REMINDER_CONFIRM_LINK_DAYS = env_int("REMINDER_CONFIRM_LINK_DAYS", 4)
 
 # Prior authorizations: front-office staff are warned this many days before one ends, and once this share of its
-# units is used (DOMAIN.md 6.2 suggests 14 days and 80 %).
+# units is used (docs/clinical-references.md#prior-authorization suggests 14 days and 80 %).
 AUTHORIZATION_WARN_DAYS = env_int("AUTHORIZATION_WARN_DAYS", 14)
 AUTHORIZATION_WARN_UNITS_PERCENT = env_int("AUTHORIZATION_WARN_UNITS_PERCENT", 80)
 

@@ -84,8 +84,9 @@ class Patient(models.Model):
         related_name="primary_patients",
         limit_choices_to={"role": "clinician", "is_active": True},
     )
-    # Spravato REMS patient enrollment (DOMAIN.md 4.5, 10): a fact about the patient, required before the first
-    # Spravato treatment. Recorded by staff from the chart (`patient_rems_enrollment_record`); audited.
+    # Spravato REMS patient enrollment (docs/clinical-references.md#rems, #clinical-review): a fact about the patient,
+    # required before the first Spravato treatment. Recorded by staff from the chart (`patient_rems_enrollment_record`);
+    # audited.
     rems_enrolled_on = models.DateField("Enrolled in the Spravato REMS on", null=True, blank=True, editable=False)
     rems_enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False

@@ -191,7 +191,8 @@ def invite_send(*, invite: PatientInvite, base_url: str) -> None:
 
 @transaction.atomic
 def patient_rems_enrollment_record(*, patient: Patient, enrolled_on, by: User) -> Patient:
-    """Record that the patient is enrolled in the Spravato REMS, on which day and by whom (DOMAIN.md 4.5).
+    """Record that the patient is enrolled in the Spravato REMS, on which day and by whom
+    (docs/clinical-references.md#rems).
 
     The REMS requires enrollment before the first treatment, so the Spravato pre-dose check reads this fact. The
     audit log keeps every change; a correction (another date) is a new recording, never a silent edit.

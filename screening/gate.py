@@ -21,7 +21,8 @@ from .models import Screening, SuicideRiskAlert
 class GateResult:
     screening: Screening | None
     reasons: tuple[str, ...]
-    # Reasons no written override lifts: an open suicide-risk alert of any level (C-SSRS triage, DOMAIN 1.4).
+    # Reasons no written override lifts: an open suicide-risk alert of any level (C-SSRS triage,
+    # docs/clinical-references.md#c-ssrs).
     blocking: tuple[str, ...] = ()
 
     @property

@@ -53,7 +53,8 @@ def _partial_risk(code: str, answers: Sequence[int | None]) -> str:
         return len(answers) > index and answers[index] not in (None, 0)
 
     if code == "phq9":
-        # PHQ-9 item 9 above 0 means urgent clinician review regardless of the total (DOMAIN 1.1).
+        # PHQ-9 item 9 above 0 means urgent clinician review regardless of the total
+        # (docs/clinical-references.md#instruments).
         return "moderate" if yes(8) else "none"
     if code == "cssrs":
         if yes(3) or yes(4) or (yes(5) and yes(6)):
@@ -343,7 +344,8 @@ def screening_sign_off(*, screening: Screening, by: User, final_outcome: str, no
     if final_outcome != screening.computed_outcome and not note.strip():
         raise ValidationError("Explain in a note why your decision differs from the screening result.")
     if final_outcome == "eligible":
-        # C-SSRS triage (DOMAIN 1.4, 10): every level needs a clinician's review; none is waved through by a sign-off.
+        # C-SSRS triage (docs/clinical-references.md#c-ssrs, #clinical-review): every level needs a clinician's review;
+        # none is waved through by a sign-off.
         open_levels = [a.get_level_display().lower() for a in open_risk_alerts(screening.patient)]
         if open_levels:
             raise ValidationError(
@@ -390,5 +392,5 @@ def alert_clear(*, alert: SuicideRiskAlert, by: User, note: str) -> SuicideRiskA
 
 
 def dosing_blocked_by_risk(patient: Patient) -> bool:
-    """True while a high suicide-risk alert is open: a hard stop on dosing (DOMAIN 1.4)."""
+    """True while a high suicide-risk alert is open: a hard stop on dosing (docs/clinical-references.md#c-ssrs)."""
     return SuicideRiskAlert.objects.filter(patient=patient, status="open", level="high").exists()

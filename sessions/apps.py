@@ -1,5 +1,9 @@
 from django.apps import AppConfig
 
+from kap_clinic.kernel import reference_data
+
+from . import reference_data as defaults
+
 
 class SessionsConfig(AppConfig):
     # The label `sessions` belongs to django.contrib.sessions; ours is fixed from the first migration.
@@ -17,3 +21,4 @@ class SessionsConfig(AppConfig):
         # Models load only once every app is registered, so the occasions are imported here, not at the top.
         occasions.register(DosingOccasion())
         register_preparation_routes(Route.choices)
+        reference_data.register(defaults.seed)

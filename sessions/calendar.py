@@ -1,5 +1,5 @@
 """The patient's own calendar: their dosing sessions for the portal schedule, and the private iCalendar feed
-(DOMAIN 7 and 8.3).
+(docs/clinical-references.md#preparation, #interoperability).
 
 The portal shows the patient their sessions with the route's preparation instructions (kap_clinic/homes puts
 them beside the integration sessions). The feed is for

@@ -42,10 +42,10 @@ from .models.scheduling import Route
 from .rems import rems_can_sign, rems_enrollment_problems
 from .services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
 
-# Pre-dose blood-pressure rules (DOMAIN 2.3), with the clinic's thresholds (Clinic settings; defaults 140/90 and
-# 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato label "general guide"); above
-# the hold dosing stops unless a clinician overrides in writing. The hold numbers are clinic policy with no published
-# consensus [verify with the clinical lead, DOMAIN 9.3].
+# Pre-dose blood-pressure rules (docs/clinical-references.md#blood-pressure), with the clinic's thresholds (Clinic
+# settings; defaults 140/90 and 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato
+# label "general guide"); above the hold dosing stops unless a clinician overrides in writing. The hold numbers are
+# clinic policy with no published consensus [verify with the clinical lead, docs/clinical-references.md#open-questions].
 BP_OK, BP_FLAG, BP_HOLD = "", PreDoseCheck.BpLevel.FLAG, PreDoseCheck.BpLevel.HOLD
 
 RECORDING_ROLES = (Role.CLINICIAN, Role.INTAKE)
@@ -159,8 +159,8 @@ def pre_dose_check_record(
     """Save the pre-dose checklist, complete or not, until the dose; new BP numbers need a new acknowledgement.
 
     A positive answer in the dosing-day suicide-risk re-screen opens an alert of its triage level there and then
-    (C-SSRS triage, DOMAIN 1.4), which the pre-dose gate then holds dosing on. Consent is checked against the route's
-    versioned consent form (`consent_problems`), no longer a checkbox here.
+    (C-SSRS triage, docs/clinical-references.md#c-ssrs), which the pre-dose gate then holds dosing on. Consent is
+    checked against the route's versioned consent form (`consent_problems`), no longer a checkbox here.
     """
     _require_role(by, *RECORDING_ROLES, doing="record pre-dose checks")
     session = _lock(session)
@@ -287,8 +287,8 @@ def dosing_problems(session: DosingSession, check: PreDoseCheck | None) -> list[
 def risk_problems(session: DosingSession) -> list[str]:
     """What the patient's open suicide-risk alerts (screening, check-in, dosing-day re-screen) ask before a dose.
 
-    C-SSRS triage (DOMAIN 1.4 and 10): high is a hard stop, moderate needs a clinician's review (clearing the alert)
-    the same day, low needs a clinician's acknowledgement before this dose.
+    C-SSRS triage (docs/clinical-references.md#c-ssrs, #clinical-review): high is a hard stop, moderate needs a
+    clinician's review (clearing the alert) the same day, low needs a clinician's acknowledgement before this dose.
     """
     alerts = open_risk_alerts(session.patient)
     acknowledged = set(PreDoseRiskAcknowledgement.objects.filter(session=session).values_list("alert_id", flat=True))
@@ -321,7 +321,8 @@ def _source_words(alert: SuicideRiskAlert) -> str:
 
 def label_dose_problems(session: DosingSession, mg: Decimal) -> list[str]:
     """Dose step: a Spravato dose keeps the label's rules (56 mg first in the series, then 56 or 84 mg in whole
-    28 mg devices, 84 mg only after a 56 mg dose: DOMAIN.md 3.3 and 10); [] for other routes."""
+    28 mg devices, 84 mg only after a 56 mg dose: docs/clinical-references.md#spravato, #clinical-review); [] for other
+    routes."""
     if not follows_spravato_label(session.protocol):
         return []
     earlier = DoseAdministration.objects.filter(session__plan=session.plan_id).exclude(session=session)
@@ -520,8 +521,9 @@ def vital_sign_record(
     vital.save()
     dangers = safety.dangerous_vitals(sbp=sbp, dbp=dbp, hr=hr, spo2=spo2, limits=vital_limits())
     if dangers:
-        # An urgent alert to the patient's clinician and admins, on their home pages and by email (DOMAIN 2.3: BP
-        # at about 40 minutes for Spravato; refer hypertensive-crisis symptoms for emergency care).
+        # An urgent alert to the patient's clinician and admins, on their home pages and by email
+        # (docs/clinical-references.md#blood-pressure: BP at about 40 minutes for Spravato; refer hypertensive-crisis
+        # symptoms for emergency care).
         staff_alert_raise(
             kind=StaffAlert.Kind.POST_DOSE_VITALS,
             key=f"post-dose-vitals-{vital.pk}",
@@ -638,8 +640,8 @@ def adverse_event_resolve(
 
 
 def end_of_dosing_at(session: DosingSession, dose: DoseAdministration, top_ups=None) -> datetime:
-    """When dosing ended, the moment observation counts from (DOMAIN 4.3, 10): the IV infusion's end, the last
-    intranasal device, the last IM top-up; the dose time for other routes."""
+    """When dosing ended, the moment observation counts from (docs/clinical-references.md#discharge, #clinical-review):
+    the IV infusion's end, the last intranasal device, the last IM top-up; the dose time for other routes."""
     if top_ups is None:
         top_ups = DoseTopUp.objects.filter(session=session)
     planned = safety.planned_end_of_dosing(
@@ -660,7 +662,8 @@ def monitoring_minutes(session: DosingSession) -> int:
 
 
 def discharge_earliest_at(session: DosingSession, dose: DoseAdministration, top_ups=None) -> datetime:
-    """The protocol's minimum monitoring time after the end of dosing (DOMAIN 3.4, 4.3)."""
+    """The protocol's minimum monitoring time after the end of dosing (docs/clinical-references.md#spravato-visit,
+    #discharge)."""
     return end_of_dosing_at(session, dose, top_ups) + timedelta(minutes=monitoring_minutes(session))
 
 

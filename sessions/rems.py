@@ -1,4 +1,5 @@
-"""The Spravato REMS Patient Monitoring Form: prefill, completeness, sign-off, submission deadline (DOMAIN.md 4.5).
+"""The Spravato REMS Patient Monitoring Form: prefill, completeness, sign-off, submission deadline
+(docs/clinical-references.md#rems).
 
 The session record's sign-off asks `rems_can_sign(session)` before it signs a session: the answer is
 truthy when the session needs no REMS form or its form is complete, and otherwise carries the
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from patients.models import Patient
 from patients.selectors import patients_visible_to
@@ -133,7 +135,8 @@ def _dose_from_log(session: DosingSession) -> dict:
 
 
 # The form's second reading is "approximately 40 minutes" after administration (Spravato label: blood pressure at
-# about 40 minutes, DOMAIN.md 10). A timeline reading within 10 minutes of that is taken for it.
+# about 40 minutes, docs/clinical-references.md#clinical-review). A timeline reading within 10 minutes of that is taken
+# for it.
 BP_40MIN_TARGET = 40
 BP_40MIN_WINDOW = range(30, 51)
 BP_WHEN = (
@@ -213,7 +216,7 @@ def rems_prefill(session: DosingSession) -> dict:
         # The record's sex, never the scoring sex (which only picks instrument cut-offs and has no "Other").
         "patient_sex": patient.sex,
         "is_first_treatment": is_first_rems_treatment(session),
-        # The enrollment is a fact on the chart, recorded before the first treatment (DOMAIN.md 4.5).
+        # The enrollment is a fact on the chart, recorded before the first treatment (docs/clinical-references.md#rems).
         "is_enrolled_in_rems": True if patient.rems_enrolled_on is not None else None,
         "hcp_first_name": clinician.first_name,
         "hcp_last_name": clinician.last_name,
@@ -329,8 +332,9 @@ def rems_form_problems(form: RemsMonitoringForm) -> list[str]:
 
 
 def rems_enrollment_problems(session: DosingSession) -> list[str]:
-    """Pre-dose check: a Spravato patient is enrolled in the REMS before treatment (DOMAIN.md 4.5 and 10: "enroll
-    patients prior to patient treatment"), with the enrollment dated on or before the day of the dose."""
+    """Pre-dose check: a Spravato patient is enrolled in the REMS before treatment (docs/clinical-references.md#rems,
+    #clinical-review: "enroll patients prior to patient treatment"), with the enrollment dated on or before the day of
+    # the dose."""
     if not session.protocol.requires_rems:
         return []
     patient = session.patient
@@ -416,19 +420,19 @@ def rems_form_mark_submitted(*, form: RemsMonitoringForm, by: User, reference: s
 
 # ---- Deadline warnings --------------------------------------------------------------------------
 
-REMS_WARN_DAYS = 2  # staff are told when two days are left of the seven, and again once the deadline has passed
-
 
 def rems_deadline_warnings(*, today: date | None = None) -> list:
-    """Staff alerts for REMS forms not yet submitted: one when the deadline is REMS_WARN_DAYS away or nearer, an
-    urgent one once it has passed. Raised once each (the alert key); the beat runs this every morning."""
+    """Staff alerts for REMS forms not yet submitted: one when the deadline is the clinic's rems_warn_days
+    (ClinicSettings) away or nearer, an urgent one once it has passed. Raised once each (the alert key); the beat
+    runs this every morning."""
     from kap_clinic.kernel.notifications.alerts import staff_alert_raise
     from kap_clinic.kernel.notifications.models import StaffAlert
 
     today = today or timezone.localdate()
+    warn_days = ClinicSettings.load().rems_warn_days
     raised = []
     for due in _due_rows(_pending_sessions(None), limit=None, today=today):
-        if due.days_left > REMS_WARN_DAYS:
+        if due.days_left > warn_days:
             continue
         overdue = due.is_overdue
         raised.append(

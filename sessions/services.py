@@ -30,7 +30,7 @@ from .models import (
 from .models.scheduling import ACTIVE_SESSION_STATUSES
 
 MIN_JUSTIFICATION = 20
-SPRAVATO_MAINTENANCE_DAYS = (7, 14)  # DOMAIN.md 3.3: weekly or every 2 weeks from week 9
+SPRAVATO_MAINTENANCE_DAYS = (7, 14)  # docs/clinical-references.md#spravato: weekly or every 2 weeks from week 9
 
 
 @transaction.atomic
@@ -99,7 +99,8 @@ def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
                         narrowed[weekday] = (start, end)
             hours = narrowed
     closures = frozenset(ClinicClosure.objects.filter(day__gte=timezone.localdate()).values_list("day", flat=True))
-    # The clinic's zone makes the minimum interval real elapsed time across daylight-saving changes (DOMAIN.md 3.2).
+    # The clinic's zone makes the minimum interval real elapsed time across daylight-saving changes
+    # (docs/clinical-references.md#dose-interval).
     return cadence.ClinicCalendar(open_hours=hours, closures=closures, tz=timezone.get_current_timezone())
 
 
@@ -286,7 +287,8 @@ def plan_create(
 
 
 def follows_spravato_label(protocol: Protocol) -> bool:
-    """Intranasal esketamine protocols follow the Spravato label's dose and frequency rules (DOMAIN.md 3.3)."""
+    """Intranasal esketamine protocols follow the Spravato label's dose and frequency rules
+    (docs/clinical-references.md#spravato)."""
     return protocol.route == cadence.Route.INTRANASAL
 
 
@@ -370,7 +372,8 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         changed.append(row)
     for row in changed:
         _save_booking(row)
-    # Spravato label weeks (DOMAIN.md 3.3), checked on the series as saved; refusing rolls the whole move back.
+    # Spravato label weeks (docs/clinical-references.md#spravato), checked on the series as saved; refusing rolls the
+    # whole move back.
     week_problems = _label_week_problems(
         session.plan,
         list(DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).values_list("starts_at", flat=True)),
@@ -424,7 +427,7 @@ def session_no_show(*, session: DosingSession, by: User) -> DosingSession:
 
 
 # Used only when a protocol sets no booster interval, and said so on the booking: boosters every 3-6 weeks are typical
-# for IV ketamine (DOMAIN.md 3.1), 4 weeks is the middle.
+# for IV ketamine (docs/clinical-references.md#cadence), 4 weeks is the middle.
 DEFAULT_BOOSTER_INTERVAL_DAYS = 28
 
 
@@ -449,7 +452,8 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
             "Correct the protocol's booster interval."
         )
     if follows_spravato_label(protocol) and days not in SPRAVATO_MAINTENANCE_DAYS:
-        # DOMAIN.md 3.3: from week 9, once weekly or every 2 weeks (the least frequent that keeps the response).
+        # docs/clinical-references.md#spravato: from week 9, once weekly or every 2 weeks (the least frequent that keeps
+        # the response).
         raise ValidationError(
             "Spravato maintenance from week 9 is once a week or every 2 weeks: book it 7 or 14 days after the last "
             f"dose, not {days}."

@@ -1,12 +1,15 @@
-import importlib
 import os
 from datetime import date
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.audit.triggers import sqlite_triggers_lifted
+from kap_clinic.kernel.reference_data import seed_reference_data
 from patients.services import patient_create
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -124,53 +127,18 @@ def _sqlite_flush_despite_append_only_audit_log(request):
         return
     request.getfixturevalue("transactional_db")  # torn down (flushed) after this fixture
     yield
-    from django.db import connection
-
     if connection.vendor != "sqlite":
         return
-    migration = importlib.import_module("kap_clinic.kernel.audit.migrations.0001_append_only_log")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
-        cursor.execute(f"DELETE FROM {migration.TABLE}")  # noqa: S608 - a constant table name
-        for statement in migration.SQLITE_UP:
-            cursor.execute(statement)
-        # Signed session records: their append-only triggers refuse the same DELETE.
-        record = importlib.import_module("sessions.migrations.0006_session_record")
-        for statement in record._sqlite_down():
-            cursor.execute(statement)
-        for table in record.APPEND_ONLY_TABLES:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - constant table names
-        for statement in record._sqlite_up():
-            cursor.execute(statement)
-    # Audit seals, signed screenings and REMS forms: lift their triggers, flush here, put them back (the flush that
-    # follows this fixture then finds nothing left to delete).
-    from django.apps import apps
-    from django.core.management import call_command
-
-    seals = importlib.import_module("kap_clinic.kernel.audit.migrations.0002_hash_chain")
-    screenings = importlib.import_module("screening.migrations.0003_signed_screening_is_read_only")
-    rems = importlib.import_module("sessions.migrations.0007_signed_rems_form_is_read_only")
-    with connection.cursor() as cursor:
-        for statement in [*seals.SQLITE_DOWN, *screenings.sqlite_down(), *rems.sqlite_down()]:
-            cursor.execute(statement)
-    call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
-    with connection.cursor() as cursor:
-        for statement in [*seals.SQLITE_UP, *screenings.sqlite_up(), *rems.sqlite_up(rems.form_columns(apps))]:
-            cursor.execute(statement)
-
-
-REFERENCE_DATA_MIGRATIONS = (
-    # (module with a `seed(apps, schema_editor)`, model whose rows it creates)
-    ("sessions.migrations.0003_booking_exclusions_and_protocols", "treatment_sessions.Protocol"),
-    ("sessions.migrations.0008_consent_documents", "treatment_sessions.ConsentDocument"),
-    ("kap_clinic.kernel.notifications.migrations.0003_aftercare_and_staff_alerts", "notifications.ReminderRule"),
-    ("kap_clinic.kernel.notifications.migrations.0004_preparation_texts", "notifications.PreparationText"),
-)
+    # Audit log and seals, signed session records, screenings and REMS forms: their triggers refuse the flush's
+    # DELETEs. Lift them, flush here, put them back (the flush that follows this fixture finds nothing to delete).
+    with sqlite_triggers_lifted(connection):
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
 
 
 @pytest.fixture(autouse=True)
 def _reference_data(request):
-    """Put back the rows migrations seed (protocols, clinic hours, reminder rules, role groups) when missing.
+    """Put back the reference rows every clinic starts with (role groups, reminder rules, preparation texts,
+    protocols, clinic hours, consent documents) where missing.
 
     A transactional test (browser, worker) ends with a flush that empties every table, seeded rows included; whichever
     test runs next must not depend on the order tests happen to run in.
@@ -186,16 +154,7 @@ def _reference_data(request):
         or (marker is not None and marker.kwargs.get("transaction"))
     )
     request.getfixturevalue("transactional_db" if transactional else "db")
-    from django.apps import apps
-    from django.contrib.auth.models import Group
-
-    from kap_clinic.kernel.accounts.roles import sync_role_groups
-
-    for module, label in REFERENCE_DATA_MIGRATIONS:
-        if not apps.get_model(label).objects.exists():
-            importlib.import_module(module).seed(apps, None)
-    if not Group.objects.exists():
-        sync_role_groups()
+    seed_reference_data()
     yield
 
 

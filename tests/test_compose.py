@@ -1,7 +1,7 @@
 """docker-compose.yml is a valid Compose file and describes the production stack we rely on.
 
 No Docker engine is needed: the file is checked against the Compose Specification's JSON schema,
-kept in the shared folder beside the repository.
+kept beside the tests (tests/schemas/compose-spec.json).
 """
 
 import json
@@ -14,7 +14,7 @@ from jsonschema import Draft7Validator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-SCHEMA_FILE = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
+SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "compose-spec.json"
 
 APP_SERVICES = ("web", "worker", "beat")
 REQUIRED_SERVICES = (*APP_SERVICES, "db", "redis")
@@ -51,7 +51,7 @@ def depends_on(service: dict) -> dict[str, str]:
 
 def test_compose_file_matches_the_compose_schema(compose):
     if not SCHEMA_FILE.is_file():
-        pytest.fail(f"Compose JSON schema not found at {SCHEMA_FILE} (it lives in shared/schemas/).")
+        pytest.fail(f"Compose JSON schema not found at {SCHEMA_FILE} (it lives in tests/schemas/).")
     schema = json.loads(SCHEMA_FILE.read_text())
     errors = sorted(Draft7Validator(schema).iter_errors(compose), key=lambda error: list(error.path))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors)

@@ -1,4 +1,5 @@
-"""The billing codes a prior authorization may cover (DOMAIN.md 6.1), and reading a typed list of them."""
+"""The billing codes a prior authorization may cover (docs/clinical-references.md#billing-codes), and reading a typed
+list of them."""
 
 AUTHORIZATION_CODES: dict[str, str] = {
     "G2082": "Esketamine visit, up to 56 mg, with observation (Medicare)",

@@ -7,7 +7,8 @@ from the aware UTC datetimes the models store.
 
 How a series is planned:
 
-- Weeks are counted from the first dose date, as the Spravato label does (DOMAIN.md §3.3): week 1 is days 0-6
+- Weeks are counted from the first dose date, as the Spravato label does (docs/clinical-references.md#spravato): week 1
+is days 0-6
   after the first dose. The first dose goes on `first_day` (or the first preferred weekday on or after it); if that
   day can't host it, it moves to the first usable day and the weeks are counted from the day it actually lands on.
 - Within a week the target days are spread evenly (2 a week: day offsets 0 and 3; 3 a week: 0, 2 and 4) or taken
@@ -19,9 +20,9 @@ How a series is planned:
   happened to earlier slots.
 - No week (counted from the first dose) holds more sessions than its phase's `per_week`. In a phase defined by
   `weeks` (the Spravato label's weeks 1-4 and 5-8) a slot that can't be placed inside its own week is skipped, not
-  crowded into the next one: the label's rule for a missed dose is to carry on with the schedule (DOMAIN.md §3.3),
-  so three doses never land in week 4 because week 3 had a closed day. A phase defined by `sessions` instead
-  carries the slot on to the next week with room.
+  crowded into the next one: the label's rule for a missed dose is to carry on with the schedule
+  (docs/clinical-references.md#spravato), so three doses never land in week 4 because week 3 had a closed day. A phase
+  defined by `sessions` instead carries the slot on to the next week with room.
 - The minimum interval is real elapsed time: with the clinic's time zone in `ClinicCalendar.tz`, two starts 48 wall-
   clock hours apart across the spring daylight-saving change are only 47 hours apart, and the later one moves.
 """
@@ -110,7 +111,8 @@ class Phase:
 class CadenceRule:
     route: Route
     phases: tuple[Phase, ...]
-    min_interval_hours: int = 48  # DOMAIN.md §3.2: never two doses closer than this, start to start
+    # Never two doses closer than this, start to start (docs/clinical-references.md#dose-interval).
+    min_interval_hours: int = 48
     session_minutes: int = 120  # chair time from arrival to discharge
     preferred_weekdays: tuple[int, ...] = ()  # (0, 2, 4) = Mon/Wed/Fri; () = spread evenly from the start day
 
@@ -177,13 +179,14 @@ class PlannedSlot:
 
 # --- Defaults ---------------------------------------------------------------------------------------------------
 
-# DOMAIN.md §3.2: no regulatory minimum exists for racemic ketamine; 48 h matches IV Mon/Wed/Fri and Spravato
-# "twice weekly". [verify with clinical lead]
+# docs/clinical-references.md#dose-interval: no regulatory minimum exists for racemic ketamine; 48 h matches IV
+# Mon/Wed/Fri and Spravato "twice weekly". [verify with clinical lead]
 _MIN_INTERVAL_HOURS = 48
 
 
 def label_schedule(indication: str = "trd") -> CadenceRule:
-    """The Spravato US label schedule (DOMAIN.md §3.3) as a rule; week 9+ maintenance is planned with boosters."""
+    """The Spravato US label schedule (docs/clinical-references.md#spravato) as a rule; week 9+ maintenance is planned
+    with boosters."""
     if indication == "trd":
         # Induction weeks 1-4 twice weekly (8 sessions in 28 days), then weeks 5-8 once weekly.
         phases = (
@@ -195,13 +198,13 @@ def label_schedule(indication: str = "trd") -> CadenceRule:
         phases = (Phase("induction", None, per_week=2, weeks=4),)
     else:
         raise ValueError(f"Unknown Spravato indication {indication!r}: use 'trd' or 'suicidal_ideation'.")
-    # ≥2 h observation after the last device; a typical visit is 2-2.5 h (DOMAIN.md §3.4).
+    # ≥2 h observation after the last device; a typical visit is 2-2.5 h (docs/clinical-references.md#spravato-visit).
     return CadenceRule(
         route=Route.INTRANASAL, phases=phases, min_interval_hours=_MIN_INTERVAL_HOURS, session_minutes=150
     )
 
 
-# DOMAIN.md §3.1. Each clinic can replace these; they are starting points, not clinical decisions.
+# docs/clinical-references.md#cadence. Each clinic can replace these; they are starting points, not clinical decisions.
 DEFAULT_RULES: dict[Route, CadenceRule] = {
     # Six infusions over about two weeks, Mon/Wed/Fri; 40-60 min infusion plus 30-60 min recovery.
     Route.IV: CadenceRule(
@@ -226,7 +229,7 @@ DEFAULT_RULES: dict[Route, CadenceRule] = {
         min_interval_hours=_MIN_INTERVAL_HOURS,
         session_minutes=150,
     ),
-    # Evidence is thin (DOMAIN.md §3.1); a short weekly series for clinics that offer it.
+    # Evidence is thin (docs/clinical-references.md#cadence); a short weekly series for clinics that offer it.
     Route.ORAL: CadenceRule(
         route=Route.ORAL,
         phases=(Phase("induction", 4, per_week=1),),
@@ -371,7 +374,8 @@ def _bounds_after(
                 f"{_moment_label(previous.start)}",
             )
         )
-        # DOMAIN.md §3.2: same-calendar-day double dosing is blocked whatever the interval setting.
+        # docs/clinical-references.md#dose-interval: same-calendar-day double dosing is blocked whatever the interval
+        # setting.
         next_day = datetime.combine(previous.start.date() + timedelta(days=1), time())
         same_day = f"only one dosing session a day, and the previous one is on {_day_label(previous.start.date())}"
         bounds.append(_Bound(next_day, same_day))
@@ -526,7 +530,8 @@ def plan_series(
         own_week = week_of(target) if anchor is not None else None
         window = max_days
         if own_week is not None and phase.weeks is not None:
-            # A label week's slot stays in its week (DOMAIN.md §3.3: a missed dose is not made up).
+            # A label week's slot stays in its week (docs/clinical-references.md#spravato: a missed dose is not made
+            # up).
             window = min(max_days, (anchor + timedelta(days=7 * own_week + 6) - target).days)
         carried: list[str] = []
         while True:
@@ -624,7 +629,7 @@ def week_cap_problems(starts: Sequence[datetime], rule: CadenceRule, anchor: dat
     """Label weeks (counted from the first dose on `anchor`) that hold more doses than their phase allows.
 
     Only phases defined by weeks are checked (the Spravato label: twice weekly in weeks 1-4, once weekly in weeks
-    5-8, DOMAIN.md §3.3); `starts` are every active dose of the series, past ones included.
+    5-8, docs/clinical-references.md#spravato); `starts` are every active dose of the series, past ones included.
     """
     caps: dict[int, tuple[int, str]] = {}
     week = 0

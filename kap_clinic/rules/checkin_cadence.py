@@ -2,9 +2,10 @@
 
 No Django imports: the services turn these clinic-local dates and wall-clock times into aware datetimes.
 
-Clinical source: DOMAIN.md §5.2 re-administers PHQ-9 (± GAD-7) "at each aftercare check-in (e.g. weekly × 4
-after induction, then every 2–4 weeks)". The defaults below follow it, with 3 weeks as the middle of that range
-and a six-month horizon; each is a parameter, since §5.1 says the cadence is a care-plan template, not a rule.
+Clinical source: docs/clinical-references.md#check-ins re-administers PHQ-9 (± GAD-7) "at each aftercare check-in (e.g.
+weekly × 4 after induction, then every 2–4 weeks)". The defaults below follow it, with 3 weeks as the middle of that
+range and a six-month horizon; each is a parameter, since the integration cadence is a care-plan template
+(docs/clinical-references.md#integration), not a rule.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Catalogue of medical screen-outs for ketamine and esketamine treatment (DOMAIN.md 2.1, 2.2).
+"""Catalogue of medical screen-outs for ketamine and esketamine treatment
+(docs/clinical-references.md#contraindications).
 
 Each condition carries the clinic's default severity: "absolute" screens the patient out, "relative" holds the
 screening for a prescriber's decision. A clinic may override a severity per condition; `eligibility.decide` takes the

@@ -1,4 +1,5 @@
-"""Eligibility decision for ketamine treatment from a completed screening's facts (DOMAIN.md 1.4, 2.1-2.3).
+"""Eligibility decision for ketamine treatment from a completed screening's facts (docs/clinical-references.md#c-ssrs,
+#contraindications, #blood-pressure).
 
 A pure function: the caller gathers the facts (scores, conditions with their effective severity, vitals, medications)
 and gets back an outcome with every reason in plain words. The software routes; a clinician decides. Where the
@@ -33,7 +34,7 @@ def outcome_rank(outcome: Outcome) -> int:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Per-clinic settings. Defaults come from DOMAIN.md; each names its source."""
+    """Per-clinic settings. Defaults come from docs/clinical-references.md; each names its source."""
 
     min_age: int = 18  # Spravato is not approved under 18 (FDA label)
     # Above either value -> review: the Spravato label's "general guide" for pre-dose blood pressure.
@@ -104,12 +105,13 @@ ALL_CHECKS_PASSED = Reason(
 )
 
 # ICD-10 depressive episode (F32) and recurrent depressive disorder (F33): the indication ketamine and esketamine are
-# given for here (Spravato label: treatment-resistant depression; DOMAIN.md 6: MDD codes F32.x / F33.x).
+# given for here (Spravato label: treatment-resistant depression; docs/clinical-references.md#billing-codes: MDD codes
+# F32.x / F33.x).
 DEPRESSIVE_DISORDER_CATEGORIES = ("F32", "F33")
 # Codes for an episode in partial or full remission (ICD-10-CM F32.4, F32.5, F33.4x): no current episode to treat.
 REMISSION_CODES = ("F32.4", "F32.5", "F33.4")
 
-# C-SSRS answers that make the risk high whatever band was stored (DOMAIN.md 1.4).
+# C-SSRS answers that make the risk high whatever band was stored (docs/clinical-references.md#c-ssrs).
 CSSRS_HIGH_FLAGS = frozenset({"q4", "q5", "q6_recent"})
 # AUDIT answers that move the result up one WHO zone: items 4-6 scored 2 or more, items 9-10 scored 4.
 AUDIT_ESCALATION_FLAGS = ("item4", "item5", "item6", "item9", "item10")

@@ -4,8 +4,8 @@ Each instrument is defined once here, with its attribution and licence note besi
 and exports read these definitions rather than keeping their own copies. Pure Python: no Django imports, so the
 scoring is unit-tested without a database.
 
-Clinical source: DOMAIN.md §1.1 (summary table), §1.2 (exact scoring rules), §1.4 (C-SSRS triage). The software
-scores, flags and routes; a clinician decides. Bands and cut-offs are the published defaults.
+Clinical source: docs/clinical-references.md#instruments (bands and scoring rules), #audit-dast, #c-ssrs (C-SSRS
+triage). The software scores, flags and routes; a clinician decides. Bands and cut-offs are the published defaults.
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ PHQ9 = Instrument(
             ),
         ],
         _FREQUENCY_2_WEEKS,
-        # Any answer above 0 on item 9 needs urgent clinician review whatever the total (DOMAIN §1.1).
+        # Any answer above 0 on item 9 needs urgent clinician review whatever the total
+        # (docs/clinical-references.md#instruments).
         item9={"critical": True, "critical_at": 1},
     ),
     bands=(
@@ -218,7 +219,8 @@ GAD7 = Instrument(
         ],
         _FREQUENCY_2_WEEKS,
     ),
-    # A total of 10 or more is a positive screen for further evaluation (DOMAIN §1.2): the moderate band onward.
+    # A total of 10 or more is a positive screen for further evaluation (docs/clinical-references.md#instruments): the
+    # moderate band onward.
     bands=(
         Band("minimal", 0, 4),
         Band("mild", 5, 9),
@@ -241,7 +243,7 @@ GAD7 = Instrument(
 
 # --- PCL-5 ------------------------------------------------------------------------------------------------------
 
-# DSM-5 symptom clusters, as 1-based item numbers (DOMAIN §1.2).
+# DSM-5 symptom clusters, as 1-based item numbers (docs/clinical-references.md#instruments).
 PCL5_CLUSTERS: dict[str, range] = {
     "B": range(1, 6),  # intrusion
     "C": range(6, 8),  # avoidance
@@ -312,8 +314,9 @@ PCL5 = Instrument(
         ],
         _PCL5_SCALE,
     ),
-    # DOMAIN §1.1 gives a provisional PTSD cut-off of 31-33 (older guidance 38; choose per population). We default
-    # to 33, the top of that range; a clinic that wants 31 or 32 sets it in Clinic settings (`score(pcl5_cutoff=)`).
+    # docs/clinical-references.md#instruments gives a provisional PTSD cut-off of 31-33 (older guidance 38; choose per
+    # population). We default to 33, the top of that range; a clinic that wants 31 or 32 sets it in Clinic settings
+    # (`score(pcl5_cutoff=)`).
     bands=(
         Band("below_threshold", 0, 32),
         Band("probable_ptsd", 33, 80),
@@ -336,9 +339,10 @@ def _cssrs_item(number: int, key: str, label: str, **extra) -> Item:
     return Item(number=number, key=key, label=label, text=None, options=_NO_YES, **extra)
 
 
-# Licence: the item wording is not embedded (see licence_note); labels are the short descriptors of DOMAIN §1.4.
-# Answer slots follow the screener's order; Q3-Q5 are asked only after Q2 = Yes, and the 3-month follow-up only
-# after Q6 = Yes (LOINC 93373-9 enableWhen). Skipped items stay None ("not asked") and count as negative for risk.
+# Licence: the item wording is not embedded (see licence_note); labels are the short descriptors of
+# docs/clinical-references.md#c-ssrs. Answer slots follow the screener's order; Q3-Q5 are asked only after Q2 = Yes, and
+# the 3-month follow-up only after Q6 = Yes (LOINC 93373-9 enableWhen). Skipped items stay None ("not asked") and count
+# as negative for risk.
 CSSRS = Instrument(
     code="cssrs",
     name="C-SSRS Screener",
@@ -352,9 +356,9 @@ CSSRS = Instrument(
         _cssrs_item(6, "q6", "Suicidal behaviour (lifetime)"),
         _cssrs_item(7, "q6_recent", "Suicidal behaviour within the past 3 months", critical=True, asked_if=("q6", 1)),
     ),
-    # Not a summed score: the band is the risk level (DOMAIN §1.4), derived from which items are Yes, and the
-    # total (number of Yes answers) is informational only. Each band's low/high is the range of totals that can
-    # occur at that risk level, so the ranges overlap and are not cut-offs; they are checked by enumerating every
+    # Not a summed score: the band is the risk level (docs/clinical-references.md#c-ssrs), derived from which items are
+    # Yes, and the total (number of Yes answers) is informational only. Each band's low/high is the range of totals that
+    # can occur at that risk level, so the ranges overlap and are not cut-offs; they are checked by enumerating every
     # valid answer set in the tests.
     bands=(
         Band("none", 0, 0),
@@ -381,7 +385,7 @@ CSSRS_RISK_LEVELS = ("none", "low", "moderate", "high")
 
 
 def _cssrs_risk(values: dict[str, int | None]) -> str:
-    """Risk level from the highest positive item (DOMAIN §1.4); items not asked count as No."""
+    """Risk level from the highest positive item (docs/clinical-references.md#c-ssrs); items not asked count as No."""
 
     def yes(key: str) -> bool:
         return values[key] == 1
@@ -420,9 +424,9 @@ def _audit_item(number: int, label: str, text: str, options: tuple[Option, ...],
     return Item(number=number, key=f"item{number}", label=label, text=text, options=options, **extra)
 
 
-# Escalation triggers (DOMAIN §1.1: "escalate one zone if items 4-6 >= 2 or items 9/10 = 4") are marked critical
-# so they appear in `flags`. The zone itself stays by total (band monotone in total); acting on a flag, e.g.
-# moving the patient up one zone, is left to the eligibility rules.
+# Escalation triggers (docs/clinical-references.md#audit-dast: "escalate one zone if items 4-6 >= 2 or items 9/10 = 4")
+# are marked critical so they appear in `flags`. The zone itself stays by total (band monotone in total); acting on a
+# flag, e.g. moving the patient up one zone, is left to the eligibility rules.
 _AUDIT_ITEMS = (
     _audit_item(
         1,
@@ -765,7 +769,8 @@ def pcl5_clusters(answers: Sequence[int | None]) -> dict[str, int]:
 
 
 def pcl5_provisional_diagnosis(answers: Sequence[int | None]) -> bool:
-    """DSM-5 symptom-cluster rule: items rated 2 or more count; needs 1 B, 1 C, 2 D and 2 E (DOMAIN §1.2)."""
+    """DSM-5 symptom-cluster rule: items rated 2 or more count; needs 1 B, 1 C, 2 D and 2 E
+    (docs/clinical-references.md#instruments)."""
     check_answers("pcl5", answers)
     answers = list(answers)
     for cluster, numbers in PCL5_CLUSTERS.items():

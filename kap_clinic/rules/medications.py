@@ -1,4 +1,4 @@
-"""Current medications that interact with ketamine or esketamine (DOMAIN.md 2.1, 2.2).
+"""Current medications that interact with ketamine or esketamine (docs/clinical-references.md#interactions).
 
 `classify` recognises common generic and US brand names; anything it does not recognise returns None and is left to
 the clinician reading the medication list.

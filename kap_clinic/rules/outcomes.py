@@ -1,10 +1,11 @@
 """PHQ-9 baseline, response and remission for an episode of care, as pure functions.
 
-DOMAIN.md §1.3 and §10: response is a drop of 50% or more from the baseline (KARE/IV studies; SUSTAIN-3), remission is
-a PHQ-9 total below 5 (SUSTAIN-3; Kroenke 2001), and anything else after treatment began is non-response. The
-baseline is the last PHQ-9 before the episode's first dosing session ("store baseline per episode of care; compute
-% change, response, remission at each administration", DOMAIN §1.3 design note). A score recorded after dosing
-began is never used as the baseline: without a pre-treatment score there is no baseline.
+docs/clinical-references.md#outcomes, #clinical-review: response is a drop of 50% or more from the baseline (KARE/IV
+studies; SUSTAIN-3), remission is a PHQ-9 total below 5 (SUSTAIN-3; Kroenke 2001), and anything else after treatment
+began is non-response. The baseline is the last PHQ-9 before the episode's first dosing session ("store baseline per
+episode of care; compute % change, response, remission at each administration", docs/clinical-references.md#outcomes
+design note). A score recorded after dosing began is never used as the baseline: without a pre-treatment score there is
+no baseline.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """The relapse warning on PHQ-9 totals after dosing began, as a pure function.
 
-Clinic policy, DOMAIN.md §5.2 ("suggested booster / review triggers [clinic policy, verify]"): warn when the PHQ-9
-rises 5 points or more from its lowest total since the first dosing session, or returns to 10 or more after a
-remission score (below 5, DOMAIN §1.3). The software flags; a clinician decides whether to book a booster.
+Clinic policy, docs/clinical-references.md#relapse ("suggested booster / review triggers [clinic policy, verify]"): warn
+when the PHQ-9 rises 5 points or more from its lowest total since the first dosing session, or returns to 10 or more
+after a remission score (below 5, docs/clinical-references.md#outcomes). The software flags; a clinician decides whether
+to book a booster.
 
-Against the episode's pre-treatment baseline too (DOMAIN §1.3, §10): a total 5 points or more above the baseline (the
-minimal clinically important difference, Löwe 2004) warns, and so does non-response (less than a 50% drop, not in
-remission) from the second score since dosing began. A patient who stays at 22-24 from a baseline of 23 never rises
-5 points from the nadir, so without the baseline nothing fired. Two scores rather than more is the safer choice: the
-flag asks a clinician to look, it does not change treatment.
+Against the episode's pre-treatment baseline too (docs/clinical-references.md#outcomes, #clinical-review): a total 5
+points or more above the baseline (the minimal clinically important difference, Löwe 2004) warns, and so does
+non-response (less than a 50% drop, not in remission) from the second score since dosing began. A patient who stays at
+22-24 from a baseline of 23 never rises 5 points from the nadir, so without the baseline nothing fired. Two scores
+rather than more is the safer choice: the flag asks a clinician to look, it does not change treatment.
 """
 
 from __future__ import annotations

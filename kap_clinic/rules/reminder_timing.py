@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 DAY = timedelta(days=1)
+# Quiet hours when the configured ones cannot be read (settings REMINDER_QUIET_START/END).
+DEFAULT_QUIET_START = time(21, 0)
+DEFAULT_QUIET_END = time(8, 0)
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,19 @@ def channels_for(*, consents_to_email: bool, email: str, consents_to_sms: bool, 
 
 
 def parse_clock(text: str) -> time:
+    """ "HH:MM" on a 24-hour clock; ValueError for anything else."""
     hours, minutes = text.strip().split(":")
+    if len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit():
+        raise ValueError(f"not a HH:MM time: {text!r}")
     return time(int(hours), int(minutes))
+
+
+def parse_clock_or(text: str, default: time) -> time:
+    """`parse_clock`, or `default` when the text is not a time (the configuration check reports it)."""
+    try:
+        return parse_clock(text)
+    except (ValueError, AttributeError):
+        return default
 
 
 def local_day(moment: datetime, tz: tzinfo) -> date:

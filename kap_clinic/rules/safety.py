@@ -25,7 +25,8 @@ MINUTES_BETWEEN_DEVICES = 5
 
 @dataclass(frozen=True)
 class VitalLimits:
-    """The clinic's dosing-day thresholds (ClinicSettings.DOSING_DAY_FIELDS); defaults are the label's / DOMAIN 2.3."""
+    """The clinic's dosing-day thresholds (ClinicSettings.DOSING_DAY_FIELDS); defaults are the label's /
+    docs/clinical-references.md#blood-pressure."""
 
     dose_bp_flag_systolic: int = 140
     dose_bp_flag_diastolic: int = 90
@@ -45,7 +46,8 @@ class VitalLimits:
 
 
 def pre_dose_bp_level(sbp: int | None, dbp: int | None, limits: VitalLimits) -> str:
-    """Before the dose: "hold" above the hold values, "flag" above the flag values, else "" (DOMAIN 2.3)."""
+    """Before the dose: "hold" above the hold values, "flag" above the flag values, else ""
+    (docs/clinical-references.md#blood-pressure)."""
     if (sbp is not None and sbp > limits.dose_bp_hold_systolic) or (
         dbp is not None and dbp > limits.dose_bp_hold_diastolic
     ):
@@ -113,9 +115,9 @@ def infusion_minutes_from_rate(dose_mg: Decimal, rate_mg_per_min: Decimal) -> in
 def end_of_dosing(
     *, planned_end_at: datetime, ended_at: datetime | None = None, top_ups: tuple[datetime, ...] = ()
 ) -> datetime:
-    """The moment observation counts from (DOMAIN 4.3: "after end of dosing"): the later of the planned end, the
-    recorded end (infusion stopped, last device) and the last top-up. The later one is the safer one: an infusion
-    stopped early still counts from when it was meant to end."""
+    """The moment observation counts from (docs/clinical-references.md#discharge: "after end of dosing"): the later of
+    the planned end, the recorded end (infusion stopped, last device) and the last top-up. The later one is the safer
+    one: an infusion stopped early still counts from when it was meant to end."""
     return max([planned_end_at, *([ended_at] if ended_at else []), *top_ups])
 
 
@@ -149,7 +151,8 @@ class DischargeFacts:
 
 
 def discharge_contradictions(facts: DischargeFacts, limits: VitalLimits = VitalLimits()) -> list[str]:
-    """Why the record contradicts a discharge, whatever boxes are ticked; empty when it does not (DOMAIN 4.3)."""
+    """Why the record contradicts a discharge, whatever boxes are ticked; empty when it does not
+    (docs/clinical-references.md#discharge)."""
     found = []
     if not facts.readings:
         found.append("No vital signs have been recorded since the dose.")
@@ -184,9 +187,10 @@ CSSRS_SINCE_LAST_VISIT = "cssrs_slv"
 def rescreen_risk_level(code: str, answers: list[int | None]) -> str:
     """The triage level of a dosing-day re-screen ("none", "low", "moderate", "high"); ValueError for a malformed one.
 
-    PHQ-9 item 9 (0-3): above 0 is a moderate risk needing same-day review, as in a screening (DOMAIN 1.1, 1.4).
-    C-SSRS screener "since last visit" (six yes/no answers, 1 = yes): Q4, Q5 or Q6 (behaviour since the last visit)
-    high; Q3 moderate; Q1 or Q2 low (DOMAIN 1.4). Skip logic: when Q2 is no, Q3-Q5 are not asked (None).
+    PHQ-9 item 9 (0-3): above 0 is a moderate risk needing same-day review, as in a screening
+    (docs/clinical-references.md#instruments, #c-ssrs). C-SSRS screener "since last visit" (six yes/no answers, 1 =
+    yes): Q4, Q5 or Q6 (behaviour since the last visit) high; Q3 moderate; Q1 or Q2 low
+    (docs/clinical-references.md#c-ssrs). Skip logic: when Q2 is no, Q3-Q5 are not asked (None).
     """
     if code == PHQ9_ITEM9:
         if len(answers) != 1 or answers[0] not in (0, 1, 2, 3):

@@ -1,4 +1,5 @@
-"""The Spravato (esketamine nasal spray) label's dose rules, as pure functions (DOMAIN.md 3.1, 3.3 and 10).
+"""The Spravato (esketamine nasal spray) label's dose rules, as pure functions (docs/clinical-references.md#cadence,
+#spravato, #clinical-review).
 
 - The first session of a series is 56 mg (US label, TRD: "Day 1 starting dose 56 mg").
 - Every dose is 56 or 84 mg: whole 28 mg devices, two or three of them.

@@ -8,6 +8,8 @@ alters them must run `lock_signed_screenings` again.
 
 from django.db import migrations
 
+from kap_clinic.kernel.audit.triggers import sqlite_drop_locked_rows, sqlite_locked_rows
+
 SCREENINGS = "screening_screening"
 PART_TABLES = (
     "screening_instrumentresponse",
@@ -76,20 +78,14 @@ def sqlite_up():
         )
     signed = f"EXISTS (SELECT 1 FROM {SCREENINGS} WHERE id = %s.screening_id AND status = '{SIGNED}')"
     for table in PART_TABLES:
-        yield f"CREATE TRIGGER IF NOT EXISTS {table}_signed_ins BEFORE INSERT ON {table} WHEN {signed % 'NEW'} {REFUSE}"
-        yield (
-            f"CREATE TRIGGER IF NOT EXISTS {table}_signed_upd BEFORE UPDATE ON {table} "
-            f"WHEN {signed % 'OLD'} OR {signed % 'NEW'} {REFUSE}"
-        )
-        yield f"CREATE TRIGGER IF NOT EXISTS {table}_signed_del BEFORE DELETE ON {table} WHEN {signed % 'OLD'} {REFUSE}"
+        yield from sqlite_locked_rows(table, locked_when=signed, message="the screening is signed off")
 
 
 def sqlite_down():
     for op in ("update", "delete"):
         yield f"DROP TRIGGER IF EXISTS {SCREENINGS}_signed_{op};"
     for table in PART_TABLES:
-        for suffix in ("signed_ins", "signed_upd", "signed_del"):
-            yield f"DROP TRIGGER IF EXISTS {table}_{suffix};"
+        yield from sqlite_drop_locked_rows(table)
 
 
 def lock_signed_screenings(apps, schema_editor):

@@ -10,6 +10,13 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from kap_clinic.kernel.audit.triggers import (
+    sqlite_append_only,
+    sqlite_drop_append_only,
+    sqlite_drop_locked_rows,
+    sqlite_locked_rows,
+)
+
 
 SIGNATURES = "treatment_sessions_recordsignature"
 RECORD_TABLES = (
@@ -73,25 +80,17 @@ DROP FUNCTION IF EXISTS session_record_append_only();
 
 def _sqlite_up():
     signed = f"EXISTS (SELECT 1 FROM {SIGNATURES} WHERE session_id = %s.session_id)"
-    refuse = "BEGIN SELECT RAISE(ABORT, 'the session record is signed'); END;"
     for table in RECORD_TABLES:
-        yield f"CREATE TRIGGER IF NOT EXISTS {table}_signed_ins BEFORE INSERT ON {table} WHEN {signed % 'NEW'} {refuse}"
-        yield f"CREATE TRIGGER IF NOT EXISTS {table}_signed_upd BEFORE UPDATE ON {table} " \
-              f"WHEN {signed % 'OLD'} OR {signed % 'NEW'} {refuse}"
-        yield f"CREATE TRIGGER IF NOT EXISTS {table}_signed_del BEFORE DELETE ON {table} WHEN {signed % 'OLD'} {refuse}"
+        yield from sqlite_locked_rows(table, locked_when=signed, message="the session record is signed")
     for table in APPEND_ONLY_TABLES:
-        for op in ("UPDATE", "DELETE"):
-            yield f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} " \
-                  "BEGIN SELECT RAISE(ABORT, 'signatures and amendments are append-only'); END;"
+        yield from sqlite_append_only(table, message="signatures and amendments are append-only")
 
 
 def _sqlite_down():
     for table in RECORD_TABLES:
-        for suffix in ("signed_ins", "signed_upd", "signed_del"):
-            yield f"DROP TRIGGER IF EXISTS {table}_{suffix};"
+        yield from sqlite_drop_locked_rows(table)
     for table in APPEND_ONLY_TABLES:
-        for op in ("update", "delete"):
-            yield f"DROP TRIGGER IF EXISTS {table}_no_{op};"
+        yield from sqlite_drop_append_only(table)
 
 
 def lock_signed_records(apps, schema_editor):

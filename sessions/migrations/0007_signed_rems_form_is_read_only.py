@@ -10,6 +10,8 @@ Django performs by rebuilding one of these tables drops its triggers: a later mi
 
 from django.db import migrations
 
+from kap_clinic.kernel.audit.triggers import sqlite_drop_locked_rows, sqlite_locked_rows
+
 FORMS = "treatment_sessions_remsmonitoringform"
 EVENTS = "treatment_sessions_remsevent"
 SUBMISSION_COLUMNS = ("submitted_by_id", "submitted_at", "submission_reference", "updated_at")
@@ -73,18 +75,12 @@ def sqlite_up(columns):
     )
     yield f"CREATE TRIGGER IF NOT EXISTS {FORMS}_signed_del BEFORE DELETE ON {FORMS} WHEN OLD.signed_at IS NOT NULL {REFUSE}"
     signed = f"EXISTS (SELECT 1 FROM {FORMS} WHERE id = %s.form_id AND signed_at IS NOT NULL)"
-    yield f"CREATE TRIGGER IF NOT EXISTS {EVENTS}_signed_ins BEFORE INSERT ON {EVENTS} WHEN {signed % 'NEW'} {REFUSE}"
-    yield (
-        f"CREATE TRIGGER IF NOT EXISTS {EVENTS}_signed_upd BEFORE UPDATE ON {EVENTS} "
-        f"WHEN {signed % 'OLD'} OR {signed % 'NEW'} {REFUSE}"
-    )
-    yield f"CREATE TRIGGER IF NOT EXISTS {EVENTS}_signed_del BEFORE DELETE ON {EVENTS} WHEN {signed % 'OLD'} {REFUSE}"
+    yield from sqlite_locked_rows(EVENTS, locked_when=signed, message="the REMS form is signed")
 
 
 def sqlite_down():
-    for table in (FORMS, EVENTS):
-        for suffix in ("signed_ins", "signed_upd", "signed_del"):
-            yield f"DROP TRIGGER IF EXISTS {table}_{suffix};"
+    yield from sqlite_drop_locked_rows(FORMS)
+    yield from sqlite_drop_locked_rows(EVENTS)
 
 
 def form_columns(apps):

@@ -95,9 +95,9 @@ class PreDoseCheck(SignedRecordRow):
         help_text="Headache, chest pain, visual change, neurological signs.",
     )
     bp_acknowledgement_reason = models.TextField(blank=True)
-    # The dosing-day suicide-risk re-screen (C-SSRS triage, DOMAIN 1.4): PHQ-9 item 9 (0-3) or the C-SSRS "since last
-    # visit" screener (six yes/no answers, None where skip logic leaves a question unasked). A positive answer opens
-    # a suicide-risk alert of its triage level when the checklist is saved.
+    # The dosing-day suicide-risk re-screen (C-SSRS triage, docs/clinical-references.md#c-ssrs): PHQ-9 item 9 (0-3) or
+    # the C-SSRS "since last visit" screener (six yes/no answers, None where skip logic leaves a question unasked). A
+    # positive answer opens a suicide-risk alert of its triage level when the checklist is saved.
     rescreen_code = models.CharField("Suicide-risk re-screen", max_length=10, choices=RescreenCode.choices, blank=True)
     rescreen_answers = models.JSONField(default=list, blank=True)
     rescreen_level = models.CharField(max_length=10, blank=True)
@@ -165,8 +165,9 @@ class DoseAdministration(SignedRecordRow):
     dose_mg_per_kg = models.DecimalField("Dose (mg/kg)", max_digits=7, decimal_places=3, null=True, blank=True)
     weight_kg = models.DecimalField("Weight used (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
     dosed_at = models.DateTimeField("First device / infusion start")
-    # Observation counts from the end of dosing (DOMAIN 4.3): an IV infusion's planned duration (typed, or worked out
-    # from its rate), and the recorded end (infusion stopped, last intranasal device) when staff record it.
+    # Observation counts from the end of dosing (docs/clinical-references.md#discharge): an IV infusion's planned
+    # duration (typed, or worked out from its rate), and the recorded end (infusion stopped, last intranasal device)
+    # when staff record it.
     infusion_minutes = models.PositiveSmallIntegerField("Infusion duration (minutes)", null=True, blank=True)
     infusion_rate_mg_per_min = models.DecimalField(
         "Infusion rate (mg/min)", max_digits=6, decimal_places=3, null=True, blank=True
@@ -206,8 +207,8 @@ class DoseAdministration(SignedRecordRow):
 
 
 class DoseTopUp(SignedRecordRow):
-    """A further dose during an IM session (e.g. a 20-40 mg top-up at ~12 minutes, DOMAIN 3.1); observation counts
-    from the last one."""
+    """A further dose during an IM session (e.g. a 20-40 mg top-up at ~12 minutes, docs/clinical-references.md#cadence);
+    observation counts from the last one."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="dose_top_ups")
     dose_mg = models.DecimalField("Top-up (mg)", max_digits=6, decimal_places=1)
@@ -226,7 +227,7 @@ class DoseTopUp(SignedRecordRow):
 
 class PreDoseRiskAcknowledgement(SignedRecordRow):
     """A clinician's acknowledgement, before this session's dose, of an open low suicide-risk alert (C-SSRS triage:
-    low -> clinician review before the next dose, DOMAIN 1.4)."""
+    low -> clinician review before the next dose, docs/clinical-references.md#c-ssrs)."""
 
     session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="risk_acknowledgements")
     alert = models.ForeignKey("screening.SuicideRiskAlert", on_delete=models.PROTECT, related_name="+")
@@ -245,7 +246,7 @@ class PreDoseRiskAcknowledgement(SignedRecordRow):
 
 
 class VitalSign(SignedRecordRow):
-    """One set of readings during monitoring, timed from the dose (DOMAIN 4.1)."""
+    """One set of readings during monitoring, timed from the dose (docs/clinical-references.md#vitals)."""
 
     class Position(models.TextChoices):
         SEATED = "seated", "Seated"
@@ -300,7 +301,8 @@ MOAAS_LABELS = {
 
 
 class ScaleScore(SignedRecordRow):
-    """A sedation (MOAA/S 0-5) or dissociation (CADSS total 0-92, or CADSS-6 short form 0-24) score (DOMAIN 4.2)."""
+    """A sedation (MOAA/S 0-5) or dissociation (CADSS total 0-92, or CADSS-6 short form 0-24) score
+    (docs/clinical-references.md#session-scales)."""
 
     class Scale(models.TextChoices):
         MOAAS = "moaas", "MOAA/S (sedation, 0–5)"
@@ -343,7 +345,7 @@ class ScaleScore(SignedRecordRow):
 
 
 class AdverseEvent(SignedRecordRow):
-    """An adverse event during the session, coded from the list in DOMAIN 4.4."""
+    """An adverse event during the session, coded from the list in docs/clinical-references.md#adverse-events."""
 
     class Kind(models.TextChoices):
         DISSOCIATION = "dissociation", "Dissociation"
@@ -408,7 +410,8 @@ class AdverseEvent(SignedRecordRow):
         return self.other_description if self.kind == self.Kind.OTHER else self.get_kind_display()
 
 
-# Discharge readiness (DOMAIN 4.3): field, label. The minimum observation time is checked by the service.
+# Discharge readiness (docs/clinical-references.md#discharge): field, label. The minimum observation time is checked by
+# the service.
 DISCHARGE_CRITERIA = (
     ("is_vitals_stable", "Vitals stable; BP settled and SpO₂ at baseline"),
     ("is_alert_at_baseline", "Back to baseline alertness (MOAA/S 5): verbalisation, awareness, purposeful movement"),

@@ -1,4 +1,4 @@
-"""The Spravato REMS Patient Monitoring Form of one outpatient session (DOMAIN.md 4.5).
+"""The Spravato REMS Patient Monitoring Form of one outpatient session (docs/clinical-references.md#rems).
 
 Every field is nullable or blank so a form can be saved while the session is still running; the
 service `sessions.rems.rems_form_missing_fields` names what is still empty, and the form cannot be
@@ -20,14 +20,14 @@ REMS_FORM_VERSION = "2021-11"
 
 # The event section, as rows: the public copies of the form break off after "Did the patient
 # experience sedation…", so it is kept as (event type, occurred, details) rows per version
-# (DOMAIN.md 4.5 design note) and a later version can ask more without migrating past forms.
+# (docs/clinical-references.md#rems design note) and a later version can ask more without migrating past forms.
 REMS_EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "2021-11": ("sedation", "dissociation", "respiratory_depression", "other_adverse_event"),
 }
 
 # REMS: submit the form within 7 days of the treatment (SpravatoREMS.com outpatient page).
 REMS_SUBMISSION_DAYS = 7
-# REMS: observe for at least 2 hours after administration (Spravato label; DOMAIN.md 3.4).
+# REMS: observe for at least 2 hours after administration (Spravato label; docs/clinical-references.md#spravato-visit).
 REMS_MIN_MONITORING_MINUTES = 120
 
 SYSTOLIC = [MinValueValidator(50), MaxValueValidator(300)]
@@ -45,7 +45,7 @@ class RemsMonitoringForm(models.Model):
     """The REMS Patient Monitoring Form of one dosing session, its sign-off and its submission to the REMS."""
 
     class Sex(models.TextChoices):
-        # The 11/2021 form offers Male / Female / Other (DOMAIN.md 10).
+        # The 11/2021 form offers Male / Female / Other (docs/clinical-references.md#clinical-review).
         FEMALE = "female", "Female"
         MALE = "male", "Male"
         OTHER = "other", "Other"
@@ -71,7 +71,8 @@ class RemsMonitoringForm(models.Model):
     )
     is_enrolled_in_rems = _yes_no("patient enrolled in the REMS")
 
-    # Concomitant medications (DOMAIN.md 2.1): prefilled from the latest screening's interaction classes.
+    # Concomitant medications (docs/clinical-references.md#contraindications): prefilled from the latest screening's
+    # interaction classes.
     takes_benzodiazepines = _yes_no("benzodiazepines")
     takes_sedative_hypnotics = _yes_no("non-benzodiazepine sedative-hypnotics")
     takes_psychostimulants = _yes_no("psychostimulants")

@@ -217,7 +217,8 @@ class TreatmentPlan(models.Model):
     enrollment = models.ForeignKey("treatment_sessions.Enrollment", on_delete=models.PROTECT, related_name="plans")
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="plans")
     planned_dose = models.DecimalField(max_digits=7, decimal_places=3)  # the usual dose; each session carries its own
-    # A clinician's written reason for per-session doses outside the label's dose rules (Spravato, DOMAIN.md 3.3).
+    # A clinician's written reason for per-session doses outside the label's dose rules (Spravato,
+    # docs/clinical-references.md#spravato).
     dose_override_reason = models.TextField(blank=True)
     dose_override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -1,7 +1,9 @@
-"""PHQ-9 baseline, response and remission (DOMAIN.md §1.3 and §10): plain functions, no database.
+"""PHQ-9 baseline, response and remission (docs/clinical-references.md#outcomes, #clinical-review): plain functions, no
+database.
 
 Sources: response is a drop of 50% or more from baseline (KARE/IV studies; SUSTAIN-3, PMC10439056); remission is a
-PHQ-9 total below 5 (SUSTAIN-3); the baseline is stored per episode of care (DOMAIN §1.3 design note).
+PHQ-9 total below 5 (SUSTAIN-3); the baseline is stored per episode of care (docs/clinical-references.md#outcomes design
+note).
 """
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,4 @@
-"""The relapse warning rule (DOMAIN §5.2, clinic policy) on plain PHQ-9 totals."""
+"""The relapse warning rule (docs/clinical-references.md#relapse, clinic policy) on plain PHQ-9 totals."""
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,7 +47,8 @@ def test_order_of_earlier_scores_does_not_matter(earlier, latest):
     assert relapse_reason(earlier, latest) == relapse_reason(sorted(earlier), latest)
 
 
-# --- against the pre-treatment baseline (issue item 16; DOMAIN §1.3, §10) ---------------------------------------------
+# --- against the pre-treatment baseline (issue item 16; docs/clinical-references.md#outcomes, #clinical-review)
+# ---------------------------------------------
 
 
 def test_staying_at_22_to_24_from_a_baseline_of_23_is_not_responding():

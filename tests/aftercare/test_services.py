@@ -285,8 +285,9 @@ def _dosing_began(patient, clinician, *, ago_hours):
 
 
 def test_a_score_before_the_first_dose_is_the_baseline_not_the_nadir(patient, clinician, patient_user):
-    """DOMAIN §1.3: the pre-treatment PHQ-9 is the episode's baseline. Rising 5 or more above it warns (Löwe 2004:
-    5 points is the minimal clinically important difference); the nadir counts only scores since dosing began."""
+    """docs/clinical-references.md#outcomes: the pre-treatment PHQ-9 is the episode's baseline. Rising 5 or more above
+    it warns (Löwe 2004: 5 points is the minimal clinically important difference); the nadir counts only scores since
+    dosing began."""
     _answer(patient, patient_user, 2, ago_hours=50)  # before dosing began
     _dosing_began(patient, clinician, ago_hours=45)
     first = _answer(patient, patient_user, 6, ago_hours=40)
@@ -298,8 +299,9 @@ def test_a_score_before_the_first_dose_is_the_baseline_not_the_nadir(patient, cl
 
 
 def test_a_patient_who_stays_at_22_to_24_is_flagged_as_not_responding(patient, clinician, patient_user):
-    """Issue item 16: response needs a 50% drop from the pre-treatment baseline (DOMAIN §1.3, §10); a patient who
-    stays near the baseline never rises 5 from the nadir, so before the baseline rule nothing fired."""
+    """Issue item 16: response needs a 50% drop from the pre-treatment baseline (docs/clinical-references.md#outcomes,
+    #clinical-review); a patient who stays near the baseline never rises 5 from the nadir, so before the baseline rule
+    # nothing fired."""
     _answer(patient, patient_user, 23, ago_hours=60)  # baseline
     _dosing_began(patient, clinician, ago_hours=55)
     _answer(patient, patient_user, 22, ago_hours=50)
@@ -336,7 +338,8 @@ def test_overdue_sweep_marks_missed_once_and_alerts_once(patient):
 
 
 def test_a_check_in_pcl5_is_banded_at_the_clinics_cut_off(patient, patient_user):
-    """Issue item 18; DOMAIN.md 1.1: the PCL-5 provisional PTSD cut-off (31-33, older 38) is a clinic setting."""
+    """Issue item 18; docs/clinical-references.md#instruments: the PCL-5 provisional PTSD cut-off (31-33, older 38) is a
+    clinic setting."""
     from kap_clinic.kernel.clinic.models import ClinicSettings
 
     settings = ClinicSettings.load()

@@ -385,7 +385,8 @@ def _episode_with_scores(patient, clinician, patient_user, later_totals):
 def test_trend_shows_the_baseline_and_each_later_scores_change_response_and_remission(
     client_for, clinician, patient, patient_user
 ):
-    """DOMAIN §1.3/§10: baseline = the pre-treatment PHQ-9; response = a drop of 50% or more; remission = below 5."""
+    """docs/clinical-references.md#outcomes, #clinical-review: baseline = the pre-treatment PHQ-9; response = a drop
+    of 50% or more; remission = below 5."""
     _episode_with_scores(patient, clinician, patient_user, [12, 8])
 
     html = client_for(clinician).get(reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})).content.decode()

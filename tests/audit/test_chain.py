@@ -1,7 +1,6 @@
 """The audit log is hash-chained: rewriting or removing an entry is found by `manage.py audit_verify`, even when a
 database superuser did it, and two writers at once cannot fork the chain."""
 
-import importlib
 import io
 import threading
 
@@ -15,6 +14,7 @@ from django.urls import reverse
 from kap_clinic.kernel.audit.chain import GENESIS, chain_verify
 from kap_clinic.kernel.audit.models import AuditSeal
 from kap_clinic.kernel.audit.services import record_chart_view
+from kap_clinic.kernel.audit.triggers import sqlite_triggers_lifted
 
 from .conftest import seal_pending, superuser_sql
 
@@ -38,13 +38,8 @@ def as_table_owner(table: str, sql: str, *params) -> None:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             return
-        log = importlib.import_module("kap_clinic.kernel.audit.migrations.0001_append_only_log")
-        seals = importlib.import_module("kap_clinic.kernel.audit.migrations.0002_hash_chain")
-        for statement in [*log.SQLITE_DOWN, *seals.SQLITE_DOWN]:
-            cursor.execute(statement)
+    with sqlite_triggers_lifted(connection), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for statement in [*log.SQLITE_UP, *seals.SQLITE_UP]:
-            cursor.execute(statement)
 
 
 @pytest.fixture

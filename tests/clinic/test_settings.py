@@ -20,7 +20,8 @@ def _settings_post(**changes):
 
 
 def test_the_pcl5_cut_off_is_a_clinic_setting_the_screening_uses(client_for, admin_user, front_desk, patient):
-    """Issue item 18; DOMAIN.md 1.1: the PCL-5 provisional PTSD cut-off is 31-33 (older 38), chosen per population."""
+    """Issue item 18; docs/clinical-references.md#instruments: the PCL-5 provisional PTSD cut-off is 31-33 (older 38),
+    chosen per population."""
     response = client_for(admin_user).post(reverse("clinic:settings"), _settings_post(pcl5_cutoff=31))
     assert response.status_code == 302
     assert ClinicSettings.load().pcl5_cutoff == 31
@@ -39,7 +40,8 @@ def test_a_pcl5_cut_off_outside_the_scale_is_refused(client_for, admin_user):
 
 
 def test_the_settings_page_offers_the_dast10_threshold_at_its_new_default(client_for, admin_user):
-    """DAST-10 3-5 is "moderate level: further investigation" (DOMAIN.md 10): the default review threshold is 3."""
+    """DAST-10 3-5 is "moderate level: further investigation" (docs/clinical-references.md#clinical-review): the default
+    review threshold is 3."""
     html = client_for(admin_user).get(reverse("clinic:settings")).content.decode()
     assert 'name="dast10_review_total" value="3"' in html
     assert 'name="pcl5_cutoff" value="33"' in html

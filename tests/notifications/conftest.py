@@ -6,6 +6,7 @@ from django.core import mail
 from django.utils import timezone
 
 from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
+from kap_clinic.kernel.reference_data import seed_reference_data
 from sessions.models import Protocol, Room
 from sessions.services import enrollment_create, plan_create
 
@@ -63,13 +64,9 @@ def book_series(patient, clinician, room, *, route="iv", first_day=MON_7_DEC, st
 
 @pytest.fixture
 def seeded(transactional_db):
-    """Protocols, clinic hours and reminder rules as seeded by the migrations: a transactional flush removed them."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("sessions.migrations.0003_booking_exclusions_and_protocols").seed(apps, None)
-    importlib.import_module("kap_clinic.kernel.notifications.migrations.0002_default_rules").seed(apps, None)
+    """Protocols, clinic hours and reminder rules (kap_clinic.kernel.reference_data): a transactional flush removed
+    them."""
+    seed_reference_data()
 
 
 def sms_reminders_due_now(patient, clinician, room, count: int):

@@ -69,8 +69,9 @@ def test_another_clinicians_patient_gives_404(client_for, other_clinician, patie
 
 
 def test_a_spravato_dose_waits_for_rems_enrollment(patient, clinician, time_machine):
-    """spravatorems.com (DOMAIN.md 10): "Outpatient Healthcare Settings are required to enroll patients prior to
-    patient treatment"; before, the missing enrollment was only a warning on the REMS form after the dose."""
+    """spravatorems.com (docs/clinical-references.md#clinical-review): "Outpatient Healthcare Settings are required to
+    enroll patients prior to patient treatment"; before, the missing enrollment was only a warning on the REMS form
+    after the dose."""
     session = book_session(patient, clinician, route="intranasal", ready=False)
     time_machine.move_to(session.starts_at + timedelta(minutes=5), tick=False)
     ready_to_dose(session, clinician)  # consent accepted, REMS enrollment recorded...
@@ -97,7 +98,8 @@ def test_iv_sessions_do_not_ask_for_rems_enrollment(patient, clinician, time_mac
 
 
 def test_the_rems_form_takes_the_enrollment_from_the_chart(patient, clinician):
-    """DOMAIN.md 4.5: the monitoring form asks whether the patient is enrolled; the chart answers it."""
+    """docs/clinical-references.md#rems: the monitoring form asks whether the patient is enrolled; the chart answers
+    it."""
     session = book_session(patient, clinician, route="intranasal")
     form = rems_form_start(session=session, by=clinician)
     assert form.is_enrolled_in_rems is True

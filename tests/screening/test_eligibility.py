@@ -1,4 +1,5 @@
-"""Eligibility rules (DOMAIN.md 1.4, 2.1-2.3): plain functions, no database."""
+"""Eligibility rules (docs/clinical-references.md#c-ssrs, #contraindications, #blood-pressure): plain functions, no
+database."""
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -448,8 +449,8 @@ def test_audit_at_the_review_total_needs_review():
     ],
 )
 def test_audit_cut_off_is_one_point_lower_for_women_and_people_over_65(sex, age, why):
-    """WHO AUDIT manual (Babor et al. 2001; DOMAIN.md 10): a cut-off one point lower for women and people over 65.
-    Sex or age unknown takes the lower cut-off too (safer)."""
+    """WHO AUDIT manual (Babor et al. 2001; docs/clinical-references.md#clinical-review): a cut-off one point lower for
+    women and people over 65. Sex or age unknown takes the lower cut-off too (safer)."""
     decision = decide(replace(with_score("audit", Score(15, "hazardous")), sex_for_scoring=sex, age_years=age))
     reason = next(reason for reason in decision.reasons if reason.code.startswith("audit"))
 
@@ -522,7 +523,8 @@ def test_dast10_below_three_passes():
 
 
 def test_dast10_three_needs_review_by_default():
-    """DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance; DOMAIN.md 10)."""
+    """DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance;
+    docs/clinical-references.md#clinical-review)."""
     reason = only_reason(decide(with_score("dast10", Score(3, "moderate"))))
 
     assert (reason.outcome, reason.code) == (Outcome.REVIEW, "dast10_high")
@@ -672,8 +674,8 @@ def test_medications_neither_listed_nor_attested_need_review():
 
 @pytest.mark.parametrize("codes_on_file", [("F32.1",), ("F33.2",), ("F32.A",), ("Z00.0", "F33.1"), ("f33.0",)])
 def test_a_depressive_disorder_diagnosis_is_the_indication(codes_on_file):
-    """Issue item 14: ICD-10 F32/F33 (Spravato label: treatment-resistant depression; DOMAIN.md 6 pairs MDD codes
-    F32.x/F33.x with Spravato)."""
+    """Issue item 14: ICD-10 F32/F33 (Spravato label: treatment-resistant depression;
+    docs/clinical-references.md#billing-codes pairs MDD codes F32.x/F33.x with Spravato)."""
     assert decide(facts(diagnosis_codes=codes_on_file)).is_eligible
 
 

@@ -227,8 +227,9 @@ def test_a_high_suicide_risk_alert_shuts_the_gate_until_a_clinician_clears_it(pa
 
 
 def test_a_moderate_alert_shuts_the_gate_and_no_override_lifts_it(patient, clinician, front_desk):
-    """C-SSRS triage (DOMAIN 1.4 and 10, clinical review 2026-12-01): moderate risk needs a same-day clinician review;
-    enrollment is refused while any suicide-risk alert of the patient is open, override included."""
+    """C-SSRS triage (docs/clinical-references.md#c-ssrs, #clinical-review, clinical review 2026-12-01): moderate risk
+    needs a same-day clinician review; enrollment is refused while any suicide-risk alert of the patient is open,
+    override included."""
     eligible_patient(patient, clinician)
     rescreen = services.screening_start(patient=patient, by=front_desk)
     services.response_save(screening=rescreen, code="phq9", answers=[None] * 8 + [1], complete=False, by=front_desk)
@@ -268,8 +269,9 @@ def test_clinician_override_with_a_written_justification_enrolls_and_is_audited(
 
 
 def test_override_and_enroll_is_refused_while_a_high_alert_is_open(client_for, patient, clinician, front_desk):
-    """Clinical review 2026-12-01 (C-SSRS triage, DOMAIN 1.4): "Override and enroll" with one sentence no longer
-    enrolls a patient whose gate says a high suicide-risk alert is open; the page offers no override."""
+    """Clinical review 2026-12-01 (C-SSRS triage, docs/clinical-references.md#c-ssrs): "Override and enroll" with one
+    sentence no longer enrolls a patient whose gate says a high suicide-risk alert is open; the page offers no
+    override."""
     eligible_patient(patient, clinician)
     rescreen = services.screening_start(patient=patient, by=front_desk)
     services.response_save(

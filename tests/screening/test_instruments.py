@@ -240,8 +240,8 @@ def test_audit_zone_boundaries(answers, total, band):
     ],
 )
 def test_audit_seven_is_hazardous_for_women_and_people_over_65(sex, age, band):
-    """WHO AUDIT manual (Babor et al. 2001; DOMAIN.md 10): cut-off 7 instead of 8 for women and people over 65.
-    Unknown sex or age, and 65 itself, take the lower cut-off (safer)."""
+    """WHO AUDIT manual (Babor et al. 2001; docs/clinical-references.md#clinical-review): cut-off 7 instead of 8 for
+    women and people over 65. Unknown sex or age, and 65 itself, take the lower cut-off (safer)."""
     assert score("audit", [4, 3, 0, 0, 0, 0, 0, 0, 0, 0], sex=sex, age_years=age).band == band
 
 
@@ -685,7 +685,8 @@ def test_a_non_drinker_scores_only_items_9_and_10(skipped, item9, item10):
 
 @given(total=st.integers(0, 80), cutoff=st.integers(1, 80))
 def test_pcl5_band_follows_the_clinics_cut_off(total, cutoff):
-    """DOMAIN.md 1.1: provisional PTSD cut-off 31-33 (older guidance 38), chosen per population: a clinic setting."""
+    """docs/clinical-references.md#instruments: provisional PTSD cut-off 31-33 (older guidance 38), chosen per
+    population: a clinic setting."""
     answers = [min(4, max(0, total - 4 * i)) for i in range(20)]
     assert sum(answers) == total
     band = score("pcl5", answers, pcl5_cutoff=cutoff).band

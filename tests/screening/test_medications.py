@@ -154,8 +154,8 @@ def test_class_values_are_the_stored_strings():
     ],
 )
 def test_non_benzodiazepine_hypnotics_are_sedative_hypnotics(written):
-    """Issue item 18: the REMS form asks about non-benzodiazepine sedative-hypnotics (DOMAIN.md 4.5); orexin-receptor
-    antagonists such as suvorexant add to CNS depression (their labels)."""
+    """Issue item 18: the REMS form asks about non-benzodiazepine sedative-hypnotics (docs/clinical-references.md#rems);
+    orexin-receptor antagonists such as suvorexant add to CNS depression (their labels)."""
     assert classify(written) is InteractionClass.SEDATIVE_HYPNOTIC
 
 

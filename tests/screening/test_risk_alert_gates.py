@@ -23,8 +23,9 @@ REVIEW = "Seen in person today; passive thoughts only, no intent; safety plan ag
     ],
 )
 def test_sign_off_as_eligible_is_refused_while_any_risk_alert_is_open(patient, clinician, code, answers, level):
-    """C-SSRS triage (DOMAIN 1.4 and 10): low needs a clinician's review before the next dose, moderate the same day,
-    high at once. Today a screening could be signed off eligible with high and moderate alerts unreviewed."""
+    """C-SSRS triage (docs/clinical-references.md#c-ssrs, #clinical-review): low needs a clinician's review before the
+    next dose, moderate the same day, high at once. Today a screening could be signed off eligible with high and
+    moderate alerts unreviewed."""
     screening = fill_screening(patient, clinician, answers={code: answers})
     alert = screening.risk_alerts.get()
     assert alert.level == level

@@ -7,18 +7,17 @@ first commits. Bookings of one clinician or one patient also queue on those rows
 integration bookings alike), so there the second is refused by the check once the first commits.
 """
 
-import importlib
 import threading
 import time as clock
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from kap_clinic.kernel.reference_data import seed_reference_data
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
 from sessions.services import _save_booking, enrollment_create, plan_create
 from tests.conftest import skip_or_fail
@@ -191,8 +190,8 @@ def test_reactivating_a_session_whose_slot_was_taken_is_refused(plans, rooms, cl
 
 @pytest.fixture
 def seeded(transactional_db):
-    """The protocols and clinic hours that migration 0003 seeds: an earlier transactional test's flush removed them."""
-    importlib.import_module("sessions.migrations.0003_booking_exclusions_and_protocols").seed(apps, None)
+    """The protocols and clinic hours every clinic starts with: an earlier transactional test's flush removed them."""
+    seed_reference_data()
 
 
 class Booker(threading.Thread):

@@ -285,8 +285,9 @@ def test_sessions_phase_runs_until_its_count_and_the_next_phase_starts_the_week_
 
 
 def test_a_week_4_that_slips_loses_a_dose_rather_than_crowding_week_5():
-    """Spravato label (DOMAIN.md §3.3): twice weekly in weeks 1-4, once weekly in weeks 5-8; a missed dose is not
-    made up, the schedule carries on. Before, the second week-4 dose slipped into week 5 beside week 5's own."""
+    """Spravato label (docs/clinical-references.md#spravato): twice weekly in weeks 1-4, once weekly in weeks 5-8; a
+    missed dose is not made up, the schedule carries on. Before, the second week-4 dose slipped into week 5 beside week
+    5's own."""
     # Patient away for most of week 4 (Tue 22 - Mon 28 Dec): only one week-4 dose fits.
     away = Availability(unavailable=frozenset(dec(22, 23, 24, 25, 28)))
     slots = plan_series(SPRAVATO, TUE_1_DEC, EVERY_DAY, away)
@@ -307,8 +308,9 @@ def test_a_week_4_that_slips_loses_a_dose_rather_than_crowding_week_5():
 
 
 def test_a_closed_week_never_packs_three_doses_into_week_4():
-    """Spravato label (DOMAIN.md §3.3): at most 2 doses in any label week of weeks 1-4. A clinic closed from
-    Fri 18 Dec to Mon 21 Dec pushes week 3's second dose out of week 3; it is skipped, not added to week 4."""
+    """Spravato label (docs/clinical-references.md#spravato): at most 2 doses in any label week of weeks 1-4. A clinic
+    closed from Fri 18 Dec to Mon 21 Dec pushes week 3's second dose out of week 3; it is skipped, not added to week
+    4."""
     closed = ClinicCalendar({day: NINE_TO_FIVE for day in range(7)}, closures=frozenset(dec(18, 19, 20, 21)))
     slots = plan_series(SPRAVATO, TUE_1_DEC, closed)
     week_4 = [day for day in days_of(slots) if date(2026, 12, 22) <= day <= date(2026, 12, 28)]
@@ -319,7 +321,7 @@ def test_a_closed_week_never_packs_three_doses_into_week_4():
 
 
 def test_week_cap_problems_name_a_crowded_label_week():
-    """Spravato label (DOMAIN.md §3.3): twice weekly in weeks 1-4, once weekly in weeks 5-8."""
+    """Spravato label (docs/clinical-references.md#spravato): twice weekly in weeks 1-4, once weekly in weeks 5-8."""
     starts = [at(day) for day in dec(1, 4, 8, 11, 15, 18, 22, 24, 26, 29, 31)]
     assert week_cap_problems(starts, SPRAVATO, TUE_1_DEC) == [
         "Week 4 of the series (from Tue 22 Dec) would hold 3 doses; the induction phase allows 2 a week. "
@@ -337,8 +339,8 @@ SAT_13_MAR_2027 = date(2027, 3, 13)  # clocks go forward at 02:00 on Sun 14 Mar 
 
 
 def test_minimum_interval_is_real_elapsed_time_over_the_spring_change():
-    """DOMAIN.md §3.2: doses at least 48 h apart. Sat 10:00 to Mon 10:00 across the spring change is 47 real hours;
-    before, the planner counted wall-clock hours and booked it."""
+    """docs/clinical-references.md#dose-interval: doses at least 48 h apart. Sat 10:00 to Mon 10:00 across the spring
+    change is 47 real hours; before, the planner counted wall-clock hours and booked it."""
     sat_mon_wed = CadenceRule(route=Route.IV, phases=(Phase("induction", 3, per_week=3),), preferred_weekdays=(5, 0, 2))
     slots = plan_series(sat_mon_wed, SAT_13_MAR_2027, OPEN_DAILY_NY, start_time=time(10))
     assert slots[0].start == datetime(2027, 3, 13, 10)
@@ -353,7 +355,8 @@ def test_minimum_interval_is_real_elapsed_time_over_the_spring_change():
 
 
 def test_checks_count_real_hours_over_daylight_saving_changes():
-    """DOMAIN.md §3.2 (48 h minimum), in real time: 47 real hours in spring is too close, 49 in autumn is enough."""
+    """docs/clinical-references.md#dose-interval (48 h minimum), in real time: 47 real hours in spring is too close, 49
+    in autumn is enough."""
     spring = [
         PlannedSlot(1, "induction", datetime(2027, 3, 13, 10), datetime(2027, 3, 13, 12), ()),
         PlannedSlot(2, "induction", datetime(2027, 3, 15, 10), datetime(2027, 3, 15, 12), ()),
@@ -754,7 +757,8 @@ def test_booster_is_the_first_usable_slot_after_the_interval(scenario, rule, int
 @PROPERTY
 @given(scenarios(), RULES, START_TIMES)
 def test_doses_are_the_minimum_interval_apart_in_real_time_in_a_zone_with_daylight_saving(scenario, rule, start_time):
-    """DOMAIN.md §3.2: the minimum interval is real elapsed time, whatever daylight-saving change falls between."""
+    """docs/clinical-references.md#dose-interval: the minimum interval is real elapsed time, whatever daylight-saving
+    change falls between."""
     first_day, calendar, availability = scenario
     zoned = ClinicCalendar(calendar.open_hours, calendar.closures, tz=NEW_YORK)
     slots = plan_series(rule, first_day, zoned, availability, start_time=start_time)

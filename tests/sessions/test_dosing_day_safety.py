@@ -61,8 +61,9 @@ def _risk_alert(patient, level, **fields):
 
 
 def test_a_check_in_item_9_answer_holds_dosing_until_a_clinician_reviews_it(session, patient, patient_user, clinician):
-    """PHQ-9 item 9 above 0 on a check-in (DOMAIN 1.1, 5.2) is a moderate risk: same-day clinician review before
-    dosing (C-SSRS triage, DOMAIN 1.4 and 10). Before, only a high screening alert blocked."""
+    """PHQ-9 item 9 above 0 on a check-in (docs/clinical-references.md#instruments, #relapse) is a moderate risk:
+    same-day clinician review before dosing (C-SSRS triage, docs/clinical-references.md#c-ssrs, #clinical-review).
+    Before, only a high screening alert blocked."""
     checkin_submit(
         checkin=open_checkin(patient), answers={"phq9": phq9_total(4, item9=1), "gad7": GAD7_CALM}, by=patient_user
     )
@@ -92,7 +93,7 @@ def test_the_record_page_lists_every_open_risk_alert_before_the_dose(client_for,
 
 
 def test_a_low_alert_needs_a_clinicians_acknowledgement_for_this_dose(session, patient, clinician, front_desk):
-    """C-SSRS triage (DOMAIN 1.4): low -> flag for clinician review before the next dose."""
+    """C-SSRS triage (docs/clinical-references.md#c-ssrs): low -> flag for clinician review before the next dose."""
     low = _risk_alert(patient, "low")
     check(session, clinician)
     with pytest.raises(ValidationError, match="low suicide-risk alert .* needs a clinician's acknowledgement"):
@@ -175,7 +176,8 @@ def test_a_possible_pregnancy_holds_the_dose(session, clinician):
 def test_a_positive_rescreen_raises_the_alert_of_its_level_there_and_then(
     session, patient, clinician, code, answers, level, instrument
 ):
-    """C-SSRS screener triage (DOMAIN 1.4): the alert is raised when the checklist is saved, and the staff told."""
+    """C-SSRS screener triage (docs/clinical-references.md#c-ssrs): the alert is raised when the checklist is saved, and
+    the staff told."""
     saved = check(session, clinician, rescreen_code=code, rescreen_answers=answers)
 
     alert = SuicideRiskAlert.objects.get(patient=patient, status="open")
@@ -220,8 +222,8 @@ def test_the_rescreen_through_the_page(client_for, session, patient, front_desk)
 
 
 def test_an_iv_dose_records_the_infusion_and_discharge_counts_from_its_end(session, clinician, time_machine):
-    """DOMAIN 4.3 and 10: observation counts from the end of dosing. Before, discharge was allowed 21 minutes after a
-    40-minute infusion ended (60 minutes from its start)."""
+    """docs/clinical-references.md#discharge, #clinical-review: observation counts from the end of dosing. Before,
+    discharge was allowed 21 minutes after a 40-minute infusion ended (60 minutes from its start)."""
     check(session, clinician)
     with pytest.raises(ValidationError, match="infusion's duration"):
         recording.dose_record(session=session, by=clinician, dose=Decimal("0.5"))
@@ -249,7 +251,8 @@ def test_an_infusion_that_ran_longer_moves_the_discharge(session, clinician, tim
 
 
 def test_im_top_ups_move_the_discharge(patient, clinician, front_desk, time_machine):
-    """DOMAIN 3.1 (IM feasibility study: up to 0.75 mg/kg with a 20-40 mg top-up at about 12 minutes)."""
+    """docs/clinical-references.md#cadence (IM feasibility study: up to 0.75 mg/kg with a 20-40 mg top-up at about 12
+    minutes)."""
     im = book_session(patient, clinician, route="im")
     time_machine.move_to(im.starts_at + timedelta(minutes=5), tick=False)
     check(im, clinician)
@@ -291,7 +294,7 @@ def test_intranasal_counts_from_the_last_device(patient, clinician, time_machine
 
 def test_200_over_120_at_40_minutes_raises_an_urgent_staff_alert(client_for, session, clinician, time_machine):
     """Clinical review item 5; Spravato label: BP at about 40 minutes, refer hypertensive-crisis symptoms for
-    emergency care (DOMAIN 10). Before, 200/120 at 40 minutes raised nothing."""
+    emergency care (docs/clinical-references.md#clinical-review). Before, 200/120 at 40 minutes raised nothing."""
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=40), tick=False)
 
@@ -326,7 +329,8 @@ def test_low_spo2_or_a_heart_rate_out_of_range_alerts_too(session, clinician, ti
 
 
 def test_the_reviewers_discharge_is_refused_whatever_boxes_are_ticked(session, clinician, time_machine):
-    """Clinical review item 6, DOMAIN 4.3: MOAA/S 2, an unresolved respiratory depression and no vitals went through."""
+    """Clinical review item 6, docs/clinical-references.md#discharge: MOAA/S 2, an unresolved respiratory depression and
+    no vitals went through."""
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=30), tick=False)
     recording.adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
@@ -374,7 +378,8 @@ def test_a_settled_record_is_discharged_without_an_override(session, clinician, 
 
 
 def test_spravato_is_not_discharged_without_a_bp_at_about_40_minutes(patient, clinician, time_machine):
-    """Spravato label (DOMAIN 4.1, 10): post-dose BP at about 40 minutes is required before discharge."""
+    """Spravato label (docs/clinical-references.md#vitals, #clinical-review): post-dose BP at about 40 minutes is
+    required before discharge."""
     spravato = book_session(patient, clinician, route="intranasal")
     time_machine.move_to(spravato.starts_at + timedelta(minutes=5), tick=False)
     check(spravato, clinician)
@@ -412,7 +417,8 @@ def test_the_discharge_page_shows_the_contradictions_and_refuses(client_for, ses
 
 
 def test_the_protocol_admin_refuses_less_than_two_hours_for_a_rems_protocol(client_for, admin_user):
-    """Spravato label / REMS Patient Monitoring Form (DOMAIN 3.4, 10): at least 2 hours; no setting lowers it."""
+    """Spravato label / REMS Patient Monitoring Form (docs/clinical-references.md#spravato-visit, #clinical-review): at
+    least 2 hours; no setting lowers it."""
     from kap_clinic.kernel.accounts.roles import sync_role_groups
 
     sync_role_groups()
@@ -452,7 +458,8 @@ def test_the_protocol_admin_refuses_less_than_two_hours_for_a_rems_protocol(clie
 
 
 def test_dosing_day_bp_thresholds_come_from_the_clinic_settings(client_for, session, clinician):
-    """DOMAIN 2.3: thresholds are per-clinic configuration, defaults 140/90 (label) and 180/110 (clinic convention)."""
+    """docs/clinical-references.md#blood-pressure: thresholds are per-clinic configuration, defaults 140/90 (label) and
+    180/110 (clinic convention)."""
     clinic = ClinicSettings.load()
     assert (clinic.dose_bp_flag_systolic, clinic.dose_bp_flag_diastolic) == (140, 90)
     assert (clinic.dose_bp_hold_systolic, clinic.dose_bp_hold_diastolic) == (180, 110)

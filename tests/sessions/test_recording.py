@@ -399,8 +399,9 @@ def test_an_adverse_event_of_another_session_cannot_be_resolved_here(
 
 
 def test_discharge_waits_for_the_protocols_monitoring_time_after_the_infusion_ends(session, clinician, time_machine):
-    """DOMAIN 4.3 and 10 (Andrade 2017): observation counts from the end of dosing. A 40-minute infusion with 60
-    minutes' monitoring: not at 99 minutes after the start (formerly allowed at 60, 21 minutes after the end)."""
+    """docs/clinical-references.md#discharge, #clinical-review (Andrade 2017): observation counts from the end of
+    dosing. A 40-minute infusion with 60 minutes' monitoring: not at 99 minutes after the start (formerly allowed at 60,
+    21 minutes after the end)."""
     given = checked_and_dosed(session, clinician)
     monitored(session, clinician, time_machine, minutes=99)
 

@@ -584,6 +584,18 @@ def test_staff_are_warned_before_and_after_the_seven_day_deadline_once_each(rems
     assert rems.rems_deadline_warnings(today=treated + timedelta(days=9)) == []
 
 
+def test_the_clinic_chooses_how_early_staff_are_warned_of_the_rems_deadline(rems_session, clinician):
+    from kap_clinic.kernel.clinic.models import ClinicSettings
+
+    treated = timezone.localtime(rems_session.starts_at).date()
+    with after(rems_session):
+        session_check_in(session=rems_session, by=clinician)
+    assert rems.rems_deadline_warnings(today=treated + timedelta(days=3)) == []  # four days left, warned at two
+    ClinicSettings.objects.filter(pk=ClinicSettings.load().pk).update(rems_warn_days=4)
+    [due] = rems.rems_deadline_warnings(today=treated + timedelta(days=3))
+    assert (due.kind, due.urgent) == ("rems_due", False)
+
+
 def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
     form = rems.rems_form_start(session=session, by=clinician)
     return rems.rems_form_save(form=form, by=clinician, data=ANSWERS, events=EVENTS)
@@ -593,8 +605,9 @@ def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
 
 
 def test_sex_is_prefilled_from_the_record_and_the_form_offers_other(rems_session, clinician):
-    """The REMS Patient Monitoring Form (11/2021) asks Male / Female / Other (DOMAIN.md 10); the scoring sex, kept
-    only for instrument cut-offs, is not what the form reports."""
+    """The REMS Patient Monitoring Form (11/2021) asks Male / Female / Other
+    (docs/clinical-references.md#clinical-review); the scoring sex, kept only for instrument cut-offs, is not what the
+    form reports."""
     patient = rems_session.patient
     patient.sex, patient.sex_for_scoring = "other", "female"
     patient.save()
@@ -635,7 +648,8 @@ def _record_readings(
 
 
 def test_blood_pressures_are_prefilled_from_the_pre_dose_check_and_the_vitals_timeline(rems_session, clinician):
-    """Spravato label: blood pressure before dosing, at about 40 minutes, then before monitoring ends (DOMAIN 4.5)."""
+    """Spravato label: blood pressure before dosing, at about 40 minutes, then before monitoring ends
+    (docs/clinical-references.md#rems)."""
     session_check_in(session=rems_session, by=clinician)
     _record_readings(rems_session, clinician)
 

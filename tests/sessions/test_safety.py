@@ -20,7 +20,8 @@ START = datetime(2026, 12, 7, 9, 0)
     [(140, 90, ""), (141, 80, "flag"), (130, 91, "flag"), (180, 110, "flag"), (181, 100, "hold"), (150, 111, "hold")],
 )
 def test_pre_dose_bp_flags_above_140_90_and_holds_above_180_110(sbp, dbp, level):
-    """DOMAIN 2.3: SBP > 140 or DBP > 90 flag (Spravato label "general guide"); > 180/110 hold (clinic default)."""
+    """docs/clinical-references.md#blood-pressure: SBP > 140 or DBP > 90 flag (Spravato label "general guide"); >
+    180/110 hold (clinic default)."""
     assert safety.pre_dose_bp_level(sbp, dbp, LIMITS) == level
 
 
@@ -45,7 +46,8 @@ def test_the_clinic_thresholds_move_the_pre_dose_levels():
 )
 def test_dangerous_post_dose_readings(reading, found):
     """Clinical review item 5: BP at or above the hold, SpO₂ below the floor (sedation policies ask > 92% on room air,
-    DOMAIN 4.3), heart rate outside 50-120 (clinic default) after the dose call a clinician."""
+    docs/clinical-references.md#discharge), heart rate outside 50-120 (clinic default) after the dose call a
+    clinician."""
     values = {"sbp": None, "dbp": None, "hr": None, "spo2": None, **reading}
     assert safety.dangerous_vitals(**values, limits=LIMITS) == found
 
@@ -54,7 +56,8 @@ def test_dangerous_post_dose_readings(reading, found):
 
 
 def test_an_iv_infusion_counts_from_its_end():
-    """DOMAIN 4.3 and 10 (Andrade 2017): 0.5 mg/kg over 40 minutes; observation counts from the end of dosing."""
+    """docs/clinical-references.md#discharge, #clinical-review (Andrade 2017): 0.5 mg/kg over 40 minutes; observation
+    counts from the end of dosing."""
     planned = safety.planned_end_of_dosing(route="iv", dosed_at=START, dose_mg=Decimal("35"), infusion_minutes=40)
     assert planned == START + timedelta(minutes=40)
     assert safety.end_of_dosing(planned_end_at=planned) + timedelta(minutes=60) == datetime(2026, 12, 7, 10, 40)
@@ -83,7 +86,8 @@ def test_intranasal_esketamine_counts_from_the_last_device(mg, devices, last):
 
 
 def test_im_counts_from_the_last_top_up():
-    """DOMAIN 3.1 (IM feasibility study): 20-40 mg top-up at about 12 minutes; observation counts from it."""
+    """docs/clinical-references.md#cadence (IM feasibility study): 20-40 mg top-up at about 12 minutes; observation
+    counts from it."""
     planned = safety.planned_end_of_dosing(route="im", dosed_at=START, dose_mg=Decimal("52.5"))
     top_up = START + timedelta(minutes=12)
     assert safety.end_of_dosing(planned_end_at=planned, top_ups=(top_up,)) == top_up
@@ -105,7 +109,8 @@ def test_a_calm_record_contradicts_nothing():
 
 
 def test_the_reviewers_case_moaas_2_unresolved_respiratory_depression_and_no_vitals():
-    """Clinical review item 6 (DOMAIN 4.3: MOAA/S 5, vitals stable): the discharge that went through today."""
+    """Clinical review item 6 (docs/clinical-references.md#discharge: MOAA/S 5, vitals stable): the discharge that went
+    through today."""
     facts = DischargeFacts(readings=(), latest_moaas=2, unresolved_serious_events=("Respiratory depression",))
 
     assert safety.discharge_contradictions(facts, LIMITS) == [
@@ -132,7 +137,8 @@ def test_a_last_spo2_below_the_floor_contradicts_discharge():
 
 @pytest.mark.parametrize(("minutes", "ok"), [(29, False), (30, True), (40, True), (60, True), (61, False)])
 def test_spravato_needs_a_bp_at_about_40_minutes(minutes, ok):
-    """Spravato label (warnings; DOMAIN 10): reassess BP at about 40 minutes after dosing, before discharge."""
+    """Spravato label (warnings; docs/clinical-references.md#clinical-review): reassess BP at about 40 minutes after
+    dosing, before discharge."""
     facts = DischargeFacts(readings=(Reading(minutes, sbp=130, dbp=80), Reading(125, hr=70)), requires_rems=True)
     found = safety.discharge_contradictions(facts, LIMITS)
     assert (found == []) is ok
@@ -147,7 +153,8 @@ def test_spravato_needs_a_bp_at_about_40_minutes(minutes, ok):
 
 @pytest.mark.parametrize(("answer", "level"), [(0, "none"), (1, "moderate"), (3, "moderate")])
 def test_phq9_item9_on_the_dosing_day(answer, level):
-    """DOMAIN 1.1/1.4: PHQ-9 item 9 above 0 is urgent clinician review regardless of the total (moderate here)."""
+    """docs/clinical-references.md#instruments/1.4: PHQ-9 item 9 above 0 is urgent clinician review regardless of the
+    total (moderate here)."""
     assert safety.rescreen_risk_level("phq9_item9", [answer]) == level
 
 
@@ -164,7 +171,8 @@ def test_phq9_item9_on_the_dosing_day(answer, level):
     ],
 )
 def test_cssrs_since_last_visit_triage(answers, level):
-    """C-SSRS screener triage (DOMAIN 1.4): Q1/Q2 low; Q3 moderate; Q4, Q5 or behaviour since the last visit high."""
+    """C-SSRS screener triage (docs/clinical-references.md#c-ssrs): Q1/Q2 low; Q3 moderate; Q4, Q5 or behaviour since
+    the last visit high."""
     assert safety.rescreen_risk_level("cssrs_slv", answers) == level
 
 

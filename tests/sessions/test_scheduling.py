@@ -228,7 +228,8 @@ def test_spravato_plan_books_twelve_sessions_on_the_label_schedule(patient, clin
     assert len(rows) == 12
     assert [s.phase for s in rows] == ["induction"] * 8 + ["maintenance"] * 4
     assert plan.planned_dose == Decimal("56")
-    # DOMAIN.md 3.3: weeks counted from the first dose; twice weekly in weeks 1-4, once weekly in weeks 5-8.
+    # docs/clinical-references.md#spravato: weeks counted from the first dose; twice weekly in weeks 1-4, once weekly in
+    # weeks 5-8.
     weeks = [(local(s.starts_at).date() - MON_7_DEC).days // 7 + 1 for s in rows]
     assert weeks == [1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8]
     assert [local(s.starts_at).date() for s in rows] == [
@@ -647,7 +648,7 @@ def test_booster_is_booked_once_at_the_protocols_interval_after_the_last_dose(bo
     assert booster.kind == DosingSession.Kind.BOOSTER
     assert (booster.sequence, booster.phase) == (7, "booster")
     assert (booster.room, booster.clinician, booster.protocol) == (room, clinician, booked.protocol)
-    # Seeded IV protocol: booster_interval_days = 28 (DOMAIN.md 3.1, boosters every 3-6 weeks).
+    # Seeded IV protocol: booster_interval_days = 28 (docs/clinical-references.md#cadence, boosters every 3-6 weeks).
     assert local(booster.starts_at).date() == local(last.starts_at).date() + timedelta(days=28)
     assert local(booster.starts_at) == datetime(2027, 1, 15, 8, 0)
     assert booster.ends_at - booster.starts_at == timedelta(minutes=120)

@@ -59,8 +59,8 @@ def clinic_clock(settings, time_machine):
 
 
 def test_series_dose_rules_worked_examples():
-    """Spravato label (DOMAIN.md 3.3, 10; spravatohcp.com dosing): day 1 is 56 mg; then 56 or 84 mg in whole 28 mg
-    devices; 84 mg only after an initial 56 mg dose."""
+    """Spravato label (docs/clinical-references.md#spravato, #clinical-review; spravatohcp.com dosing): day 1 is 56 mg;
+    then 56 or 84 mg in whole 28 mg devices; 84 mg only after an initial 56 mg dose."""
     assert series_dose_problems([D("56"), D("84"), D("84"), D("56")]) == []
     assert series_dose_problems([D("84"), D("84")]) == [
         "Session 1: the first session of a series is 56 mg, not 84 mg.",
@@ -73,7 +73,8 @@ def test_series_dose_rules_worked_examples():
 
 
 def test_a_spravato_plan_carries_a_dose_per_session(patient, clinician):
-    """Spravato label (DOMAIN.md 3.3): 56 mg on day 1, then 56 or 84 mg; the plan stores each session's dose."""
+    """Spravato label (docs/clinical-references.md#spravato): 56 mg on day 1, then 56 or 84 mg; the plan stores each
+    session's dose."""
     booked = plan(patient, clinician, first_day=date(2026, 12, 7), first_dose=D("56"), planned_dose=D("84"))
 
     doses = list(booked.sessions.order_by("sequence").values_list("planned_dose", flat=True))
@@ -82,7 +83,8 @@ def test_a_spravato_plan_carries_a_dose_per_session(patient, clinician):
 
 
 def test_a_spravato_plan_starting_at_84_mg_needs_a_written_override(patient, clinician):
-    """Spravato label (DOMAIN.md 3.3, 10): the first session is 56 mg; 84 mg only after a 56 mg session."""
+    """Spravato label (docs/clinical-references.md#spravato, #clinical-review): the first session is 56 mg; 84 mg only
+    after a 56 mg session."""
     with pytest.raises(ValidationError) as refused:
         plan(patient, clinician, first_day=date(2026, 12, 7), planned_dose=D("84"))
     assert "outside the Spravato label's dose rules" in refused.value.messages[0]
@@ -109,7 +111,8 @@ def test_other_routes_keep_one_dose_for_every_session(patient, clinician):
 
 
 def test_the_plan_form_books_56_first_and_84_after(client_for, patient, clinician):
-    """Spravato label (DOMAIN.md 3.3): the planning page takes the first session's dose apart from the rest."""
+    """Spravato label (docs/clinical-references.md#spravato): the planning page takes the first session's dose apart
+    from the rest."""
     enrollment_create(patient=patient, by=clinician, override_justification="Label tests: gate overridden here.")
     room = Room.objects.create(name="Chair 9")
     data = {
@@ -130,8 +133,8 @@ def test_the_plan_form_books_56_first_and_84_after(client_for, patient, clinicia
 
 
 def test_the_dose_step_refuses_84_mg_as_the_first_spravato_dose(patient, clinician, time_machine):
-    """Spravato label (DOMAIN.md 10; spravatohcp.com): 84 mg only after an initial 56 mg dose; otherwise a
-    clinician's written override."""
+    """Spravato label (docs/clinical-references.md#clinical-review; spravatohcp.com): 84 mg only after an initial 56 mg
+    dose; otherwise a clinician's written override."""
     session = book_session(patient, clinician, route="intranasal")
     time_machine.move_to(session.starts_at + timedelta(minutes=5), tick=False)
     check(session, clinician)
@@ -146,7 +149,7 @@ def test_the_dose_step_refuses_84_mg_as_the_first_spravato_dose(patient, clinici
 
 
 def test_84_mg_is_given_without_override_after_a_56_mg_session(patient, clinician, time_machine):
-    """Spravato label (DOMAIN.md 10): after a 56 mg dose, 84 mg is a label dose."""
+    """Spravato label (docs/clinical-references.md#clinical-review): after a 56 mg dose, 84 mg is a label dose."""
     first = book_session(patient, clinician, route="intranasal", first_dose=D("56"), planned_dose=D("84"))
     time_machine.move_to(first.starts_at + timedelta(minutes=5), tick=False)
     check(first, clinician)
@@ -168,8 +171,8 @@ def test_84_mg_is_given_without_override_after_a_56_mg_session(patient, clinicia
 
 
 def test_a_closed_week_never_packs_three_doses_into_week_4(patient, clinician):
-    """Spravato label (DOMAIN.md 3.3): at most 2 doses per label week in weeks 1-4 and 1 in weeks 5-8, also when
-    the clinic closes (before, a closed week put three doses in week 4)."""
+    """Spravato label (docs/clinical-references.md#spravato): at most 2 doses per label week in weeks 1-4 and 1 in weeks
+    5-8, also when the clinic closes (before, a closed week put three doses in week 4)."""
     for day in (18, 21):  # Fri 18 and Mon 21 Dec closed; weekends closed anyway
         ClinicClosure.objects.create(day=date(2026, 12, day), reason="Holiday")
     booked = plan(patient, clinician, first_day=date(2026, 12, 1))
@@ -183,7 +186,7 @@ def test_a_closed_week_never_packs_three_doses_into_week_4(patient, clinician):
 
 
 def test_moving_a_dose_into_a_full_label_week_is_refused(patient, clinician):
-    """Spravato label (DOMAIN.md 3.3): a missed dose is not made up by crowding the next week."""
+    """Spravato label (docs/clinical-references.md#spravato): a missed dose is not made up by crowding the next week."""
     booked = plan(patient, clinician, first_day=date(2026, 12, 1))
     sessions = list(booked.sessions.order_by("starts_at"))
     # Session 6 (week 3, Fri 18 Dec) moved to Mon 21 Dec still sits in week 3 (Tue 15 - Mon 21): allowed.
@@ -196,7 +199,7 @@ def test_moving_a_dose_into_a_full_label_week_is_refused(patient, clinician):
 
 
 def test_maintenance_from_week_9_is_weekly_or_every_two_weeks(patient, clinician, time_machine):
-    """Spravato label (DOMAIN.md 3.3): from week 9, once weekly or every 2 weeks."""
+    """Spravato label (docs/clinical-references.md#spravato): from week 9, once weekly or every 2 weeks."""
     booked = plan(patient, clinician, first_day=date(2026, 12, 1))
     with pytest.raises(ValidationError, match="once a week or every 2 weeks"):
         booster_book(plan=booked, by=clinician, interval_days=3)
@@ -206,7 +209,8 @@ def test_maintenance_from_week_9_is_weekly_or_every_two_weeks(patient, clinician
 
 
 def test_a_missed_dose_is_not_rebooked_or_caught_up(patient, clinician):
-    """Spravato label (DOMAIN.md 3.3, missed sessions): continue the current schedule; nothing moves earlier."""
+    """Spravato label (docs/clinical-references.md#spravato, missed sessions): continue the current schedule; nothing
+    moves earlier."""
     booked = plan(patient, clinician, first_day=date(2026, 12, 1))
     before = {s.pk: s.starts_at for s in booked.sessions.all()}
     missed = booked.sessions.get(sequence=3)
@@ -220,8 +224,8 @@ def test_a_missed_dose_is_not_rebooked_or_caught_up(patient, clinician):
 
 
 def test_an_iv_series_over_the_spring_change_keeps_48_real_hours(patient, clinician, time_machine):
-    """DOMAIN.md 3.2 (48 h minimum between doses), in real time: Sat 10:00 to Mon 10:00 over the spring change is
-    only 47 hours; the booking moves Monday's dose an hour later instead."""
+    """docs/clinical-references.md#dose-interval (48 h minimum between doses), in real time: Sat 10:00 to Mon 10:00 over
+    the spring change is only 47 hours; the booking moves Monday's dose an hour later instead."""
     time_machine.move_to(datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ), tick=False)
     ClinicHours.objects.all().delete()
     for weekday in range(7):
@@ -239,9 +243,9 @@ def test_an_iv_series_over_the_spring_change_keeps_48_real_hours(patient, clinic
 
 
 def test_a_dose_47_real_hours_after_another_is_refused_over_the_spring_change(patient, clinician, time_machine):
-    """DOMAIN.md 3.2: doses at least 48 h apart, in real time. Before, the dose window was added to a start in the
-    clinic's zone, which Python does on the wall clock: Sat 10:00 + 48 h became Mon 10:00, 47 real hours later, and
-    a second IV dose was booked then."""
+    """docs/clinical-references.md#dose-interval: doses at least 48 h apart, in real time. Before, the dose window was
+    added to a start in the clinic's zone, which Python does on the wall clock: Sat 10:00 + 48 h became Mon 10:00, 47
+    real hours later, and a second IV dose was booked then."""
     time_machine.move_to(datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ), tick=False)
     iv = Protocol.objects.get(route="iv")
     booked = plan(patient, clinician, first_day=date(2027, 3, 3), protocol=iv, planned_dose=D("0.5"))
@@ -275,8 +279,8 @@ def test_a_dose_47_real_hours_after_another_is_refused_over_the_spring_change(pa
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraints are PostgreSQL's")
 def test_the_database_measures_the_minimum_interval_in_real_time(patient, clinician, time_machine):
-    """DOMAIN.md 3.2: the exclusion constraint (migration 0003) compares timestamptz ranges, i.e. real time: a dose
-    inside another's 48-hour window, by real hours, is refused by PostgreSQL itself."""
+    """docs/clinical-references.md#dose-interval: the exclusion constraint (migration 0003) compares timestamptz ranges,
+    i.e. real time: a dose inside another's 48-hour window, by real hours, is refused by PostgreSQL itself."""
     time_machine.move_to(datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ), tick=False)
     booked = plan(
         patient, clinician, first_day=date(2027, 3, 3), protocol=Protocol.objects.get(route="iv"), planned_dose=D("0.5")

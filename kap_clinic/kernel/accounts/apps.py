@@ -1,5 +1,9 @@
 from django.apps import AppConfig
 
+from kap_clinic.kernel import reference_data
+
+from . import reference_data as role_groups
+
 
 class AccountsConfig(AppConfig):
     name = "kap_clinic.kernel.accounts"
@@ -14,3 +18,4 @@ class AccountsConfig(AppConfig):
 
         # After every app's migrate, so the permissions of apps migrated later exist too (idempotent).
         post_migrate.connect(sync_role_groups, dispatch_uid="kap_clinic.sync_role_groups")
+        reference_data.register(role_groups.seed)

@@ -7,6 +7,7 @@ role's own permission (`accounts.role_<role>`), `permission_required(...)` of an
 ownership (whose patient) is checked in each app's selectors.
 """
 
+from django.apps import apps as running_apps
 from django.db import models
 
 
@@ -116,15 +117,18 @@ def group_name(role: str) -> str:
 
 
 def sync_role_groups(**kwargs) -> None:
-    """Create one group per role holding exactly that role's permissions."""
-    from django.contrib.auth.models import Group, Permission
+    """Create one group per role holding exactly that role's permissions (after every migrate)."""
+    seed_role_groups(running_apps)
 
+
+def seed_role_groups(apps) -> None:
+    """One group per role holding exactly that role's permissions, through the app registry `apps`."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    known = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename")
+    }
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=group_name(role))
-        wanted = []
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if found is not None:
-                wanted.append(found)
-        group.permissions.set(wanted)
+        group.permissions.set([known[perm] for perm in perms if perm in known])

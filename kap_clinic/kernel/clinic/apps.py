@@ -7,9 +7,10 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self):
-        # Imported once the app registry is ready: the admin site and the forms it checks load models.
+        # Loaded once the app registry is ready: admin and the checks read settings and models.
         from django.contrib import admin
 
+        from kap_clinic.kernel import checks  # noqa: F401 - registers the configuration checks
         from kap_clinic.kernel.validation import bound_admin_forms
 
         # The admin site registered its models when django.contrib.admin (listed first) was ready.

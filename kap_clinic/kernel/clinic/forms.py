@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from kap_clinic.kernel.validation import BoundedInput
 
@@ -13,4 +14,18 @@ class ClinicSettingsForm(BoundedInput, forms.ModelForm):
             *ClinicSettings.THRESHOLD_FIELDS,
             "pcl5_cutoff",
             *ClinicSettings.DOSING_DAY_FIELDS,
+            "rems_warn_days",
+            *ClinicSettings.AFTERCARE_FIELDS,
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The model's bounds, shown on the number inputs too (the model refuses values outside them on save).
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.IntegerField):
+                continue
+            for validator in ClinicSettings._meta.get_field(name).validators:
+                if isinstance(validator, MinValueValidator):
+                    field.widget.attrs["min"] = max(validator.limit_value, int(field.widget.attrs.get("min", 0)))
+                elif isinstance(validator, MaxValueValidator):
+                    field.widget.attrs["max"] = validator.limit_value

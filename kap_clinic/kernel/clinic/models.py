@@ -3,7 +3,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from kap_clinic.rules import checkin_cadence, relapse
 from kap_clinic.rules.eligibility import Thresholds
+
+# Integration sessions are stored in a field that holds 15 to 240 minutes; the clinic's bounds lie within.
+INTEGRATION_MINUTES = (15, 240)
 
 
 class ClinicSettings(models.Model):
@@ -14,7 +18,8 @@ class ClinicSettings(models.Model):
         default=True,  # they see every patient
         help_text="Admins and clinicians always sign in with a second factor.",
     )
-    # Screening thresholds; defaults from the clinical reference (DOMAIN.md sections 1-2).
+    # Screening thresholds; defaults from the clinical reference (docs/clinical-references.md#instruments,
+    # #contraindications).
     screening_valid_days = models.PositiveSmallIntegerField(
         "Days a signed-off screening stays current for enrollment", default=30, validators=[MinValueValidator(1)]
     )
@@ -31,9 +36,10 @@ class ClinicSettings(models.Model):
     # DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance).
     dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=3)
     # Dosing-day thresholds (sessions.recording). Pre-dose: above the flag a clinician acknowledges the reading, above
-    # the hold dosing stops unless a clinician overrides in writing (DOMAIN 2.3: 140/90 is the Spravato label's
-    # "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the hold, an SpO2 below
-    # the floor or a heart rate outside the range raises an urgent staff alert and contradicts discharge.
+    # the hold dosing stops unless a clinician overrides in writing (docs/clinical-references.md#blood-pressure: 140/90
+    # is the Spravato label's "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the
+    # hold, an SpO2 below the floor or a heart rate outside the range raises an urgent staff alert and contradicts
+    # discharge.
     dose_bp_flag_systolic = models.PositiveSmallIntegerField(
         "Pre-dose systolic BP above which a clinician acknowledges", default=140
     )
@@ -54,12 +60,82 @@ class ClinicSettings(models.Model):
     )
     post_dose_hr_low = models.PositiveSmallIntegerField("Lowest acceptable heart rate after the dose", default=50)
     post_dose_hr_high = models.PositiveSmallIntegerField("Highest acceptable heart rate after the dose", default=120)
-    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (DOMAIN.md 1.1; choose per population).
+    # PCL-5 provisional PTSD cut-off: 31-33 in current guidance, 38 in older (docs/clinical-references.md#instruments;
+    # choose per population).
     pcl5_cutoff = models.PositiveSmallIntegerField(
         "PCL-5 total from which PTSD is probable",
         default=33,
         validators=[MinValueValidator(1), MaxValueValidator(80)],
         help_text="Current guidance suggests 31-33 (older guidance 38); choose for the clinic's population.",
+    )
+    # Relapse warning on aftercare PHQ-9 totals (kap_clinic.rules.relapse; docs/clinical-references.md#relapse).
+    relapse_rise_points = models.PositiveSmallIntegerField(
+        "PHQ-9 rise that warns of relapse (points)",
+        default=relapse.RISE_POINTS,
+        validators=[MinValueValidator(1), MaxValueValidator(27)],
+        help_text="From the lowest score since dosing began, or from the pre-treatment baseline.",
+    )
+    relapse_remission_below = models.PositiveSmallIntegerField(
+        "PHQ-9 total below which a score counts as remission",
+        default=relapse.REMISSION_BELOW,
+        validators=[MinValueValidator(1), MaxValueValidator(27)],
+    )
+    relapse_at = models.PositiveSmallIntegerField(
+        "PHQ-9 total that, after a remission score, warns of relapse",
+        default=relapse.RELAPSE_AT,
+        validators=[MinValueValidator(1), MaxValueValidator(27)],
+    )
+    relapse_non_response_after = models.PositiveSmallIntegerField(
+        "Scores since dosing began before non-response warns",
+        default=relapse.NON_RESPONSE_AFTER_SCORES,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
+    # Default aftercare check-in series (kap_clinic.rules.checkin_cadence; docs/clinical-references.md#check-ins).
+    checkin_weekly = models.PositiveSmallIntegerField(
+        "Weekly check-ins after induction", default=checkin_cadence.WEEKLY_CHECKINS, validators=[MaxValueValidator(12)]
+    )
+    checkin_later_every_weeks = models.PositiveSmallIntegerField(
+        "Then a check-in every (weeks)",
+        default=checkin_cadence.LATER_EVERY_WEEKS,
+        validators=[MinValueValidator(1), MaxValueValidator(8)],
+    )
+    checkin_horizon_weeks = models.PositiveSmallIntegerField(
+        "Check-ins for (weeks after induction)",
+        default=checkin_cadence.HORIZON_WEEKS,
+        validators=[MinValueValidator(1), MaxValueValidator(104)],
+    )
+    checkin_due_after_days = models.PositiveSmallIntegerField(
+        "A check-in is due (days after it opens)",
+        default=checkin_cadence.DUE_AFTER_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(14)],
+    )
+    checkin_closes_after_due_days = models.PositiveSmallIntegerField(
+        "A check-in may still be filled (days after it is due)",
+        default=checkin_cadence.CLOSES_AFTER_DUE_DAYS,
+        validators=[MaxValueValidator(28)],
+    )
+    # Spravato REMS monitoring forms are due within 7 days of the session (docs/clinical-references.md#rems).
+    rems_warn_days = models.PositiveSmallIntegerField(
+        "Warn staff when a REMS form's deadline is this many days away",
+        default=2,
+        validators=[MaxValueValidator(6)],
+        help_text="Staff are warned again, urgently, once the 7-day deadline has passed.",
+    )
+    # Integration sessions (aftercare): the lengths staff may book.
+    integration_min_minutes = models.PositiveSmallIntegerField(
+        "Shortest integration session (minutes)",
+        default=15,
+        validators=[MinValueValidator(INTEGRATION_MINUTES[0]), MaxValueValidator(INTEGRATION_MINUTES[1])],
+    )
+    integration_max_minutes = models.PositiveSmallIntegerField(
+        "Longest integration session (minutes)",
+        default=240,
+        validators=[MinValueValidator(INTEGRATION_MINUTES[0]), MaxValueValidator(INTEGRATION_MINUTES[1])],
+    )
+    integration_default_minutes = models.PositiveSmallIntegerField(
+        "Usual integration session (minutes)",
+        default=50,
+        validators=[MinValueValidator(INTEGRATION_MINUTES[0]), MaxValueValidator(INTEGRATION_MINUTES[1])],
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,6 +160,26 @@ class ClinicSettings(models.Model):
         "post_dose_hr_low",
         "post_dose_hr_high",
     )
+    RELAPSE_FIELDS = (
+        "relapse_rise_points",
+        "relapse_remission_below",
+        "relapse_at",
+        "relapse_non_response_after",
+    )
+    CHECKIN_FIELDS = (
+        "checkin_weekly",
+        "checkin_later_every_weeks",
+        "checkin_horizon_weeks",
+        "checkin_due_after_days",
+        "checkin_closes_after_due_days",
+    )
+    AFTERCARE_FIELDS = (
+        *RELAPSE_FIELDS,
+        *CHECKIN_FIELDS,
+        "integration_min_minutes",
+        "integration_max_minutes",
+        "integration_default_minutes",
+    )
 
     class Meta:
         verbose_name = "clinic settings"
@@ -104,6 +200,36 @@ class ClinicSettings(models.Model):
             raise ValidationError({"dose_bp_hold_diastolic": "Must be above the pre-dose flag."})
         if self.post_dose_hr_high <= self.post_dose_hr_low:
             raise ValidationError({"post_dose_hr_high": "Must be above the lowest acceptable heart rate."})
+        if self.relapse_at <= self.relapse_remission_below:
+            raise ValidationError({"relapse_at": "Must be above the remission score."})
+        if self.integration_max_minutes < self.integration_min_minutes:
+            raise ValidationError({"integration_max_minutes": "Must be at least the shortest session."})
+        if not self.integration_min_minutes <= self.integration_default_minutes <= self.integration_max_minutes:
+            raise ValidationError({"integration_default_minutes": "Must lie between the shortest and longest session."})
+
+    def relapse_thresholds(self) -> dict[str, int]:
+        """Keyword arguments for kap_clinic.rules.relapse.relapse_reason."""
+        return {
+            "rise_points": self.relapse_rise_points,
+            "remission_below": self.relapse_remission_below,
+            "relapse_at": self.relapse_at,
+            "non_response_after": self.relapse_non_response_after,
+        }
+
+    def checkin_series(self) -> dict[str, int]:
+        """Keyword arguments for kap_clinic.rules.checkin_cadence.checkin_dates."""
+        return {
+            "weekly": self.checkin_weekly,
+            "later_every_weeks": self.checkin_later_every_weeks,
+            "horizon_weeks": self.checkin_horizon_weeks,
+        }
+
+    def checkin_window(self) -> dict[str, int]:
+        """Keyword arguments for kap_clinic.rules.checkin_cadence.checkin_window."""
+        return {
+            "due_after_days": self.checkin_due_after_days,
+            "closes_after_due_days": self.checkin_closes_after_due_days,
+        }
 
     def eligibility_thresholds(self):
         return Thresholds(**{name: getattr(self, name) for name in self.THRESHOLD_FIELDS})

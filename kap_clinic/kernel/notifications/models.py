@@ -101,7 +101,8 @@ def preparation_routes() -> list[tuple[str, str]]:
 
 
 class PreparationText(models.Model):
-    """What a patient does before a dosing session by one route, as reminders say it (DOMAIN 7); edited by admins.
+    """What a patient does before a dosing session by one route, as reminders say it
+    (docs/clinical-references.md#preparation); edited by admins.
 
     Reminders never name the drug or the route: these texts are checked for clinical words when saved, and each
     message again before it is sent.

@@ -24,8 +24,10 @@ Status = Reminder.Status
 
 
 def quiet_hours() -> rules.QuietHours:
+    """The configured quiet hours; an unreadable time falls back to the default (`manage.py check` reports it)."""
     return rules.QuietHours(
-        start=rules.parse_clock(settings.REMINDER_QUIET_START), end=rules.parse_clock(settings.REMINDER_QUIET_END)
+        start=rules.parse_clock_or(settings.REMINDER_QUIET_START, rules.DEFAULT_QUIET_START),
+        end=rules.parse_clock_or(settings.REMINDER_QUIET_END, rules.DEFAULT_QUIET_END),
     )
 
 

@@ -21,6 +21,7 @@ from billing.models import Payer, PriorAuthorization
 from billing.services import authorization_check, authorization_create, authorization_transition
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.reference_data import seed_reference_data
 from patients.models import Patient
 from patients.services import patient_create, patient_rems_enrollment_record
 from screening import services as screening
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             raise CommandError("DEBUG is off: refusing to load demo data. Pass --allow-production to insist.")
         password = settings_password()
         with transaction.atomic():
+            seed_reference_data()  # protocols, reminder rules, role groups... where a flushed database lacks them
             users = {
                 username: _demo_user(username, role, first, last, password)
                 for username, role, first, last in DEMO_USERS

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from kap_clinic.kernel.audit.triggers import sqlite_append_only, sqlite_drop_append_only
+
 TABLE = "auditlog_logentry"
 
 POSTGRES_UP = f"""
@@ -18,13 +20,8 @@ POSTGRES_DOWN = f"""
 DROP TRIGGER IF EXISTS audit_log_append_only ON {TABLE};
 DROP FUNCTION IF EXISTS audit_log_is_append_only();
 """
-SQLITE_UP = [
-    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-]
-SQLITE_DOWN = ["DROP TRIGGER IF EXISTS audit_log_no_update;", "DROP TRIGGER IF EXISTS audit_log_no_delete;"]
+SQLITE_UP = sqlite_append_only(TABLE, prefix="audit_log", message="the audit log is append-only")
+SQLITE_DOWN = sqlite_drop_append_only(TABLE, prefix="audit_log")
 
 
 def forwards(apps, schema_editor):

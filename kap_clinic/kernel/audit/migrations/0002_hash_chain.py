@@ -11,6 +11,8 @@ own copy, so the two must stay the same.
 
 from django.db import migrations, models
 
+from kap_clinic.kernel.audit.triggers import sqlite_append_only, sqlite_drop_append_only
+
 SEALS = "audit_auditseal"
 ENTRIES = "auditlog_logentry"
 LOCK_KEY = 7_203_318_664  # pg_advisory_xact_lock key of the chain head
@@ -62,13 +64,8 @@ DROP TRIGGER IF EXISTS audit_log_seal ON {ENTRIES};
 DROP TRIGGER IF EXISTS audit_seal_append_only ON {SEALS};
 DROP FUNCTION IF EXISTS audit_log_seal();
 """
-SQLITE_UP = [
-    f"CREATE TRIGGER IF NOT EXISTS audit_seal_no_update BEFORE UPDATE ON {SEALS} "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-    f"CREATE TRIGGER IF NOT EXISTS audit_seal_no_delete BEFORE DELETE ON {SEALS} "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-]
-SQLITE_DOWN = ["DROP TRIGGER IF EXISTS audit_seal_no_update;", "DROP TRIGGER IF EXISTS audit_seal_no_delete;"]
+SQLITE_UP = sqlite_append_only(SEALS, prefix="audit_seal", message="the audit log is append-only")
+SQLITE_DOWN = sqlite_drop_append_only(SEALS, prefix="audit_seal")
 
 
 def forwards(apps, schema_editor):

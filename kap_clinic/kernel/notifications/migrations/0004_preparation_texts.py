@@ -3,46 +3,12 @@
 import kap_clinic.kernel.notifications.content
 from django.db import migrations, models
 
-
-AFTER = "For the rest of the day: no driving, no alcohol and no important decisions. An adult must drive you home."
-# DOMAIN 7, in plain words that name neither the drug nor the route. For the in-office tablet routes the sources give
-# "light or no meal 2-4 h" as clinic policy; the longer wait is the safer default.
-TEXTS = {
-    "intranasal": (
-        "Please have nothing to eat for 2 hours and nothing to drink for 30 minutes before your appointment. If you use "
-        "a steroid or decongestant nose spray, use it at least 1 hour before. An adult must drive you home, and please "
-        "do not drive until the next day, after a restful sleep.",
-        "Nothing to eat 2 h before, nothing to drink 30 min before. An adult must drive you home.",
-    ),
-    "iv": (
-        "Please have no solid food or milk for 6 hours before your appointment; clear drinks (water, clear juice, "
-        "black tea or coffee) are fine until 2 hours before. Keep taking your usual medicines unless your clinician "
-        "told you otherwise. " + AFTER,
-        "No solid food or milk 6 h before; clear drinks until 2 h before. An adult must drive you home.",
-    ),
-    "im": (
-        "Please have no solid food or milk for 6 hours before your appointment; clear drinks (water, clear juice, "
-        "black tea or coffee) are fine until 2 hours before. Keep taking your usual medicines unless your clinician "
-        "told you otherwise. " + AFTER,
-        "No solid food or milk 6 h before; clear drinks until 2 h before. An adult must drive you home.",
-    ),
-    "sublingual": (
-        "Please have only a light meal, or none, in the 4 hours before your appointment. Keep taking your usual "
-        "medicines unless your clinician told you otherwise. " + AFTER,
-        "Light meal or none in the 4 h before. An adult must drive you home.",
-    ),
-    "oral": (
-        "Please have only a light meal, or none, in the 4 hours before your appointment. Keep taking your usual "
-        "medicines unless your clinician told you otherwise. " + AFTER,
-        "Light meal or none in the 4 h before. An adult must drive you home.",
-    ),
-}
+from kap_clinic.kernel.notifications import reference_data
 
 
+# The preparation text for each route (kap_clinic/kernel/notifications/reference_data.py), written once.
 def seed(apps, schema_editor):
-    PreparationText = apps.get_model("notifications", "PreparationText")
-    for route, (email_text, sms_text) in TEXTS.items():
-        PreparationText.objects.get_or_create(route=route, defaults={"email_text": email_text, "sms_text": sms_text})
+    reference_data.seed_preparation_texts(apps)
 
 
 class Migration(migrations.Migration):
