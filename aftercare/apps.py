@@ -6,10 +6,10 @@ class AftercareConfig(AppConfig):
     verbose_name = "Aftercare and integration"
 
     def ready(self):
+        # Models load only once every app is registered, so these modules are imported here, not at the top.
         from kap_clinic.kernel.notifications import occasions
 
         from .occasions import CheckInOccasion, IntegrationOccasion
 
-        # Models load only once every app is registered, so the occasions are imported here, not at the top.
         occasions.register(IntegrationOccasion())
         occasions.register(CheckInOccasion())

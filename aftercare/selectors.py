@@ -10,6 +10,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import outcomes
 from patients.models import Patient
 from patients.selectors import visible_through
+from screening.models import InstrumentResponse
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 
@@ -95,8 +96,6 @@ def upcoming_integration_sessions(patient: Patient, *, now: datetime | None = No
 
 def outcome_trend(patient: Patient) -> list[dict]:
     """PHQ-9 and GAD-7 totals over time from screenings, self-reports and check-ins, oldest first."""
-    from screening.models import InstrumentResponse
-
     screened = InstrumentResponse.objects.filter(
         screening__patient=patient, code__in=TREND_CODES, is_complete=True
     ).values_list("updated_at", "code", "total", "reported_by_patient")
@@ -128,8 +127,6 @@ def episode_starts(patient_ids) -> dict[int, datetime]:
 
 def phq9_points(patient_ids, *, exclude_checkin_id: int | None = None) -> dict[int, list[tuple[datetime, int]]]:
     """Every complete PHQ-9 total per patient, from screenings, self-reports and check-ins. Two queries."""
-    from screening.models import InstrumentResponse
-
     screened = InstrumentResponse.objects.filter(
         screening__patient_id__in=patient_ids, code="phq9", is_complete=True
     ).values_list("screening__patient_id", "updated_at", "total")

@@ -6,9 +6,9 @@ class PatientsConfig(AppConfig):
     verbose_name = "Patients"
 
     def ready(self):
+        # Models load only once every app is registered, so these modules are imported here, not at the top.
         from kap_clinic.kernel.accounts import patient_scope
 
         from .selectors import visible_through
 
-        # Models load only once every app is registered, so the selectors are imported here, not at the top.
         patient_scope.register(visible_through)

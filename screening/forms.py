@@ -4,7 +4,7 @@ from kap_clinic.kernel.validation import BoundedInput
 from kap_clinic.rules import contraindications
 from kap_clinic.rules.instruments import Instrument
 
-from .models import MedicalHistory
+from .models import ICD10, MedicalHistory
 
 ACTION_DRAFT, ACTION_COMPLETE = "draft", "complete"
 
@@ -150,8 +150,6 @@ class DiagnosisRowForm(BoundedInput, forms.Form):
     is_primary = forms.BooleanField(required=False, label="Primary")
 
     def clean_icd10_code(self):
-        from .models import ICD10
-
         code = self.cleaned_data["icd10_code"].strip().upper()
         if code:
             ICD10(code)

@@ -32,8 +32,18 @@ def _function_imports(path: Path):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for inner in ast.walk(node):
                 if isinstance(inner, (ast.Import, ast.ImportFrom)):
-                    said = "#" in lines[inner.lineno - 1] or lines[inner.lineno - 2].strip().startswith("#")
-                    yield inner.lineno, said
+                    yield inner.lineno, "#" in lines[inner.lineno - 1] or _comment_above(lines, inner.lineno - 1)
+
+
+def _comment_above(lines: list[str], index: int) -> bool:
+    """A comment heads the block of imports this line belongs to (blank lines and other imports in between)."""
+    for line in reversed(lines[:index]):
+        text = line.strip()
+        if text.startswith("#"):
+            return True
+        if text and not text.startswith(("from ", "import ")):
+            return False
+    return False
 
 
 def test_an_import_inside_a_function_says_why():

@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users and sign-in"
 
     def ready(self):
+        # The signal receivers and the role sync import models, which load only once the app registry is ready.
         from django.db.models.signals import post_migrate
 
         from . import signals  # noqa: F401

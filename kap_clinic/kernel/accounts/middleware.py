@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django_otp import user_has_device
 
 from . import services
@@ -66,8 +66,6 @@ class TwoFactorRequiredMiddleware:
 
 
 def _resolve(path):
-    from django.urls import Resolver404, resolve
-
     try:
         return resolve(path)
     except Resolver404:

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
+from kap_clinic.kernel.clinic.models import ClinicSettings
+
 from .roles import ROLE_MARKERS, ROLE_PERMISSION, ROLE_PERMISSIONS, STAFF_ROLES, TWO_FACTOR_ROLES, Role
 
 
@@ -51,8 +53,6 @@ class User(AbstractUser):
         if self.role in TWO_FACTOR_ROLES:
             return True
         if self.role == Role.INTAKE:
-            from kap_clinic.kernel.clinic.models import ClinicSettings
-
             return ClinicSettings.load().require_2fa_for_intake
         return False
 

@@ -1,5 +1,6 @@
 import time
 
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -16,8 +17,6 @@ def keep_role_group(sender, instance: User, raw=False, **kwargs):
     """A user belongs to exactly the group of their role."""
     if raw:
         return
-    from django.contrib.auth.models import Group
-
     group, _ = Group.objects.get_or_create(name=group_name(instance.role))
     if list(instance.groups.values_list("pk", flat=True)) != [group.pk]:
         instance.groups.set([group])

@@ -7,6 +7,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self):
+        # Models, and the modules that import them, load only once the app registry is ready.
         from auditlog.models import LogEntry
         from django.db.models.signals import post_migrate
 

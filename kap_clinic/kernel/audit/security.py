@@ -16,6 +16,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.contenttypes.models import ContentType
+from django.db.models.signals import post_save, pre_save
 
 from .middleware import ClinicAuditlogMiddleware
 
@@ -40,8 +41,6 @@ def register_models() -> None:
 
 
 def connect_signals() -> None:
-    from django.db.models.signals import post_save, pre_save
-
     User = get_user_model()
     pre_save.connect(_note_password_change, sender=User, dispatch_uid="kap_clinic.kernel.audit.note_password_change")
     post_save.connect(
@@ -51,13 +50,13 @@ def connect_signals() -> None:
     user_logged_out.connect(_record_sign_out, dispatch_uid="kap_clinic.kernel.audit.sign_out")
     user_login_failed.connect(_record_sign_in_failure, dispatch_uid="kap_clinic.kernel.audit.sign_in_failed")
     try:
-        from axes.signals import user_locked_out
+        from axes.signals import user_locked_out  # optional: only where django-axes is installed
     except ImportError:  # axes is optional here
         pass
     else:
         user_locked_out.connect(_record_lockout, dispatch_uid="kap_clinic.kernel.audit.locked_out")
     try:
-        from django_otp.forms import otp_verification_failed
+        from django_otp.forms import otp_verification_failed  # optional: only where django-otp is installed
     except ImportError:
         pass
     else:

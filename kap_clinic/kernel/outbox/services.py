@@ -55,7 +55,7 @@ def email_outbox_cancel(*, key: str, reason: str) -> int:
 
 def enqueue(ids: list[int]) -> int:
     """Queue outbox emails by id over one broker connection, tried once; on failure the sweep finds them."""
-    from . import tasks
+    from . import tasks  # the tasks module imports this one: loaded on first use
 
     if not ids:
         return 0

@@ -5,6 +5,7 @@ production-configured copy). Running it again resets the demo passwords and adds
 """
 
 import base64
+import os
 import secrets
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -91,8 +92,6 @@ class Command(BaseCommand):
 
 
 def settings_password() -> str:
-    import os
-
     return os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
 
 
