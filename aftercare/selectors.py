@@ -10,7 +10,6 @@ from kap_clinic.rules import outcomes
 from patients.models import Patient
 from patients.selectors import visible_through
 from sessions.models import DosingSession
-from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
 
 from .models import CheckIn, CheckInResponse, IntegrationSession
 
@@ -114,7 +113,8 @@ def episode_starts(patient_ids) -> dict[int, datetime]:
     """Each patient's episode start: the first dosing session (booked or held) of their latest treatment plan that has
     one. One query however many patients."""
     rows = (
-        DosingSession.objects.filter(patient_id__in=patient_ids, status__in=ACTIVE_SESSION_STATUSES)
+        DosingSession.objects.active()
+        .filter(patient_id__in=patient_ids)
         .values("patient_id", "plan_id")
         .annotate(first=Min("starts_at"))
     )

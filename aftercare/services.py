@@ -25,7 +25,7 @@ from screening.models import SuicideRiskAlert
 from screening.services import risk_alert_raise
 from sessions.models import DosingSession
 from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
-from sessions.services import booking_race_lost_as_validation_error, lock_for_booking
+from sessions.scheduling.services import booking_race_lost_as_validation_error, lock_for_booking
 
 from .models import CheckIn, CheckInResponse, IntegrationSession
 from .selectors import episode_starts, integration_sessions_overlapping, phq9_points

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 
-from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
+from .controlled import admin as controlled_admin  # noqa: F401 - registers the controlled-substance admins
 from .models import (
     ClinicClosure,
     ClinicHours,
@@ -13,6 +13,7 @@ from .models import (
     ProtocolPhase,
     Room,
 )
+from .rems import admin as rems_admin  # noqa: F401 - registers the REMS form admin
 
 
 @admin.register(Enrollment)

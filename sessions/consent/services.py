@@ -19,8 +19,8 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
 
-from .models import ConsentAcceptance, ConsentDocument, DosingSession, TreatmentPlan
-from .models.scheduling import Route
+from ..models import ConsentAcceptance, ConsentDocument, DosingSession, TreatmentPlan
+from ..models.scheduling import Route
 
 # Scans of signed forms: what a phone or office scanner produces, and no larger than a multi-page PDF needs.
 SCAN_TYPES = {".pdf": b"%PDF", ".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff"}

@@ -14,10 +14,10 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
 from patients.selectors import get_patient_for_user, visible_through
 
-from . import consent
-from .calendar import portal_patient
-from .consent_forms import ConsentRecordForm
-from .models import ConsentAcceptance, ConsentDocument
+from ..calendar import portal_patient
+from ..models import ConsentAcceptance, ConsentDocument
+from . import services as consent
+from .forms import ConsentRecordForm
 
 RECORDERS = (Role.CLINICIAN, Role.INTAKE, Role.ADMIN)
 

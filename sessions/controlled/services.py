@@ -20,9 +20,8 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from patients.selectors import patients_visible_to
 
-from .models import ControlledProduct, CSLogEntry, DosingSession, ProductLot
-from .models.controlled import MG, stock_effect
-from .models.scheduling import ACTIVE_SESSION_STATUSES
+from ..models import ControlledProduct, CSLogEntry, DosingSession, ProductLot
+from ..models.controlled import MG, stock_effect
 
 MILLIGRAM = Decimal("0.001")
 ZERO = Decimal("0")
@@ -144,7 +143,7 @@ def cs_dose_record(
             problems.append("The witness to the waste must be someone other than you.")
         elif not witness.is_active or witness.role not in STAFF_ROLES:
             problems.append("The witness must be an active member of staff.")
-    if session is not None and session.status not in ACTIVE_SESSION_STATUSES:
+    if session is not None and not session.is_active:
         problems.append("A cancelled or missed session has no dose.")
     if problems:
         raise ValidationError(problems)

@@ -13,8 +13,22 @@ from django.db import models
 from django.db.models import F, Q
 
 from kap_clinic.kernel.audit.privileges import append_only
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.rules import safety
 
 from .scheduling import DosingSession
+
+
+def vital_limits() -> safety.VitalLimits:
+    """The clinic's dosing-day thresholds, from Clinic settings."""
+    clinic = ClinicSettings.load()
+    return safety.VitalLimits(**{name: getattr(clinic, name) for name in ClinicSettings.DOSING_DAY_FIELDS})
+
+
+def bp_level(sbp: int | None, dbp: int | None, limits: safety.VitalLimits | None = None) -> str:
+    """The pre-dose rule a reading falls under: hold, flag, or "" (within limits or not taken)."""
+    return safety.pre_dose_bp_level(sbp, dbp, limits or vital_limits())
+
 
 SIGNED_MESSAGE = "This session record is signed and can no longer change; add an amendment instead."
 
@@ -282,8 +296,6 @@ class VitalSign(SignedRecordRow):
 
     @property
     def bp_level(self) -> str:
-        from ..recording import bp_level
-
         # `limits` is set by the record page's read, so a long timeline does not read the settings per row.
         return bp_level(self.sbp, self.dbp, getattr(self, "limits", None))
 

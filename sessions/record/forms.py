@@ -7,8 +7,8 @@ from django import forms
 from kap_clinic.kernel.validation import BoundedInput
 from kap_clinic.rules import safety
 
-from .models import AdverseEvent, ScaleScore, VitalSign
-from .models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
+from ..models import AdverseEvent, ScaleScore, VitalSign
+from ..models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
 
 # Times default to the moment of saving, so a page left open does not date a reading to when it was loaded.
 WHEN = {

@@ -16,15 +16,14 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
-from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import safety, spravato
 from screening.models import SuicideRiskAlert
 from screening.services import open_risk_alerts, risk_alert_raise
 
-from .consent import consent_problems
-from .models import (
+from ..consent.services import consent_problems
+from ..models import (
     AdverseEvent,
     Discharge,
     DoseAdministration,
@@ -37,10 +36,11 @@ from .models import (
     ScaleScore,
     VitalSign,
 )
-from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
-from .models.scheduling import Route
-from .rems import rems_can_sign, rems_enrollment_problems
-from .services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
+from ..models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE, bp_level, vital_limits
+from ..models.scheduling import Route
+from ..rems.delivery import rems_can_sign
+from ..rems.planning import rems_enrollment_problems
+from ..scheduling.services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
 
 # Pre-dose blood-pressure rules (DOMAIN 2.3), with the clinic's thresholds (Clinic settings; defaults 140/90 and
 # 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato label "general guide"); above
@@ -50,22 +50,9 @@ BP_OK, BP_FLAG, BP_HOLD = "", PreDoseCheck.BpLevel.FLAG, PreDoseCheck.BpLevel.HO
 
 RECORDING_ROLES = (Role.CLINICIAN, Role.INTAKE)
 DOSING_ROLES = (Role.CLINICIAN,)
-OPEN_FOR_DOSING = (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN)
-CLOSED = (DosingSession.Status.CANCELLED, DosingSession.Status.NO_SHOW)
 # A typed time may run a little ahead of the server clock; more than this is a typing slip.
 CLOCK_SLACK = timedelta(minutes=2)
 MG = Decimal("0.1")
-
-
-def vital_limits() -> safety.VitalLimits:
-    """The clinic's dosing-day thresholds, from Clinic settings."""
-    clinic = ClinicSettings.load()
-    return safety.VitalLimits(**{name: getattr(clinic, name) for name in ClinicSettings.DOSING_DAY_FIELDS})
-
-
-def bp_level(sbp: int | None, dbp: int | None, limits: safety.VitalLimits | None = None) -> str:
-    """The pre-dose rule a reading falls under: hold, flag, or "" (within limits or not taken)."""
-    return safety.pre_dose_bp_level(sbp, dbp, limits or vital_limits())
 
 
 def dose_mg_for(*, dose_mg_per_kg: Decimal, weight_kg: Decimal) -> Decimal:
@@ -92,7 +79,7 @@ def _lock(session: DosingSession) -> DosingSession:
 
 
 def _require_open(session: DosingSession) -> None:
-    if session.status in CLOSED:
+    if session.status in DosingSession.CLOSED_STATUSES:
         raise ValidationError(f"The session is {session.get_status_display().lower()}; there is nothing to record.")
 
 
@@ -351,7 +338,7 @@ def dose_record(
     session = _lock(session)
     if DoseAdministration.objects.filter(session=session).exists():
         raise ValidationError("The dose for this session is already recorded.")
-    if session.status not in OPEN_FOR_DOSING:
+    if session.status not in DosingSession.OPEN_FOR_DOSING_STATUSES:
         raise ValidationError(f"A {session.get_status_display().lower()} session cannot be dosed.")
     problems = dosing_problems(session, PreDoseCheck.objects.filter(session=session).first())
     if problems:
@@ -408,7 +395,7 @@ def dose_record(
         infusion_rate_mg_per_min=infusion_rate_mg_per_min,
     )
     record.save()
-    _set_status(session, DosingSession.Status.IN_PROGRESS, allowed_from=OPEN_FOR_DOSING)
+    _set_status(session, DosingSession.Status.IN_PROGRESS, allowed_from=DosingSession.OPEN_FOR_DOSING_STATUSES)
     return record
 
 
@@ -885,7 +872,7 @@ def session_record(session: DosingSession) -> SessionRecord:
         vital.dangers = safety.dangerous_vitals(
             sbp=vital.sbp, dbp=vital.dbp, hr=vital.hr, spo2=vital.spo2, limits=record.limits
         )
-    if record.dose is None and session.status not in CLOSED:
+    if record.dose is None and session.status not in DosingSession.CLOSED_STATUSES:
         record.dosing_problems = dosing_problems(session, check)
         record.low_risk_alerts = [a for a in open_risk_alerts(session.patient) if a.level == "low"]
     return record

@@ -12,10 +12,12 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
 
-from . import recording
-from .consent import consent_status_for_session
-from .models.record import MOAAS_LABELS
-from .record_forms import (
+from ..consent.services import consent_status_for_session
+from ..models import DosingSession
+from ..models.record import MOAAS_LABELS
+from ..selectors import get_session_for_user
+from . import services as recording
+from .forms import (
     AdverseEventForm,
     AdverseEventResolveForm,
     AmendmentForm,
@@ -30,7 +32,6 @@ from .record_forms import (
     TopUpForm,
     VitalSignForm,
 )
-from .selectors import get_session_for_user
 
 TEMPLATE = "sessions/record/record_detail.html"
 FORMS = {
@@ -123,7 +124,7 @@ def _page(request, session, *, bound=None, status=200):
         "forms": forms,
         "dosing": dosing,
         "consent": consent_status_for_session(session),
-        "is_open": session.status not in recording.CLOSED,
+        "is_open": session.status not in DosingSession.CLOSED_STATUSES,
         "route": protocol.route,
         "can": {
             "record": may_record,

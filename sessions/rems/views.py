@@ -1,21 +1,19 @@
-"""Views of the Spravato REMS monitoring form and of the controlled-substance log."""
+"""Views of the Spravato REMS Patient Monitoring Form."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 
-from . import controlled, rems
-from .models import CSLogEntry, RemsMonitoringForm
+from ..models import RemsMonitoringForm
+from . import delivery, reading
+from .forms import RemsEditForm, SubmissionForm
 from .pdf import rems_form_pdf
-from .rems_forms import DoseRecordForm, LotReceiveForm, ReconcileForm, RemsEditForm, SubmissionForm
-from .selectors import get_session_for_user
 
 
 def _errors(form, exc: ValidationError) -> None:
@@ -37,35 +35,35 @@ def _rems_form_of(session) -> RemsMonitoringForm | None:
 
 @role_required(*STAFF_ROLES)
 def rems_detail_view(request, pk):
-    session = rems.get_rems_session_for_user(request.user, pk)
+    session = reading.get_rems_session_for_user(request.user, pk)
     form = _rems_form_of(session)
     record_chart_view(obj=form or session)
     ctx = {"session": session, "patient": session.patient, "form": form, "submission_form": SubmissionForm()}
     if form is not None:
         ctx.update(
             events=form.events.all(),
-            missing=rems.rems_form_missing_fields(form),
-            problems=rems.rems_form_problems(form),
-            warnings=rems.rems_form_warnings(form),
+            missing=delivery.rems_form_missing_fields(form),
+            problems=delivery.rems_form_problems(form),
+            warnings=delivery.rems_form_warnings(form),
         )
     return render(request, "sessions/rems/rems_detail.html", ctx)
 
 
 @role_required(Role.CLINICIAN)
 def rems_edit_view(request, pk):
-    session = rems.get_rems_session_for_user(request.user, pk)
+    session = reading.get_rems_session_for_user(request.user, pk)
     existing = _rems_form_of(session)
     if existing is not None and existing.is_signed:
         messages.info(request, "This REMS form is signed and can no longer be changed.")
         return redirect("sessions:rems_detail", pk=session.pk)
-    instance = existing or RemsMonitoringForm(session=session, **rems.rems_prefill(session))
+    instance = existing or RemsMonitoringForm(session=session, **delivery.rems_prefill(session))
     if existing is not None and request.method != "POST":
-        rems.fill_blank_blood_pressures(instance)
+        delivery.fill_blank_blood_pressures(instance)
     form = RemsEditForm(request.POST if request.method == "POST" else None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = existing or rems.rems_form_start(session=session, by=request.user)
-            rems.rems_form_save(form=saved, by=request.user, data=form.field_data(), events=form.events_data())
+            saved = existing or delivery.rems_form_start(session=session, by=request.user)
+            delivery.rems_form_save(form=saved, by=request.user, data=form.field_data(), events=form.events_data())
         except ValidationError as exc:
             _errors(form, exc)
         else:
@@ -79,13 +77,13 @@ def rems_edit_view(request, pk):
 @role_required(Role.CLINICIAN)
 @require_POST
 def rems_sign_view(request, pk):
-    session = rems.get_rems_session_for_user(request.user, pk)
+    session = reading.get_rems_session_for_user(request.user, pk)
     form = _rems_form_of(session)
     if form is None:
         messages.error(request, "Fill in the REMS form before signing it.")
         return redirect("sessions:rems_detail", pk=session.pk)
     try:
-        rems.rems_form_sign(form=form, by=request.user)
+        delivery.rems_form_sign(form=form, by=request.user)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -97,14 +95,14 @@ def rems_sign_view(request, pk):
 @role_required(*STAFF_ROLES)
 @require_POST
 def rems_submit_view(request, pk):
-    session = rems.get_rems_session_for_user(request.user, pk)
+    session = reading.get_rems_session_for_user(request.user, pk)
     form = _rems_form_of(session)
     submission = SubmissionForm(request.POST)
     if form is None or not submission.is_valid():
         messages.error(request, "Nothing to record: the REMS form has not been filled in.")
         return redirect("sessions:rems_detail", pk=session.pk)
     try:
-        rems.rems_form_mark_submitted(form=form, by=request.user, reference=submission.cleaned_data["reference"])
+        delivery.rems_form_mark_submitted(form=form, by=request.user, reference=submission.cleaned_data["reference"])
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -118,7 +116,7 @@ def rems_submit_view(request, pk):
 
 @role_required(*STAFF_ROLES)
 def rems_pdf_view(request, pk):
-    session = rems.get_rems_session_for_user(request.user, pk)
+    session = reading.get_rems_session_for_user(request.user, pk)
     form = _rems_form_of(session)
     if form is None:
         raise Http404("No REMS form for this session yet.")
@@ -132,86 +130,7 @@ def rems_pdf_view(request, pk):
 
 @role_required(*STAFF_ROLES)
 def rems_pending_view(request):
-    rows = rems.rems_forms_due(request.user)
+    rows = reading.rems_forms_due(request.user)
     record_reads(rows=[row.session for row in rows])
     ctx = {"rows": rows, "overdue": sum(row.is_overdue for row in rows)}
     return render(request, "sessions/rems/rems_pending.html", ctx)
-
-
-# ---- Controlled-substance log -------------------------------------------------------------------
-
-
-@role_required(*controlled.CS_ROLES)
-def cs_lot_list_view(request):
-    ctx = {"products": controlled.cs_balances(), "today": timezone.localdate()}
-    return render(request, "sessions/controlled/lot_list.html", ctx)
-
-
-@role_required(*controlled.CS_ROLES)
-def cs_lot_log_view(request, pk):
-    lot = controlled.get_lot_for_user(request.user, pk)
-    entries = controlled.cs_lot_log_for_user(lot, request.user)
-    record_reads(rows=[entry.session for entry in entries if entry.shows_patient])  # the chart numbers it shows
-    ctx = {"lot": lot, "entries": entries, "totals": controlled.cs_lot_totals(lot)}
-    return render(request, "sessions/controlled/lot_log.html", ctx)
-
-
-@role_required(*controlled.CS_ROLES)
-def cs_receive_view(request):
-    form = LotReceiveForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lot = controlled.cs_lot_receive(by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors(form, exc)
-        else:
-            messages.success(request, f"Lot {lot.lot_number} received: {lot.received_mg.normalize():f} mg.")
-            return redirect("sessions:cs_lot_log", pk=lot.pk)
-    return render(request, "sessions/controlled/receive_form.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@role_required(Role.ADMIN)
-def cs_reconcile_view(request, pk):
-    lot = controlled.get_lot_for_user(request.user, pk)
-    form = ReconcileForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            entry = controlled.cs_reconcile(lot=lot, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors(form, exc)
-        else:
-            if entry.amount_mg:
-                messages.warning(request, f"Count recorded; adjustment of {entry.amount_mg.normalize():f} mg logged.")
-            else:
-                messages.success(request, "Count recorded; it matches the log.")
-            return redirect("sessions:cs_lot_log", pk=lot.pk)
-    ctx = {"lot": lot, "form": form, "balance": controlled.cs_lot_balance(lot)}
-    return render(request, "sessions/controlled/reconcile_form.html", ctx, status=400 if form.errors else 200)
-
-
-@role_required(Role.CLINICIAN)
-def cs_dose_record_view(request, pk):
-    session = get_session_for_user(request.user, pk)
-    form = DoseRecordForm(request.POST if request.method == "POST" else None, request=request)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            controlled.cs_dose_record(
-                session=session,
-                lot=data["lot"],
-                drawn_mg=data["drawn_mg"],
-                administered_mg=data["administered_mg"],
-                wasted_mg=data["wasted_mg"],
-                witness=data["witness"] if data["wasted_mg"] else None,
-                note=data["note"],
-                by=request.user,
-            )
-        except ValidationError as exc:
-            _errors(form, exc)
-        else:
-            messages.success(request, "Dose recorded in the controlled-substance log.")
-            return redirect("sessions:cs_dose_record", pk=session.pk)
-    entries = CSLogEntry.objects.filter(session=session).select_related("lot__product", "by", "witness")
-    record_chart_view(obj=session)
-    ctx = {"session": session, "patient": session.patient, "form": form, "entries": entries}
-    return render(request, "sessions/controlled/dose_form.html", ctx, status=400 if form.errors else 200)

@@ -16,7 +16,7 @@ from patients.services import patient_transition
 from patients.status import Status
 from screening.gate import enrollment_gate
 
-from .models import (
+from ..models import (
     ClinicClosure,
     ClinicHours,
     ClinicianHours,
@@ -27,7 +27,6 @@ from .models import (
     Room,
     TreatmentPlan,
 )
-from .models.scheduling import ACTIVE_SESSION_STATUSES
 
 MIN_JUSTIFICATION = 20
 SPRAVATO_MAINTENANCE_DAYS = (7, 14)  # DOMAIN.md 3.3: weekly or every 2 weeks from week 9
@@ -70,8 +69,6 @@ def enrollment_create(*, patient: Patient, by: User, override_justification: str
 
 # ---- Scheduling ---------------------------------------------------------------------------------
 
-ACTIVE = ACTIVE_SESSION_STATUSES
-
 
 def _local(moment: datetime) -> datetime:
     """Aware UTC → naive clinic wall-clock time, the form cadence.py works in."""
@@ -105,7 +102,8 @@ def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
 
 def _last_dose_before_plan(patient: Patient) -> datetime | None:
     last = (
-        DosingSession.objects.filter(patient=patient, status__in=ACTIVE)
+        DosingSession.objects.active()
+        .filter(patient=patient)
         .order_by("-starts_at")
         .values_list("dose_window_ends_at", flat=True)
         .first()
@@ -135,7 +133,7 @@ def plan_preview(
 
 def _booking_conflicts(session: DosingSession) -> list[str]:
     """Why this booking cannot stand beside the other active sessions (the same rules the database enforces)."""
-    others = DosingSession.objects.filter(status__in=ACTIVE).exclude(pk=session.pk)
+    others = DosingSession.objects.active().exclude(pk=session.pk)
     overlapping = others.filter(starts_at__lt=session.ends_at, ends_at__gt=session.starts_at)
     when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
     busy = integration_sessions_overlapping(session.starts_at, session.ends_at)
@@ -373,7 +371,7 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
     # Spravato label weeks (DOMAIN.md 3.3), checked on the series as saved; refusing rolls the whole move back.
     week_problems = _label_week_problems(
         session.plan,
-        list(DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).values_list("starts_at", flat=True)),
+        list(DosingSession.objects.active().filter(plan=session.plan_id).values_list("starts_at", flat=True)),
     )
     if week_problems:
         raise ValidationError(week_problems)
@@ -401,7 +399,7 @@ def session_cancel(*, session: DosingSession, by: User, reason: str) -> DosingSe
         raise PermissionDenied
     if not reason.strip():
         raise ValidationError("Give a reason for the cancellation.")
-    scheduled = (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN)
+    scheduled = DosingSession.OPEN_FOR_DOSING_STATUSES
     return _set_status(session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason)
 
 
@@ -434,7 +432,7 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can book a booster.")
     protocol = plan.protocol
-    last = DosingSession.objects.filter(patient=plan.patient, status__in=ACTIVE).order_by("-starts_at").first()
+    last = DosingSession.objects.active().filter(patient=plan.patient).order_by("-starts_at").first()
     if last is None:
         raise ValidationError("The patient has no dose to time a booster from.")
     notes = []
@@ -480,7 +478,7 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         planner_notes=[*notes, *slot.reasons],
     )
     _save_booking(session)
-    booked = DosingSession.objects.filter(plan=plan, status__in=ACTIVE).values_list("starts_at", flat=True)
+    booked = DosingSession.objects.active().filter(plan=plan).values_list("starts_at", flat=True)
     week_problems = _label_week_problems(plan, list(booked))  # refusing rolls the booking back
     if week_problems:
         raise ValidationError(week_problems)
@@ -496,7 +494,7 @@ def session_planned_dose_set(
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can change a planned dose.")
     session = DosingSession.objects.select_for_update().select_related("protocol", "plan").get(pk=session.pk)
-    if session.status not in (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN):
+    if session.status not in DosingSession.OPEN_FOR_DOSING_STATUSES:
         raise ValidationError("Only the dose of a session still to come can change.")
     if DoseAdministration.objects.filter(session=session).exists():
         raise ValidationError("This session's dose has been given.")
@@ -510,7 +508,7 @@ def session_planned_dose_set(
     given = dict(
         DoseAdministration.objects.filter(session__plan=session.plan_id).values_list("session_id", "dose_mg_given")
     )
-    series = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).order_by("starts_at")
+    series = DosingSession.objects.active().filter(plan=session.plan_id).order_by("starts_at")
     doses = [dose if row.pk == session.pk else given.get(row.pk, row.planned_dose) for row in series]
     reason, override_by = _dose_override(protocol, doses, override_reason, by)
     if override_by is not None:

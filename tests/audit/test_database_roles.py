@@ -16,7 +16,7 @@ from django.urls import reverse
 from kap_clinic.kernel.audit.chain import chain_verify
 from kap_clinic.kernel.audit.models import AuditSeal
 from patients.models import Patient
-from sessions.controlled import cs_lot_receive
+from sessions.controlled.services import cs_lot_receive
 from sessions.models import ControlledProduct, CSLogEntry
 from tests.conftest import skip_or_fail
 from tests.screening.test_services import signed_off_screening

@@ -16,7 +16,7 @@ from kap_clinic.kernel.notifications.services import (
     session_for_confirm_token,
 )
 from sessions.models import Route
-from sessions.services import session_cancel, session_reschedule
+from sessions.scheduling.services import session_cancel, session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.services import _save_booking, enrollment_create, plan_create
+from sessions.scheduling.services import _save_booking, enrollment_create, plan_create
 from tests.conftest import skip_or_fail
 
 WAIT_SECONDS = 20

@@ -17,7 +17,7 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.status import Status
 from sessions.models import ClinicClosure, DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.services import (
+from sessions.scheduling.services import (
     _save_booking,
     booster_book,
     enrollment_create,

@@ -105,7 +105,7 @@ def patient_home(user: User) -> dict:
     from aftercare.selectors import checkins_due
     from screening.models import InstrumentResponse
     from sessions.calendar import patient_schedule
-    from sessions.consent import consent_statuses, patient_routes
+    from sessions.consent.services import consent_statuses, patient_routes
 
     patient = getattr(user, "patient", None)
     done, schedule, due, consent_pending = {}, None, [], []

@@ -203,7 +203,7 @@ def _demo_booking(patient, *, clinician) -> None:
 
     from patients.services import patient_rems_enrollment_record
     from sessions.models import Protocol, Room
-    from sessions.services import enrollment_create, plan_create
+    from sessions.scheduling.services import enrollment_create, plan_create
 
     enrollment_create(patient=patient, by=clinician)
     # Enrolled in the Spravato REMS today; the consent form stays for the patient to accept in the portal.
