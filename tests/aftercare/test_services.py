@@ -48,7 +48,7 @@ def test_patient_cannot_be_in_two_integration_sessions_at_once(patient, clinicia
 def test_clinician_cannot_be_booked_over_their_dosing_session(patient, other_patient, clinician):
     plan = book_plan(other_patient, clinician)
     dose = plan.sessions.order_by("starts_at").first()
-    with pytest.raises(ValidationError, match="clinician has a dosing session"):
+    with pytest.raises(ValidationError, match="clinician already has a dosing session"):
         services.integration_session_book(
             patient=patient,
             clinician=clinician,
@@ -61,7 +61,7 @@ def test_clinician_cannot_be_booked_over_their_dosing_session(patient, other_pat
 def test_patient_cannot_be_booked_over_their_own_dosing_session(patient, clinician, other_clinician):
     plan = book_plan(patient, clinician)
     dose = plan.sessions.order_by("starts_at").first()
-    with pytest.raises(ValidationError, match="patient has a dosing session"):
+    with pytest.raises(ValidationError, match="patient already has a dosing session"):
         services.integration_session_book(
             patient=patient, clinician=other_clinician, modality="cbt", starts_at=dose.starts_at, by=other_clinician
         )
@@ -80,7 +80,7 @@ def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(patient, o
     else:
         other = User.objects.create_user(username="clin-x", password="x-Secret-123", role="clinician")
         services.integration_session_book(patient=patient, clinician=other, modality="cbt", starts_at=later, by=other)
-    with pytest.raises(ValidationError, match=f"{whose} has an integration session"):
+    with pytest.raises(ValidationError, match=f"{whose} already has an integration session"):
         session_reschedule(session=dose, new_start=later, by=clinician)
 
 

@@ -250,7 +250,7 @@ def wait_until_blocked_on_a_lock(backend_pid: int) -> None:
         pytest.param(
             {"plan": 1, "room": 1, "clinician": 0, "offset": timedelta(minutes=30)},
             "clinician",
-            "The clinician already has a session at {when}.",
+            "The clinician already has a dosing session at {when}.",
             id="same-clinician",
         ),
         pytest.param(
