@@ -109,8 +109,10 @@ def test_the_runtime_role_cannot_rewrite_history_while_the_site_works(
         assert _refused(f"ALTER TABLE {table} DISABLE TRIGGER ALL"), table
     assert _refused("INSERT INTO audit_auditseal (entry_id, prev_hash, entry_hash) VALUES (0, '', '')")
     assert _refused("DROP TRIGGER audit_log_append_only ON auditlog_logentry")
-    assert _refused("CREATE OR REPLACE FUNCTION audit_log_is_append_only() RETURNS trigger AS 'BEGIN RETURN NEW; END' "
-                    "LANGUAGE plpgsql")
+    assert _refused(
+        "CREATE OR REPLACE FUNCTION audit_log_is_append_only() RETURNS trigger AS 'BEGIN RETURN NEW; END' "
+        "LANGUAGE plpgsql"
+    )
     assert _refused("CREATE TABLE shadow (id int)")
     for table in SIGNED_RECORDS:
         assert _refused(f"TRUNCATE {table}"), table

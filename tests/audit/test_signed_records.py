@@ -51,9 +51,7 @@ def test_a_screening_awaiting_sign_off_can_still_be_corrected(patient, clinician
     assert Screening.objects.get(pk=screening.pk).sign_off_note == "draft note"
 
 
-def test_a_signed_rems_form_is_read_only_except_for_recording_its_submission_once(
-    rems_session, clinician, front_desk
-):
+def test_a_signed_rems_form_is_read_only_except_for_recording_its_submission_once(rems_session, clinician, front_desk):
     with after(rems_session):
         form = delivery.rems_form_sign(form=filled_form(rems_session, clinician), by=clinician)
     one = RemsMonitoringForm.objects.filter(pk=form.pk)
