@@ -11,6 +11,7 @@ from kap_clinic.kernel.accounts.services import witness_password_check
 from kap_clinic.kernel.validation import BoundedInput, expiry_date
 
 from ..models import ControlledProduct, ProductLot
+from .services import cs_session_dose_problems
 
 
 def _mg_field(label: str, *, min_value: Decimal | None = Decimal("0"), **kwargs) -> forms.DecimalField:
@@ -53,9 +54,10 @@ class DoseRecordForm(BoundedInput, forms.Form):
     )
     note = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args, request, **kwargs):
+    def __init__(self, *args, request, session=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
+        self.session = session
         self.fields["lot"].queryset = ProductLot.objects.filter(
             product__is_active=True, expires_on__gte=timezone.localdate()
         ).select_related("product")
@@ -70,6 +72,9 @@ class DoseRecordForm(BoundedInput, forms.Form):
         drawn, given, wasted = (cleaned.get(k) for k in ("drawn_mg", "administered_mg", "wasted_mg"))
         if None not in (drawn, given, wasted) and drawn != given + wasted:
             self.add_error(None, "The amount drawn must equal the amount given plus the waste.")
+        if self.session is not None and given:
+            for problem in cs_session_dose_problems(self.session, given):  # the log follows the session record
+                self.add_error("administered_mg", problem)
         if wasted:
             witness = cleaned.get("witness")
             if witness is None:

@@ -76,7 +76,7 @@ def cs_reconcile_view(request, pk):
 @role_required(Role.CLINICIAN)
 def cs_dose_record_view(request, pk):
     session = get_session_for_user(request.user, pk)
-    form = DoseRecordForm(request.POST if request.method == "POST" else None, request=request)
+    form = DoseRecordForm(request.POST if request.method == "POST" else None, request=request, session=session)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

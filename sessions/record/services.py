@@ -23,6 +23,11 @@ from screening.models import SuicideRiskAlert
 from screening.services import open_risk_alerts, risk_alert_raise
 
 from ..consent.services import consent_problems
+from ..controlled.services import (
+    cs_dose_record,
+    cs_session_reconciliation_problems,
+    session_logged_mg,
+)
 from ..models import (
     AdverseEvent,
     Discharge,
@@ -31,6 +36,7 @@ from ..models import (
     DosingSession,
     PreDoseCheck,
     PreDoseRiskAcknowledgement,
+    ProductLot,
     RecordAmendment,
     RecordSignature,
     ScaleScore,
@@ -327,11 +333,15 @@ def dose_record(
     override_reason: str = "",
     infusion_minutes: int | None = None,
     infusion_rate_mg_per_min: Decimal | None = None,
+    lot: ProductLot | None = None,
+    wasted_mg: Decimal | None = None,
+    witness: User | None = None,
 ) -> DoseAdministration:
     """Record the dose once the pre-dose gate is open, within the protocol's range unless a clinician overrides.
 
     `dose` is in the protocol's unit: mg/kg (converted with the patient's weight) or mg. The session is then in
-    progress, and `dosed_at` anchors every monitoring time.
+    progress, and `dosed_at` anchors every monitoring time. With a `lot`, the controlled-substance log records the
+    same dose as given from that lot (drawn = the dose plus `wasted_mg`, the waste witnessed) in this transaction.
     """
     # Giving the drug is a clinician's act: intake staff record the check-in and vitals, never the dose.
     _require_role(by, *DOSING_ROLES, doing="record a dose")
@@ -394,9 +404,36 @@ def dose_record(
         infusion_minutes=infusion_minutes,
         infusion_rate_mg_per_min=infusion_rate_mg_per_min,
     )
+    logged = session_logged_mg(session)
+    if logged > mg or (logged and lot is not None):
+        raise ValidationError(
+            f"The controlled-substance log already has {logged.normalize():f} mg given in this session: record the "
+            f"dose without a lot (it is logged), and make sure the log and the dose agree ({mg.normalize():f} mg)."
+        )
     record.save()
     _set_status(session, DosingSession.Status.IN_PROGRESS, allowed_from=DosingSession.OPEN_FOR_DOSING_STATUSES)
+    _log_given(session, lot=lot, mg=mg, wasted_mg=wasted_mg, witness=witness, by=by, at=dosed_at, what="dose")
     return record
+
+
+def _log_given(session, *, lot, mg: Decimal, wasted_mg, witness, by: User, at: datetime, what: str) -> None:
+    """The controlled-substance log's draw, administration and waste for a dose the record has just written."""
+    if lot is None:
+        if wasted_mg:
+            raise ValidationError("Choose the lot the waste came from.")
+        return
+    wasted = wasted_mg or Decimal("0")
+    cs_dose_record(
+        lot=lot,
+        drawn_mg=mg + wasted,
+        administered_mg=mg,
+        wasted_mg=wasted,
+        witness=witness,
+        session=session,
+        by=by,
+        at=at,
+        note=f"The session record's {what}.",
+    )
 
 
 def _infusion(protocol, mg: Decimal, minutes: int | None, rate: Decimal | None) -> tuple[int | None, Decimal | None]:
@@ -436,9 +473,18 @@ def dosing_end_record(*, session: DosingSession, by: User, ended_at: datetime | 
 
 @transaction.atomic
 def top_up_record(
-    *, session: DosingSession, by: User, dose_mg: Decimal, given_at: datetime | None = None, reason: str = ""
+    *,
+    session: DosingSession,
+    by: User,
+    dose_mg: Decimal,
+    given_at: datetime | None = None,
+    reason: str = "",
+    lot: ProductLot | None = None,
+    wasted_mg: Decimal | None = None,
+    witness: User | None = None,
 ) -> DoseTopUp:
-    """A clinician's top-up dose during an IM session; observation counts from the last one."""
+    """A clinician's top-up dose during an IM session; observation counts from the last one. With a `lot`, the
+    controlled-substance log records it as given from that lot in this transaction, as for the dose."""
     _require_role(by, Role.CLINICIAN, doing="give a top-up dose")
     session = _lock(session)
     _require_open(session)
@@ -452,13 +498,17 @@ def top_up_record(
     _minutes_after(dose, given_at)
     if dose_mg is None or dose_mg <= 0:
         raise ValidationError("Enter the top-up in mg.")
-    return DoseTopUp.objects.create(
+    top_up = DoseTopUp.objects.create(
         session=session,
         dose_mg=dose_mg.quantize(MG, rounding=ROUND_HALF_UP),
         given_at=given_at,
         reason=(reason or "").strip(),
         given_by=by,
     )
+    _log_given(
+        session, lot=lot, mg=top_up.dose_mg, wasted_mg=wasted_mg, witness=witness, by=by, at=given_at, what="top-up"
+    )
+    return top_up
 
 
 # ---- Monitoring ----------------------------------------------------------------------------------
@@ -735,6 +785,9 @@ def record_sign(*, session: DosingSession, by: User) -> RecordSignature:
     rems = rems_can_sign(session)  # Spravato: the REMS Patient Monitoring Form must be complete first
     if not rems:
         raise ValidationError(list(rems.reasons))
+    ledger = cs_session_reconciliation_problems(session)  # the log agrees with the record's doses
+    if ledger:
+        raise ValidationError(ledger)
     return RecordSignature.objects.create(session=session, signed_by=by, signed_at=timezone.now())
 
 

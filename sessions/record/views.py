@@ -197,7 +197,7 @@ def record_dose_view(request, pk):
     def save(session, data):
         recording.dose_record(session=session, by=request.user, **data)
 
-    return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.")
+    return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.", data=DoseForm.service_data)
 
 
 @role_required(*recording.RECORDING_ROLES)
@@ -215,7 +215,9 @@ def record_top_up_view(request, pk):
     def save(session, data):
         recording.top_up_record(session=session, by=request.user, **data)
 
-    return _step(request, pk, "top_up", save, "Top-up recorded; observation counts from it.")
+    return _step(
+        request, pk, "top_up", save, "Top-up recorded; observation counts from it.", data=TopUpForm.service_data
+    )
 
 
 @role_required(*recording.RECORDING_ROLES)
