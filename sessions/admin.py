@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 
@@ -18,7 +18,7 @@ from .rems import admin as rems_admin  # noqa: F401 - registers the REMS form ad
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(PatientReadAuditAdmin, admin.ModelAdmin):
-    """Read-only: enrollment goes through the screening gate (sessions.services.enrollment_create) only."""
+    """Read-only: enrollment goes through the screening gate (sessions.scheduling.services.enrollment_create) only."""
 
     list_display = ("pk", "patient", "status", "enrolled_at", "enrolled_by")
     list_filter = ("status",)
@@ -58,8 +58,6 @@ class ProtocolAdmin(admin.ModelAdmin):
         try:
             protocol.cadence_rule()
         except ValueError as exc:  # e.g. three sessions a week with fewer preferred weekdays
-            from django.contrib import messages
-
             messages.warning(request, f"The cadence of this protocol cannot be planned as it stands: {exc}")
 
 

@@ -1,6 +1,6 @@
 """The clinical record of one dosing session: pre-dose checks, the dose, monitoring, discharge, signature, amendments.
 
-Rows are written only through `sessions.recording`. Once a clinician signs the record (`RecordSignature`), its rows
+Rows are written only through `sessions.record`. Once a clinician signs the record (`RecordSignature`), its rows
 no longer change: the services refuse, `save()` and `delete()` refuse here, and the database refuses too (triggers in
 migration 0004). Later corrections are `RecordAmendment`s, appended and never edited.
 """
@@ -77,7 +77,7 @@ class RescreenCode(models.TextChoices):
 class PreDoseCheck(SignedRecordRow):
     """The checks before a dose: consent, fasting, an escort home and a full set of pre-dose vitals.
 
-    A pre-dose blood pressure above the flag or hold threshold (sessions.recording) needs a clinician's written
+    A pre-dose blood pressure above the flag or hold threshold (sessions.record.services) needs a clinician's written
     acknowledgement before dosing; the acknowledgement names the level it covers.
     """
 
@@ -142,7 +142,7 @@ class PreDoseCheck(SignedRecordRow):
     def missing(self) -> list[str]:
         """What is still to be done before this checklist is complete."""
         gaps = []
-        # Consent: the route's consent form, accepted (sessions.consent.consent_problems), not this old checkbox.
+        # Consent: the route's consent form, accepted (sessions.consent.services), not this old checkbox.
         if not self.is_fasting_confirmed:
             gaps.append("nothing by mouth for the required time")
         if not self.escort_name.strip():
