@@ -12,7 +12,7 @@ from patients.models import Patient
 from patients.selectors import visible_through
 from screening.models import InstrumentResponse
 from sessions.models import DosingSession
-from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
+from sessions.scheduling.booking import Busy
 
 from .models import CheckIn, CheckInResponse, IntegrationSession
 
@@ -37,6 +37,19 @@ def integration_sessions_overlapping(
         status__in=INTEGRATION_ACTIVE, starts_at__lt=ends, starts_at__gt=starts - LONGEST_INTEGRATION
     ).exclude(pk=exclude_pk)
     return [other for other in nearby if other.ends_at > starts]
+
+
+INTEGRATION_SESSION = "integration session"
+
+
+def integration_sessions_busy(*, starts_at, ends_at, clinician_id, patient_id, room_id) -> list[Busy]:
+    """Active integration sessions overlapping the range that share the clinician or the patient: the booking core's
+    busy-time source for integration sessions (registered in `AftercareConfig.ready()`; they use no bookable room)."""
+    return [
+        Busy(INTEGRATION_SESSION, other.pk, other.clinician_id, other.patient_id)
+        for other in integration_sessions_overlapping(starts_at, ends_at)
+        if other.clinician_id == clinician_id or other.patient_id == patient_id
+    ]
 
 
 def get_integration_session_for_user(user: User, pk: int) -> IntegrationSession:
@@ -114,7 +127,8 @@ def episode_starts(patient_ids) -> dict[int, datetime]:
     """Each patient's episode start: the first dosing session (booked or held) of their latest treatment plan that has
     one. One query however many patients."""
     rows = (
-        DosingSession.objects.filter(patient_id__in=patient_ids, status__in=ACTIVE_SESSION_STATUSES)
+        DosingSession.objects.active()
+        .filter(patient_id__in=patient_ids)
         .values("patient_id", "plan_id")
         .annotate(first=Min("starts_at"))
     )

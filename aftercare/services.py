@@ -26,11 +26,10 @@ from patients.selectors import is_portal_user_of
 from screening.models import SuicideRiskAlert
 from screening.services import risk_alert_raise
 from sessions.models import DosingSession
-from sessions.models.scheduling import ACTIVE_SESSION_STATUSES
-from sessions.services import booking_race_lost_as_validation_error, lock_for_booking
+from sessions.scheduling import booking
 
 from .models import CheckIn, CheckInResponse, IntegrationSession
-from .selectors import episode_starts, integration_sessions_overlapping, phq9_points
+from .selectors import INTEGRATION_SESSION, episode_starts, phq9_points
 
 # PHQ-9 and GAD-7 at every check-in (docs/clinical-references.md#check-ins).
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
@@ -60,31 +59,21 @@ def _chart_link(patient: Patient) -> str:
 # ---- Integration sessions -----------------------------------------------------------------------
 
 
-def _integration_conflicts(session: IntegrationSession) -> list[str]:
-    """Why this booking cannot stand: the clinician or the patient is already busy then (dosing sessions included)."""
-    starts, ends = session.starts_at, session.ends_at
-    busy = integration_sessions_overlapping(starts, ends, exclude_pk=session.pk)
-    dosing = DosingSession.objects.filter(status__in=ACTIVE_SESSION_STATUSES, starts_at__lt=ends, ends_at__gt=starts)
-    when = _local_label(starts)
-    problems = []
-    if any(other.clinician_id == session.clinician_id for other in busy):
-        problems.append(f"The clinician already has an integration session at {when}.")
-    if dosing.filter(clinician=session.clinician).exists():
-        problems.append(f"The clinician has a dosing session at {when}.")
-    if any(other.patient_id == session.patient_id for other in busy):
-        problems.append(f"The patient already has an integration session at {when}.")
-    if dosing.filter(patient=session.patient).exists():
-        problems.append(f"The patient has a dosing session at {when}.")
-    return problems
-
-
 def _save_integration(session: IntegrationSession) -> IntegrationSession:
-    # Dosing and integration bookings cannot share one exclusion constraint: both take these locks first.
-    lock_for_booking(clinician=session.clinician, patient=session.patient)
-    problems = _integration_conflicts(session)
+    """Book or move through the booking core: it locks the clinician and the patient, then checks every kind of
+    appointment (dosing sessions included) for a clash."""
+    booking.lock_for_booking(clinician=session.clinician, patient=session.patient)
+    problems = booking.booking_conflicts(
+        kind=INTEGRATION_SESSION,
+        pk=session.pk,
+        clinician=session.clinician,
+        patient=session.patient,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+    )
     if problems:
         raise ValidationError(problems)
-    with booking_race_lost_as_validation_error():
+    with booking.booking_race_lost_as_validation_error():
         with transaction.atomic():
             session.save()
     reminders_sync(session)

@@ -40,12 +40,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.CANCELLED: frozenset(),
 }
 EDITABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED)
-# A session uses a unit once the patient has arrived for it.
-USED_SESSION_STATUSES = (
-    DosingSession.Status.CHECKED_IN,
-    DosingSession.Status.IN_PROGRESS,
-    DosingSession.Status.COMPLETED,
-)
 
 EDIT_FIELDS = ("payer", "reference", "codes", "units_authorized", "starts_on", "ends_on", "notes")
 
@@ -183,7 +177,7 @@ def units_used_count(authorization: PriorAuthorization) -> int:
         return 0
     return DosingSession.objects.filter(
         patient_id=authorization.patient_id,
-        status__in=USED_SESSION_STATUSES,
+        status__in=DosingSession.TREATED_STATUSES,  # a session uses a unit once the patient has arrived
         starts_at__gte=_day_start(authorization.starts_on),
         starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
     ).count()

@@ -1,9 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
-from . import rems_admin  # noqa: F401 - registers the REMS and controlled-substance admins
+from .controlled import admin as controlled_admin  # noqa: F401 - registers the controlled-substance admins
 from .models import (
     ClinicClosure,
     ClinicHours,
@@ -14,11 +14,12 @@ from .models import (
     ProtocolPhase,
     Room,
 )
+from .rems import admin as rems_admin  # noqa: F401 - registers the REMS form admin
 
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
-    """Read-only: enrollment goes through the screening gate (sessions.services.enrollment_create) only."""
+    """Read-only: enrollment goes through the screening gate (sessions.scheduling.services.enrollment_create) only."""
 
     list_display = ("pk", "patient", "status", "enrolled_at", "enrolled_by")
     list_filter = ("status",)
@@ -49,8 +50,6 @@ class ProtocolAdmin(admin.ModelAdmin):
         try:
             protocol.cadence_rule()
         except ValueError as exc:  # e.g. three sessions a week with fewer preferred weekdays
-            from django.contrib import messages
-
             messages.warning(request, f"The cadence of this protocol cannot be planned as it stands: {exc}")
 
 

@@ -12,13 +12,15 @@ class SessionsConfig(AppConfig):
     verbose_name = "Dosing sessions"
 
     def ready(self):
+        # Models load only once every app is registered, so these modules are imported here, not at the top.
         from kap_clinic.kernel.notifications import occasions
         from kap_clinic.kernel.notifications.models import register_preparation_routes
 
         from .models import Route
         from .occasions import DosingOccasion
+        from .scheduling import booking, services
 
-        # Models load only once every app is registered, so the occasions are imported here, not at the top.
         occasions.register(DosingOccasion())
         register_preparation_routes(Route.choices)
         reference_data.register(defaults.seed)
+        booking.busy_source_register(services.DOSING_SESSION, services.dosing_sessions_busy)

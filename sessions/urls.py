@@ -1,6 +1,11 @@
 from django.urls import path
 
-from . import consent_views, portal_views, record_views, rems_views, views
+from . import portal_views
+from .consent import views as consent_views
+from .controlled import views as controlled_views
+from .record import views as record_views
+from .rems import views as rems_views
+from .scheduling import views
 
 app_name = "sessions"
 
@@ -40,11 +45,11 @@ urlpatterns = [
     path("session/<int:pk>/rems/form.pdf", rems_views.rems_pdf_view, name="rems_pdf"),
     path("rems/pending/", rems_views.rems_pending_view, name="rems_pending"),
     # Controlled-substance log
-    path("controlled/", rems_views.cs_lot_list_view, name="cs_lot_list"),
-    path("controlled/receive/", rems_views.cs_receive_view, name="cs_receive"),
-    path("controlled/lot/<int:pk>/", rems_views.cs_lot_log_view, name="cs_lot_log"),
-    path("controlled/lot/<int:pk>/reconcile/", rems_views.cs_reconcile_view, name="cs_reconcile"),
-    path("session/<int:pk>/controlled-dose/", rems_views.cs_dose_record_view, name="cs_dose_record"),
+    path("controlled/", controlled_views.cs_lot_list_view, name="cs_lot_list"),
+    path("controlled/receive/", controlled_views.cs_receive_view, name="cs_receive"),
+    path("controlled/lot/<int:pk>/", controlled_views.cs_lot_log_view, name="cs_lot_log"),
+    path("controlled/lot/<int:pk>/reconcile/", controlled_views.cs_reconcile_view, name="cs_reconcile"),
+    path("session/<int:pk>/controlled-dose/", controlled_views.cs_dose_record_view, name="cs_dose_record"),
     # The session record on the day: one page, one POST endpoint per step.
     path("session/<int:pk>/record/", record_views.record_detail_view, name="record_detail"),
     path("session/<int:pk>/record/checks/", record_views.record_check_view, name="record_check"),

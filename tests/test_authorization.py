@@ -215,10 +215,10 @@ def _objects(patient, front_desk, clinician, kind=None):
 
     from screening.services import response_save, screening_start
     from sessions.calendar import calendar_feed_create
-    from sessions.controlled import cs_lot_receive
+    from sessions.controlled.services import cs_lot_receive
     from sessions.models import ControlledProduct, Protocol, Room
-    from sessions.rems import rems_form_start
-    from sessions.services import enrollment_create, plan_create
+    from sessions.rems.delivery import rems_form_start
+    from sessions.scheduling.services import enrollment_create, plan_create
 
     if kind == "staff":  # a staff account, no patient data
         return {"staff": clinician}
@@ -267,7 +267,7 @@ def _objects(patient, front_desk, clinician, kind=None):
     if kind == "consent_scan":
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        from sessions.consent import consent_record_by_staff
+        from sessions.consent.services import consent_record_by_staff
         from sessions.models import ConsentDocument
 
         objects["consent_scan"] = consent_record_by_staff(

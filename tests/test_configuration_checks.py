@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
-from kap_clinic.kernel.notifications.services import quiet_hours
+
+from kap_clinic.kernel.notifications.planning import quiet_hours
 
 ROOT = Path(__file__).resolve().parents[1]
 

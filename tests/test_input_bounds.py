@@ -192,7 +192,7 @@ def test_the_schedule_says_so_for_a_date_it_cannot_read(client_for, front_desk):
 
 @pytest.fixture
 def enrolled(patient, clinician):
-    from sessions.services import enrollment_create
+    from sessions.scheduling.services import enrollment_create
 
     enrollment_create(patient=patient, by=clinician, override_justification="Input bounds tests: gate overridden.")
     return patient
@@ -322,7 +322,7 @@ def test_an_adverse_event_outside_the_session_day_is_refused(client_for, clinici
 
 
 def test_vitals_dated_another_day_are_refused(clinician, dosed_session):
-    from sessions import recording
+    from sessions.record import services as recording
 
     with pytest.raises(ValidationError, match="day of the session"):
         recording.vital_sign_record(
@@ -378,8 +378,8 @@ def test_a_sign_in_step_sent_somewhere_that_is_not_a_path_goes_home(client_for, 
 
 def test_the_rems_form_offers_birth_dates_up_to_today(client_for, clinician, patient):
     from sessions.models import Protocol, Room
-    from sessions.rems import rems_form_start
-    from sessions.services import enrollment_create, plan_create
+    from sessions.rems.delivery import rems_form_start
+    from sessions.scheduling.services import enrollment_create, plan_create
 
     enrollment_create(patient=patient, by=clinician, override_justification="Input bounds tests: gate overridden.")
     plan = plan_create(

@@ -124,7 +124,7 @@ def _names_on(page: str, url: str, method: str = "post") -> set[str]:
 
 
 def _record_step_names(url_name: str) -> set[str]:
-    from sessions.record_views import FORMS
+    from sessions.record.views import FORMS
 
     prefixes = {
         "check": "check",

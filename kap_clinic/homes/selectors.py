@@ -27,7 +27,7 @@ from patients.selectors import patient_of_portal_user, patients_visible_to
 from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
 from sessions.calendar import portal_sessions
-from sessions.consent import consent_statuses, patient_routes
+from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
 from sessions.selectors import todays_sessions, unconfirmed_tomorrow
 

@@ -1,7 +1,7 @@
 """Dosing-day safety rules as pure functions: blood-pressure levels, dangerous post-dose readings, when observation
 ends, and what in a session record contradicts a discharge.
 
-Standard library only, worked examples in tests/sessions/test_safety.py; `sessions.recording` enforces them with the
+Standard library only, worked examples in tests/sessions/test_safety.py; `sessions.record` enforces them with the
 clinic's thresholds (ClinicSettings, defaults below) and the record's rows.
 """
 

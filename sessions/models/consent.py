@@ -3,7 +3,7 @@
 A `ConsentDocument` is the clinic's consent form for one route, numbered by version, in force from its
 `effective_on` day. The version in force for a route on a day is the highest version whose `effective_on` is on or
 before that day. A patient accepts a version in the portal (a click after reading it) or staff record an acceptance
-with the scanned signed form. The pre-dose check (`sessions.consent.consent_problems`) wants an acceptance of the
+with the scanned signed form. The pre-dose check (`sessions.consent.services`) wants an acceptance of the
 version in force on the day of every dose, so a new version asks again.
 
 A document's text never changes once anyone has accepted it (publish a new version instead), and acceptances are

@@ -1,6 +1,6 @@
 """The clinical record of one dosing session: pre-dose checks, the dose, monitoring, discharge, signature, amendments.
 
-Rows are written only through `sessions.recording`. Once a clinician signs the record (`RecordSignature`), its rows
+Rows are written only through `sessions.record`. Once a clinician signs the record (`RecordSignature`), its rows
 no longer change: the services refuse, `save()` and `delete()` refuse here, and the database refuses too (triggers in
 migration 0004). Later corrections are `RecordAmendment`s, appended and never edited.
 """
@@ -14,8 +14,22 @@ from django.db.models import F, Q
 
 from kap_clinic.kernel.audit.append_only import AppendOnlyModel
 from kap_clinic.kernel.audit.privileges import append_only
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.rules import safety
 
 from .scheduling import DosingSession
+
+
+def vital_limits() -> safety.VitalLimits:
+    """The clinic's dosing-day thresholds, from Clinic settings."""
+    clinic = ClinicSettings.load()
+    return safety.VitalLimits(**{name: getattr(clinic, name) for name in ClinicSettings.DOSING_DAY_FIELDS})
+
+
+def bp_level(sbp: int | None, dbp: int | None, limits: safety.VitalLimits | None = None) -> str:
+    """The pre-dose rule a reading falls under: hold, flag, or "" (within limits or not taken)."""
+    return safety.pre_dose_bp_level(sbp, dbp, limits or vital_limits())
+
 
 SIGNED_MESSAGE = "This session record is signed and can no longer change; add an amendment instead."
 
@@ -64,7 +78,7 @@ class RescreenCode(models.TextChoices):
 class PreDoseCheck(SignedRecordRow):
     """The checks before a dose: consent, fasting, an escort home and a full set of pre-dose vitals.
 
-    A pre-dose blood pressure above the flag or hold threshold (sessions.recording) needs a clinician's written
+    A pre-dose blood pressure above the flag or hold threshold (sessions.record.services) needs a clinician's written
     acknowledgement before dosing; the acknowledgement names the level it covers.
     """
 
@@ -129,7 +143,7 @@ class PreDoseCheck(SignedRecordRow):
     def missing(self) -> list[str]:
         """What is still to be done before this checklist is complete."""
         gaps = []
-        # Consent: the route's consent form, accepted (sessions.consent.consent_problems), not this old checkbox.
+        # Consent: the route's consent form, accepted (sessions.consent.services), not this old checkbox.
         if not self.is_fasting_confirmed:
             gaps.append("nothing by mouth for the required time")
         if not self.escort_name.strip():
@@ -284,8 +298,6 @@ class VitalSign(SignedRecordRow):
 
     @property
     def bp_level(self) -> str:
-        from ..recording import bp_level
-
         # `limits` is set by the record page's read, so a long timeline does not read the settings per row.
         return bp_level(self.sbp, self.dbp, getattr(self, "limits", None))
 

@@ -1,7 +1,7 @@
 """The Spravato REMS Patient Monitoring Form of one outpatient session (docs/clinical-references.md#rems).
 
 Every field is nullable or blank so a form can be saved while the session is still running; the
-service `sessions.rems.rems_form_missing_fields` names what is still empty, and the form cannot be
+service `sessions.rems.delivery.rems_form_missing_fields` names what is still empty, and the form cannot be
 signed until nothing is. Prefilled values (patient, concomitant medications, setting, dose) are
 copies: the form keeps what was reported even if the chart changes later.
 """

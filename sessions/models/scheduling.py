@@ -238,7 +238,21 @@ class TreatmentPlan(models.Model):
         return {"patient_id": self.patient_id}
 
 
-ACTIVE_SESSION_STATUSES = ("scheduled", "checked_in", "in_progress", "completed")
+class DosingSessionQuerySet(models.QuerySet):
+    """Sessions by the status groups on `DosingSession`, and by time."""
+
+    def active(self):
+        return self.filter(status__in=DosingSession.ACTIVE_STATUSES)
+
+    def treated(self):
+        return self.filter(status__in=DosingSession.TREATED_STATUSES)
+
+    def upcoming(self):
+        return self.filter(status__in=DosingSession.UPCOMING_STATUSES)
+
+    def overlapping(self, starts_at, ends_at):
+        """Sessions whose booked time overlaps [starts_at, ends_at)."""
+        return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
 
 
 class DosingSession(models.Model):
@@ -256,6 +270,18 @@ class DosingSession(models.Model):
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "No-show"
         CANCELLED = "cancelled", "Cancelled"
+
+    # The status groups, named once here and used everywhere (also by `DosingSessionQuerySet`).
+    # Active: the session holds its room, clinician and patient (as the database's exclusion constraints do).
+    ACTIVE_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED)
+    # Treated: the patient arrived (checked in or later), so the session used an authorized unit and owes its forms.
+    TREATED_STATUSES = (Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED)
+    # Upcoming: still ahead of the patient or under way.
+    UPCOMING_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN, Status.IN_PROGRESS)
+    # Open for dosing: booked or checked in, not yet dosed; such a session may still be moved, cancelled or re-dosed.
+    OPEN_FOR_DOSING_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN)
+    # Closed: the session did not take place.
+    CLOSED_STATUSES = (Status.CANCELLED, Status.NO_SHOW)
 
     class Kind(models.TextChoices):
         SERIES = "series", "Planned series"
@@ -284,6 +310,8 @@ class DosingSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = DosingSessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["starts_at", "pk"]
         indexes = [
@@ -309,11 +337,14 @@ class DosingSession(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in ACTIVE_SESSION_STATUSES
+        return self.status in self.ACTIVE_STATUSES
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}
 
+
+# The active group under its older name, for modules that still import it.
+ACTIVE_SESSION_STATUSES = DosingSession.ACTIVE_STATUSES
 
 auditlog.register(Protocol)
 auditlog.register(TreatmentPlan)

@@ -12,6 +12,7 @@ from aftercare.models import CheckIn, CheckInResponse, IntegrationSession
 from aftercare.tasks import checkins_close_overdue
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.notifications.models import StaffAlert
+from sessions.scheduling import booking
 from tests.aftercare.helpers import GAD7_CALM, PHQ9_CALM, book, local_at, open_checkin, phq9_total
 from tests.sessions.test_portal import book_plan
 
@@ -48,7 +49,7 @@ def test_patient_cannot_be_in_two_integration_sessions_at_once(patient, clinicia
 def test_clinician_cannot_be_booked_over_their_dosing_session(patient, other_patient, clinician):
     plan = book_plan(other_patient, clinician)
     dose = plan.sessions.order_by("starts_at").first()
-    with pytest.raises(ValidationError, match="clinician has a dosing session"):
+    with pytest.raises(ValidationError, match="clinician already has a dosing session"):
         services.integration_session_book(
             patient=patient,
             clinician=clinician,
@@ -61,7 +62,7 @@ def test_clinician_cannot_be_booked_over_their_dosing_session(patient, other_pat
 def test_patient_cannot_be_booked_over_their_own_dosing_session(patient, clinician, other_clinician):
     plan = book_plan(patient, clinician)
     dose = plan.sessions.order_by("starts_at").first()
-    with pytest.raises(ValidationError, match="patient has a dosing session"):
+    with pytest.raises(ValidationError, match="patient already has a dosing session"):
         services.integration_session_book(
             patient=patient, clinician=other_clinician, modality="cbt", starts_at=dose.starts_at, by=other_clinician
         )
@@ -69,7 +70,7 @@ def test_patient_cannot_be_booked_over_their_own_dosing_session(patient, clinici
 
 @pytest.mark.parametrize("whose", ["clinician", "patient"])
 def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(patient, other_patient, clinician, whose):
-    from sessions.services import session_reschedule
+    from sessions.scheduling.services import session_reschedule
 
     dose = book_plan(patient, clinician).sessions.order_by("starts_at").first()
     later = dose.starts_at + timedelta(days=1, hours=5)  # inside clinic hours, clear of the next dose
@@ -80,8 +81,33 @@ def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(patient, o
     else:
         other = User.objects.create_user(username="clin-x", password="x-Secret-123", role="clinician")
         services.integration_session_book(patient=patient, clinician=other, modality="cbt", starts_at=later, by=other)
-    with pytest.raises(ValidationError, match=f"{whose} has an integration session"):
+    with pytest.raises(ValidationError, match=f"{whose} already has an integration session"):
         session_reschedule(session=dose, new_start=later, by=clinician)
+
+
+def test_one_booking_core_knows_both_kinds_of_appointment():
+    assert booking.busy_sources() == ("dosing session", "integration session")
+
+
+def test_the_booking_core_names_every_clash_in_one_wording(patient, other_patient, clinician, other_clinician):
+    """The clinician is dosing someone else and the patient is in an integration session: both clashes, one wording."""
+    dose = book_plan(other_patient, clinician).sessions.order_by("starts_at").first()
+    services.integration_session_book(
+        patient=patient, clinician=other_clinician, modality="cbt", starts_at=dose.starts_at, by=other_clinician
+    )
+    when = timezone.localtime(dose.starts_at).strftime("%a %d %b %H:%M")
+    clashes = booking.booking_conflicts(
+        kind="integration session",
+        pk=None,
+        clinician=clinician,
+        patient=patient,
+        starts_at=dose.starts_at,
+        ends_at=dose.starts_at + timedelta(minutes=50),
+    )
+    assert clashes == [
+        f"The clinician already has a dosing session at {when}.",
+        f"The patient already has an integration session at {when}.",
+    ]
 
 
 def test_a_cancelled_session_frees_its_time(patient, other_patient, clinician):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from kap_clinic.kernel.audit.chain import chain_verify
 from kap_clinic.kernel.audit.models import AuditSeal
 from patients.models import Patient
-from sessions.controlled import cs_lot_receive
+from sessions.controlled.services import cs_lot_receive
 from sessions.models import ControlledProduct, CSLogEntry
 from tests.conftest import skip_or_fail
 from tests.screening.test_services import signed_off_screening
@@ -109,8 +109,10 @@ def test_the_runtime_role_cannot_rewrite_history_while_the_site_works(
         assert _refused(f"ALTER TABLE {table} DISABLE TRIGGER ALL"), table
     assert _refused("INSERT INTO audit_auditseal (entry_id, prev_hash, entry_hash) VALUES (0, '', '')")
     assert _refused("DROP TRIGGER audit_log_append_only ON auditlog_logentry")
-    assert _refused("CREATE OR REPLACE FUNCTION audit_log_is_append_only() RETURNS trigger AS 'BEGIN RETURN NEW; END' "
-                    "LANGUAGE plpgsql")
+    assert _refused(
+        "CREATE OR REPLACE FUNCTION audit_log_is_append_only() RETURNS trigger AS 'BEGIN RETURN NEW; END' "
+        "LANGUAGE plpgsql"
+    )
     assert _refused("CREATE TABLE shadow (id int)")
     for table in SIGNED_RECORDS:
         assert _refused(f"TRUNCATE {table}"), table

@@ -66,7 +66,7 @@ LIST_OBJECTS = {
 
 
 def _dose_from_lot(objects, clinician):
-    from sessions.controlled import cs_dose_record
+    from sessions.controlled.services import cs_dose_record
 
     cs_dose_record(
         lot=objects["lot"], session=objects["session"], drawn_mg="35", administered_mg="35", wasted_mg="0", by=clinician

@@ -5,8 +5,8 @@ import pytest
 from django.db import DatabaseError, transaction
 
 from screening.models import Diagnosis, InstrumentResponse, MedicalHistory, Medication, Screening
-from sessions import rems
 from sessions.models import RemsEvent, RemsMonitoringForm
+from sessions.rems import delivery
 from tests.screening.test_services import fill_screening, signed_off_screening
 from tests.sessions import test_rems
 from tests.sessions.test_rems import after, filled_form
@@ -51,11 +51,9 @@ def test_a_screening_awaiting_sign_off_can_still_be_corrected(patient, clinician
     assert Screening.objects.get(pk=screening.pk).sign_off_note == "draft note"
 
 
-def test_a_signed_rems_form_is_read_only_except_for_recording_its_submission_once(
-    rems_session, clinician, front_desk
-):
+def test_a_signed_rems_form_is_read_only_except_for_recording_its_submission_once(rems_session, clinician, front_desk):
     with after(rems_session):
-        form = rems.rems_form_sign(form=filled_form(rems_session, clinician), by=clinician)
+        form = delivery.rems_form_sign(form=filled_form(rems_session, clinician), by=clinician)
     one = RemsMonitoringForm.objects.filter(pk=form.pk)
     events = RemsEvent.objects.filter(form=form)
 
@@ -66,7 +64,7 @@ def test_a_signed_rems_form_is_read_only_except_for_recording_its_submission_onc
     assert refused(lambda: events.delete())
     assert refused(lambda: RemsEvent.objects.create(form=form, event_type="other_adverse_event", occurred=False))
 
-    rems.rems_form_mark_submitted(form=form, by=front_desk, reference="FAX-0042")
+    delivery.rems_form_mark_submitted(form=form, by=front_desk, reference="FAX-0042")
     assert refused(lambda: one.update(submission_reference="FAX-9999"))
     assert refused(lambda: one.update(submitted_at=None, submitted_by=None))
     form.refresh_from_db()

@@ -7,7 +7,7 @@ from django.utils import timezone
 from billing.models import Payer, PriorAuthorization
 from billing.services import authorization_create, authorization_transition
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.services import _save_booking, enrollment_create
+from sessions.scheduling.services import _save_booking, enrollment_create
 
 
 def payer(name: str = "Acme Health") -> Payer:

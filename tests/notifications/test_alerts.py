@@ -9,7 +9,7 @@ from kap_clinic.kernel.notifications.alerts import alerts_open_for, staff_alert_
 from kap_clinic.kernel.notifications.models import Reminder, StaffAlert
 from screening.models import SuicideRiskAlert
 from screening.services import response_save, screening_start
-from sessions import recording
+from sessions.record import services as recording
 from tests.conftest import make_user, sign_in
 from tests.sessions.record_helpers import book_session, checked_and_dosed
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from patients.models import Patient
 from patients.services import patient_rems_enrollment_record
-from sessions import recording
 from sessions.models import PreDoseCheck
-from sessions.rems import rems_form_start
+from sessions.record import services as recording
+from sessions.rems.delivery import rems_form_start
 from tests.sessions.record_helpers import book_session, check, dose, ready_to_dose
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError
 
-from sessions.services import RACE_LOST, booking_race_lost_as_validation_error
+from sessions.scheduling.booking import RACE_LOST, booking_race_lost_as_validation_error
 
 
 class DriverError(Exception):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.reference_data import seed_reference_data
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.services import _save_booking, enrollment_create, plan_create
+from sessions.scheduling.services import _save_booking, enrollment_create, plan_create
 from tests.conftest import skip_or_fail
 
 WAIT_SECONDS = 20
@@ -249,7 +249,7 @@ def wait_until_blocked_on_a_lock(backend_pid: int) -> None:
         pytest.param(
             {"plan": 1, "room": 1, "clinician": 0, "offset": timedelta(minutes=30)},
             "clinician",
-            "The clinician already has a session at {when}.",
+            "The clinician already has a dosing session at {when}.",
             id="same-clinician",
         ),
         pytest.param(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sessions import calendar
 from sessions.models import CalendarFeed, DosingSession, Route
-from sessions.services import session_cancel, session_reschedule
+from sessions.scheduling.services import session_cancel, session_reschedule
 from tests.sessions.test_portal import book_plan
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from sessions import recording
-from sessions.consent import consent_problems
+from sessions.consent.services import consent_problems
 from sessions.models import ConsentAcceptance, ConsentDocument, PreDoseCheck
+from sessions.record import services as recording
 
 from .record_helpers import book_session, check, dose
 
@@ -157,7 +157,7 @@ def test_staff_record_a_signed_paper_form_with_a_private_scan(session, clinician
 def test_a_scan_is_served_to_no_one_outside_the_patients_care(
     session, front_desk, client_for, other_clinician, patient_user
 ):
-    from sessions.consent import consent_record_by_staff
+    from sessions.consent.services import consent_record_by_staff
 
     acceptance = consent_record_by_staff(
         patient=session.patient, document=iv_v1(), scan=scan(), signed_on=timezone.localdate(), by=front_desk

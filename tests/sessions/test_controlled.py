@@ -9,7 +9,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions.controlled import (
+from sessions.controlled.services import (
     cs_balances,
     cs_dose_record,
     cs_lot_balance,
@@ -19,7 +19,7 @@ from sessions.controlled import (
     cs_reconcile,
 )
 from sessions.models import ControlledProduct, CSLogEntry, Protocol, Room
-from sessions.services import enrollment_create, plan_create
+from sessions.scheduling.services import enrollment_create, plan_create
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,8 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 from screening.models import SuicideRiskAlert
 from screening.services import alert_clear
-from sessions import recording
 from sessions.models import Discharge, DoseTopUp, DosingSession, Protocol
+from sessions.record import services as recording
 from tests.aftercare.helpers import GAD7_CALM, open_checkin, phq9_total
 
 from .record_helpers import (

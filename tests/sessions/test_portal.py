@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.roles import Role
 from sessions.models import CalendarFeed, DosingSession, Protocol, Room, TreatmentPlan
-from sessions.services import enrollment_create, plan_create, session_cancel
+from sessions.scheduling.services import enrollment_create, plan_create, session_cancel
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions import recording
 from sessions.models import DoseAdministration, PreDoseCheck, VitalSign
+from sessions.record import services as recording
 
 from .record_helpers import ALL_MET, book_session, check, checked_and_dosed
 

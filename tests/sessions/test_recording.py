@@ -11,7 +11,6 @@ from django.db import DatabaseError, transaction
 
 from screening.models import SuicideRiskAlert
 from screening.services import alert_clear, screening_start
-from sessions import recording
 from sessions.models import (
     AdverseEvent,
     DoseAdministration,
@@ -21,6 +20,7 @@ from sessions.models import (
     ScaleScore,
     VitalSign,
 )
+from sessions.record import services as recording
 
 from .record_helpers import ALL_MET, REASON, book_session, check, checked_and_dosed, discharged, dose, monitored
 

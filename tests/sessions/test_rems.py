@@ -12,10 +12,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from screening.services import medical_save, screening_start
-from sessions import rems
 from sessions.models import Protocol, RemsMonitoringForm, Room
-from sessions.pdf import rems_form_pdf
-from sessions.services import enrollment_create, plan_create, session_check_in
+from sessions.rems import delivery, planning, reading
+from sessions.rems.pdf import rems_form_pdf
+from sessions.scheduling.services import enrollment_create, plan_create, session_check_in
 
 pytestmark = pytest.mark.django_db
 
@@ -102,8 +102,8 @@ def after(session, hours=3):
 
 def filled_form(session, clinician, **overrides) -> RemsMonitoringForm:
     session_check_in(session=session, by=clinician)
-    form = rems.rems_form_start(session=session, by=clinician)
-    return rems.rems_form_save(form=form, by=clinician, data={**ANSWERS, **overrides}, events=EVENTS)
+    form = delivery.rems_form_start(session=session, by=clinician)
+    return delivery.rems_form_save(form=form, by=clinician, data={**ANSWERS, **overrides}, events=EVENTS)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -117,7 +117,7 @@ def pdf_text(pdf: bytes) -> str:
 def test_pdf_holds_the_sessions_values_and_only_those(rems_session, clinician, other_patient):
     with after(rems_session):
         form = filled_form(rems_session, clinician)
-        form = rems.rems_form_sign(form=form, by=clinician)
+        form = delivery.rems_form_sign(form=form, by=clinician)
         pdf = rems_form_pdf(form)
     assert pdf.startswith(b"%PDF")
     text = pdf_text(pdf)
@@ -169,7 +169,7 @@ def test_pdf_holds_the_sessions_values_and_only_those(rems_session, clinician, o
 def test_an_unsigned_form_prints_as_a_draft(rems_session, clinician):
     with after(rems_session):
         session_check_in(session=rems_session, by=clinician)
-        form = rems.rems_form_start(session=rems_session, by=clinician)
+        form = delivery.rems_form_start(session=rems_session, by=clinician)
         assert "Draft: not signed" in pdf_text(rems_form_pdf(form))
 
 
@@ -192,19 +192,19 @@ def test_staff_download_the_pdf_under_a_name_without_the_patients(
 def test_a_form_with_a_missing_field_cannot_be_signed_and_the_field_is_named(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician, lot_number="", bp_40min_systolic=None)
-        form = rems.rems_form_save(form=form, by=clinician, data={}, events={"respiratory_depression": (None, "")})
-        missing = rems.rems_form_missing_fields(form)
+        form = delivery.rems_form_save(form=form, by=clinician, data={}, events={"respiratory_depression": (None, "")})
+        missing = delivery.rems_form_missing_fields(form)
         assert missing == [
             "lot number",
             "systolic BP about 40 minutes after administration",
             "respiratory depression (yes or no)",
         ]
-        assert not rems.rems_form_complete(form)
-        check = rems.rems_can_sign(rems_session)
+        assert not delivery.rems_form_complete(form)
+        check = delivery.rems_can_sign(rems_session)
         assert not check and check.required
         assert "lot number" in check.reasons[0]
         with pytest.raises(ValidationError) as refused:
-            rems.rems_form_sign(form=form, by=clinician)
+            delivery.rems_form_sign(form=form, by=clinician)
     assert "systolic BP about 40 minutes after administration" in " ".join(refused.value.messages)
     form.refresh_from_db()
     assert form.signed_at is None
@@ -213,31 +213,31 @@ def test_a_form_with_a_missing_field_cannot_be_signed_and_the_field_is_named(rem
 def test_a_complete_form_is_signed_and_then_read_only(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician)
-        assert rems.rems_form_missing_fields(form) == []
-        assert rems.rems_can_sign(rems_session)
-        form = rems.rems_form_sign(form=form, by=clinician)
+        assert delivery.rems_form_missing_fields(form) == []
+        assert delivery.rems_can_sign(rems_session)
+        form = delivery.rems_form_sign(form=form, by=clinician)
         assert form.signed_by == clinician
         with pytest.raises(ValidationError, match="signed"):
-            rems.rems_form_save(form=form, by=clinician, data={"lot_number": "OTHER"})
+            delivery.rems_form_save(form=form, by=clinician, data={"lot_number": "OTHER"})
 
 
 def test_other_dose_needs_its_mg_and_other_adverse_event_needs_details(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician, dose="other")
-        form = rems.rems_form_save(form=form, by=clinician, data={}, events={"other_adverse_event": (True, "")})
-        assert rems.rems_form_missing_fields(form) == ["other dose (mg)", "what the other adverse event was"]
-        form = rems.rems_form_save(
+        form = delivery.rems_form_save(form=form, by=clinician, data={}, events={"other_adverse_event": (True, "")})
+        assert delivery.rems_form_missing_fields(form) == ["other dose (mg)", "what the other adverse event was"]
+        form = delivery.rems_form_save(
             form=form, by=clinician, data={"dose_other_mg": 28}, events={"other_adverse_event": (True, "Nausea")}
         )
-        assert rems.rems_form_complete(form)
+        assert delivery.rems_form_complete(form)
         assert form.dose_mg == 28
 
 
 def test_ready_to_leave_after_completion_blocks_signing(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician, ready_to_leave_minutes=150)
-        assert rems.rems_form_missing_fields(form) == []
-        check = rems.rems_can_sign(rems_session)
+        assert delivery.rems_form_missing_fields(form) == []
+        check = delivery.rems_can_sign(rems_session)
     assert not check
     assert "ready to leave after monitoring was completed" in check.reasons[0]
 
@@ -245,8 +245,8 @@ def test_ready_to_leave_after_completion_blocks_signing(rems_session, clinician)
 def test_short_monitoring_is_flagged_but_not_blocking(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician, total_monitoring_minutes=100, ready_to_leave_minutes=90)
-        assert rems.rems_can_sign(rems_session)
-    assert "less than the REMS minimum of 120 minutes" in rems.rems_form_warnings(form)[0]
+        assert delivery.rems_can_sign(rems_session)
+    assert "less than the REMS minimum of 120 minutes" in delivery.rems_form_warnings(form)[0]
 
 
 def test_sessions_without_rems_need_no_form(patient, clinician, room):
@@ -261,25 +261,25 @@ def test_sessions_without_rems_need_no_form(patient, clinician, room):
         planned_dose=Decimal("0.5"),
         by=clinician,
     )
-    check = rems.rems_can_sign(plan.sessions.first())
+    check = delivery.rems_can_sign(plan.sessions.first())
     assert check and not check.required
     with pytest.raises(ValidationError):
-        rems.rems_form_start(session=plan.sessions.first(), by=clinician)
+        delivery.rems_form_start(session=plan.sessions.first(), by=clinician)
 
 
 def test_a_rems_session_without_a_form_cannot_be_signed(rems_session):
-    check = rems.rems_can_sign(rems_session)
+    check = delivery.rems_can_sign(rems_session)
     assert not check
     assert check.reasons == ("The REMS Patient Monitoring Form has not been started.",)
 
 
 def test_only_clinicians_fill_in_and_sign(rems_session, clinician, front_desk):
     with pytest.raises(PermissionDenied):
-        rems.rems_form_start(session=rems_session, by=front_desk)
+        delivery.rems_form_start(session=rems_session, by=front_desk)
     with after(rems_session):
         form = filled_form(rems_session, clinician)
         with pytest.raises(PermissionDenied):
-            rems.rems_form_sign(form=form, by=front_desk)
+            delivery.rems_form_sign(form=form, by=front_desk)
 
 
 def test_a_missing_field_is_shown_and_signing_through_the_page_is_refused(client_for, rems_session, clinician):
@@ -293,28 +293,28 @@ def test_a_missing_field_is_shown_and_signing_through_the_page_is_refused(client
     assert RemsMonitoringForm.objects.get().signed_at is None
 
 
-@pytest.mark.parametrize("field", rems.REQUIRED_FIELDS)
+@pytest.mark.parametrize("field", delivery.REQUIRED_FIELDS)
 def test_each_required_field_left_empty_refuses_signing_and_is_named(rems_session, clinician, field):
     empty = None if RemsMonitoringForm._meta.get_field(field).null else ""
     label = str(RemsMonitoringForm._meta.get_field(field).verbose_name)
     with after(rems_session):
         form = filled_form(rems_session, clinician, **{field: empty})
-        assert label in rems.rems_form_missing_fields(form)
+        assert label in delivery.rems_form_missing_fields(form)
         with pytest.raises(ValidationError) as refused:
-            rems.rems_form_sign(form=form, by=clinician)
+            delivery.rems_form_sign(form=form, by=clinician)
     assert label in " ".join(refused.value.messages)
     form.refresh_from_db()
     assert form.signed_at is None
 
 
 def test_the_optional_fields_may_stay_empty(rems_session, clinician):
-    optional = [name for name, required in rems.FORM_FIELDS.items() if not required]
+    optional = [name for name, required in delivery.FORM_FIELDS.items() if not required]
     assert optional == ["patient_middle_initial", "setting_address2", "dose_other_mg"]
     blanks = {name: None if RemsMonitoringForm._meta.get_field(name).null else "" for name in optional}
     with after(rems_session):
         form = filled_form(rems_session, clinician, **blanks)
-        assert rems.rems_form_missing_fields(form) == []
-        form = rems.rems_form_sign(form=form, by=clinician)
+        assert delivery.rems_form_missing_fields(form) == []
+        form = delivery.rems_form_sign(form=form, by=clinician)
     assert form.signed_at is not None
 
 
@@ -343,7 +343,7 @@ def test_concomitant_medications_are_prefilled_from_the_latest_screening(patient
     rems_session = book_rems_plan(patient, clinician, room).sessions.order_by("starts_at").first()
     with after(rems_session):
         session_check_in(session=rems_session, by=clinician)
-        form = rems.rems_form_start(session=rems_session, by=clinician)
+        form = delivery.rems_form_start(session=rems_session, by=clinician)
     assert form.takes_benzodiazepines is True
     assert form.takes_psychostimulants is True
     assert form.takes_opioids is False  # only on the older screening
@@ -368,13 +368,13 @@ def test_concomitant_medications_are_prefilled_from_the_latest_screening(patient
 def test_without_a_screening_the_medication_questions_stay_unanswered(rems_session, clinician):
     with after(rems_session):
         session_check_in(session=rems_session, by=clinician)
-        form = rems.rems_form_start(session=rems_session, by=clinician)
+        form = delivery.rems_form_start(session=rems_session, by=clinician)
     assert form.takes_benzodiazepines is None
-    assert "benzodiazepines" in rems.rems_form_missing_fields(form)
+    assert "benzodiazepines" in delivery.rems_form_missing_fields(form)
 
 
 def test_dose_and_lot_come_from_the_controlled_substance_log(rems_session, clinician, other_clinician, admin_user):
-    from sessions.controlled import cs_dose_record, cs_lot_receive
+    from sessions.controlled.services import cs_dose_record, cs_lot_receive
     from sessions.models import ControlledProduct
 
     product = ControlledProduct.objects.create(name="Spravato", strength="esketamine 28 mg nasal device")
@@ -384,7 +384,7 @@ def test_dose_and_lot_come_from_the_controlled_substance_log(rems_session, clini
         )
         session_check_in(session=rems_session, by=clinician)
         cs_dose_record(session=rems_session, lot=lot, drawn_mg="84", administered_mg="84", wasted_mg="0", by=clinician)
-        form = rems.rems_form_start(session=rems_session, by=clinician)
+        form = delivery.rems_form_start(session=rems_session, by=clinician)
     assert (form.dose, form.lot_number) == ("84", "SPV0912")
 
 
@@ -394,7 +394,7 @@ def test_first_treatment_is_worked_out_from_earlier_rems_sessions(rems_session, 
         first_form = filled_form(rems_session, clinician)
     with after(second):
         session_check_in(session=second, by=clinician)
-        second_form = rems.rems_form_start(session=second, by=clinician)
+        second_form = delivery.rems_form_start(session=second, by=clinician)
     assert first_form.is_first_treatment is True
     assert second_form.is_first_treatment is False
 
@@ -406,31 +406,31 @@ def test_a_form_is_pending_until_submitted_and_overdue_after_seven_days(rems_ses
     treated = timezone.localtime(rems_session.starts_at).date()
     with after(rems_session):
         session_check_in(session=rems_session, by=clinician)
-        [row] = rems.rems_forms_due(front_desk)
+        [row] = reading.rems_forms_due(front_desk)
         assert (row.state, row.due_on, row.days_left, row.is_overdue) == (
             "Not started",
             treated + timedelta(7),
             7,
             False,
         )
-        form = rems.rems_form_save(
-            form=rems.rems_form_start(session=rems_session, by=clinician), by=clinician, data=ANSWERS, events=EVENTS
+        form = delivery.rems_form_save(
+            form=delivery.rems_form_start(session=rems_session, by=clinician), by=clinician, data=ANSWERS, events=EVENTS
         )
-        [row] = rems.rems_forms_due(front_desk)
+        [row] = reading.rems_forms_due(front_desk)
         assert row.state == "Draft" and row.form == form
-        form = rems.rems_form_sign(form=form, by=clinician)
-        [row] = rems.rems_forms_due(front_desk)
+        form = delivery.rems_form_sign(form=form, by=clinician)
+        [row] = reading.rems_forms_due(front_desk)
         assert row.state == "Signed, not submitted" and not row.is_overdue
 
     with time_machine.travel(rems_session.starts_at + timedelta(days=7), tick=False):
-        [row] = rems.rems_forms_due(front_desk)
+        [row] = reading.rems_forms_due(front_desk)
         assert row.days_left == 0 and not row.is_overdue
 
     with time_machine.travel(rems_session.starts_at + timedelta(days=8), tick=False):
-        [row] = rems.rems_forms_due(front_desk)
+        [row] = reading.rems_forms_due(front_desk)
         assert row.is_overdue and row.days_overdue == 1
-        rems.rems_form_mark_submitted(form=form, by=front_desk, reference="RX-CONF-1")
-        assert rems.rems_forms_due(front_desk) == []
+        delivery.rems_form_mark_submitted(form=form, by=front_desk, reference="RX-CONF-1")
+        assert reading.rems_forms_due(front_desk) == []
     form.refresh_from_db()
     assert form.submitted_by == front_desk and form.submission_reference == "RX-CONF-1"
 
@@ -439,7 +439,7 @@ def test_the_pending_page_shows_overdue_forms_and_submission_takes_them_off(
     client_for, rems_session, clinician, front_desk
 ):
     with after(rems_session):
-        form = rems.rems_form_sign(form=filled_form(rems_session, clinician), by=clinician)
+        form = delivery.rems_form_sign(form=filled_form(rems_session, clinician), by=clinician)
     with time_machine.travel(rems_session.starts_at + timedelta(days=9), tick=False):
         client = client_for(front_desk)
         page = client.get(reverse("sessions:rems_pending")).content.decode()
@@ -459,11 +459,11 @@ def test_an_unsigned_form_cannot_be_marked_submitted(rems_session, clinician, fr
     with after(rems_session):
         form = filled_form(rems_session, clinician)
         with pytest.raises(ValidationError, match="Sign the REMS form"):
-            rems.rems_form_mark_submitted(form=form, by=front_desk)
+            delivery.rems_form_mark_submitted(form=form, by=front_desk)
 
 
 def test_scheduled_sessions_are_not_pending_before_they_take_place(rems_session, front_desk):
-    assert rems.rems_forms_due(front_desk) == []
+    assert reading.rems_forms_due(front_desk) == []
 
 
 # ---- Pages and access ---------------------------------------------------------------------------
@@ -478,7 +478,7 @@ def test_a_clinician_fills_in_the_form_through_the_page(client_for, rems_session
         assert page.status_code == 200
         assert RemsMonitoringForm.objects.count() == 0  # opening the page writes nothing
         data = {**page.context["form"].initial}
-        data = {k: ("" if v is None else v) for k, v in data.items() if k in rems.EDITABLE_FIELDS}
+        data = {k: ("" if v is None else v) for k, v in data.items() if k in delivery.EDITABLE_FIELDS}
         data.update({k: ("true" if v is True else "false" if v is False else v) for k, v in ANSWERS.items()})
         for event_type, (occurred, details) in EVENTS.items():
             data[f"event_{event_type}"] = "true" if occurred else "false"
@@ -496,7 +496,7 @@ def test_a_clinician_fills_in_the_form_through_the_page(client_for, rems_session
         assert response.status_code == 302, response.content.decode()[:3000]
         form = RemsMonitoringForm.objects.get()
         assert form.setting_state == "NY"
-        assert rems.rems_form_missing_fields(form) == []
+        assert delivery.rems_form_missing_fields(form) == []
         client.post(reverse("sessions:rems_sign", kwargs={"pk": rems_session.pk}))
     form.refresh_from_db()
     assert form.signed_by == clinician
@@ -527,8 +527,8 @@ def test_another_clinicians_patients_rems_form_is_not_found(
         url = reverse(f"sessions:{name}", kwargs={"pk": rems_session.pk})
         response = client.post(url) if method == "post" else client.get(url)
         assert response.status_code == 404
-        assert rems.rems_forms_due(other_clinician) == []
-        assert len(rems.rems_forms_due(clinician)) == 1
+        assert reading.rems_forms_due(other_clinician) == []
+        assert len(reading.rems_forms_due(clinician)) == 1
 
 
 def test_a_session_of_another_protocol_has_no_rems_page(client_for, patient, clinician, room):
@@ -552,7 +552,7 @@ def test_the_pending_list_keeps_constant_queries(rems_session, clinician, front_
         for session in rems_session.plan.sessions.all()[:4]:
             session_check_in(session=session, by=clinician)
         with django_assert_num_queries(1):
-            rows = rems.rems_forms_due(front_desk)
+            rows = reading.rems_forms_due(front_desk)
     assert len(rows) == 4
 
 
@@ -566,22 +566,22 @@ def test_staff_are_warned_before_and_after_the_seven_day_deadline_once_each(rems
     treated = timezone.localtime(rems_session.starts_at).date()
     with after(rems_session):
         session_check_in(session=rems_session, by=clinician)
-    assert rems.rems_deadline_warnings(today=treated + timedelta(days=4)) == []  # three days left
-    [due] = rems.rems_deadline_warnings(today=treated + timedelta(days=5))
+    assert planning.rems_deadline_warnings(today=treated + timedelta(days=4)) == []  # three days left
+    [due] = planning.rems_deadline_warnings(today=treated + timedelta(days=5))
     assert (due.kind, due.urgent, due.patient) == ("rems_due", False, rems_session.patient)
     assert due.link == reverse("sessions:rems_detail", args=[rems_session.pk])
     assert "not started" in due.summary and rems_session.patient.family_name not in due.summary
-    rems.rems_deadline_warnings(today=treated + timedelta(days=6))
+    planning.rems_deadline_warnings(today=treated + timedelta(days=6))
     assert StaffAlert.objects.count() == 1  # raised once
     with time_machine.travel(rems_session.starts_at + timedelta(days=8), tick=False):
         assert warn_rems_forms_due.apply().get() == 1  # now the urgent one
     assert StaffAlert.objects.filter(urgent=True, key=f"rems-{rems_session.pk}-overdue").exists()
 
     with time_machine.travel(rems_session.starts_at + timedelta(days=8, hours=1), tick=False):
-        form = rems.rems_form_sign(form=filled_form_after_check_in(rems_session, clinician), by=clinician)
-        rems.rems_form_mark_submitted(form=form, by=front_desk, reference="RX-CONF-2")
+        form = delivery.rems_form_sign(form=filled_form_after_check_in(rems_session, clinician), by=clinician)
+        delivery.rems_form_mark_submitted(form=form, by=front_desk, reference="RX-CONF-2")
     assert not StaffAlert.objects.filter(acknowledged_at__isnull=True).exists()
-    assert rems.rems_deadline_warnings(today=treated + timedelta(days=9)) == []
+    assert planning.rems_deadline_warnings(today=treated + timedelta(days=9)) == []
 
 
 def test_the_clinic_chooses_how_early_staff_are_warned_of_the_rems_deadline(rems_session, clinician):
@@ -590,15 +590,15 @@ def test_the_clinic_chooses_how_early_staff_are_warned_of_the_rems_deadline(rems
     treated = timezone.localtime(rems_session.starts_at).date()
     with after(rems_session):
         session_check_in(session=rems_session, by=clinician)
-    assert rems.rems_deadline_warnings(today=treated + timedelta(days=3)) == []  # four days left, warned at two
+    assert planning.rems_deadline_warnings(today=treated + timedelta(days=3)) == []  # four days left, warned at two
     ClinicSettings.objects.filter(pk=ClinicSettings.load().pk).update(rems_warn_days=4)
-    [due] = rems.rems_deadline_warnings(today=treated + timedelta(days=3))
+    [due] = planning.rems_deadline_warnings(today=treated + timedelta(days=3))
     assert (due.kind, due.urgent) == ("rems_due", False)
 
 
 def filled_form_after_check_in(session, clinician) -> RemsMonitoringForm:
-    form = rems.rems_form_start(session=session, by=clinician)
-    return rems.rems_form_save(form=form, by=clinician, data=ANSWERS, events=EVENTS)
+    form = delivery.rems_form_start(session=session, by=clinician)
+    return delivery.rems_form_save(form=form, by=clinician, data=ANSWERS, events=EVENTS)
 
 
 # ---- Sex and blood pressures (issue item 18) ----------------------------------------------------------------------
@@ -613,7 +613,7 @@ def test_sex_is_prefilled_from_the_record_and_the_form_offers_other(rems_session
     patient.save()
     session_check_in(session=rems_session, by=clinician)
 
-    form = rems.rems_form_start(session=rems_session, by=clinician)
+    form = delivery.rems_form_start(session=rems_session, by=clinician)
 
     assert form.patient_sex == "other"
     assert form.get_patient_sex_display() == "Other"
@@ -625,7 +625,7 @@ def test_sex_not_recorded_is_left_for_the_clinician(rems_session, clinician):
     patient.save()
     session_check_in(session=rems_session, by=clinician)
 
-    assert rems.rems_form_start(session=rems_session, by=clinician).patient_sex == ""
+    assert delivery.rems_form_start(session=rems_session, by=clinician).patient_sex == ""
 
 
 def _record_readings(
@@ -653,7 +653,7 @@ def test_blood_pressures_are_prefilled_from_the_pre_dose_check_and_the_vitals_ti
     session_check_in(session=rems_session, by=clinician)
     _record_readings(rems_session, clinician)
 
-    form = rems.rems_form_start(session=rems_session, by=clinician)
+    form = delivery.rems_form_start(session=rems_session, by=clinician)
 
     assert (form.bp_pre_systolic, form.bp_pre_diastolic) == (138, 86)
     assert (form.bp_40min_systolic, form.bp_40min_diastolic) == (152, 94)  # 38 minutes: the nearest to 40
@@ -665,28 +665,28 @@ def test_a_blood_pressure_that_differs_from_the_record_blocks_signing(rems_sessi
     with after(rems_session):
         form = filled_form(rems_session, clinician, bp_40min_systolic=160)
 
-        assert not rems.rems_can_sign(rems_session)
+        assert not delivery.rems_can_sign(rems_session)
         with pytest.raises(ValidationError, match=r"about 40 minutes after administration on the form \(160/94\)"):
-            rems.rems_form_sign(form=form, by=clinician)
+            delivery.rems_form_sign(form=form, by=clinician)
 
-        rems.rems_form_save(form=form, by=clinician, data={"bp_40min_systolic": 152})
-        assert rems.rems_can_sign(rems_session)
+        delivery.rems_form_save(form=form, by=clinician, data={"bp_40min_systolic": 152})
+        assert delivery.rems_can_sign(rems_session)
 
 
 def test_a_blood_pressure_the_record_does_not_hold_is_only_a_warning(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician)
 
-        assert rems.rems_can_sign(rems_session)
+        assert delivery.rems_can_sign(rems_session)
         assert "The blood pressure before administration (138/86) is not in the pre-dose check." in (
-            rems.rems_form_warnings(form)
+            delivery.rems_form_warnings(form)
         )
 
 
 def test_the_form_page_offers_readings_taken_after_the_form_was_started(client_for, rems_session, clinician):
     session_check_in(session=rems_session, by=clinician)
     with after(rems_session):
-        rems.rems_form_start(session=rems_session, by=clinician)
+        delivery.rems_form_start(session=rems_session, by=clinician)
         _record_readings(rems_session, clinician)
 
         html = client_for(clinician).get(reverse("sessions:rems_edit", kwargs={"pk": rems_session.pk})).content.decode()

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from patients.services import patient_create
 from patients.status import Status
 from sessions.models import ClinicClosure, DosingSession, Protocol, Room, TreatmentPlan
-from sessions.services import enrollment_create, plan_create
+from sessions.scheduling.services import enrollment_create, plan_create
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.status import Status
 from sessions.models import ClinicClosure, DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.services import (
+from sessions.scheduling.services import (
     _save_booking,
     booster_book,
     enrollment_create,
@@ -323,8 +323,8 @@ def booked(patient, other_patient, clinician, other_clinician, room):
     ("who", "where", "message"),
     [
         ("other_patient/other_clinician", "Room A", "Room A is already booked at Mon 07 Dec 10:00."),
-        ("other_patient/clinician", "Room B", "The clinician already has a session at Mon 07 Dec 10:00."),
-        ("patient/other_clinician", "Room B", "The patient already has a session at Mon 07 Dec 10:00."),
+        ("other_patient/clinician", "Room B", "The clinician already has a dosing session at Mon 07 Dec 10:00."),
+        ("patient/other_clinician", "Room B", "The patient already has a dosing session at Mon 07 Dec 10:00."),
     ],
 )
 def test_an_overlapping_booking_is_refused_with_the_reason(booked, request, room_b, who, where, message):
@@ -347,8 +347,8 @@ def test_a_booking_that_clashes_on_everything_names_each_clash(booked, clinician
 
     assert caught.value.messages == [
         "Room A is already booked at Mon 07 Dec 10:00.",
-        "The clinician already has a session at Mon 07 Dec 10:00.",
-        "The patient already has a session at Mon 07 Dec 10:00.",
+        "The clinician already has a dosing session at Mon 07 Dec 10:00.",
+        "The patient already has a dosing session at Mon 07 Dec 10:00.",
     ]
 
 

@@ -11,9 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from kap_clinic.rules.spravato import series_dose_problems
-from sessions import recording
 from sessions.models import ClinicClosure, ClinicHours, DoseAdministration, DosingSession, Protocol, Room
-from sessions.services import (
+from sessions.record import services as recording
+from sessions.scheduling.services import (
     _save_booking,
     booster_book,
     enrollment_create,

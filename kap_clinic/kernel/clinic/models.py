@@ -35,7 +35,7 @@ class ClinicSettings(models.Model):
     audit_review_total = models.PositiveSmallIntegerField("AUDIT total from which a clinician reviews", default=16)
     # DAST-10 3-5 is "moderate level: further investigation" (Skinner's interpretation guidance).
     dast10_review_total = models.PositiveSmallIntegerField("DAST-10 total from which a clinician reviews", default=3)
-    # Dosing-day thresholds (sessions.recording). Pre-dose: above the flag a clinician acknowledges the reading, above
+    # Dosing-day thresholds (sessions.record). Pre-dose: above the flag a clinician acknowledges the reading, above
     # the hold dosing stops unless a clinician overrides in writing (docs/clinical-references.md#blood-pressure: 140/90
     # is the Spravato label's "general guide"; 180/110 is clinic convention). After the dose, a reading at or above the
     # hold, an SpO2 below the floor or a heart rate outside the range raises an urgent staff alert and contradicts

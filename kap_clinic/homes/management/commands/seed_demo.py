@@ -27,7 +27,7 @@ from patients.models import Patient
 from patients.services import patient_create, patient_rems_enrollment_record
 from screening import services as screening
 from sessions.models import Protocol, Room
-from sessions.services import enrollment_create, plan_create
+from sessions.scheduling.services import enrollment_create, plan_create
 
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Avery", "Admin"),

@@ -1,5 +1,6 @@
-"""The Spravato REMS Patient Monitoring Form: prefill, completeness, sign-off, submission deadline
+"""The Spravato REMS Patient Monitoring Form, filled in and delivered: prefill, completeness, sign-off, submission
 (docs/clinical-references.md#rems).
+
 
 The session record's sign-off asks `rems_can_sign(session)` before it signs a session: the answer is
 truthy when the session needs no REMS form or its form is complete, and otherwise carries the
@@ -7,30 +8,21 @@ reasons in plain words (`check.reasons`), ready to raise as a `ValidationError`.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
-from django.http import Http404
-from django.urls import reverse
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from patients.models import Patient
-from patients.selectors import patients_visible_to
+from screening.models import Screening
 
-from .models import CSLogEntry, DosingSession, PreDoseCheck, RemsEvent, RemsMonitoringForm, VitalSign
-from .models.rems import REMS_EVENT_TYPES, REMS_MIN_MONITORING_MINUTES, REMS_SUBMISSION_DAYS
-from .models.scheduling import ACTIVE_SESSION_STATUSES
-from .selectors import get_session_for_user
-
-# Sessions in which the patient was actually treated (checked in or later), so a form is owed.
-TREATED_STATUSES = ("checked_in", "in_progress", "completed")
+from ..models import CSLogEntry, DosingSession, PreDoseCheck, RemsEvent, RemsMonitoringForm, VitalSign
+from ..models.rems import REMS_EVENT_TYPES, REMS_MIN_MONITORING_MINUTES
 
 # Form field → screening interaction class (kap_clinic.rules.medications.InteractionClass).
 CONCOMITANT_MEDICATIONS = {
@@ -99,7 +91,7 @@ def is_first_rems_treatment(session: DosingSession) -> bool:
     earlier = DosingSession.objects.filter(
         patient=session.patient_id, protocol__requires_rems=True, starts_at__lt=session.starts_at
     ).exclude(pk=session.pk)
-    return not earlier.filter(Q(status__in=TREATED_STATUSES) | Q(rems_form__isnull=False)).exists()
+    return not earlier.filter(Q(status__in=DosingSession.TREATED_STATUSES) | Q(rems_form__isnull=False)).exists()
 
 
 def concomitant_medications(patient: Patient) -> dict[str, bool]:
@@ -107,8 +99,6 @@ def concomitant_medications(patient: Patient) -> dict[str, bool]:
 
     Empty when no screening has a medical history yet: the clinician then answers each question.
     """
-    from screening.models import Screening
-
     screening = Screening.objects.filter(patient=patient, medical__isnull=False).order_by("-created_at", "-pk").first()
     if screening is None:
         return {}
@@ -256,7 +246,7 @@ def rems_form_start(*, session: DosingSession, by: User) -> RemsMonitoringForm:
     existing = RemsMonitoringForm.objects.filter(session=session).first()
     if existing is not None:
         return existing
-    if session.status not in ACTIVE_SESSION_STATUSES:
+    if not session.is_active:
         raise ValidationError("A cancelled or missed session has no REMS form.")
     form = RemsMonitoringForm.objects.create(session=session, created_by=by, **rems_prefill(session))
     RemsEvent.objects.bulk_create(RemsEvent(form=form, event_type=t) for t in event_types(form))
@@ -331,24 +321,6 @@ def rems_form_problems(form: RemsMonitoringForm) -> list[str]:
     return problems
 
 
-def rems_enrollment_problems(session: DosingSession) -> list[str]:
-    """Pre-dose check: a Spravato patient is enrolled in the REMS before treatment (docs/clinical-references.md#rems,
-    #clinical-review: "enroll patients prior to patient treatment"), with the enrollment dated on or before the day of
-    # the dose."""
-    if not session.protocol.requires_rems:
-        return []
-    patient = session.patient
-    day = timezone.localdate(session.starts_at)
-    if patient.rems_enrolled_on is None:
-        return [
-            "The patient is not enrolled in the Spravato REMS: enroll them and record the enrollment on their chart "
-            "before the first treatment."
-        ]
-    if patient.rems_enrolled_on > day:
-        return [f"The patient's Spravato REMS enrollment is dated after this session ({patient.rems_enrolled_on})."]
-    return []
-
-
 def rems_form_warnings(form: RemsMonitoringForm) -> list[str]:
     """Answers that may be true but that the REMS does not expect; shown to the clinician, not blocking."""
     warnings = []
@@ -416,107 +388,3 @@ def rems_form_mark_submitted(*, form: RemsMonitoringForm, by: User, reference: s
     form.save(update_fields=["submitted_by", "submitted_at", "submission_reference", "updated_at"])
     staff_alerts_acknowledge(key_prefix=f"rems-{form.session_id}-", by=by)  # its deadline warnings are answered
     return form
-
-
-# ---- Deadline warnings --------------------------------------------------------------------------
-
-
-def rems_deadline_warnings(*, today: date | None = None) -> list:
-    """Staff alerts for REMS forms not yet submitted: one when the deadline is the clinic's rems_warn_days
-    (ClinicSettings) away or nearer, an urgent one once it has passed. Raised once each (the alert key); the beat
-    runs this every morning."""
-    from kap_clinic.kernel.notifications.alerts import staff_alert_raise
-    from kap_clinic.kernel.notifications.models import StaffAlert
-
-    today = today or timezone.localdate()
-    warn_days = ClinicSettings.load().rems_warn_days
-    raised = []
-    for due in _due_rows(_pending_sessions(None), limit=None, today=today):
-        if due.days_left > warn_days:
-            continue
-        overdue = due.is_overdue
-        raised.append(
-            staff_alert_raise(
-                kind=StaffAlert.Kind.REMS_DUE,
-                key=f"rems-{due.session.pk}-{'overdue' if overdue else 'due'}",
-                patient_id=due.session.patient_id,
-                clinician_id=due.session.patient.primary_clinician_id,
-                summary=(
-                    f"REMS monitoring form {'overdue since' if overdue else 'due'} {due.due_on:%a %d %b} "
-                    f"({due.state.lower()})."
-                ),
-                link=reverse("sessions:rems_detail", args=[due.session.pk]),
-                urgent=overdue,
-            )
-        )
-    return raised
-
-
-# ---- Reads --------------------------------------------------------------------------------------
-
-
-def get_rems_session_for_user(user: User, pk: int) -> DosingSession:
-    """A REMS session of a patient the staff user may see; 404 otherwise (patients never see REMS forms)."""
-    if user.role not in STAFF_ROLES:
-        raise Http404("No such session.")
-    session = get_session_for_user(user, pk)
-    if not session.protocol.requires_rems:
-        raise Http404("No REMS form for this session.")
-    return session
-
-
-@dataclass(frozen=True)
-class RemsDue:
-    """A REMS session whose form has not been submitted yet, with its 7-day deadline."""
-
-    session: DosingSession
-    form: RemsMonitoringForm | None
-    treatment_date: date
-    due_on: date
-    days_left: int
-
-    @property
-    def is_overdue(self) -> bool:
-        return self.days_left < 0
-
-    @property
-    def days_overdue(self) -> int:
-        return max(0, -self.days_left)
-
-    @property
-    def state(self) -> str:
-        if self.form is None:
-            return "Not started"
-        return "Signed, not submitted" if self.form.is_signed else "Draft"
-
-
-def _pending_sessions(user: User | None) -> QuerySet[DosingSession]:
-    """Sessions owing a REMS form not yet submitted: of the patients `user` may see, or of everyone (None)."""
-    owed = Q(status__in=TREATED_STATUSES) | Q(status__in=ACTIVE_SESSION_STATUSES, rems_form__isnull=False)
-    sessions = DosingSession.objects.filter(owed, protocol__requires_rems=True)
-    if user is not None:
-        sessions = sessions.filter(patient__in=patients_visible_to(user))
-    return (
-        sessions.filter(Q(rems_form__isnull=True) | Q(rems_form__submitted_at__isnull=True))
-        .select_related("patient", "clinician", "rems_form")
-        .order_by("starts_at", "pk")
-    )
-
-
-def rems_forms_due(user: User, *, limit: int | None = None, today: date | None = None) -> list[RemsDue]:
-    """REMS forms still to submit (not started, draft or signed), oldest first; for the pending page and home pages."""
-    if user.role not in STAFF_ROLES:
-        return []
-    return _due_rows(_pending_sessions(user), limit=limit, today=today or timezone.localdate())
-
-
-def _due_rows(sessions: QuerySet[DosingSession], *, limit: int | None, today: date) -> list[RemsDue]:
-    if limit is not None:
-        sessions = sessions[:limit]
-    rows = []
-    for session in sessions:
-        form = getattr(session, "rems_form", None)
-        treated_on = (form.treatment_date if form else None) or timezone.localtime(session.starts_at).date()
-        due_on = treated_on + timedelta(days=REMS_SUBMISSION_DAYS)
-        rows.append(RemsDue(session, form, treated_on, due_on, (due_on - today).days))
-    return rows

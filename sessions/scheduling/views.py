@@ -17,10 +17,10 @@ from kap_clinic.kernel.validation import query_date
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
 
+from ..models import Room
+from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import services
 from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
-from .models import Room
-from .selectors import get_plan_for_user, get_session_for_user, sessions_between
 
 
 @role_required(Role.CLINICIAN)

@@ -6,8 +6,8 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import RemsEvent, RemsMonitoringForm
-from .rems import event_types
+from ..models import RemsEvent, RemsMonitoringForm
+from .delivery import event_types
 
 PRINT_CSS = "css/print.css"
 

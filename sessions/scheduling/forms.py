@@ -1,6 +1,10 @@
 from django import forms
+from django.utils import timezone
 
+from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.validation import BoundedInput, booking_date
+
+from ..models import Protocol, Room
 
 
 class EnrollmentForm(BoundedInput, forms.Form):
@@ -41,10 +45,6 @@ class PlanForm(BoundedInput, forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from kap_clinic.kernel.accounts.models import User
-
-        from .models import Protocol, Room
-
         super().__init__(*args, **kwargs)
         self.fields["protocol"].queryset = Protocol.objects.filter(is_active=True)
         self.fields["room"].queryset = Room.objects.filter(is_active=True)
@@ -52,8 +52,6 @@ class PlanForm(BoundedInput, forms.Form):
         self.fields["clinician"].label_from_instance = lambda user: user.get_full_name() or user.username
 
     def clean(self):
-        from django.utils import timezone
-
         cleaned = super().clean()
         if cleaned.get("first_day") and cleaned["first_day"] < timezone.localdate():
             self.add_error("first_day", "Choose today or a later day.")

@@ -1,12 +1,11 @@
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from aftercare.selectors import integration_sessions_overlapping
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.notifications.planning import reminders_sync
@@ -16,7 +15,7 @@ from patients.services import patient_transition
 from patients.status import Status
 from screening.gate import enrollment_gate
 
-from .models import (
+from ..models import (
     ClinicClosure,
     ClinicHours,
     ClinicianHours,
@@ -27,7 +26,7 @@ from .models import (
     Room,
     TreatmentPlan,
 )
-from .models.scheduling import ACTIVE_SESSION_STATUSES
+from . import booking
 
 MIN_JUSTIFICATION = 20
 SPRAVATO_MAINTENANCE_DAYS = (7, 14)  # docs/clinical-references.md#spravato: weekly or every 2 weeks from week 9
@@ -70,8 +69,6 @@ def enrollment_create(*, patient: Patient, by: User, override_justification: str
 
 # ---- Scheduling ---------------------------------------------------------------------------------
 
-ACTIVE = ACTIVE_SESSION_STATUSES
-
 
 def _local(moment: datetime) -> datetime:
     """Aware UTC → naive clinic wall-clock time, the form cadence.py works in."""
@@ -106,7 +103,8 @@ def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
 
 def _last_dose_before_plan(patient: Patient) -> datetime | None:
     last = (
-        DosingSession.objects.filter(patient=patient, status__in=ACTIVE)
+        DosingSession.objects.active()
+        .filter(patient=patient)
         .order_by("-starts_at")
         .values_list("dose_window_ends_at", flat=True)
         .first()
@@ -134,70 +132,62 @@ def plan_preview(
     )
 
 
+DOSING_SESSION = "dosing session"
+
+
+def dosing_sessions_busy(*, starts_at, ends_at, clinician_id, patient_id, room_id) -> list[booking.Busy]:
+    """Active dosing sessions overlapping the range that share the clinician, the patient or the room: the booking
+    core's busy-time source for dosing sessions (registered in `SessionsConfig.ready()`)."""
+    whose = Q(clinician_id=clinician_id) | Q(patient_id=patient_id)
+    if room_id is not None:
+        whose |= Q(room_id=room_id)
+    rows = (
+        DosingSession.objects.active()
+        .overlapping(starts_at, ends_at)
+        .filter(whose)
+        .values_list("pk", "clinician_id", "patient_id", "room_id")
+    )
+    return [booking.Busy(DOSING_SESSION, *row) for row in rows]
+
+
 def _booking_conflicts(session: DosingSession) -> list[str]:
-    """Why this booking cannot stand beside the other active sessions (the same rules the database enforces)."""
-    others = DosingSession.objects.filter(status__in=ACTIVE).exclude(pk=session.pk)
-    overlapping = others.filter(starts_at__lt=session.ends_at, ends_at__gt=session.starts_at)
-    when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
-    busy = integration_sessions_overlapping(session.starts_at, session.ends_at)
-    problems = []
-    if overlapping.filter(room=session.room).exists():
-        problems.append(f"{session.room} is already booked at {when}.")
-    if overlapping.filter(clinician=session.clinician).exists():
-        problems.append(f"The clinician already has a session at {when}.")
-    if any(visit.clinician_id == session.clinician_id for visit in busy):
-        problems.append(f"The clinician has an integration session at {when}.")
-    if overlapping.filter(patient=session.patient).exists():
-        problems.append(f"The patient already has a session at {when}.")
-    elif others.filter(
+    """Why this booking cannot stand: the booking core's clashes with every kind of appointment (the same rules the
+    database enforces among dosing sessions), and a dose too soon after another of the patient's."""
+    clashes = booking.booking_clashes(
+        kind=DOSING_SESSION,
+        pk=session.pk,
+        clinician=session.clinician,
         patient=session.patient,
-        starts_at__lt=session.dose_window_ends_at,
-        dose_window_ends_at__gt=session.starts_at,
-    ).exists():
+        room=session.room,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+    )
+    problems = [clash.message for clash in clashes]
+    patient_dosed_then = any(clash.whose == "patient" and clash.kind == DOSING_SESSION for clash in clashes)
+    too_soon = (
+        DosingSession.objects.active()
+        .exclude(pk=session.pk)
+        .filter(
+            patient=session.patient,
+            starts_at__lt=session.dose_window_ends_at,
+            dose_window_ends_at__gt=session.starts_at,
+        )
+    )
+    if not patient_dosed_then and too_soon.exists():
         hours = session.protocol.min_interval_hours
+        when = booking.when_label(session.starts_at)
         problems.append(f"The session at {when} is less than {hours} hours from another dose of this patient.")
-    if any(visit.patient_id == session.patient_id for visit in busy):
-        problems.append(f"The patient has an integration session at {when}.")
     return problems
 
 
-RACE_LOST = "That time was just taken by another booking. Choose another time."
-DEADLOCK_DETECTED = "40P01"
-
-
-@contextmanager
-def booking_race_lost_as_validation_error():
-    """Around a booking's insert (in its own savepoint): another booking won the race between our check and the
-    insert. PostgreSQL's exclusion constraint refused ours, or, when both inserted conflicting rows at the same
-    moment, chose ours as the deadlock victim; either way the patient-facing answer is the same."""
-    try:
-        yield
-    except IntegrityError as exc:
-        raise ValidationError(RACE_LOST) from exc
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "pgcode", None) != DEADLOCK_DETECTED:
-            raise
-        raise ValidationError(RACE_LOST) from exc
-
-
-def lock_for_booking(*, clinician: User, patient: Patient) -> None:
-    """Dosing and integration bookings each take the clinician's and then the patient's row lock before checking for
-    clashes: the two tables share no exclusion constraint, so two bookings racing across them queue here.
-
-    FOR NO KEY UPDATE: it queues bookings of the same clinician or patient, but not the foreign-key checks of rows
-    that merely point at them (a session booked *by* this clinician for someone else), which could deadlock."""
-    User.objects.select_for_update(no_key=True).filter(pk=clinician.pk).first()
-    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
-
-
 def _save_booking(session: DosingSession) -> DosingSession:
-    lock_for_booking(clinician=session.clinician, patient=session.patient)
+    booking.lock_for_booking(clinician=session.clinician, patient=session.patient)
     # Real elapsed time, whatever zone the start was given in (see _aware): the window is counted in UTC.
     session.dose_window_ends_at = session.starts_at.astimezone(UTC) + session.protocol.min_interval
     problems = _booking_conflicts(session)
     if problems:
         raise ValidationError(problems)
-    with booking_race_lost_as_validation_error():
+    with booking.booking_race_lost_as_validation_error():
         with transaction.atomic():
             session.save()
     reminders_sync(session)  # in the booking's transaction: booked, moved or refused together
@@ -376,7 +366,7 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
     # whole move back.
     week_problems = _label_week_problems(
         session.plan,
-        list(DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).values_list("starts_at", flat=True)),
+        list(DosingSession.objects.active().filter(plan=session.plan_id).values_list("starts_at", flat=True)),
     )
     if week_problems:
         raise ValidationError(week_problems)
@@ -404,7 +394,7 @@ def session_cancel(*, session: DosingSession, by: User, reason: str) -> DosingSe
         raise PermissionDenied
     if not reason.strip():
         raise ValidationError("Give a reason for the cancellation.")
-    scheduled = (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN)
+    scheduled = DosingSession.OPEN_FOR_DOSING_STATUSES
     return _set_status(session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason)
 
 
@@ -437,7 +427,7 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can book a booster.")
     protocol = plan.protocol
-    last = DosingSession.objects.filter(patient=plan.patient, status__in=ACTIVE).order_by("-starts_at").first()
+    last = DosingSession.objects.active().filter(patient=plan.patient).order_by("-starts_at").first()
     if last is None:
         raise ValidationError("The patient has no dose to time a booster from.")
     notes = []
@@ -484,7 +474,7 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         planner_notes=[*notes, *slot.reasons],
     )
     _save_booking(session)
-    booked = DosingSession.objects.filter(plan=plan, status__in=ACTIVE).values_list("starts_at", flat=True)
+    booked = DosingSession.objects.active().filter(plan=plan).values_list("starts_at", flat=True)
     week_problems = _label_week_problems(plan, list(booked))  # refusing rolls the booking back
     if week_problems:
         raise ValidationError(week_problems)
@@ -500,7 +490,7 @@ def session_planned_dose_set(
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can change a planned dose.")
     session = DosingSession.objects.select_for_update().select_related("protocol", "plan").get(pk=session.pk)
-    if session.status not in (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN):
+    if session.status not in DosingSession.OPEN_FOR_DOSING_STATUSES:
         raise ValidationError("Only the dose of a session still to come can change.")
     if DoseAdministration.objects.filter(session=session).exists():
         raise ValidationError("This session's dose has been given.")
@@ -514,7 +504,7 @@ def session_planned_dose_set(
     given = dict(
         DoseAdministration.objects.filter(session__plan=session.plan_id).values_list("session_id", "dose_mg_given")
     )
-    series = DosingSession.objects.filter(plan=session.plan_id, status__in=ACTIVE).order_by("starts_at")
+    series = DosingSession.objects.active().filter(plan=session.plan_id).order_by("starts_at")
     doses = [dose if row.pk == session.pk else given.get(row.pk, row.planned_dose) for row in series]
     reason, override_by = _dose_override(protocol, doses, override_reason, by)
     if override_by is not None:

@@ -13,10 +13,12 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
 from kap_clinic.kernel.forms import message_validation_error
 
-from . import recording
-from .consent import consent_status_for_session
-from .models.record import MOAAS_LABELS
-from .record_forms import (
+from ..consent.services import consent_status_for_session
+from ..models import DosingSession
+from ..models.record import MOAAS_LABELS
+from ..selectors import get_session_for_user
+from . import services as recording
+from .forms import (
     AdverseEventForm,
     AdverseEventResolveForm,
     AmendmentForm,
@@ -31,7 +33,6 @@ from .record_forms import (
     TopUpForm,
     VitalSignForm,
 )
-from .selectors import get_session_for_user
 
 TEMPLATE = "sessions/record/record_detail.html"
 FORMS = {
@@ -124,7 +125,7 @@ def _page(request, session, *, bound=None, status=200):
         "forms": forms,
         "dosing": dosing,
         "consent": consent_status_for_session(session),
-        "is_open": session.status not in recording.CLOSED,
+        "is_open": session.status not in DosingSession.CLOSED_STATUSES,
         "route": protocol.route,
         "can": {
             "record": may_record,
@@ -196,7 +197,7 @@ def record_dose_view(request, pk):
     def save(session, data):
         recording.dose_record(session=session, by=request.user, **data)
 
-    return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.")
+    return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.", data=DoseForm.service_data)
 
 
 @role_required(*recording.RECORDING_ROLES)
@@ -214,7 +215,9 @@ def record_top_up_view(request, pk):
     def save(session, data):
         recording.top_up_record(session=session, by=request.user, **data)
 
-    return _step(request, pk, "top_up", save, "Top-up recorded; observation counts from it.")
+    return _step(
+        request, pk, "top_up", save, "Top-up recorded; observation counts from it.", data=TopUpForm.service_data
+    )
 
 
 @role_required(*recording.RECORDING_ROLES)

@@ -16,15 +16,19 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
-from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import safety, spravato
 from screening.models import SuicideRiskAlert
 from screening.services import open_risk_alerts, risk_alert_raise
 
-from .consent import consent_problems
-from .models import (
+from ..consent.services import consent_problems
+from ..controlled.services import (
+    cs_dose_record,
+    cs_session_reconciliation_problems,
+    session_logged_mg,
+)
+from ..models import (
     AdverseEvent,
     Discharge,
     DoseAdministration,
@@ -32,15 +36,17 @@ from .models import (
     DosingSession,
     PreDoseCheck,
     PreDoseRiskAcknowledgement,
+    ProductLot,
     RecordAmendment,
     RecordSignature,
     ScaleScore,
     VitalSign,
 )
-from .models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE
-from .models.scheduling import Route
-from .rems import rems_can_sign, rems_enrollment_problems
-from .services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
+from ..models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE, bp_level, vital_limits
+from ..models.scheduling import Route
+from ..rems.delivery import rems_can_sign
+from ..rems.planning import rems_enrollment_problems
+from ..scheduling.services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
 
 # Pre-dose blood-pressure rules (docs/clinical-references.md#blood-pressure), with the clinic's thresholds (Clinic
 # settings; defaults 140/90 and 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato
@@ -50,22 +56,9 @@ BP_OK, BP_FLAG, BP_HOLD = "", PreDoseCheck.BpLevel.FLAG, PreDoseCheck.BpLevel.HO
 
 RECORDING_ROLES = (Role.CLINICIAN, Role.INTAKE)
 DOSING_ROLES = (Role.CLINICIAN,)
-OPEN_FOR_DOSING = (DosingSession.Status.SCHEDULED, DosingSession.Status.CHECKED_IN)
-CLOSED = (DosingSession.Status.CANCELLED, DosingSession.Status.NO_SHOW)
 # A typed time may run a little ahead of the server clock; more than this is a typing slip.
 CLOCK_SLACK = timedelta(minutes=2)
 MG = Decimal("0.1")
-
-
-def vital_limits() -> safety.VitalLimits:
-    """The clinic's dosing-day thresholds, from Clinic settings."""
-    clinic = ClinicSettings.load()
-    return safety.VitalLimits(**{name: getattr(clinic, name) for name in ClinicSettings.DOSING_DAY_FIELDS})
-
-
-def bp_level(sbp: int | None, dbp: int | None, limits: safety.VitalLimits | None = None) -> str:
-    """The pre-dose rule a reading falls under: hold, flag, or "" (within limits or not taken)."""
-    return safety.pre_dose_bp_level(sbp, dbp, limits or vital_limits())
 
 
 def dose_mg_for(*, dose_mg_per_kg: Decimal, weight_kg: Decimal) -> Decimal:
@@ -92,7 +85,7 @@ def _lock(session: DosingSession) -> DosingSession:
 
 
 def _require_open(session: DosingSession) -> None:
-    if session.status in CLOSED:
+    if session.status in DosingSession.CLOSED_STATUSES:
         raise ValidationError(f"The session is {session.get_status_display().lower()}; there is nothing to record.")
 
 
@@ -343,18 +336,22 @@ def dose_record(
     override_reason: str = "",
     infusion_minutes: int | None = None,
     infusion_rate_mg_per_min: Decimal | None = None,
+    lot: ProductLot | None = None,
+    wasted_mg: Decimal | None = None,
+    witness: User | None = None,
 ) -> DoseAdministration:
     """Record the dose once the pre-dose gate is open, within the protocol's range unless a clinician overrides.
 
     `dose` is in the protocol's unit: mg/kg (converted with the patient's weight) or mg. The session is then in
-    progress, and `dosed_at` anchors every monitoring time.
+    progress, and `dosed_at` anchors every monitoring time. With a `lot`, the controlled-substance log records the
+    same dose as given from that lot (drawn = the dose plus `wasted_mg`, the waste witnessed) in this transaction.
     """
     # Giving the drug is a clinician's act: intake staff record the check-in and vitals, never the dose.
     _require_role(by, *DOSING_ROLES, doing="record a dose")
     session = _lock(session)
     if DoseAdministration.objects.filter(session=session).exists():
         raise ValidationError("The dose for this session is already recorded.")
-    if session.status not in OPEN_FOR_DOSING:
+    if session.status not in DosingSession.OPEN_FOR_DOSING_STATUSES:
         raise ValidationError(f"A {session.get_status_display().lower()} session cannot be dosed.")
     problems = dosing_problems(session, PreDoseCheck.objects.filter(session=session).first())
     if problems:
@@ -410,9 +407,36 @@ def dose_record(
         infusion_minutes=infusion_minutes,
         infusion_rate_mg_per_min=infusion_rate_mg_per_min,
     )
+    logged = session_logged_mg(session)
+    if logged > mg or (logged and lot is not None):
+        raise ValidationError(
+            f"The controlled-substance log already has {logged.normalize():f} mg given in this session: record the "
+            f"dose without a lot (it is logged), and make sure the log and the dose agree ({mg.normalize():f} mg)."
+        )
     record.save()
-    _set_status(session, DosingSession.Status.IN_PROGRESS, allowed_from=OPEN_FOR_DOSING)
+    _set_status(session, DosingSession.Status.IN_PROGRESS, allowed_from=DosingSession.OPEN_FOR_DOSING_STATUSES)
+    _log_given(session, lot=lot, mg=mg, wasted_mg=wasted_mg, witness=witness, by=by, at=dosed_at, what="dose")
     return record
+
+
+def _log_given(session, *, lot, mg: Decimal, wasted_mg, witness, by: User, at: datetime, what: str) -> None:
+    """The controlled-substance log's draw, administration and waste for a dose the record has just written."""
+    if lot is None:
+        if wasted_mg:
+            raise ValidationError("Choose the lot the waste came from.")
+        return
+    wasted = wasted_mg or Decimal("0")
+    cs_dose_record(
+        lot=lot,
+        drawn_mg=mg + wasted,
+        administered_mg=mg,
+        wasted_mg=wasted,
+        witness=witness,
+        session=session,
+        by=by,
+        at=at,
+        note=f"The session record's {what}.",
+    )
 
 
 def _infusion(protocol, mg: Decimal, minutes: int | None, rate: Decimal | None) -> tuple[int | None, Decimal | None]:
@@ -452,9 +476,18 @@ def dosing_end_record(*, session: DosingSession, by: User, ended_at: datetime | 
 
 @transaction.atomic
 def top_up_record(
-    *, session: DosingSession, by: User, dose_mg: Decimal, given_at: datetime | None = None, reason: str = ""
+    *,
+    session: DosingSession,
+    by: User,
+    dose_mg: Decimal,
+    given_at: datetime | None = None,
+    reason: str = "",
+    lot: ProductLot | None = None,
+    wasted_mg: Decimal | None = None,
+    witness: User | None = None,
 ) -> DoseTopUp:
-    """A clinician's top-up dose during an IM session; observation counts from the last one."""
+    """A clinician's top-up dose during an IM session; observation counts from the last one. With a `lot`, the
+    controlled-substance log records it as given from that lot in this transaction, as for the dose."""
     _require_role(by, Role.CLINICIAN, doing="give a top-up dose")
     session = _lock(session)
     _require_open(session)
@@ -468,13 +501,17 @@ def top_up_record(
     _minutes_after(dose, given_at)
     if dose_mg is None or dose_mg <= 0:
         raise ValidationError("Enter the top-up in mg.")
-    return DoseTopUp.objects.create(
+    top_up = DoseTopUp.objects.create(
         session=session,
         dose_mg=dose_mg.quantize(MG, rounding=ROUND_HALF_UP),
         given_at=given_at,
         reason=(reason or "").strip(),
         given_by=by,
     )
+    _log_given(
+        session, lot=lot, mg=top_up.dose_mg, wasted_mg=wasted_mg, witness=witness, by=by, at=given_at, what="top-up"
+    )
+    return top_up
 
 
 # ---- Monitoring ----------------------------------------------------------------------------------
@@ -755,6 +792,9 @@ def record_sign(*, session: DosingSession, by: User) -> RecordSignature:
     rems = rems_can_sign(session)  # Spravato: the REMS Patient Monitoring Form must be complete first
     if not rems:
         raise ValidationError(list(rems.reasons))
+    ledger = cs_session_reconciliation_problems(session)  # the log agrees with the record's doses
+    if ledger:
+        raise ValidationError(ledger)
     return RecordSignature.objects.create(session=session, signed_by=by, signed_at=timezone.now())
 
 
@@ -892,7 +932,7 @@ def session_record(session: DosingSession) -> SessionRecord:
         vital.dangers = safety.dangerous_vitals(
             sbp=vital.sbp, dbp=vital.dbp, hr=vital.hr, spo2=vital.spo2, limits=record.limits
         )
-    if record.dose is None and session.status not in CLOSED:
+    if record.dose is None and session.status not in DosingSession.CLOSED_STATUSES:
         record.dosing_problems = dosing_problems(session, check)
         record.low_risk_alerts = [a for a in open_risk_alerts(session.patient) if a.level == "low"]
     return record

@@ -1,7 +1,7 @@
-"""Back-office views of the REMS forms and the controlled-substance log: products are edited here, the rest is read.
+"""Back-office views of the controlled-substance log: products are edited here, lots and the log are read.
 
-Lots and log entries come only through `sessions.controlled` (which keeps the ledger balanced), REMS forms
-only through `sessions.rems`; the log is append-only, so nobody may change or delete a row here either.
+Lots and log entries come only through `sessions.controlled.services` (which keeps the ledger balanced); the log is
+append-only, so nobody may change or delete a row here either.
 """
 
 from django.contrib import admin, messages
@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
-from .models import ControlledProduct, CSLogEntry, ProductLot, RemsMonitoringForm
+from ..models import ControlledProduct, CSLogEntry, ProductLot
 
 
 @admin.register(ControlledProduct)
@@ -42,10 +42,3 @@ class CSLogEntryAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("at", "kind", "amount_mg", "lot", "session", "by", "witness")
     list_filter = ("kind", "lot__product")
     date_hierarchy = "at"
-
-
-@admin.register(RemsMonitoringForm)
-class RemsMonitoringFormAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
-    list_reads = False  # rows name a session number, not a patient
-    list_display = ("pk", "session", "treatment_date", "signed_at", "submitted_at")
-    list_filter = ("submitted_at",)

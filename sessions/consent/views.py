@@ -15,9 +15,9 @@ from kap_clinic.kernel.audit.services import record_chart_view
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user, visible_through
 
-from . import consent
-from .consent_forms import ConsentRecordForm
-from .models import ConsentAcceptance, ConsentDocument
+from ..models import ConsentAcceptance, ConsentDocument
+from . import services as consent
+from .forms import ConsentRecordForm
 
 RECORDERS = (Role.CLINICIAN, Role.INTAKE, Role.ADMIN)
 

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.validation import BoundedInput
 
-from .models import ConsentDocument
+from ..models import ConsentDocument
 
 
 class ConsentRecordForm(BoundedInput, forms.Form):

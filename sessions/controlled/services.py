@@ -20,9 +20,8 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from patients.selectors import patients_visible_to
 
-from .models import ControlledProduct, CSLogEntry, DosingSession, ProductLot
-from .models.controlled import MG, stock_effect
-from .models.scheduling import ACTIVE_SESSION_STATUSES
+from ..models import ControlledProduct, CSLogEntry, DoseAdministration, DoseTopUp, DosingSession, ProductLot
+from ..models.controlled import MG, stock_effect
 
 MILLIGRAM = Decimal("0.001")
 ZERO = Decimal("0")
@@ -58,6 +57,59 @@ def cs_lot_balance(lot: ProductLot) -> Decimal:
     """Stock on hand in mg: one aggregate over the lot's ledger."""
     total = CSLogEntry.objects.filter(lot=lot).aggregate(total=Sum(stock_effect()))["total"]
     return (total or ZERO).quantize(MILLIGRAM)
+
+
+def _mg_text(amount: Decimal) -> str:
+    return f"{amount.normalize():f} mg"
+
+
+# ---- The session record and the log ------------------------------------------------------------
+# The dose is recorded once, in the session record; the record's dose step (and each top-up) writes the log's
+# administration rows from it in the same transaction. A dose logged here for a session may not exceed what the
+# record gives, and the record is not signed while a partly logged session disagrees with it.
+
+
+def session_dosed_mg(session: DosingSession) -> Decimal | None:
+    """What the session record gives in all, in mg (the dose and any top-ups); None before the dose is recorded."""
+    dose = DoseAdministration.objects.filter(session=session).values_list("dose_mg_given", flat=True).first()
+    if dose is None:
+        return None
+    top_ups = DoseTopUp.objects.filter(session=session).aggregate(total=Sum("dose_mg"))["total"] or ZERO
+    return (dose + top_ups).quantize(MILLIGRAM)
+
+
+def session_logged_mg(session: DosingSession) -> Decimal:
+    """What the controlled-substance log records as given in this session, in mg."""
+    given = CSLogEntry.objects.filter(session=session, kind=CSLogEntry.Kind.ADMINISTERED)
+    return (given.aggregate(total=Sum("amount_mg"))["total"] or ZERO).quantize(MILLIGRAM)
+
+
+def cs_session_dose_problems(session: DosingSession, administered_mg) -> list[str]:
+    """Why logging `administered_mg` as given in this session would disagree with its session record; [] if not."""
+    recorded = session_dosed_mg(session)
+    given = _mg(administered_mg, "amount given")
+    if recorded is None or given <= 0:
+        return []
+    logged = session_logged_mg(session)
+    if logged + given <= recorded:
+        return []
+    return [
+        f"The session record gives {_mg_text(recorded)} in all and the log already has {_mg_text(logged)} given "
+        f"in this session, so at most {_mg_text(recorded - logged)} more can be logged as given, not "
+        f"{_mg_text(given)}. If more was given, record it in the session record."
+    ]
+
+
+def cs_session_reconciliation_problems(session: DosingSession) -> list[str]:
+    """Before the record is signed: a session with doses in the log has the record's total logged, no more, no less."""
+    logged = session_logged_mg(session)
+    recorded = session_dosed_mg(session)
+    if logged == 0 or recorded is None or logged == recorded:
+        return []
+    return [
+        f"The controlled-substance log has {_mg_text(logged)} given in this session and the session record "
+        f"{_mg_text(recorded)}: log the rest, or correct the log, before signing."
+    ]
 
 
 # ---- Writes -------------------------------------------------------------------------------------
@@ -126,6 +178,9 @@ def cs_dose_record(
     Waste needs a witness other than the person recording; an expired lot, or more than the lot holds, is refused.
     """
     _require(by, Role.CLINICIAN)
+    if session is not None:
+        # One writer per session at a time, so two entries cannot both log the record's last milligrams.
+        session = DosingSession.objects.select_for_update().get(pk=session.pk)
     at = at or timezone.now()
     drawn, given, wasted = _mg(drawn_mg, "amount drawn"), _mg(administered_mg, "amount given"), _mg(wasted_mg, "waste")
     problems = []
@@ -144,8 +199,10 @@ def cs_dose_record(
             problems.append("The witness to the waste must be someone other than you.")
         elif not witness.is_active or witness.role not in STAFF_ROLES:
             problems.append("The witness must be an active member of staff.")
-    if session is not None and session.status not in ACTIVE_SESSION_STATUSES:
+    if session is not None and not session.is_active:
         problems.append("A cancelled or missed session has no dose.")
+    elif session is not None:
+        problems.extend(cs_session_dose_problems(session, given))
     if problems:
         raise ValidationError(problems)
     lot = _locked_lot(lot)

@@ -1,14 +1,18 @@
-"""One small form per step of the session record; the rules that need other rows live in sessions.recording."""
+"""One small form per step of the session record; the rules that need other rows live in sessions.record.services."""
 
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES
+from kap_clinic.kernel.accounts.services import witness_password_check
 from kap_clinic.kernel.validation import BoundedInput
 from kap_clinic.rules import safety
 
-from .models import AdverseEvent, ScaleScore, VitalSign
-from .models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
+from ..models import AdverseEvent, ProductLot, ScaleScore, VitalSign
+from ..models.record import DBP_RANGE, DISCHARGE_CRITERIA, HR_RANGE, RR_RANGE, SBP_RANGE, SPO2_RANGE
 
 # Times default to the moment of saving, so a page left open does not date a reading to when it was loaded.
 WHEN = {
@@ -148,7 +152,73 @@ class BpAcknowledgeForm(BoundedInput, forms.Form):
     override_hold = forms.BooleanField(label="I override the hard hold", required=False)
 
 
-class DoseForm(BoundedInput, forms.Form):
+LEDGER_FIELDS = ("lot", "wasted_mg", "witness", "witness_password")
+
+
+class LedgerFieldsMixin(forms.Form):
+    """The controlled-substance log's side of a dose: the lot it came from and any waste, witnessed by password.
+
+    The amount given is the dose itself: the service writes the log's rows from the record, so it is typed once.
+    Offered only while the clinic has a lot in stock to draw from."""
+
+    lot = forms.ModelChoiceField(
+        label="Lot drawn from (records the dose in the controlled-substance log)",
+        queryset=ProductLot.objects.none(),
+        required=False,
+    )
+    wasted_mg = forms.DecimalField(
+        label="Wasted (mg)", required=False, max_digits=12, decimal_places=3, min_value=Decimal("0")
+    )
+    witness = forms.ModelChoiceField(
+        label="Witness to the waste", queryset=User.objects.none(), required=False, help_text="When anything is wasted."
+    )
+    witness_password = forms.CharField(
+        label="Witness's password", required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        lots = ProductLot.objects.filter(product__is_active=True, expires_on__gte=timezone.localdate())
+        if not lots.exists():
+            for name in LEDGER_FIELDS:
+                self.fields.pop(name)
+            return
+        self.fields["lot"].queryset = lots.select_related("product")
+        self.fields["lot"].label_from_instance = lambda lot: (
+            f"{lot.product} · lot {lot.lot_number} · expires {lot.expires_on:%Y-%m-%d}"
+        )
+        self.fields["witness"].queryset = User.objects.filter(is_active=True, role__in=STAFF_ROLES).order_by(
+            "last_name"
+        )
+        self.fields["witness"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    def clean(self):
+        cleaned = super().clean()
+        if "lot" not in self.fields:
+            return cleaned
+        wasted = cleaned.get("wasted_mg")
+        if wasted:
+            witness = cleaned.get("witness")
+            if cleaned.get("lot") is None:
+                self.add_error("lot", "Choose the lot the waste came from.")
+            if witness is None:
+                self.add_error("witness", "Waste must be witnessed.")
+            elif not witness_password_check(witness=witness, password=cleaned.get("witness_password")):
+                self.add_error(
+                    "witness_password",
+                    "The witness must confirm with their own password (after several wrong tries, wait a while).",
+                )
+        return cleaned
+
+    def service_data(self) -> dict:
+        """The cleaned values the service takes (the witness's password was checked here and goes no further)."""
+        data = {name: value for name, value in self.cleaned_data.items() if name != "witness_password"}
+        if not data.get("wasted_mg"):
+            data["witness"] = None
+        return data
+
+
+class DoseForm(LedgerFieldsMixin, BoundedInput, forms.Form):
     dose = forms.DecimalField(label="Dose", max_digits=7, decimal_places=3, min_value=Decimal("0.001"))
     dosed_at = forms.DateTimeField(label="First device / infusion start", **WHEN)
     # IV only (the page removes them for other routes): observation counts from the infusion's end.
@@ -164,15 +234,26 @@ class DoseForm(BoundedInput, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    field_order = [
+        "dose",
+        "dosed_at",
+        "infusion_minutes",
+        "infusion_rate_mg_per_min",
+        "override_reason",
+        *LEDGER_FIELDS,
+    ]
+
 
 class DosingEndForm(BoundedInput, forms.Form):
     ended_at = forms.DateTimeField(label="Dosing ended at", **WHEN)
 
 
-class TopUpForm(BoundedInput, forms.Form):
+class TopUpForm(LedgerFieldsMixin, BoundedInput, forms.Form):
     dose_mg = forms.DecimalField(label="Top-up (mg)", max_digits=6, decimal_places=1, min_value=Decimal("0.1"))
     given_at = forms.DateTimeField(label="Given at", **WHEN)
     reason = forms.CharField(max_length=200, required=False)
+
+    field_order = ["dose_mg", "given_at", "reason", *LEDGER_FIELDS]
 
 
 class VitalSignForm(ReadingsMixin):

@@ -20,8 +20,8 @@ from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient
 from patients.selectors import is_portal_user_of
 
-from .models import ConsentAcceptance, ConsentDocument, DosingSession, TreatmentPlan
-from .models.scheduling import Route
+from ..models import ConsentAcceptance, ConsentDocument, DosingSession, TreatmentPlan
+from ..models.scheduling import Route
 
 # Scans of signed forms: what a phone or office scanner produces, and no larger than a multi-page PDF needs.
 SCAN_TYPES = {".pdf": b"%PDF", ".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff"}
