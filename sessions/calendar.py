@@ -30,17 +30,14 @@ from patients.models import Patient
 from patients.selectors import is_portal_user_of
 
 from .models import CalendarFeed, DosingSession
-from .models.scheduling import ACTIVE_SESSION_STATUSES
 
 Status = DosingSession.Status
 
-# Sessions still ahead of the patient (or under way): the portal's "upcoming" schedule.
-UPCOMING_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN, Status.IN_PROGRESS)
 # A cancelled session stays on the portal schedule this long after the time it was booked for.
 RECENTLY_CANCELLED = timedelta(days=14)
 # The feed carries this much of the past; calendar apps keep what they already hold.
 FEED_PAST = timedelta(days=90)
-FEED_STATUSES = (*ACTIVE_SESSION_STATUSES, Status.CANCELLED)
+FEED_STATUSES = (*DosingSession.ACTIVE_STATUSES, Status.CANCELLED)
 # Calendar apps poll every 15 minutes to a few hours; anything faster than this is a script.
 FEED_FETCHES_PER_MINUTE = 12
 # 32 random bytes: 43 URL-safe characters, beyond guessing.
@@ -56,7 +53,7 @@ def portal_sessions(
     """The patient's own dosing sessions still ahead (or under way) in order, and those cancelled lately."""
     now = now or timezone.now()
     sessions = DosingSession.objects.filter(patient=patient).select_related("protocol", "clinician")
-    upcoming = list(sessions.filter(status__in=UPCOMING_STATUSES, ends_at__gt=now).order_by("starts_at", "pk"))
+    upcoming = list(sessions.upcoming().filter(ends_at__gt=now).order_by("starts_at", "pk"))
     cancelled = list(
         sessions.filter(status=Status.CANCELLED, starts_at__gte=now - RECENTLY_CANCELLED).order_by("starts_at", "pk")
     )

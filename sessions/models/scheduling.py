@@ -343,9 +343,6 @@ class DosingSession(models.Model):
         return {"patient_id": self.patient_id}
 
 
-# The active group under its older name, for modules that still import it.
-ACTIVE_SESSION_STATUSES = DosingSession.ACTIVE_STATUSES
-
 auditlog.register(Protocol)
 auditlog.register(TreatmentPlan)
 auditlog.register(DosingSession, exclude_fields=["updated_at", "calendar_sequence"])
