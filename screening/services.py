@@ -390,7 +390,3 @@ def alert_clear(*, alert: SuicideRiskAlert, by: User, note: str) -> SuicideRiskA
     staff_alerts_acknowledge(key_prefix=f"suicide-risk-{alert.pk}-", by=by)
     return alert
 
-
-def dosing_blocked_by_risk(patient: Patient) -> bool:
-    """True while a high suicide-risk alert is open: a hard stop on dosing (docs/clinical-references.md#c-ssrs)."""
-    return SuicideRiskAlert.objects.filter(patient=patient, status="open", level="high").exists()

@@ -326,21 +326,6 @@ def test_a_positive_answer_after_a_cleared_alert_raises_a_new_one(patient, front
     assert SuicideRiskAlert.objects.filter(status="cleared").count() == 1
 
 
-def test_high_alert_holds_dosing_until_a_clinician_clears_it(patient, front_desk, clinician):
-    screening = services.screening_start(patient=patient, by=front_desk)
-    services.response_save(
-        screening=screening, code="cssrs", answers=[1, 1, 1, 1, 1, 1, 1], complete=True, by=front_desk
-    )
-    assert services.dosing_blocked_by_risk(patient)
-
-    services.alert_clear(alert=SuicideRiskAlert.objects.get(), by=clinician, note="Seen in person; crisis plan.")
-
-    assert not services.dosing_blocked_by_risk(patient)
-
-
-# ---- Self-report --------------------------------------------------------------------------------------------------
-
-
 def test_patient_self_report_is_filed_into_a_screening_and_marked_patient_reported(patient, patient_user):
     response = services.self_report_save(patient=patient, code="phq9", answers=[1] * 8 + [0], by=patient_user)
 
