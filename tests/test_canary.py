@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from patients import views as patient_views
+from kap_clinic.homes import views as chart_views
 from patients.services import patient_create
 from tests.conftest import sign_in
 
@@ -49,7 +49,7 @@ def test_canary_never_reaches_an_error_page_or_its_log(clinician, canary, caplog
     def failing_render(*args, **kwargs):
         raise RuntimeError(f"rendering failed for {args[1]}")
 
-    monkeypatch.setattr(patient_views, "render", failing_render)
+    monkeypatch.setattr(chart_views, "render", failing_render)
     caplog.set_level(logging.DEBUG)
     client = Client(raise_request_exception=False)
     sign_in(client, clinician)

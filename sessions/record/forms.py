@@ -155,7 +155,7 @@ class BpAcknowledgeForm(BoundedInput, forms.Form):
 LEDGER_FIELDS = ("lot", "wasted_mg", "witness", "witness_password")
 
 
-class LedgerFieldsMixin(forms.Form):
+class LedgerFieldsMixin(BoundedInput, forms.Form):
     """The controlled-substance log's side of a dose: the lot it came from and any waste, witnessed by password.
 
     The amount given is the dose itself: the service writes the log's rows from the record, so it is typed once.
