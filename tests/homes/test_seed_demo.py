@@ -1,4 +1,8 @@
+import zoneinfo
+from datetime import datetime
+
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -6,8 +10,8 @@ from django.utils import timezone
 from billing.models import Payer
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
-from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 from sessions.controlled.services import cs_lot_balance
 from sessions.models import ClinicClosure, DosingSession, ProductLot
@@ -101,3 +105,17 @@ def test_seed_demo_shows_the_whole_product_and_stays_idempotent(settings, monkey
     assert infusion is not None and infusion.starts_at > timezone.now()
     assert infusion.patient.consent_acceptances.exists()
     assert "A dosing session to run from check-in to discharge: Alex Lindqvist" in output
+
+
+def test_seed_demo_on_a_weekday_morning_books_an_infusion_for_today(settings, monkeypatch):
+    """Seeded before the clinic opens on a working day, the first infusion is that day, ready to check in."""
+    settings.DEBUG = True
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    morning = datetime(2027, 3, 9, 7, 30, tzinfo=tz)  # a Tuesday, no public holiday
+    with time_machine.travel(morning, tick=False):
+        call_command("seed_demo")
+        session = DosingSession.objects.filter(patient__given_name="Alex").order_by("starts_at").first()
+        assert timezone.localtime(session.starts_at).date() == morning.date()
+        assert session.status == DosingSession.Status.SCHEDULED
+        assert session.room.name == "Infusion room 1"
