@@ -107,8 +107,8 @@ def test_seed_demo_shows_the_whole_product_and_stays_idempotent(settings, monkey
     assert "A dosing session to run from check-in to discharge: Alex Lindqvist" in output
 
 
-def test_seed_demo_on_a_weekday_morning_books_an_infusion_for_today(settings, monkeypatch):
-    """Seeded before the clinic opens on a working day, the first infusion is that day, ready to check in."""
+def test_seed_demo_on_a_weekday_morning_books_a_dosing_session_for_today(settings, monkeypatch):
+    """Seeded on a working-day morning, the in-office series' first session is that day, ready to check in."""
     settings.DEBUG = True
     monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
@@ -116,6 +116,6 @@ def test_seed_demo_on_a_weekday_morning_books_an_infusion_for_today(settings, mo
     with time_machine.travel(morning, tick=False):
         call_command("seed_demo")
         session = DosingSession.objects.filter(patient__given_name="Alex").order_by("starts_at").first()
-        assert timezone.localtime(session.starts_at).date() == morning.date()
+        assert timezone.localtime(session.starts_at) == morning.replace(hour=12, minute=30)
         assert session.status == DosingSession.Status.SCHEDULED
         assert session.room.name == "Infusion room 1"

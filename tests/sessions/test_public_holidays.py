@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.models import Channel
@@ -103,3 +104,20 @@ def test_patients_are_asked_to_call_the_clinics_own_number(settings, patient):
     clinic.save()
     text = render_message("checkin_reminder", ctx, patient=patient, channel=Channel.EMAIL).text
     assert "please call the clinic at (212) 555-0142" in text
+
+
+def test_admins_close_the_clinic_on_public_holidays_from_the_closures_page(client_for, admin_user, clinician):
+    client = client_for(admin_user)
+    page = client.get(reverse("admin:treatment_sessions_clinicclosure_changelist")).content.decode()
+    assert 'data-testid="import-holidays"' in page
+    url = reverse("admin:treatment_sessions_clinicclosure_import_holidays")
+    year = timezone.localdate().year + 1
+    response = client.post(url, {"year": year}, follow=True)
+    assert "public holidays of" in response.content.decode()
+    count = ClinicClosure.objects.filter(day__year=year).count()
+    assert count >= 10 and ClinicClosure.objects.filter(day__year=year, reason="Christmas Day").exists()
+    assert client.post(url, {"year": 1999}, follow=True).status_code == 200
+    assert not ClinicClosure.objects.filter(day__year=1999).exists()
+    assert client.get(url).status_code == 405
+    response = client_for(clinician).post(url, {"year": year})
+    assert response.status_code in (302, 403) and ClinicClosure.objects.filter(day__year=year).count() == count

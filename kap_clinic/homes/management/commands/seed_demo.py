@@ -197,7 +197,7 @@ def _demo_screening(patient, stage, *, intake, clinician) -> None:
         screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
     if stage == "dosing_today":
         screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
-        _demo_infusion_series(patient, clinician=clinician)
+        _demo_in_office_series(patient, clinician=clinician)
     if stage == "booked":
         _demo_booking(patient, clinician=clinician)
         _demo_aftercare(patient, clinician=clinician)
@@ -248,7 +248,7 @@ def _demo_aftercare(patient, *, clinician) -> None:
         patient=patient,
         clinician=clinician,
         modality="mbct",
-        starts_at=timezone.make_aware(datetime.combine(day, time(15, 0))),
+        starts_at=timezone.make_aware(datetime.combine(day, time(16, 0))),
         by=clinician,
     )
     checkin_series_create(patient=patient, by=clinician, induction_ended_on=today - timedelta(days=8))
@@ -296,6 +296,7 @@ def _demo_holidays() -> None:
 # (name, form and strength, mg per mL, lot number, quantity received, unit)
 DEMO_STOCK = (
     ("Ketamine", "ketamine HCl 50 mg/mL, 10 mL vial", Decimal("50"), "KET-DEMO-01", Decimal("20"), "ml"),
+    ("Ketamine", "ketamine HCl 100 mg sublingual troche", None, "KET-SL-DEMO-01", Decimal("2000"), "mg"),
     ("Spravato", "esketamine 28 mg nasal device", None, "SPR-DEMO-01", Decimal("560"), "mg"),
 )
 
@@ -319,12 +320,13 @@ DEMO_SCAN = (
 )
 
 
-def _demo_infusion_series(patient, *, clinician) -> None:
-    """An IV ketamine series whose first infusion is today, when the clinic is still open (else the next open day),
-    with the consent form signed, so staff can run a dosing session from check-in to discharge."""
+def _demo_in_office_series(patient, *, clinician) -> None:
+    """An in-office sublingual ketamine series whose first session is today at 12:30, when it still fits the clinic's
+    day (else the next open day), with the consent form signed, so staff can run a dosing session from check-in to
+    discharge. At 12:30 it follows the demo patient's Spravato sessions (10:00) with the same clinician."""
     enrollment_create(patient=patient, by=clinician)
     today = timezone.localdate()
-    document = consent_document_in_force(Route.IV, today)
+    document = consent_document_in_force(Route.SUBLINGUAL, today)
     if document is not None:
         consent_record_by_staff(
             patient=patient,
@@ -336,12 +338,12 @@ def _demo_infusion_series(patient, *, clinician) -> None:
         )
     plan_create(
         patient=patient,
-        protocol=Protocol.objects.filter(route=Route.IV, is_active=True).order_by("pk").first(),
+        protocol=Protocol.objects.filter(route=Route.SUBLINGUAL, is_active=True).order_by("pk").first(),
         first_day=today,
-        start_time=None,
+        start_time=time(12, 30),
         room=Room.objects.get(name="Infusion room 1"),
         clinician=clinician,
-        planned_dose=Decimal("0.5"),
+        planned_dose=Decimal("100"),
         by=clinician,
     )
 
