@@ -121,3 +121,11 @@ def test_admins_close_the_clinic_on_public_holidays_from_the_closures_page(clien
     assert client.get(url).status_code == 405
     response = client_for(clinician).post(url, {"year": year})
     assert response.status_code in (302, 403) and ClinicClosure.objects.filter(day__year=year).count() == count
+
+
+def test_the_patients_schedule_page_gives_the_clinics_number(client_for, patient_user, patient):
+    clinic = ClinicSettings.load()
+    clinic.phone = "(212) 555-0142"
+    clinic.save()
+    page = client_for(patient_user).get(reverse("homes:portal_schedule")).content.decode()
+    assert "please contact the clinic at (212) 555-0142" in page
