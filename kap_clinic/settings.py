@@ -141,6 +141,17 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded demo has the site, a worker and beat writing to one file at once. Write-ahead logging lets readers
+    # go on while one writes; IMMEDIATE transactions take the write lock when they begin, so a writer waits its turn
+    # (up to the timeout, in seconds) instead of failing with "database is locked" when a read turns into a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 # A chart view and its audit entry commit together, or not at all.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 # A kept-open connection is checked before a request reuses it: the first request after a database restart

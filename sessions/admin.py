@@ -1,4 +1,9 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils import timezone
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
@@ -15,6 +20,7 @@ from .models import (
     Room,
 )
 from .rems import admin as rems_admin  # noqa: F401 - registers the REMS form admin
+from .scheduling.services import closures_import_public_holidays
 
 
 @admin.register(Enrollment)
@@ -68,6 +74,41 @@ class ClinicHoursAdmin(admin.ModelAdmin):
 class ClinicClosureAdmin(admin.ModelAdmin):
     list_display = ("day", "reason")
     date_hierarchy = "day"
+    change_list_template = "admin/treatment_sessions/clinicclosure/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_holidays_view)
+        return [
+            path("import-holidays/", view, name="treatment_sessions_clinicclosure_import_holidays"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        year = timezone.localdate().year
+        extra_context = {**(extra_context or {}), "holiday_years": (year, year + 1)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def import_holidays_view(self, request):
+        """Close the clinic on a year's public holidays (the country and region in the clinic settings)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        this_year = timezone.localdate().year
+        try:
+            year = int(request.POST.get("year", ""))
+        except ValueError:
+            year = 0
+        if year not in (this_year, this_year + 1):
+            messages.error(request, "Choose this year or next year.")
+        else:
+            try:
+                created = closures_import_public_holidays(year=year, by=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, f"{len(created)} public holidays of {year} added as closures.")
+        return redirect("admin:treatment_sessions_clinicclosure_changelist")
 
 
 @admin.register(ClinicianHours)

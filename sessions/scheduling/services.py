@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import holidays
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.planning import reminders_sync
 from kap_clinic.rules import cadence, spravato
 from patients.models import Patient
@@ -515,3 +517,34 @@ def session_planned_dose_set(
     session.planned_dose = dose
     session.save(update_fields=["planned_dose", "updated_at"])
     return session
+
+
+def public_holidays(*, year: int, country: str, subdivision: str = "") -> dict[date, str]:
+    """The public holidays of a year in the clinic's country (and state or region), by day, with their names."""
+    days = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    return {day: "; ".join(days.get_list(day)) for day in sorted(days)}
+
+
+@transaction.atomic
+def closures_import_public_holidays(*, year: int, by: User | None) -> list[ClinicClosure]:
+    """Close the clinic on each public holiday of `year` in the country and region set in the clinic settings.
+
+    Runs again without adding anything twice: a day already closed keeps its closure and reason. `by` is the admin
+    who asked (None from the command line and the demo). Returns the closures created.
+    """
+    if by is not None and not by.has_role(Role.ADMIN):
+        raise PermissionDenied("Only an admin can change the clinic's closures.")
+    clinic = ClinicSettings.load()
+    try:
+        days = public_holidays(year=year, country=clinic.holiday_country, subdivision=clinic.holiday_subdivision)
+    except NotImplementedError as exc:
+        raise ValidationError(
+            "The public holidays of the country or region in the clinic settings are not known."
+        ) from exc
+    closed = set(ClinicClosure.objects.filter(day__year=year).values_list("day", flat=True))
+    created = [
+        ClinicClosure.objects.create(day=day, reason=name[: ClinicClosure._meta.get_field("reason").max_length])
+        for day, name in days.items()
+        if day not in closed
+    ]
+    return created

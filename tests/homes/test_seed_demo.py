@@ -1,4 +1,8 @@
+import zoneinfo
+from datetime import datetime
+
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -6,8 +10,11 @@ from django.utils import timezone
 from billing.models import Payer
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
+from sessions.controlled.services import cs_lot_balance
+from sessions.models import ClinicClosure, DosingSession, ProductLot
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +69,53 @@ def test_seed_demo_prints_what_each_staff_member_needs_for_the_second_factor(set
     assert client.get(reverse("homes:home"))["Location"].startswith(reverse("accounts:two_factor_verify"))
     assert client.post(reverse("accounts:two_factor_verify"), {"token": codes["intake"][0]}).status_code == 302
     assert client.get(reverse("homes:home")).status_code == 200
+
+
+def test_seed_demo_shows_the_whole_product_and_stays_idempotent(settings, monkeypatch, capsys):
+    """Holidays closed, stock to dose from, a session to run from check-in, the clinic's phone and its address."""
+    settings.DEBUG = True
+    settings.SITE_URL = "http://demo.example.test:8080"
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    counts = (ClinicClosure.objects.count(), ProductLot.objects.count(), DosingSession.objects.count())
+    call_command("seed_demo")
+    output = capsys.readouterr().out
+    assert (ClinicClosure.objects.count(), ProductLot.objects.count(), DosingSession.objects.count()) == counts
+
+    assert "Open http://demo.example.test:8080/" in first and "Open http://demo.example.test:8080/" in output
+    assert "SITE_URL" in output
+    clinic = ClinicSettings.load()
+    assert clinic.phone and clinic.clinic_phone() == clinic.phone
+    assert (clinic.holiday_country, clinic.holiday_subdivision) == ("US", "NY")
+    year = timezone.localdate().year
+    for each in (year, year + 1):
+        assert ClinicClosure.objects.filter(day__year=each, reason__icontains="Independence Day").exists()
+        assert ClinicClosure.objects.filter(day__year=each, reason__icontains="Christmas").exists()
+
+    lots = list(ProductLot.objects.select_related("product"))
+    assert {lot.product.name for lot in lots} == {"Ketamine", "Spravato"}
+    assert all(cs_lot_balance(lot) > 0 for lot in lots)
+
+    infusion = (
+        DosingSession.objects.filter(patient__given_name="Alex", status=DosingSession.Status.SCHEDULED)
+        .order_by("starts_at")
+        .first()
+    )
+    assert infusion is not None and infusion.starts_at > timezone.now()
+    assert infusion.patient.consent_acceptances.exists()
+    assert "A dosing session to run from check-in to discharge: Alex Lindqvist" in output
+
+
+def test_seed_demo_on_a_weekday_morning_books_a_dosing_session_for_today(settings, monkeypatch):
+    """Seeded on a working-day morning, the in-office series' first session is that day, ready to check in."""
+    settings.DEBUG = True
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    morning = datetime(2027, 3, 9, 7, 30, tzinfo=tz)  # a Tuesday, no public holiday
+    with time_machine.travel(morning, tick=False):
+        call_command("seed_demo")
+        session = DosingSession.objects.filter(patient__given_name="Alex").order_by("starts_at").first()
+        assert timezone.localtime(session.starts_at) == morning.replace(hour=12, minute=30)
+        assert session.status == DosingSession.Status.SCHEDULED
+        assert session.room.name == "Infusion room 1"

@@ -1,11 +1,18 @@
 from django.conf import settings
 
+from .models import ClinicSettings
 from .navigation import items_for
+
+
+def _clinic_phone() -> str:
+    return ClinicSettings.load().clinic_phone()
 
 
 def clinic(request):
     user = getattr(request, "user", None)
     return {
         "clinic_name": settings.CLINIC_NAME,
+        # Called only by a page that shows it ("please call the clinic at ..."), so other pages make no query.
+        "clinic_phone": _clinic_phone,
         "nav_items": items_for(user) if user is not None else [],
     }

@@ -10,6 +10,9 @@ class ClinicSettingsForm(BoundedInput, forms.ModelForm):
     class Meta:
         model = ClinicSettings
         fields = [
+            "phone",
+            "holiday_country",
+            "holiday_subdivision",
             "require_2fa_for_intake",
             *ClinicSettings.THRESHOLD_FIELDS,
             "pcl5_cutoff",

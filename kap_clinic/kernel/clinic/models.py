@@ -1,3 +1,4 @@
+import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -137,6 +138,23 @@ class ClinicSettings(models.Model):
         default=50,
         validators=[MinValueValidator(INTEGRATION_MINUTES[0]), MaxValueValidator(INTEGRATION_MINUTES[1])],
     )
+    # The number patients are told to call (reminders, confirmation pages); blank falls back to REMS_SETTING_PHONE.
+    phone = models.CharField(
+        "Clinic phone number", max_length=32, blank=True, help_text="Patients are asked to call this number."
+    )
+    # Public holidays imported as closures (sessions.scheduling.services.closures_import_public_holidays).
+    holiday_country = models.CharField(
+        "Country for public holidays",
+        max_length=2,
+        default="US",
+        help_text="Two-letter country code, e.g. US, CA, GB.",
+    )
+    holiday_subdivision = models.CharField(
+        "State or region for public holidays",
+        max_length=10,
+        blank=True,
+        help_text="e.g. NY; blank for the country's holidays only.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (
@@ -190,6 +208,13 @@ class ClinicSettings(models.Model):
         return "Clinic settings"
 
     def clean(self):
+        self.holiday_country = self.holiday_country.strip().upper()
+        self.holiday_subdivision = self.holiday_subdivision.strip().upper()
+        supported = holidays.list_supported_countries()
+        if self.holiday_country not in supported:
+            raise ValidationError({"holiday_country": "Not a country whose public holidays are known."})
+        if self.holiday_subdivision and self.holiday_subdivision not in supported[self.holiday_country]:
+            raise ValidationError({"holiday_subdivision": "Not a state or region of that country."})
         if self.bp_ineligible_systolic <= self.bp_review_systolic:
             raise ValidationError({"bp_ineligible_systolic": "Must be above the review threshold."})
         if self.bp_ineligible_diastolic <= self.bp_review_diastolic:
@@ -230,6 +255,10 @@ class ClinicSettings(models.Model):
             "due_after_days": self.checkin_due_after_days,
             "closes_after_due_days": self.checkin_closes_after_due_days,
         }
+
+    def clinic_phone(self) -> str:
+        """The number patients are asked to call: this setting, else the REMS healthcare setting's phone."""
+        return self.phone or settings.REMS_SETTING_PHONE
 
     def eligibility_thresholds(self):
         return Thresholds(**{name: getattr(self, name) for name in self.THRESHOLD_FIELDS})

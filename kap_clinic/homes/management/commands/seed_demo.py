@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -22,12 +23,16 @@ from billing.models import Payer, PriorAuthorization
 from billing.services import authorization_check, authorization_create, authorization_transition
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.reference_data import seed_reference_data
+from kap_clinic.rules.cadence import Route
 from patients.models import Patient
 from patients.services import patient_create, patient_rems_enrollment_record
 from screening import services as screening
-from sessions.models import Protocol, Room
-from sessions.scheduling.services import enrollment_create, plan_create
+from sessions.consent.services import consent_document_in_force, consent_record_by_staff
+from sessions.controlled.services import cs_lot_receive
+from sessions.models import ClinicClosure, ControlledProduct, DosingSession, ProductLot, Protocol, Room
+from sessions.scheduling.services import closures_import_public_holidays, enrollment_create, plan_create
 
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Avery", "Admin"),
@@ -41,7 +46,7 @@ DEMO_PATIENTS = (
     ("Pat", "Demo", date(1984, 3, 14), "female", Decimal("68.0"), "booked"),
     ("Jordan", "Rivera", date(1979, 11, 2), "male", Decimal("82.5"), "completed"),
     ("Sam", "Okafor", date(1991, 6, 21), "male", Decimal("74.0"), "draft"),
-    ("Alex", "Lindqvist", date(1968, 1, 30), "female", Decimal("61.2"), None),
+    ("Alex", "Lindqvist", date(1968, 1, 30), "female", Decimal("61.2"), "dosing_today"),
     ("Morgan", "Tanaka", date(2000, 9, 9), "female", None, None),
 )
 FINE_ANSWERS = {
@@ -77,10 +82,14 @@ class Command(BaseCommand):
                 for username, role, _, _ in DEMO_USERS
                 if users[username].requires_two_factor
             }
+            _demo_clinic_settings()
+            _demo_holidays()
             _demo_rooms()
             _demo_payers()
+            _demo_controlled_stock(users["clinician"])
             _demo_patients(users)
-        self.stdout.write(self.style.SUCCESS("Demo clinic ready. Sign in at http://127.0.0.1:8000/ with:"))
+        site = settings.SITE_URL.rstrip("/") + "/"
+        self.stdout.write(self.style.SUCCESS(f"Demo clinic ready. Open {site} and sign in with:"))
         for username, role, _, _ in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<13} username {username:<10} password {password}")
         self.stdout.write("Staff also enter a code from an authenticator app; add these keys to one:")
@@ -89,6 +98,15 @@ class Command(BaseCommand):
         self.stdout.write("Lost the app? Each staff member's backup codes work once each instead of a code:")
         for name in keys:
             self.stdout.write(f"  {name:<10} {' '.join(_demo_backup_codes(users[name]))}")
+        today = _demo_dosing_today()
+        if today is not None:
+            when = timezone.localtime(today.starts_at)
+            self.stdout.write(
+                f"A dosing session to run from check-in to discharge: {today.patient.given_name} "
+                f"{today.patient.family_name} at {when:%H:%M} on "
+                f"{when:%a %d %b} (clinician's home page)."
+            )
+        self.stdout.write(f"Serving on another address? Set SITE_URL (now {site}) so links in emails lead back here.")
 
 
 def settings_password() -> str:
@@ -177,6 +195,9 @@ def _demo_screening(patient, stage, *, intake, clinician) -> None:
     record = screening.screening_complete(screening=record, by=intake)
     if stage in ("signed_off", "booked"):
         screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
+    if stage == "dosing_today":
+        screening.screening_sign_off(screening=record, by=clinician, final_outcome=record.computed_outcome)
+        _demo_in_office_series(patient, clinician=clinician)
     if stage == "booked":
         _demo_booking(patient, clinician=clinician)
         _demo_aftercare(patient, clinician=clinician)
@@ -221,13 +242,13 @@ def _demo_aftercare(patient, *, clinician) -> None:
     """An integration session next week and check-ins that began yesterday, so the portal has one open now."""
     today = timezone.localdate()
     day = today + timedelta(days=7)
-    while day.weekday() >= 5:
+    while day.weekday() >= 5 or ClinicClosure.objects.filter(day=day).exists():
         day += timedelta(days=1)
     integration_session_book(
         patient=patient,
         clinician=clinician,
         modality="mbct",
-        starts_at=timezone.make_aware(datetime.combine(day, time(15, 0))),
+        starts_at=timezone.make_aware(datetime.combine(day, time(16, 0))),
         by=clinician,
     )
     checkin_series_create(patient=patient, by=clinician, induction_ended_on=today - timedelta(days=8))
@@ -249,3 +270,95 @@ def _demo_authorization(patient, *, intake) -> None:
     for step in (PriorAuthorization.Status.SUBMITTED, PriorAuthorization.Status.APPROVED):
         authorization = authorization_transition(authorization=authorization, to=step, by=intake)
     authorization_check(authorization=authorization, today=today)
+
+
+DEMO_PHONE = "(212) 555-0142"  # a number reserved for fiction
+DEMO_HOLIDAY_REGION = ("US", "NY")
+
+
+def _demo_clinic_settings() -> None:
+    """The number patients are asked to call, and the state whose public holidays close the clinic."""
+    clinic = ClinicSettings.load()
+    if not clinic.phone:
+        clinic.phone = DEMO_PHONE
+    if clinic.holiday_country == DEMO_HOLIDAY_REGION[0] and not clinic.holiday_subdivision:
+        clinic.holiday_subdivision = DEMO_HOLIDAY_REGION[1]
+    clinic.save()
+
+
+def _demo_holidays() -> None:
+    """This year's and next year's public holidays as closures, so no session is booked on one."""
+    year = timezone.localdate().year
+    for each in (year, year + 1):
+        closures_import_public_holidays(year=each, by=None)
+
+
+# (name, form and strength, mg per mL, lot number, quantity received, unit)
+DEMO_STOCK = (
+    ("Ketamine", "ketamine HCl 50 mg/mL, 10 mL vial", Decimal("50"), "KET-DEMO-01", Decimal("20"), "ml"),
+    ("Ketamine", "ketamine HCl 100 mg sublingual troche", None, "KET-SL-DEMO-01", Decimal("2000"), "mg"),
+    ("Spravato", "esketamine 28 mg nasal device", None, "SPR-DEMO-01", Decimal("560"), "mg"),
+)
+
+
+def _demo_controlled_stock(clinician) -> None:
+    """A received lot of each product the demo doses with, so a dose can be logged against it."""
+    expires = timezone.localdate() + timedelta(days=365)
+    for name, strength, mg_per_ml, lot_number, quantity, unit in DEMO_STOCK:
+        product, _ = ControlledProduct.objects.get_or_create(
+            name=name, strength=strength, defaults={"mg_per_ml": mg_per_ml}
+        )
+        if not ProductLot.objects.filter(product=product, lot_number=lot_number).exists():
+            cs_lot_receive(
+                product=product, lot_number=lot_number, expires_on=expires, quantity=quantity, unit=unit, by=clinician
+            )
+
+
+# The smallest well-formed PDF: stands in for the scan of a consent form signed on paper.
+DEMO_SCAN = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n%%EOF\n"
+)
+
+
+def _demo_in_office_series(patient, *, clinician) -> None:
+    """An in-office sublingual ketamine series whose first session is today at 12:30, when it still fits the clinic's
+    day (else the next open day), with the consent form signed, so staff can run a dosing session from check-in to
+    discharge. At 12:30 it follows the demo patient's Spravato sessions (10:00) with the same clinician."""
+    enrollment_create(patient=patient, by=clinician)
+    today = timezone.localdate()
+    document = consent_document_in_force(Route.SUBLINGUAL, today)
+    if document is not None:
+        consent_record_by_staff(
+            patient=patient,
+            document=document,
+            scan=SimpleUploadedFile("signed-consent.pdf", DEMO_SCAN, content_type="application/pdf"),
+            signed_on=today,
+            by=clinician,
+            note="Signed on paper at the screening visit.",
+        )
+    plan_create(
+        patient=patient,
+        protocol=Protocol.objects.filter(route=Route.SUBLINGUAL, is_active=True).order_by("pk").first(),
+        first_day=today,
+        start_time=time(12, 30),
+        room=Room.objects.get(name="Infusion room 1"),
+        clinician=clinician,
+        planned_dose=Decimal("100"),
+        by=clinician,
+    )
+
+
+def _demo_dosing_today() -> DosingSession | None:
+    """The demo's next dosing session still to run: today's where there is one."""
+    name = DEMO_PATIENTS[3]
+    return (
+        DosingSession.objects.filter(
+            patient__given_name=name[0],
+            patient__family_name=name[1],
+            status=DosingSession.Status.SCHEDULED,
+            starts_at__date__gte=timezone.localdate(),
+        )
+        .select_related("patient")
+        .order_by("starts_at")
+        .first()
+    )
