@@ -98,7 +98,7 @@ def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinicia
 
 
 def test_admin_home_links_every_clinic_set_up_page_and_each_opens(client_for, admin_user):
-    """Protocols, rooms, hours, closures, staff, reminder rules, payers, preparation texts and products: all reachable."""
+    """Protocols, rooms, hours, closures, staff, reminder rules, payers, preparation texts, products: all reachable."""
     client = client_for(admin_user)
     page = client.get(reverse("homes:home")).content.decode()
     urls = [reverse(link.url_name) for link in CLINIC_SETUP_LINKS]
