@@ -10,6 +10,8 @@ handler500 = "kap_clinic.kernel.errors.server_error"
 
 admin.site.site_header = "KAP Clinic administration"
 admin.site.site_title = "KAP Clinic"
+# The back office links home as "Back to the clinic" (templates/admin/base_site.html) instead of "View site".
+admin.site.site_url = None
 
 urlpatterns = [
     # The back office signs in through the clinic's own sign-in (lockout and two-factor apply); a signed-in

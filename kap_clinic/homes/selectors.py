@@ -93,8 +93,49 @@ def intake_home(user: User) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class SetupLink:
+    label: str
+    url_name: str
+    hint: str
+
+
+# What the clinic admin sets up, in the order a new clinic does it: the clinic's own pages where they exist,
+# otherwise the back office's list of that kind of record.
+CLINIC_SETUP_LINKS = (
+    SetupLink("Clinic settings", "clinic:settings", "Sign-in, thresholds and booking windows"),
+    SetupLink("Staff and roles", "accounts:staff_list", "Accounts, roles, deactivation and two-factor resets"),
+    SetupLink("Treatment protocols", "admin:treatment_sessions_protocol_changelist", "Phases and number of sessions"),
+    SetupLink("Rooms", "admin:treatment_sessions_room_changelist", "Where dosing sessions take place"),
+    SetupLink("Clinic hours", "admin:treatment_sessions_clinichours_changelist", "Opening hours by weekday"),
+    SetupLink("Closures", "admin:treatment_sessions_clinicclosure_changelist", "Holidays and other closed days"),
+    SetupLink(
+        "Clinician hours", "admin:treatment_sessions_clinicianhours_changelist", "When each clinician sees patients"
+    ),
+    SetupLink(
+        "Reminder rules", "admin:notifications_reminderrule_changelist", "What patients are reminded of, and when"
+    ),
+    SetupLink(
+        "Preparation texts", "admin:notifications_preparationtext_changelist", "What patients read before a session"
+    ),
+    SetupLink("Payers", "admin:billing_payer_changelist", "Insurers and plans the clinic bills"),
+    SetupLink(
+        "Controlled-substance products",
+        "admin:treatment_sessions_controlledproduct_changelist",
+        "Products the clinic stocks and logs",
+    ),
+    SetupLink(
+        "Screening condition rules",
+        "admin:screening_conditionrule_changelist",
+        "The clinic's own severity for a condition",
+    ),
+    SetupLink("Back office", "admin:index", "Every record kind the back office lists"),
+)
+
+
 def admin_home(user: User) -> dict:
     return {
+        "setup_links": CLINIC_SETUP_LINKS,
         "staff_alerts": alerts_open_for(user)[:20],
         "reminder_problems": reminder_problems(),
         "outbox_problems": outbox_problems(),

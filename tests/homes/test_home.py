@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from kap_clinic.homes.selectors import CLINIC_SETUP_LINKS
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from patients.services import patient_create
@@ -94,3 +95,34 @@ def test_the_clinicians_patients_with_open_flags_come_first(client_for, clinicia
     mine = page[page.index("Patients in my care") :]
     assert mine.index("Zimmer") < mine.index("Abbott") < mine.index("Barnes")
     assert mine.count(">Alert<") == 1
+
+
+def test_admin_home_links_every_clinic_set_up_page_and_each_opens(client_for, admin_user):
+    """Protocols, rooms, hours, closures, staff, reminder rules, payers, preparation texts, products: all reachable."""
+    client = client_for(admin_user)
+    page = client.get(reverse("homes:home")).content.decode()
+    urls = [reverse(link.url_name) for link in CLINIC_SETUP_LINKS]
+    for expected in (
+        "accounts:staff_list",
+        "clinic:settings",
+        "admin:treatment_sessions_protocol_changelist",
+        "admin:treatment_sessions_room_changelist",
+        "admin:treatment_sessions_clinichours_changelist",
+        "admin:treatment_sessions_clinicclosure_changelist",
+        "admin:notifications_reminderrule_changelist",
+        "admin:notifications_preparationtext_changelist",
+        "admin:billing_payer_changelist",
+        "admin:treatment_sessions_controlledproduct_changelist",
+    ):
+        assert reverse(expected) in urls, expected
+    for link, url in zip(CLINIC_SETUP_LINKS, urls, strict=True):
+        assert f'href="{url}"' in page, link.label
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_back_office_wears_the_clinic_name_and_links_back(client_for, admin_user):
+    page = client_for(admin_user).get(reverse("admin:index")).content.decode()
+    assert "KAP Clinic administration" in page
+    assert f'href="{reverse("homes:home")}" data-testid="back-to-clinic">Back to the clinic</a>' in page
+    assert "View site" not in page
+    assert "css/admin.css" in page

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from .models import ClinicSettings
-from .navigation import items_for
+from .navigation import menu_for
 
 
 def _clinic_phone() -> str:
@@ -10,9 +10,11 @@ def _clinic_phone() -> str:
 
 def clinic(request):
     user = getattr(request, "user", None)
+    nav_items, nav_more = menu_for(user) if user is not None else ([], [])
     return {
         "clinic_name": settings.CLINIC_NAME,
         # Called only by a page that shows it ("please call the clinic at ..."), so other pages make no query.
         "clinic_phone": _clinic_phone,
-        "nav_items": items_for(user) if user is not None else [],
+        "nav_items": nav_items,
+        "nav_more": nav_more,
     }

@@ -1,4 +1,7 @@
-"""The menu each role sees. Links only; every view checks access again on its own, against the same permission."""
+"""The menu each role sees. Links only; every view checks access again on its own, against the same permission.
+
+The daily pages stay in the bar; the rest go under "More", so the bar fits a laptop screen and folds behind the
+menu button on narrower ones (templates/base.html)."""
 
 from dataclasses import dataclass
 
@@ -14,6 +17,7 @@ class NavItem:
     label: str
     url_name: str
     perms: tuple[str, ...]  # shown to users holding any of these (roles.py)
+    more: bool = False  # under "More" rather than in the bar
 
 
 NAV_ITEMS = (
@@ -25,13 +29,14 @@ NAV_ITEMS = (
     NavItem("REMS forms", "sessions:rems_pending", (CLINIC_STAFF,)),
     NavItem("Alerts", "notifications:alerts", (CLINIC_STAFF,)),
     NavItem("Reminders", "notifications:list", (CLINIC_STAFF,)),
-    NavItem("Authorizations", "billing:authorization_list", (CLINIC_STAFF,)),
-    NavItem("Controlled substances", "sessions:cs_lot_list", (ADMIN, CLINICIAN)),
+    NavItem("Authorizations", "billing:authorization_list", (CLINIC_STAFF,), more=True),
+    NavItem("Controlled substances", "sessions:cs_lot_list", (ADMIN, CLINICIAN), more=True),
     NavItem("My record", "patients:my_record", (PATIENT,)),
     NavItem("Audit log", "homes:audit_log", (ADMIN,)),
     NavItem("Clinic settings", "clinic:settings", (ADMIN,)),
-    NavItem("Staff", "accounts:staff_list", (MANAGE_STAFF,)),
-    NavItem("Two-factor sign-in", "accounts:backup_codes", (CLINIC_STAFF,)),
+    NavItem("Staff", "accounts:staff_list", (MANAGE_STAFF,), more=True),
+    NavItem("Back office", "admin:index", (ADMIN,), more=True),
+    NavItem("Two-factor sign-in", "accounts:backup_codes", (CLINIC_STAFF,), more=True),
 )
 
 
@@ -41,3 +46,9 @@ def items_for(user) -> list[NavItem]:
     if user.is_clinic_staff and not user.is_verified() and (user.requires_two_factor or user_has_device(user)):
         return []  # signed in with the password alone: nothing but the code page until the second factor
     return [item for item in NAV_ITEMS if any(user.has_perm(perm) for perm in item.perms)]
+
+
+def menu_for(user) -> tuple[list[NavItem], list[NavItem]]:
+    """The user's menu split in two: the links in the bar, and those under "More"."""
+    items = items_for(user)
+    return [item for item in items if not item.more], [item for item in items if item.more]
