@@ -304,6 +304,9 @@ class DosingSession(models.Model):
     status_reason = models.CharField(max_length=200, blank=True)
     planner_notes = models.JSONField(default=list, blank=True)
     calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # The start the patient said, from the reminder's link, they can't attend: the front desk calls them. A moved
+    # session no longer matches it.
+    cannot_attend_start = models.DateTimeField(null=True, blank=True, editable=False)
     # The event's UID in the patient's calendar feed: random, so it tells nothing (not the row id, not the host),
     # and stable for the life of the booking.
     calendar_uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -311,6 +314,10 @@ class DosingSession(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = DosingSessionQuerySet.as_manager()
+
+    @property
+    def patient_cannot_attend(self) -> bool:
+        return self.cannot_attend_start is not None and self.cannot_attend_start == self.starts_at
 
     class Meta:
         ordering = ["starts_at", "pk"]

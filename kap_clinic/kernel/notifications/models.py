@@ -60,6 +60,7 @@ class StaffAlert(models.Model):
         AUTHORIZATION = "authorization", "Authorization running out"
         REMS_DUE = "rems_due", "REMS form due"
         POST_DOSE_VITALS = "post_dose_vitals", "Dangerous vital signs after a dose"
+        CANNOT_ATTEND = "cannot_attend", "Patient can't attend: call them"
 
     class Audience(models.TextChoices):
         CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"
