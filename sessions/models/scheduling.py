@@ -315,10 +315,6 @@ class DosingSession(models.Model):
 
     objects = DosingSessionQuerySet.as_manager()
 
-    @property
-    def patient_cannot_attend(self) -> bool:
-        return self.cannot_attend_start is not None and self.cannot_attend_start == self.starts_at
-
     class Meta:
         ordering = ["starts_at", "pk"]
         indexes = [
@@ -341,6 +337,10 @@ class DosingSession(models.Model):
         if self.planned_dose is None and self.plan_id is not None:
             self.planned_dose = self.plan.planned_dose  # a session booked on its own takes its plan's usual dose
         super().save(*args, **kwargs)
+
+    @property
+    def patient_cannot_attend(self) -> bool:
+        return self.cannot_attend_start is not None and self.cannot_attend_start == self.starts_at
 
     @property
     def is_active(self) -> bool:

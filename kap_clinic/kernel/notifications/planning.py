@@ -130,7 +130,7 @@ def notice_write(target, *, change: str, now: datetime | None = None) -> list[Re
     by_target = {occasion.field: target}
     change_id = f"{at.astimezone(UTC):%Y%m%d%H%M}-{target.updated_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
     waiting = Reminder.objects.filter(notice_key__isnull=False, status=Status.PENDING, **by_target)
-    waiting.exclude(notice_key__contains=f"-{change_id}-").update(
+    waiting.exclude(notice_key__contains=f"-{change}-{change_id}-").update(
         status=Status.CANCELLED, status_reason="Replaced: a later change was made.", updated_at=now
     )
     patient = target.patient
