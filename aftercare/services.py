@@ -136,6 +136,7 @@ def integration_session_reschedule(
     _check_time(starts_at, duration)
     moved = starts_at != session.starts_at
     session.starts_at, session.duration_minutes = starts_at, duration
+    session.calendar_sequence += 1
     session = _save_integration(session)
     if moved:
         notice_write(session, change=ReminderRule.Event.APPOINTMENT_MOVED)  # the patient hears of the new time
@@ -148,7 +149,8 @@ def _set_integration_status(
     if session.status != IntegrationSession.Status.SCHEDULED:
         raise ValidationError(f"A {session.get_status_display().lower()} integration session cannot be changed.")
     session.status, session.status_reason = status, reason.strip()
-    fields = ["status", "status_reason", "updated_at"]
+    session.calendar_sequence += 1
+    fields = ["status", "status_reason", "calendar_sequence", "updated_at"]
     if notes is not None:
         session.notes = notes.strip()
         fields.append("notes")
