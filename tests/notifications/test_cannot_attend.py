@@ -1,11 +1,13 @@
 """The reminder's confirmation page lets the patient say they can't come: kept on the session, the front desk is
 alerted to call them, and the page shows the clinic's number."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
 from kap_clinic.kernel.notifications.models import SessionConfirmation, StaffAlert
-from sessions.confirmation import confirm_token, session_confirm
+from sessions.confirmation import confirm_token, session_cannot_attend, session_confirm
 from sessions.scheduling.services import session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
@@ -61,3 +63,10 @@ def test_front_desk_sees_the_alert_on_their_home(session, client, client_for, fr
     client.post(url(session), {"answer": "cannot_attend"})
     body = client_for(front_desk).get(reverse("homes:home")).content.decode()
     assert "call the patient to rebook" in body
+
+
+def test_tomorrows_list_says_who_cant_attend(session, client_for, front_desk, clinic_clock):
+    session_cannot_attend(session=session)
+    clinic_clock.move_to(at(MON_7_DEC - timedelta(days=1), 12), tick=False)
+    page = client_for(front_desk).get(reverse("homes:home")).content.decode()
+    assert "Patient can&#x27;t attend: call them to rebook" in page
