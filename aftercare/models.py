@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from auditlog.registry import auditlog
@@ -33,6 +34,9 @@ class IntegrationSession(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     status_reason = models.CharField(max_length=300, blank=True)
     notes = models.TextField("Integration notes (staff only)", blank=True)
+    # The patient's calendar feed: a random, stable event id (it tells nothing), and a count of changes.
+    calendar_uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -144,7 +148,10 @@ class CheckInResponse(models.Model):
 
 # Admins browse the audit log: a change to the notes is recorded without their text (clinicians only read them).
 auditlog.register(
-    IntegrationSession, mask_fields=["notes"], mask_callable="kap_clinic.kernel.audit.masks.clinicians_only"
+    IntegrationSession,
+    mask_fields=["notes"],
+    mask_callable="kap_clinic.kernel.audit.masks.clinicians_only",
+    exclude_fields=["calendar_sequence"],
 )
 auditlog.register(CheckIn)
 auditlog.register(CheckInResponse)

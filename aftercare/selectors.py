@@ -11,6 +11,7 @@ from kap_clinic.rules import outcomes
 from patients.models import Patient
 from patients.selectors import visible_through
 from screening.models import InstrumentResponse
+from sessions.calendar import FeedItem
 from sessions.models import DosingSession
 from sessions.scheduling.booking import Busy
 
@@ -49,6 +50,27 @@ def integration_sessions_busy(*, starts_at, ends_at, clinician_id, patient_id, r
         Busy(INTEGRATION_SESSION, other.pk, other.clinician_id, other.patient_id)
         for other in integration_sessions_overlapping(starts_at, ends_at)
         if other.clinician_id == clinician_id or other.patient_id == patient_id
+    ]
+
+
+# In the patient's calendar feed: booked, held or cancelled (a no-show is left out, as for dosing sessions).
+INTEGRATION_IN_FEED = (*INTEGRATION_ACTIVE, IntegrationSession.Status.CANCELLED)
+
+
+def integration_feed_items(patient: Patient, since: datetime) -> list[FeedItem]:
+    """The patient's integration sessions for their calendar feed, which words them like every appointment."""
+    visits = IntegrationSession.objects.filter(patient=patient, status__in=INTEGRATION_IN_FEED, starts_at__gte=since)
+    return [
+        FeedItem(
+            uid=str(visit.calendar_uid),
+            sequence=visit.calendar_sequence,
+            created=visit.created_at,
+            changed=visit.updated_at,
+            starts_at=visit.starts_at,
+            ends_at=visit.ends_at,
+            cancelled=visit.status == IntegrationSession.Status.CANCELLED,
+        )
+        for visit in visits
     ]
 
 

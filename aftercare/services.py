@@ -17,8 +17,8 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
-from kap_clinic.kernel.notifications.models import StaffAlert
-from kap_clinic.kernel.notifications.planning import reminders_sync
+from kap_clinic.kernel.notifications.models import ReminderRule, StaffAlert
+from kap_clinic.kernel.notifications.planning import notice_write, reminders_sync
 from kap_clinic.rules import checkin_cadence as cadence
 from kap_clinic.rules import instruments, outcomes, relapse
 from patients.models import Patient
@@ -134,8 +134,13 @@ def integration_session_reschedule(
         raise ValidationError("Only a scheduled integration session can be moved.")
     duration = duration_minutes or session.duration_minutes
     _check_time(starts_at, duration)
+    moved = starts_at != session.starts_at
     session.starts_at, session.duration_minutes = starts_at, duration
-    return _save_integration(session)
+    session.calendar_sequence += 1
+    session = _save_integration(session)
+    if moved:
+        notice_write(session, change=ReminderRule.Event.APPOINTMENT_MOVED)  # the patient hears of the new time
+    return session
 
 
 def _set_integration_status(
@@ -144,7 +149,8 @@ def _set_integration_status(
     if session.status != IntegrationSession.Status.SCHEDULED:
         raise ValidationError(f"A {session.get_status_display().lower()} integration session cannot be changed.")
     session.status, session.status_reason = status, reason.strip()
-    fields = ["status", "status_reason", "updated_at"]
+    session.calendar_sequence += 1
+    fields = ["status", "status_reason", "calendar_sequence", "updated_at"]
     if notes is not None:
         session.notes = notes.strip()
         fields.append("notes")
@@ -160,7 +166,9 @@ def integration_session_cancel(*, integration_session: IntegrationSession, reaso
     if not reason.strip():
         raise ValidationError("Give a reason for the cancellation.")
     session = _locked_integration(integration_session)
-    return _set_integration_status(session, IntegrationSession.Status.CANCELLED, reason=reason)
+    session = _set_integration_status(session, IntegrationSession.Status.CANCELLED, reason=reason)
+    notice_write(session, change=ReminderRule.Event.APPOINTMENT_CANCELLED)
+    return session
 
 
 @transaction.atomic

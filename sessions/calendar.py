@@ -7,6 +7,10 @@ calendar apps, which cannot sign in: it is reached through a long random secret 
 nothing clinical in any field (no drug, route, dose or diagnosis), only "Appointment at <clinic>" and a link
 back to the portal, where the patient signs in to read how to prepare.
 
+The feed carries every kind of appointment: dosing sessions from this app, and what higher apps register as feed
+sources (`feed_source_register`: aftercare registers integration sessions), all written with the same neutral
+wording, so nothing tells one kind from another.
+
 Tokens are stored only as SHA-256 digests. The full link is handed to the patient once, when it is made;
 a lost link is replaced by making a new one, which revokes the old. A calendar app's fetch is anonymous
 and frequent, so it records `last_fetched_at` on the feed rather than an audit entry per request; making
@@ -15,6 +19,8 @@ and revoking a feed are audited like any other change.
 
 import hashlib
 import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -147,18 +153,60 @@ def event_uid(session: DosingSession) -> str:
     return str(session.calendar_uid)
 
 
-def feed_sessions(patient: Patient, *, now: datetime | None = None):
-    now = now or timezone.now()
-    return DosingSession.objects.filter(
-        patient=patient, status__in=FEED_STATUSES, starts_at__gte=now - FEED_PAST
-    ).order_by("starts_at", "pk")
+@dataclass(frozen=True)
+class FeedItem:
+    """One appointment in the feed, as plain values: when it is and how it changed, and nothing of what it is."""
+
+    uid: str  # random and stable for the life of the booking
+    sequence: int  # raised at each move or cancellation, so calendars take the change
+    created: datetime
+    changed: datetime
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool
+
+
+FeedSource = Callable[[Patient, datetime], Iterable[FeedItem]]
+_feed_sources: dict[str, FeedSource] = {}
+
+
+def feed_source_register(name: str, source: FeedSource) -> None:
+    """Add a kind of appointment to the patients' feeds: `source(patient, since)` gives the patient's appointments
+    starting at or after `since` (cancelled ones included). Registering a name again replaces it."""
+    _feed_sources[name] = source
+
+
+def _dosing_items(patient: Patient, since: datetime) -> list[FeedItem]:
+    return [
+        FeedItem(
+            uid=event_uid(session),
+            sequence=session.calendar_sequence,
+            created=session.created_at,
+            changed=session.updated_at,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            cancelled=session.status == Status.CANCELLED,
+        )
+        for session in DosingSession.objects.filter(patient=patient, status__in=FEED_STATUSES, starts_at__gte=since)
+    ]
+
+
+feed_source_register("dosing_session", _dosing_items)
+
+
+def feed_items(patient: Patient, *, now: datetime | None = None) -> list[FeedItem]:
+    """Every appointment of the patient in the feed's window, in time order."""
+    since = (now or timezone.now()) - FEED_PAST
+    items = [item for source in _feed_sources.values() for item in source(patient, since)]
+    return sorted(items, key=lambda item: (item.starts_at, item.uid))
 
 
 def feed_ical(patient: Patient, *, now: datetime | None = None) -> bytes:
-    """The patient's sessions as an RFC 5545 calendar with nothing clinical in it.
+    """The patient's appointments as an RFC 5545 calendar with nothing clinical in it.
 
-    Every field is built here from the clinic's name, the session's id and times, and the portal's address:
-    never from the protocol, the room (whose name may tell the treatment) or any note.
+    Every field is built here from the clinic's name, the appointment's random id and times, and the portal's
+    address: never from the kind of appointment, the protocol, the room (whose name may tell the treatment) or any
+    note.
     """
     now = now or timezone.now()
     clinic = settings.CLINIC_NAME
@@ -173,24 +221,24 @@ def feed_ical(patient: Patient, *, now: datetime | None = None) -> bytes:
     cal.add("x-wr-calname", f"{clinic} appointments")
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")  # an RFC 5545 duration, as the calendar apps that read it expect
-    for session in feed_sessions(patient, now=now):
-        cancelled = session.status == Status.CANCELLED
+    for item in feed_items(patient, now=now):
+        cancelled = item.cancelled
         event = icalendar.Event()
-        event.add("uid", event_uid(session))
-        event.add("sequence", session.calendar_sequence)
+        event.add("uid", item.uid)
+        event.add("sequence", item.sequence)
         # Without a METHOD, DTSTAMP is when the event last changed in the clinic's records (RFC 5545 3.8.7.2).
-        event.add("dtstamp", _utc(session.updated_at))
-        event.add("last-modified", _utc(session.updated_at))
-        event.add("created", _utc(session.created_at))
-        event.add("dtstart", _utc(session.starts_at))
-        event.add("dtend", _utc(session.ends_at))
+        event.add("dtstamp", _utc(item.changed))
+        event.add("last-modified", _utc(item.changed))
+        event.add("created", _utc(item.created))
+        event.add("dtstart", _utc(item.starts_at))
+        event.add("dtend", _utc(item.ends_at))
         event.add("summary", summary)
         event.add("description", f"Details and how to prepare, after signing in: {portal}")
         event.add("url", portal)
         event.add("class", "PRIVATE")
         event.add("transp", "OPAQUE")
         event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        if not cancelled and session.starts_at > now:
+        if not cancelled and item.starts_at > now:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("trigger", timedelta(days=-1))

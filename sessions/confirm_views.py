@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from kap_clinic.kernel.audit.services import record_chart_view
 from kap_clinic.kernel.validation import BoundedInput
 
-from .confirmation import session_confirm, session_for_confirm_token
+from .confirmation import session_cannot_attend, session_confirm, session_for_confirm_token
 
 
 class ConfirmForm(BoundedInput, forms.Form):
@@ -23,6 +23,9 @@ def confirm_view(request, token):
         return response
     record_chart_view(obj=session)  # whoever holds the link saw the appointment
     done = False
+    if request.method == "POST" and request.POST.get("answer") == "cannot_attend":
+        session_cannot_attend(session=session)
+        return render(request, "sessions/confirm.html", {"session": session, "cannot_attend": True})
     if request.method == "POST":
         if form.is_valid():
             session_confirm(session=session, driver_name=form.cleaned_data["driver_name"])

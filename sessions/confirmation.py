@@ -12,7 +12,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.kernel.notifications.models import SessionConfirmation
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+from kap_clinic.kernel.notifications.models import SessionConfirmation, StaffAlert
 
 from .models import DosingSession
 
@@ -47,3 +48,27 @@ def session_confirm(*, session: DosingSession, driver_name: str) -> SessionConfi
         session=session, defaults={"confirmed_start": session.starts_at, "driver_name": driver_name.strip()}
     )
     return confirmation
+
+
+@transaction.atomic
+def session_cannot_attend(*, session: DosingSession) -> DosingSession:
+    """The patient answers the reminder that they can't come: kept on the session (for the start they were asked
+    about, so a moved session asks again) and raised to the front desk, who call the patient to rebook. Answering
+    twice raises one alert; a confirmation given before is withdrawn."""
+    session = DosingSession.objects.select_for_update(of=("self",)).select_related("patient").get(pk=session.pk)
+    if session.patient_cannot_attend:
+        return session
+    session.cannot_attend_start = session.starts_at
+    session.save(update_fields=["cannot_attend_start", "updated_at"])
+    SessionConfirmation.objects.filter(session=session).delete()
+    when = timezone.localtime(session.starts_at)
+    staff_alert_raise(
+        kind=StaffAlert.Kind.CANNOT_ATTEND,
+        key=f"cannot-attend-{session.pk}-{int(session.starts_at.timestamp())}",
+        patient_id=session.patient_id,
+        clinician_id=session.clinician_id,
+        summary=f"Can't attend the session on {when:%a} {when.day} {when:%b %Y, %H:%M}: call the patient to rebook",
+        link=reverse("homes:patient_chart", kwargs={"pk": session.patient_id}),
+        audience=StaffAlert.Audience.FRONT_OFFICE,
+    )
+    return session

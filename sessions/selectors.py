@@ -71,7 +71,9 @@ def unconfirmed_tomorrow(user: User) -> list[dict]:
     missing = []
     for session in sessions:
         confirmation = getattr(session, "confirmation", None)
-        if confirmation is None or confirmation.confirmed_start != session.starts_at:
+        if session.patient_cannot_attend:
+            missing.append({"session": session, "problem": "Patient can't attend: call them to rebook"})
+        elif confirmation is None or confirmation.confirmed_start != session.starts_at:
             missing.append({"session": session, "problem": "Not confirmed; no driver named"})
         elif not confirmation.driver_name:
             missing.append({"session": session, "problem": "No driver named"})

@@ -7,9 +7,20 @@ from kap_clinic.kernel.validation import BoundedInput
 from patients.models import Patient
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    """A user named as people know them: "Full Name (username, role)"."""
+
+    def label_from_instance(self, obj):
+        name = obj.get_full_name().strip()
+        details = f"{obj.username}, {obj.get_role_display().lower()}"
+        return f"{name} ({details})" if name else details
+
+
 class AuditFilterForm(BoundedInput, forms.Form):
     patient = forms.CharField(label="Patient MRN", required=False)
-    user = forms.ModelChoiceField(label="User", queryset=User.objects.order_by("username"), required=False)
+    user = UserChoiceField(
+        label="User", queryset=User.objects.order_by("last_name", "first_name", "username"), required=False
+    )
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

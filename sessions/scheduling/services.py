@@ -10,7 +10,8 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.clinic.models import ClinicSettings
-from kap_clinic.kernel.notifications.planning import reminders_sync
+from kap_clinic.kernel.notifications.models import ReminderRule
+from kap_clinic.kernel.notifications.planning import notice_write, reminders_sync
 from kap_clinic.rules import cadence, spravato
 from patients.models import Patient
 from patients.services import patient_transition
@@ -364,6 +365,7 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
         changed.append(row)
     for row in changed:
         _save_booking(row)
+        notice_write(row, change=ReminderRule.Event.APPOINTMENT_MOVED)  # the patient hears of the new time
     # Spravato label weeks (docs/clinical-references.md#spravato), checked on the series as saved; refusing rolls the
     # whole move back.
     week_problems = _label_week_problems(
@@ -397,7 +399,9 @@ def session_cancel(*, session: DosingSession, by: User, reason: str) -> DosingSe
     if not reason.strip():
         raise ValidationError("Give a reason for the cancellation.")
     scheduled = DosingSession.OPEN_FOR_DOSING_STATUSES
-    return _set_status(session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason)
+    session = _set_status(session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason)
+    notice_write(session, change=ReminderRule.Event.APPOINTMENT_CANCELLED)
+    return session
 
 
 @transaction.atomic

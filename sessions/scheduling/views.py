@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,8 @@ from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import services
 from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
+
+PLAN_SESSIONS_PER_PAGE = 50
 
 
 @role_required(Role.CLINICIAN)
@@ -75,8 +78,15 @@ def plan_create_view(request, patient_pk):
 def plan_detail_view(request, pk):
     plan = get_plan_for_user(request.user, pk)
     record_chart_view(obj=plan)
-    sessions = plan.sessions.select_related("room", "clinician").order_by("starts_at")
-    ctx = {"plan": plan, "patient": plan.patient, "sessions": sessions, "reason_form": ReasonForm()}
+    sessions = plan.sessions.select_related("room", "clinician").order_by("starts_at", "pk")
+    page = Paginator(sessions, PLAN_SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    ctx = {
+        "plan": plan,
+        "patient": plan.patient,
+        "sessions": page.object_list,
+        "page": page,
+        "reason_form": ReasonForm(),
+    }
     return render(request, "sessions/plan_detail.html", ctx)
 
 

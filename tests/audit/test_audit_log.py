@@ -133,3 +133,8 @@ def test_behind_a_proxy_the_address_it_forwarded_is_recorded(settings, client_fo
         HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
     )
     assert _entries_for(patient).get(action=LogEntry.Action.ACCESS).remote_addr == "203.0.113.9"
+
+
+def test_the_user_filter_names_people(client_for, admin_user, clinician):
+    body = client_for(admin_user).get(reverse("homes:audit_log")).content.decode()
+    assert f"{clinician.get_full_name()} ({clinician.username}, clinician)" in body

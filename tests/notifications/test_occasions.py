@@ -295,9 +295,12 @@ def test_aftercare_services_keep_reminders_in_step(clinic_clock, consenting, cli
     )
     assert visit.reminders.filter(status="pending").count() == 2
     aftercare.integration_session_reschedule(integration_session=visit, starts_at=at(TUE_8_DEC, 16), by=clinician)
-    assert {timezone.localtime(r.scheduled_for).hour for r in visit.reminders.filter(status="pending")} == {16}
+    reminders = visit.reminders.filter(notice_key__isnull=True)
+    assert {timezone.localtime(r.scheduled_for).hour for r in reminders.filter(status="pending")} == {16}
     aftercare.integration_session_cancel(integration_session=visit, reason="Patient unwell.", by=clinician)
-    assert not visit.reminders.filter(status="pending").exists()
+    assert not reminders.filter(status="pending").exists()
+    # The move's notices were replaced by the cancellation's, one per channel.
+    assert visit.reminders.filter(notice_key__isnull=False, status="pending").count() == 2
 
     checkins = aftercare.checkin_series_create(patient=consenting, by=clinician, induction_ended_on=MON_7_DEC)
     first = checkins[0]

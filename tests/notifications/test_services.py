@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def reminder_times(session):
-    rows = session.reminders.filter(status=Reminder.Status.PENDING).select_related("rule")
+    # Reminders of the session (the notices of a move or cancellation are tested in test_change_notices.py).
+    rows = session.reminders.filter(status=Reminder.Status.PENDING, notice_key__isnull=True).select_related("rule")
     return sorted((r.rule.offset_minutes, r.channel, timezone.localtime(r.scheduled_for)) for r in rows)
 
 
@@ -71,8 +72,11 @@ def test_moving_back_revives_the_original_reminders_without_duplicates(clinic_cl
     first = plan.sessions.order_by("starts_at").first()
     session_reschedule(session=first, new_start=at(MON_7_DEC, 13), by=clinician)
     session_reschedule(session=first, new_start=at(MON_7_DEC, 9), by=clinician)
-    assert first.reminders.filter(status="pending").count() == 4
-    assert first.reminders.count() == 8  # four for 09:00 (revived) and four cancelled for 13:00
+    reminders = first.reminders.filter(notice_key__isnull=True)
+    assert reminders.filter(status="pending").count() == 4
+    assert reminders.count() == 8  # four for 09:00 (revived) and four cancelled for 13:00
+    # Each move told the patient once per channel; only the latest notice still waits.
+    assert first.reminders.filter(notice_key__isnull=False).count() == 4
 
 
 def test_reminders_roll_back_with_a_failed_reschedule(clinic_clock, consenting, clinician, room):
@@ -107,9 +111,12 @@ def test_cancel_and_check_in_cancel_pending_reminders(clinic_clock, consenting, 
     else:
         clinic_clock.move_to(at(MON_7_DEC, 8, 50), tick=False)
         session_check_in(session=first, by=clinician)
-    statuses = set(first.reminders.exclude(status="sent").values_list("status", flat=True))
+    reminders = first.reminders.filter(notice_key__isnull=True)
+    statuses = set(reminders.exclude(status="sent").values_list("status", flat=True))
     assert statuses == {Reminder.Status.CANCELLED}
     assert Reminder.objects.filter(status="pending").exclude(session=first).count() == 20
+    notices = first.reminders.filter(notice_key__isnull=False, status="pending")
+    assert notices.count() == (2 if action == "cancel" else 0)  # the patient hears of a cancellation
 
 
 def test_no_show_cancels_what_is_still_pending(clinic_clock, consenting, clinician, room):

@@ -284,6 +284,8 @@ def test_time_travel_over_a_whole_induction_sends_exactly_the_expected_reminders
         for when in times:
             for channel in ("email", "sms"):
                 expected.append((timezone.localtime(when).strftime("%a %d %H:%M"), channel, sequence))
+    # The move is told to the patient when it is made (Wednesday noon), once per channel.
+    expected += [("Wed 09 12:00", channel, 3) for channel in ("email", "sms")]
     assert sent == sorted(expected)
     assert len(mail.outbox) + len(LocmemSmsBackend.outbox) == len(expected)
     assert not Reminder.objects.filter(status__in=["pending", "sending", "failed"]).exists()
@@ -305,4 +307,6 @@ def test_a_reminder_left_sending_for_a_since_cancelled_session_never_goes_out(
     sms.refresh_from_db()
     assert sms.status == "cancelled" and "cancelled" in sms.status_reason
     assert list(sms.attempts_made.values_list("outcome", flat=True)) == ["settled_not_sent", "skipped"]
-    assert LocmemSmsBackend.outbox == []
+    # Only the notice of the cancellation went out, never the reminder.
+    assert [m["text"] for m in LocmemSmsBackend.outbox if "is cancelled" not in m["text"]] == []
+    assert len(LocmemSmsBackend.outbox) == 1

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.services import integration_session_book, integration_session_cancel, integration_session_reschedule
 from sessions import calendar
 from sessions.models import CalendarFeed, DosingSession, Route
 from sessions.scheduling.services import session_cancel, session_reschedule
@@ -277,3 +278,39 @@ def test_the_feed_rate_limit_counts_in_the_shared_cache(client, plan, token, set
     assert client.get(_url(token)).status_code == 429
     cache.clear()
     assert client.get(_url(token)).status_code == 200
+
+
+def test_the_feed_carries_integration_sessions_in_the_same_neutral_words(client, patient, plan, token, clinician):
+    last = plan.sessions.order_by("-starts_at").first()
+    starts = last.starts_at + timedelta(days=2)
+    visit = integration_session_book(
+        patient=patient, clinician=clinician, modality="mbct", starts_at=starts, duration_minutes=50, by=clinician
+    )
+    response = client.get(_url(token))
+    events = _events(icalendar.Calendar.from_ical(response.content))
+    assert len(events) == plan.sessions.count() + 1
+    event = events[str(visit.calendar_uid)]
+    assert event.decoded("DTSTART") == visit.starts_at and event.decoded("DTEND") == visit.ends_at
+    assert str(event["SUMMARY"]) == "Appointment at KAP Clinic" and str(event["STATUS"]) == "CONFIRMED"
+    assert int(event["SEQUENCE"]) == 0
+    body = response.content.decode().lower()
+    for text in ("integration", "therap", "mbct", "mindful", "psycho", clinician.last_name.lower()):
+        assert text not in body, text
+
+    integration_session_reschedule(integration_session=visit, starts_at=starts + timedelta(hours=2), by=clinician)
+    event = _events(_fetch(client, token))[str(visit.calendar_uid)]
+    assert int(event["SEQUENCE"]) == 1 and event.decoded("DTSTART") == starts + timedelta(hours=2)
+    integration_session_cancel(integration_session=visit, reason="Clinician unwell", by=clinician)
+    event = _events(_fetch(client, token))[str(visit.calendar_uid)]
+    assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 2
+
+
+def test_another_patients_integration_session_stays_out(client, plan, token, other_patient, other_clinician):
+    visit = integration_session_book(
+        patient=other_patient,
+        clinician=other_clinician,
+        modality="cbt",
+        starts_at=plan.sessions.order_by("-starts_at").first().starts_at + timedelta(days=3),
+        by=other_clinician,
+    )
+    assert str(visit.calendar_uid) not in _events(_fetch(client, token))

@@ -156,6 +156,8 @@ def witness_password_check(*, witness: User, password: str) -> bool:
         return True
     throttle.fail(who)
     return False
+
+
 # --- Backup codes -------------------------------------------------------------------------------------------------
 
 

@@ -98,9 +98,7 @@ def _record_password_change(sender, instance, created, raw=False, **kwargs):
     if raw or not getattr(instance, "_audit_password_changed", False):
         return
     instance._audit_password_changed = False
-    security_event_log(
-        event="password_changed", text="Password changed", user=instance, action=LogEntry.Action.UPDATE
-    )
+    security_event_log(event="password_changed", text="Password changed", user=instance, action=LogEntry.Action.UPDATE)
 
 
 def _record_sign_in(sender, request, user, **kwargs):
@@ -121,17 +119,16 @@ def _record_sign_in_failure(sender, credentials, request=None, **kwargs):
     User = get_user_model()
     username = str(credentials.get(User.USERNAME_FIELD) or credentials.get("username") or "")[:150]
     user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
-    security_event_log(
-        event="sign_in_failed", text="Sign-in failed", user=user, request=request, username=username
-    )
+    security_event_log(event="sign_in_failed", text="Sign-in failed", user=user, request=request, username=username)
 
 
 def _record_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
     User = get_user_model()
     username = str(username or "")[:150]
     user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if username else None
-    security_event_log(event="locked_out", text="Locked out after failed sign-ins", user=user, request=request,
-                       username=username)
+    security_event_log(
+        event="locked_out", text="Locked out after failed sign-ins", user=user, request=request, username=username
+    )
 
 
 def _record_second_factor_failure(sender, user=None, **kwargs):

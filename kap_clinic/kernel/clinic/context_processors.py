@@ -1,11 +1,7 @@
 from django.conf import settings
 
-from .models import ClinicSettings
+from .contact import clinic_phone
 from .navigation import menu_for
-
-
-def _clinic_phone() -> str:
-    return ClinicSettings.load().clinic_phone()
 
 
 def clinic(request):
@@ -14,7 +10,7 @@ def clinic(request):
     return {
         "clinic_name": settings.CLINIC_NAME,
         # Called only by a page that shows it ("please call the clinic at ..."), so other pages make no query.
-        "clinic_phone": _clinic_phone,
+        "clinic_phone": clinic_phone,
         "nav_items": nav_items,
         "nav_more": nav_more,
     }

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import content, occasions
 from .backends import Message, channel_for
-from .models import Channel, DeliveryAttempt, Reminder, StaffAlert
+from .models import NOTICE_EVENTS, Channel, DeliveryAttempt, Reminder, ReminderRule, StaffAlert
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ def _skip_reason(reminder: Reminder, now: datetime) -> str:
         return _alert_skip_reason(reminder)
     occasion = occasions.occasion_of(reminder)
     target = getattr(reminder, occasion.field)
-    patient = target.patient
+    if reminder.rule.event in NOTICE_EVENTS:
+        return _notice_skip_reason(reminder, occasion, target, now) or _consent_skip_reason(reminder, target.patient)
     gone = occasion.not_needed(target)
     if gone:
         return f"Not sent: {gone}."
@@ -60,10 +61,9 @@ def _skip_reason(reminder: Reminder, now: datetime) -> str:
         return f"Not sent: the {occasion.noun} was moved."
     if anchor.until <= now:
         return f"Not sent: {occasion.too_late(reminder.rule.event)}."
-    if reminder.channel == Channel.EMAIL and not (patient.consents_to_email and patient.email):
-        return "Not sent: no consent to email, or no address."
-    if reminder.channel == Channel.SMS and not (patient.consents_to_sms and patient.phone):
-        return "Not sent: no consent to text messages, or no number."
+    consent = _consent_skip_reason(reminder, target.patient)
+    if consent:
+        return consent
     # Another rule's reminder of the same event, due later than this one and already due, says it more recently.
     superseded = (
         Reminder.objects.filter(
@@ -80,6 +80,27 @@ def _skip_reason(reminder: Reminder, now: datetime) -> str:
     )
     if superseded:
         return f"Not sent: a later reminder for this {occasion.noun} is already due."
+    return ""
+
+
+def _consent_skip_reason(reminder: Reminder, patient) -> str:
+    if reminder.channel == Channel.EMAIL and not (patient.consents_to_email and patient.email):
+        return "Not sent: no consent to email, or no address."
+    if reminder.channel == Channel.SMS and not (patient.consents_to_sms and patient.phone):
+        return "Not sent: no consent to text messages, or no number."
+    return ""
+
+
+def _notice_skip_reason(reminder: Reminder, occasion, target, now: datetime) -> str:
+    """A notice of a change is of no use once the appointment changed again or has started."""
+    at = next(iter(occasion.anchors(target).values())).at
+    if reminder.event_at <= now:
+        return f"Not sent: the {occasion.noun} time has passed."
+    cancelled = bool(occasion.not_needed(target))
+    if reminder.rule.event == ReminderRule.Event.APPOINTMENT_CANCELLED:
+        return "" if cancelled else f"Not sent: the {occasion.noun} is no longer cancelled."
+    if cancelled or at != reminder.event_at:
+        return f"Not sent: the {occasion.noun} was changed again."
     return ""
 
 
@@ -102,7 +123,17 @@ def reminder_message(reminder: Reminder) -> Message:
             text=render_to_string("notifications/email/staff_alert_body.txt", ctx),
             html=render_to_string("notifications/email/staff_alert_body.html", ctx),
         )
-    return occasions.occasion_of(reminder).message(reminder, reminder.channel)
+    occasion = occasions.occasion_of(reminder)
+    if reminder.rule.event in NOTICE_EVENTS:
+        # One wording for every kind of appointment: it says when, never what the appointment is for.
+        ctx = {
+            "starts_at": reminder.event_at,
+            "moved": reminder.rule.event == ReminderRule.Event.APPOINTMENT_MOVED,
+            "portal_url": occasions.portal_url(),
+        }
+        target = getattr(reminder, occasion.field)
+        return occasions.render_message("appointment_changed", ctx, patient=target.patient, channel=reminder.channel)
+    return occasion.message(reminder, reminder.channel)
 
 
 def _too_revealing(reminder: Reminder, message: Message) -> str:

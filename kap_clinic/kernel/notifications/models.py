@@ -17,6 +17,8 @@ class ReminderRule(models.Model):
         INTEGRATION_SESSION = "integration_session", "Integration therapy session"
         CHECKIN_OPENS = "checkin_opens", "Check-in opens"
         CHECKIN_OVERDUE = "checkin_overdue", "Check-in overdue"
+        APPOINTMENT_MOVED = "appointment_moved", "Appointment moved (notice)"
+        APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled (notice)"
 
     event = models.CharField(max_length=24, choices=Event.choices)
     name = models.CharField(max_length=80)
@@ -38,6 +40,11 @@ class ReminderRule(models.Model):
         return f"{self.get_event_display()}: {self.name}"
 
 
+# Notices tell the patient of a change once it is made, rather than of an event ahead: a rule under one of these events
+# is sent when staff move or cancel an appointment (its offset is not used); switching the rule off stops them.
+NOTICE_EVENTS = (ReminderRule.Event.APPOINTMENT_MOVED, ReminderRule.Event.APPOINTMENT_CANCELLED)
+
+
 class StaffAlert(models.Model):
     """Something staff must act on: an urgent clinical flag, or an authorization about to run out.
 
@@ -53,6 +60,7 @@ class StaffAlert(models.Model):
         AUTHORIZATION = "authorization", "Authorization running out"
         REMS_DUE = "rems_due", "REMS form due"
         POST_DOSE_VITALS = "post_dose_vitals", "Dangerous vital signs after a dose"
+        CANNOT_ATTEND = "cannot_attend", "Patient can't attend: call them"
 
     class Audience(models.TextChoices):
         CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"
@@ -183,6 +191,8 @@ class Reminder(models.Model):
     )
     status_reason = models.CharField(max_length=300, blank=True)
     recipient = models.CharField(max_length=254, blank=True, help_text="The address or number used for the send.")
+    # Set on a notice of a change (an appointment moved or cancelled): one row per change and channel, ever.
+    notice_key = models.CharField(max_length=160, null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -191,14 +201,19 @@ class Reminder(models.Model):
         indexes = [models.Index(fields=["status", "next_try_at"], name="reminder_due_idx")]
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "rule", "channel", "scheduled_for"], name="reminder_unique_per_time"
+                fields=["session", "rule", "channel", "scheduled_for"],
+                name="reminder_unique_per_time",
+                condition=Q(notice_key__isnull=True),
             ),
             models.UniqueConstraint(
                 fields=["integration_session", "rule", "channel", "scheduled_for"],
                 name="reminder_integration_unique",
+                condition=Q(notice_key__isnull=True),
             ),
             models.UniqueConstraint(
-                fields=["checkin", "rule", "channel", "scheduled_for"], name="reminder_checkin_unique"
+                fields=["checkin", "rule", "channel", "scheduled_for"],
+                name="reminder_checkin_unique",
+                condition=Q(notice_key__isnull=True),
             ),
             models.UniqueConstraint(fields=["alert", "staff_user", "channel"], name="reminder_alert_unique"),
             models.CheckConstraint(

@@ -26,7 +26,7 @@ from django.db.models import Model
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.clinic.contact import clinic_phone
 
 from .backends import Message
 from .models import Channel
@@ -91,7 +91,7 @@ def render_message(template: str, ctx: dict, *, patient, channel: str) -> Messag
     """To the patient's phone, `notifications/sms/<template>.txt`; to their email, the `_subject.txt`, `_body.txt`
     and `_body.html` under `notifications/email/`."""
     to = patient.phone if channel == Channel.SMS else patient.email
-    ctx = {"clinic_name": settings.CLINIC_NAME, "clinic_phone": ClinicSettings.load().clinic_phone(), **ctx}
+    ctx = {"clinic_name": settings.CLINIC_NAME, "clinic_phone": clinic_phone(), **ctx}
     if channel == Channel.SMS:
         return Message(to=to, subject="", text=render_to_string(f"notifications/sms/{template}.txt", ctx).strip())
     return Message(

@@ -7,7 +7,7 @@ before the event) are edited by admins, and quiet hours move a reminder out of t
 `delivery.py`.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +17,7 @@ from django.utils import timezone
 from kap_clinic.rules import reminder_timing as rules
 
 from . import occasions
-from .models import Reminder, ReminderRule
+from .models import NOTICE_EVENTS, Reminder, ReminderRule
 from .tasks import enqueue_on_commit
 
 Status = Reminder.Status
@@ -48,7 +48,8 @@ def reminders_sync(target, *, now: datetime | None = None) -> list[Reminder]:
     # Locked, so a move racing a change of the patient's consent cannot plan from the old time.
     target = occasion.model.objects.select_for_update(of=("self",)).select_related("patient").get(pk=target.pk)
     by_target = {occasion.field: target}
-    existing = list(Reminder.objects.select_for_update().filter(**by_target))
+    # Notices of a change are the change's own messages, not reminders of the event: planning leaves them alone.
+    existing = list(Reminder.objects.select_for_update().filter(notice_key__isnull=True, **by_target))
     anchors = occasion.anchors(target)
     gone = occasion.not_needed(target)
     wanted: dict[tuple[int, str], tuple[datetime, datetime]] = {}
@@ -105,6 +106,62 @@ def reminders_sync(target, *, now: datetime | None = None) -> list[Reminder]:
     if due_now:
         enqueue_on_commit(due_now)
     return list(Reminder.objects.filter(status=Status.PENDING, **by_target).order_by("scheduled_for"))
+
+
+def notice_write(target, *, change: str, now: datetime | None = None) -> list[Reminder]:
+    """Tell the patient that staff moved (`change` = appointment_moved) or cancelled (appointment_cancelled) an
+    appointment, in the caller's transaction (right after the change was saved), on each channel the patient
+    consents to.
+
+    At most once per change and channel: the row's `notice_key`, which names the change (the target as saved by it),
+    is unique in the database. Like a reminder, a notice waits for the end of quiet hours, unless that would be after
+    the appointment (then it goes at once); it is checked again when sent (consent, and that the appointment has not
+    changed since). An earlier notice still waiting for the same appointment is replaced. Nothing is written for an
+    appointment already started, or when the clinic has switched the notice's rule off. Returns the notices written.
+    """
+    now = now or timezone.now()
+    if change not in NOTICE_EVENTS:
+        raise ValueError(f"not a notice: {change}")
+    occasion = occasions.occasion_for(target)
+    at = next(iter(occasion.anchors(target).values())).at
+    rule = ReminderRule.objects.filter(event=change, is_active=True).order_by("offset_minutes", "pk").first()
+    if rule is None or at <= now:
+        return []
+    by_target = {occasion.field: target}
+    change_id = f"{at.astimezone(UTC):%Y%m%d%H%M}-{target.updated_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
+    waiting = Reminder.objects.filter(notice_key__isnull=False, status=Status.PENDING, **by_target)
+    waiting.exclude(notice_key__contains=f"-{change}-{change_id}-").update(
+        status=Status.CANCELLED, status_reason="Replaced: a later change was made.", updated_at=now
+    )
+    patient = target.patient
+    channels = rules.channels_for(
+        consents_to_email=patient.consents_to_email,
+        email=patient.email,
+        consents_to_sms=patient.consents_to_sms,
+        phone=patient.phone,
+    )
+    minute = now.replace(second=0, microsecond=0)
+    due = max(quiet_hours().adjust(minute, at, timezone.get_current_timezone()), minute)
+    written = []
+    for channel in channels:
+        row, created = Reminder.objects.get_or_create(
+            notice_key=f"{occasion.field}-{target.pk}-{change}-{change_id}-{channel}",
+            defaults={
+                "patient": patient,
+                "rule": rule,
+                "channel": channel,
+                "scheduled_for": due,
+                "event_at": at,
+                "next_try_at": due,
+                **by_target,
+            },
+        )
+        if created:
+            written.append(row)
+    due_now = [row.pk for row in written if row.next_try_at <= now]
+    if due_now:
+        enqueue_on_commit(due_now)
+    return written
 
 
 @transaction.atomic

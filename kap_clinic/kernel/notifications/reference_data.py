@@ -16,6 +16,9 @@ REMINDER_RULES = [
     ("integration_session", "24 hours before", 24 * 60, False, True),
     ("checkin_opens", "When the check-in opens", 0, False, True),
     ("checkin_overdue", "A day after the check-in was due", 24 * 60, False, True),
+    # Notices, sent when staff make the change (held past quiet hours); the offset is not used.
+    ("appointment_moved", "When an appointment is moved", 0, False, True),
+    ("appointment_cancelled", "When an appointment is cancelled", 0, False, True),
 ]
 
 AFTER = "For the rest of the day: no driving, no alcohol and no important decisions. An adult must drive you home."

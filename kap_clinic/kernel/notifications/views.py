@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,20 +12,32 @@ from kap_clinic.kernel.forms import message_validation_error
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
 from .planning import reminder_resend
-from .selectors import get_reminder_for_user, reminders_visible_to
+from .selectors import get_reminder_for_user, nearest_first, reminders_visible_to
+
+REMINDERS_PER_PAGE = 50
 
 
 @role_required(*STAFF_ROLES)
 def reminder_list_view(request):
+    """Reminders nearest first (the next due at the top, then those already due or sent, latest first), by pages."""
     status = request.GET.get("status", "")
     reminders = reminders_visible_to(request.user).prefetch_related("attempts_made")
     if status == "attention":
         reminders = reminders.filter(needs_attention=True)
     elif status in Reminder.Status.values:
         reminders = reminders.filter(status=status)
-    shown = list(reminders[:200])
+    page = Paginator(nearest_first(reminders), REMINDERS_PER_PAGE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
     record_reads(rows=shown)
-    ctx = {"reminders": shown, "status": status, "statuses": Reminder.Status.choices}
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {
+        "reminders": shown,
+        "page": page,
+        "query": query.urlencode(),
+        "status": status,
+        "statuses": Reminder.Status.choices,
+    }
     return render(request, "notifications/reminder_list.html", ctx)
 
 
