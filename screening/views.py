@@ -22,7 +22,8 @@ from .forms import (
     MedicationFormSet,
     SignOffForm,
 )
-from .selectors import get_alert_for_user, get_screening_for_user
+from .models import Screening
+from .selectors import alert_answers, get_alert_for_user, get_screening_for_user
 
 
 @role_required(*STAFF_ROLES)
@@ -67,6 +68,17 @@ def instrument_view(request, pk, code):
         raise Http404("No such instrument.")
     instrument = instruments.get(code)
     response = screening.responses.filter(code=code).first()
+    if screening.status != Screening.Status.DRAFT and request.method != "POST":
+        # A finished screening reads as a record: the answers as they were given, no form.
+        record_chart_view(obj=response or screening)
+        ctx = {
+            "screening": screening,
+            "patient": screening.patient,
+            "instrument": instrument,
+            "response": response,
+            "answers": instruments.answer_rows(code, response.answers) if response else [],
+        }
+        return render(request, "screening/instrument_answers.html", ctx)
     form = InstrumentForm(instrument, request.POST or None, answers=response.answers if response else None)
     if request.method == "POST" and form.is_valid():
         complete = request.POST.get("action") == ACTION_COMPLETE
@@ -191,7 +203,7 @@ def alert_clear_view(request, pk):
             messages.success(request, "Alert reviewed and cleared.")
             return redirect("homes:patient_chart", pk=alert.patient_id)
     record_chart_view(obj=alert)
-    ctx = {"alert": alert, "patient": alert.patient, "form": form}
+    ctx = {"alert": alert, "patient": alert.patient, "form": form, "answers": alert_answers(alert)}
     return render(request, "screening/alert_clear.html", ctx, status=400 if form.errors else 200)
 
 
