@@ -15,7 +15,6 @@ class SessionsConfig(AppConfig):
         # Models load only once every app is registered, so these modules are imported here, not at the top.
         from kap_clinic.kernel.notifications import occasions
         from kap_clinic.kernel.notifications.models import register_preparation_routes
-
         from screening.selectors import alert_answer_reader_register
 
         from . import selectors

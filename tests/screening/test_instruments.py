@@ -9,8 +9,8 @@ from kap_clinic.rules import instruments
 from kap_clinic.rules.instruments import (
     CSSRS_RISK_LEVELS,
     INSTRUMENTS,
-    check_answers,
     answer_rows,
+    check_answers,
     display_name,
     get,
     item_words,
@@ -706,7 +706,12 @@ def test_pcl5_default_cut_off_is_33():
 
 def test_screens_name_instruments_and_items_as_the_clinic_writes_them():
     assert [display_name(c) for c in ("phq9", "gad7", "pcl5", "cssrs", "audit", "dast10")] == [
-        "PHQ-9", "GAD-7", "PCL-5", "C-SSRS Screener", "AUDIT", "DAST-10",
+        "PHQ-9",
+        "GAD-7",
+        "PCL-5",
+        "C-SSRS Screener",
+        "AUDIT",
+        "DAST-10",
     ]
     assert item_words("phq9", "item9") == "item 9"
     assert item_words("cssrs", "q6_recent") == "item 7 (Suicidal behaviour within the past 3 months)"
