@@ -22,6 +22,16 @@ class Route(models.TextChoices):
     ORAL = "oral", "Oral ketamine"
 
 
+# What the dose time means for each route, as the session record labels it: monitoring counts from this moment.
+DOSE_TIME_LABELS = {
+    Route.IV: "Infusion start",
+    Route.IM: "Injection time",
+    Route.INTRANASAL: "First device",
+    Route.SUBLINGUAL: "Dose taken",
+    Route.ORAL: "Dose taken",
+}
+
+
 class Protocol(models.Model):
     """A treatment protocol as data, edited by admins: route, dose range, cadence, monitoring and preparation."""
 
