@@ -389,3 +389,4 @@ def alert_clear(*, alert: SuicideRiskAlert, by: User, note: str) -> SuicideRiskA
     # The review answers the staff alerts this flag raised: they leave everyone's home page with it.
     staff_alerts_acknowledge(key_prefix=f"suicide-risk-{alert.pk}-", by=by)
     return alert
+
