@@ -23,6 +23,15 @@ from .models import ConditionRule, InstrumentResponse, MedicalHistory, Screening
 REQUIRED_INSTRUMENTS = ("phq9", "gad7", "cssrs", "audit", "dast10")
 OPTIONAL_INSTRUMENTS = ("pcl5",)
 SELF_REPORT_INSTRUMENTS = ("phq9", "gad7")
+# The intake questionnaires are for patients still on their way in: referred or being screened.
+SELF_REPORT_STATUSES = (Status.REFERRED, Status.SCREENING)
+
+
+def self_report_open(patient: Patient) -> bool:
+    """Whether the patient is offered the intake questionnaires (PHQ-9, GAD-7) in the portal."""
+    return patient.status in SELF_REPORT_STATUSES
+
+
 RISK_ORDER = ("none", "low", "moderate", "high")
 
 
@@ -177,6 +186,8 @@ def self_report_save(*, patient: Patient, code: str, answers: Sequence[int | Non
     """A patient's own PHQ-9 or GAD-7 before intake, filed into their screening in progress."""
     if not is_portal_user_of(by, patient) or code not in SELF_REPORT_INSTRUMENTS:
         raise PermissionDenied
+    if not self_report_open(patient):
+        raise ValidationError("The intake questionnaires are closed: your care team now asks through your check-ins.")
     screening = Screening.objects.filter(patient=patient, status=Screening.Status.DRAFT).first()
     if screening is None:
         screening = Screening.objects.create(patient=patient, created_by=by)
@@ -389,4 +400,3 @@ def alert_clear(*, alert: SuicideRiskAlert, by: User, note: str) -> SuicideRiskA
     # The review answers the staff alerts this flag raised: they leave everyone's home page with it.
     staff_alerts_acknowledge(key_prefix=f"suicide-risk-{alert.pk}-", by=by)
     return alert
-

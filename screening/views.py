@@ -210,7 +210,7 @@ def alert_clear_view(request, pk):
 @role_required(Role.PATIENT)
 def self_report_view(request, code):
     patient = patient_of_portal_user(request.user)
-    if patient is None or code not in services.SELF_REPORT_INSTRUMENTS:
+    if patient is None or code not in services.SELF_REPORT_INSTRUMENTS or not services.self_report_open(patient):
         raise Http404("No such questionnaire.")
     instrument = instruments.get(code)
     form = InstrumentForm(instrument, request.POST or None)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from patients.models import Patient
 from patients.services import patient_create
 from patients.status import Status
 from sessions.models import ClinicClosure, DosingSession, Protocol, Room, TreatmentPlan
@@ -349,6 +350,18 @@ def test_booster_button_books_one_booster(client_for, clinician, plan):
     assert response.status_code == 302
     assert flashed(response) == ["Booster booked for Fri 15 Jan 08:00."]
     assert plan.sessions.filter(kind=DosingSession.Kind.BOOSTER).count() == 1
+
+
+def test_book_a_booster_is_not_offered_while_the_plan_is_in_induction(client_for, clinician, plan):
+    url = reverse("sessions:plan_detail", kwargs={"pk": plan.pk})
+    in_induction = client_for(clinician).get(url).content.decode()
+    # Test setup: the induction series is over (attended) and the patient moved on to maintenance.
+    plan.sessions.update(status=DosingSession.Status.COMPLETED)
+    Patient.objects.filter(pk=plan.patient_id).update(status="maintenance")
+    in_maintenance = client_for(clinician).get(url).content.decode()
+
+    assert "Book a booster" not in in_induction
+    assert "Book a booster" in in_maintenance
 
 
 # --- Schedule: day and week ------------------------------------------------------------------------------------------
