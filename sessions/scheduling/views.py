@@ -93,11 +93,29 @@ def session_reschedule_view(request, pk):
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Moved {len(changed)} session{'s' if len(changed) != 1 else ''}.")
+            messages.success(request, _moved_message(session, changed))
             return redirect("sessions:plan_detail", pk=session.plan_id)
     record_chart_view(obj=session)
     ctx = {"session": session, "patient": session.patient, "form": form}
     return render(request, "sessions/session_reschedule.html", ctx, status=400 if form.errors else 200)
+
+
+def _when(moment) -> str:
+    local = timezone.localtime(moment)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+def _moved_message(session, changed) -> str:
+    """The move and every knock-on move it caused, so the clinic can tell the patient each new time."""
+    moved = next((s for s in changed if s.pk == session.pk), None)
+    knock_on = [s for s in changed if s.pk != session.pk]
+    parts = []
+    if moved is not None:
+        parts.append(f"Moved session {moved.sequence} to {_when(moved.starts_at)}.")
+    if knock_on:
+        listed = ", ".join(f"session {s.sequence} to {_when(s.starts_at)}" for s in knock_on)
+        parts.append(f"Later sessions moved to keep the interval: {listed}.")
+    return " ".join(parts) or "Nothing needed to move."
 
 
 def _status_action(request, pk, action):

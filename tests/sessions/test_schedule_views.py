@@ -239,7 +239,9 @@ def test_reschedule_moves_the_session_and_the_ones_it_pushes(client_for, clinici
 
     assert response.status_code == 302
     assert response.url == reverse("sessions:plan_detail", kwargs={"pk": plan.pk})
-    assert flashed(response) == ["Moved 2 sessions."]
+    assert flashed(response) == [
+        "Moved session 2 to Wed 9 Dec 11:00. Later sessions moved to keep the interval: session 3 to Fri 11 Dec 11:00."
+    ]
     assert [local(s.starts_at) for s in sessions_of(plan)][:4] == [
         datetime(2026, 12, 7, 9, 0),
         datetime(2026, 12, 9, 11, 0),
