@@ -51,7 +51,15 @@ def enrollment_create(*, patient: Patient, by: User, override_justification: str
         raise ValidationError(["Enrollment is refused while a suicide-risk alert is open:", *gate.blocking])
     if not gate.is_open:
         if not justification:
-            raise ValidationError(["Enrollment needs a current eligible screening:", *gate.reasons])
+            raise ValidationError(
+                {
+                    "override_justification": [
+                        "Write a justification: overriding the screening gate needs one, and this box is empty.",
+                        "Enrollment needs a current eligible screening:",
+                        *gate.reasons,
+                    ]
+                }
+            )
         if len(justification) < MIN_JUSTIFICATION:
             raise ValidationError(
                 f"Write at least {MIN_JUSTIFICATION} characters explaining why the screening gate is overridden."
