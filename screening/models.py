@@ -172,6 +172,11 @@ class MedicalHistory(models.Model):
     def __str__(self):
         return f"medical history #{self.pk}"
 
+    @property
+    def bp_is_partial(self) -> bool:
+        """One blood-pressure value without the other: kept in a draft, flagged incomplete."""
+        return (self.bp_systolic is None) != (self.bp_diastolic is None)
+
     def get_additional_data(self):
         return {"patient_id": self.screening.patient_id}
 

@@ -215,6 +215,13 @@ def medical_save(
     if screening.status != Screening.Status.DRAFT:
         raise ValidationError("This screening is finished; start a new one to change answers.")
     data = {**data, **_checklist(data)}
+    systolic, diastolic = data.get("bp_systolic"), data.get("bp_diastolic")
+    if complete and (systolic is None) != (diastolic is None):
+        # A draft keeps half a reading (shown as incomplete); a finished history needs both values.
+        missing = "bp_diastolic" if diastolic is None else "bp_systolic"
+        raise ValidationError(
+            {missing: "Enter both blood pressure values. Save as a draft to keep one and finish when both are measured."}
+        )
     if data.get("no_medications_attested") and medications_rows:
         raise ValidationError('Medications are listed, so "takes no current medications" cannot be confirmed.')
     history, _ = MedicalHistory.objects.update_or_create(

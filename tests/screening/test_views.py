@@ -691,6 +691,21 @@ def test_half_a_blood_pressure_is_refused(client_for, front_desk, screening):
     assert "Enter both blood pressure values." in response.content.decode()
 
 
+def test_half_a_blood_pressure_is_kept_in_a_draft_and_flagged_incomplete(client_for, front_desk, screening):
+    client = client_for(front_desk)
+
+    response = client.post(
+        reverse("screening:medical", kwargs={"pk": screening.pk}), medical_post(bp_diastolic="", action="draft")
+    )
+
+    assert response.status_code == 302
+    history = MedicalHistory.objects.get(screening=screening)
+    assert (history.bp_systolic, history.bp_diastolic, history.is_complete) == (120, None, False)
+    detail = client.get(detail_url(screening)).content.decode()
+    assert 'data-testid="bp-incomplete"' in detail
+    assert "Medical history" in detail.split("Still to do:", 1)[1]
+
+
 def test_a_benzodiazepine_entered_with_its_dose_is_classified_and_shown_in_the_provisional_decision(
     client_for, front_desk, screening
 ):
