@@ -220,7 +220,7 @@ def medical_save(
         # A draft keeps half a reading (shown as incomplete); a finished history needs both values.
         missing = "bp_diastolic" if diastolic is None else "bp_systolic"
         raise ValidationError(
-            {missing: "Enter both blood pressure values. Save as a draft to keep one and finish when both are measured."}
+            {missing: "Enter both blood pressure values. Save as a draft to keep one and finish once both are taken."}
         )
     if data.get("no_medications_attested") and medications_rows:
         raise ValidationError('Medications are listed, so "takes no current medications" cannot be confirmed.')
