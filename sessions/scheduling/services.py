@@ -140,6 +140,25 @@ def plan_preview(
     )
 
 
+def plan_preview_clashes(
+    *, patient: Patient, clinician: User, room, slots: list[cadence.PlannedSlot]
+) -> list[list[str]]:
+    """For each proposed slot, what it would clash with if booked now (the booking core's wording), so the clinician
+    sees a taken room or a busy diary before pressing Book; nothing is saved."""
+    return [
+        booking.booking_conflicts(
+            kind=DOSING_SESSION,
+            pk=None,
+            clinician=clinician,
+            patient=patient,
+            starts_at=_aware(slot.start),
+            ends_at=_aware(slot.end),
+            room=room,
+        )
+        for slot in slots
+    ]
+
+
 DOSING_SESSION = "dosing session"
 
 

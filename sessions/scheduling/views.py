@@ -47,7 +47,7 @@ def plan_create_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     initial = {"first_day": timezone.localdate() + timedelta(days=1), "clinician": request.user}
     form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
-    preview = None
+    preview, preview_rows = None, []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -62,12 +62,22 @@ def plan_create_view(request, patient_pk):
                 start_time=data["start_time"],
                 clinician=data["clinician"],
             )
+            clashes = services.plan_preview_clashes(
+                patient=patient, clinician=data["clinician"], room=data["room"], slots=preview
+            )
+            preview_rows = [{"slot": slot, "clashes": found} for slot, found in zip(preview, clashes, strict=True)]
         except ValidationError as exc:
             apply_validation_error(form, exc)
         except ValueError as exc:
             form.add_error(None, str(exc))
     record_chart_view(obj=patient)
-    ctx = {"patient": patient, "form": form, "preview": preview}
+    ctx = {
+        "patient": patient,
+        "form": form,
+        "preview": preview,
+        "preview_rows": preview_rows,
+        "preview_clashes": sum(1 for row in preview_rows if row["clashes"]),
+    }
     return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
 
 

@@ -210,6 +210,23 @@ def test_a_taken_slot_on_confirm_books_nothing_and_says_which(
     assert enrolled.status == Status.ENROLLED
 
 
+def test_the_preview_marks_clashing_dates_before_booking(
+    client_for, clinician, other_clinician, enrolled, other_patient, room
+):
+    enroll(other_patient, other_clinician)
+    book_series(other_patient, other_clinician, room, first_day=date(2026, 12, 14), start_time=time(10))
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+
+    response = client_for(clinician).post(url, plan_form(room, clinician, action="preview"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.count('data-testid="preview-clash"') == 3
+    assert "Room A is already booked at Mon 14 Dec 09:00." in body
+    assert "3 of these dates clash with other bookings" in body
+    assert not TreatmentPlan.objects.filter(patient=enrolled).exists()
+
+
 def test_planning_without_an_enrollment_is_explained(client_for, clinician, patient, room):
     url = reverse("sessions:plan_create", kwargs={"patient_pk": patient.pk})
 
