@@ -61,6 +61,7 @@ def plan_create_view(request, patient_pk):
                 first_day=data["first_day"],
                 start_time=data["start_time"],
                 clinician=data["clinician"],
+                induction_sessions=data["induction_sessions"],
             )
             clashes = services.plan_preview_clashes(
                 patient=patient, clinician=data["clinician"], room=data["room"], slots=preview

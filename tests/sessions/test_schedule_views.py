@@ -227,6 +227,33 @@ def test_the_preview_marks_clashing_dates_before_booking(
     assert not TreatmentPlan.objects.filter(patient=enrolled).exists()
 
 
+def test_the_clinician_chooses_the_number_of_induction_sessions(client_for, clinician, enrolled, room):
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+    client = client_for(clinician)
+
+    preview = client.post(url, plan_form(room, clinician, induction_sessions="4"))
+    booked = client.post(url, plan_form(room, clinician, induction_sessions="4", action="confirm"))
+
+    assert len(preview.context["preview"]) == 4
+    assert "Book these 4 sessions" in preview.content.decode()
+    assert booked.status_code == 302
+    assert TreatmentPlan.objects.get(patient=enrolled).sessions.count() == 4
+
+
+def test_an_induction_length_outside_the_protocols_bounds_is_refused_on_the_field(
+    client_for, clinician, enrolled, room
+):
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+
+    response = client_for(clinician).post(url, plan_form(room, clinician, induction_sessions="20", action="confirm"))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["induction_sessions"] == [
+        "Choose between 3 and 12 induction sessions for this protocol."
+    ]
+    assert not TreatmentPlan.objects.filter(patient=enrolled).exists()
+
+
 def test_planning_without_an_enrollment_is_explained(client_for, clinician, patient, room):
     url = reverse("sessions:plan_create", kwargs={"patient_pk": patient.pk})
 
