@@ -889,3 +889,33 @@ def test_a_referred_patient_is_offered_the_intake_questionnaires(client_for, pat
     home = client_for(patient_user).get(reverse("homes:home")).content.decode()
 
     assert 'data-testid="intake-questionnaires"' in home
+
+
+def test_adding_a_medication_row_keeps_what_was_typed_and_saves_nothing(client_for, front_desk, screening):
+    url = reverse("screening:medical", kwargs={"pk": screening.pk})
+    data = medical_post(meds=[("sertraline", "100 mg daily"), ("lithium", "300 mg")], action="add_med")
+    data.pop("no_medications_attested", None)
+    data["notes"] = "Typed before adding a row"
+
+    response = client_for(front_desk).post(url, data)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="med-TOTAL_FORMS" value="3"' in body
+    assert 'name="med-2-name"' in body
+    assert 'value="sertraline"' in body and 'value="100 mg daily"' in body
+    assert "Typed before adding a row" in body
+    assert "This field is required" not in body
+    assert not MedicalHistory.objects.filter(screening=screening).exists()
+
+
+def test_adding_a_diagnosis_row_saves_nothing(client_for, front_desk, screening):
+    url = reverse("screening:medical", kwargs={"pk": screening.pk})
+
+    response = client_for(front_desk).post(url, medical_post(diagnoses=["F33.1"], action="add_dx"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="dx-TOTAL_FORMS" value="2"' in body
+    assert 'value="F33.1"' in body
+    assert not MedicalHistory.objects.filter(screening=screening).exists()
