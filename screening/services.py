@@ -125,7 +125,10 @@ def risk_alert_raise(
         patient_id=alert.patient_id,
         clinician_id=alert.patient.primary_clinician_id,
         summary=summary
-        or f"{alert.get_level_display()} suicide risk on a {code.upper()} answer in {where}: review needed.",
+        or (
+            f"{alert.get_level_display()} suicide risk on a {instruments.display_name(code)} answer in {where}: "
+            "review needed."
+        ),
         link=link or reverse("screening:alert_clear", args=[alert.pk]),
         urgent=alert.level != "low",
     )
