@@ -7,7 +7,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.notifications.models import StaffAlert
-from kap_clinic.rules import outcomes
+from kap_clinic.rules import instruments, outcomes
 from patients.models import Patient
 from patients.selectors import visible_through
 from screening.models import InstrumentResponse
@@ -250,3 +250,10 @@ def patient_aftercare(patient: Patient, *, with_notes: bool = False) -> dict:
         "episode": episode,
         "chart": trend_chart_data(points, episode),
     }
+
+
+def checkin_alert_answers(source_ref: str, code: str) -> list[tuple[str, str]] | None:
+    """The check-in answers behind a suicide-risk alert ("checkin-12"), as (question, answer) rows."""
+    _, _, pk = source_ref.partition("-")
+    response = CheckInResponse.objects.filter(checkin_id=int(pk) if pk.isdigit() else None, code=code).first()
+    return instruments.answer_rows(response.code, response.answers) if response else None

@@ -55,6 +55,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "KAP Clinic")
+# The clinic's telephone number, given to patients with the crisis lines on the pages where they answer questionnaires.
 # The site's own address, for links in emails and calendar feeds.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 PATIENT_INVITE_HOURS = env_int("PATIENT_INVITE_HOURS", 72)

@@ -134,8 +134,8 @@ class MedicalHistoryForm(BoundedInput, forms.ModelForm):
         systolic, diastolic = cleaned.get("bp_systolic"), cleaned.get("bp_diastolic")
         if systolic is not None and diastolic is not None and systolic <= diastolic:
             self.add_error("bp_diastolic", "Diastolic pressure must be lower than systolic.")
-        if (systolic is None) != (diastolic is None):
-            self.add_error("bp_diastolic" if diastolic is None else "bp_systolic", "Enter both blood pressure values.")
+        # One value without the other is kept in a draft (flagged incomplete); finishing the history needs both,
+        # which the service checks.
         return cleaned
 
 

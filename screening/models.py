@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from kap_clinic.rules import instruments as instrument_rules
 from patients.models import Patient
 
 OUTCOME_CHOICES = [("eligible", "Eligible"), ("review", "Needs clinician review"), ("ineligible", "Not eligible")]
@@ -103,6 +104,15 @@ class InstrumentResponse(models.Model):
     def band_label(self) -> str:
         return self.band.replace("_", " ")
 
+    @property
+    def instrument_name(self) -> str:
+        return instrument_rules.display_name(self.code)
+
+    @property
+    def flag_labels(self) -> list[str]:
+        """The critical items answered, as a screen names them ("item 9")."""
+        return [instrument_rules.item_words(self.code, key) for key in self.flags]
+
     def get_additional_data(self):
         return {"patient_id": self.screening.patient_id}
 
@@ -161,6 +171,11 @@ class MedicalHistory(models.Model):
 
     def __str__(self):
         return f"medical history #{self.pk}"
+
+    @property
+    def bp_is_partial(self) -> bool:
+        """One blood-pressure value without the other: kept in a draft, flagged incomplete."""
+        return (self.bp_systolic is None) != (self.bp_diastolic is None)
 
     def get_additional_data(self):
         return {"patient_id": self.screening.patient_id}
@@ -261,6 +276,10 @@ class SuicideRiskAlert(models.Model):
 
     def __str__(self):
         return f"risk alert #{self.pk}"
+
+    @property
+    def instrument_name(self) -> str:
+        return instrument_rules.display_name(self.instrument_code)
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}

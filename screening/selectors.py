@@ -1,11 +1,38 @@
+from collections.abc import Callable
+
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import Http404
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
+from kap_clinic.rules import instruments
 from patients.selectors import visible_through
 
-from .models import Screening, SuicideRiskAlert
+from .models import InstrumentResponse, Screening, SuicideRiskAlert
+
+# The apps above screening that raise suicide-risk alerts (check-ins, the dosing-day re-screen) say how to read back
+# the answers behind one: source_ref prefix -> reader(source_ref, instrument code) giving (question, answer) rows,
+# or None.
+AlertAnswerReader = Callable[[str, str], list[tuple[str, str]] | None]
+_ALERT_ANSWER_READERS: dict[str, AlertAnswerReader] = {}
+
+
+def alert_answer_reader_register(prefix: str, reader: AlertAnswerReader) -> None:
+    _ALERT_ANSWER_READERS[prefix] = reader
+
+
+def alert_answers(alert: SuicideRiskAlert) -> list[tuple[str, str]]:
+    """The instrument's items and the answers that raised this alert, as (question, answer) rows; [] if unknown."""
+    if alert.screening_id is not None:
+        response = InstrumentResponse.objects.filter(
+            screening_id=alert.screening_id, code=alert.instrument_code
+        ).first()
+        if response is None:
+            return []
+        return instruments.answer_rows(response.code, response.answers)
+    prefix = alert.source_ref.split("-", 1)[0]
+    reader = _ALERT_ANSWER_READERS.get(prefix)
+    return (reader(alert.source_ref, alert.instrument_code) or []) if reader else []
 
 
 def get_screening_for_user(user: User, pk: int) -> Screening:

@@ -23,6 +23,15 @@ from .models import ConditionRule, InstrumentResponse, MedicalHistory, Screening
 REQUIRED_INSTRUMENTS = ("phq9", "gad7", "cssrs", "audit", "dast10")
 OPTIONAL_INSTRUMENTS = ("pcl5",)
 SELF_REPORT_INSTRUMENTS = ("phq9", "gad7")
+# The intake questionnaires are for patients still on their way in: referred or being screened.
+SELF_REPORT_STATUSES = (Status.REFERRED, Status.SCREENING)
+
+
+def self_report_open(patient: Patient) -> bool:
+    """Whether the patient is offered the intake questionnaires (PHQ-9, GAD-7) in the portal."""
+    return patient.status in SELF_REPORT_STATUSES
+
+
 RISK_ORDER = ("none", "low", "moderate", "high")
 
 
@@ -116,7 +125,10 @@ def risk_alert_raise(
         patient_id=alert.patient_id,
         clinician_id=alert.patient.primary_clinician_id,
         summary=summary
-        or f"{alert.get_level_display()} suicide risk on a {code.upper()} answer in {where}: review needed.",
+        or (
+            f"{alert.get_level_display()} suicide risk on a {instruments.display_name(code)} answer in {where}: "
+            "review needed."
+        ),
         link=link or reverse("screening:alert_clear", args=[alert.pk]),
         urgent=alert.level != "low",
     )
@@ -177,6 +189,8 @@ def self_report_save(*, patient: Patient, code: str, answers: Sequence[int | Non
     """A patient's own PHQ-9 or GAD-7 before intake, filed into their screening in progress."""
     if not is_portal_user_of(by, patient) or code not in SELF_REPORT_INSTRUMENTS:
         raise PermissionDenied
+    if not self_report_open(patient):
+        raise ValidationError("The intake questionnaires are closed: your care team now asks through your check-ins.")
     screening = Screening.objects.filter(patient=patient, status=Screening.Status.DRAFT).first()
     if screening is None:
         screening = Screening.objects.create(patient=patient, created_by=by)
@@ -204,6 +218,13 @@ def medical_save(
     if screening.status != Screening.Status.DRAFT:
         raise ValidationError("This screening is finished; start a new one to change answers.")
     data = {**data, **_checklist(data)}
+    systolic, diastolic = data.get("bp_systolic"), data.get("bp_diastolic")
+    if complete and (systolic is None) != (diastolic is None):
+        # A draft keeps half a reading (shown as incomplete); a finished history needs both values.
+        missing = "bp_diastolic" if diastolic is None else "bp_systolic"
+        raise ValidationError(
+            {missing: "Enter both blood pressure values. Save as a draft to keep one and finish once both are taken."}
+        )
     if data.get("no_medications_attested") and medications_rows:
         raise ValidationError('Medications are listed, so "takes no current medications" cannot be confirmed.')
     history, _ = MedicalHistory.objects.update_or_create(

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -22,7 +23,8 @@ from .forms import (
     MedicationFormSet,
     SignOffForm,
 )
-from .selectors import get_alert_for_user, get_screening_for_user
+from .models import Screening
+from .selectors import alert_answers, get_alert_for_user, get_screening_for_user
 
 
 @role_required(*STAFF_ROLES)
@@ -67,6 +69,17 @@ def instrument_view(request, pk, code):
         raise Http404("No such instrument.")
     instrument = instruments.get(code)
     response = screening.responses.filter(code=code).first()
+    if screening.status != Screening.Status.DRAFT and request.method != "POST":
+        # A finished screening reads as a record: the answers as they were given, no form.
+        record_chart_view(obj=response or screening)
+        ctx = {
+            "screening": screening,
+            "patient": screening.patient,
+            "instrument": instrument,
+            "response": response,
+            "answers": instruments.answer_rows(code, response.answers) if response else [],
+        }
+        return render(request, "screening/instrument_answers.html", ctx)
     form = InstrumentForm(instrument, request.POST or None, answers=response.answers if response else None)
     if request.method == "POST" and form.is_valid():
         complete = request.POST.get("action") == ACTION_COMPLETE
@@ -86,11 +99,28 @@ def instrument_view(request, pk, code):
     return render(request, "screening/instrument_form.html", ctx, status=400 if form.errors else 200)
 
 
+ADD_ROW_ACTIONS = {"add_med": "med", "add_dx": "dx"}  # the button's action -> the list's form prefix
+MAX_LIST_ROWS = 40
+
+
+def _int_or_zero(value) -> int:
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 @role_required(*STAFF_ROLES)
 def medical_view(request, pk):
     screening = get_screening_for_user(request.user, pk)
     medical = getattr(screening, "medical", None)
     data = request.POST or None
+    adding = request.POST.get("action") in ADD_ROW_ACTIONS if request.method == "POST" else False
+    if adding:
+        # "Add a row": the same page again with one more empty row and everything typed kept; nothing is saved.
+        data = request.POST.copy()
+        total = f"{ADD_ROW_ACTIONS[request.POST['action']]}-TOTAL_FORMS"
+        data[total] = str(min(_int_or_zero(data.get(total)) + 1, MAX_LIST_ROWS))
     form = MedicalHistoryForm(
         data, instance=medical, initial=None if medical else {"weight_kg": screening.patient.weight_kg}
     )
@@ -111,6 +141,19 @@ def medical_view(request, pk):
         answers=medical.condition_answers if medical else None,
         attested=bool(medical and medical.no_conditions_attested),
     )
+    if adding:
+        record_chart_view(obj=medical or screening)
+        for shown in (form, checklist, *meds.forms, *diagnoses.forms):
+            shown._errors = ErrorDict()  # not submitted yet: no "required" errors while rows are being added
+        ctx = {
+            "screening": screening,
+            "patient": screening.patient,
+            "form": form,
+            "checklist": checklist,
+            "meds": meds,
+            "diagnoses": diagnoses,
+        }
+        return render(request, "screening/medical_form.html", ctx)
     forms_valid = all([form.is_valid(), checklist.is_valid(), meds.is_valid(), diagnoses.is_valid()])
     if request.method == "POST" and forms_valid:
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -191,14 +234,14 @@ def alert_clear_view(request, pk):
             messages.success(request, "Alert reviewed and cleared.")
             return redirect("homes:patient_chart", pk=alert.patient_id)
     record_chart_view(obj=alert)
-    ctx = {"alert": alert, "patient": alert.patient, "form": form}
+    ctx = {"alert": alert, "patient": alert.patient, "form": form, "answers": alert_answers(alert)}
     return render(request, "screening/alert_clear.html", ctx, status=400 if form.errors else 200)
 
 
 @role_required(Role.PATIENT)
 def self_report_view(request, code):
     patient = patient_of_portal_user(request.user)
-    if patient is None or code not in services.SELF_REPORT_INSTRUMENTS:
+    if patient is None or code not in services.SELF_REPORT_INSTRUMENTS or not services.self_report_open(patient):
         raise Http404("No such questionnaire.")
     instrument = instruments.get(code)
     form = InstrumentForm(instrument, request.POST or None)

@@ -15,12 +15,15 @@ class SessionsConfig(AppConfig):
         # Models load only once every app is registered, so these modules are imported here, not at the top.
         from kap_clinic.kernel.notifications import occasions
         from kap_clinic.kernel.notifications.models import register_preparation_routes
+        from screening.selectors import alert_answer_reader_register
 
+        from . import selectors
         from .models import Route
         from .occasions import DosingOccasion
         from .scheduling import booking, services
 
         occasions.register(DosingOccasion())
+        alert_answer_reader_register("session", selectors.rescreen_alert_answers)
         register_preparation_routes(Route.choices)
         reference_data.register(defaults.seed)
         booking.busy_source_register(services.DOSING_SESSION, services.dosing_sessions_busy)

@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.rules import safety
 from patients.selectors import visible_through
 
-from .models import DosingSession, TreatmentPlan
+from .models import DosingSession, PreDoseCheck, TreatmentPlan
 
 
 def get_plan_for_user(user: User, pk: int) -> TreatmentPlan:
@@ -78,3 +79,12 @@ def unconfirmed_tomorrow(user: User) -> list[dict]:
         elif not confirmation.driver_name:
             missing.append({"session": session, "problem": "No driver named"})
     return missing
+
+
+def rescreen_alert_answers(source_ref: str, code: str) -> list[tuple[str, str]] | None:
+    """The dosing-day re-screen answers behind a suicide-risk alert ("session-34"), as (question, answer) rows."""
+    _, _, pk = source_ref.partition("-")
+    check = PreDoseCheck.objects.filter(session_id=int(pk) if pk.isdigit() else None).first()
+    if check is None or not check.rescreen_code:
+        return None
+    return safety.rescreen_answer_rows(check.rescreen_code, check.rescreen_answers)[1]

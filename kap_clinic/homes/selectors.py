@@ -26,6 +26,7 @@ from patients.models import Patient
 from patients.selectors import patient_of_portal_user, patients_visible_to
 from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
+from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
@@ -89,7 +90,10 @@ def intake_home(user: User) -> dict:
         "unconfirmed": unconfirmed_tomorrow(user),
         "in_progress": screenings_in_progress(user)[:20],
         "awaiting": screenings_awaiting_sign_off(user)[:20],
-        "recent_patients": patients_visible_to(user).select_related("primary_clinician").order_by("-created_at")[:20],
+        "new_referrals": patients_visible_to(user)
+        .filter(status__in=SELF_REPORT_STATUSES)
+        .select_related("primary_clinician")
+        .order_by("-created_at")[:20],
     }
 
 
@@ -165,6 +169,7 @@ def patient_home(user: User) -> dict:
         schedule = patient_schedule(patient)
     return {
         "patient": patient,
+        "intake_questionnaires": patient is not None and self_report_open(patient),
         "done": done,
         "schedule": schedule,
         "due": due,

@@ -29,7 +29,7 @@ is days 0-6
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from itertools import pairwise
@@ -237,6 +237,38 @@ DEFAULT_RULES: dict[Route, CadenceRule] = {
         session_minutes=150,
     ),
 }
+
+
+def induction_bounds(rule: CadenceRule) -> tuple[int, int] | None:
+    """How many induction sessions a clinician may choose under this rule, (fewest, most); None when the rule has no
+    induction phase of a set number of sessions.
+
+    The protocol's count is the middle: from half of it (at least 1) to twice it (at most 12). A label schedule
+    (intranasal esketamine) is fixed by the label: its count is the only choice
+    (docs/clinical-references.md#spravato)."""
+    phase = next((p for p in rule.phases if p.name == "induction"), None)
+    if phase is None:
+        return None
+    count = phase.session_count
+    if rule.route == Route.INTRANASAL or phase.sessions is None:
+        return (count, count)
+    return (max(1, math.ceil(count / 2)), max(count, min(12, count * 2)))
+
+
+def with_induction_sessions(rule: CadenceRule, sessions: int) -> CadenceRule:
+    """The rule with its induction phase holding `sessions` sessions; ValueError outside `induction_bounds`."""
+    bounds = induction_bounds(rule)
+    if bounds is None:
+        raise ValueError("This protocol has no induction phase whose number of sessions can be chosen.")
+    low, high = bounds
+    if not low <= sessions <= high:
+        if low == high:
+            raise ValueError(f"This protocol's induction is {low} sessions.")
+        raise ValueError(f"Choose between {low} and {high} induction sessions for this protocol.")
+    if sessions == next(p for p in rule.phases if p.name == "induction").session_count:
+        return rule
+    phases = tuple(replace(p, sessions=sessions) if p.name == "induction" else p for p in rule.phases)
+    return replace(rule, phases=phases)
 
 
 # --- Wording ----------------------------------------------------------------------------------------------------

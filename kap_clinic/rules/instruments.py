@@ -630,11 +630,46 @@ def get(code: str) -> Instrument:
         raise ValueError(f"Unknown instrument {code!r}; known: {', '.join(INSTRUMENTS)}") from None
 
 
-def _ref(instrument: Instrument, item: Item) -> str:
-    """How messages name an item: "PHQ-9 item 9", or "C-SSRS Screener item 7 (q6_recent)" when the key says more."""
+def display_name(code: str) -> str:
+    """The instrument's name as the clinic writes it ("PHQ-9", "C-SSRS Screener"); an unknown code is returned as is."""
+    instrument = INSTRUMENTS.get(code)
+    return instrument.name if instrument else code
+
+
+def item_words(code: str, key: str) -> str:
+    """How a screen names one item: "item 9", or "item 7 (Suicidal behaviour within the past 3 months)"."""
+    instrument = INSTRUMENTS.get(code)
+    if instrument is None:
+        return key
+    try:
+        item = instrument.item(key)
+    except ValueError:
+        return key
     if item.key == f"item{item.number}":
-        return f"{instrument.name} item {item.number}"
-    return f"{instrument.name} item {item.number} ({item.key})"
+        return f"item {item.number}"
+    return f"item {item.number} ({item.label})"
+
+
+def answer_rows(code: str, answers: list[int | None], keys: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """(question, answer) for each item answered, as a reviewer reads them: ("item 9 · Thoughts ...", "Several days").
+
+    `keys` limits the rows to those items, in that order, and pairs them with `answers` one to one (the dosing-day
+    re-screen asks a subset); unanswered items read "Not asked"."""
+    instrument = get(code)
+    items = [instrument.item(key) for key in keys] if keys is not None else list(instrument.items)
+    rows = []
+    for item, value in zip(items, answers, strict=False):
+        if value is None:
+            answer = "Not asked"
+        else:
+            answer = next((option.label for option in item.options if option.value == value), str(value))
+        rows.append((f"item {item.number} · {item.label}", answer))
+    return rows
+
+
+def _ref(instrument: Instrument, item: Item) -> str:
+    """How messages name an item: "PHQ-9 item 9", or "C-SSRS Screener item 7 (Suicidal behaviour ...)"."""
+    return f"{instrument.name} {item_words(instrument.code, item.key)}"
 
 
 def _is_asked(item: Item, values: dict[str, int | None]) -> bool:
@@ -680,7 +715,7 @@ def check_answers(code: str, answers: Sequence[int | None], *, partial: bool = F
             gate = instrument.item(item.skipped_if[0])
             gate_answer = next(option.label for option in gate.options if option.value == item.skipped_if[1])
             raise ValueError(
-                f"{_ref(instrument, item)}: not asked when item {gate.number} ({gate.key}) is {gate_answer}; "
+                f"{_ref(instrument, item)}: not asked when {item_words(instrument.code, gate.key)} is {gate_answer}; "
                 "leave it unanswered"
             )
         if not asked:
@@ -688,7 +723,7 @@ def check_answers(code: str, answers: Sequence[int | None], *, partial: bool = F
             gate = instrument.item(gate_key)
             gate_answer = next(option.label for option in gate.options if option.value == gate_value)
             raise ValueError(
-                f"{_ref(instrument, item)}: not asked unless item {gate.number} ({gate.key}) is {gate_answer}; "
+                f"{_ref(instrument, item)}: not asked unless {item_words(instrument.code, gate.key)} is {gate_answer}; "
                 "leave it unanswered"
             )
 

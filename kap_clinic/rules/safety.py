@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from kap_clinic.rules import instruments
+
 HOLD, FLAG, OK = "hold", "flag", ""
 
 # Spravato: "monitor patients for at least 2 hours" after administration (label, REMS Patient Monitoring Form
@@ -182,6 +184,17 @@ def discharge_contradictions(facts: DischargeFacts, limits: VitalLimits = VitalL
 
 PHQ9_ITEM9 = "phq9_item9"
 CSSRS_SINCE_LAST_VISIT = "cssrs_slv"
+
+
+def rescreen_answer_rows(code: str, answers: list[int | None]) -> tuple[str, list[tuple[str, str]]]:
+    """The instrument code and the (question, answer) rows of a dosing-day re-screen, for the reviewer to read."""
+    if code == PHQ9_ITEM9:
+        return "phq9", instruments.answer_rows("phq9", answers, keys=("item9",))
+    rows = instruments.answer_rows("cssrs", answers, keys=("q1", "q2", "q3", "q4", "q5", "q6"))
+    if rows:
+        question, answer = rows[-1]
+        rows[-1] = ("item 6 · Suicidal behaviour since the last visit", answer)
+    return "cssrs", rows
 
 
 def rescreen_risk_level(code: str, answers: list[int | None]) -> str:

@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from kap_clinic.rules import cadence
 from kap_clinic.rules.safety import REMS_MIN_MONITORING_MINUTES
 from patients.models import Patient
+from patients.status import Status as PatientStatus
 
 
 class Route(models.TextChoices):
@@ -20,6 +21,16 @@ class Route(models.TextChoices):
     INTRANASAL = "intranasal", "Intranasal esketamine"
     SUBLINGUAL = "sublingual", "Sublingual / buccal ketamine"
     ORAL = "oral", "Oral ketamine"
+
+
+# What the dose time means for each route, as the session record labels it: monitoring counts from this moment.
+DOSE_TIME_LABELS = {
+    Route.IV: "Infusion start",
+    Route.IM: "Injection time",
+    Route.INTRANASAL: "First device",
+    Route.SUBLINGUAL: "Dose taken",
+    Route.ORAL: "Dose taken",
+}
 
 
 class Protocol(models.Model):
@@ -233,6 +244,13 @@ class TreatmentPlan(models.Model):
 
     def __str__(self):
         return f"plan #{self.pk}"
+
+    @property
+    def offers_booster(self) -> bool:
+        """A booster is offered once the induction series is over, never while an induction session is still ahead."""
+        if self.patient.status == PatientStatus.INDUCTION:
+            return False
+        return not self.sessions.filter(phase="induction", status__in=DosingSession.UPCOMING_STATUSES).exists()
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}

@@ -288,7 +288,7 @@ def risk_problems(session: DosingSession) -> list[str]:
     problems = []
     for alert in alerts:
         when = timezone.localtime(alert.raised_at)
-        raised = f"{alert.instrument_code.upper()} answer in the {_source_words(alert)}, raised {when:%d %b %H:%M}"
+        raised = f"{alert.instrument_name} answer in the {_source_words(alert)}, raised {when:%d %b %H:%M}"
         if alert.level == "high":
             problems.append(
                 f"An open high suicide-risk alert stops dosing until a clinician reviews and clears it ({raised})."

@@ -16,6 +16,7 @@ from kap_clinic.kernel.forms import message_validation_error
 from ..consent.services import consent_status_for_session
 from ..models import DosingSession
 from ..models.record import MOAAS_LABELS
+from ..models.scheduling import DOSE_TIME_LABELS
 from ..selectors import get_session_for_user
 from . import services as recording
 from .forms import (
@@ -93,11 +94,13 @@ def _page(request, session, *, bound=None, status=200):
         forms["discharge"].fields.pop("override_reason")  # offered when the record contradicts the discharge
     if session.patient.sex_for_scoring == "male":
         forms["check"].fields.pop("is_possibly_pregnant")  # asked where it applies
+    dose_time_label = DOSE_TIME_LABELS.get(session.protocol.route, "Dose time")
+    forms["dose"].fields["dosed_at"].label = dose_time_label
     if session.protocol.route != "iv":
         forms["dose"].fields.pop("infusion_minutes")
         forms["dose"].fields.pop("infusion_rate_mg_per_min")
     forms["risk"].fields["alert"].widget.choices = [
-        (alert.pk, f"{alert.instrument_code.upper()} answer, raised {timezone.localtime(alert.raised_at):%d %b %H:%M}")
+        (alert.pk, f"{alert.instrument_name} answer, raised {timezone.localtime(alert.raised_at):%d %b %H:%M}")
         for alert in record.unacknowledged_low_risk_alerts
     ]
     forms["resolve"].fields["event"].widget.choices = [
@@ -127,6 +130,7 @@ def _page(request, session, *, bound=None, status=200):
         "consent": consent_status_for_session(session),
         "is_open": session.status not in DosingSession.CLOSED_STATUSES,
         "route": protocol.route,
+        "dose_time_label": dose_time_label,
         "can": {
             "record": may_record,
             "dose": may_record and user.has_role(*recording.DOSING_ROLES),

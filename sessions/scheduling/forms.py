@@ -38,6 +38,13 @@ class PlanForm(BoundedInput, forms.Form):
         required=False,
         help_text="Leave empty for the planned dose. Spravato: the first session of a series is 56 mg.",
     )
+    induction_sessions = forms.IntegerField(
+        label="Induction sessions",
+        required=False,
+        min_value=1,
+        max_value=60,
+        help_text="Leave empty for the protocol's usual number; the clinic allows from half to twice it (at most 12).",
+    )
     dose_override_reason = forms.CharField(
         label="Why the label's dose rules are overridden (only when they are)",
         required=False,

@@ -54,7 +54,15 @@ def enrollment_create(*, patient: Patient, by: User, override_justification: str
         raise ValidationError(["Enrollment is refused while a suicide-risk alert is open:", *gate.blocking])
     if not gate.is_open:
         if not justification:
-            raise ValidationError(["Enrollment needs a current eligible screening:", *gate.reasons])
+            raise ValidationError(
+                {
+                    "override_justification": [
+                        "Write a justification: overriding the screening gate needs one, and this box is empty.",
+                        "Enrollment needs a current eligible screening:",
+                        *gate.reasons,
+                    ]
+                }
+            )
         if len(justification) < MIN_JUSTIFICATION:
             raise ValidationError(
                 f"Write at least {MIN_JUSTIFICATION} characters explaining why the screening gate is overridden."
@@ -116,23 +124,55 @@ def _last_dose_before_plan(patient: Patient) -> datetime | None:
 
 
 def plan_preview(
-    *, patient: Patient, protocol: Protocol, first_day: date, start_time: time | None, clinician: User
+    *,
+    patient: Patient,
+    protocol: Protocol,
+    first_day: date,
+    start_time: time | None,
+    clinician: User,
+    induction_sessions: int | None = None,
 ) -> list[cadence.PlannedSlot]:
     """The series the cadence engine proposes, with the reason for every moved date; nothing is saved.
 
     No session starts before now (a series planned from today) or inside the patient's last booked dose window.
+    `induction_sessions` chooses the induction's length within the protocol's bounds (`cadence.induction_bounds`).
     """
     after = _local(timezone.now())
     last_dose_window = _last_dose_before_plan(patient)
     if last_dose_window is not None:
         after = max(after, last_dose_window)
+    rule = protocol.cadence_rule()
+    if induction_sessions is not None:
+        try:
+            rule = cadence.with_induction_sessions(rule, induction_sessions)
+        except ValueError as exc:
+            raise ValidationError({"induction_sessions": str(exc)}) from exc
     return cadence.plan_series(
-        protocol.cadence_rule(),
+        rule,
         first_day,
         clinic_calendar(clinician=clinician),
         start_time=start_time,
         after=after,
     )
+
+
+def plan_preview_clashes(
+    *, patient: Patient, clinician: User, room, slots: list[cadence.PlannedSlot]
+) -> list[list[str]]:
+    """For each proposed slot, what it would clash with if booked now (the booking core's wording), so the clinician
+    sees a taken room or a busy diary before pressing Book; nothing is saved."""
+    return [
+        booking.booking_conflicts(
+            kind=DOSING_SESSION,
+            pk=None,
+            clinician=clinician,
+            patient=patient,
+            starts_at=_aware(slot.start),
+            ends_at=_aware(slot.end),
+            room=room,
+        )
+        for slot in slots
+    ]
 
 
 DOSING_SESSION = "dosing session"
@@ -211,6 +251,7 @@ def plan_create(
     first_dose: Decimal | None = None,
     session_doses: list[Decimal] | None = None,
     dose_override_reason: str = "",
+    induction_sessions: int | None = None,
 ) -> TreatmentPlan:
     """Book a whole series for an enrolled patient: one row per session, each with its planned dose, all or nothing.
 
@@ -226,7 +267,12 @@ def plan_create(
         raise ValidationError("That protocol is no longer in use.")
     try:
         slots = plan_preview(
-            patient=patient, protocol=protocol, first_day=first_day, start_time=start_time, clinician=clinician
+            patient=patient,
+            protocol=protocol,
+            first_day=first_day,
+            start_time=start_time,
+            clinician=clinician,
+            induction_sessions=induction_sessions,
         )
     except cadence.SchedulingError as exc:
         raise ValidationError(str(exc)) from exc

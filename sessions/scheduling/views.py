@@ -50,7 +50,7 @@ def plan_create_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     initial = {"first_day": timezone.localdate() + timedelta(days=1), "clinician": request.user}
     form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
-    preview = None
+    preview, preview_rows = None, []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -64,13 +64,24 @@ def plan_create_view(request, patient_pk):
                 first_day=data["first_day"],
                 start_time=data["start_time"],
                 clinician=data["clinician"],
+                induction_sessions=data["induction_sessions"],
             )
+            clashes = services.plan_preview_clashes(
+                patient=patient, clinician=data["clinician"], room=data["room"], slots=preview
+            )
+            preview_rows = [{"slot": slot, "clashes": found} for slot, found in zip(preview, clashes, strict=True)]
         except ValidationError as exc:
             apply_validation_error(form, exc)
         except ValueError as exc:
             form.add_error(None, str(exc))
     record_chart_view(obj=patient)
-    ctx = {"patient": patient, "form": form, "preview": preview}
+    ctx = {
+        "patient": patient,
+        "form": form,
+        "preview": preview,
+        "preview_rows": preview_rows,
+        "preview_clashes": sum(1 for row in preview_rows if row["clashes"]),
+    }
     return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
 
 
@@ -103,11 +114,29 @@ def session_reschedule_view(request, pk):
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
-            messages.success(request, f"Moved {len(changed)} session{'s' if len(changed) != 1 else ''}.")
+            messages.success(request, _moved_message(session, changed))
             return redirect("sessions:plan_detail", pk=session.plan_id)
     record_chart_view(obj=session)
     ctx = {"session": session, "patient": session.patient, "form": form}
     return render(request, "sessions/session_reschedule.html", ctx, status=400 if form.errors else 200)
+
+
+def _when(moment) -> str:
+    local = timezone.localtime(moment)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+def _moved_message(session, changed) -> str:
+    """The move and every knock-on move it caused, so the clinic can tell the patient each new time."""
+    moved = next((s for s in changed if s.pk == session.pk), None)
+    knock_on = [s for s in changed if s.pk != session.pk]
+    parts = []
+    if moved is not None:
+        parts.append(f"Moved session {moved.sequence} to {_when(moved.starts_at)}.")
+    if knock_on:
+        listed = ", ".join(f"session {s.sequence} to {_when(s.starts_at)}" for s in knock_on)
+        parts.append(f"Later sessions moved to keep the interval: {listed}.")
+    return " ".join(parts) or "Nothing needed to move."
 
 
 def _status_action(request, pk, action):

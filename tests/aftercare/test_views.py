@@ -352,10 +352,16 @@ def test_staff_page_shows_open_flags_next_to_a_booster_button(client_for, clinic
     services.checkin_submit(
         checkin=checkin, answers={"phq9": phq9_total(3, item9=1), "gad7": GAD7_CALM}, by=patient_user
     )
-    html = client_for(clinician).get(reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})).content.decode()
+    url = reverse("aftercare:patient", kwargs={"patient_pk": patient.pk})
+    booster = reverse("sessions:booster_book", kwargs={"pk": plan.pk})
+    html = client_for(clinician).get(url).content.decode()
     flags = html.split('data-testid="flags"')[1].split("</section>")[0]
     assert "Suicide-risk flag" in flags
-    assert reverse("sessions:booster_book", kwargs={"pk": plan.pk}) in flags
+    assert booster not in flags  # still in induction: no booster offered yet
+
+    plan.sessions.update(status="completed")  # test setup: the induction series attended
+    flags = client_for(clinician).get(url).content.decode().split('data-testid="flags"')[1].split("</section>")[0]
+    assert booster in flags
 
 
 # ---- Baseline, response and remission (issue item 16) -------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.urls import reverse
 from kap_clinic.homes.selectors import CLINIC_SETUP_LINKS
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
+from patients.models import Patient
 from patients.services import patient_create
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,44 @@ def test_the_back_office_wears_the_clinic_name_and_links_back(client_for, admin_
     assert f'href="{reverse("homes:home")}" data-testid="back-to-clinic">Back to the clinic</a>' in page
     assert "View site" not in page
     assert "css/admin.css" in page
+
+
+def test_intake_home_lists_new_referrals_but_not_enrolled_patients(client_for, front_desk, clinician):
+    referred = patient_create(
+        created_by=None,
+        given_name="Rae",
+        family_name="Newcombe",
+        date_of_birth=date(1990, 1, 2),
+        primary_clinician=clinician,
+    )
+    enrolled = patient_create(
+        created_by=None,
+        given_name="Eli",
+        family_name="Settled",
+        date_of_birth=date(1985, 3, 4),
+        primary_clinician=clinician,
+    )
+    Patient.objects.filter(pk=enrolled.pk).update(status="enrolled")  # test setup: skips the enrollment gate
+
+    body = client_for(front_desk).get(reverse("homes:home")).content.decode()
+    referrals = body.split('data-testid="new-referrals"', 1)[1].split("</section>", 1)[0]
+
+    assert "New referrals" in body
+    assert referred.mrn in referrals
+    assert enrolled.mrn not in referrals
+
+
+def test_acknowledge_is_explained_where_the_button_is(client_for, clinician, patient):
+    staff_alert_raise(
+        kind="relapse",
+        key=f"words-{patient.pk}",
+        patient_id=patient.pk,
+        clinician_id=clinician.pk,
+        summary="PHQ-9 rose",
+        link="",
+        urgent=False,
+    )
+
+    body = client_for(clinician).get(reverse("homes:home")).content.decode()
+
+    assert 'data-testid="acknowledge-help"' in body

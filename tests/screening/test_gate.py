@@ -67,6 +67,9 @@ def test_enroll_view_refuses_without_an_eligible_screening_and_shows_why(client_
     body = response.content.decode()
     assert "Enrollment needs a current eligible screening" in body
     assert "No screening has been signed off by a clinician." in body
+    # The empty box is named, next to the box itself.
+    assert 'id="error_1_id_override_justification"' in body or "is-invalid" in body
+    assert "this box is empty" in body
     assert not Enrollment.objects.exists()
     patient.refresh_from_db()
     assert patient.status == Status.REFERRED

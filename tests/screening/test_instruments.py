@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 from hypothesis import given
@@ -8,8 +9,11 @@ from kap_clinic.rules import instruments
 from kap_clinic.rules.instruments import (
     CSSRS_RISK_LEVELS,
     INSTRUMENTS,
+    answer_rows,
     check_answers,
+    display_name,
     get,
+    item_words,
     pcl5_clusters,
     pcl5_provisional_diagnosis,
     score,
@@ -389,9 +393,9 @@ def test_cssrs_total_counts_yes_answers_only():
 def test_cssrs_rejects_answers_to_q3_to_q5_when_q2_is_no(slot, value):
     answers = [1, 0, None, None, None, 0, None]
     answers[slot - 1] = value
-    with pytest.raises(ValueError, match=rf"item {slot} \(q{slot}\): not asked"):
+    with pytest.raises(ValueError, match=rf"{re.escape(item_words('cssrs', f'q{slot}'))}: not asked"):
         score("cssrs", answers)
-    with pytest.raises(ValueError, match=rf"item {slot} \(q{slot}\): not asked"):
+    with pytest.raises(ValueError, match=rf"{re.escape(item_words('cssrs', f'q{slot}'))}: not asked"):
         check_answers("cssrs", answers, partial=True)
 
 
@@ -399,30 +403,30 @@ def test_cssrs_rejects_answers_to_q3_to_q5_when_q2_is_no(slot, value):
 def test_cssrs_requires_q3_to_q5_when_q2_is_yes(slot):
     answers = [0, 1, 0, 0, 0, 0, None]
     answers[slot - 1] = None
-    with pytest.raises(ValueError, match=rf"item {slot} \(q{slot}\): missing answer"):
+    with pytest.raises(ValueError, match=rf"{re.escape(item_words('cssrs', f'q{slot}'))}: missing answer"):
         score("cssrs", answers)
     check_answers("cssrs", answers, partial=True)
 
 
 @pytest.mark.parametrize("value", [0, 1])
 def test_cssrs_rejects_recent_answer_when_q6_is_no(value):
-    with pytest.raises(ValueError, match=r"item 7 \(q6_recent\): not asked"):
+    with pytest.raises(ValueError, match=r"item 7 \(Suicidal behaviour within the past 3 months\): not asked"):
         score("cssrs", [0, 0, None, None, None, 0, value])
 
 
 def test_cssrs_requires_recent_answer_when_q6_is_yes():
-    with pytest.raises(ValueError, match=r"item 7 \(q6_recent\): missing answer"):
+    with pytest.raises(ValueError, match=r"item 7 \(Suicidal behaviour within the past 3 months\): missing answer"):
         score("cssrs", [0, 0, None, None, None, 1, None])
     check_answers("cssrs", [0, 0, None, None, None, 1, None], partial=True)
 
 
 def test_cssrs_always_asked_items_are_required():
-    with pytest.raises(ValueError, match=r"item 6 \(q6\): missing answer"):
+    with pytest.raises(ValueError, match=r"item 6 \(Suicidal behaviour \(lifetime\)\): missing answer"):
         score("cssrs", [0, 0, None, None, None, None, None])
 
 
 def test_cssrs_items_are_yes_no():
-    with pytest.raises(ValueError, match=r"item 1 \(q1\): 2 is not an allowed answer \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"item 1 \(Wish to be dead\): 2 is not an allowed answer \(0, 1\)"):
         score("cssrs", [2, 0, None, None, None, 0, None])
 
 
@@ -698,3 +702,23 @@ def test_pcl5_default_cut_off_is_33():
     assert score("pcl5", answers).band == "below_threshold"
     assert score("pcl5", [*answers[:-1], 1]).band == "probable_ptsd"
     assert score("pcl5", answers, pcl5_cutoff=31).band == "probable_ptsd"
+
+
+def test_screens_name_instruments_and_items_as_the_clinic_writes_them():
+    assert [display_name(c) for c in ("phq9", "gad7", "pcl5", "cssrs", "audit", "dast10")] == [
+        "PHQ-9",
+        "GAD-7",
+        "PCL-5",
+        "C-SSRS Screener",
+        "AUDIT",
+        "DAST-10",
+    ]
+    assert item_words("phq9", "item9") == "item 9"
+    assert item_words("cssrs", "q6_recent") == "item 7 (Suicidal behaviour within the past 3 months)"
+
+
+def test_answer_rows_read_each_question_with_its_answer_and_mark_what_was_not_asked():
+    rows = answer_rows("cssrs", [1, 0, None, None, None, 0, None])
+    assert rows[0] == ("item 1 · Wish to be dead", "Yes")
+    assert rows[2][1] == "Not asked"
+    assert answer_rows("phq9", [2], keys=("item9",))[0][0].startswith("item 9 · ")

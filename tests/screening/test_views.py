@@ -5,6 +5,7 @@ from datetime import date
 from html.parser import HTMLParser
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from kap_clinic.rules.contraindications import CONDITIONS
@@ -690,6 +691,21 @@ def test_half_a_blood_pressure_is_refused(client_for, front_desk, screening):
     assert "Enter both blood pressure values." in response.content.decode()
 
 
+def test_half_a_blood_pressure_is_kept_in_a_draft_and_flagged_incomplete(client_for, front_desk, screening):
+    client = client_for(front_desk)
+
+    response = client.post(
+        reverse("screening:medical", kwargs={"pk": screening.pk}), medical_post(bp_diastolic="", action="draft")
+    )
+
+    assert response.status_code == 302
+    history = MedicalHistory.objects.get(screening=screening)
+    assert (history.bp_systolic, history.bp_diastolic, history.is_complete) == (120, None, False)
+    detail = client.get(detail_url(screening)).content.decode()
+    assert 'data-testid="bp-incomplete"' in detail
+    assert "Medical history" in detail.split("Still to do:", 1)[1]
+
+
 def test_a_benzodiazepine_entered_with_its_dose_is_classified_and_shown_in_the_provisional_decision(
     client_for, front_desk, screening
 ):
@@ -796,3 +812,110 @@ def test_a_non_drinker_skips_audit_items_2_to_8_on_the_form(client_for, front_de
     saved = InstrumentResponse.objects.get(screening=screening, code="audit")
     assert saved.answers == [0, None, None, None, None, None, None, None, 2, 0]
     assert (saved.total, saved.band) == (2, "low_risk")
+
+
+# ---- Words and read-only records ----------------------------------------------------------------------------------
+
+
+def test_alert_review_page_shows_the_answers_that_raised_it_and_explains_review(
+    client_for, clinician, front_desk, screening
+):
+    alert = raise_phq9_alert(screening, front_desk)
+
+    body = client_for(clinician).get(reverse("screening:alert_clear", kwargs={"pk": alert.pk})).content.decode()
+
+    assert "PHQ-9 answers" in body
+    assert "PHQ9" not in body
+    assert "item 9 · " in body  # the item that raised it, with the patient's answer
+    assert "Several days" in body
+    assert "clears the alert" in body
+
+
+def test_clinician_home_explains_review_next_to_the_alert(client_for, clinician, front_desk, screening):
+    raise_phq9_alert(screening, front_desk)
+
+    body = client_for(clinician).get(reverse("homes:home")).content.decode()
+
+    assert "PHQ-9 answer" in body
+    assert 'data-testid="review-help"' in body
+
+
+def test_a_signed_off_screening_reads_as_a_record_with_each_instruments_answers(
+    client_for, clinician, front_desk, patient
+):
+    screening = fill_screening(patient, front_desk)
+    services.screening_sign_off(screening=screening, by=clinician, final_outcome="eligible")
+    client = client_for(clinician)
+
+    detail = client.get(detail_url(screening)).content.decode()
+    answers_url = reverse("screening:instrument", kwargs={"pk": screening.pk, "code": "cssrs"})
+    page = client.get(answers_url)
+
+    assert 'data-testid="read-only-note"' in detail
+    assert answers_url in detail
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "C-SSRS Screener answers" in body
+    assert 'name="item_1"' not in body  # no form: the answers as they were given
+    assert "item 1 · Wish to be dead" in body
+    assert "Not asked" in body
+
+
+def test_the_self_report_page_gives_the_patient_their_crisis_lines_not_the_staff_banner(
+    client_for, patient_user, patient
+):
+    body = client_for(patient_user).get(self_report_url("phq9")).content.decode()
+
+    assert 'data-testid="patient-crisis-resources"' in body
+    assert "911" in body
+    assert "Suicide risk.</strong>" not in body
+    assert "If the patient is in immediate danger" not in body
+
+
+def test_an_enrolled_patient_is_not_offered_the_intake_questionnaires(client_for, patient_user, patient):
+    type(patient).objects.filter(pk=patient.pk).update(status=Status.ENROLLED)
+    client = client_for(patient_user)
+
+    home = client.get(reverse("homes:home")).content.decode()
+
+    assert 'data-testid="intake-questionnaires"' not in home
+    assert client.get(self_report_url("phq9")).status_code == 404
+    with pytest.raises(ValidationError, match="intake questionnaires are closed"):
+        patient.refresh_from_db()
+        services.self_report_save(patient=patient, code="phq9", answers=[0] * 9, by=patient_user)
+
+
+def test_a_referred_patient_is_offered_the_intake_questionnaires(client_for, patient_user, patient):
+    home = client_for(patient_user).get(reverse("homes:home")).content.decode()
+
+    assert 'data-testid="intake-questionnaires"' in home
+
+
+def test_adding_a_medication_row_keeps_what_was_typed_and_saves_nothing(client_for, front_desk, screening):
+    url = reverse("screening:medical", kwargs={"pk": screening.pk})
+    data = medical_post(meds=[("sertraline", "100 mg daily"), ("lithium", "300 mg")], action="add_med")
+    data.pop("no_medications_attested", None)
+    data["notes"] = "Typed before adding a row"
+
+    response = client_for(front_desk).post(url, data)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="med-TOTAL_FORMS" value="3"' in body
+    assert 'name="med-2-name"' in body
+    assert 'value="sertraline"' in body and 'value="100 mg daily"' in body
+    assert "Typed before adding a row" in body
+    assert "This field is required" not in body
+    assert not MedicalHistory.objects.filter(screening=screening).exists()
+
+
+def test_adding_a_diagnosis_row_saves_nothing(client_for, front_desk, screening):
+    url = reverse("screening:medical", kwargs={"pk": screening.pk})
+
+    response = client_for(front_desk).post(url, medical_post(diagnoses=["F33.1"], action="add_dx"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="dx-TOTAL_FORMS" value="2"' in body
+    assert 'value="F33.1"' in body
+    assert not MedicalHistory.objects.filter(screening=screening).exists()

@@ -17,10 +17,12 @@ from kap_clinic.rules.cadence import (
     booster_slot,
     check_series,
     elapsed,
+    induction_bounds,
     label_schedule,
     plan_series,
     reschedule,
     week_cap_problems,
+    with_induction_sessions,
 )
 
 NINE_TO_FIVE = (time(9), time(17))
@@ -765,3 +767,14 @@ def test_doses_are_the_minimum_interval_apart_in_real_time_in_a_zone_with_daylig
     for before, slot in zip(slots, slots[1:], strict=False):
         assert elapsed(before.start, slot.start, NEW_YORK) >= timedelta(hours=rule.min_interval_hours)
     assert check_series(slots, rule, zoned, availability) == []
+
+
+def test_induction_length_is_chosen_within_the_protocols_bounds():
+    im = DEFAULT_RULES[Route.IM]
+    assert induction_bounds(im) == (2, 6)
+    assert with_induction_sessions(im, 5).session_count == 5
+    assert induction_bounds(DEFAULT_RULES[Route.IV]) == (3, 12)
+    # The Spravato label fixes its induction: the only choice is the label's count.
+    assert induction_bounds(DEFAULT_RULES[Route.INTRANASAL]) == (8, 8)
+    with pytest.raises(ValueError, match="between 2 and 6"):
+        with_induction_sessions(im, 7)

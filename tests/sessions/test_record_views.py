@@ -298,3 +298,18 @@ def test_the_preparation_text_is_escaped_on_the_record_page(client_for, clinicia
     page = client_for(clinician).get(url("record_detail", session)).content.decode()
     assert "<script>alert" not in page
     assert "Nothing by mouth &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; bring an escort." in page
+
+
+@pytest.mark.parametrize(
+    ("route", "label"),
+    [("im", "Injection time"), ("iv", "Infusion start"), ("intranasal", "First device"), ("oral", "Dose taken")],
+)
+def test_the_dose_time_is_labelled_for_the_route(client_for, patient, clinician, time_machine, route, label):
+    booked = book_session(patient, clinician, route=route)
+    time_machine.move_to(booked.starts_at + timedelta(minutes=5), tick=False)
+    check(booked, clinician)
+
+    page = client_for(clinician).get(url("record_detail", booked)).content.decode()
+
+    assert label in page
+    assert "First device / infusion start" not in page

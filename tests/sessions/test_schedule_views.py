@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from patients.models import Patient
 from patients.services import patient_create
 from patients.status import Status
 from sessions.models import ClinicClosure, DosingSession, Protocol, Room, TreatmentPlan
@@ -209,6 +210,50 @@ def test_a_taken_slot_on_confirm_books_nothing_and_says_which(
     assert enrolled.status == Status.ENROLLED
 
 
+def test_the_preview_marks_clashing_dates_before_booking(
+    client_for, clinician, other_clinician, enrolled, other_patient, room
+):
+    enroll(other_patient, other_clinician)
+    book_series(other_patient, other_clinician, room, first_day=date(2026, 12, 14), start_time=time(10))
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+
+    response = client_for(clinician).post(url, plan_form(room, clinician, action="preview"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.count('data-testid="preview-clash"') == 3
+    assert "Room A is already booked at Mon 14 Dec 09:00." in body
+    assert "3 of these dates clash with other bookings" in body
+    assert not TreatmentPlan.objects.filter(patient=enrolled).exists()
+
+
+def test_the_clinician_chooses_the_number_of_induction_sessions(client_for, clinician, enrolled, room):
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+    client = client_for(clinician)
+
+    preview = client.post(url, plan_form(room, clinician, induction_sessions="4"))
+    booked = client.post(url, plan_form(room, clinician, induction_sessions="4", action="confirm"))
+
+    assert len(preview.context["preview"]) == 4
+    assert "Book these 4 sessions" in preview.content.decode()
+    assert booked.status_code == 302
+    assert TreatmentPlan.objects.get(patient=enrolled).sessions.count() == 4
+
+
+def test_an_induction_length_outside_the_protocols_bounds_is_refused_on_the_field(
+    client_for, clinician, enrolled, room
+):
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+
+    response = client_for(clinician).post(url, plan_form(room, clinician, induction_sessions="20", action="confirm"))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["induction_sessions"] == [
+        "Choose between 3 and 12 induction sessions for this protocol."
+    ]
+    assert not TreatmentPlan.objects.filter(patient=enrolled).exists()
+
+
 def test_planning_without_an_enrollment_is_explained(client_for, clinician, patient, room):
     url = reverse("sessions:plan_create", kwargs={"patient_pk": patient.pk})
 
@@ -238,7 +283,9 @@ def test_reschedule_moves_the_session_and_the_ones_it_pushes(client_for, clinici
 
     assert response.status_code == 302
     assert response.url == reverse("sessions:plan_detail", kwargs={"pk": plan.pk})
-    assert flashed(response) == ["Moved 2 sessions."]
+    assert flashed(response) == [
+        "Moved session 2 to Wed 9 Dec 11:00. Later sessions moved to keep the interval: session 3 to Fri 11 Dec 11:00."
+    ]
     assert [local(s.starts_at) for s in sessions_of(plan)][:4] == [
         datetime(2026, 12, 7, 9, 0),
         datetime(2026, 12, 9, 11, 0),
@@ -349,6 +396,18 @@ def test_booster_button_books_one_booster(client_for, clinician, plan):
     assert response.status_code == 302
     assert flashed(response) == ["Booster booked for Fri 15 Jan 08:00."]
     assert plan.sessions.filter(kind=DosingSession.Kind.BOOSTER).count() == 1
+
+
+def test_book_a_booster_is_not_offered_while_the_plan_is_in_induction(client_for, clinician, plan):
+    url = reverse("sessions:plan_detail", kwargs={"pk": plan.pk})
+    in_induction = client_for(clinician).get(url).content.decode()
+    # Test setup: the induction series is over (attended) and the patient moved on to maintenance.
+    plan.sessions.update(status=DosingSession.Status.COMPLETED)
+    Patient.objects.filter(pk=plan.patient_id).update(status="maintenance")
+    in_maintenance = client_for(clinician).get(url).content.decode()
+
+    assert "Book a booster" not in in_induction
+    assert "Book a booster" in in_maintenance
 
 
 # --- Schedule: day and week ------------------------------------------------------------------------------------------
