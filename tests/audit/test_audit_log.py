@@ -4,6 +4,7 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 
 from patients.models import Patient
+from tests.conftest import registration_form
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for,
     client = client_for(front_desk)
     client.post(
         reverse("patients:create"),
-        {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"},
+        registration_form(client, {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}),
     )
     patient = Patient.objects.get(family_name="Vale")
     client.post(
