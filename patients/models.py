@@ -205,9 +205,7 @@ class PatientRegistration(models.Model):
 
     token = models.CharField(max_length=64, unique=True, editable=False)
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="registration")
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     registered_at = models.DateTimeField(auto_now_add=True)
     duplicate_confirmed = models.BooleanField(
         default=False, help_text="Registered although it looked like a patient already on file."

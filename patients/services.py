@@ -57,9 +57,7 @@ def registration_token_issue(*, by: User) -> str:
 
 def _registration_nonce(token: str, by: User | None) -> str:
     try:
-        data = signing.loads(
-            token or "", salt=REGISTRATION_SALT, max_age=REGISTRATION_FORM_MAX_AGE.total_seconds()
-        )
+        data = signing.loads(token or "", salt=REGISTRATION_SALT, max_age=REGISTRATION_FORM_MAX_AGE.total_seconds())
     except signing.BadSignature:
         data = None
     if not isinstance(data, dict) or data.get("u") != getattr(by, "pk", None) or not data.get("n"):
