@@ -23,6 +23,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
 from patients.models import Patient
 from sessions.models import DosingSession
+from sessions.signals import session_status_changed
 
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 
@@ -198,6 +199,29 @@ def authorization_units_refresh(*, authorization: PriorAuthorization, by: User) 
     if locked.starts_on is None or locked.ends_on is None:
         raise ValidationError("Enter the authorization's first and last day before counting its units.")
     return _count_units(locked)
+
+
+def authorization_units_recount_for_session(*, session: DosingSession) -> list[PriorAuthorization]:
+    """Count again the units of the patient's approved authorizations covering the session's day, as its check-in
+    (a unit used) or the undoing of it (the unit given back) changes them. Called in the changing transaction."""
+    day = timezone.localtime(session.starts_at).date()
+    covering = PriorAuthorization.objects.select_for_update().filter(
+        patient_id=session.patient_id,
+        status=PriorAuthorization.Status.APPROVED,
+        starts_on__lte=day,
+        ends_on__gte=day,
+    )
+    return [_count_units(authorization) for authorization in covering.order_by("pk")]
+
+
+def _session_status_changed(sender, *, session, from_status, to_status, **kwargs) -> None:
+    treated = DosingSession.TREATED_STATUSES
+    if (from_status in treated) != (to_status in treated):
+        authorization_units_recount_for_session(session=session)
+
+
+def connect_session_signals() -> None:
+    session_status_changed.connect(_session_status_changed, dispatch_uid="billing.units_on_session_status")
 
 
 # ---- The daily check ---------------------------------------------------------------------------------------

@@ -47,6 +47,23 @@ class PatientForm(BoundedInput, forms.ModelForm):
         return cleaned
 
 
+class PatientRegisterForm(PatientForm):
+    """The front desk's "Register a patient" form: carries its one-time token, and offers "Register anyway" once the
+    details looked like a patient already on file."""
+
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=500, required=False)
+
+    def __init__(self, *args, offer_register_anyway: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if offer_register_anyway:
+            self.fields["register_anyway"] = forms.BooleanField(
+                label="Register anyway: this is a different person",
+                required=False,
+                help_text="Tick only after checking the possible matches listed above.",
+            )
+            self.bound_fields()
+
+
 class StatusChangeForm(BoundedInput, forms.Form):
     to = forms.ChoiceField(label="Move to")
     reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))

@@ -194,3 +194,28 @@ class PatientInvite(models.Model):
 auditlog.register(Patient, exclude_fields=["family_name_key"])
 auditlog.register(PatientStatusChange)
 auditlog.register(PatientInvite, exclude_fields=["nonce"])
+
+
+class PatientRegistration(models.Model):
+    """The one-time token of a "Register a patient" form, kept with the patient it registered.
+
+    The token is unique: a form posted twice (a double click, Back then Save again, two requests at once) registers
+    one patient; the later posts find this row and show that patient.
+    """
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="registration")
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    registered_at = models.DateTimeField(auto_now_add=True)
+    duplicate_confirmed = models.BooleanField(
+        default=False, help_text="Registered although it looked like a patient already on file."
+    )
+
+    def __str__(self):
+        return f"registration #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+auditlog.register(PatientRegistration, exclude_fields=["token"])

@@ -1,10 +1,12 @@
+import hashlib
 import secrets
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +18,7 @@ from kap_clinic.kernel.validation import birth_date
 
 from . import signals
 from . import status as path
-from .models import MRN_PREFIX, Patient, PatientInvite, PatientStatusChange
+from .models import MRN_PREFIX, Patient, PatientInvite, PatientRegistration, PatientStatusChange
 
 INVITE_SALT = "patients.invite"
 
@@ -40,6 +42,144 @@ def patient_create(*, created_by: User | None, **fields) -> Patient:
             if not Patient.objects.filter(mrn=mrn).exists():
                 raise
     raise RuntimeError("Could not allocate a medical record number.")
+
+
+# ---- Registering a patient once --------------------------------------------------------------------------------
+
+REGISTRATION_SALT = "patients.registration"
+REGISTRATION_FORM_MAX_AGE = timedelta(days=1)  # a form left open longer gets a fresh token (and is checked again)
+
+
+def registration_token_issue(*, by: User) -> str:
+    """The one-time token a "Register a patient" form carries: signed, for this user, unused until a post spends it."""
+    return signing.dumps({"n": secrets.token_urlsafe(24), "u": by.pk}, salt=REGISTRATION_SALT)
+
+
+def _registration_nonce(token: str, by: User | None) -> str:
+    try:
+        data = signing.loads(token or "", salt=REGISTRATION_SALT, max_age=REGISTRATION_FORM_MAX_AGE.total_seconds())
+    except signing.BadSignature:
+        data = None
+    if not isinstance(data, dict) or data.get("u") != getattr(by, "pk", None) or not data.get("n"):
+        raise ValidationError(
+            "This registration form has expired or was not opened by you. Check the details and save again.",
+            code="registration_token",
+        )
+    return str(data["n"])[:64]
+
+
+def _normal_name(text: str) -> str:
+    return " ".join((text or "").split()).lower()
+
+
+def _phone_digits(text: str) -> str:
+    return "".join(ch for ch in (text or "") if ch.isdigit())
+
+
+def _same_phone(a: str, b: str) -> bool:
+    """The same number written differently: equal digits, or the same last ten digits (with or without +1)."""
+    a, b = _phone_digits(a), _phone_digits(b)
+    if len(a) < 7 or len(b) < 7:
+        return False
+    return a == b or (len(a) >= 10 and len(b) >= 10 and a[-10:] == b[-10:])
+
+
+def patient_possible_duplicates(
+    *, family_name: str = "", date_of_birth: date | None = None, email: str = "", phone: str = "", **_ignored
+) -> list[Patient]:
+    """Patients already on file who may be this person: the same family name and date of birth, the same email or the
+    same phone number (case, spacing and punctuation ignored). Oldest registration first."""
+    found: dict[int, Patient] = {}
+    if date_of_birth and _normal_name(family_name):
+        for candidate in Patient.objects.filter(date_of_birth=date_of_birth):
+            if _normal_name(candidate.family_name) == _normal_name(family_name):
+                found[candidate.pk] = candidate
+    if (email or "").strip():
+        for candidate in Patient.objects.filter(email__iexact=email.strip()):
+            found[candidate.pk] = candidate
+    digits = _phone_digits(phone)
+    if len(digits) >= 7:
+        for candidate in Patient.objects.filter(phone__contains=digits[-2:]).exclude(pk__in=found):
+            if _same_phone(candidate.phone, phone):
+                found[candidate.pk] = candidate
+    return sorted(found.values(), key=lambda p: (p.created_at, p.pk))
+
+
+class PossibleDuplicate(ValidationError):
+    """The new patient looks like one already on file; registering needs an explicit "register anyway"."""
+
+    def __init__(self, matches: list[Patient]):
+        super().__init__(
+            "This person may already be registered (see the possible matches). Open their chart instead, or tick "
+            "\u201cRegister anyway\u201d if this is a different person.",
+            code="possible_duplicate",
+        )
+        self.matches = matches
+
+
+@dataclass(frozen=True)
+class Registration:
+    patient: Patient
+    created: bool  # False: this form had already registered the patient, who is shown instead
+    matches: list[Patient] = field(default_factory=list)  # possible duplicates registered over with confirmation
+
+
+def _lock_registration_keys(fields: dict) -> None:
+    """Serialise registrations of what looks like the same person (PostgreSQL advisory locks, to the transaction's
+    end), so two forms with the same details posted at once cannot both miss each other."""
+    if connection.vendor != "postgresql":
+        return
+    keys = set()
+    if fields.get("date_of_birth") and _normal_name(fields.get("family_name", "")):
+        keys.add(f"name:{_normal_name(fields['family_name'])}:{fields['date_of_birth']}")
+    if (fields.get("email") or "").strip():
+        keys.add(f"email:{fields['email'].strip().lower()}")
+    if len(_phone_digits(fields.get("phone", ""))) >= 7:
+        keys.add(f"phone:{_phone_digits(fields['phone'])[-10:]}")
+    with connection.cursor() as cursor:
+        for key in sorted(keys):  # always in the same order: two registrations never wait on each other in a circle
+            number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [number])
+
+
+def _registered_by_token(nonce: str) -> Patient | None:
+    row = PatientRegistration.objects.select_related("patient").filter(token=nonce).first()
+    return row.patient if row else None
+
+
+def patient_register(
+    *, created_by: User | None, form_token: str, register_anyway: bool = False, **fields
+) -> Registration:
+    """Register a patient from the front desk's form, once.
+
+    The form's one-time token is spent in the same transaction as the patient is created (unique in the database):
+    the same form posted again, or twice at once, shows the patient the first post registered. A patient who looks
+    like one already on file (`patient_possible_duplicates`) is registered only with `register_anyway`.
+    """
+    nonce = _registration_nonce(form_token, created_by)
+    earlier = _registered_by_token(nonce)
+    if earlier is not None:
+        return Registration(earlier, created=False)
+    with transaction.atomic():
+        _lock_registration_keys(fields)
+        earlier = _registered_by_token(nonce)  # a post of the same form that held the lock before this one
+        if earlier is not None:
+            return Registration(earlier, created=False)
+        matches = patient_possible_duplicates(**fields)
+        if matches and not register_anyway:
+            raise PossibleDuplicate(matches)
+        try:
+            with transaction.atomic():
+                patient = patient_create(created_by=created_by, **fields)
+                PatientRegistration.objects.create(
+                    token=nonce, patient=patient, registered_by=created_by, duplicate_confirmed=bool(matches)
+                )
+        except IntegrityError:
+            earlier = _registered_by_token(nonce)  # the same form, posted at the same moment, registered first
+            if earlier is None:
+                raise
+            return Registration(earlier, created=False)
+    return Registration(patient, created=True, matches=matches)
 
 
 CONTACT_FIELDS = ("email", "phone", "consents_to_email", "consents_to_sms")

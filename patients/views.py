@@ -7,11 +7,11 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import permission_required, role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 
 from . import services
-from .forms import InviteSetPasswordForm, PatientForm
-from .selectors import get_patient_for_user, get_patient_of_portal_user, patient_search
+from .forms import InviteSetPasswordForm, PatientForm, PatientRegisterForm
+from .selectors import get_patient_for_user, get_patient_of_portal_user, patient_search, patients_visible_to
 
 
 @role_required(*STAFF_ROLES)
@@ -27,13 +27,44 @@ def patient_list_view(request):
 
 @permission_required("patients.add_patient")  # the same permission the "Register a patient" link asks for
 def patient_create_view(request):
-    form = PatientForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(created_by=request.user, **form.cleaned_data)
-        messages.success(request, f"Registered patient {patient.mrn}.")
-        return redirect("homes:patient_chart", pk=patient.pk)
-    status = 400 if form.errors else 200
-    return render(request, "patients/patient_form.html", {"form": form}, status=status)
+    """Register a patient once: the form's one-time token makes a second post of it show the first one's patient, and
+    details that look like a patient on file are saved only with "Register anyway"."""
+    if request.method != "POST":
+        form = PatientRegisterForm(initial={"form_token": services.registration_token_issue(by=request.user)})
+        return render(request, "patients/patient_form.html", {"form": form})
+    offered = "register_anyway" in request.POST  # the possible matches were shown with this form
+    form = PatientRegisterForm(request.POST, offer_register_anyway=offered)
+    matches: list = []
+    if form.is_valid():
+        fields = dict(form.cleaned_data)
+        token, anyway = fields.pop("form_token"), fields.pop("register_anyway", False)
+        try:
+            registration = services.patient_register(
+                created_by=request.user, form_token=token, register_anyway=anyway, **fields
+            )
+        except services.PossibleDuplicate as exc:
+            matches = exc.matches
+            form = PatientRegisterForm(request.POST, offer_register_anyway=True)
+            form.is_valid()
+            apply_validation_error(form, exc)
+        except ValidationError as exc:  # the form's token expired or is not this user's: a fresh one, check again
+            data = request.POST.copy()
+            data["form_token"] = services.registration_token_issue(by=request.user)
+            form = PatientRegisterForm(data, offer_register_anyway=offered)
+            form.is_valid()
+            apply_validation_error(form, exc)
+        else:
+            patient = registration.patient
+            if registration.created:
+                messages.success(request, f"Registered patient {patient.mrn}.")
+            else:
+                messages.info(request, f"This form was already saved: patient {patient.mrn} was registered then.")
+            return redirect("homes:patient_chart", pk=patient.pk)
+    visible = set(patients_visible_to(request.user).filter(pk__in=[m.pk for m in matches]).values_list("pk", flat=True))
+    shown = [m for m in matches if m.pk in visible]
+    record_reads(rows=shown)
+    ctx = {"form": form, "matches": shown, "hidden_matches": len(matches) - len(shown)}
+    return render(request, "patients/patient_form.html", ctx, status=400)
 
 
 @role_required(Role.PATIENT)

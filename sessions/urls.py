@@ -35,6 +35,7 @@ urlpatterns = [
     path("session/<int:pk>/cancel/", views.session_cancel_view, name="session_cancel"),
     path("session/<int:pk>/dose/", views.session_dose_view, name="session_dose"),
     path("session/<int:pk>/check-in/", views.session_check_in_view, name="session_check_in"),
+    path("session/<int:pk>/check-in/undo/", views.session_check_in_undo_view, name="session_check_in_undo"),
     path("session/<int:pk>/no-show/", views.session_no_show_view, name="session_no_show"),
     path("schedule/", views.schedule_view, name="schedule"),
     # Spravato REMS Patient Monitoring Form

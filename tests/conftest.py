@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kap_clinic.kernel.accounts.models import User
@@ -22,6 +23,12 @@ def skip_or_fail(reason: str):
     if REQUIRE_SERVICES:
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def registration_form(client, data: dict) -> dict:
+    """`data` with the one-time token of a freshly opened "Register a patient" form, as a browser would post it."""
+    token = client.get(reverse("patients:create")).context["form"].initial["form_token"]
+    return {**data, "form_token": token}
 
 
 def make_user(username: str, role: str, *, with_totp: bool | None = None) -> User:

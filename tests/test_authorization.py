@@ -102,6 +102,7 @@ MATRIX = {
     "sessions:session_reschedule": ("session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "sessions:session_cancel": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_check_in": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    "sessions:session_check_in_undo": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_no_show": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:schedule": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "sessions:session_dose": ("session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from kap_clinic.kernel import validation
 from kap_clinic.kernel.validation import NOTE_MAX, REQUEST_VALUE_MAX, BoundedInput
 from patients.models import Patient
+from sessions.models import ConsentDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -421,3 +422,86 @@ def test_the_admin_site_caps_text_too(client_for, admin_user):
     assert response.status_code == 200  # the admin shows its form again
     assert f"at most {NOTE_MAX} characters" in response.content.decode()
     assert not Payer.objects.exists()
+
+
+# ---- Every date field of every form ------------------------------------------------------------------------------
+
+# Constructor arguments of the forms that need some; a new form with a date field and required arguments fails
+# `test_every_date_field_of_every_form_refuses_1850_and_2030` until it is listed here.
+FORM_ARGUMENTS = {
+    "sessions.consent.forms.ConsentRecordForm": lambda: {"documents": ConsentDocument.objects.none()},
+}
+# Dates that may rightly be in 2030: a controlled-substance lot received today can expire then.
+MAY_BE_IN_2030 = {("sessions.controlled.forms.LotReceiveForm", "expires_on")}
+
+
+def project_form_classes():
+    for package in PROJECT_PACKAGES:
+        root = importlib.import_module(package)
+        for module in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+            if ".migrations" not in module.name and ".management" not in module.name:
+                importlib.import_module(module.name)
+    stack, found = [forms.BaseForm], []
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] in PROJECT_PACKAGES and cls not in found:
+            found.append(cls)
+    return found
+
+
+def date_fields_of_every_form():
+    """(form label, field name, the field as the form shows it) for every date and date-time field."""
+    rows, missing = [], []
+    for cls in project_form_classes():
+        label = f"{cls.__module__}.{cls.__qualname__}"
+        names = [
+            name
+            for name, field in getattr(cls, "base_fields", {}).items()
+            if isinstance(field, forms.DateField | forms.DateTimeField)
+        ]
+        if not names:
+            continue
+        try:
+            form = cls(**FORM_ARGUMENTS.get(label, dict)())
+        except TypeError:
+            missing.append(label)
+            continue
+        rows.extend((label, name, form.fields[name]) for name in names)
+    assert missing == [], "give these forms' constructor arguments in FORM_ARGUMENTS"
+    return rows
+
+
+@pytest.mark.parametrize("year", [1850, 2030])
+def test_every_date_field_of_every_form_refuses_1850_and_2030(year, time_machine):
+    time_machine.move_to("2026-12-02 12:00", tick=False)
+    fields = date_fields_of_every_form()
+    labels = {label for label, _, _ in fields}
+    # The registration, screening-era (REMS enrollment), session record and billing forms are all walked.
+    assert {
+        "patients.forms.PatientForm",
+        "patients.forms.PatientRegisterForm",
+        "patients.forms.RemsEnrollmentForm",
+        "billing.forms.AuthorizationForm",
+        "sessions.record.forms.VitalSignForm",
+        "sessions.rems.forms.RemsEditForm",
+    } <= labels
+    accepted = []
+    for label, name, field in fields:
+        if year == 2030 and (label, name) in MAY_BE_IN_2030:
+            continue
+        typed = f"{year}-06-15" if isinstance(field, forms.DateField) else f"{year}-06-15T10:00"
+        try:
+            field.clean(typed)
+        except ValidationError as exc:
+            assert any("birth" in m or "between" in m for m in exc.messages), (label, name, exc.messages)
+        else:
+            accepted.append(f"{label}.{name}")
+    assert accepted == [], f"these fields accept a date in {year}"
+
+
+def test_the_patient_form_shows_a_clear_error_for_a_birth_date_in_2030(client_for, front_desk):
+    client = client_for(front_desk)
+    response = client.post(reverse("patients:create"), {**PATIENT, "date_of_birth": "2030-01-01"})
+    assert response.status_code == 400
+    assert "A date of birth cannot be in the future." in response.content.decode()

@@ -113,13 +113,17 @@ birth_date = BirthDate()
 # Bookings, plans, check-in series: from the past year (a series counted from an induction that ended
 # recently) to two years ahead; further out is a typing error, not a plan.
 booking_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, years_back=1, years_ahead=2, what="a date")
-# Prior authorizations cover at most a year or two; five years either way holds any real one.
-authorization_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, years_back=5, years_ahead=5, what="a date")
+# Prior authorizations cover at most a year or two: from five years back (an old one looked up) to two years ahead.
+authorization_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, years_back=5, years_ahead=2, what="a date")
 AUTHORIZATION_MAX_DAYS = 3 * 366  # first to last day of one authorization
 # Expiry dates of controlled-substance lots.
 expiry_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, what="an expiry date")
-# Anything else the clinic records (a treatment date, an event time, a filter): since 2000, up to ten years ahead.
+# Dates typed into addresses (a schedule day, a filter): since 2000, up to ten years ahead.
 clinic_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, years_ahead=10, what="a date")
+# What happened at the clinic and is recorded on a form (a treatment date, a reading, a dose, a signature, an
+# enrollment; the audit log's dates): since 2000 and at most a year ahead. The record's own checks keep event times
+# to the session's day; this only stops a mistyped year.
+recorded_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, years_ahead=1, what="a date")
 any_date = DateWindow()
 
 
@@ -136,7 +140,7 @@ class BoundedInput:
 
     Single-line fields without a `max_length` get NAME_MAX, text areas NOTE_MAX, passwords PASSWORD_MAX; a
     `max_length` set without its validator (as `AuthenticationForm` does for the username) gets the validator.
-    Date and date-time fields without a window get `clinic_date`'s; a ModelForm field takes its model field's window
+    Date and date-time fields without a window get `recorded_date`'s; a ModelForm field takes its model field's window
     (a birth date's), or else the wider 1900–2100 one. Date pickers offer only the window (`min`/`max`).
     Put it first among the bases: `class PlanForm(BoundedInput, forms.Form)`.
     """
@@ -157,10 +161,10 @@ class BoundedInput:
                 windows = [v for v in getattr(model_field, "validators", []) if isinstance(v, DateWindow)]
                 if windows and not any(isinstance(v, DateWindow) for v in field.validators):
                     field.validators.extend(windows)
-            bound_field(field, default_window=any_date if is_model_form else clinic_date)
+            bound_field(field, default_window=any_date if is_model_form else recorded_date)
 
 
-def bound_field(field: forms.Field, *, default_window: DateWindow = clinic_date) -> None:
+def bound_field(field: forms.Field, *, default_window: DateWindow = recorded_date) -> None:
     if isinstance(field, forms.CharField):
         if field.max_length is None:
             if isinstance(field.widget, forms.PasswordInput):

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from kap_clinic.kernel.validation import BoundedInput, add_date_window, birth_date, clinic_date
+from kap_clinic.kernel.validation import BoundedInput, add_date_window, birth_date, recorded_date
 
 from ..models import RemsEvent, RemsMonitoringForm
 from .delivery import EDITABLE_FIELDS, event_types
@@ -32,7 +32,7 @@ class RemsEditForm(BoundedInput, forms.ModelForm):
                 field.widget = YesNoSelect()
         self.fields["setting_state"].widget.attrs.update(maxlength=2, autocapitalize="characters")
         add_date_window(self.fields["patient_date_of_birth"], birth_date)
-        add_date_window(self.fields["treatment_date"], clinic_date)
+        add_date_window(self.fields["treatment_date"], recorded_date)
         answered = {e.event_type: e for e in self.instance.events.all()} if self.instance.pk else {}
         labels = dict(RemsEvent.EventType.choices)
         for event_type in event_types(self.instance):

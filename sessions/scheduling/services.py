@@ -29,6 +29,7 @@ from ..models import (
     Room,
     TreatmentPlan,
 )
+from ..signals import session_status_changed
 from . import booking
 
 MIN_JUSTIFICATION = 20
@@ -429,11 +430,14 @@ def _set_status(
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
     if session.status not in allowed_from:
         raise ValidationError(f"A {session.get_status_display().lower()} session cannot be changed that way.")
+    from_status = session.status
     session.status = status
     session.status_reason = reason.strip()
     session.calendar_sequence += 1
     session.save(update_fields=["status", "status_reason", "calendar_sequence", "updated_at"])
-    reminders_sync(session)  # cancelled, no-show or checked in: pending reminders are cancelled
+    # Cancelled, no-show or checked in: pending reminders are cancelled; back to scheduled: planned again.
+    reminders_sync(session)
+    session_status_changed.send(sender=DosingSession, session=session, from_status=from_status, to_status=status)
     return session
 
 
@@ -450,11 +454,56 @@ def session_cancel(*, session: DosingSession, by: User, reason: str) -> DosingSe
     return session
 
 
+def _on_its_day(session: DosingSession, rule: str) -> None:
+    """Refuse unless the session is booked for today (the clinic's local date), saying `rule`."""
+    day = timezone.localtime(session.starts_at).date()
+    if day != timezone.localdate():
+        raise ValidationError(f"Session {session.sequence} is booked for {day:%a} {day.day} {day:%b %Y}: {rule}")
+
+
 @transaction.atomic
 def session_check_in(*, session: DosingSession, by: User) -> DosingSession:
+    """Mark the patient as arrived, on the session's own day only (checking in cancels its reminders, and the session
+    uses a unit of the patient's prior authorization)."""
     if by.role not in STAFF_ROLES:
         raise PermissionDenied
+    _on_its_day(session, "a patient can only be checked in on the day of their session.")
     return _set_status(session, DosingSession.Status.CHECKED_IN, allowed_from=(DosingSession.Status.SCHEDULED,))
+
+
+def session_recorded_parts(session: DosingSession) -> list[str]:
+    """What has been recorded for the session on its dosing-day record (checks, dose, vitals, scores, events,
+    discharge, signature, REMS form, controlled-substance entries), by name; empty when nothing has."""
+    recorded = []
+    for relation in DosingSession._meta.related_objects:
+        if relation.related_model._meta.app_label != DosingSession._meta.app_label:
+            continue  # reminders and confirmations belong to the booking, not to the record
+        if relation.related_model._default_manager.filter(**{relation.field.name: session.pk}).exists():
+            recorded.append(str(relation.related_model._meta.verbose_name))
+    return recorded
+
+
+@transaction.atomic
+def session_check_in_undo(*, session: DosingSession, by: User) -> DosingSession:
+    """Take back a check-in made by mistake: the session is scheduled again, its reminders are planned again and the
+    prior-authorization unit its check-in used is given back. Only on the session's day, and only while nothing has
+    been recorded for it (no pre-dose check, dose or vital signs). The audit log keeps who undid it."""
+    if by.role not in STAFF_ROLES:
+        raise PermissionDenied
+    locked = DosingSession.objects.select_for_update().get(pk=session.pk)
+    if locked.status != DosingSession.Status.CHECKED_IN:
+        raise ValidationError(
+            f"Only a checked-in session's check-in can be undone; this one is {locked.get_status_display().lower()}."
+        )
+    _on_its_day(locked, "a check-in can only be undone on the day of the session.")
+    recorded = session_recorded_parts(locked)
+    if recorded:
+        raise ValidationError(
+            "The check-in cannot be undone: the session's record already has "
+            + ", ".join(recorded)
+            + ". Cancel or complete the session instead."
+        )
+    return _set_status(locked, DosingSession.Status.SCHEDULED, allowed_from=(DosingSession.Status.CHECKED_IN,))
 
 
 @transaction.atomic

@@ -97,6 +97,7 @@ def plan_detail_view(request, pk):
         "sessions": page.object_list,
         "page": page,
         "reason_form": ReasonForm(),
+        "today_iso": timezone.localdate().isoformat(),  # check-in (and its undoing) only on the session's day
     }
     return render(request, "sessions/plan_detail.html", ctx)
 
@@ -149,12 +150,14 @@ def _status_action(request, pk, action):
             services.session_cancel(session=session, by=request.user, reason=form.cleaned_data["reason"])
         elif action == "check_in":
             services.session_check_in(session=session, by=request.user)
+        elif action == "check_in_undo":
+            services.session_check_in_undo(session=session, by=request.user)
         else:
             services.session_no_show(session=session, by=request.user)
     except ValidationError as exc:
         message_validation_error(request, exc)
     else:
-        messages.success(request, "Session updated.")
+        messages.success(request, "Check-in undone." if action == "check_in_undo" else "Session updated.")
     return redirect(safe_next(request, reverse("sessions:plan_detail", kwargs={"pk": session.plan_id})))
 
 
@@ -168,6 +171,12 @@ def session_cancel_view(request, pk):
 @require_POST
 def session_check_in_view(request, pk):
     return _status_action(request, pk, "check_in")
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def session_check_in_undo_view(request, pk):
+    return _status_action(request, pk, "check_in_undo")
 
 
 @role_required(*STAFF_ROLES)

@@ -4,6 +4,7 @@ from django.db import DatabaseError, transaction
 from django.urls import reverse
 
 from patients.models import Patient
+from tests.conftest import registration_form
 
 pytestmark = pytest.mark.django_db
 
@@ -35,16 +36,19 @@ def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for,
     client = client_for(front_desk)
     client.post(
         reverse("patients:create"),
-        {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"},
+        registration_form(client, {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}),
     )
     patient = Patient.objects.get(family_name="Vale")
     client.post(
         reverse("patients:edit", kwargs={"pk": patient.pk}),
         {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1971-01-01"},
     )
-    created = _entries_for(patient).get(action=LogEntry.Action.CREATE)
-    updated = _entries_for(patient).get(action=LogEntry.Action.UPDATE)
+    own = _entries_for(patient).filter(content_type__model="patient")  # not the registration form's own entry
+    created = own.get(action=LogEntry.Action.CREATE)
+    updated = own.get(action=LogEntry.Action.UPDATE)
     assert created.actor == front_desk and updated.actor == front_desk
+    form_used = _entries_for(patient).get(content_type__model="patientregistration")
+    assert form_used.actor == front_desk and "token" not in form_used.changes
     assert set(updated.changes) == {"date_of_birth"}
 
 

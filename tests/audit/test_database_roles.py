@@ -18,7 +18,7 @@ from kap_clinic.kernel.audit.models import AuditSeal
 from patients.models import Patient
 from sessions.controlled.services import cs_lot_receive
 from sessions.models import ControlledProduct, CSLogEntry
-from tests.conftest import skip_or_fail
+from tests.conftest import registration_form, skip_or_fail
 from tests.screening.test_services import signed_off_screening
 
 from .conftest import seal_pending
@@ -123,8 +123,10 @@ def test_the_runtime_role_cannot_rewrite_history_while_the_site_works(
 
     # The site's own writes: sign-in, a registration, a chart read, a stock receipt, and the seals of all their entries.
     entries_before = LogEntry.objects.count()
-    response = client_for(front_desk).post(
-        reverse("patients:create"), {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}
+    desk = client_for(front_desk)
+    response = desk.post(
+        reverse("patients:create"),
+        registration_form(desk, {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}),
     )
     assert response.status_code == 302
     registered = Patient.objects.get(family_name="Vale")

@@ -139,6 +139,7 @@ def test_clinician_plans_doses_and_signs_a_session_and_the_patient_sees_the_next
     time_machine.shift(STEP)  # 07:59
     record_link = page.get_by_role("link", name="Record of session 1", exact=True)
     first_row = page.get_by_role("row").filter(has=record_link)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Check in the patient for session 1?"
     first_row.get_by_role("button", name="Check in").click()
     expect(page.get_by_text("Session updated.")).to_be_visible()
     expect(first_row).to_contain_text("Checked in")

@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from tests.conftest import registration_form
+
 PATIENT_URLS = ("homes:patient_chart", "patients:edit")
 
 
@@ -82,9 +84,10 @@ def test_registering_with_a_missing_field_keeps_what_was_typed(client_for, front
 def test_intake_registers_a_patient_with_a_generated_mrn(client_for, front_desk):
     from patients.models import Patient
 
-    response = client_for(front_desk).post(
+    client = client_for(front_desk)
+    response = client.post(
         reverse("patients:create"),
-        {"given_name": "Rowan", "family_name": "Ash", "date_of_birth": "1990-02-03"},
+        registration_form(client, {"given_name": "Rowan", "family_name": "Ash", "date_of_birth": "1990-02-03"}),
     )
     patient = Patient.objects.get(family_name="Ash")
     assert response.status_code == 302

@@ -19,7 +19,7 @@ from kap_clinic.kernel.accounts.roles import Role
 from patients.models import Patient, PatientInvite, PatientStatusChange
 from patients.services import invite_token, patient_create
 from patients.status import Status
-from tests.conftest import sign_in
+from tests.conftest import registration_form, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,9 @@ def invite_path_from(message) -> str:
 
 def test_intake_registers_a_patient_with_consent_emergency_contact_and_weight(client_for, front_desk, clinician):
     client = client_for(front_desk)
-    response = client.post(reverse("patients:create"), registration(primary_clinician=clinician.pk))
+    response = client.post(
+        reverse("patients:create"), registration_form(client, registration(primary_clinician=clinician.pk))
+    )
     patient = Patient.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("homes:patient_chart", kwargs={"pk": patient.pk})
@@ -111,7 +113,13 @@ def test_intake_registers_a_patient_with_consent_emergency_contact_and_weight(cl
 def test_each_registration_gets_its_own_chart_number(client_for, front_desk):
     client = client_for(front_desk)
     for i in range(5):
-        client.post(reverse("patients:create"), registration(family_name=f"Ashby{i}"))
+        client.post(
+            reverse("patients:create"),
+            registration_form(
+                client,
+                registration(family_name=f"Ashby{i}", email=f"ashby{i}@example.org", phone=f"617-555-010{i}"),
+            ),
+        )
     mrns = list(Patient.objects.values_list("mrn", flat=True))
     assert len(set(mrns)) == 5
 
@@ -614,7 +622,7 @@ def test_registration_edit_status_change_and_invitation_each_leave_audit_entries
     client_for, front_desk, django_capture_on_commit_callbacks, mailoutbox
 ):
     client = client_for(front_desk)
-    client.post(reverse("patients:create"), registration(weight_kg="72.5"))
+    client.post(reverse("patients:create"), registration_form(client, registration(weight_kg="72.5")))
     patient = Patient.objects.get()
     created = entries_for(patient).get(action=LogEntry.Action.CREATE)
     assert created.actor == front_desk
@@ -645,7 +653,9 @@ def test_the_record_keeps_sex_apart_from_the_scoring_sex(client_for, front_desk)
     """Issue item 18: the chart records sex as forms such as the REMS form ask it (Male / Female / Other), apart
     from the scoring sex that only picks instrument cut-offs."""
     client = client_for(front_desk)
-    client.post(reverse("patients:create"), registration(sex="other", sex_for_scoring="female"))
+    client.post(
+        reverse("patients:create"), registration_form(client, registration(sex="other", sex_for_scoring="female"))
+    )
 
     patient = Patient.objects.get()
     assert (patient.sex, patient.sex_for_scoring) == ("other", "female")

@@ -548,9 +548,10 @@ def test_a_session_of_another_protocol_has_no_rems_page(client_for, patient, cli
 
 
 def test_the_pending_list_keeps_constant_queries(rems_session, clinician, front_desk, django_assert_num_queries):
-    with time_machine.travel(rems_session.plan.sessions.order_by("-starts_at").first().starts_at + timedelta(hours=3)):
-        for session in rems_session.plan.sessions.all()[:4]:
+    for session in rems_session.plan.sessions.all()[:4]:
+        with after(session):  # each checked in on its own day
             session_check_in(session=session, by=clinician)
+    with time_machine.travel(rems_session.plan.sessions.order_by("-starts_at").first().starts_at + timedelta(hours=3)):
         with django_assert_num_queries(1):
             rows = reading.rems_forms_due(front_desk)
     assert len(rows) == 4
@@ -611,7 +612,8 @@ def test_sex_is_prefilled_from_the_record_and_the_form_offers_other(rems_session
     patient = rems_session.patient
     patient.sex, patient.sex_for_scoring = "other", "female"
     patient.save()
-    session_check_in(session=rems_session, by=clinician)
+    with after(rems_session):  # on the session's day
+        session_check_in(session=rems_session, by=clinician)
 
     form = delivery.rems_form_start(session=rems_session, by=clinician)
 
@@ -623,7 +625,8 @@ def test_sex_not_recorded_is_left_for_the_clinician(rems_session, clinician):
     patient = rems_session.patient
     patient.sex, patient.sex_for_scoring = "", "male"
     patient.save()
-    session_check_in(session=rems_session, by=clinician)
+    with after(rems_session):  # on the session's day
+        session_check_in(session=rems_session, by=clinician)
 
     assert delivery.rems_form_start(session=rems_session, by=clinician).patient_sex == ""
 
@@ -650,7 +653,8 @@ def _record_readings(
 def test_blood_pressures_are_prefilled_from_the_pre_dose_check_and_the_vitals_timeline(rems_session, clinician):
     """Spravato label: blood pressure before dosing, at about 40 minutes, then before monitoring ends
     (docs/clinical-references.md#rems)."""
-    session_check_in(session=rems_session, by=clinician)
+    with after(rems_session):  # on the session's day
+        session_check_in(session=rems_session, by=clinician)
     _record_readings(rems_session, clinician)
 
     form = delivery.rems_form_start(session=rems_session, by=clinician)
@@ -684,7 +688,8 @@ def test_a_blood_pressure_the_record_does_not_hold_is_only_a_warning(rems_sessio
 
 
 def test_the_form_page_offers_readings_taken_after_the_form_was_started(client_for, rems_session, clinician):
-    session_check_in(session=rems_session, by=clinician)
+    with after(rems_session):  # on the session's day
+        session_check_in(session=rems_session, by=clinician)
     with after(rems_session):
         delivery.rems_form_start(session=rems_session, by=clinician)
         _record_readings(rems_session, clinician)

@@ -335,8 +335,9 @@ def test_cancel_without_a_reason_changes_nothing_and_says_why(client_for, front_
     assert first.status == DosingSession.Status.SCHEDULED
 
 
-def test_check_in_then_back_to_the_schedule(client_for, front_desk, plan):
+def test_check_in_then_back_to_the_schedule(client_for, front_desk, plan, time_machine):
     first = sessions_of(plan)[0]
+    time_machine.move_to(at(MON_7_DEC, 8, 50), tick=False)  # the session's day
     back = reverse("sessions:schedule") + "?day=2026-12-07"
 
     response = client_for(front_desk).post(
@@ -350,8 +351,9 @@ def test_check_in_then_back_to_the_schedule(client_for, front_desk, plan):
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
-def test_status_buttons_never_redirect_off_site(client_for, front_desk, plan, target):
+def test_status_buttons_never_redirect_off_site(client_for, front_desk, plan, target, time_machine):
     first = sessions_of(plan)[0]
+    time_machine.move_to(at(MON_7_DEC, 8, 50), tick=False)  # the session's day
 
     response = client_for(front_desk).post(
         reverse("sessions:session_check_in", kwargs={"pk": first.pk}), {"next": target}
@@ -381,7 +383,7 @@ def test_no_show_before_the_start_is_refused_and_after_it_is_recorded(client_for
     assert first.status == DosingSession.Status.NO_SHOW
 
 
-@pytest.mark.parametrize("name", ["session_cancel", "session_check_in", "session_no_show"])
+@pytest.mark.parametrize("name", ["session_cancel", "session_check_in", "session_check_in_undo", "session_no_show"])
 def test_status_changes_accept_post_only(client_for, front_desk, plan, name):
     first = sessions_of(plan)[0]
 
@@ -542,6 +544,7 @@ def test_other_clinician_gets_404_for_a_patient_in_someone_elses_care(client_for
     cancelled = client.post(reverse("sessions:session_cancel", kwargs={"pk": first.pk}), {"reason": "Not mine"})
     assert cancelled.status_code == 404
     assert client.post(reverse("sessions:session_check_in", kwargs={"pk": first.pk})).status_code == 404
+    assert client.post(reverse("sessions:session_check_in_undo", kwargs={"pk": first.pk})).status_code == 404
     assert client.post(reverse("sessions:booster_book", kwargs={"pk": plan.pk})).status_code == 404
     planned = client.get(reverse("sessions:plan_create", kwargs={"patient_pk": plan.patient.pk}))
     assert planned.status_code == 404
@@ -567,7 +570,7 @@ def test_a_patient_gets_403_on_the_scheduling_pages(client_for, patient_user, pl
         reverse("sessions:plan_create", kwargs={"patient_pk": plan.patient.pk}),
     ):
         assert client.get(url).status_code == 403, url
-    for name in ("session_cancel", "session_check_in", "session_no_show"):
+    for name in ("session_cancel", "session_check_in", "session_check_in_undo", "session_no_show"):
         url = reverse(f"sessions:{name}", kwargs={"pk": first.pk})
         assert client.post(url, {"reason": "Can't come"}).status_code == 403, url
     first.refresh_from_db()

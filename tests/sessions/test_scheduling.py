@@ -593,8 +593,9 @@ def test_a_cancelled_session_cannot_be_cancelled_again(booked, clinician):
         session_cancel(session=first, by=clinician, reason="Fever again")
 
 
-def test_check_in_marks_a_scheduled_session_once(booked, front_desk):
+def test_check_in_marks_a_scheduled_session_once(booked, front_desk, time_machine):
     first = series(booked)[0]
+    time_machine.move_to(at(MON_7_DEC, 8, 50), tick=False)  # the session's day
 
     session_check_in(session=first, by=front_desk)
 
