@@ -48,9 +48,11 @@ def test_booking_and_moving_commit_while_the_broker_is_down_and_the_sweep_sends_
     tasks.release_due_reminders.apply()
     tasks.release_due_reminders.apply()
     first.refresh_from_db()
-    sent = Reminder.objects.filter(status="sent")
+    sent = Reminder.objects.filter(status="sent", notice_key__isnull=True)
     assert [r.event_at for r in sent] == [first.starts_at]  # only the reminder for the new time; none stale
-    assert len(LocmemSmsBackend.outbox) == 1
+    # The notice that the appointment moved went out too, naming the new time.
+    assert [r.event_at for r in Reminder.objects.filter(status="sent", notice_key__isnull=False)] == [first.starts_at]
+    assert len(LocmemSmsBackend.outbox) == 2  # the reminder and the notice, one text each
 
 
 def test_enqueue_gives_up_at_once_when_the_broker_refuses():
