@@ -909,6 +909,16 @@ def test_adding_a_medication_row_keeps_what_was_typed_and_saves_nothing(client_f
     assert not MedicalHistory.objects.filter(screening=screening).exists()
 
 
+def test_enter_in_a_text_box_saves_a_draft_rather_than_adding_a_row(client_for, front_desk, screening):
+    """A browser submits a form on Enter with its first submit button: it must be the draft save."""
+    body = client_for(front_desk).get(reverse("screening:medical", kwargs={"pk": screening.pk})).content.decode()
+    marker = body.index('data-testid="enter-saves-draft"')
+    form = body[body.rindex("<form", 0, marker) :]
+    first_button = form[: form.index("</button>")]
+    assert 'type="submit"' in first_button and 'value="draft"' in first_button
+    assert form.index("enter-saves-draft") < form.index('value="add_med"')
+
+
 def test_adding_a_diagnosis_row_saves_nothing(client_for, front_desk, screening):
     url = reverse("screening:medical", kwargs={"pk": screening.pk})
 
