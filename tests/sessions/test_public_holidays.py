@@ -128,4 +128,4 @@ def test_the_patients_schedule_page_gives_the_clinics_number(client_for, patient
     clinic.phone = "(212) 555-0142"
     clinic.save()
     page = client_for(patient_user).get(reverse("homes:portal_schedule")).content.decode()
-    assert "please contact the clinic at (212) 555-0142" in page
+    assert 'please call the clinic at <a href="tel:(212) 555-0142">(212) 555-0142</a>' in page
