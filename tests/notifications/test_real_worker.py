@@ -418,7 +418,11 @@ def test_while_redis_is_down_bookings_and_pages_answer_and_afterwards_each_due_r
     due = set(Reminder.objects.filter(status="pending", next_try_at__lte=now).values_list("pk", flat=True))
     # The first session's reminder was due before the move and is due after it: the same key (its time is "now"),
     # rewritten for the new start.
-    moved_due = set(Reminder.objects.filter(pk__in=due, session=first).values_list("pk", flat=True))
+    moved_due = set(
+        Reminder.objects.filter(pk__in=due, session=first, notice_key__isnull=True).values_list("pk", flat=True)
+    )
+    # The notice that the appointment moved is due too (its own row, sent once like the reminders).
+    notices = set(Reminder.objects.filter(pk__in=due, notice_key__isnull=False).values_list("pk", flat=True))
     assert moved_due and all(r.event_at == new_start for r in Reminder.objects.filter(pk__in=moved_due))
     assert {c for c in Reminder.objects.filter(pk__in=due).values_list("channel", flat=True)} == {"sms", "email"}
     assert not sms_keys(settings.SMS_FILE_PATH) and not email_keys(settings.EMAIL_FILE_PATH)
@@ -444,6 +448,11 @@ def test_while_redis_is_down_bookings_and_pages_answer_and_afterwards_each_due_r
         line["text"] for line in sms_lines(settings.SMS_FILE_PATH) if per_reminder([line["key"]]).keys() & moved_due
     ]
     assert texts and all(new_text in text and old_text not in text for text in texts)
+    notice_texts = [
+        line["text"] for line in sms_lines(settings.SMS_FILE_PATH) if per_reminder([line["key"]]).keys() & notices
+    ]
+    moved_to = date_filter(timezone.localtime(new_start), "D j M Y, g:i A")
+    assert notice_texts and all("has moved" in text and moved_to in text for text in notice_texts)
     for reminder in Reminder.objects.filter(pk__in=due).select_related("session"):
         assert reminder.status == "sent" and reminder.event_at == reminder.session.starts_at
     assert not Reminder.objects.filter(status="pending", next_try_at__lte=timezone.now()).exists()
