@@ -5,7 +5,6 @@ read entry naming patient A (whose data every matrix object is), by that princip
 are listed below with the reason; a new page is covered as soon as its matrix row is added.
 """
 
-from datetime import timedelta
 
 import pytest
 from auditlog.models import LogEntry
@@ -73,10 +72,16 @@ def _dose_from_lot(objects, clinician):
     )
 
 
-# url name -> (extra data, query string) beyond the matrix objects, so that the page shows patient A.
+def _day_of_the_session(objects):
+    """The schedule of the day patient A's first session falls on (the protocol's weekdays decide which day)."""
+    return {"day": timezone.localtime(objects["session"].starts_at).date().isoformat()}
+
+
+# url name -> (extra data, query string or a function of the objects giving it) beyond the matrix objects, so that
+# the page shows patient A.
 EXTRA = {
     "sessions:cs_lot_log": (_dose_from_lot, {}),
-    "sessions:schedule": (None, {"day": (timezone.localdate() + timedelta(days=1)).isoformat()}),
+    "sessions:schedule": (None, _day_of_the_session),
 }
 
 
@@ -102,6 +107,8 @@ def test_every_page_showing_a_patient_records_a_read_of_that_patient(client, peo
     extra, query = EXTRA.get(url_name, (None, {}))
     if extra is not None:
         extra(objects, people["clinician"])
+    if callable(query):
+        query = query(objects)
     url = reverse(url_name, kwargs=_kwargs(kind, patient, objects))
     user = people[role]
     sign_in(client, user)
