@@ -39,9 +39,9 @@ def test_decimal_never_in_scientific_notation():
 
 
 def test_formula_injection_is_neutralised():
-    cells = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTab", "\rCR", "plain", "a=b"]
+    cells = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTab", "\rCR", "plain", "a=b"]
     (_, line) = parse(write_csv([cells], [str(n) for n in range(len(cells))]))
-    assert line[:6] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tTab", "'\rCR"]
+    assert line[:6] == ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "'\tTab", "'\rCR"]
     assert line[6:] == ["plain", "a=b"]
 
 
