@@ -1,0 +1,72 @@
+"""What the clinic-outcomes and operations reports are made of: tables of plain values, rates with their counts and
+denominators, and the period a report covers in the clinic's time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`count` out of `of`, e.g. 3 responders of 5 patients with a baseline and a score since dosing began."""
+
+    count: int
+    of: int
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.of == 0 else round(self.count * 100 / self.of, 1)
+
+    @property
+    def text(self) -> str:
+        return "n/a" if self.percent is None else f"{self.percent:.1f}%"
+
+    def row(self, label: str) -> list:
+        return [label, self.count, self.of, self.text]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError("The period ends before it starts.")
+
+    @property
+    def starts_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min), timezone.get_current_timezone())
+
+    @property
+    def ends_before(self) -> datetime:
+        """The first moment after the period: midnight at the start of the day after `end`, clinic time."""
+        return timezone.make_aware(
+            datetime.combine(self.end + timedelta(days=1), time.min), timezone.get_current_timezone()
+        )
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+
+@dataclass
+class Report:
+    title: str
+    period: Period
+    tables: list[Table] = field(default_factory=list)
+
+
+def label(code: str) -> str:
+    """A band or status code as words: "moderately_severe" -> "Moderately severe"."""
+    return code.replace("_", " ").capitalize()
