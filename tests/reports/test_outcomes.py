@@ -1,13 +1,13 @@
 """Clinic outcomes against a small clinic counted by hand (March 2026).
 
-Patient A (IV, clinician 1): enrolled 1 March; PHQ-9 20 and GAD-7 16 at screening on 27 February; sessions 2, 5, 12 March
-held, 9 March a no-show (a mild and a moderate adverse event); PHQ-9 12 on 10 March (40% down), then 8 with GAD-7 8 on
-20 March (60% down: response, 18 days after the first dose).
+Patient A (IV, clinician 1): enrolled 1 March; PHQ-9 20 and GAD-7 16 at screening on 27 February; sessions 2, 5, 12
+March held, 9 March a no-show (a mild and a moderate adverse event); PHQ-9 12 on 10 March (40% down), then 8 with
+GAD-7 8 on 20 March (60% down: response, 18 days after the first dose).
 Patient B (IV, clinician 2): enrolled 4 March; PHQ-9 15 on 3 March; held 5 and 9 March, booked 12 March (not settled),
 no-show 16 March; no score since dosing began; a relapse warning on 20 March.
-Patient C (Spravato, clinician 1): enrolled 20 February; PHQ-9 10 and GAD-7 7 on 18 February; held 23 February and 3 March
-(a severe, serious adverse event), cancelled 6 March, booster held 10 March; PHQ-9 4 and GAD-7 3 on 15 March (remission,
-20 days after the first dose).
+Patient C (Spravato, clinician 1): enrolled 20 February; PHQ-9 10 and GAD-7 7 on 18 February; held 23 February and
+3 March (a severe, serious adverse event), cancelled 6 March, booster held 10 March; PHQ-9 4 and GAD-7 3 on 15 March
+(remission, 20 days after the first dose).
 Patient D (IV, clinician 1): enrolled 1 April, held 2 April: outside the period.
 """
 
