@@ -29,6 +29,7 @@ ANY_SIGNED_IN = row(LOGIN, OK, OK, OK, OK)
 PATIENT_ONLY = row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN)
 RECORDS = row(LOGIN, FORBIDDEN, BAD, BAD, FORBIDDEN)
 CLINICIAN_RECORDS = row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)
+CLINICAL_STAFF = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)
 
 # url name -> (kwargs builder name, method, expected per role). Objects belong to patient A, whose
 # portal account is the patient role's user and whose primary clinician is the clinician role's user.
@@ -165,6 +166,19 @@ MATRIX = {
     "billing:authorization_edit": ("authorization", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
     "billing:authorization_transition": ("authorization", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
     "billing:authorization_refresh": ("authorization", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    # Exports: intake staff download the patient list; clinicians and admins the clinical lists (clinicians for the
+    # patients they may open) and the outcomes; admins the operations report. A patient's FHIR record: their
+    # clinician and admins from the chart, the patient from the portal.
+    "exports:index": (None, "get", STAFF_ONLY),
+    "exports:patients": (None, "get", STAFF_ONLY),
+    "exports:sessions": (None, "get", CLINICAL_STAFF),
+    "exports:checkins": (None, "get", CLINICAL_STAFF),
+    "exports:authorizations": (None, "get", CLINICAL_STAFF),
+    "exports:outcomes": (None, "get", CLINICAL_STAFF),
+    "exports:operations": (None, "get", ADMIN_ONLY),
+    "exports:patient_sessions": ("patient_a", "get", CLINICAL_STAFF),
+    "exports:patient_fhir": ("patient_a", "get", CLINICAL_STAFF),
+    "exports:my_fhir": (None, "get", PATIENT_ONLY),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.

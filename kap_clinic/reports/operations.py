@@ -215,7 +215,7 @@ def _authorizations(period: Period) -> tuple[list[dict], list[dict], list[dict]]
     warn_days = settings.AUTHORIZATION_WARN_DAYS
     percent = settings.AUTHORIZATION_WARN_UNITS_PERCENT
     approved = PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED)
-    fields = ("pk", "payer__name", "reference", "patient__mrn", "patient_id", "starts_on", "ends_on")
+    fields = ("pk", "payer__name", "reference", "patient_id", "starts_on", "ends_on")
     fields += ("units_authorized", "units_used")
 
     def row(values) -> dict:
@@ -274,7 +274,6 @@ def _authorization_cells(authorization: dict) -> list:
     return [
         authorization["payer__name"],
         authorization["reference"],
-        authorization["patient__mrn"],
         authorization["ends_on"],
         units,
     ]
@@ -284,7 +283,7 @@ def _tables(report: OperationsReport) -> list[Table]:
     utilisation_headers = ["Week starting", "Name", "Booked hours", "Open hours", "Utilisation"]
     route_labels = dict(Route.choices)
     channel_labels = dict(Channel.choices)
-    authorization_headers = ["Payer", "Authorization number", "MRN", "Last day", "Units used"]
+    authorization_headers = ["Payer", "Authorization number", "Last day", "Units used"]
     return [
         Table("Room utilisation per week", ["Week starting", "Room", *utilisation_headers[2:]],
               [u.row() for u in report.rooms], note="Booked hours of dosing sessions (not cancelled) / opening hours."),
