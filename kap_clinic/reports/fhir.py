@@ -7,8 +7,10 @@ instrument: screenings, self-reports and aftercare check-ins.
 
 Codes (LOINC, as verified in HL7 / US Core examples): PHQ-9 panel 44249-1, total 44261-6; GAD-7 panel 69737-5, total
 70274-6; AUDIT-C panel 72109-2, total 75626-2; AUDIT total 75624-7; DAST-10 total 82667-7; C-SSRS Screener panel
-93373-9, risk level 93374-7 (answers Yes LA33-6 / No LA32-8). The PCL-5's code is not settled (sources disagree), so its
-Observation carries a text-only code, as do the AUDIT and DAST-10 panels and the medications (no RxNorm code is sent).
+93373-9, risk level 93374-7. The responses' items of the PHQ-9 and the C-SSRS carry their LOINC item codes; PHQ-9 and
+GAD-7 answers are coded LA6568-5 .. LA6571-9, C-SSRS answers Yes LA33-6 / No LA32-8. The PCL-5's code is not settled
+(sources disagree), so its Observation carries a text-only code, as do the AUDIT and DAST-10 panels and the
+medications (no RxNorm code is sent).
 
 The models are those of `fhir.resources.R4B` (FHIR 4.3, the R4 line: the same shape for every resource used here), so
 the bundle is validated as it is built.
@@ -53,6 +55,13 @@ INSTRUMENT_CODES = {
     "pcl5": InstrumentCodes(None, None, "PCL-5 total score"),
 }
 YES_NO = {1: ("LA33-6", "Yes"), 0: ("LA32-8", "No")}
+# PHQ-9 and GAD-7 answers (LOINC answer list: Not at all .. Nearly every day).
+FREQUENCY = {0: "LA6568-5", 1: "LA6569-3", 2: "LA6570-1", 3: "LA6571-9"}
+# Item codes where LOINC's are settled: the response's linkId is the item's LOINC code (as in the US Core examples).
+ITEM_CODES = {
+    "phq9": ("44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8"),
+    "cssrs": ("93246-7", "93247-5", "93248-3", "93249-1", "93250-9", "93267-3", "93269-9"),
+}
 
 APPOINTMENT_STATUS = {
     "scheduled": "booked",
@@ -227,18 +236,22 @@ class _Builder:
         for pk, session_id, route, mg, at in top_ups.iterator():
             self._administration("top-up", pk, route=route, mg=mg, at=at, appointment=dosing_refs.get(session_id))
 
-    def _answer(self, code: str, value: int) -> dict:
+    def _answer(self, code: str, item: instruments.Item, value: int) -> dict:
         if code == "cssrs":
             loinc, label = YES_NO[value]
             return {"valueCoding": {"system": LOINC, "code": loinc, "display": label}}
+        if code in ("phq9", "gad7") and value in FREQUENCY:
+            label = next(option.label for option in item.options if option.value == value)
+            return {"valueCoding": {"system": LOINC, "code": FREQUENCY[value], "display": label}}
         return {"valueInteger": value}
 
     def questionnaire(self, kind: str, pk, *, code: str, answers: list, total: int, band: str, at) -> None:
         instrument = instruments.get(code)
         codes = INSTRUMENT_CODES.get(code, InstrumentCodes(None, None, f"{instrument.name} total score"))
+        links = ITEM_CODES.get(code, tuple(item.key for item in instrument.items))
         items = [
-            {"linkId": item.key, "text": item.label, "answer": [self._answer(code, value)]}
-            for item, value in zip(instrument.items, answers, strict=False)
+            {"linkId": link, "text": item.label, "answer": [self._answer(code, item, value)]}
+            for item, link, value in zip(instrument.items, links, answers, strict=False)
             if value is not None
         ]
         response = {

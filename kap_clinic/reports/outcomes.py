@@ -239,12 +239,17 @@ def _tables(report: ClinicOutcomes) -> list[Table]:
         rows=[
             report.response.row("Response (50% or more below baseline)"),
             report.remission.row("Remission (PHQ-9 below 5)"),
-            ["Median days to response", "" if median is None else median, report.response.count, ""],
         ],
         note=(
             "Of the patients treated in the period with a PHQ-9 baseline before their first dose and a score since; "
             "the latest score up to the end of the period counts."
         ),
+    )
+    time_to_response = Table(
+        title="Time to response",
+        headers=["Measure", "Days", "Responders"],
+        rows=[["Median days from the first dose to response", "" if median is None else median, report.response.count]],
+        note="Over the patients whose latest score meets response, to the first score that met it.",
     )
     events = Table(
         title="Adverse events by severity",
@@ -260,7 +265,7 @@ def _tables(report: ClinicOutcomes) -> list[Table]:
         rows=[report.no_shows.row("No-shows"), report.cancellations.row("Cancellations")],
         note="Of the dosing sessions booked to start in the period that were held, missed or cancelled.",
     )
-    tables = [activity, response, events, attendance]
+    tables = [activity, response, time_to_response, events, attendance]
     for code, split in report.distributions.items():
         tables.append(
             Table(

@@ -181,5 +181,3 @@ def test_homes_and_chart_link_to_the_exports(client_for, admin_user, clinician, 
 def test_intake_staff_see_only_the_patient_list(client_for, front_desk):
     page = client_for(front_desk).get(reverse("exports:index")).content.decode()
     assert reverse("exports:patients") in page and reverse("exports:sessions") not in page
-
-

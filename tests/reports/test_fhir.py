@@ -115,3 +115,16 @@ def test_holds_no_other_patients_data(patient, clinician, other_patient, other_c
 def test_a_patient_with_no_treatment_yet_still_exports(patient):
     bundle = Bundle.model_validate_json(patient_bundle_json(patient))
     assert [entry.resource.get_resource_type() for entry in bundle.entry] == ["Patient"]
+
+
+def test_questionnaire_items_carry_loinc_item_and_answer_codes(patient, clinician, other_patient, other_clinician):
+    build(patient, clinician, other_patient, other_clinician)
+    data = json.loads(patient_bundle_json(patient))
+    responses = [e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "QuestionnaireResponse"]
+    phq9 = next(r for r in responses if r.get("questionnaire") == "http://loinc.org/44249-1")
+    assert [item["linkId"] for item in phq9["item"]][-1] == "44260-8"  # item 9
+    assert phq9["item"][0]["answer"][0]["valueCoding"]["code"] == "LA6571-9"  # 3: nearly every day
+    cssrs = next(r for r in responses if r.get("questionnaire") == "http://loinc.org/93373-9")
+    assert [(item["linkId"], item["answer"][0]["valueCoding"]["code"]) for item in cssrs["item"]] == [
+        ("93246-7", "LA33-6"), ("93247-5", "LA32-8"), ("93267-3", "LA32-8")
+    ]  # fmt: skip
