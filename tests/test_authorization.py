@@ -459,3 +459,24 @@ def test_anonymous_visitors_of_the_back_office_sign_in_first(client, db):
     response = client.get(reverse("admin:index"), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("accounts:login"))
     assert response.status_code == OK
+
+
+# ---- Exports of one patient's record: another's id answers 404, as a chart does ------------------------------------
+
+
+@pytest.mark.parametrize("url_name", ["exports:patient_fhir", "exports:patient_sessions"])
+def test_a_patient_export_of_another_clinicians_patient_is_not_found(client, clinician, other_patient, url_name):
+    sign_in(client, clinician)
+    assert client.get(reverse(url_name, kwargs={"pk": other_patient.pk})).status_code == NOT_FOUND
+
+
+@pytest.mark.parametrize("url_name", ["exports:patient_fhir", "exports:patient_sessions"])
+def test_a_patient_export_of_no_such_patient_is_not_found(client, admin_user, url_name):
+    sign_in(client, admin_user)
+    assert client.get(reverse(url_name, kwargs={"pk": 999_999})).status_code == NOT_FOUND
+
+
+def test_the_portal_health_record_is_the_patients_own(client, patient_user, patient, other_patient):
+    sign_in(client, patient_user)
+    body = client.get(reverse("exports:my_fhir")).content.decode()
+    assert patient.mrn in body and other_patient.mrn not in body
