@@ -17,6 +17,7 @@ from django.utils import timezone
 from aftercare.models import CheckIn
 from billing.models import PriorAuthorization
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.rules import instruments
 from patients.models import Patient
 from patients.selectors import patients_visible_to, visible_through
 from sessions.models import DosingSession, Route
@@ -143,7 +144,8 @@ def checkins(user: User) -> Export:
 
     def lines() -> Iterator[list]:
         for mrn, opens, due, status, completed, code, total, band in rows.iterator():
-            yield [mrn, opens, due, statuses.get(status, status), completed, code or "", total,
+            name = instruments.display_name(code) if code else ""
+            yield [mrn, opens, due, statuses.get(status, status), completed, name, total,
                    (band or "").replace("_", " ")]  # fmt: skip
 
     headers = ["MRN", "Opens", "Due", "Status", "Completed", "Questionnaire", "Total", "Band"]

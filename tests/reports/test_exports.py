@@ -56,7 +56,7 @@ def test_a_clinician_exports_only_the_patients_they_may_open(client_for, clinici
     assert [row[0] for row in sessions[1:]] == [patient.mrn]
     assert sessions[1][3] == "Intravenous (IV) ketamine" and sessions[1][-1] == "35.0"
     checkins = read_csv(client.get(reverse("exports:checkins")))
-    assert [(row[0], row[5], row[6]) for row in checkins[1:]] == [(patient.mrn, "phq9", "8")]
+    assert [(row[0], row[5], row[6]) for row in checkins[1:]] == [(patient.mrn, "PHQ-9", "8")]
     assert reads_of(clinician, other_patient) == 0
     assert reads_of(clinician, patient) == 3
 
