@@ -105,11 +105,8 @@ def _week_of(moment: datetime) -> date:
 def _utilisation(period: Period) -> tuple[list[Utilisation], list[Utilisation]]:
     days = _open_days(period)
     weeks = sorted({_monday(day) for day in days} | {_monday(period.start)})
-    clinic_open = _open_hours_per_week(
-        days, {weekday: _hours(opens, closes) for weekday, opens, closes in ClinicHours.objects.values_list(
-            "weekday", "opens", "closes"
-        )}
-    )  # fmt: skip
+    opening = ClinicHours.objects.values_list("weekday", "opens", "closes")
+    clinic_open = _open_hours_per_week(days, {weekday: _hours(opens, closes) for weekday, opens, closes in opening})
     in_period = {"starts_at__gte": period.starts_at, "starts_at__lt": period.ends_before}
 
     room_hours: dict[tuple[date, int], float] = defaultdict(float)
