@@ -527,6 +527,15 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     """Book one booster after the patient's last dose, at the protocol's booster interval unless told otherwise."""
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can book a booster.")
+    induction_ahead = DosingSession.objects.filter(
+        patient=plan.patient, phase="induction", status__in=DosingSession.UPCOMING_STATUSES
+    ).count()
+    if induction_ahead:
+        # A booster tops up a finished series; during induction the next session is already booked.
+        left = "1 induction session is" if induction_ahead == 1 else f"{induction_ahead} induction sessions are"
+        raise ValidationError(
+            f"No booster during induction: {left} still ahead. Book a booster once the induction series is over."
+        )
     protocol = plan.protocol
     last = DosingSession.objects.active().filter(patient=plan.patient).order_by("-starts_at").first()
     if last is None:
