@@ -136,7 +136,7 @@ def plan_preview(
     """The series the cadence engine proposes, with the reason for every moved date; nothing is saved.
 
     No session starts before now (a series planned from today) or inside the patient's last booked dose window.
-    `induction_sessions` chooses the induction's length within the protocol's bounds (`cadence.induction_bounds`).
+    `induction_sessions` chooses the induction's length within the protocol's bounds (`Protocol.induction_bounds`).
     """
     after = _local(timezone.now())
     last_dose_window = _last_dose_before_plan(patient)
@@ -145,7 +145,7 @@ def plan_preview(
     rule = protocol.cadence_rule()
     if induction_sessions is not None:
         try:
-            rule = cadence.with_induction_sessions(rule, induction_sessions)
+            rule = cadence.with_induction_sessions(rule, induction_sessions, protocol.induction_bounds())
         except ValueError as exc:
             raise ValidationError({"induction_sessions": str(exc)}) from exc
     return cadence.plan_series(
