@@ -255,9 +255,7 @@ def induction_bounds(rule: CadenceRule) -> tuple[int, int] | None:
     return (max(1, math.ceil(count / 2)), max(count, min(12, count * 2)))
 
 
-def with_induction_sessions(
-    rule: CadenceRule, sessions: int, bounds: tuple[int, int] | None = None
-) -> CadenceRule:
+def with_induction_sessions(rule: CadenceRule, sessions: int, bounds: tuple[int, int] | None = None) -> CadenceRule:
     """The rule with its induction phase holding `sessions` sessions; ValueError outside `bounds` (the clinic's own,
     as a protocol sets them), or outside `induction_bounds` when none are given."""
     if next((p for p in rule.phases if p.name == "induction"), None) is None:
