@@ -10,8 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.models import Payer
+from billing.services import authorization_create
 from kap_clinic.kernel.accounts.roles import Role
 from patients.services import patient_create
+from sessions.controlled.services import cs_lot_receive
+from sessions.models import ControlledProduct
+from sessions.rems.delivery import rems_form_start
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_sign_in import submit_code, submit_password
 from tests.conftest import PASSWORD, make_user
@@ -129,12 +134,6 @@ def test_main_pages_fit_phone_tablet_and_laptop_widths(page, live_server, role):
 
 def _back_office(patient, clinician):
     """What the back-office pages list for the long-named patient: a REMS form, an authorization and a lot."""
-    from billing.models import Payer
-    from billing.services import authorization_create
-    from sessions.controlled.services import cs_lot_receive
-    from sessions.models import ControlledProduct
-    from sessions.rems.delivery import rems_form_start
-
     plan = patient.treatment_plans.get()
     session = plan.sessions.order_by("starts_at").first()
     rems_form_start(session=session, by=clinician)
