@@ -1,5 +1,8 @@
+import math
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
@@ -31,8 +34,35 @@ class EnrollmentAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_filter = ("status",)
 
 
+class ProtocolPhaseFormSet(BaseInlineFormSet):
+    """The induction phase's number of sessions lies within the protocol's fewest and most induction sessions."""
+
+    def clean(self):
+        super().clean()
+        low, high = self.instance.induction_min_sessions, self.instance.induction_max_sessions
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("DELETE") or data.get("name") != "induction":
+                continue
+            count = data.get("sessions")
+            if count is None and data.get("weeks"):
+                count = math.ceil(data["weeks"] / (data.get("every_weeks") or 1)) * (data.get("per_week") or 1)
+            if count is None:
+                continue
+            if low is None:
+                raise ValidationError(
+                    "Set the fewest and the most induction sessions: this protocol has an induction phase."
+                )
+            if not low <= count <= high:
+                raise ValidationError(
+                    f"The induction phase holds {count} sessions: it must lie within the protocol's fewest and most "
+                    f"induction sessions ({low}–{high})."
+                )
+
+
 class ProtocolPhaseInline(admin.TabularInline):
     model = ProtocolPhase
+    formset = ProtocolPhaseFormSet
     extra = 0
 
 

@@ -14,7 +14,7 @@ from datetime import date, time
 from decimal import Decimal
 
 from kap_clinic.kernel.reference_data import known_fields
-from kap_clinic.rules.cadence import DEFAULT_RULES, Route
+from kap_clinic.rules.cadence import DEFAULT_RULES, CadenceRule, Phase, Route, induction_bounds
 
 IV_PREP = (
     "No solid food or milk for 6 hours before your session; clear liquids are fine until 2 hours before. "
@@ -195,6 +195,7 @@ def seed_protocols(apps) -> None:
                     "preparation_instructions": prep,
                     "source": source,
                     "min_interval_hours": rule.min_interval_hours,
+                    **induction_bound_fields(rule),
                 },
             )
         )
@@ -212,6 +213,28 @@ def seed_protocols(apps) -> None:
                     },
                 )
             )
+
+
+def induction_bound_fields(rule: CadenceRule) -> dict:
+    """A protocol's fewest and most induction sessions, as the cadence rules set them by default."""
+    bounds = induction_bounds(rule)
+    low, high = bounds if bounds is not None else (None, None)
+    return {"induction_min_sessions": low, "induction_max_sessions": high}
+
+
+def fill_induction_bounds(apps) -> None:
+    """Give each protocol without induction bounds the cadence rules' default ones, from its own phases."""
+    Protocol = apps.get_model("treatment_sessions", "Protocol")
+    for protocol in Protocol.objects.filter(induction_min_sessions__isnull=True):
+        phases = tuple(
+            Phase(name=p.name, sessions=p.sessions, per_week=p.per_week, weeks=p.weeks, every_weeks=p.every_weeks)
+            for p in protocol.phases.order_by("order")
+        )
+        try:
+            rule = CadenceRule(route=Route(protocol.route), phases=phases)
+        except ValueError:  # a protocol whose cadence cannot be planned keeps no bounds
+            continue
+        Protocol.objects.filter(pk=protocol.pk).update(**induction_bound_fields(rule))
 
 
 def seed_clinic_hours(apps) -> None:

@@ -255,9 +255,13 @@ def induction_bounds(rule: CadenceRule) -> tuple[int, int] | None:
     return (max(1, math.ceil(count / 2)), max(count, min(12, count * 2)))
 
 
-def with_induction_sessions(rule: CadenceRule, sessions: int) -> CadenceRule:
-    """The rule with its induction phase holding `sessions` sessions; ValueError outside `induction_bounds`."""
-    bounds = induction_bounds(rule)
+def with_induction_sessions(rule: CadenceRule, sessions: int, bounds: tuple[int, int] | None = None) -> CadenceRule:
+    """The rule with its induction phase holding `sessions` sessions; ValueError outside `bounds` (the clinic's own,
+    as a protocol sets them), or outside `induction_bounds` when none are given."""
+    if next((p for p in rule.phases if p.name == "induction"), None) is None:
+        raise ValueError("This protocol has no induction phase whose number of sessions can be chosen.")
+    if bounds is None:
+        bounds = induction_bounds(rule)
     if bounds is None:
         raise ValueError("This protocol has no induction phase whose number of sessions can be chosen.")
     low, high = bounds

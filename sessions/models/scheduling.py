@@ -67,6 +67,22 @@ class Protocol(models.Model):
         blank=True, help_text="What the patient does before each session (shown in the portal and reminders)."
     )
     requires_rems = models.BooleanField("Spravato REMS monitoring form", default=False)
+    # The induction lengths a clinician may choose when planning; empty for a protocol without an induction phase.
+    # Seeded from kap_clinic.rules.cadence.induction_bounds; the induction phase's own count lies between them.
+    induction_min_sessions = models.PositiveSmallIntegerField(
+        "Fewest induction sessions",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="The shortest induction a clinician may plan with this protocol.",
+    )
+    induction_max_sessions = models.PositiveSmallIntegerField(
+        "Most induction sessions",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="The longest induction a clinician may plan with this protocol.",
+    )
     source = models.CharField(max_length=300, blank=True)
     is_active = models.BooleanField(default=True)
 
@@ -82,6 +98,15 @@ class Protocol(models.Model):
                 name="rems_protocol_monitors_two_hours",
                 condition=Q(requires_rems=False) | Q(monitoring_minutes__gte=REMS_MIN_MONITORING_MINUTES),
             ),
+            models.CheckConstraint(
+                name="protocol_induction_bounds_ordered",
+                condition=Q(induction_min_sessions__isnull=True, induction_max_sessions__isnull=True)
+                | Q(
+                    induction_max_sessions__isnull=False,
+                    induction_min_sessions__gte=1,
+                    induction_min_sessions__lte=F("induction_max_sessions"),
+                ),
+            ),
         ]
 
     def __str__(self):
@@ -89,6 +114,13 @@ class Protocol(models.Model):
 
     def clean(self):
         super().clean()
+        low, high = self.induction_min_sessions, self.induction_max_sessions
+        if (low is None) != (high is None):
+            raise ValidationError("Give both the fewest and the most induction sessions, or neither.")
+        if low is not None and low > high:
+            raise ValidationError(
+                {"induction_max_sessions": "The most induction sessions cannot be fewer than the fewest."}
+            )
         if self.requires_rems and (self.monitoring_minutes or 0) < REMS_MIN_MONITORING_MINUTES:
             raise ValidationError(
                 {
@@ -104,6 +136,15 @@ class Protocol(models.Model):
     @property
     def min_interval(self) -> timedelta:
         return timedelta(hours=self.min_interval_hours)
+
+    def induction_bounds(self) -> tuple[int, int] | None:
+        """The induction lengths a clinician may choose: the protocol's own, else the cadence rule's default."""
+        if self.induction_min_sessions is not None and self.induction_max_sessions is not None:
+            return (self.induction_min_sessions, self.induction_max_sessions)
+        try:
+            return cadence.induction_bounds(self.cadence_rule())
+        except ValueError:  # a cadence that cannot be planned offers no choice
+            return None
 
     def cadence_rule(self) -> cadence.CadenceRule:
         phases = tuple(

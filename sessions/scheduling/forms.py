@@ -43,7 +43,7 @@ class PlanForm(BoundedInput, forms.Form):
         required=False,
         min_value=1,
         max_value=60,
-        help_text="Leave empty for the protocol's usual number; the clinic allows from half to twice it (at most 12).",
+        help_text="Leave empty for the protocol's usual number.",
     )
     dose_override_reason = forms.CharField(
         label="Why the label's dose rules are overridden (only when they are)",
@@ -57,12 +57,35 @@ class PlanForm(BoundedInput, forms.Form):
         self.fields["room"].queryset = Room.objects.filter(is_active=True)
         self.fields["clinician"].queryset = User.objects.filter(role="clinician", is_active=True).order_by("last_name")
         self.fields["clinician"].label_from_instance = lambda user: user.get_full_name() or user.username
+        choices = []
+        for protocol in self.fields["protocol"].queryset.prefetch_related("phases"):
+            bounds = protocol.induction_bounds()
+            if bounds is not None:
+                low, high = bounds
+                choices.append(f"{protocol.name}: {low} to {high}" if low != high else f"{protocol.name}: {low}")
+        if choices:
+            self.fields["induction_sessions"].help_text = (
+                "Leave empty for the protocol's usual number. Each protocol allows: " + "; ".join(choices) + "."
+            )
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("first_day") and cleaned["first_day"] < timezone.localdate():
             self.add_error("first_day", "Choose today or a later day.")
         protocol = cleaned.get("protocol")
+        induction = cleaned.get("induction_sessions")
+        if protocol and induction is not None:
+            bounds = protocol.induction_bounds()
+            if bounds is None:
+                self.add_error("induction_sessions", "This protocol has no induction phase whose length can be chosen.")
+            elif not bounds[0] <= induction <= bounds[1]:
+                low, high = bounds
+                self.add_error(
+                    "induction_sessions",
+                    f"This protocol's induction is {low} sessions."
+                    if low == high
+                    else f"Choose between {low} and {high} induction sessions for this protocol.",
+                )
         for name in ("planned_dose", "first_dose"):
             dose = cleaned.get(name)
             if protocol and dose is not None and not protocol.dose_min <= dose <= protocol.dose_max:

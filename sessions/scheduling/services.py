@@ -136,7 +136,7 @@ def plan_preview(
     """The series the cadence engine proposes, with the reason for every moved date; nothing is saved.
 
     No session starts before now (a series planned from today) or inside the patient's last booked dose window.
-    `induction_sessions` chooses the induction's length within the protocol's bounds (`cadence.induction_bounds`).
+    `induction_sessions` chooses the induction's length within the protocol's bounds (`Protocol.induction_bounds`).
     """
     after = _local(timezone.now())
     last_dose_window = _last_dose_before_plan(patient)
@@ -145,7 +145,7 @@ def plan_preview(
     rule = protocol.cadence_rule()
     if induction_sessions is not None:
         try:
-            rule = cadence.with_induction_sessions(rule, induction_sessions)
+            rule = cadence.with_induction_sessions(rule, induction_sessions, protocol.induction_bounds())
         except ValueError as exc:
             raise ValidationError({"induction_sessions": str(exc)}) from exc
     return cadence.plan_series(
@@ -527,6 +527,15 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
     """Book one booster after the patient's last dose, at the protocol's booster interval unless told otherwise."""
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can book a booster.")
+    induction_ahead = DosingSession.objects.filter(
+        patient=plan.patient, phase="induction", status__in=DosingSession.UPCOMING_STATUSES
+    ).count()
+    if induction_ahead:
+        # A booster tops up a finished series; during induction the next session is already booked.
+        left = "1 induction session is" if induction_ahead == 1 else f"{induction_ahead} induction sessions are"
+        raise ValidationError(
+            f"No booster during induction: {left} still ahead. Book a booster once the induction series is over."
+        )
     protocol = plan.protocol
     last = DosingSession.objects.active().filter(patient=plan.patient).order_by("-starts_at").first()
     if last is None:

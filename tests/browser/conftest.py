@@ -1,7 +1,8 @@
 """Headless Chromium driven by Playwright against pytest-django's live server.
 
 One browser per test module; each test gets a fresh context (cookies, storage) and page.
-On failure the page is saved to test-artifacts/<test id>.png for the CI job to upload.
+On failure the page is saved to <artifacts>/<test id>.png for the CI job to upload; <artifacts> is
+TEST_ARTIFACTS_DIR, by default .run/test-artifacts in the project (git-ignored, like all of .run/).
 
 While Playwright runs, its sync API keeps an asyncio loop marked as running in this thread, and
 Django refuses ORM calls from such a thread unless DJANGO_ALLOW_ASYNC_UNSAFE is set. The browser
@@ -28,7 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PROJECT = Path(__file__).resolve().parents[2]
+# Screenshots of failures, of the layout checks and of the role journeys; a relative path counts from the project.
+ARTIFACTS = PROJECT / os.environ.get("TEST_ARTIFACTS_DIR", ".run/test-artifacts")
 # Generous for a cold first page, short enough that a broken page fails the test quickly.
 TIMEOUT_MS = 10_000
 
@@ -78,7 +81,7 @@ def page(request, browser, live_server):
     finally:
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
             try:
                 page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -14,7 +14,8 @@ from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 from sessions.controlled.services import cs_lot_balance
-from sessions.models import ClinicClosure, DosingSession, ProductLot
+from sessions.models import ClinicClosure, DosingSession, ProductLot, TreatmentPlan
+from sessions.scheduling.services import session_check_in
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,47 @@ def test_seed_demo_on_a_weekday_morning_books_a_dosing_session_for_today(setting
         assert timezone.localtime(session.starts_at) == morning.replace(hour=12, minute=30)
         assert session.status == DosingSession.Status.SCHEDULED
         assert session.room.name == "Infusion room 1"
+
+
+def _alex_today():
+    return DosingSession.objects.filter(
+        patient__given_name="Alex",
+        status=DosingSession.Status.SCHEDULED,
+        starts_at__date=timezone.localdate(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("days_later", "books_a_new_series"),
+    [(6, False), (62, True)],  # mid-series: its next session moves to today; long after: a new series from today
+)
+def test_seed_demo_run_again_days_later_brings_a_dosing_session_to_today(
+    settings, monkeypatch, capsys, days_later, books_a_new_series
+):
+    """A demo seeded days ago gets a session due today on the next run, once, that the front desk can check in."""
+    settings.DEBUG = True
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    seeded = datetime(2027, 3, 9, 7, 30, tzinfo=tz)  # a Tuesday, no public holiday
+    later = datetime.combine(seeded.date() + timedelta(days=days_later), time(8, 0), tzinfo=tz)
+    assert later.weekday() == 0  # a Monday, no public holiday: a clinic day
+    with time_machine.travel(seeded, tick=False):
+        call_command("seed_demo")
+        plans = TreatmentPlan.objects.filter(patient__given_name="Alex").count()
+    with time_machine.travel(later, tick=False):
+        assert not _alex_today().exists()
+        call_command("seed_demo")
+        counts = (DosingSession.objects.count(), TreatmentPlan.objects.count())
+        call_command("seed_demo")
+        output = capsys.readouterr().out
+
+        assert (DosingSession.objects.count(), TreatmentPlan.objects.count()) == counts  # the second run adds nothing
+        today = _alex_today().get()
+        assert timezone.localtime(today.starts_at) == later.replace(hour=12, minute=30)
+        assert TreatmentPlan.objects.filter(patient__given_name="Alex").count() == plans + books_a_new_series
+        missed = DosingSession.objects.filter(patient=today.patient, starts_at__lt=later)
+        assert missed.exists()
+        assert set(missed.values_list("status", flat=True)) == {DosingSession.Status.NO_SHOW}
+        assert f"Alex Lindqvist at 12:30 on {later:%a %d %b}" in output
+        assert "No dosing session could be brought to today" not in output
+        assert session_check_in(session=today, by=User.objects.get(username="intake")).status == "checked_in"

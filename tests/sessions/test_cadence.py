@@ -778,3 +778,15 @@ def test_induction_length_is_chosen_within_the_protocols_bounds():
     assert induction_bounds(DEFAULT_RULES[Route.INTRANASAL]) == (8, 8)
     with pytest.raises(ValueError, match="between 2 and 6"):
         with_induction_sessions(im, 7)
+
+
+def test_induction_length_within_bounds_a_clinic_sets_for_its_protocol():
+    im = DEFAULT_RULES[Route.IM]  # the rule's own bounds: 2 to 6
+    assert with_induction_sessions(im, 8, bounds=(4, 8)).session_count == 8
+    with pytest.raises(ValueError, match="between 4 and 8"):
+        with_induction_sessions(im, 2, bounds=(4, 8))
+    with pytest.raises(ValueError, match="induction is 5 sessions"):
+        with_induction_sessions(im, 4, bounds=(5, 5))
+    no_induction = CadenceRule(route=Route.IM, phases=(Phase("maintenance", 3),))
+    with pytest.raises(ValueError, match="no induction phase"):
+        with_induction_sessions(no_induction, 3, bounds=(1, 6))

@@ -393,11 +393,23 @@ def test_status_changes_accept_post_only(client_for, front_desk, plan, name):
 
 
 def test_booster_button_books_one_booster(client_for, clinician, plan):
+    plan.sessions.update(status=DosingSession.Status.COMPLETED)  # test setup: the induction series attended
     response = client_for(clinician).post(reverse("sessions:booster_book", kwargs={"pk": plan.pk}))
 
     assert response.status_code == 302
     assert flashed(response) == ["Booster booked for Fri 15 Jan 08:00."]
     assert plan.sessions.filter(kind=DosingSession.Kind.BOOSTER).count() == 1
+
+
+def test_a_booster_asked_for_during_induction_is_refused_with_the_reason(client_for, clinician, plan):
+    response = client_for(clinician).post(reverse("sessions:booster_book", kwargs={"pk": plan.pk}), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("sessions:plan_detail", kwargs={"pk": plan.pk})
+    assert (
+        "No booster during induction: 6 induction sessions are still ahead. "
+        "Book a booster once the induction series is over." in response.content.decode()
+    )
+    assert not plan.sessions.filter(kind=DosingSession.Kind.BOOSTER).exists()
 
 
 def test_book_a_booster_is_not_offered_while_the_plan_is_in_induction(client_for, clinician, plan):

@@ -118,6 +118,14 @@ def starts(plan: TreatmentPlan) -> list[datetime]:
     return [local(s.starts_at) for s in series(plan)]
 
 
+def induction_attended(plan: TreatmentPlan) -> TreatmentPlan:
+    """Test setup: every induction session still booked marked attended, so the induction series is over."""
+    plan.sessions.filter(phase="induction", status=DosingSession.Status.SCHEDULED).update(
+        status=DosingSession.Status.COMPLETED
+    )
+    return plan
+
+
 # --- plan_create ------------------------------------------------------------------------------------------------
 
 
@@ -641,6 +649,7 @@ def test_no_show_is_allowed_once_the_session_has_started(booked, clinician, time
 
 
 def test_booster_is_booked_once_at_the_protocols_interval_after_the_last_dose(booked, clinician, room):
+    induction_attended(booked)
     last = series(booked)[-1]  # Fri 18 Dec 09:00
 
     booster = booster_book(plan=booked, by=clinician)
@@ -656,6 +665,7 @@ def test_booster_is_booked_once_at_the_protocols_interval_after_the_last_dose(bo
 
 
 def test_booster_skips_a_closure_and_says_why(booked, clinician):
+    induction_attended(booked)
     ClinicClosure.objects.create(day=date(2027, 1, 15))
 
     booster = booster_book(plan=booked, by=clinician)
@@ -667,6 +677,7 @@ def test_booster_skips_a_closure_and_says_why(booked, clinician):
 def test_booster_counts_from_the_last_dose_not_a_cancelled_one(booked, clinician):
     rows = series(booked)
     session_cancel(session=rows[-1], by=clinician, reason="Travelling")
+    induction_attended(booked)
 
     booster = booster_book(plan=booked, by=clinician)
 
@@ -675,6 +686,7 @@ def test_booster_counts_from_the_last_dose_not_a_cancelled_one(booked, clinician
 
 
 def test_an_overdue_booster_is_booked_from_tomorrow_not_in_the_past(booked, clinician, time_machine):
+    induction_attended(booked)
     time_machine.move_to(at(date(2027, 6, 1), 10), tick=False)  # months after the last dose, Fri 18 Dec
 
     booster = booster_book(plan=booked, by=clinician)
@@ -688,6 +700,24 @@ def test_booster_needs_a_dose_to_count_from(booked, clinician):
 
     with pytest.raises(ValidationError, match="no dose to time a booster from"):
         booster_book(plan=booked, by=clinician)
+
+
+def test_a_booster_is_refused_while_the_induction_is_under_way(booked, clinician):
+    with pytest.raises(ValidationError) as refused:
+        booster_book(plan=booked, by=clinician)
+
+    assert refused.value.messages == [
+        "No booster during induction: 6 induction sessions are still ahead. "
+        "Book a booster once the induction series is over."
+    ]
+    rows = series(booked)
+    DosingSession.objects.filter(pk__in=[s.pk for s in rows[:-1]]).update(status=DosingSession.Status.COMPLETED)
+    with pytest.raises(ValidationError, match="1 induction session is still ahead"):
+        booster_book(plan=booked, by=clinician)
+    assert not DosingSession.objects.filter(plan=booked, kind=DosingSession.Kind.BOOSTER).exists()
+
+    DosingSession.objects.filter(pk=rows[-1].pk).update(status=DosingSession.Status.COMPLETED)
+    assert booster_book(plan=booked, by=clinician).kind == DosingSession.Kind.BOOSTER
 
 
 def test_only_a_clinician_may_book_a_booster(booked, front_desk):
@@ -737,6 +767,7 @@ def test_a_reschedule_across_the_dst_change_keeps_wall_clock_times(patient, clin
 
 def test_a_booster_interval_of_0_days_is_refused_not_replaced(booked, clinician):
     """Issue item 18: an interval of 0 was silently replaced by the protocol's or 28 days; now it is refused."""
+    induction_attended(booked)
     with pytest.raises(ValidationError, match="booster interval of 0 days is not allowed"):
         booster_book(plan=booked, by=clinician, interval_days=0)
     Protocol.objects.filter(pk=booked.protocol_id).update(booster_interval_days=0)
@@ -755,6 +786,7 @@ def test_a_protocol_booster_interval_of_0_is_refused_in_the_admin_form(booked):
 
 
 def test_a_protocol_without_a_booster_interval_books_28_days_and_says_so(booked, clinician):
+    induction_attended(booked)
     Protocol.objects.filter(pk=booked.protocol_id).update(booster_interval_days=None)
     booked.protocol.refresh_from_db()
 

@@ -201,6 +201,8 @@ def test_moving_a_dose_into_a_full_label_week_is_refused(patient, clinician):
 def test_maintenance_from_week_9_is_weekly_or_every_two_weeks(patient, clinician, time_machine):
     """Spravato label (docs/clinical-references.md#spravato): from week 9, once weekly or every 2 weeks."""
     booked = plan(patient, clinician, first_day=date(2026, 12, 1))
+    # Test setup: the induction weeks attended; maintenance goes on from the booked weeks 5-8.
+    booked.sessions.filter(phase="induction").update(status="completed")
     with pytest.raises(ValidationError, match="once a week or every 2 weeks"):
         booster_book(plan=booked, by=clinician, interval_days=3)
     maintenance = booster_book(plan=booked, by=clinician, interval_days=14)

@@ -1,7 +1,8 @@
 """Load a demo clinic: one user per role and a handful of fictional patients.
 
 Refuses to run with DEBUG off unless told --allow-production (the benchmark seeds a
-production-configured copy). Running it again resets the demo passwords and adds nothing twice.
+production-configured copy). Running it again resets the demo passwords and adds nothing twice; on a demo seeded
+days ago it brings the in-office series back to today, so there is always a dosing session to run.
 """
 
 import base64
@@ -11,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -31,8 +33,14 @@ from patients.services import patient_create, patient_rems_enrollment_record
 from screening import services as screening
 from sessions.consent.services import consent_document_in_force, consent_record_by_staff
 from sessions.controlled.services import cs_lot_receive
-from sessions.models import ClinicClosure, ControlledProduct, DosingSession, ProductLot, Protocol, Room
-from sessions.scheduling.services import closures_import_public_holidays, enrollment_create, plan_create
+from sessions.models import ClinicClosure, ControlledProduct, DosingSession, Enrollment, ProductLot, Protocol, Room
+from sessions.scheduling.services import (
+    closures_import_public_holidays,
+    enrollment_create,
+    plan_create,
+    session_no_show,
+    session_reschedule,
+)
 
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Avery", "Admin"),
@@ -88,6 +96,9 @@ class Command(BaseCommand):
             _demo_payers()
             _demo_controlled_stock(users["clinician"])
             _demo_patients(users)
+        problem = _demo_dosing_due_today(users["clinician"])
+        if problem:
+            self.stdout.write(self.style.WARNING(f"No dosing session could be brought to today: {problem}"))
         site = settings.SITE_URL.rstrip("/") + "/"
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready. Open {site} and sign in with:"))
         for username, role, _, _ in DEMO_USERS:
@@ -320,6 +331,9 @@ DEMO_SCAN = (
 )
 
 
+IN_OFFICE_START = time(12, 30)  # after the demo patient's Spravato session (10:00), with the same clinician
+
+
 def _demo_in_office_series(patient, *, clinician) -> None:
     """An in-office sublingual ketamine series whose first session is today at 12:30, when it still fits the clinic's
     day (else the next open day), with the consent form signed, so staff can run a dosing session from check-in to
@@ -340,12 +354,53 @@ def _demo_in_office_series(patient, *, clinician) -> None:
         patient=patient,
         protocol=Protocol.objects.filter(route=Route.SUBLINGUAL, is_active=True).order_by("pk").first(),
         first_day=today,
-        start_time=time(12, 30),
+        start_time=IN_OFFICE_START,
         room=Room.objects.get(name="Infusion room 1"),
         clinician=clinician,
         planned_dose=Decimal("100"),
         by=clinician,
     )
+
+
+def _demo_dosing_due_today(clinician) -> str:
+    """On a demo seeded days ago, a dosing session for the in-office patient today again (at 12:30, or the next
+    usable time), so a new user can run one from check-in to discharge; nothing changes when there is one today.
+
+    The sessions that passed since are marked as no-shows (nobody ran them). The series' next session moves to today,
+    the later ones only as far as the minimum interval needs; when the whole series is behind, a new one is booked from
+    today. Returns why it could not, or "" when done."""
+    given, family, born = DEMO_PATIENTS[3][:3]
+    patient = Patient.objects.filter(given_name=given, family_name=family, date_of_birth=born).first()
+    if patient is None or not Enrollment.objects.filter(patient=patient, status=Enrollment.Status.ACTIVE).exists():
+        return ""
+    now, today = timezone.now(), timezone.localdate()
+    sessions = DosingSession.objects.filter(patient=patient)
+    if sessions.filter(status__in=DosingSession.UPCOMING_STATUSES, starts_at__date=today).exists():
+        return ""
+    try:
+        with transaction.atomic():  # all or nothing: the missed sessions stay as they were when none can move
+            for missed in sessions.filter(status=DosingSession.Status.SCHEDULED, starts_at__lt=now):
+                session_no_show(session=missed, by=clinician)
+            protocol = Protocol.objects.filter(route=Route.SUBLINGUAL, is_active=True).order_by("pk").first()
+            upcoming = sessions.filter(status=DosingSession.Status.SCHEDULED, protocol=protocol)
+            upcoming = upcoming.order_by("starts_at").first()
+            if upcoming is not None:
+                at_half_past_twelve = timezone.make_aware(datetime.combine(today, IN_OFFICE_START))
+                session_reschedule(session=upcoming, new_start=max(at_half_past_twelve, now), by=clinician)
+            else:
+                plan_create(
+                    patient=patient,
+                    protocol=protocol,
+                    first_day=today,
+                    start_time=IN_OFFICE_START,
+                    room=Room.objects.get(name="Infusion room 1"),
+                    clinician=clinician,
+                    planned_dose=Decimal("100"),
+                    by=clinician,
+                )
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return ""
 
 
 def _demo_dosing_today() -> DosingSession | None:
