@@ -33,5 +33,6 @@ urlpatterns = [
     path("reminders/confirm/<str:token>/", session_confirm_view, name="session_confirm"),
     path("reminders/", include("kap_clinic.kernel.notifications.urls")),
     path("billing/", include("billing.urls")),
+    path("reports/", include("kap_clinic.reports.urls")),
     path("", include("kap_clinic.kernel.clinic.urls")),
 ]
