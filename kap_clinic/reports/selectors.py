@@ -3,6 +3,7 @@
 Reads only; access is checked by the callers (views and the report kinds) before anything here runs.
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -154,15 +155,26 @@ def audit_queryset(*, patient: Patient | None, user, start: date | None, end: da
     ).order_by("timestamp", "pk")
 
 
+# How the audit trail writes "no value": None, or an empty set of related rows ("app.Model.None").
+_EMPTY = re.compile(r"^(None|[\w]+\.[\w]+\.None)$")
+
+
+def _value(value) -> str:
+    text = "" if value is None else str(value)
+    return "" if _EMPTY.match(text) else text
+
+
 def _changes(entry) -> list[tuple[str, str, str]]:
+    """The entry's changed fields as (field, old, new), leaving out fields that were and stay empty."""
     changes = entry.changes if isinstance(entry.changes, dict) else {}
     rows = []
     for field_name, change in changes.items():
         if isinstance(change, list | tuple) and len(change) == 2:
-            old, new = change
+            old, new = _value(change[0]), _value(change[1])
         else:
-            old, new = "", change
-        rows.append((str(field_name), "" if old is None else str(old), "" if new is None else str(new)))
+            old, new = "", _value(change)
+        if old or new:
+            rows.append((str(field_name), old, new))
     return rows
 
 
@@ -177,7 +189,7 @@ def audit_rows(entries) -> Iterator[list]:
         )
         if patient_id is not None and patient_id not in mrns:
             mrns[patient_id] = Patient.objects.filter(pk=patient_id).values_list("mrn", flat=True).first() or ""
-        base = [entry.timestamp, who, entry.get_action_display(), record, mrns.get(patient_id, "")]
+        base = [entry.timestamp, who, entry.get_action_display().capitalize(), record, mrns.get(patient_id, "")]
         changes = _changes(entry) if entry.action != entry.Action.ACCESS else []
         if not changes:
             yield [*base, "", "", "", entry.remote_addr or ""]

@@ -27,14 +27,20 @@ def seed_course(patient, clinician, *, front_desk, icd10="F33.2", sessions=3, ph
     """Baseline PHQ-9 of 20 (answers summing to 20), a diagnosis, `sessions` doses and check-ins after them."""
     screening = screening_start(patient=patient, by=front_desk)
     response_save(screening=screening, code="phq9", answers=[3, 3, 3, 3, 2, 2, 2, 2, 0], complete=True, by=front_desk)
-    Diagnosis.objects.create(screening=screening, icd10_code=icd10, description="Major depressive disorder", is_primary=True)
+    Diagnosis.objects.create(
+        screening=screening, icd10_code=icd10, description="Major depressive disorder", is_primary=True
+    )
     first = book_session(patient, clinician, ready=False)
     doses = list(first.plan.sessions.order_by("starts_at")[:sessions])
     for index, session in enumerate(doses):
         DosingSession.objects.filter(pk=session.pk).update(status=DosingSession.Status.COMPLETED)
         at = session.starts_at + timedelta(minutes=10)
         DoseAdministration.objects.create(
-            session=session, dose_mg_given=Decimal("35.0"), dose_mg_per_kg=Decimal("0.5"), dosed_at=at, dosed_by=clinician
+            session=session,
+            dose_mg_given=Decimal("35.0"),
+            dose_mg_per_kg=Decimal("0.5"),
+            dosed_at=at,
+            dosed_by=clinician,
         )
         for minutes, sbp in ((0, 122), (20, 141 + index), (40, 128)):
             VitalSign.objects.create(

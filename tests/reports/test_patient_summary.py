@@ -55,7 +55,9 @@ def test_chart_link_opens_the_summary_and_records_a_read(client_for, patient, cl
     chart = client.get(reverse("homes:patient_chart", args=[patient.pk])).content.decode()
     url = reverse("reports:patient_summary", args=[patient.pk])
     assert url in chart
-    reads = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=clinician, additional_data__patient_id=patient.pk)
+    reads = LogEntry.objects.filter(
+        action=LogEntry.Action.ACCESS, actor=clinician, additional_data__patient_id=patient.pk
+    )
     before = reads.count()
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
