@@ -60,6 +60,10 @@ class ReportJob(models.Model):
         return min(99, self.rows_done * 100 // self.rows_total)
 
     @property
+    def format_label(self) -> str:
+        return {"pdf": "PDF", "csv": "CSV file"}.get(self.parameters.get("format"), "file")
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.EXPIRED)
 

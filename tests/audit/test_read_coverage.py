@@ -46,6 +46,9 @@ NO_PATIENT_DATA = {
     "accounts:staff_list": "the clinic's staff accounts",
     "accounts:staff_create": "the form for a new staff account",
     "accounts:staff_edit": "a staff account",
+    "reports:index": "the report forms and the signed-in person's own background reports, by kind and date",
+    "reports:job": "a background report's progress; its file is recorded as read when downloaded",
+    "reports:job_progress": "a background report's progress bar",
 }
 # A name here that is not (yet) a URL of the project exempts nothing: the walk starts from the matrix.
 
