@@ -151,6 +151,7 @@ class AuditReport:
             "report_title": self.title,
             "period": f"{subject}, {_period(params)}",
             "report": _Tables([_audit_table(rows)]),
+            "landscape": True,  # nine columns, old and new values among them
         }
         return Output(render_document("reports/pdf/tables.html", context), "application/pdf", f"{stem}.pdf")
 
