@@ -171,6 +171,7 @@ MATRIX = {
     "reports:index": (None, "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
     "reports:run": ("report_kind", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD)),
     "reports:patient_summary": ("patient_a", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "reports:patient_summary_page": ("patient_a", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
     "reports:job": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
     "reports:job_progress": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
     "reports:job_download": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),

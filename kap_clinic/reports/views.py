@@ -13,7 +13,7 @@ from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view
 from patients.models import Patient
 
-from . import services
+from . import selectors, services
 from .kinds import KINDS, Output, get_kind, kinds_for
 from .models import ReportJob
 
@@ -84,6 +84,15 @@ def patient_summary_view(request, pk):
     output = report.render(params, "pdf")
     _record_patient_read(params)
     return _download(output, inline=True)
+
+
+@role_required(*REPORT_ROLES)
+def patient_summary_page_view(request, pk):
+    """The treatment summary on screen: the same sections and the same chart as its PDF."""
+    KINDS["patient_summary"].check(request.user, {"patient": pk})
+    patient = Patient.objects.select_related("primary_clinician").get(pk=pk)
+    record_chart_view(obj=patient)
+    return render(request, "reports/patient_summary.html", selectors.patient_summary(patient))
 
 
 def _own_job(request, pk) -> ReportJob:

@@ -81,3 +81,16 @@ def test_reports_page_produces_the_summary_by_mrn(client_for, patient, other_pat
         reverse("reports:run", args=["patient_summary"]), {"patient": other_patient.mrn, "format": "pdf"}
     )
     assert response.status_code == 404
+
+
+def test_the_summary_on_screen_shows_the_same_chart(client_for, patient, clinician, front_desk):
+    seed_course(patient, clinician, front_desk=front_desk)
+    client = client_for(clinician)
+    reads = LogEntry.objects.filter(
+        action=LogEntry.Action.ACCESS, actor=clinician, additional_data__patient_id=patient.pk
+    )
+    before = reads.count()
+    page = client.get(reverse("reports:patient_summary_page", args=[patient.pk])).content.decode()
+    assert reads.count() == before + 1
+    assert str(patient_summary(patient)["chart"]) in page  # the very SVG the PDF prints
+    assert "Nausea (moderate)" in page and reverse("reports:patient_summary", args=[patient.pk]) in page
