@@ -72,3 +72,17 @@ class AuditReportForm(ReportForm):
         if not self.errors and cleaned.get("patient") is None and cleaned.get("user") is None:
             raise forms.ValidationError("Choose a patient or a user.")
         return cleaned
+
+
+class PeriodForm(ReportForm):
+    """A clinic-wide report over a period."""
+
+    formats = ("pdf", "csv")
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            self.add_error("end", "The end date is before the start date.")
+        return cleaned

@@ -170,6 +170,53 @@ def _audit_table(rows: list[list]) -> Table:
     )
 
 
+class TablesReport:
+    """A clinic-wide report made of tables: `build(start=, end=, **filters)` returns an object with `.title` and
+    `.tables` (a list of `Table`), printed by `reports/pdf/tables.html` or written as one CSV (each table under its
+    title). Admins only unless said otherwise."""
+
+    formats = ("pdf", "csv")
+
+    def __init__(self, *, slug: str, title: str, description: str, build, form=forms.PeriodForm, roles=(Role.ADMIN,)):
+        self.slug, self.title, self.description = slug, title, description
+        self.build, self.form, self.roles = build, form, roles
+
+    def check(self, user: User, params: dict) -> None:
+        if not user.has_role(*self.roles):
+            raise Http404
+
+    def rows_total(self, params: dict) -> int:
+        return 0  # computed by the report itself, in one pass: it runs in the request unless a job is asked for
+
+    def _report(self, params: dict):
+        filters = {key: value for key, value in params.items() if key not in ("format", "start", "end")}
+        return self.build(start=_date(params.get("start")), end=_date(params.get("end")), **filters)
+
+    def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
+        report = self._report(params)
+        stem = f"{self.slug}-{params.get('start', '')}-{params.get('end', '')}".strip("-")
+        progress(sum(len(table.rows) for table in report.tables))
+        if format == "csv":
+            text = "".join(_tables_csv(report.tables))
+            return Output(text.encode("utf-8"), "text/csv; charset=utf-8", f"{stem}.csv")
+        context = {"report_title": report.title, "period": _period(params), "report": report}
+        return Output(render_document("reports/pdf/tables.html", context), "application/pdf", f"{stem}.pdf")
+
+
+def _tables_csv(tables: list[Table]):
+    """Several tables in one CSV: each under a row naming it (and its note), a blank row between them."""
+    if not tables:
+        return write_csv([], [])
+    rows: list[list] = []
+    for index, table in enumerate(tables):
+        if index:
+            rows += [[], [table.title]]
+        if table.note:
+            rows.append([table.note])
+        rows += [table.headers, *table.rows]
+    return write_csv(rows, [tables[0].title])
+
+
 KINDS: dict[str, object] = {kind.slug: kind for kind in (PatientSummary(), AuditReport())}
 
 

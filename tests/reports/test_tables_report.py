@@ -1,0 +1,58 @@
+"""Clinic-wide reports made of tables print through the generic template and write one CSV."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+
+from kap_clinic.reports.kinds import TablesReport
+from kap_clinic.reports.tables import Table
+from tests.reports.helpers import pdf_pages, pdf_text
+
+
+@dataclass
+class Result:
+    title: str
+    tables: list = field(default_factory=list)
+
+
+def _sessions_by_route(*, start: date, end: date, rows: int = 3):
+    return Result(
+        title="Sessions by route",
+        tables=[
+            Table(
+                "Sessions delivered", ["Route", "Sessions"], [["IV", 42], ["Intranasal", 17]], note="Completed only."
+            ),
+            Table("Per week", ["Week", "Sessions"], [[f"2026-W{n:02d}", n * 3] for n in range(1, rows + 1)]),
+        ],
+    )
+
+
+@pytest.mark.django_db
+def test_a_tables_report_prints_every_table_with_its_note_and_period():
+    report = TablesReport(slug="routes", title="Sessions by route", description="", build=_sessions_by_route)
+    output = report.render({"start": "2026-01-01", "end": "2026-03-31", "format": "pdf"}, "pdf")
+    text = pdf_text(output.content)
+    assert "Sessions by route" in text and "2026-01-01 to 2026-03-31" in text
+    assert "Sessions delivered" in text and "Completed only." in text and "Intranasal 17" in text
+    assert "2026-W03 9" in text and "Page 1 of 1" in text
+
+
+@pytest.mark.django_db
+def test_a_tables_report_grows_pages_with_rows():
+    small = TablesReport(slug="s", title="S", description="", build=_sessions_by_route)
+
+    def big(**kwargs):
+        return _sessions_by_route(rows=200, **kwargs)
+
+    large = TablesReport(slug="l", title="L", description="", build=big)
+    params = {"start": "2026-01-01", "end": "2026-03-31", "format": "pdf"}
+    assert pdf_pages(large.render(params, "pdf").content) > pdf_pages(small.render(params, "pdf").content)
+
+
+@pytest.mark.django_db
+def test_a_tables_report_writes_one_csv_with_each_table_under_its_title():
+    report = TablesReport(slug="routes", title="Sessions by route", description="", build=_sessions_by_route)
+    text = report.render({"start": "2026-01-01", "end": "2026-03-31", "format": "csv"}, "csv").content.decode("utf-8")
+    assert text.startswith("\ufeffSessions delivered\r\nCompleted only.\r\nRoute,Sessions\r\nIV,42\r\n")
+    assert "\r\n\r\nPer week\r\nWeek,Sessions\r\n2026-W01,3\r\n" in text
