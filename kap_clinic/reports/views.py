@@ -41,10 +41,13 @@ def _page(request, *, bound=None, status=200):
         form = bound if bound is not None and bound.kind_slug == kind.slug else kind.form(formats=kind.formats)
         form.kind_slug = kind.slug
         forms.append((kind, form))
+    jobs = list(ReportJob.objects.filter(requested_by=request.user)[:10])
+    for job in jobs:
+        job.title = KINDS[job.kind].title if job.kind in KINDS else job.kind
     ctx = {
         "reports": forms,
         "request_id": uuid.uuid4().hex,
-        "jobs": ReportJob.objects.filter(requested_by=request.user)[:10],
+        "jobs": jobs,
         "threshold": settings.REPORT_BACKGROUND_ROWS,
     }
     return render(request, "reports/index.html", ctx, status=status)
