@@ -23,7 +23,7 @@ from . import forms, selectors
 from .csv_export import write_csv
 from .tables import Table
 
-PAGE_SIZES = {"letter": "letter", "a4": "A4"}
+PAGE_SIZES = ("letter", "a4")
 Progress = Callable[[int], None]
 
 
@@ -40,7 +40,8 @@ def _no_progress(done: int) -> None:
 
 def render_document(template: str, context: dict) -> bytes:
     """A report's PDF from its print template, with the clinic's name, paper size and production time."""
-    page_size = PAGE_SIZES.get(str(getattr(settings, "REPORT_PAGE_SIZE", "letter")).lower(), "letter")
+    page_size = str(getattr(settings, "REPORT_PAGE_SIZE", "letter")).lower()
+    page_size = page_size if page_size in PAGE_SIZES else "letter"
     context = {
         "clinic_name": settings.CLINIC_NAME,
         "page_size": page_size,

@@ -1,9 +1,11 @@
 """Clinic-wide reports made of tables print through the generic template and write one CSV."""
 
+import io
 from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
+from pypdf import PdfReader
 
 from kap_clinic.reports.kinds import TablesReport
 from kap_clinic.reports.tables import Table
@@ -56,3 +58,14 @@ def test_a_tables_report_writes_one_csv_with_each_table_under_its_title():
     text = report.render({"start": "2026-01-01", "end": "2026-03-31", "format": "csv"}, "csv").content.decode("utf-8")
     assert text.startswith("\ufeffSessions delivered\r\nCompleted only.\r\nRoute,Sessions\r\nIV,42\r\n")
     assert "\r\n\r\nPer week\r\nWeek,Sessions\r\n2026-W01,3\r\n" in text
+
+
+@pytest.mark.django_db
+def test_the_paper_size_follows_the_setting(settings):
+    report = TablesReport(slug="routes", title="Sessions by route", description="", build=_sessions_by_route)
+    params = {"start": "2026-01-01", "end": "2026-03-31", "format": "pdf"}
+    letter = PdfReader(io.BytesIO(report.render(params, "pdf").content)).pages[0].mediabox
+    settings.REPORT_PAGE_SIZE = "a4"
+    a4 = PdfReader(io.BytesIO(report.render(params, "pdf").content)).pages[0].mediabox
+    assert (round(float(letter.width)), round(float(letter.height))) == (612, 792)
+    assert (round(float(a4.width)), round(float(a4.height))) == (595, 842)
