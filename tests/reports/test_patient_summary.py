@@ -94,3 +94,10 @@ def test_the_summary_on_screen_shows_the_same_chart(client_for, patient, clinici
     assert reads.count() == before + 1
     assert str(patient_summary(patient)["chart"]) in page  # the very SVG the PDF prints
     assert "Nausea (moderate)" in page and reverse("reports:patient_summary", args=[patient.pk]) in page
+
+
+def test_reports_are_one_click_from_the_admin_and_clinician_homes(client_for, admin_user, clinician, front_desk):
+    for user in (admin_user, clinician):
+        home = client_for(user).get(reverse("homes:home")).content.decode()
+        assert 'data-testid="reports-link"' in home and reverse("reports:index") in home
+    assert reverse("reports:index") not in client_for(front_desk).get(reverse("homes:home")).content.decode()
