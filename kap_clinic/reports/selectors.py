@@ -57,7 +57,7 @@ def _session_line(session: DosingSession) -> SessionLine:
         if top_ups:
             dose += f" + {top_ups} mg top-up"
     else:
-        dose = f"planned {session.planned_dose.normalize()} {unit}".strip()
+        dose = f"planned {session.planned_dose.normalize():f} {unit}".strip()
     vitals = list(session.vital_signs.all())
     systolic = _span([v.sbp for v in vitals])
     diastolic = _span([v.dbp for v in vitals])

@@ -5,6 +5,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -138,8 +139,11 @@ def test_expired_files_are_deleted_by_the_sweep(patient, admin_user, client_for)
 def test_the_command_writes_a_report_file(tmp_path, patient, clinician, front_desk, admin_user):
     seed_course(patient, clinician, front_desk=front_desk, sessions=1, phq9_after=(12,))
     summary = tmp_path / "summary.pdf"
+    reads = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, additional_data__patient_id=patient.pk)
+    before = reads.count()
     call_command("report", "patient_summary", "--patient", patient.mrn, "--output", str(summary))
     assert "Ada Quill" in pdf_text(summary.read_bytes())
+    assert reads.count() == before + 1  # the export is recorded as a read of the record
     audit = tmp_path / "audit.csv"
     call_command(
         "report",

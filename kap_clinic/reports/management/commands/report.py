@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.audit.services import record_chart_view
 from patients.models import Patient
 
 from ...kinds import KINDS
@@ -56,6 +57,8 @@ class Command(BaseCommand):
             content = self._report(kind, params, format)
         path = Path(output)
         path.write_bytes(content)
+        if patient_row is not None:  # the file discloses the patient's record: recorded as a read, as on screen
+            record_chart_view(obj=patient_row)
         self.stdout.write(f"Wrote {path} ({len(content)} bytes).")
 
     def _report(self, kind: str, params: dict, format: str) -> bytes:
