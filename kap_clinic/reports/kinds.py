@@ -4,7 +4,7 @@ holds (to decide whether it runs in the background) and how it is rendered as PD
 Parameters are plain values (ids and ISO dates) so a report can be queued as a background job and re-run.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,9 +29,22 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Output:
+    """A rendered report: its bytes whole, or (for long CSV) `chunks` produced as they are written."""
+
     content: bytes
     content_type: str
     filename: str
+    chunks: Iterable[bytes] | None = None
+
+    def stream(self) -> Iterator[bytes]:
+        """The bytes in pieces, read once; memory stays bounded however many rows a streamed report has."""
+        if self.chunks is None:
+            yield self.content
+        else:
+            yield from self.chunks
+
+    def read(self) -> bytes:
+        return b"".join(self.stream())
 
 
 def _no_progress(done: int) -> None:
@@ -143,8 +156,8 @@ class AuditReport:
         )
         stem = f"audit-{patient.mrn if patient else user.get_username() if user else 'clinic'}"
         if format == "csv":
-            text = "".join(write_csv(self._rows(params, progress), selectors.AUDIT_HEADERS))
-            return Output(text.encode("utf-8"), "text/csv; charset=utf-8", f"{stem}.csv")
+            lines = write_csv(self._rows(params, progress), selectors.AUDIT_HEADERS)
+            return Output(b"", "text/csv; charset=utf-8", f"{stem}.csv", chunks=(line.encode() for line in lines))
         rows = [
             [timezone.localtime(row[0]).strftime("%Y-%m-%d %H:%M:%S"), *row[1:]] for row in self._rows(params, progress)
         ]

@@ -103,18 +103,21 @@ def report_job_run(*, job_id: int) -> ReportJob | None:
 
     report = get_kind(job.kind)
     params = job.parameters
-    try:
-        output = report.render(params, params.get("format", "pdf"), progress)
-    except Exception:  # noqa: BLE001 - any failure of the report: the job says so, the worker carries on
-        log.exception("report job %s failed", job.pk)
-        mine.update(status=Status.FAILED, error="The report could not be produced.", finished_at=timezone.now())
-        return ReportJob.objects.get(pk=job.pk)
     folder = reports_folder()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = folder / f".{job.pk}-{attempt}.part"
+    try:
+        output = report.render(params, params.get("format", "pdf"), progress)
+        # Written as it is produced (a long CSV never sits whole in memory), readable by the clinic's user only.
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
+            for chunk in output.stream():
+                file.write(chunk)
+    except Exception:  # noqa: BLE001 - any failure of the report: the job says so, the worker carries on
+        log.exception("report job %s failed", job.pk)
+        temporary.unlink(missing_ok=True)
+        mine.update(status=Status.FAILED, error="The report could not be produced.", finished_at=timezone.now())
+        return ReportJob.objects.get(pk=job.pk)
     name = ReportJob.new_file_name(job.pk, EXTENSIONS.get(output.content_type, "bin"))
-    temporary = folder / f".{name}.part"
-    temporary.write_bytes(output.content)
-    os.chmod(temporary, 0o600)
     os.replace(temporary, folder / name)
     now = timezone.now()
     finished = mine.update(

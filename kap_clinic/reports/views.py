@@ -29,7 +29,7 @@ def _record_patient_read(params: dict) -> None:
 
 
 def _download(output: Output, *, inline: bool = False) -> HttpResponse:
-    response = HttpResponse(output.content, content_type=output.content_type)
+    response = HttpResponse(output.read(), content_type=output.content_type)
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{output.filename}"'
     return response

@@ -71,7 +71,7 @@ class Command(BaseCommand):
             raise CommandError("The treatment summary needs --patient MRN.")
         if report.slug == "audit" and "patient" not in params and "user" not in params:
             raise CommandError("The audit report needs --patient MRN or --user USERNAME.")
-        return report.render(params, format).content
+        return report.render(params, format).read()
 
     def _fhir(self, patient) -> bytes:
         if patient is None:
