@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "aftercare",
     "billing",
     "kap_clinic.homes",
+    "kap_clinic.reports",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,12 @@ STORAGES = {
 # Uploads only staff may read (scanned consent forms): outside STATIC and MEDIA, served by access-checked views only.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private_media"))
 
+# Reports (kap_clinic/reports): the paper size of printed reports ("letter" or "a4"), how many rows a report may hold
+# before it is produced in the background, and how long a background report's file is kept (in PRIVATE_MEDIA_ROOT).
+REPORT_PAGE_SIZE = os.environ.get("REPORT_PAGE_SIZE", "letter")
+REPORT_BACKGROUND_ROWS = env_int("REPORT_BACKGROUND_ROWS", 300)
+REPORT_KEEP_HOURS = env_int("REPORT_KEEP_HOURS", 24)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -359,6 +366,11 @@ CELERY_BEAT_SCHEDULE = {
     "close-overdue-checkins": {
         "task": "aftercare.tasks.checkins_close_overdue",
         "schedule": 3600.0,
+    },
+    # Expired report files deleted; report jobs a broker outage left waiting queued again.
+    "sweep-report-jobs": {
+        "task": "kap_clinic.reports.tasks.report_jobs_sweep",
+        "schedule": 300.0,
     },
 }
 

@@ -34,5 +34,6 @@ urlpatterns = [
     path("reminders/", include("kap_clinic.kernel.notifications.urls")),
     path("billing/", include("billing.urls")),
     path("exports/", include("kap_clinic.reports.export_urls")),
+    path("reports/", include("kap_clinic.reports.urls")),
     path("", include("kap_clinic.kernel.clinic.urls")),
 ]

@@ -179,6 +179,16 @@ MATRIX = {
     "exports:patient_sessions": ("patient_a", "get", CLINICAL_STAFF),
     "exports:patient_fhir": ("patient_a", "get", CLINICAL_STAFF),
     "exports:my_fhir": (None, "get", PATIENT_ONLY),
+    # Reports: clinicians and admins. The treatment summary is for the patient's own clinician and admins; the audit
+    # report for admins (an empty form is refused with the page, 400). A background report's page, progress and file
+    # are for the person who asked (here the admin) and answer 404 to everyone else.
+    "reports:index": (None, "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "reports:run": ("report_kind", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD)),
+    "reports:patient_summary": ("patient_a", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "reports:patient_summary_page": ("patient_a", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
+    "reports:job": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
+    "reports:job_progress": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
+    "reports:job_download": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -347,6 +357,20 @@ def _objects(patient, front_desk, clinician, kind=None):
             due_at=opens + timedelta(days=3),
             closes_at=opens + timedelta(days=10),
         )
+    if kind == "report_job":  # an audit report of patient A, asked for by the admin and produced
+        from kap_clinic.kernel.accounts.models import User
+        from kap_clinic.reports.models import ReportJob
+        from kap_clinic.reports.services import report_job_run
+
+        job = ReportJob.objects.create(
+            requested_by=User.objects.filter(role="admin").order_by("pk").first(),
+            kind="audit",
+            parameters={"patient": patient.pk, "format": "csv"},
+            idempotency_key="matrix-report-job",
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+        report_job_run(job_id=job.pk)
+        objects["report_job"] = job
     if kind == "lot":
         product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")
         objects["lot"] = cs_lot_receive(
@@ -374,6 +398,8 @@ def _kwargs(kind, patient, objects):
         return {"patient_pk": patient.pk}
     if kind == "self_report":
         return {"code": "phq9"}
+    if kind == "report_kind":
+        return {"kind": "audit"}
     if kind == "instrument":
         return {"pk": objects["screening"].pk, "code": "phq9"}
     return {"pk": objects[kind].pk}
@@ -392,7 +418,7 @@ def test_url_answers_each_role_as_the_matrix_says(client, people, patient, url_n
             mrn="KAP-00000001", given_name="I", family_name="Nvite", date_of_birth="1990-01-01", email="i@example.org"
         )
         kwargs = {"token": invite_token(patient_invite(patient=other, by=people[INTAKE]))}
-    elif kwargs_from in (None, "patient_a", "patient_fk", "self_report"):
+    elif kwargs_from in (None, "patient_a", "patient_fk", "self_report", "report_kind"):
         kwargs = _kwargs(kwargs_from, patient, {})
     elif kwargs_from == "two_factor_reset_token":
         kwargs = {"token": _reset_token(people[CLINICIAN], people[ADMIN])}

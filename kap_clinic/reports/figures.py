@@ -8,13 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list]
-    note: str = ""
+from .tables import Table  # noqa: F401  (the reports' one table type, re-exported for the figures' modules)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
-"""PDFs of the sessions app, rendered from HTML templates by WeasyPrint."""
+"""PDFs of the sessions app, rendered from HTML templates by WeasyPrint (kap_clinic.kernel.pdf)."""
 
-from pathlib import Path
-
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from kap_clinic.kernel.pdf import render_pdf
 
 from ..models import RemsEvent, RemsMonitoringForm
 from .delivery import event_types
@@ -12,17 +11,9 @@ from .delivery import event_types
 PRINT_CSS = "css/print.css"
 
 
-def _static_root() -> str:
-    # The print stylesheet's own static directory, so relative links resolve in development and production alike.
-    found = finders.find(PRINT_CSS)
-    return str(Path(found).parent.parent) + "/"
-
-
 def _render(template: str, context: dict) -> bytes:
-    from weasyprint import HTML  # imported late: loading Pango is slow and only PDFs need it
-
-    html = render_to_string(template, context)
-    return HTML(string=html, base_url=_static_root()).write_pdf()
+    # Links resolve against the static files only (kap_clinic.kernel.pdf): no network, no other file.
+    return render_pdf(render_to_string(template, context))
 
 
 def _yes_no(value: bool | None) -> str:

@@ -49,6 +49,9 @@ NO_PATIENT_DATA = {
     "exports:index": "the list of downloads and the report period form",
     "exports:outcomes": "clinic-wide counts and rates: no patient is named",
     "exports:operations": "counts per week, room and clinician; authorizations named by payer and number",
+    "reports:index": "the report forms and the signed-in person's own background reports, by kind and date",
+    "reports:job": "a background report's progress; its file is recorded as read when downloaded",
+    "reports:job_progress": "a background report's progress bar",
 }
 # A name here that is not (yet) a URL of the project exempts nothing: the walk starts from the matrix.
 

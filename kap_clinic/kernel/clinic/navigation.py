@@ -31,6 +31,7 @@ NAV_ITEMS = (
     NavItem("Reminders", "notifications:list", (CLINIC_STAFF,)),
     NavItem("Authorizations", "billing:authorization_list", (CLINIC_STAFF,), more=True),
     NavItem("Controlled substances", "sessions:cs_lot_list", (ADMIN, CLINICIAN), more=True),
+    NavItem("Reports", "reports:index", (ADMIN, CLINICIAN), more=True),
     NavItem("My record", "patients:my_record", (PATIENT,)),
     NavItem("Audit log", "homes:audit_log", (ADMIN,)),
     NavItem("Clinic settings", "clinic:settings", (ADMIN,)),

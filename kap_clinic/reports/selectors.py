@@ -1,0 +1,197 @@
+"""What the reports read: a patient's whole course of treatment, and the audit trail of a patient or a user.
+
+Reads only; access is checked by the callers (views and the report kinds) before anything here runs.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from aftercare.models import CheckIn, CheckInResponse, IntegrationSession
+from aftercare.selectors import outcome_episodes, outcome_trend
+from kap_clinic.kernel.audit.selectors import audit_entries
+from kap_clinic.rules import outcomes
+from patients.models import Patient
+from screening.models import Diagnosis, Screening
+from sessions.models import DosingSession, RemsMonitoringForm, ScaleScore
+
+from .charts import Point, outcome_chart_svg
+
+# ---- The patient treatment summary ---------------------------------------------------------------
+
+
+def _span(values: list) -> str:
+    values = [value for value in values if value is not None]
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    """One dosing session as the summary prints it."""
+
+    session: DosingSession
+    dose: str
+    bp: str
+    hr: str
+    spo2: str
+    moaas: str
+    cadss: str
+    adverse_events: list[str]
+
+
+def _session_line(session: DosingSession) -> SessionLine:
+    unit = session.protocol.get_dose_unit_display()
+    given = getattr(session, "dose_administration", None)
+    if given is not None:
+        dose = f"{given.dose_mg_given} mg"
+        if given.dose_mg_per_kg is not None:
+            dose += f" ({given.dose_mg_per_kg} mg/kg)"
+        top_ups = sum(top_up.dose_mg for top_up in session.dose_top_ups.all())
+        if top_ups:
+            dose += f" + {top_ups} mg top-up"
+    else:
+        dose = f"planned {session.planned_dose.normalize():f} {unit}".strip()
+    vitals = list(session.vital_signs.all())
+    systolic = _span([v.sbp for v in vitals])
+    diastolic = _span([v.dbp for v in vitals])
+    scores = list(session.scale_scores.all())
+    moaas = [s.score for s in scores if s.scale == ScaleScore.Scale.MOAAS]
+    cadss = [s for s in scores if s.scale in (ScaleScore.Scale.CADSS, ScaleScore.Scale.CADSS6)]
+    cadss_text = ""
+    if cadss:
+        peak = max(cadss, key=lambda s: s.score)
+        cadss_text = f"{peak.score}" + (" (short form)" if peak.scale == ScaleScore.Scale.CADSS6 else "")
+    return SessionLine(
+        session=session,
+        dose=dose,
+        bp=f"{systolic}/{diastolic}" if systolic or diastolic else "",
+        hr=_span([v.hr for v in vitals]),
+        spo2=_span([v.spo2 for v in vitals]),
+        moaas=f"lowest {min(moaas)}" if moaas else "",
+        cadss=f"peak {cadss_text}" if cadss_text else "",
+        adverse_events=[
+            f"{event.name} ({event.get_severity_display().lower()})" for event in session.adverse_events.all()
+        ],
+    )
+
+
+def patient_sessions(patient: Patient) -> QuerySet[DosingSession]:
+    return (
+        DosingSession.objects.filter(patient=patient)
+        .select_related("protocol", "clinician", "dose_administration")
+        .prefetch_related("vital_signs", "scale_scores", "adverse_events", "dose_top_ups")
+        .order_by("starts_at", "pk")
+    )
+
+
+def patient_summary(patient: Patient) -> dict:
+    """Everything the treatment summary prints, for this patient only."""
+    screenings = list(
+        Screening.objects.filter(patient=patient)
+        .select_related("signed_off_by", "completed_by")
+        .prefetch_related("responses")
+        .order_by("created_at", "pk")
+    )
+    sessions = [_session_line(session) for session in patient_sessions(patient)]
+    points = outcome_trend(patient)
+    episode = outcome_episodes([patient.pk])[patient.pk]
+    dose_times = [
+        line.session.dose_administration.dosed_at
+        if hasattr(line.session, "dose_administration")
+        else line.session.starts_at
+        for line in sessions
+        if line.session.status in DosingSession.TREATED_STATUSES
+    ]
+    baseline = episode.baseline
+    chart = outcome_chart_svg(
+        [
+            Point(at=point["at"], code=point["code"], total=point["total"])
+            for point in points
+            if point["total"] is not None
+        ],
+        dose_times,
+        baseline=baseline,
+        response_at=None if baseline is None else baseline * (100 - outcomes.RESPONSE_DROP_PERCENT) / 100,
+        remission_below=outcomes.REMISSION_BELOW,
+    )
+    return {
+        "patient": patient,
+        "diagnoses": Diagnosis.objects.filter(screening__patient=patient).order_by("-is_primary", "icd10_code"),
+        "screenings": screenings,
+        "plans": patient.treatment_plans.select_related("protocol", "created_by").order_by("first_day", "pk"),
+        "sessions": sessions,
+        "rems_forms": RemsMonitoringForm.objects.filter(session__patient=patient)
+        .select_related("session", "signed_by")
+        .order_by("session__starts_at"),
+        "integration_sessions": IntegrationSession.objects.filter(patient=patient)
+        .defer("notes")
+        .select_related("clinician")
+        .order_by("starts_at", "pk"),
+        "checkins": CheckIn.objects.filter(patient=patient)
+        .prefetch_related(Prefetch("responses", queryset=CheckInResponse.objects.order_by("pk")))
+        .order_by("opens_at", "pk"),
+        "episode": episode,
+        "outcome": episode.latest,
+        "chart": chart,
+        "generated_at": timezone.localtime(),
+    }
+
+
+# ---- The audit report -----------------------------------------------------------------------------
+
+AUDIT_HEADERS = ["When", "Who", "Action", "Record", "Patient", "Field", "Old value", "New value", "From address"]
+
+
+def audit_queryset(*, patient: Patient | None, user, start: date | None, end: date | None):
+    return audit_entries(
+        patient_id=patient.pk if patient else None, actor_id=user.pk if user else None, start=start, end=end
+    ).order_by("timestamp", "pk")
+
+
+# How the audit trail writes "no value": None, or an empty set of related rows ("app.Model.None").
+_EMPTY = re.compile(r"^(None|[\w]+\.[\w]+\.None)$")
+
+
+def _value(value) -> str:
+    text = "" if value is None else str(value)
+    return "" if _EMPTY.match(text) else text
+
+
+def _changes(entry) -> list[tuple[str, str, str]]:
+    """The entry's changed fields as (field, old, new), leaving out fields that were and stay empty."""
+    changes = entry.changes if isinstance(entry.changes, dict) else {}
+    rows = []
+    for field_name, change in changes.items():
+        if isinstance(change, list | tuple) and len(change) == 2:
+            old, new = _value(change[0]), _value(change[1])
+        else:
+            old, new = "", _value(change)
+        if old or new:
+            rows.append((str(field_name), old, new))
+    return rows
+
+
+def audit_rows(entries) -> Iterator[list]:
+    """One row per changed field (a read or a change without fields is one row), oldest first, streamed."""
+    mrns: dict[int, str] = {}
+    for entry in entries.iterator(chunk_size=500) if isinstance(entries, QuerySet) else entries:
+        who = entry.actor.get_username() if entry.actor else "system"
+        record = f"{entry.content_type.name} {entry.object_repr}" if entry.content_type_id else entry.object_repr
+        patient_id = (
+            (entry.additional_data or {}).get("patient_id") if isinstance(entry.additional_data, dict) else None
+        )
+        if patient_id is not None and patient_id not in mrns:
+            mrns[patient_id] = Patient.objects.filter(pk=patient_id).values_list("mrn", flat=True).first() or ""
+        base = [entry.timestamp, who, entry.get_action_display().capitalize(), record, mrns.get(patient_id, "")]
+        changes = _changes(entry) if entry.action != entry.Action.ACCESS else []
+        if not changes:
+            yield [*base, "", "", "", entry.remote_addr or ""]
+        for field_name, old, new in changes:
+            yield [*base, field_name, old, new, entry.remote_addr or ""]

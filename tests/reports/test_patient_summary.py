@@ -1,0 +1,103 @@
+"""The patient treatment summary: what it prints, for whom, and the read it records."""
+
+import pytest
+from auditlog.models import LogEntry
+from django.urls import reverse
+
+from kap_clinic.reports.kinds import KINDS
+from kap_clinic.reports.selectors import patient_summary
+from tests.reports.helpers import more_checkins, pdf_pages, pdf_text, seed_course
+
+pytestmark = pytest.mark.django_db
+
+
+def _summary(patient) -> bytes:
+    return KINDS["patient_summary"].render({"patient": patient.pk, "format": "pdf"}, "pdf").content
+
+
+def test_summary_prints_the_patients_course_and_nobody_elses(
+    patient, other_patient, clinician, other_clinician, front_desk
+):
+    seed_course(patient, clinician, front_desk=front_desk)
+    seed_course(other_patient, other_clinician, front_desk=front_desk, icd10="F41.1", sessions=1, phq9_after=(18,))
+    pdf = _summary(patient)
+    assert pdf.startswith(b"%PDF")
+    text = pdf_text(pdf)
+    assert "Ada Quill" in text and patient.mrn in text
+    assert "F33.2" in text  # the diagnosis
+    assert "35.0 mg (0.500 mg/kg)" in text  # each dose
+    assert "122–141/80" in text and "122–143/80" in text  # the blood-pressure range of the first and third doses
+    assert "lowest 3" in text and "peak 19" in text  # MOAA/S and CADSS
+    assert "Nausea (moderate)" in text
+    assert "Remission" in text and "from baseline 20" in text  # PHQ-9 4 after a baseline of 20
+    assert "Page 1 of" in text
+    # Nothing of patient B: not the name, the MRN, the diagnosis, their check-in score.
+    assert "Holt" not in text and other_patient.mrn not in text and "F41.1" not in text
+
+
+def test_summary_chart_is_the_same_svg_with_doses_marked(patient, clinician, front_desk):
+    seed_course(patient, clinician, front_desk=front_desk)
+    chart = str(patient_summary(patient)["chart"])
+    assert chart.startswith("<svg") and chart.count('class="dose"') == 3
+    assert "PHQ-9 20" in chart and "Baseline 20" in chart and "style=" not in chart
+
+
+def test_summary_grows_a_page_with_more_data(patient, clinician, front_desk):
+    seed_course(patient, clinician, front_desk=front_desk)
+    before = pdf_pages(_summary(patient))
+    more_checkins(patient, 90)
+    assert pdf_pages(_summary(patient)) > before
+
+
+def test_chart_link_opens_the_summary_and_records_a_read(client_for, patient, clinician, front_desk):
+    seed_course(patient, clinician, front_desk=front_desk)
+    client = client_for(clinician)
+    chart = client.get(reverse("homes:patient_chart", args=[patient.pk])).content.decode()
+    url = reverse("reports:patient_summary", args=[patient.pk])
+    assert url in chart
+    reads = LogEntry.objects.filter(
+        action=LogEntry.Action.ACCESS, actor=clinician, additional_data__patient_id=patient.pk
+    )
+    before = reads.count()
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert reads.count() == before + 1
+
+
+def test_clinicians_read_their_own_patients_summaries_only(client_for, patient, other_patient, clinician, admin_user):
+    assert client_for(clinician).get(reverse("reports:patient_summary", args=[other_patient.pk])).status_code == 404
+    assert client_for(admin_user).get(reverse("reports:patient_summary", args=[other_patient.pk])).status_code == 200
+
+
+def test_reports_page_produces_the_summary_by_mrn(client_for, patient, other_patient, clinician):
+    client = client_for(clinician)
+    page = client.get(reverse("reports:index"))
+    assert page.status_code == 200 and "Patient treatment summary" in page.content.decode()
+    assert "Audit report" not in page.content.decode()  # admins only
+    response = client.post(reverse("reports:run", args=["patient_summary"]), {"patient": patient.mrn, "format": "pdf"})
+    assert response.status_code == 200 and "Ada Quill" in pdf_text(response.content)
+    # Another clinician's patient, named by MRN, is as if unknown.
+    response = client.post(
+        reverse("reports:run", args=["patient_summary"]), {"patient": other_patient.mrn, "format": "pdf"}
+    )
+    assert response.status_code == 404
+
+
+def test_the_summary_on_screen_shows_the_same_chart(client_for, patient, clinician, front_desk):
+    seed_course(patient, clinician, front_desk=front_desk)
+    client = client_for(clinician)
+    reads = LogEntry.objects.filter(
+        action=LogEntry.Action.ACCESS, actor=clinician, additional_data__patient_id=patient.pk
+    )
+    before = reads.count()
+    page = client.get(reverse("reports:patient_summary_page", args=[patient.pk])).content.decode()
+    assert reads.count() == before + 1
+    assert str(patient_summary(patient)["chart"]) in page  # the very SVG the PDF prints
+    assert "Nausea (moderate)" in page and reverse("reports:patient_summary", args=[patient.pk]) in page
+
+
+def test_reports_are_one_click_from_the_admin_and_clinician_homes(client_for, admin_user, clinician, front_desk):
+    for user in (admin_user, clinician):
+        home = client_for(user).get(reverse("homes:home")).content.decode()
+        assert 'data-testid="reports-link"' in home and reverse("reports:index") in home
+    assert reverse("reports:index") not in client_for(front_desk).get(reverse("homes:home")).content.decode()
