@@ -25,6 +25,7 @@ from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
+from .coverage import session_units, units_sessions
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 
 Status = PriorAuthorization.Status
@@ -32,17 +33,39 @@ Status = PriorAuthorization.Status
 # Staff who enter and work authorizations; clinicians only read them.
 WORKING_ROLES = (Role.ADMIN, Role.INTAKE)
 
+# The one place that says which status may follow which: draft → submitted → (pended →) approved | denied;
+# denied → appealed → approved | denied | pended; approved → expired; anything open → cancelled.
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.DRAFT: frozenset({Status.SUBMITTED, Status.CANCELLED}),
-    Status.SUBMITTED: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED}),
+    Status.SUBMITTED: frozenset({Status.PENDED, Status.APPROVED, Status.DENIED, Status.CANCELLED}),
+    Status.PENDED: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED}),
+    Status.DENIED: frozenset({Status.APPEALED}),
+    Status.APPEALED: frozenset({Status.PENDED, Status.APPROVED, Status.DENIED, Status.CANCELLED}),
     Status.APPROVED: frozenset({Status.EXPIRED, Status.CANCELLED}),
-    Status.DENIED: frozenset(),
     Status.EXPIRED: frozenset(),
     Status.CANCELLED: frozenset(),
 }
-EDITABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED)
+EDITABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.PENDED, Status.APPEALED, Status.APPROVED)
+# Waiting for the payer's answer: followed up after the payer's number of days.
+AWAITING_STATUSES = (Status.SUBMITTED, Status.PENDED, Status.APPEALED)
+# The payer's answer needs its reason written down.
+NEEDS_REASON = (Status.DENIED, Status.PENDED, Status.APPEALED)
 
-EDIT_FIELDS = ("payer", "reference", "codes", "units_authorized", "starts_on", "ends_on", "notes")
+EDIT_FIELDS = (
+    "payer",
+    "reference",
+    "codes",
+    "units_authorized",
+    "starts_on",
+    "ends_on",
+    "notes",
+    "policy",
+    "units_requested",
+    "requested_starts_on",
+    "requested_ends_on",
+    "diagnoses",
+    "justification",
+)
 
 
 def _check_worker(by: User) -> None:
@@ -158,6 +181,14 @@ def authorization_transition(
         problems = _approval_problems(locked)
         if problems:
             raise ValidationError(problems)
+    if to in NEEDS_REASON and not note.strip():
+        raise ValidationError(f"Write the reason it is {Status(to).label.lower()}.")
+    if to in (Status.DENIED, Status.PENDED):
+        locked.decision_reason = note.strip()
+        locked.save(update_fields=["decision_reason", "updated_at"])
+    if to == Status.SUBMITTED and locked.submitted_at is None:
+        locked.submitted_at = timezone.now()
+        locked.save(update_fields=["submitted_at", "updated_at"])
     _set_status(locked, to, by=by, note=note.strip())
     if to in (Status.EXPIRED, Status.CANCELLED):
         # Staff ended it by hand: its "running out" warnings are answered and leave the home pages.
@@ -173,15 +204,17 @@ def _day_start(day: date) -> datetime:
 
 
 def units_used_count(authorization: PriorAuthorization) -> int:
-    """Sessions of the patient that took place on a clinic-local day inside the authorization's dates."""
+    """The units used by sessions of the patient that took place on a clinic-local day inside the authorization's
+    dates and bill one of its codes, in the payer's units (`kap_clinic.rules.billing_codes.units_under`)."""
     if authorization.starts_on is None or authorization.ends_on is None:
         return 0
-    return DosingSession.objects.filter(
+    sessions = DosingSession.objects.filter(
         patient_id=authorization.patient_id,
         status__in=DosingSession.TREATED_STATUSES,  # a session uses a unit once the patient has arrived
         starts_at__gte=_day_start(authorization.starts_on),
         starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
-    ).count()
+    )
+    return sum(session_units(authorization.codes, session) for session in units_sessions(sessions))
 
 
 def _count_units(authorization: PriorAuthorization) -> PriorAuthorization:
