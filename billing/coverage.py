@@ -126,9 +126,7 @@ def coverage_of(patient: Patient) -> dict:
 
 def units_sessions(sessions: QuerySet[DosingSession]) -> Iterable[DosingSession]:
     """The sessions with what their units depend on (the route, the dose given or planned) loaded in a few queries."""
-    return sessions.select_related("protocol", "dose_administration").prefetch_related(
-        Prefetch("dose_top_ups")
-    )
+    return sessions.select_related("protocol", "dose_administration").prefetch_related(Prefetch("dose_top_ups"))
 
 
 def dose_mg(session: DosingSession) -> Decimal | None:
@@ -201,15 +199,22 @@ def _forecast_one(
     if not planned:
         # The bookings as they stand: sessions already booked after the last day (or before the first) that bill its
         # codes.
-        later = DosingSession.objects.filter(
-            patient_id=authorization.patient_id, status=DosingSession.Status.SCHEDULED
-        ).exclude(
-            starts_at__gte=_day_start(authorization.starts_on),
-            starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
-        ).filter(starts_at__gte=_day_start(today))
+        later = (
+            DosingSession.objects.filter(patient_id=authorization.patient_id, status=DosingSession.Status.SCHEDULED)
+            .exclude(
+                starts_at__gte=_day_start(authorization.starts_on),
+                starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
+            )
+            .filter(starts_at__gte=_day_start(today))
+        )
         outside = [
-            PlannedSession(starts_at=s.starts_at, route=s.protocol.route, dose=s.planned_dose,
-                           dose_unit=s.protocol.dose_unit, pk=s.pk)
+            PlannedSession(
+                starts_at=s.starts_at,
+                route=s.protocol.route,
+                dose=s.planned_dose,
+                dose_unit=s.protocol.dose_unit,
+                pk=s.pk,
+            )
             for s in later.select_related("protocol")
             if covers(authorization.codes, billed_codes(s))
         ]
@@ -253,8 +258,13 @@ def authorization_forecasts(
 
 
 def authorization_booking_check(
-    *, patient_id: int, planned: list[PlannedSession], moving: Iterable[int] = (), override_reason: str = "",
-    by: User | None = None, commit: bool = False,
+    *,
+    patient_id: int,
+    planned: list[PlannedSession],
+    moving: Iterable[int] = (),
+    override_reason: str = "",
+    by: User | None = None,
+    commit: bool = False,
 ) -> list[BookingForecast]:
     """The booking check registered with the sessions booking core. On a booking that goes ahead past a hard stop
     with a written reason, the override is recorded (who, when, why and what it passed)."""
@@ -281,4 +291,3 @@ def units_booked_total(authorization: PriorAuthorization) -> int:
         starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
     )
     return sum(session_units(authorization.codes, s) for s in units_sessions(qs))
-

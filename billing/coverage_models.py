@@ -144,9 +144,7 @@ class PreauthWorkItem(models.Model):
         FOLLOW_UP = "follow_up", "Follow up with the payer"
         RENEWAL = "renewal", "Request a renewal"
 
-    authorization = models.ForeignKey(
-        "billing.PriorAuthorization", on_delete=models.PROTECT, related_name="work_items"
-    )
+    authorization = models.ForeignKey("billing.PriorAuthorization", on_delete=models.PROTECT, related_name="work_items")
     submission = models.ForeignKey(
         PreauthSubmission, null=True, blank=True, on_delete=models.PROTECT, related_name="work_items"
     )
@@ -164,7 +162,8 @@ class PreauthWorkItem(models.Model):
         ordering = ["done_at", "created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(done_at__isnull=True, done_by__isnull=True) | Q(done_at__isnull=False, done_by__isnull=False),
+                condition=Q(done_at__isnull=True, done_by__isnull=True)
+                | Q(done_at__isnull=False, done_by__isnull=False),
                 name="preauth_work_done_has_who",
             ),
         ]

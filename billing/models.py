@@ -102,7 +102,16 @@ class PriorAuthorization(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["draft", "submitted", "pended", "approved", "denied", "appealed", "expired", "cancelled"]
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "pended",
+                        "approved",
+                        "denied",
+                        "appealed",
+                        "expired",
+                        "cancelled",
+                    ]
                 ),
                 name="authorization_status_known",
             ),

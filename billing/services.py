@@ -51,6 +51,7 @@ AWAITING_STATUSES = (Status.SUBMITTED, Status.PENDED, Status.APPEALED)
 # The payer's answer needs its reason written down.
 NEEDS_REASON = (Status.DENIED, Status.PENDED, Status.APPEALED)
 
+REQUEST_FIELDS = ("policy", "units_requested", "requested_starts_on", "requested_ends_on", "diagnoses", "justification")
 EDIT_FIELDS = (
     "payer",
     "reference",
@@ -101,6 +102,14 @@ def _check_fields(authorization: PriorAuthorization) -> None:
         problems.append("An authorization covers at most three years: check the first and last day.")
     if authorization.status == Status.APPROVED:
         problems += _approval_problems(authorization)
+    if authorization.policy_id and authorization.policy.patient_id != authorization.patient_id:
+        problems.append("That policy is another patient's.")
+    if (
+        authorization.requested_starts_on
+        and authorization.requested_ends_on
+        and authorization.requested_starts_on > authorization.requested_ends_on
+    ):
+        problems.append("The last day requested must not be before the first.")
     if problems:
         raise ValidationError(problems)
 
@@ -117,9 +126,14 @@ def authorization_create(
     starts_on: date | None = None,
     ends_on: date | None = None,
     notes: str = "",
+    **request,
 ) -> PriorAuthorization:
-    """A new draft authorization for the patient, entered by intake staff or an admin."""
+    """A new draft authorization for the patient, entered by intake staff or an admin; `request` takes the request's
+    fields (policy, units requested, dates requested, diagnoses, justification)."""
     _check_worker(by)
+    unknown = set(request) - set(REQUEST_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a request field: {', '.join(sorted(unknown))}")
     authorization = PriorAuthorization(
         patient=patient,
         payer=payer,
@@ -130,6 +144,7 @@ def authorization_create(
         ends_on=ends_on,
         notes=notes.strip(),
         created_by=by,
+        **{k: v.strip() if isinstance(v, str) else v for k, v in request.items()},
     )
     _check_fields(authorization)
     authorization.save()

@@ -45,7 +45,7 @@ def parse_codes(text: str) -> tuple[list[str], list[str]]:
 
 # ---- What a session bills, in the payer's units ---------------------------------------------------------------------
 
-# Spravato visits follow the dose given (docs/clinical-references.md#billing-codes): up to 56 mg is G2082, more is G2083.
+# Spravato visits follow the dose given (docs/clinical-references.md#billing-codes): ≤ 56 mg is G2082, more G2083.
 SPRAVATO_LOW_DOSE_MAX_MG = 56
 
 # Codes whose unit is a milligram of drug (J0013: esketamine, 1 mg): the dose given is the number of units.
@@ -57,8 +57,8 @@ def session_codes(route: str, dose_mg: float | int | None) -> dict[str, int]:
 
     Intranasal esketamine: G2082 (≤ 56 mg) or G2083 (> 56 mg), one unit, and J0013 with one unit per milligram
     (rounded up to the whole milligram; nothing when the dose is not known). IV ketamine: 96365 (the infusion) and
-    J3490 (the drug), one each. IM ketamine: 96372 and J3490, one each. Oral and sublingual doses are taken at the clinic
-    under a prescription and bill no procedure code here.
+    J3490 (the drug), one each. IM ketamine: 96372 and J3490, one each. Oral and sublingual doses are taken at the
+    clinic under a prescription and bill no procedure code here.
     """
     if route == "intranasal":
         if dose_mg is None or dose_mg <= 0:

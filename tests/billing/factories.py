@@ -15,7 +15,14 @@ def payer(name: str = "Acme Health") -> Payer:
 
 
 def approved(
-    patient, by, *, starts_on=date(2027, 1, 4), ends_on=date(2027, 3, 31), units=10, reference="PA-1001", codes=("96365", "J3490")
+    patient,
+    by,
+    *,
+    starts_on=date(2027, 1, 4),
+    ends_on=date(2027, 3, 31),
+    units=10,
+    reference="PA-1001",
+    codes=("96365", "J3490"),
 ) -> PriorAuthorization:
     """An approved authorization, moved there through the service like staff would."""
     authorization = authorization_create(
