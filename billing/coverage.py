@@ -153,6 +153,20 @@ def _planned_codes(planned: PlannedSession) -> dict[str, int]:
     return session_codes(planned.route, mg)
 
 
+def units_used(authorization: PriorAuthorization) -> int:
+    """Units used by the patient's sessions that took place (checked in or later) on a clinic-local day inside the
+    authorization's dates and bill one of its codes."""
+    if authorization.starts_on is None or authorization.ends_on is None:
+        return 0
+    sessions = DosingSession.objects.filter(
+        patient_id=authorization.patient_id,
+        status__in=DosingSession.TREATED_STATUSES,  # a session uses a unit once the patient has arrived
+        starts_at__gte=_day_start(authorization.starts_on),
+        starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
+    )
+    return sum(session_units(authorization.codes, session) for session in units_sessions(sessions))
+
+
 # ---- The forecast beside every booking -----------------------------------------------------------------------------
 
 
@@ -188,7 +202,7 @@ def _forecast_one(
     booked = sum(session_units(authorization.codes, s) for s in units_sessions(booked_qs))
     planned_units = sum(units_under(authorization.codes, _planned_codes(p)) for p in inside)
     total = authorization.units_authorized or 0
-    used = authorization.units_used
+    used = units_used(authorization)  # counted now: the forecast does not wait for the daily check
     problems = []
     if used + booked + planned_units > total:
         over = used + booked + planned_units - total

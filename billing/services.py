@@ -25,7 +25,7 @@ from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
-from .coverage import session_units, units_sessions
+from .coverage import units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 
 Status = PriorAuthorization.Status
@@ -221,15 +221,7 @@ def _day_start(day: date) -> datetime:
 def units_used_count(authorization: PriorAuthorization) -> int:
     """The units used by sessions of the patient that took place on a clinic-local day inside the authorization's
     dates and bill one of its codes, in the payer's units (`kap_clinic.rules.billing_codes.units_under`)."""
-    if authorization.starts_on is None or authorization.ends_on is None:
-        return 0
-    sessions = DosingSession.objects.filter(
-        patient_id=authorization.patient_id,
-        status__in=DosingSession.TREATED_STATUSES,  # a session uses a unit once the patient has arrived
-        starts_at__gte=_day_start(authorization.starts_on),
-        starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
-    )
-    return sum(session_units(authorization.codes, session) for session in units_sessions(sessions))
+    return units_used(authorization)
 
 
 def _count_units(authorization: PriorAuthorization) -> PriorAuthorization:
