@@ -3,13 +3,14 @@ from django import forms
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
 from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, parse_codes
 
+from .coverage_forms import RequestFieldsMixin
 from .models import Payer, PriorAuthorization
 from .services import TRANSITIONS
 
 Status = PriorAuthorization.Status
 
 
-class AuthorizationForm(BoundedInput, forms.Form):
+class AuthorizationForm(BoundedInput, RequestFieldsMixin, forms.Form):
     payer = forms.ModelChoiceField(queryset=Payer.objects.filter(is_active=True))
     reference = forms.CharField(label="Authorization number", max_length=60, required=False)
     codes = forms.CharField(
@@ -49,6 +50,11 @@ class AuthorizationForm(BoundedInput, forms.Form):
                 "starts_on": instance.starts_on,
                 "ends_on": instance.ends_on,
                 "notes": instance.notes,
+                "units_requested": instance.units_requested,
+                "requested_starts_on": instance.requested_starts_on,
+                "requested_ends_on": instance.requested_ends_on,
+                "diagnoses": ", ".join(instance.diagnoses),
+                "justification": instance.justification,
             }
         super().__init__(*args, **kwargs)
         if instance is not None:

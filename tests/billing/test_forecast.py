@@ -1,4 +1,4 @@
-"""Units per code, and the forecast beside every booking: the warning at once, the hard stop and its written override."""
+"""Units per code, and the forecast beside every booking: the warning at once, the hard stop and its override."""
 
 from datetime import date, timedelta
 from decimal import Decimal
