@@ -25,7 +25,7 @@ from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
-from .coverage import units_used
+from .coverage import session_units, units_sessions, units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 
 Status = PriorAuthorization.Status
@@ -365,10 +365,14 @@ def authorization_check(*, authorization: PriorAuthorization, today: date) -> Au
     within = booked.filter(
         starts_at__gte=_day_start(max(today, locked.starts_on)),
         starts_at__lt=_day_start(locked.ends_on + timedelta(days=1)),
-    ).count()
-    if within > left:
+    )
+    within_units = sum(session_units(locked.codes, session) for session in units_sessions(within))
+    if within_units > left:
+        count = sum(1 for session in units_sessions(within) if session_units(locked.codes, session))
         warn(
             f"booked-over-units-{locked.units_authorized}",
-            f"{label}: {_sessions(within)} booked but {left} unit{'' if left == 1 else 's'} left.",
+            f"{label}: {_sessions(count)} booked"
+            + (f" ({within_units} units)" if within_units != count else "")
+            + f" but {left} unit{'' if left == 1 else 's'} left.",
         )
     return check
