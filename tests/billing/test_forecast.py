@@ -108,3 +108,20 @@ def test_expired_authorizations_drop_out_of_the_forecast(patient, front_desk, cl
     assert len(authorization_forecasts(patient_id=patient.pk, planned=[])) == 1
     time_machine.move_to(at(date(2027, 2, 1), 8) + timedelta(hours=1), tick=False)
     assert authorization_forecasts(patient_id=patient.pk, planned=[]) == []
+
+
+def test_expired_and_ended_authorizations_drop_out_of_the_working_list(client_for, patient, front_desk, time_machine):
+    from billing.services import authorization_transition
+
+    running = approved(patient, front_desk, units=5, starts_on=JAN_4, ends_on=date(2027, 3, 31), reference="PA-RUN")
+    ended = approved(patient, front_desk, units=5, starts_on=JAN_4, ends_on=JAN_31, reference="PA-ENDED")
+    gone = approved(patient, front_desk, units=5, starts_on=JAN_4, ends_on=JAN_31, reference="PA-GONE")
+    authorization_transition(authorization=gone, to="expired", by=front_desk)
+    time_machine.move_to(at(date(2027, 2, 3), 9), tick=False)
+    client = client_for(front_desk)
+    url = reverse("billing:authorization_list")
+
+    working = client.get(url).content.decode()
+    assert running.reference in working and ended.reference not in working and gone.reference not in working
+    assert gone.reference in client.get(url, {"status": "expired"}).content.decode()
+    assert ended.reference not in client.get(url, {"ending_soon": "on"}).content.decode()
