@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from kap_clinic.kernel.validation import BoundedInput, authorization_date
+from kap_clinic.kernel.validation import BoundedInput
 
 from .models import InsurancePolicy, Payer
 
@@ -58,38 +58,3 @@ class AssembleForm(BoundedInput, forms.Form):
 
 class WorkDoneForm(BoundedInput, forms.Form):
     note = forms.CharField(max_length=300, required=False)
-
-
-class RequestFieldsMixin(forms.Form):
-    """The request's fields, added to the authorization form: what is asked of the payer."""
-
-    units_requested = forms.IntegerField(label="Units requested", min_value=1, max_value=100_000, required=False)
-    requested_starts_on = forms.DateField(
-        label="First day requested",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[authorization_date],
-    )
-    requested_ends_on = forms.DateField(
-        label="Last day requested",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[authorization_date],
-    )
-    diagnoses = forms.CharField(
-        label="ICD-10 diagnoses", max_length=200, required=False, help_text="Comma-separated, e.g. F33.2, F43.10."
-    )
-    justification = forms.CharField(
-        label="Clinical justification", required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 6})
-    )
-
-    def clean_diagnoses(self) -> list[str]:
-        codes = []
-        for raw in self.cleaned_data["diagnoses"].replace(";", ",").split(","):
-            code = raw.strip().upper()
-            if not code or code in codes:
-                continue
-            if not ICD10.match(code):
-                raise forms.ValidationError(f"{code[:12]} is not an ICD-10 code such as F33.2.")
-            codes.append(code)
-        return codes
