@@ -125,3 +125,54 @@ def test_expired_and_ended_authorizations_drop_out_of_the_working_list(client_fo
     assert running.reference in working and ended.reference not in working and gone.reference not in working
     assert gone.reference in client.get(url, {"status": "expired"}).content.decode()
     assert ended.reference not in client.get(url, {"ending_soon": "on"}).content.decode()
+
+
+def _plan_data(clinician, **changes):
+    from sessions.models import Protocol, Room
+
+    data = {
+        "protocol": Protocol.objects.get(route="iv").pk,
+        "planned_dose": "0.5",
+        "first_day": "2027-01-04",
+        "start_time": "09:00",
+        "room": Room.objects.get_or_create(name="Room A")[0].pk,
+        "clinician": clinician.pk,
+        "action": "preview",
+    }
+    data.update(changes)
+    return data
+
+
+def test_planning_shows_the_forecast_and_the_hard_stop_needs_a_written_reason(
+    client_for, patient, front_desk, clinician
+):
+    from sessions.models import DosingSession
+    from sessions.scheduling.services import enrollment_create
+
+    enrollment_create(patient=patient, by=clinician, override_justification="Forecast test patient.")
+    approved(patient, front_desk, units=4, starts_on=JAN_4, ends_on=JAN_31)
+    client = client_for(clinician)
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": patient.pk})
+
+    preview = client.post(url, _plan_data(clinician))
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    planned = len(preview.context["preview"])
+    assert planned > 4
+    assert 'data-testid="booking-forecast"' in page and f"{planned} in this booking of 4 units" in page
+    assert f"{planned - 4} units more than the 4 authorized would be used" in page
+    assert "The clinic refuses" not in page  # a warning only while the hard stop is off
+
+    settings_row = ClinicSettings.load()
+    settings_row.authorization_hard_stop = True
+    settings_row.save()
+    refused = client.post(url, _plan_data(clinician, action="confirm"))
+    assert refused.status_code == 400
+    assert "units more than the 4 authorized" in refused.content.decode()
+    assert not DosingSession.objects.exists() and not AuthorizationOverride.objects.exists()
+
+    booked = client.post(url, _plan_data(clinician, action="confirm", booking_override_reason="Payer agreed by phone"))
+    assert booked.status_code == 302
+    assert DosingSession.objects.filter(patient=patient).count() == planned
+    override = AuthorizationOverride.objects.get()
+    assert override.by == clinician and override.reason == "Payer agreed by phone"
