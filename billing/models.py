@@ -1,5 +1,6 @@
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -30,6 +31,11 @@ class Payer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.preauth_channel and self.preauth_channel not in settings.PREAUTH_CHANNELS:
+            known = ", ".join(sorted(settings.PREAUTH_CHANNELS))
+            raise ValidationError({"preauth_channel": f"Not a channel the clinic has; choose one of {known}."})
 
 
 class PriorAuthorization(models.Model):

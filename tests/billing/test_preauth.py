@@ -329,3 +329,29 @@ def test_renewal_prompted_before_the_window_ends_with_the_sessions_still_planned
     assert len(made) == 1 and made[0].authorization == authorization and made[0].kind == "renewal"
     assert "2 sessions still planned: 26 Jan 2027, 02 Feb 2027" in made[0].summary
     assert followup.renewals_prompt(today=date(2027, 1, 13)) == []
+
+
+def test_staff_submit_through_the_page_and_open_the_packet(
+    client_for, patient, front_desk, clinician, django_capture_on_commit_callbacks
+):
+    authorization = request_for(patient, front_desk, channel="test")
+    client = client_for(front_desk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("billing:authorization_submit", kwargs={"pk": authorization.pk}))
+    assert response.status_code == 302
+    detail = client.get(reverse("billing:authorization_detail", kwargs={"pk": authorization.pk})).content.decode()
+    assert "Submitted" in detail and "via test: handed to the channel" in detail
+    packet = client.get(reverse("billing:authorization_packet", kwargs={"pk": authorization.pk}))
+    assert packet["Content-Type"] == "application/pdf"
+    assert "Prior authorization request" in PdfReader(io.BytesIO(packet.content)).pages[0].extract_text()
+    assert (
+        client_for(clinician).get(reverse("billing:authorization_packet", kwargs={"pk": authorization.pk})).status_code
+        == 403
+    )
+
+
+def test_a_payer_names_only_a_channel_the_clinic_has(db):
+    the_payer = payer()
+    the_payer.preauth_channel = "carrier-pigeon"
+    with pytest.raises(ValidationError, match="Not a channel"):
+        the_payer.full_clean()
