@@ -340,7 +340,11 @@ def authorization_check(*, authorization: PriorAuthorization, today: date) -> Au
             check.raised.append(alert)
 
     booked = DosingSession.objects.filter(patient_id=locked.patient_id, status=DosingSession.Status.SCHEDULED)
-    after_end = booked.filter(starts_at__gte=_day_start(locked.ends_on + timedelta(days=1))).count()
+    after_end = sum(
+        1
+        for session in units_sessions(booked.filter(starts_at__gte=_day_start(locked.ends_on + timedelta(days=1))))
+        if session_units(locked.codes, session)  # only sessions billing one of its codes
+    )
     if after_end:
         warn(
             f"booked-after-{locked.ends_on.isoformat()}",
