@@ -47,7 +47,10 @@ class BookingForecast:
         return replace(self, blocking=True)
 
     def _percent(self, value: int) -> int:
-        return min(100, round(100 * value / self.total)) if self.total else 0
+        """A share of the total in steps of 5 (the progress bar's widths), at least 5 when there is any."""
+        if not self.total or value <= 0:
+            return 0
+        return min(100, max(5, 5 * round(20 * value / self.total)))
 
     @property
     def used_percent(self) -> int:
