@@ -3,6 +3,7 @@ from django import forms
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
 from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, parse_codes
 
+from .coverage_forms import ICD10
 from .models import Payer, PriorAuthorization
 from .services import TRANSITIONS
 
@@ -38,6 +39,26 @@ class AuthorizationForm(BoundedInput, forms.Form):
         validators=[authorization_date],
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+    # The request: what is asked of the payer (assembled from the record, reviewed by staff before it is submitted).
+    units_requested = forms.IntegerField(label="Units requested", min_value=1, max_value=100_000, required=False)
+    requested_starts_on = forms.DateField(
+        label="First day requested",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[authorization_date],
+    )
+    requested_ends_on = forms.DateField(
+        label="Last day requested",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[authorization_date],
+    )
+    diagnoses = forms.CharField(
+        label="ICD-10 diagnoses", max_length=200, required=False, help_text="Comma-separated, e.g. F33.2, F43.10."
+    )
+    justification = forms.CharField(
+        label="Clinical justification", required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 6})
+    )
 
     def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
         if instance is not None and "initial" not in kwargs:
@@ -49,6 +70,11 @@ class AuthorizationForm(BoundedInput, forms.Form):
                 "starts_on": instance.starts_on,
                 "ends_on": instance.ends_on,
                 "notes": instance.notes,
+                "units_requested": instance.units_requested,
+                "requested_starts_on": instance.requested_starts_on,
+                "requested_ends_on": instance.requested_ends_on,
+                "diagnoses": ", ".join(instance.diagnoses),
+                "justification": instance.justification,
             }
         super().__init__(*args, **kwargs)
         if instance is not None:
@@ -56,6 +82,17 @@ class AuthorizationForm(BoundedInput, forms.Form):
             self.fields["payer"].queryset = Payer.objects.filter(is_active=True) | Payer.objects.filter(
                 pk=instance.payer_id
             )
+
+    def clean_diagnoses(self) -> list[str]:
+        codes = []
+        for raw in self.cleaned_data["diagnoses"].replace(";", ",").split(","):
+            code = raw.strip().upper()
+            if not code or code in codes:
+                continue
+            if not ICD10.match(code):
+                raise forms.ValidationError(f"{code[:12]} is not an ICD-10 code such as F33.2.")
+            codes.append(code)
+        return codes
 
     def clean_codes(self) -> list[str]:
         codes, problems = parse_codes(self.cleaned_data["codes"])

@@ -1,5 +1,6 @@
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -15,12 +16,26 @@ class Payer(models.Model):
     phone = models.CharField(max_length=30, blank=True)
     notes = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    preauth_channel = models.CharField(
+        "Pre-authorization channel",
+        max_length=20,
+        blank=True,
+        help_text="How requests reach this payer; blank uses the clinic's default (fax or portal, sent by staff).",
+    )
+    followup_days = models.PositiveSmallIntegerField(
+        "Follow up after (days)", default=7, help_text="Days without an answer before staff are asked to follow up."
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.preauth_channel and self.preauth_channel not in settings.PREAUTH_CHANNELS:
+            known = ", ".join(sorted(settings.PREAUTH_CHANNELS))
+            raise ValidationError({"preauth_channel": f"Not a channel the clinic has; choose one of {known}."})
 
 
 class PriorAuthorization(models.Model):
@@ -30,8 +45,10 @@ class PriorAuthorization(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Being assembled"
         SUBMITTED = "submitted", "Submitted"
+        PENDED = "pended", "Pended by the payer"
         APPROVED = "approved", "Approved"
         DENIED = "denied", "Denied"
+        APPEALED = "appealed", "Appealed"
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -48,6 +65,17 @@ class PriorAuthorization(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     notes = models.TextField(blank=True)
+    # The request as sent to the payer (assembled from the record, reviewed by staff before it is submitted).
+    policy = models.ForeignKey(
+        "billing.InsurancePolicy", null=True, blank=True, on_delete=models.PROTECT, related_name="authorizations"
+    )
+    units_requested = models.PositiveIntegerField(null=True, blank=True)
+    requested_starts_on = models.DateField("First day requested", null=True, blank=True)
+    requested_ends_on = models.DateField("Last day requested", null=True, blank=True)
+    diagnoses = models.JSONField("ICD-10 diagnoses", default=list, blank=True)
+    justification = models.TextField("Clinical justification", blank=True)
+    decision_reason = models.TextField("Payer's reason", blank=True, help_text="Why it was denied or pended.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -63,6 +91,12 @@ class PriorAuthorization(models.Model):
                 name="authorization_dates_ordered",
             ),
             models.CheckConstraint(
+                condition=Q(requested_starts_on__isnull=True)
+                | Q(requested_ends_on__isnull=True)
+                | Q(requested_starts_on__lte=F("requested_ends_on")),
+                name="authorization_requested_dates_ordered",
+            ),
+            models.CheckConstraint(
                 condition=(Q(starts_on__isnull=True) | Q(starts_on__range=(EARLIEST_CLINIC_DATE, LATEST_DATE)))
                 & (Q(ends_on__isnull=True) | Q(ends_on__range=(EARLIEST_CLINIC_DATE, LATEST_DATE))),
                 name="authorization_dates_plausible",
@@ -73,7 +107,18 @@ class PriorAuthorization(models.Model):
                 name="authorization_approved_complete",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "submitted", "approved", "denied", "expired", "cancelled"]),
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "pended",
+                        "approved",
+                        "denied",
+                        "appealed",
+                        "expired",
+                        "cancelled",
+                    ]
+                ),
                 name="authorization_status_known",
             ),
         ]
@@ -117,3 +162,5 @@ class AuthorizationStatusChange(models.Model):
 auditlog.register(Payer)
 auditlog.register(PriorAuthorization, exclude_fields=["updated_at", "units_counted_at"])
 auditlog.register(AuthorizationStatusChange)
+
+from .coverage_models import *  # noqa: E402,F403 - coverage and pre-authorization paperwork (billing/coverage_models.py)

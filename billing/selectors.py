@@ -35,7 +35,7 @@ def running_out(qs: QuerySet[PriorAuthorization], *, today: date) -> QuerySet[Pr
     # units_used / units_authorized >= percent / 100, in whole numbers so no rounding lets one slip through.
     nearly_used = Q(used_x100__gte=F("units_authorized") * warn_units_percent(), units_authorized__gt=0)
     return (
-        qs.filter(status=Status.APPROVED)
+        qs.filter(status=Status.APPROVED, ends_on__gte=today)  # ended ones drop out before the daily check marks them
         .alias(used_x100=F("units_used") * 100)
         .filter(ends_soon | nearly_used)
         .order_by("ends_on", "pk")
@@ -48,4 +48,9 @@ def authorization_list(user: User, *, status: str = "", ending_soon: bool = Fals
         qs = running_out(qs, today=today)
     if status:
         qs = qs.filter(status=status)
+    else:
+        # The working list: what is still open or running. Expired, cancelled and ended ones are found by status.
+        qs = qs.exclude(status__in=(Status.EXPIRED, Status.CANCELLED)).exclude(
+            status=Status.APPROVED, ends_on__lt=today
+        )
     return qs

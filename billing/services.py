@@ -25,6 +25,7 @@ from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
+from .coverage import session_units, units_sessions, units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 
 Status = PriorAuthorization.Status
@@ -32,17 +33,40 @@ Status = PriorAuthorization.Status
 # Staff who enter and work authorizations; clinicians only read them.
 WORKING_ROLES = (Role.ADMIN, Role.INTAKE)
 
+# The one place that says which status may follow which: draft → submitted → (pended →) approved | denied;
+# denied → appealed → approved | denied | pended; approved → expired; anything open → cancelled.
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.DRAFT: frozenset({Status.SUBMITTED, Status.CANCELLED}),
-    Status.SUBMITTED: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED}),
+    Status.SUBMITTED: frozenset({Status.PENDED, Status.APPROVED, Status.DENIED, Status.CANCELLED}),
+    Status.PENDED: frozenset({Status.APPROVED, Status.DENIED, Status.CANCELLED}),
+    Status.DENIED: frozenset({Status.APPEALED}),
+    Status.APPEALED: frozenset({Status.PENDED, Status.APPROVED, Status.DENIED, Status.CANCELLED}),
     Status.APPROVED: frozenset({Status.EXPIRED, Status.CANCELLED}),
-    Status.DENIED: frozenset(),
     Status.EXPIRED: frozenset(),
     Status.CANCELLED: frozenset(),
 }
-EDITABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.APPROVED)
+EDITABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.PENDED, Status.APPEALED, Status.APPROVED)
+# Waiting for the payer's answer: followed up after the payer's number of days.
+AWAITING_STATUSES = (Status.SUBMITTED, Status.PENDED, Status.APPEALED)
+# The payer's answer needs its reason written down.
+NEEDS_REASON = (Status.DENIED, Status.PENDED, Status.APPEALED)
 
-EDIT_FIELDS = ("payer", "reference", "codes", "units_authorized", "starts_on", "ends_on", "notes")
+REQUEST_FIELDS = ("policy", "units_requested", "requested_starts_on", "requested_ends_on", "diagnoses", "justification")
+EDIT_FIELDS = (
+    "payer",
+    "reference",
+    "codes",
+    "units_authorized",
+    "starts_on",
+    "ends_on",
+    "notes",
+    "policy",
+    "units_requested",
+    "requested_starts_on",
+    "requested_ends_on",
+    "diagnoses",
+    "justification",
+)
 
 
 def _check_worker(by: User) -> None:
@@ -78,6 +102,14 @@ def _check_fields(authorization: PriorAuthorization) -> None:
         problems.append("An authorization covers at most three years: check the first and last day.")
     if authorization.status == Status.APPROVED:
         problems += _approval_problems(authorization)
+    if authorization.policy_id and authorization.policy.patient_id != authorization.patient_id:
+        problems.append("That policy is another patient's.")
+    if (
+        authorization.requested_starts_on
+        and authorization.requested_ends_on
+        and authorization.requested_starts_on > authorization.requested_ends_on
+    ):
+        problems.append("The last day requested must not be before the first.")
     if problems:
         raise ValidationError(problems)
 
@@ -94,9 +126,14 @@ def authorization_create(
     starts_on: date | None = None,
     ends_on: date | None = None,
     notes: str = "",
+    **request,
 ) -> PriorAuthorization:
-    """A new draft authorization for the patient, entered by intake staff or an admin."""
+    """A new draft authorization for the patient, entered by intake staff or an admin; `request` takes the request's
+    fields (policy, units requested, dates requested, diagnoses, justification)."""
     _check_worker(by)
+    unknown = set(request) - set(REQUEST_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a request field: {', '.join(sorted(unknown))}")
     authorization = PriorAuthorization(
         patient=patient,
         payer=payer,
@@ -107,6 +144,7 @@ def authorization_create(
         ends_on=ends_on,
         notes=notes.strip(),
         created_by=by,
+        **{k: v.strip() if isinstance(v, str) else v for k, v in request.items()},
     )
     _check_fields(authorization)
     authorization.save()
@@ -158,6 +196,14 @@ def authorization_transition(
         problems = _approval_problems(locked)
         if problems:
             raise ValidationError(problems)
+    if to in NEEDS_REASON and not note.strip():
+        raise ValidationError(f"Write the reason it is {Status(to).label.lower()}.")
+    if to in (Status.DENIED, Status.PENDED):
+        locked.decision_reason = note.strip()
+        locked.save(update_fields=["decision_reason", "updated_at"])
+    if to == Status.SUBMITTED and locked.submitted_at is None:
+        locked.submitted_at = timezone.now()
+        locked.save(update_fields=["submitted_at", "updated_at"])
     _set_status(locked, to, by=by, note=note.strip())
     if to in (Status.EXPIRED, Status.CANCELLED):
         # Staff ended it by hand: its "running out" warnings are answered and leave the home pages.
@@ -173,15 +219,9 @@ def _day_start(day: date) -> datetime:
 
 
 def units_used_count(authorization: PriorAuthorization) -> int:
-    """Sessions of the patient that took place on a clinic-local day inside the authorization's dates."""
-    if authorization.starts_on is None or authorization.ends_on is None:
-        return 0
-    return DosingSession.objects.filter(
-        patient_id=authorization.patient_id,
-        status__in=DosingSession.TREATED_STATUSES,  # a session uses a unit once the patient has arrived
-        starts_at__gte=_day_start(authorization.starts_on),
-        starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
-    ).count()
+    """The units used by sessions of the patient that took place on a clinic-local day inside the authorization's
+    dates and bill one of its codes, in the payer's units (`kap_clinic.rules.billing_codes.units_under`)."""
+    return units_used(authorization)
 
 
 def _count_units(authorization: PriorAuthorization) -> PriorAuthorization:
@@ -300,7 +340,11 @@ def authorization_check(*, authorization: PriorAuthorization, today: date) -> Au
             check.raised.append(alert)
 
     booked = DosingSession.objects.filter(patient_id=locked.patient_id, status=DosingSession.Status.SCHEDULED)
-    after_end = booked.filter(starts_at__gte=_day_start(locked.ends_on + timedelta(days=1))).count()
+    after_end = sum(
+        1
+        for session in units_sessions(booked.filter(starts_at__gte=_day_start(locked.ends_on + timedelta(days=1))))
+        if session_units(locked.codes, session)  # only sessions billing one of its codes
+    )
     if after_end:
         warn(
             f"booked-after-{locked.ends_on.isoformat()}",
@@ -325,10 +369,14 @@ def authorization_check(*, authorization: PriorAuthorization, today: date) -> Au
     within = booked.filter(
         starts_at__gte=_day_start(max(today, locked.starts_on)),
         starts_at__lt=_day_start(locked.ends_on + timedelta(days=1)),
-    ).count()
-    if within > left:
+    )
+    within_units = sum(session_units(locked.codes, session) for session in units_sessions(within))
+    if within_units > left:
+        count = sum(1 for session in units_sessions(within) if session_units(locked.codes, session))
         warn(
             f"booked-over-units-{locked.units_authorized}",
-            f"{label}: {_sessions(within)} booked but {left} unit{'' if left == 1 else 's'} left.",
+            f"{label}: {_sessions(count)} booked"
+            + (f" ({within_units} units)" if within_units != count else "")
+            + f" but {left} unit{'' if left == 1 else 's'} left.",
         )
     return check

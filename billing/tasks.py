@@ -25,3 +25,6 @@ def check_authorization(authorization_id: int) -> None:
         return  # expired, cancelled or deleted since it was queued: nothing to warn about
     # The clinic's local date: an authorization's last day ends at midnight where the clinic is.
     authorization_check(authorization=authorization, today=timezone.localdate())
+
+
+from .preauth.tasks import follow_ups, release_submissions, submit_preauth  # noqa: E402,F401 - found by the worker

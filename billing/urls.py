@@ -14,3 +14,21 @@ urlpatterns = [
     path("patients/<int:patient_pk>/authorizations/", views.patient_authorizations_view, name="patient_authorizations"),
     path("patients/<int:patient_pk>/authorizations/new/", views.authorization_create_view, name="authorization_create"),
 ]
+
+from . import coverage_views  # noqa: E402 - coverage and pre-authorization pages
+
+urlpatterns += [
+    path("patients/<int:patient_pk>/coverage/", coverage_views.patient_coverage_view, name="patient_coverage"),
+    path("patients/<int:patient_pk>/coverage/policies/new/", coverage_views.policy_create_view, name="policy_create"),
+    path("patients/<int:patient_pk>/coverage/self-pay/", coverage_views.self_pay_view, name="self_pay"),
+    path("policies/<int:pk>/edit/", coverage_views.policy_edit_view, name="policy_edit"),
+    path(
+        "patients/<int:patient_pk>/authorizations/assemble/",
+        coverage_views.preauth_assemble_view,
+        name="preauth_assemble",
+    ),
+    path("authorizations/<int:pk>/submit/", coverage_views.authorization_submit_view, name="authorization_submit"),
+    path("authorizations/<int:pk>/packet/", coverage_views.authorization_packet_view, name="authorization_packet"),
+    path("preauthorization/work/", coverage_views.preauth_work_view, name="preauth_work"),
+    path("preauthorization/work/<int:pk>/done/", coverage_views.preauth_work_done_view, name="preauth_work_done"),
+]

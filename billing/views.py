@@ -14,6 +14,7 @@ from patients.selectors import get_patient_for_user
 from . import services
 from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
+from .preauth.lifecycle import preauth_appeal
 from .selectors import authorization_list, authorizations_visible_to, get_authorization_for_user
 from .services import WORKING_ROLES
 
@@ -53,6 +54,7 @@ def patient_authorizations_view(request, patient_pk):
         "authorizations": authorizations_visible_to(request.user).filter(patient=patient).order_by("-created_at"),
         "can_work": _can_work(request),
         "today": timezone.localdate(),
+        "payers": Payer.objects.filter(is_active=True),
     }
     return render(request, "billing/patient_authorizations.html", ctx)
 
@@ -90,6 +92,8 @@ def _detail(request, authorization, *, transition_form=None, status=200):
         "can_work": _can_work(request),
         "is_editable": authorization.status in services.EDITABLE_STATUSES,
         "running_out": services.is_running_out(authorization, today=timezone.localdate()),
+        "submissions": authorization.submissions.defer("packet"),
+        "work_items": authorization.work_items.select_related("done_by"),
     }
     return render(request, "billing/authorization_detail.html", ctx, status=status)
 
@@ -118,9 +122,16 @@ def authorization_transition_view(request, pk):
     form = TransitionForm(request.POST, current=authorization.status)
     if form.is_valid():
         try:
-            authorization = services.authorization_transition(
-                authorization=authorization, to=form.cleaned_data["to"], by=request.user, note=form.cleaned_data["note"]
-            )
+            if form.cleaned_data["to"] == services.Status.APPEALED:  # an appeal sends the packet again
+                preauth_appeal(authorization=authorization, by=request.user, note=form.cleaned_data["note"])
+                authorization.refresh_from_db()
+            else:
+                authorization = services.authorization_transition(
+                    authorization=authorization,
+                    to=form.cleaned_data["to"],
+                    by=request.user,
+                    note=form.cleaned_data["note"],
+                )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:

@@ -301,6 +301,16 @@ REMINDER_CONFIRM_LINK_DAYS = env_int("REMINDER_CONFIRM_LINK_DAYS", 4)
 # units is used (docs/clinical-references.md#prior-authorization suggests 14 days and 80 %).
 AUTHORIZATION_WARN_DAYS = env_int("AUTHORIZATION_WARN_DAYS", 14)
 AUTHORIZATION_WARN_UNITS_PERCENT = env_int("AUTHORIZATION_WARN_UNITS_PERCENT", 80)
+# Pre-authorization requests (billing/preauth): how packets reach payers (name -> dotted path of the channel), the
+# channel used when a payer names none, tries before a submission is given up, and how many days before an
+# authorization's last day staff are asked to request a renewal.
+PREAUTH_CHANNELS = {
+    "outbox": "billing.preauth.channels.outbox_channel",
+    "test": "billing.preauth.channels.test_channel",
+}
+PREAUTH_DEFAULT_CHANNEL = os.environ.get("PREAUTH_DEFAULT_CHANNEL", "outbox")
+PREAUTH_MAX_ATTEMPTS = env_int("PREAUTH_MAX_ATTEMPTS", 5)
+PREAUTH_RENEWAL_DAYS = env_int("PREAUTH_RENEWAL_DAYS", 21)
 
 # Celery: Redis when REDIS_URL is set; otherwise a broker that needs no server (make run's default).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -353,6 +363,14 @@ CELERY_BEAT_SCHEDULE = {
     "release-outbox-emails": {
         "task": "kap_clinic.kernel.outbox.tasks.release_outbox_emails",
         "schedule": 60.0,
+    },
+    "release-preauth-submissions": {
+        "task": "billing.preauth.release_submissions",
+        "schedule": 60.0,
+    },
+    "preauth-follow-ups": {
+        "task": "billing.preauth.follow_ups",
+        "schedule": crontab(hour=5, minute=40),
     },
     # Early in the clinic's day (CELERY_TIMEZONE), so the warnings are on the front desk's home page when it opens.
     "check-authorizations": {

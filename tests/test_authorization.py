@@ -189,6 +189,18 @@ MATRIX = {
     "reports:job": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
     "reports:job_progress": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
     "reports:job_download": ("report_job", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK)),
+    # Coverage and pre-authorization requests: staff who may see the patient read them; intake staff and admins record
+    # coverage, assemble, submit and send requests. An empty form POST is refused with the page (400); an empty
+    # assemble or submit is sent back with a message.
+    "billing:patient_coverage": ("patient_fk", "get", STAFF_ONLY),
+    "billing:policy_create": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:self_pay": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:policy_edit": ("policy", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
+    "billing:preauth_assemble": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    "billing:authorization_submit": ("authorization", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    "billing:authorization_packet": ("authorization", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
+    "billing:preauth_work": (None, "get", STAFF_ONLY),
+    "billing:preauth_work_done": ("work_item", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -332,6 +344,24 @@ def _objects(patient, front_desk, clinician, kind=None):
             by=front_desk,
             starts_on=date(2027, 1, 4),
             ends_on=date(2027, 3, 31),
+        )
+    if kind in ("policy", "work_item"):
+        from billing.models import InsurancePolicy, Payer, PreauthWorkItem
+        from billing.services import authorization_create
+
+        the_payer = Payer.objects.create(name="Matrix Health")
+        objects["policy"] = InsurancePolicy.objects.create(
+            patient=patient,
+            payer=the_payer,
+            member_id="M-1",
+            subscriber_name="Ada Quill",
+            effective_from=date(2026, 1, 1),
+        )
+        objects["work_item"] = PreauthWorkItem.objects.create(
+            authorization=authorization_create(patient=patient, payer=the_payer, by=front_desk),
+            kind="follow_up",
+            key="matrix-follow-up",
+            summary="Follow up with the payer.",
         )
     if kind == "integration":  # well clear of the dosing series booked above for the same clinician
         from datetime import datetime, time

@@ -14,6 +14,7 @@ from aftercare.selectors import (
     overdue_checkins_for_clinician,
     upcoming_integration_sessions,
 )
+from billing.coverage import coverage_of
 from billing.models import PriorAuthorization
 from billing.selectors import running_out
 from kap_clinic.kernel.accounts.models import User
@@ -192,6 +193,7 @@ def patient_chart(patient: Patient) -> dict:
         "status_changes": patient.status_changes.select_related("changed_by")[:10],
         # A lapsed or expired invitation is not "open": the chart must not claim the patient can still use it.
         "open_invite": patient.invites.filter(used_at__isnull=True, expires_at__gt=timezone.now()).first(),
+        "coverage": coverage_of(patient),
     }
 
 

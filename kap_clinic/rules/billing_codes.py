@@ -1,6 +1,8 @@
 """The billing codes a prior authorization may cover (docs/clinical-references.md#billing-codes), and reading a typed
 list of them."""
 
+import math
+
 AUTHORIZATION_CODES: dict[str, str] = {
     "G2082": "Esketamine visit, up to 56 mg, with observation (Medicare)",
     "G2083": "Esketamine visit, over 56 mg, with observation (Medicare)",
@@ -39,3 +41,53 @@ def parse_codes(text: str) -> tuple[list[str], list[str]]:
         else:
             codes.append(code)
     return codes, problems
+
+
+# ---- What a session bills, in the payer's units ---------------------------------------------------------------------
+
+# Spravato visits follow the dose given (docs/clinical-references.md#billing-codes): ≤ 56 mg is G2082, more G2083.
+SPRAVATO_LOW_DOSE_MAX_MG = 56
+
+# Codes whose unit is a milligram of drug (J0013: esketamine, 1 mg): the dose given is the number of units.
+PER_MG_CODES = frozenset({"J0013"})
+
+
+def session_codes(route: str, dose_mg: float | int | None) -> dict[str, int]:
+    """The codes a dosing session of this route bills and the units of each, given its dose in milligrams.
+
+    Intranasal esketamine: G2082 (≤ 56 mg) or G2083 (> 56 mg), one unit, and J0013 with one unit per milligram
+    (rounded up to the whole milligram; nothing when the dose is not known). IV ketamine: 96365 (the infusion) and
+    J3490 (the drug), one each. IM ketamine: 96372 and J3490, one each. Oral and sublingual doses are taken at the
+    clinic under a prescription and bill no procedure code here.
+    """
+    if route == "intranasal":
+        if dose_mg is None or dose_mg <= 0:
+            return {"G2082": 1}  # the visit is billed even before the dose is known; the lower code until then
+        mg = math.ceil(dose_mg)  # whole milligrams, rounded up
+        visit = "G2082" if dose_mg <= SPRAVATO_LOW_DOSE_MAX_MG else "G2083"
+        return {visit: 1, "J0013": mg}
+    if route == "iv":
+        return {"96365": 1, "J3490": 1}
+    if route == "im":
+        return {"96372": 1, "J3490": 1}
+    return {}
+
+
+def units_under(authorized_codes: list[str] | tuple[str, ...], billed: dict[str, int]) -> int:
+    """The units a session uses of an authorization covering `authorized_codes`.
+
+    A session uses an authorization only when it bills one of its codes. Its units are counted in the first of the
+    authorization's codes (in the order the payer listed them) that the session bills: an authorization for J0013
+    counts milligrams, one for G2083 counts visits. An authorization listing no codes counts one unit per session.
+    """
+    if not authorized_codes:
+        return 1
+    for code in authorized_codes:
+        if code in billed:
+            return billed[code]
+    return 0
+
+
+def covers(authorized_codes: list[str] | tuple[str, ...], billed: dict[str, int]) -> bool:
+    """Whether a session billing `billed` falls under an authorization for `authorized_codes`."""
+    return not authorized_codes or any(code in billed for code in authorized_codes)

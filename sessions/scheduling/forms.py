@@ -50,6 +50,13 @@ class PlanForm(BoundedInput, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    booking_override_reason = forms.CharField(
+        label="Book anyway because",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when the clinic refuses sessions the patient's insurance authorization does not cover.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,6 +109,13 @@ class RescheduleForm(BoundedInput, forms.Form):
         validators=[booking_date],
         label="New start",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    booking_override_reason = forms.CharField(
+        label="Book anyway because",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when the clinic refuses sessions the patient's insurance authorization does not cover.",
     )
 
 

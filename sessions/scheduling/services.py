@@ -30,7 +30,7 @@ from ..models import (
     TreatmentPlan,
 )
 from ..signals import session_status_changed
-from . import booking
+from . import booking, checks
 
 MIN_JUSTIFICATION = 20
 SPRAVATO_MAINTENANCE_DAYS = (7, 14)  # docs/clinical-references.md#spravato: weekly or every 2 weeks from week 9
@@ -92,6 +92,9 @@ def _aware(moment: datetime) -> datetime:
     clinic's zone would add wall-clock hours (Python compares and adds zone-aware datetimes of one zone by the
     clock on the wall), which made a 48-hour dose window 47 real hours long over the spring change."""
     return timezone.make_aware(moment, timezone.get_current_timezone()).astimezone(UTC)
+
+
+aware = _aware  # the planning page's forecast reads proposed slots the way booking saves them
 
 
 def clinic_calendar(*, clinician: User | None = None) -> cadence.ClinicCalendar:
@@ -253,6 +256,7 @@ def plan_create(
     session_doses: list[Decimal] | None = None,
     dose_override_reason: str = "",
     induction_sessions: int | None = None,
+    booking_override_reason: str = "",
 ) -> TreatmentPlan:
     """Book a whole series for an enrolled patient: one row per session, each with its planned dose, all or nothing.
 
@@ -321,6 +325,14 @@ def plan_create(
             problems.extend(exc.messages)
     if problems:
         raise ValidationError(problems)
+    booked = list(plan.sessions.all())
+    checks.booking_checks_enforce(
+        patient_id=patient.pk,
+        planned=[planned_session(s) for s in booked],
+        moving=[s.pk for s in booked],
+        override_reason=booking_override_reason,
+        by=by,
+    )
     if patient.status == Status.ENROLLED:
         patient_transition(patient=patient, to=Status.INDUCTION, by=by, reason=f"Treatment plan #{plan.pk} booked.")
     return plan
@@ -368,8 +380,21 @@ def _slot(session: DosingSession) -> cadence.PlannedSlot:
     )
 
 
+def planned_session(session: DosingSession) -> checks.PlannedSession:
+    """A booked (or about to be booked) session as the booking checks read it."""
+    return checks.PlannedSession(
+        starts_at=session.starts_at,
+        route=session.protocol.route,
+        dose=session.planned_dose,
+        dose_unit=session.protocol.dose_unit,
+        pk=session.pk,
+    )
+
+
 @transaction.atomic
-def session_reschedule(*, session: DosingSession, new_start: datetime, by: User) -> list[DosingSession]:
+def session_reschedule(
+    *, session: DosingSession, new_start: datetime, by: User, booking_override_reason: str = ""
+) -> list[DosingSession]:
     """Move one session; later sessions of the series move only as far as the minimum interval needs."""
     if by.role not in STAFF_ROLES:
         raise PermissionDenied
@@ -421,6 +446,14 @@ def session_reschedule(*, session: DosingSession, new_start: datetime, by: User)
     )
     if week_problems:
         raise ValidationError(week_problems)
+    if changed:
+        checks.booking_checks_enforce(
+            patient_id=session.patient_id,
+            planned=[planned_session(row) for row in changed],
+            moving=[row.pk for row in changed],
+            override_reason=booking_override_reason,
+            by=by,
+        )
     return changed
 
 

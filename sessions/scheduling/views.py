@@ -20,7 +20,7 @@ from screening.gate import enrollment_gate
 
 from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
-from . import services
+from . import checks, services
 from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
 
 PLAN_SESSIONS_PER_PAGE = 50
@@ -50,13 +50,14 @@ def plan_create_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     initial = {"first_day": timezone.localdate() + timedelta(days=1), "clinician": request.user}
     form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
-    preview, preview_rows = None, []
+    preview, preview_rows, forecasts = None, [], []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             if request.POST.get("action") == "confirm":
                 plan = services.plan_create(patient=patient, by=request.user, **data)
                 messages.success(request, f"{plan.sessions.count()} sessions booked.")
+                _warn_forecasts(request, patient.pk)
                 return redirect("sessions:plan_detail", pk=plan.pk)
             preview = services.plan_preview(
                 patient=patient,
@@ -70,6 +71,18 @@ def plan_create_view(request, patient_pk):
                 patient=patient, clinician=data["clinician"], room=data["room"], slots=preview
             )
             preview_rows = [{"slot": slot, "clashes": found} for slot, found in zip(preview, clashes, strict=True)]
+            forecasts = checks.booking_forecasts(
+                patient_id=patient.pk,
+                planned=[
+                    checks.PlannedSession(
+                        starts_at=services.aware(slot.start),
+                        route=data["protocol"].route,
+                        dose=data["planned_dose"],
+                        dose_unit=data["protocol"].dose_unit,
+                    )
+                    for slot in preview
+                ],
+            )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         except ValueError as exc:
@@ -81,6 +94,7 @@ def plan_create_view(request, patient_pk):
         "preview": preview,
         "preview_rows": preview_rows,
         "preview_clashes": sum(1 for row in preview_rows if row["clashes"]),
+        "forecasts": forecasts,
     }
     return render(request, "sessions/plan_form.html", ctx, status=400 if form.errors else 200)
 
@@ -110,16 +124,28 @@ def session_reschedule_view(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.session_reschedule(
-                session=session, new_start=form.cleaned_data["new_start"], by=request.user
+                session=session,
+                new_start=form.cleaned_data["new_start"],
+                by=request.user,
+                booking_override_reason=form.cleaned_data["booking_override_reason"],
             )
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
             messages.success(request, _moved_message(session, changed))
+            _warn_forecasts(request, session.patient_id)
             return redirect("sessions:plan_detail", pk=session.plan_id)
     record_chart_view(obj=session)
-    ctx = {"session": session, "patient": session.patient, "form": form}
+    forecasts = checks.booking_forecasts(patient_id=session.patient_id, planned=[])
+    ctx = {"session": session, "patient": session.patient, "form": form, "forecasts": forecasts}
     return render(request, "sessions/session_reschedule.html", ctx, status=400 if form.errors else 200)
+
+
+def _warn_forecasts(request, patient_id: int) -> None:
+    """Say at once what the booking checks find in the patient's bookings as they now stand."""
+    for forecast in checks.booking_forecasts(patient_id=patient_id, planned=[]):
+        for problem in forecast.problems:
+            messages.warning(request, f"{forecast.title}: {problem}")
 
 
 def _when(moment) -> str:

@@ -64,6 +64,7 @@ NOT_SHOWN = {
 LIST_OBJECTS = {
     "sessions:rems_pending": "rems_session",
     "billing:authorization_list": "authorization",
+    "billing:preauth_work": "work_item",
     "notifications:list": "reminder",
     "notifications:alerts": "staff_alert",
     "aftercare:portal_checkins": "checkin",

@@ -15,7 +15,14 @@ def payer(name: str = "Acme Health") -> Payer:
 
 
 def approved(
-    patient, by, *, starts_on=date(2027, 1, 4), ends_on=date(2027, 3, 31), units=10, reference="PA-1001"
+    patient,
+    by,
+    *,
+    starts_on=date(2027, 1, 4),
+    ends_on=date(2027, 3, 31),
+    units=10,
+    reference="PA-1001",
+    codes=("96365", "J3490"),
 ) -> PriorAuthorization:
     """An approved authorization, moved there through the service like staff would."""
     authorization = authorization_create(
@@ -23,7 +30,7 @@ def approved(
         payer=payer(),
         by=by,
         reference=reference,
-        codes=["G2083", "J0013"],
+        codes=list(codes),
         units_authorized=units,
         starts_on=starts_on,
         ends_on=ends_on,
@@ -37,9 +44,20 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
-def book(patient, clinician, day: date, *, status: str = "scheduled", hour: int = 9, minute: int = 0):
-    """One IV session for the patient on that clinic-local day, through the booking service, then given `status`."""
-    iv = Protocol.objects.get(route="iv")
+def book(
+    patient,
+    clinician,
+    day: date,
+    *,
+    status: str = "scheduled",
+    hour: int = 9,
+    minute: int = 0,
+    route: str = "iv",
+    dose=None,
+):
+    """One session (IV unless `route` says otherwise) for the patient on that clinic-local day, through the booking
+    service, then given `status`; `dose` is the planned dose (the protocol's usual dose if not given)."""
+    iv = Protocol.objects.filter(route=route, is_active=True).order_by("pk").first()
     room = Room.objects.get_or_create(name="Room A")[0]
     enrollment = Enrollment.objects.filter(patient=patient, status=Enrollment.Status.ACTIVE).first()
     if enrollment is None:
@@ -59,6 +77,7 @@ def book(patient, clinician, day: date, *, status: str = "scheduled", hour: int 
             plan=plan,
             patient=patient,
             protocol=iv,
+            planned_dose=iv.default_dose if dose is None else dose,
             sequence=sequence,
             phase="induction",
             room=room,

@@ -60,14 +60,14 @@ def test_status_steps_record_who_and_when(patient, front_desk, admin_user):
         ((), "approved"),  # a draft is submitted first
         ((), "expired"),
         (("submitted",), "expired"),
-        (("submitted", "denied"), "approved"),  # denied is final
+        (("submitted", "denied"), "approved"),  # a denial is answered only by an appeal
         (("cancelled",), "submitted"),
     ],
 )
 def test_steps_outside_the_allowed_path_are_refused(patient, front_desk, path, refused):
     authorization = draft(patient, front_desk, reference="PA-9", units_authorized=12, starts_on=JAN_4, ends_on=MAR_31)
     for step in path:
-        authorization_transition(authorization=authorization, to=step, by=front_desk)
+        authorization_transition(authorization=authorization, to=step, by=front_desk, note="The payer's reason")
     with pytest.raises(ValidationError, match="cannot be marked"):
         authorization_transition(authorization=authorization, to=refused, by=front_desk)
     authorization.refresh_from_db()

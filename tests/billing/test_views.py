@@ -63,7 +63,7 @@ def test_unknown_codes_are_refused_and_what_was_typed_is_kept(client_for, front_
 
 
 def test_edit_shows_the_codes_as_typed_text_and_keeps_input_on_error(client_for, front_desk, patient):
-    authorization = approved(patient, front_desk)
+    authorization = approved(patient, front_desk, codes=("G2083", "J0013"))
     client = client_for(front_desk)
     url = reverse("billing:authorization_edit", kwargs={"pk": authorization.pk})
     assert 'value="G2083, J0013"' in client.get(url).content.decode()

@@ -18,6 +18,7 @@ class ClinicSettingsForm(BoundedInput, forms.ModelForm):
             "pcl5_cutoff",
             *ClinicSettings.DOSING_DAY_FIELDS,
             "rems_warn_days",
+            "authorization_hard_stop",
             *ClinicSettings.AFTERCARE_FIELDS,
         ]
 

@@ -155,6 +155,12 @@ class ClinicSettings(models.Model):
         blank=True,
         help_text="e.g. NY; blank for the country's holidays only.",
     )
+    # Booking past what the patient's insurance authorized: a warning, or (when set) refused without a written override.
+    authorization_hard_stop = models.BooleanField(
+        "Refuse bookings an authorization does not cover",
+        default=False,
+        help_text="Sessions beyond the authorized units or outside its dates need a written, audited override.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (
