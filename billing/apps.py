@@ -7,6 +7,12 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         # The services module needs the models, which load only once every app is registered.
+        from kap_clinic.kernel import reference_data
+
+        from .ledger import reference_data as ledger_defaults
+        from .ledger.charges import connect_charge_signals
         from .services import connect_session_signals
 
         connect_session_signals()
+        connect_charge_signals()
+        reference_data.register(ledger_defaults.seed)

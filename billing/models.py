@@ -117,3 +117,6 @@ class AuthorizationStatusChange(models.Model):
 auditlog.register(Payer)
 auditlog.register(PriorAuthorization, exclude_fields=["updated_at", "units_counted_at"])
 auditlog.register(AuthorizationStatusChange)
+
+
+from .ledger_models import *  # noqa: E402,F403 (the patient ledger's models, kept in their own module)

@@ -14,3 +14,7 @@ urlpatterns = [
     path("patients/<int:patient_pk>/authorizations/", views.patient_authorizations_view, name="patient_authorizations"),
     path("patients/<int:patient_pk>/authorizations/new/", views.authorization_create_view, name="authorization_create"),
 ]
+
+from .ledger_urls import urlpatterns as ledger_urlpatterns  # noqa: E402 (the patient ledger's pages)
+
+urlpatterns += ledger_urlpatterns

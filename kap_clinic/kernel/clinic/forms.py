@@ -19,6 +19,7 @@ class ClinicSettingsForm(BoundedInput, forms.ModelForm):
             *ClinicSettings.DOSING_DAY_FIELDS,
             "rems_warn_days",
             *ClinicSettings.AFTERCARE_FIELDS,
+            *ClinicSettings.BILLING_FIELDS,
         ]
 
     def __init__(self, *args, **kwargs):

@@ -1,0 +1,169 @@
+"""Charges, each exactly once: a completed dosing session's codes (one row per session and code, held unique by the
+database, so a retried or raced completion adds nothing), and the clinic's late-cancellation and no-show fees.
+
+Driven by `sessions.signals.session_status_changed`, in the transaction that completes, cancels or marks the
+session; the rows are inserted with ON CONFLICT DO NOTHING, so two completions racing leave one set of charges.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.rules import sliding_scale
+from sessions.models import DosingSession
+from sessions.models.scheduling import Route
+from sessions.signals import session_status_changed
+
+from ..ledger_models import Charge
+from .fees import fee_lookup
+from .sliding_scale import current_discount
+
+SPRAVATO_LOW_DOSE_MG = Decimal("56")
+LATE_CANCEL_CODE = "LATE-CANCEL"
+NO_SHOW_CODE = "NO-SHOW"
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    units: Decimal
+
+
+def session_codes(*, route: str, dose_mg: Decimal | None, infusion_minutes: int | None = None) -> list[Line]:
+    """The codes a dosing session of this route bills, with their units (docs/clinical-references.md#billing-codes).
+
+    IV: the first hour of infusion, each further hour begun after 30 minutes more, and the drug. IM: the injection
+    and the drug. Spravato: the visit code by the dose given (up to 56 mg, over 56 mg), which includes the drug and
+    the 2 hours' observation. Sublingual and oral: an established-patient office visit."""
+    one = Decimal(1)
+    if route == Route.IV:
+        lines = [Line("96365", one)]
+        extra_hours = max(0, ((infusion_minutes or 0) - 31) // 60)
+        if extra_hours:
+            lines.append(Line("96366", Decimal(extra_hours)))
+        return [*lines, Line("J3490", one)]
+    if route == Route.IM:
+        return [Line("96372", one), Line("J3490", one)]
+    if route == Route.INTRANASAL:
+        return [Line("G2082" if (dose_mg or 0) <= SPRAVATO_LOW_DOSE_MG else "G2083", one)]
+    return [Line("99213", one)]
+
+
+def _dose_facts(session: DosingSession) -> tuple[Decimal | None, int | None]:
+    dose = getattr(session, "dose_administration", None)
+    if dose is not None:
+        return dose.dose_mg_given, dose.infusion_minutes
+    return session.planned_dose, None
+
+
+def _charge(session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int) -> Charge | None:
+    fee = fee_lookup(code, route=session.protocol.route)
+    if fee is None:
+        return None
+    list_amount = (fee.price * units).quantize(Decimal("0.01"))
+    return Charge(
+        patient_id=session.patient_id,
+        session=session,
+        kind=kind,
+        code=code,
+        description=fee.description,
+        service_date=timezone.localtime(session.starts_at).date(),
+        units=units,
+        unit_price=fee.price,
+        list_amount=list_amount,
+        discount_percent=discount,
+        amount=sliding_scale.discounted(list_amount, discount),
+    )
+
+
+def _fee(session: DosingSession, *, code: str, kind: str, amount: Decimal, description: str) -> Charge:
+    return Charge(
+        patient_id=session.patient_id,
+        session=session,
+        kind=kind,
+        code=code,
+        description=description,
+        service_date=timezone.localtime(session.starts_at).date(),
+        units=Decimal(1),
+        unit_price=amount,
+        list_amount=amount,
+        amount=amount,
+    )
+
+
+def _insert_once(rows: list[Charge]) -> None:
+    # ON CONFLICT DO NOTHING against charge_once_per_session_code: a repeat, or a racing twin, inserts nothing.
+    Charge.objects.bulk_create([row for row in rows if row is not None], ignore_conflicts=True)
+
+
+def session_charges_post(*, session: DosingSession) -> list[Charge]:
+    """The completed session's charges, created the first time and left as they are after that."""
+    session = DosingSession.objects.select_related("protocol").get(pk=session.pk)
+    if session.status != DosingSession.Status.COMPLETED:
+        raise ValidationError("Only a completed session is charged for its services.")
+    dose_mg, infusion_minutes = _dose_facts(session)
+    discount = current_discount(session.patient_id, on=timezone.localtime(session.starts_at).date())
+    lines = session_codes(route=session.protocol.route, dose_mg=dose_mg, infusion_minutes=infusion_minutes)
+    _insert_once(
+        [
+            _charge(session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount)
+            for line in lines
+        ]
+    )
+    return list(Charge.objects.filter(session=session, kind=Charge.Kind.SERVICE))
+
+
+def cancellation_fee_post(*, session: DosingSession, cancelled_at=None) -> Charge | None:
+    """The late-cancellation fee, when the clinic charges one and the session was cancelled inside its window."""
+    policy = ClinicSettings.load()
+    cancelled_at = cancelled_at or timezone.now()
+    if policy.late_cancel_fee <= 0:
+        return None
+    if (session.starts_at - cancelled_at).total_seconds() >= policy.late_cancel_hours * 3600:
+        return None
+    _insert_once(
+        [
+            _fee(
+                session,
+                code=LATE_CANCEL_CODE,
+                kind=Charge.Kind.LATE_CANCEL,
+                amount=policy.late_cancel_fee,
+                description=f"Cancelled less than {policy.late_cancel_hours} hours before the session",
+            )
+        ]
+    )
+    return Charge.objects.get(session=session, code=LATE_CANCEL_CODE)
+
+
+def no_show_fee_post(*, session: DosingSession) -> Charge | None:
+    policy = ClinicSettings.load()
+    if policy.no_show_fee <= 0:
+        return None
+    _insert_once(
+        [
+            _fee(
+                session,
+                code=NO_SHOW_CODE,
+                kind=Charge.Kind.NO_SHOW,
+                amount=policy.no_show_fee,
+                description="Missed session (no-show)",
+            )
+        ]
+    )
+    return Charge.objects.get(session=session, code=NO_SHOW_CODE)
+
+
+def _on_status_changed(sender, *, session, from_status, to_status, **kwargs) -> None:
+    if to_status == DosingSession.Status.COMPLETED:
+        session_charges_post(session=session)
+    elif to_status == DosingSession.Status.CANCELLED:
+        cancellation_fee_post(session=session)
+    elif to_status == DosingSession.Status.NO_SHOW:
+        no_show_fee_post(session=session)
+
+
+def connect_charge_signals() -> None:
+    session_status_changed.connect(_on_status_changed, dispatch_uid="billing.charges_on_session_status")
