@@ -7,7 +7,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-from billing.ledger.reference_data import seed
+from billing.ledger import reference_data
+
+
+# The fee schedule and the poverty guideline (billing/ledger/reference_data.py), written once.
+def seed(apps, schema_editor):
+    reference_data.seed(apps)
 
 
 class Migration(migrations.Migration):
