@@ -1,4 +1,4 @@
-"""Good Faith Estimates for self-pay patients (No Surprises Act; docs/clinical-references.md#good-faith-estimate):
+"""Good Faith Estimates for self-pay patients (No Surprises Act; docs/clinical-references.md#self-pay):
 the expected charges of a treatment plan's planned sessions, priced from the fee schedule with the patient's
 sliding-scale discount, given in the portal by the deadline kap_clinic.rules.good_faith_estimate sets, and compared
 with what was billed afterwards ($400 or more above it: the patient may dispute the bill)."""

@@ -1,4 +1,4 @@
-"""When a Good Faith Estimate is owed (No Surprises Act; docs/clinical-references.md#good-faith-estimate).
+"""When a Good Faith Estimate is owed (No Surprises Act; docs/clinical-references.md#self-pay).
 
 For an uninsured or self-pay patient: a service scheduled at least 3 business days ahead needs the estimate in writing
 within 1 business day of scheduling; at least 10 business days ahead, within 3 business days; on request, within 3

@@ -1,6 +1,6 @@
 """Sliding-fee tiers: a household's income against the year's federal poverty guideline for its size.
 
-The common model (HRSA health-center rules, docs/clinical-references.md#sliding-scale): a full discount at or below
+The common model (HRSA health-center rules, docs/clinical-references.md#self-pay): a full discount at or below
 100% of the guideline, no discount above 200%, and tiers in between. The guideline's figures (first person, each
 additional person) and the tiers are parameters: the clinic keeps a table per year and may change the tiers.
 

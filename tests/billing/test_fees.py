@@ -15,8 +15,29 @@ pytestmark = pytest.mark.django_db
 
 def test_every_code_of_the_reference_is_priced_including_the_add_on_and_prolonged_codes():
     codes = set(FeeScheduleItem.objects.values_list("code", flat=True))
-    for code in ["90791", "90792", "90832", "90834", "90837", "90833", "90836", "90838", "90785", "99417", "99415",
-                 "99416", "G2082", "G2083", "J0013", "96365", "96366", "J3490", "96372", "99205", "99215"]:
+    for code in [
+        "90791",
+        "90792",
+        "90832",
+        "90834",
+        "90837",
+        "90833",
+        "90836",
+        "90838",
+        "90785",
+        "99417",
+        "99415",
+        "99416",
+        "G2082",
+        "G2083",
+        "J0013",
+        "96365",
+        "96366",
+        "J3490",
+        "96372",
+        "99205",
+        "99215",
+    ]:
         assert code in codes, code
     assert "S0013" not in codes  # retired on 2026-01-01: never billed again
     assert FeeScheduleItem.objects.get(code="G2083").price == Decimal("1289.82")
@@ -29,7 +50,9 @@ def test_a_route_has_its_own_price_before_the_any_route_one():
     assert fee_lookup("99213", route="iv").price == Decimal("110.00")  # the office visit on its own
 
 
-@pytest.mark.parametrize(("minutes", "code"), [(16, "90832"), (37, "90832"), (38, "90834"), (52, "90834"), (53, "90837")])
+@pytest.mark.parametrize(
+    ("minutes", "code"), [(16, "90832"), (37, "90832"), (38, "90834"), (52, "90834"), (53, "90837")]
+)
 def test_psychotherapy_prices_follow_the_time_rule(minutes, code):
     assert fee_lookup(code, minutes=minutes) is not None
     others = {"90832", "90834", "90837"} - {code}
