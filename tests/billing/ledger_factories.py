@@ -17,13 +17,11 @@ def complete(session: DosingSession) -> DosingSession:
     """Discharge the patient: the session becomes completed through the sessions app's status change (which
     announces it, as discharge does)."""
     with transaction.atomic():
-        if session.status != DosingSession.Status.IN_PROGRESS:
-            DosingSession.objects.filter(pk=session.pk).update(status=DosingSession.Status.IN_PROGRESS)
         return _set_status(session, DosingSession.Status.COMPLETED, allowed_from=(DosingSession.Status.IN_PROGRESS,))
 
 
 def spravato_session(patient, clinician, day: date, *, dose: str) -> DosingSession:
-    """An intranasal esketamine session of the patient's IV plan's patient, with its own planned dose."""
+    """An intranasal esketamine session under way, in the patient's plan, with its own planned dose."""
     first = book(patient, clinician, day - timedelta(days=7))
     nasal = Protocol.objects.get(route="intranasal")
     starts_at = at(day, 10)
@@ -39,6 +37,7 @@ def spravato_session(patient, clinician, day: date, *, dose: str) -> DosingSessi
             clinician=clinician,
             starts_at=starts_at,
             ends_at=starts_at + timedelta(minutes=nasal.session_minutes),
+            status=DosingSession.Status.IN_PROGRESS,
         )
     )
 
