@@ -2,6 +2,7 @@
 cancellations and no-shows follow the clinic's fee policy."""
 
 import threading
+import time as clock
 from datetime import timedelta
 from decimal import Decimal
 
@@ -165,7 +166,8 @@ def on_postgresql():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_completions_at_once_charge_once(on_postgresql, patient, clinician):
-    session = book(patient, clinician, SERVICE_DAY, status="in_progress")
+    with transaction.atomic():
+        session = book(patient, clinician, SERVICE_DAY, status="in_progress")
     barrier = threading.Barrier(2, timeout=WAIT_SECONDS)
     results = {}
 
@@ -185,7 +187,8 @@ def test_two_completions_at_once_charge_once(on_postgresql, patient, clinician):
 def test_charging_raced_past_the_session_lock_still_charges_once(on_postgresql, patient, clinician):
     """Both transactions charge the same completed session; the second inserts while the first has not committed,
     waits on the unique key, and then inserts nothing."""
-    session = book(patient, clinician, SERVICE_DAY)
+    with transaction.atomic():
+        session = book(patient, clinician, SERVICE_DAY)
     DosingSession.objects.filter(pk=session.pk).update(status=DosingSession.Status.COMPLETED)
     first_inserted, second_started = threading.Event(), threading.Event()
     results = {}
@@ -195,6 +198,7 @@ def test_charging_raced_past_the_session_lock_still_charges_once(on_postgresql, 
             rows = session_charges_post(session=session)
             first_inserted.set()
             second_started.wait(WAIT_SECONDS)
+            clock.sleep(0.5)  # the second's insert is now waiting on this one's uncommitted row
             return rows
 
     def second():
