@@ -41,7 +41,8 @@ def estimate_lines(plan: TreatmentPlan, *, discount: int = 0) -> tuple[list[dict
             if fee is None:
                 continue
             row = totals.setdefault(
-                line.code, {"code": line.code, "description": fee.description, "units": ZERO, "unit_price": fee.price}
+                line.code,
+                {"code": line.code, "description": fee.description, "units": Decimal(0), "unit_price": fee.price},
             )
             row["units"] += line.units
     lines, total = [], ZERO
