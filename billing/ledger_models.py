@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from patients.models import Patient
 from sessions.models import DosingSession, TreatmentPlan
@@ -146,7 +147,8 @@ class Invoice(models.Model):
         ordering = ["-issued_on", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(balance=F("total_charged") - F("total_paid") - F("total_adjusted")),
+                # Rounded to the cent: exact on PostgreSQL's NUMERIC, and SQLite's binary numbers compare equal too.
+                condition=Q(balance=Round(F("total_charged") - F("total_paid") - F("total_adjusted"), 2)),
                 name="invoice_balance_reconciles",
             ),
             models.CheckConstraint(

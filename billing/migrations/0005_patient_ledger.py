@@ -3,6 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.expressions
+import django.db.models.functions.math
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -174,7 +175,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('balance', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('total_charged'), '-', models.F('total_paid')), '-', models.F('total_adjusted')))), name='invoice_balance_reconciles'),
+            constraint=models.CheckConstraint(condition=models.Q(('balance', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('total_charged'), '-', models.F('total_paid')), '-', models.F('total_adjusted')), 2))), name='invoice_balance_reconciles'),
         ),
         migrations.AddConstraint(
             model_name='invoice',
