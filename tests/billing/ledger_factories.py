@@ -22,7 +22,9 @@ def complete(session: DosingSession) -> DosingSession:
 
 def spravato_session(patient, clinician, day: date, *, dose: str) -> DosingSession:
     """An intranasal esketamine session under way, in the patient's plan, with its own planned dose."""
-    first = book(patient, clinician, day - timedelta(days=7))
+    first = DosingSession.objects.filter(patient=patient).order_by("-sequence").first() or book(
+        patient, clinician, day - timedelta(days=7)
+    )
     nasal = Protocol.objects.get(route="intranasal")
     starts_at = at(day, 10)
     return _save_booking(
