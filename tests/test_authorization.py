@@ -165,6 +165,20 @@ MATRIX = {
     "billing:authorization_edit": ("authorization", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
     "billing:authorization_transition": ("authorization", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
     "billing:authorization_refresh": ("authorization", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    "billing:fee_schedule": (None, "get", STAFF_ONLY),
+    "billing:patient_billing": ("patient_fk", "get", STAFF_ONLY),
+    "billing:invoice_create": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    "billing:sliding_scale": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:estimate_create": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:invoice_detail": ("invoice", "get", STAFF_ONLY),
+    "billing:payment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:adjustment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:superbill": ("invoice", "get", STAFF_ONLY),
+    "billing:estimate_detail": ("estimate", "get", STAFF_ONLY),
+    "billing:portal_billing": (None, "get", PATIENT_ONLY),
+    "billing:portal_invoice": ("invoice", "get", PATIENT_ONLY),
+    "billing:portal_superbill": ("invoice", "get", PATIENT_ONLY),
+    "billing:portal_estimate": ("estimate", "get", PATIENT_ONLY),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -309,6 +323,26 @@ def _objects(patient, front_desk, clinician, kind=None):
             starts_on=date(2027, 1, 4),
             ends_on=date(2027, 3, 31),
         )
+    if kind == "invoice":  # a charge for the first session, invoiced
+        from billing.ledger.invoices import invoice_create
+        from billing.models import Charge
+
+        Charge.objects.create(
+            patient=patient,
+            session=objects["session"],
+            code="96365",
+            description="IV infusion, first hour",
+            service_date=timezone.localdate(),
+            units=1,
+            unit_price=Decimal("200.00"),
+            list_amount=Decimal("200.00"),
+            amount=Decimal("200.00"),
+        )
+        objects["invoice"] = invoice_create(patient=patient, by=front_desk)
+    if kind == "estimate":
+        from billing.ledger.estimate import estimate_give
+
+        objects["estimate"] = estimate_give(plan=plan, by=front_desk)
     if kind == "integration":  # well clear of the dosing series booked above for the same clinician
         from datetime import datetime, time
 
