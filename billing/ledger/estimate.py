@@ -99,7 +99,7 @@ def estimate_billed(estimate: GoodFaithEstimate) -> Decimal:
     billed = Charge.objects.filter(session__plan_id=estimate.plan_id, kind=Charge.Kind.SERVICE).aggregate(
         total=Sum("amount")
     )["total"]
-    return billed or ZERO
+    return Decimal(billed or ZERO).quantize(Decimal("0.01"))
 
 
 def estimate_exceeded(estimate: GoodFaithEstimate) -> bool:

@@ -32,7 +32,7 @@ def _money(amount) -> Decimal:
 
 
 def _sum(rows, field: str = "amount") -> Decimal:
-    return rows.aggregate(total=Sum(field))["total"] or ZERO
+    return Decimal(rows.aggregate(total=Sum(field))["total"] or ZERO).quantize(CENT)
 
 
 def _reconcile(invoice: Invoice) -> Invoice:
