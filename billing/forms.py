@@ -1,7 +1,7 @@
 from django import forms
 
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
-from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, parse_codes
+from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, RETIRED_CODES, parse_codes
 
 from .models import Payer, PriorAuthorization
 from .services import TRANSITIONS
@@ -38,6 +38,11 @@ class AuthorizationForm(BoundedInput, forms.Form):
         validators=[authorization_date],
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+    keep_retired_codes = forms.BooleanField(
+        label="Record a retired code anyway (an older authorization issued under it)",
+        required=False,
+        help_text="S0013 was replaced by J0013 on 2026-01-01; the payer may need the authorization redone.",
+    )
 
     def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
         if instance is not None and "initial" not in kwargs:
@@ -49,6 +54,7 @@ class AuthorizationForm(BoundedInput, forms.Form):
                 "starts_on": instance.starts_on,
                 "ends_on": instance.ends_on,
                 "notes": instance.notes,
+                "keep_retired_codes": any(code in RETIRED_CODES for code in instance.codes),
             }
         super().__init__(*args, **kwargs)
         if instance is not None:
@@ -58,13 +64,29 @@ class AuthorizationForm(BoundedInput, forms.Form):
             )
 
     def clean_codes(self) -> list[str]:
-        codes, problems = parse_codes(self.cleaned_data["codes"])
+        text = self.cleaned_data["codes"]
+        codes, problems = parse_codes(text)
+        # Retired codes are kept aside: staff may still record one on an older authorization, with a warning.
+        typed = [raw.strip().upper().lstrip("+") for raw in (text or "").replace(";", ",").split(",")]
+        self.retired_codes = [code for code in dict.fromkeys(typed) if code in RETIRED_CODES]
+        problems = [problem for problem in problems if problem not in RETIRED_CODES.values()]
         if problems:
-            raise forms.ValidationError(problems)
+            raise forms.ValidationError([*problems, *(RETIRED_CODES[code] for code in self.retired_codes)])
         return codes
 
     def clean(self):
         cleaned = super().clean()
+        keep_retired = cleaned.pop("keep_retired_codes", False)
+        retired = getattr(self, "retired_codes", [])
+        if retired and "codes" in cleaned:
+            if keep_retired:
+                cleaned["codes"] = [*cleaned["codes"], *retired]
+            else:
+                self.add_error(
+                    "codes",
+                    [RETIRED_CODES[code] for code in retired]
+                    + ["Tick the box below to record it anyway on an older authorization."],
+                )
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", "The last day must not be before the first day.")

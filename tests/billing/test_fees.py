@@ -96,3 +96,22 @@ def test_staff_see_the_fee_schedule_and_admins_edit_it(client_for, front_desk, a
     }
     assert admin.post(change, data).status_code == 302
     assert FeeScheduleItem.objects.get(pk=fee.pk).price == Decimal("30.00")
+
+
+def test_legacy_s0013_is_recorded_on_an_older_authorization_only_after_the_warning(client_for, front_desk, patient):
+    from billing.models import PriorAuthorization
+    from tests.billing.test_views import form_data
+
+    client = client_for(front_desk)
+    url = reverse("billing:authorization_create", kwargs={"patient_pk": patient.pk})
+    warned = client.post(url, form_data(codes="G2083, S0013"))
+    assert warned.status_code == 400
+    assert b"S0013 was replaced by J0013 on 2026-01-01." in warned.content
+    assert b"Record a retired code anyway" in warned.content
+    assert not PriorAuthorization.objects.exists()
+    saved = client.post(url, form_data(codes="G2083, S0013", keep_retired_codes="on"))
+    assert saved.status_code == 302
+    authorization = PriorAuthorization.objects.get()
+    assert authorization.codes == ["G2083", "S0013"]
+    edit = client.get(reverse("billing:authorization_edit", kwargs={"pk": authorization.pk}))
+    assert b'name="keep_retired_codes"' in edit.content and b"checked" in edit.content
