@@ -212,3 +212,27 @@ def test_charging_raced_past_the_session_lock_still_charges_once(on_postgresql, 
         thread.join(WAIT_SECONDS)
     assert all(isinstance(result, list) for result in results.values()), results
     assert [code for code, _, _ in codes(session)] == ["96365", "J3490"]
+
+
+@pytest.mark.django_db
+def test_admins_set_the_fee_policy_and_superbill_provider_on_the_settings_page(client_for, admin_user):
+    from django.urls import reverse
+
+    from tests.clinic.test_settings import _settings_post
+
+    client = client_for(admin_user)
+    changes = {
+        "late_cancel_hours": 48,
+        "late_cancel_fee": "60.00",
+        "no_show_fee": "120.00",
+        "billing_npi": "1234567893",
+    }
+    assert client.post(reverse("clinic:settings"), _settings_post(**changes)).status_code == 302
+    policy = ClinicSettings.load()
+    assert (policy.late_cancel_hours, policy.late_cancel_fee, policy.no_show_fee) == (
+        48,
+        Decimal("60.00"),
+        Decimal("120.00"),
+    )
+    refused = client.post(reverse("clinic:settings"), _settings_post(billing_npi="12345", billing_tax_id="x"))
+    assert refused.status_code == 400 and ClinicSettings.load().billing_npi == "1234567893"
