@@ -236,3 +236,13 @@ def test_admins_set_the_fee_policy_and_superbill_provider_on_the_settings_page(c
     )
     refused = client.post(reverse("clinic:settings"), _settings_post(billing_npi="12345", billing_tax_id="x"))
     assert refused.status_code == 400 and ClinicSettings.load().billing_npi == "1234567893"
+
+
+@pytest.mark.django_db
+def test_discharge_from_the_session_record_charges_the_session(patient, clinician, time_machine):
+    from tests.sessions.record_helpers import book_session, discharged
+
+    session = book_session(patient, clinician)
+    time_machine.move_to(session.starts_at, tick=False)
+    discharged(session, clinician, time_machine)
+    assert [code for code, _, _ in codes(session)] == ["96365", "J3490"]  # a 40-minute infusion: the first hour
