@@ -175,6 +175,8 @@ class Charge(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="charges")
     session = models.ForeignKey(DosingSession, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # An integration session's id, as aftercare announces it (billing does not read aftercare's tables).
+    integration_session_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SERVICE)
     code = models.CharField(max_length=12)
     description = models.CharField(max_length=200)
@@ -192,6 +194,11 @@ class Charge(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "code"], condition=Q(session__isnull=False), name="charge_once_per_session_code"
+            ),
+            models.UniqueConstraint(
+                fields=["integration_session_id", "code"],
+                condition=Q(integration_session_id__isnull=False),
+                name="charge_once_per_integration_code",
             ),
             models.CheckConstraint(
                 condition=Q(amount__gte=0, amount__lte=F("list_amount"), units__gt=0), name="charge_amount_plausible"

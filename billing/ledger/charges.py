@@ -156,6 +156,38 @@ def no_show_fee_post(*, session: DosingSession) -> Charge | None:
     return Charge.objects.get(session=session, code=NO_SHOW_CODE)
 
 
+PSYCHOTHERAPY_CODES = ("90837", "90834", "90832")  # 53+ / 38-52 / 16-37 face-to-face minutes
+
+
+def integration_charges_post(
+    *, patient_id: int, integration_session_id: int, minutes: int, starts_at, route: str = ""
+) -> list[Charge]:
+    """A held integration session's psychotherapy code by its minutes (CPT time rule), charged once; under 16
+    minutes nothing is billable."""
+    fee = next((f for code in PSYCHOTHERAPY_CODES if (f := fee_lookup(code, route=route, minutes=minutes))), None)
+    if fee is None:
+        return []
+    day = timezone.localtime(starts_at).date()
+    discount = current_discount(patient_id, on=day)
+    _insert_once(
+        [
+            Charge(
+                patient_id=patient_id,
+                integration_session_id=integration_session_id,
+                code=fee.code,
+                description=fee.description,
+                service_date=day,
+                units=Decimal(1),
+                unit_price=fee.price,
+                list_amount=fee.price,
+                discount_percent=discount,
+                amount=sliding_scale.discounted(fee.price, discount),
+            )
+        ]
+    )
+    return list(Charge.objects.filter(integration_session_id=integration_session_id))
+
+
 def _on_status_changed(sender, *, session, from_status, to_status, **kwargs) -> None:
     if to_status == DosingSession.Status.COMPLETED:
         session_charges_post(session=session)

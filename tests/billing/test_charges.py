@@ -246,3 +246,27 @@ def test_discharge_from_the_session_record_charges_the_session(patient, clinicia
     time_machine.move_to(session.starts_at, tick=False)
     discharged(session, clinician, time_machine)
     assert [code for code, _, _ in codes(session)] == ["96365", "J3490"]  # a 40-minute infusion: the first hour
+
+
+@pytest.mark.django_db
+def test_a_held_integration_session_is_charged_its_psychotherapy_code_once(patient, clinician):
+    from aftercare.services import integration_session_book, integration_session_complete
+    from billing.ledger.charges import integration_charges_post
+
+    with time_machine.travel(at(SERVICE_DAY, 7), tick=False):
+        held = integration_session_book(
+            patient=patient, clinician=clinician, modality="cbt", starts_at=at(SERVICE_DAY, 15), by=clinician
+        )
+    with time_machine.travel(at(SERVICE_DAY, 16), tick=False):
+        integration_session_complete(integration_session=held, notes="Integration of the first session.", by=clinician)
+    assert held.duration_minutes == 50
+    charges = list(Charge.objects.filter(integration_session_id=held.pk).values_list("code", "amount", "service_date"))
+    assert charges == [("90834", Decimal("140.00"), SERVICE_DAY)]  # 38-52 minutes face to face
+    integration_charges_post(
+        patient_id=patient.pk, integration_session_id=held.pk, minutes=50, starts_at=held.starts_at
+    )
+    assert Charge.objects.filter(integration_session_id=held.pk).count() == 1
+    assert (
+        integration_charges_post(patient_id=patient.pk, integration_session_id=0, minutes=15, starts_at=held.starts_at)
+        == []
+    )
