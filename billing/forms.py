@@ -41,7 +41,7 @@ class AuthorizationForm(BoundedInput, forms.Form):
     keep_retired_codes = forms.BooleanField(
         label="Record a retired code anyway (an older authorization issued under it)",
         required=False,
-        help_text="S0013 was replaced by J0013 on 2026-01-01; the payer may need the authorization redone.",
+        help_text="For a code the payer retired since (J0013 replaced S0013 in 2026): they may ask for it to be redone.",
     )
 
     def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
