@@ -41,7 +41,7 @@ class AuthorizationForm(BoundedInput, forms.Form):
     keep_retired_codes = forms.BooleanField(
         label="Record a retired code anyway (an older authorization issued under it)",
         required=False,
-        help_text="For a code the payer retired since (J0013 replaced S0013 in 2026): they may ask for it to be redone.",
+        help_text="For a code retired since (J0013 replaced S0013 in 2026): the payer may ask for it to be redone.",
     )
 
     def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
