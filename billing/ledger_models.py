@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -64,6 +65,13 @@ class FeeScheduleItem(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.description}"
+
+    def clean(self):
+        self.code = self.code.strip().upper().lstrip("+")
+        same = FeeScheduleItem.objects.filter(code=self.code, route=self.route, min_minutes=self.min_minutes)
+        # Blank minutes are NULL, which a unique index lets repeat: one price per code and route is checked here.
+        if same.exclude(pk=self.pk).exists():
+            raise ValidationError("This code already has a price for that route and length of service.")
 
 
 class PovertyGuideline(models.Model):

@@ -115,3 +115,12 @@ def test_legacy_s0013_is_recorded_on_an_older_authorization_only_after_the_warni
     assert authorization.codes == ["G2083", "S0013"]
     edit = client.get(reverse("billing:authorization_edit", kwargs={"pk": authorization.pk}))
     assert b'name="keep_retired_codes"' in edit.content and b"checked" in edit.content
+
+
+def test_a_second_price_for_the_same_code_and_route_is_refused(client_for, admin_user):
+    response = client_for(admin_user).post(
+        reverse("admin:billing_feescheduleitem_add"),
+        {"code": "+90785", "description": "Again", "route": "", "price": "10.00", "unit": "service", "is_active": "on"},
+    )
+    assert response.status_code == 200 and b"already has a price" in response.content
+    assert FeeScheduleItem.objects.filter(code="90785").count() == 1
