@@ -30,6 +30,7 @@ from sessions.scheduling import booking
 
 from .models import CheckIn, CheckInResponse, IntegrationSession
 from .selectors import INTEGRATION_SESSION, episode_starts, phq9_points
+from .signals import integration_session_completed
 
 # PHQ-9 and GAD-7 at every check-in (docs/clinical-references.md#check-ins).
 CHECKIN_INSTRUMENTS = ("phq9", "gad7")
@@ -185,7 +186,9 @@ def integration_session_complete(
         raise PermissionDenied("Only the clinician who held the session writes its integration notes.")
     if session.starts_at > timezone.now():
         raise ValidationError("A session cannot be completed before it starts.")
-    return _set_integration_status(session, IntegrationSession.Status.COMPLETED, notes=notes)
+    session = _set_integration_status(session, IntegrationSession.Status.COMPLETED, notes=notes)
+    integration_session_completed.send(sender=IntegrationSession, session=session)
+    return session
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 from django import forms
 
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, BoundedInput, authorization_date
-from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, parse_codes
+from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, RETIRED_CODES, parse_codes
 
 from .coverage_forms import ICD10
 from .models import Payer, PriorAuthorization
@@ -59,6 +59,11 @@ class AuthorizationForm(BoundedInput, forms.Form):
     justification = forms.CharField(
         label="Clinical justification", required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 6})
     )
+    keep_retired_codes = forms.BooleanField(
+        label="Record a retired code anyway (an older authorization issued under it)",
+        required=False,
+        help_text="For a code retired since (J0013 replaced S0013 in 2026): the payer may ask for it to be redone.",
+    )
 
     def __init__(self, *args, instance: PriorAuthorization | None = None, **kwargs):
         if instance is not None and "initial" not in kwargs:
@@ -75,6 +80,7 @@ class AuthorizationForm(BoundedInput, forms.Form):
                 "requested_ends_on": instance.requested_ends_on,
                 "diagnoses": ", ".join(instance.diagnoses),
                 "justification": instance.justification,
+                "keep_retired_codes": any(code in RETIRED_CODES for code in instance.codes),
             }
         super().__init__(*args, **kwargs)
         if instance is not None:
@@ -95,13 +101,29 @@ class AuthorizationForm(BoundedInput, forms.Form):
         return codes
 
     def clean_codes(self) -> list[str]:
-        codes, problems = parse_codes(self.cleaned_data["codes"])
+        text = self.cleaned_data["codes"]
+        codes, problems = parse_codes(text)
+        # Retired codes are kept aside: staff may still record one on an older authorization, with a warning.
+        typed = [raw.strip().upper().lstrip("+") for raw in (text or "").replace(";", ",").split(",")]
+        self.retired_codes = [code for code in dict.fromkeys(typed) if code in RETIRED_CODES]
+        problems = [problem for problem in problems if problem not in RETIRED_CODES.values()]
         if problems:
-            raise forms.ValidationError(problems)
+            raise forms.ValidationError([*problems, *(RETIRED_CODES[code] for code in self.retired_codes)])
         return codes
 
     def clean(self):
         cleaned = super().clean()
+        keep_retired = cleaned.pop("keep_retired_codes", False)
+        retired = getattr(self, "retired_codes", [])
+        if retired and "codes" in cleaned:
+            if keep_retired:
+                cleaned["codes"] = [*cleaned["codes"], *retired]
+            else:
+                self.add_error(
+                    "codes",
+                    [RETIRED_CODES[code] for code in retired]
+                    + ["Tick the box below to record it anyway on an older authorization."],
+                )
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", "The last day must not be before the first day.")

@@ -164,3 +164,4 @@ auditlog.register(PriorAuthorization, exclude_fields=["updated_at", "units_count
 auditlog.register(AuthorizationStatusChange)
 
 from .coverage_models import *  # noqa: E402,F403 - coverage and pre-authorization paperwork (billing/coverage_models.py)
+from .ledger_models import *  # noqa: E402,F403 (the patient ledger's models, kept in their own module)

@@ -32,3 +32,6 @@ urlpatterns += [
     path("preauthorization/work/", coverage_views.preauth_work_view, name="preauth_work"),
     path("preauthorization/work/<int:pk>/done/", coverage_views.preauth_work_done_view, name="preauth_work_done"),
 ]
+from .ledger_urls import urlpatterns as ledger_urlpatterns  # noqa: E402 (the patient ledger's pages)
+
+urlpatterns += ledger_urlpatterns

@@ -1,8 +1,9 @@
 """What sessions announce to the apps above them, which connect in their `AppConfig.ready()`.
 
 - `session_status_changed(sender=DosingSession, session=, from_status=, to_status=)`: a dosing session was checked
-  in, its check-in undone, cancelled or marked a no-show; sent in the changing transaction (billing counts the units
-  of the patient's prior authorizations again: a session uses a unit once the patient has arrived).
+  in, its check-in undone, cancelled, marked a no-show, dosed or completed; sent in the changing transaction (billing
+  counts the units of the patient's prior authorizations again: a session uses a unit once the patient has arrived;
+  it charges a completed session's codes, and a late cancellation's or a no-show's fee, once).
 """
 
 from django.dispatch import Signal

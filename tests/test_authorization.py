@@ -201,6 +201,20 @@ MATRIX = {
     "billing:authorization_packet": ("authorization", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
     "billing:preauth_work": (None, "get", STAFF_ONLY),
     "billing:preauth_work_done": ("work_item", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    "billing:fee_schedule": (None, "get", STAFF_ONLY),
+    "billing:patient_billing": ("patient_fk", "get", STAFF_ONLY),
+    "billing:invoice_create": ("patient_fk", "post", row(LOGIN, FORBIDDEN, REDIRECT, FORBIDDEN, REDIRECT)),
+    "billing:sliding_scale": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:estimate_create": ("patient_fk", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:invoice_detail": ("invoice", "get", STAFF_ONLY),
+    "billing:payment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:adjustment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:superbill": ("invoice", "get", STAFF_ONLY),
+    "billing:estimate_detail": ("estimate", "get", STAFF_ONLY),
+    "billing:portal_billing": (None, "get", PATIENT_ONLY),
+    "billing:portal_invoice": ("invoice", "get", PATIENT_ONLY),
+    "billing:portal_superbill": ("invoice", "get", PATIENT_ONLY),
+    "billing:portal_estimate": ("estimate", "get", PATIENT_ONLY),
 }
 
 # The Django admin site is the admins' back office: every one of its pages sends everyone else away.
@@ -363,6 +377,26 @@ def _objects(patient, front_desk, clinician, kind=None):
             key="matrix-follow-up",
             summary="Follow up with the payer.",
         )
+    if kind == "invoice":  # a charge for the first session, invoiced
+        from billing.ledger.invoices import invoice_create
+        from billing.models import Charge
+
+        Charge.objects.create(
+            patient=patient,
+            session=objects["session"],
+            code="96365",
+            description="IV infusion, first hour",
+            service_date=timezone.localdate(),
+            units=1,
+            unit_price=Decimal("200.00"),
+            list_amount=Decimal("200.00"),
+            amount=Decimal("200.00"),
+        )
+        objects["invoice"] = invoice_create(patient=patient, by=front_desk)
+    if kind == "estimate":
+        from billing.ledger.estimate import estimate_give
+
+        objects["estimate"] = estimate_give(plan=plan, by=front_desk)
     if kind == "integration":  # well clear of the dosing series booked above for the same clinician
         from datetime import datetime, time
 

@@ -91,3 +91,24 @@ def units_under(authorized_codes: list[str] | tuple[str, ...], billed: dict[str,
 def covers(authorized_codes: list[str] | tuple[str, ...], billed: dict[str, int]) -> bool:
     """Whether a session billing `billed` falls under an authorization for `authorized_codes`."""
     return not authorized_codes or any(code in billed for code in authorized_codes)
+
+
+def charge_codes(route: str, dose_mg: float | int | None, infusion_minutes: int | None = None) -> dict[str, int]:
+    """The codes the clinic charges for a completed dosing session, and the units of each.
+
+    Unlike `session_codes` (what an authorization may be counted in), a charge bills Spravato by the visit code
+    alone, which bundles the drug and the 2 hours' observation (G2082 up to 56 mg, G2083 over). IV: the first hour of
+    infusion (96365), each further hour begun after 30 minutes more (96366), and the drug (J3490). IM: the injection
+    (96372) and the drug. Sublingual and oral: an established-patient office visit (99213).
+    """
+    if route == "iv":
+        codes = {"96365": 1}
+        extra_hours = max(0, ((infusion_minutes or 0) - 31) // 60)
+        if extra_hours:
+            codes["96366"] = extra_hours
+        return {**codes, "J3490": 1}
+    if route == "im":
+        return {"96372": 1, "J3490": 1}
+    if route == "intranasal":
+        return {"G2082" if (dose_mg or 0) <= SPRAVATO_LOW_DOSE_MAX_MG else "G2083": 1}
+    return {"99213": 1}

@@ -33,6 +33,7 @@ NO_PATIENT_DATA = {
     "sessions:cs_receive": "the form to receive a lot",
     "sessions:cs_reconcile": "a lot's balance and the count form",
     "billing:payer_list": "the payers the clinic bills",
+    "billing:fee_schedule": "the clinic's prices",
     # Calendar apps poll the feed every few minutes without anyone signed in; each fetch is kept on the feed
     # (last_fetched_at), and the feed holds appointment times only (tests/sessions/test_calendar_feed.py).
     "sessions:calendar_feed": "a calendar app's poll, kept on the feed itself",

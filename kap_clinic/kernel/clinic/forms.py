@@ -20,6 +20,7 @@ class ClinicSettingsForm(BoundedInput, forms.ModelForm):
             "rems_warn_days",
             "authorization_hard_stop",
             *ClinicSettings.AFTERCARE_FIELDS,
+            *ClinicSettings.BILLING_FIELDS,
         ]
 
     def __init__(self, *args, **kwargs):

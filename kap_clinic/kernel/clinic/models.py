@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from kap_clinic.rules import checkin_cadence, relapse
@@ -161,6 +163,38 @@ class ClinicSettings(models.Model):
         default=False,
         help_text="Sessions beyond the authorized units or outside its dates need a written, audited override.",
     )
+    # Patient billing: the fee policy for late cancellations and no-shows, and the provider on superbills.
+    late_cancel_hours = models.PositiveSmallIntegerField(
+        "Late cancellation within (hours)",
+        default=24,
+        validators=[MaxValueValidator(168)],
+        help_text="A session cancelled less than this many hours before it starts is charged the late fee.",
+    )
+    late_cancel_fee = models.DecimalField(
+        "Late cancellation fee ($)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    no_show_fee = models.DecimalField(
+        "No-show fee ($)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    billing_provider_name = models.CharField("Billing provider (on superbills)", max_length=120, blank=True)
+    billing_npi = models.CharField(
+        "Billing provider NPI", max_length=10, blank=True, validators=[RegexValidator(r"^\d{10}$", "Ten digits.")]
+    )
+    billing_tax_id = models.CharField(
+        "Tax ID (EIN)",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^\d{2}-?\d{7}$", "Nine digits, e.g. 12-3456789.")],
+    )
+    billing_address = models.CharField("Billing address (on superbills)", max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     THRESHOLD_FIELDS = (
@@ -196,6 +230,15 @@ class ClinicSettings(models.Model):
         "checkin_horizon_weeks",
         "checkin_due_after_days",
         "checkin_closes_after_due_days",
+    )
+    BILLING_FIELDS = (
+        "late_cancel_hours",
+        "late_cancel_fee",
+        "no_show_fee",
+        "billing_provider_name",
+        "billing_npi",
+        "billing_tax_id",
+        "billing_address",
     )
     AFTERCARE_FIELDS = (
         *RELAPSE_FIELDS,

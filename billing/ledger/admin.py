@@ -1,0 +1,37 @@
+"""Back-office pages of the patient ledger: admins edit the fee schedule and the poverty guidelines; charges,
+invoices, payments, adjustments and estimates change only through the billing pages."""
+
+from django.contrib import admin
+
+from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
+
+from ..ledger_models import Charge, FeeScheduleItem, GoodFaithEstimate, Invoice, PovertyGuideline
+
+
+@admin.register(FeeScheduleItem)
+class FeeScheduleItemAdmin(admin.ModelAdmin):
+    list_display = ("code", "description", "route", "min_minutes", "max_minutes", "price", "unit", "is_active")
+    list_filter = ("is_active", "route", "is_add_on")
+    search_fields = ("code", "description")
+
+
+@admin.register(PovertyGuideline)
+class PovertyGuidelineAdmin(admin.ModelAdmin):
+    list_display = ("year", "first_person", "each_additional", "source")
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyAdmin):
+    list_display = ("service_date", "code", "kind", "amount", "invoice")
+    list_filter = ("kind",)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ("number", "issued_on", "status", "total_charged", "total_paid", "total_adjusted", "balance")
+    list_filter = ("status",)
+
+
+@admin.register(GoodFaithEstimate)
+class GoodFaithEstimateAdmin(ReadOnlyAdmin):
+    list_display = ("given_at", "due_by", "total")

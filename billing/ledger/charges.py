@@ -1,0 +1,185 @@
+"""Charges, each exactly once: a completed dosing session's codes (one row per session and code, held unique by the
+database, so a retried or raced completion adds nothing), and the clinic's late-cancellation and no-show fees.
+
+Driven by `sessions.signals.session_status_changed`, in the transaction that completes, cancels or marks the
+session; the rows are inserted with ON CONFLICT DO NOTHING, so two completions racing leave one set of charges.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.rules import billing_codes, sliding_scale
+from sessions.models import DosingSession
+from sessions.signals import session_status_changed
+
+from ..ledger_models import Charge
+from .fees import fee_lookup
+from .sliding_scale import current_discount
+
+LATE_CANCEL_CODE = "LATE-CANCEL"
+NO_SHOW_CODE = "NO-SHOW"
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    units: Decimal
+
+
+def charge_lines(*, route: str, dose_mg: Decimal | None, infusion_minutes: int | None = None) -> list[Line]:
+    """The charge lines of a completed dosing session (the codes are `billing_codes.charge_codes`)."""
+    codes = billing_codes.charge_codes(route, dose_mg, infusion_minutes)
+    return [Line(code, Decimal(units)) for code, units in codes.items()]
+
+
+def _dose_facts(session: DosingSession) -> tuple[Decimal | None, int | None]:
+    dose = getattr(session, "dose_administration", None)
+    if dose is not None:
+        return dose.dose_mg_given, dose.infusion_minutes
+    return session.planned_dose, None
+
+
+def _charge(session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int) -> Charge | None:
+    fee = fee_lookup(code, route=session.protocol.route)
+    if fee is None:
+        return None
+    list_amount = (fee.price * units).quantize(Decimal("0.01"))
+    return Charge(
+        patient_id=session.patient_id,
+        session=session,
+        kind=kind,
+        code=code,
+        description=fee.description,
+        service_date=timezone.localtime(session.starts_at).date(),
+        units=units,
+        unit_price=fee.price,
+        list_amount=list_amount,
+        discount_percent=discount,
+        amount=sliding_scale.discounted(list_amount, discount),
+    )
+
+
+def _fee(session: DosingSession, *, code: str, kind: str, amount: Decimal, description: str) -> Charge:
+    return Charge(
+        patient_id=session.patient_id,
+        session=session,
+        kind=kind,
+        code=code,
+        description=description,
+        service_date=timezone.localtime(session.starts_at).date(),
+        units=Decimal(1),
+        unit_price=amount,
+        list_amount=amount,
+        amount=amount,
+    )
+
+
+def _insert_once(rows: list[Charge]) -> None:
+    # ON CONFLICT DO NOTHING against charge_once_per_session_code: a repeat, or a racing twin, inserts nothing.
+    Charge.objects.bulk_create([row for row in rows if row is not None], ignore_conflicts=True)
+
+
+def session_charges_post(*, session: DosingSession) -> list[Charge]:
+    """The completed session's charges, created the first time and left as they are after that."""
+    session = DosingSession.objects.select_related("protocol").get(pk=session.pk)
+    if session.status != DosingSession.Status.COMPLETED:
+        raise ValidationError("Only a completed session is charged for its services.")
+    dose_mg, infusion_minutes = _dose_facts(session)
+    discount = current_discount(session.patient_id, on=timezone.localtime(session.starts_at).date())
+    lines = charge_lines(route=session.protocol.route, dose_mg=dose_mg, infusion_minutes=infusion_minutes)
+    _insert_once(
+        [
+            _charge(session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount)
+            for line in lines
+        ]
+    )
+    return list(Charge.objects.filter(session=session, kind=Charge.Kind.SERVICE))
+
+
+def cancellation_fee_post(*, session: DosingSession, cancelled_at=None) -> Charge | None:
+    """The late-cancellation fee, when the clinic charges one and the session was cancelled inside its window."""
+    policy = ClinicSettings.load()
+    cancelled_at = cancelled_at or timezone.now()
+    if policy.late_cancel_fee <= 0:
+        return None
+    if (session.starts_at - cancelled_at).total_seconds() >= policy.late_cancel_hours * 3600:
+        return None
+    _insert_once(
+        [
+            _fee(
+                session,
+                code=LATE_CANCEL_CODE,
+                kind=Charge.Kind.LATE_CANCEL,
+                amount=policy.late_cancel_fee,
+                description=f"Cancelled less than {policy.late_cancel_hours} hours before the session",
+            )
+        ]
+    )
+    return Charge.objects.get(session=session, code=LATE_CANCEL_CODE)
+
+
+def no_show_fee_post(*, session: DosingSession) -> Charge | None:
+    policy = ClinicSettings.load()
+    if policy.no_show_fee <= 0:
+        return None
+    _insert_once(
+        [
+            _fee(
+                session,
+                code=NO_SHOW_CODE,
+                kind=Charge.Kind.NO_SHOW,
+                amount=policy.no_show_fee,
+                description="Missed session (no-show)",
+            )
+        ]
+    )
+    return Charge.objects.get(session=session, code=NO_SHOW_CODE)
+
+
+PSYCHOTHERAPY_CODES = ("90837", "90834", "90832")  # 53+ / 38-52 / 16-37 face-to-face minutes
+
+
+def integration_charges_post(
+    *, patient_id: int, integration_session_id: int, minutes: int, starts_at, route: str = ""
+) -> list[Charge]:
+    """A held integration session's psychotherapy code by its minutes (CPT time rule), charged once; under 16
+    minutes nothing is billable."""
+    fee = next((f for code in PSYCHOTHERAPY_CODES if (f := fee_lookup(code, route=route, minutes=minutes))), None)
+    if fee is None:
+        return []
+    day = timezone.localtime(starts_at).date()
+    discount = current_discount(patient_id, on=day)
+    _insert_once(
+        [
+            Charge(
+                patient_id=patient_id,
+                integration_session_id=integration_session_id,
+                code=fee.code,
+                description=fee.description,
+                service_date=day,
+                units=Decimal(1),
+                unit_price=fee.price,
+                list_amount=fee.price,
+                discount_percent=discount,
+                amount=sliding_scale.discounted(fee.price, discount),
+            )
+        ]
+    )
+    return list(Charge.objects.filter(integration_session_id=integration_session_id))
+
+
+def _on_status_changed(sender, *, session, from_status, to_status, **kwargs) -> None:
+    if to_status == DosingSession.Status.COMPLETED:
+        session_charges_post(session=session)
+    elif to_status == DosingSession.Status.CANCELLED:
+        cancellation_fee_post(session=session)
+    elif to_status == DosingSession.Status.NO_SHOW:
+        no_show_fee_post(session=session)
+
+
+def connect_charge_signals() -> None:
+    session_status_changed.connect(_on_status_changed, dispatch_uid="billing.charges_on_session_status")

@@ -1,0 +1,49 @@
+from decimal import Decimal
+
+from django import forms
+
+from kap_clinic.kernel.validation import BoundedInput
+from sessions.models import TreatmentPlan
+
+from ..ledger_models import Payment, SlidingScaleAssessment
+
+MAX_MONEY = Decimal("99999999.99")
+
+
+def money_field(label: str) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, max_digits=10, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_MONEY
+    )
+
+
+class PaymentForm(BoundedInput, forms.Form):
+    amount = money_field("Amount ($)")
+    method = forms.ChoiceField(choices=Payment.Method.choices)
+    received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(label="Reference (last 4 digits, check number)", max_length=60, required=False)
+
+
+class AdjustmentForm(BoundedInput, forms.Form):
+    amount = money_field("Amount ($)")
+    reason = forms.CharField(max_length=300)
+
+
+class SlidingScaleForm(BoundedInput, forms.Form):
+    household_size = forms.IntegerField(label="People in the household", min_value=1, max_value=50)
+    household_income = forms.DecimalField(
+        label="Yearly household income ($)", max_digits=10, decimal_places=2, min_value=0, max_value=MAX_MONEY
+    )
+    evidence = forms.ChoiceField(label="Checked against", choices=SlidingScaleAssessment.Evidence.choices)
+    evidence_note = forms.CharField(label="Note", max_length=300, required=False)
+
+
+class EstimateForm(BoundedInput, forms.Form):
+    plan = forms.ModelChoiceField(label="Treatment plan", queryset=TreatmentPlan.objects.none())
+    requested = forms.BooleanField(label="The patient asked for it", required=False)
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = TreatmentPlan.objects.filter(
+            patient=patient, status=TreatmentPlan.Status.ACTIVE
+        ).select_related("protocol")
+        self.fields["plan"].label_from_instance = lambda plan: f"{plan.protocol.name} from {plan.first_day:%Y-%m-%d}"

@@ -1,0 +1,83 @@
+"""Reads for the patient ledger's pages, with the access checks: staff see the patients they may open, a patient
+sees their own account; anything else is 404."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from patients.models import Patient
+from patients.selectors import visible_through
+
+from ..ledger_models import Charge, GoodFaithEstimate, Invoice, SlidingScaleAssessment
+from .estimate import estimate_billed, estimate_exceeded, estimate_given_late, estimates_owed
+from .invoices import patient_balance
+from .sliding_scale import current_assessment
+
+
+def _visible(user: User, qs: QuerySet) -> QuerySet:
+    if not user.is_authenticated:
+        return qs.none()
+    if user.role in STAFF_ROLES or user.role == Role.PATIENT:
+        return qs.filter(visible_through(user, "patient"))
+    return qs.none()
+
+
+def invoices_visible_to(user: User) -> QuerySet[Invoice]:
+    return _visible(user, Invoice.objects.select_related("patient"))
+
+
+def get_invoice_for_user(user: User, pk: int) -> Invoice:
+    invoice = invoices_visible_to(user).filter(pk=pk).first()
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def estimates_visible_to(user: User) -> QuerySet[GoodFaithEstimate]:
+    return _visible(user, GoodFaithEstimate.objects.select_related("patient", "plan__protocol"))
+
+
+def get_estimate_for_user(user: User, pk: int) -> GoodFaithEstimate:
+    estimate = estimates_visible_to(user).filter(pk=pk).first()
+    if estimate is None:
+        raise Http404("No such estimate.")
+    return estimate
+
+
+def estimate_rows(estimates) -> list[dict]:
+    return [
+        {
+            "estimate": e,
+            "billed": estimate_billed(e),
+            "exceeded": estimate_exceeded(e),
+            "late": estimate_given_late(e),
+        }
+        for e in estimates
+    ]
+
+
+def patient_billing(patient: Patient) -> dict:
+    """Everything on a patient's billing page."""
+    estimates = list(GoodFaithEstimate.objects.filter(patient=patient).select_related("plan__protocol"))
+    rows = estimate_rows(estimates)
+    return {
+        "balance": patient_balance(patient.pk),
+        "charges": list(
+            Charge.objects.filter(patient=patient).select_related("invoice").order_by("-service_date", "-pk")
+        ),
+        "invoices": list(Invoice.objects.filter(patient=patient)),
+        "assessment": current_assessment(patient.pk),
+        "assessments": list(SlidingScaleAssessment.objects.filter(patient=patient).select_related("verified_by")),
+        "estimates": rows,
+        "estimates_exceeded": [row for row in rows if row["exceeded"]],
+        "estimates_owed": estimates_owed(patient.pk),
+    }
+
+
+def portal_billing(patient: Patient) -> dict:
+    return {
+        "balance": patient_balance(patient.pk),
+        "invoices": list(Invoice.objects.filter(patient=patient).exclude(status=Invoice.Status.VOID)),
+        "estimates": list(GoodFaithEstimate.objects.filter(patient=patient).select_related("plan__protocol")),
+    }

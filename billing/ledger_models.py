@@ -1,0 +1,304 @@
+"""What each patient owes: the fee schedule, charges, sliding-scale assessments, good-faith estimates, invoices,
+payments and adjustments. Money is Decimal in NUMERIC columns throughout."""
+
+from decimal import Decimal
+
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Round
+
+from patients.models import Patient
+from sessions.models import DosingSession, TreatmentPlan
+from sessions.models.scheduling import Route
+
+__all__ = [
+    "Adjustment",
+    "Charge",
+    "FeeScheduleItem",
+    "GoodFaithEstimate",
+    "Invoice",
+    "Payment",
+    "PovertyGuideline",
+    "SlidingScaleAssessment",
+]
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class FeeScheduleItem(models.Model):
+    """The clinic's price for one billing code, for a route (blank: any route) and a range of minutes (blank: any
+    length), edited by admins."""
+
+    class Unit(models.TextChoices):
+        SERVICE = "service", "Per service"
+        MG = "mg", "Per mg"
+        HOUR = "hour", "Per additional hour"
+
+    code = models.CharField(max_length=8)
+    description = models.CharField(max_length=200)
+    route = models.CharField(max_length=12, choices=Route.choices, blank=True, help_text="Blank: any route.")
+    min_minutes = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Face-to-face minutes, from.")
+    max_minutes = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Up to and including.")
+    price = models.DecimalField(**MONEY, validators=[MinValueValidator(ZERO)])
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.SERVICE)
+    is_add_on = models.BooleanField("Add-on code", default=False)
+    is_active = models.BooleanField(default=True)
+    notes = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["code", "route", "min_minutes"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "route", "min_minutes"], name="fee_one_price_per_code_route"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="fee_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(min_minutes__isnull=True)
+                | Q(max_minutes__isnull=True)
+                | Q(min_minutes__lte=F("max_minutes")),
+                name="fee_minutes_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.description}"
+
+    def clean(self):
+        self.code = self.code.strip().upper().lstrip("+")
+        same = FeeScheduleItem.objects.filter(code=self.code, route=self.route, min_minutes=self.min_minutes)
+        # Blank minutes are NULL, which a unique index lets repeat: one price per code and route is checked here.
+        if same.exclude(pk=self.pk).exists():
+            raise ValidationError("This code already has a price for that route and length of service.")
+
+
+class PovertyGuideline(models.Model):
+    """The year's federal poverty guideline (HHS, 48 contiguous states and DC), edited by admins."""
+
+    year = models.PositiveSmallIntegerField(unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    first_person = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("1.00"))])
+    each_additional = models.DecimalField(**MONEY, validators=[MinValueValidator(ZERO)])
+    source = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-year"]
+        constraints = [
+            models.CheckConstraint(condition=Q(first_person__gt=0, each_additional__gte=0), name="guideline_positive")
+        ]
+
+    def __str__(self):
+        return f"Poverty guideline {self.year}"
+
+
+class SlidingScaleAssessment(models.Model):
+    """A patient's sliding-fee tier as assessed on a day, with the evidence seen and who saw it. The latest applies."""
+
+    class Evidence(models.TextChoices):
+        TAX_RETURN = "tax_return", "Tax return"
+        PAY_STUBS = "pay_stubs", "Pay stubs"
+        BENEFITS = "benefits", "Benefits letter"
+        EMPLOYER = "employer", "Employer letter"
+        ATTESTATION = "attestation", "Signed self-attestation"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sliding_scale_assessments")
+    guideline = models.ForeignKey(PovertyGuideline, on_delete=models.PROTECT, related_name="+")
+    household_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(50)])
+    household_income = models.DecimalField("Yearly household income", **MONEY, validators=[MinValueValidator(ZERO)])
+    percent_of_guideline = models.DecimalField(max_digits=7, decimal_places=1)
+    tier = models.CharField(max_length=20)
+    discount_percent = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    evidence = models.CharField(max_length=12, choices=Evidence.choices)
+    evidence_note = models.CharField(max_length=300, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField()
+    review_by = models.DateField("Verify again by")
+
+    class Meta:
+        ordering = ["-verified_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discount_percent__lte=100, household_income__gte=0, household_size__gte=1),
+                name="sliding_scale_values_plausible",
+            )
+        ]
+
+    def __str__(self):
+        return f"sliding-scale assessment #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+class Invoice(models.Model):
+    """A bill to the patient for some of their charges. Its totals are kept with it and the database holds them to
+    balance = charged - paid - adjusted."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=20, unique=True)
+    issued_on = models.DateField()
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    total_charged = models.DecimalField(**MONEY, default=ZERO)
+    total_paid = models.DecimalField(**MONEY, default=ZERO)
+    total_adjusted = models.DecimalField(**MONEY, default=ZERO)
+    balance = models.DecimalField(**MONEY, default=ZERO)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                # Rounded to the cent: exact on PostgreSQL's NUMERIC, and SQLite's binary numbers compare equal too.
+                condition=Q(balance=Round(F("total_charged") - F("total_paid") - F("total_adjusted"), 2)),
+                name="invoice_balance_reconciles",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_charged__gte=0, total_paid__gte=0, total_adjusted__gte=0, balance__gte=0),
+                name="invoice_totals_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invoice {self.number}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+class Charge(models.Model):
+    """One billed line: a code for a session (at most once per session and code, whatever retries or races), or a
+    cancellation or no-show fee."""
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Service"
+        LATE_CANCEL = "late_cancel", "Late cancellation fee"
+        NO_SHOW = "no_show", "No-show fee"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="charges")
+    session = models.ForeignKey(DosingSession, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # An integration session's id, as aftercare announces it (billing does not read aftercare's tables).
+    integration_session_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SERVICE)
+    code = models.CharField(max_length=12)
+    description = models.CharField(max_length=200)
+    service_date = models.DateField()
+    units = models.DecimalField(max_digits=8, decimal_places=1, validators=[MinValueValidator(Decimal("0.1"))])
+    unit_price = models.DecimalField(**MONEY)
+    list_amount = models.DecimalField(**MONEY)
+    discount_percent = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    amount = models.DecimalField(**MONEY)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "code"], condition=Q(session__isnull=False), name="charge_once_per_session_code"
+            ),
+            models.UniqueConstraint(
+                fields=["integration_session_id", "code"],
+                condition=Q(integration_session_id__isnull=False),
+                name="charge_once_per_integration_code",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0, amount__lte=F("list_amount"), units__gt=0), name="charge_amount_plausible"
+            ),
+        ]
+
+    def __str__(self):
+        return f"charge #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CARD = "card", "Card"
+        CASH = "cash", "Cash"
+        CHECK = "check", "Check"
+        TRANSFER = "transfer", "Bank transfer"
+        HSA = "hsa", "HSA / FSA card"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    method = models.CharField(max_length=10, choices=Method.choices)
+    reference = models.CharField(max_length=60, blank=True)
+    received_on = models.DateField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_on", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
+
+    def __str__(self):
+        return f"payment #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.invoice.patient_id}
+
+
+class Adjustment(models.Model):
+    """An amount taken off an invoice (a waived fee, a write-off, a courtesy discount), with the reason."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="adjustments")
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    reason = models.CharField(max_length=300)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="adjustment_positive")]
+
+    def __str__(self):
+        return f"adjustment #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.invoice.patient_id}
+
+
+class GoodFaithEstimate(models.Model):
+    """The expected charges of a treatment plan's planned sessions, given to a self-pay patient in writing, with the
+    day it was due and the moment it was given."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="good_faith_estimates")
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="+")
+    lines = models.JSONField(default=list)  # [{code, description, units, unit_price, amount}] as strings
+    total = models.DecimalField(**MONEY)
+    discount_percent = models.PositiveSmallIntegerField(default=0)
+    scheduled_on = models.DateField()
+    first_service_on = models.DateField()
+    requested = models.BooleanField("Asked for by the patient", default=False)
+    due_by = models.DateField()
+    given_at = models.DateTimeField()
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-given_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="estimate_total_not_negative")]
+
+    def __str__(self):
+        return f"good-faith estimate #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
+auditlog.register(FeeScheduleItem)
+auditlog.register(PovertyGuideline)
+auditlog.register(SlidingScaleAssessment)
+auditlog.register(Invoice)
+auditlog.register(Charge)
+auditlog.register(Payment)
+auditlog.register(Adjustment)
+auditlog.register(GoodFaithEstimate)

@@ -1,0 +1,207 @@
+"""The patient ledger's pages: the fee schedule, a patient's billing page (charges, invoices, payments, adjustments,
+the sliding scale, good-faith estimates), invoices and superbills, and the patient's own billing pages in the
+portal."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from patients.selectors import get_patient_for_user, get_patient_of_portal_user
+
+from .ledger import estimate, invoices, selectors, sliding_scale
+from .ledger.fees import fee_schedule
+from .ledger.forms import AdjustmentForm, EstimateForm, PaymentForm, SlidingScaleForm
+from .ledger.sliding_scale import LEDGER_ROLES
+from .ledger.superbill import superbill_pdf
+
+
+def _can_work(request) -> bool:
+    return request.user.has_role(*LEDGER_ROLES)
+
+
+@role_required(*STAFF_ROLES)
+def fee_schedule_view(request):
+    return render(request, "billing/ledger/fee_schedule.html", {"fees": fee_schedule()})
+
+
+def _patient_page(request, patient, *, status=200, **forms):
+    record_chart_view(obj=patient)
+    ctx = {
+        "patient": patient,
+        **selectors.patient_billing(patient),
+        "can_work": _can_work(request),
+        "sliding_form": forms.get("sliding_form") or SlidingScaleForm(),
+        "estimate_form": forms.get("estimate_form") or EstimateForm(patient=patient),
+    }
+    return render(request, "billing/ledger/patient_billing.html", ctx, status=status)
+
+
+@role_required(*STAFF_ROLES)
+def patient_billing_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    return _patient_page(request, patient)
+
+
+@role_required(*LEDGER_ROLES)
+@require_POST
+def invoice_create_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    try:
+        invoice = invoices.invoice_create(patient=patient, by=request.user)
+    except ValidationError as exc:
+        message_validation_error(request, exc)
+        return redirect("billing:patient_billing", patient_pk=patient.pk)
+    messages.success(request, f"Invoice {invoice.number} created.")
+    return redirect("billing:invoice_detail", pk=invoice.pk)
+
+
+@role_required(*LEDGER_ROLES)
+@require_POST
+def sliding_scale_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    form = SlidingScaleForm(request.POST)
+    if form.is_valid():
+        try:
+            assessment = sliding_scale.sliding_scale_assess(patient=patient, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(
+                request, f"Sliding scale: tier {assessment.tier}, {assessment.discount_percent}% discount."
+            )
+            return redirect("billing:patient_billing", patient_pk=patient.pk)
+    return _patient_page(request, patient, status=400, sliding_form=form)
+
+
+@role_required(*LEDGER_ROLES)
+@require_POST
+def estimate_create_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    form = EstimateForm(request.POST, patient=patient)
+    if form.is_valid():
+        try:
+            given = estimate.estimate_give(
+                plan=form.cleaned_data["plan"], by=request.user, requested=form.cleaned_data["requested"]
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, f"Good-faith estimate of ${given.total} given to the patient in the portal.")
+            return redirect("billing:estimate_detail", pk=given.pk)
+    return _patient_page(request, patient, status=400, estimate_form=form)
+
+
+def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment_form=None):
+    record_chart_view(obj=invoice)
+    ctx = {
+        "invoice": invoice,
+        "patient": invoice.patient,
+        "lines": list(invoice.lines.all()),
+        "payments": list(invoice.payments.all()),
+        "adjustments": list(invoice.adjustments.all()),
+        "can_work": _can_work(request) and invoice.status == invoice.Status.OPEN,
+        "payment_form": payment_form or PaymentForm(initial={"received_on": timezone.localdate()}),
+        "adjustment_form": adjustment_form or AdjustmentForm(),
+        "portal": request.user.role == Role.PATIENT,
+    }
+    return render(request, "billing/ledger/invoice_detail.html", ctx, status=status)
+
+
+@role_required(*STAFF_ROLES)
+def invoice_detail_view(request, pk):
+    return _invoice_page(request, selectors.get_invoice_for_user(request.user, pk))
+
+
+@role_required(*LEDGER_ROLES)
+@require_POST
+def payment_create_view(request, pk):
+    invoice = selectors.get_invoice_for_user(request.user, pk)
+    form = PaymentForm(request.POST)
+    if form.is_valid():
+        try:
+            invoices.payment_record(invoice=invoice, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Payment recorded.")
+            return redirect("billing:invoice_detail", pk=invoice.pk)
+    return _invoice_page(request, invoice, status=400, payment_form=form)
+
+
+@role_required(*LEDGER_ROLES)
+@require_POST
+def adjustment_create_view(request, pk):
+    invoice = selectors.get_invoice_for_user(request.user, pk)
+    form = AdjustmentForm(request.POST)
+    if form.is_valid():
+        try:
+            invoices.adjustment_record(invoice=invoice, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Adjustment recorded.")
+            return redirect("billing:invoice_detail", pk=invoice.pk)
+    return _invoice_page(request, invoice, status=400, adjustment_form=form)
+
+
+def _superbill_response(invoice) -> HttpResponse:
+    record_chart_view(obj=invoice)
+    response = HttpResponse(superbill_pdf(invoice), content_type="application/pdf")
+    # The file name carries the invoice number, never the patient's name.
+    response["Content-Disposition"] = f'attachment; filename="superbill-{invoice.number}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required(*STAFF_ROLES)
+def superbill_view(request, pk):
+    return _superbill_response(selectors.get_invoice_for_user(request.user, pk))
+
+
+def _estimate_page(request, given):
+    record_chart_view(obj=given)
+    ctx = {
+        "estimate": given,
+        "patient": given.patient,
+        "row": selectors.estimate_rows([given])[0],
+        "portal": request.user.role == Role.PATIENT,
+    }
+    return render(request, "billing/ledger/estimate_detail.html", ctx)
+
+
+@role_required(*STAFF_ROLES)
+def estimate_detail_view(request, pk):
+    return _estimate_page(request, selectors.get_estimate_for_user(request.user, pk))
+
+
+# ---- The patient's own pages in the portal ----------------------------------------------------------
+
+
+@role_required(Role.PATIENT)
+def portal_billing_view(request):
+    patient = get_patient_of_portal_user(request.user)
+    ctx = {"patient": patient, **selectors.portal_billing(patient)}
+    record_reads(rows=[patient, *ctx["invoices"], *ctx["estimates"]])
+    return render(request, "billing/ledger/portal_billing.html", ctx)
+
+
+@role_required(Role.PATIENT)
+def portal_invoice_view(request, pk):
+    return _invoice_page(request, selectors.get_invoice_for_user(request.user, pk))
+
+
+@role_required(Role.PATIENT)
+def portal_superbill_view(request, pk):
+    return _superbill_response(selectors.get_invoice_for_user(request.user, pk))
+
+
+@role_required(Role.PATIENT)
+def portal_estimate_view(request, pk):
+    return _estimate_page(request, selectors.get_estimate_for_user(request.user, pk))

@@ -1,0 +1,77 @@
+"""Sliding-fee tiers: a household's income against the year's federal poverty guideline for its size.
+
+The common model (HRSA health-center rules, docs/clinical-references.md#self-pay): a full discount at or below
+100% of the guideline, no discount above 200%, and tiers in between. The guideline's figures (first person, each
+additional person) and the tiers are parameters: the clinic keeps a table per year and may change the tiers.
+
+Amounts are Decimal or int, never float: comparisons are done in whole cents, so a boundary income falls in the
+tier it is written against ("up to and including 100%").
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    up_to_percent: int | None  # inclusive upper bound of income as a % of the guideline; None: no upper bound
+    discount_percent: int
+
+
+# Full discount (a nominal fee may still be charged) up to 100%; 75/50/25% off up to 125/150/200%; none above 200%.
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier("A", 100, 100),
+    Tier("B", 125, 75),
+    Tier("C", 150, 50),
+    Tier("D", 200, 25),
+    Tier("Full fee", None, 0),
+)
+
+MAX_HOUSEHOLD = 50
+
+
+def poverty_guideline(*, household_size: int, first_person: Decimal | int, each_additional: Decimal | int) -> Decimal:
+    """The year's poverty guideline for a household of this size."""
+    if not 1 <= household_size <= MAX_HOUSEHOLD:
+        raise ValueError(f"A household has between 1 and {MAX_HOUSEHOLD} people.")
+    return Decimal(first_person) + Decimal(each_additional) * (household_size - 1)
+
+
+def tier_for(
+    *,
+    income: Decimal | int,
+    household_size: int,
+    first_person: Decimal | int,
+    each_additional: Decimal | int,
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS,
+) -> Tier:
+    """The tier a yearly household income falls in: the first whose bound the income does not exceed."""
+    income = Decimal(income)
+    if income < 0:
+        raise ValueError("Income cannot be negative.")
+    guideline = poverty_guideline(
+        household_size=household_size, first_person=first_person, each_additional=each_additional
+    )
+    for tier in tiers:
+        # income / guideline <= bound / 100, multiplied out so no division rounds a boundary either way
+        if tier.up_to_percent is None or income * 100 <= guideline * tier.up_to_percent:
+            return tier
+    raise ValueError("The tiers must end with one without an upper bound.")
+
+
+def percent_of_guideline(
+    *, income: Decimal | int, household_size: int, first_person: Decimal | int, each_additional: Decimal | int
+) -> Decimal:
+    """Income as a percentage of the guideline, to one decimal (for display only; tiers compare exactly)."""
+    guideline = poverty_guideline(
+        household_size=household_size, first_person=first_person, each_additional=each_additional
+    )
+    return (Decimal(income) * 100 / guideline).quantize(Decimal("0.1"))
+
+
+def discounted(amount: Decimal, discount_percent: int) -> Decimal:
+    """`amount` less the discount, in cents, rounded half up."""
+    if not 0 <= discount_percent <= 100:
+        raise ValueError("A discount is between 0 and 100%.")
+    return (Decimal(amount) * (100 - discount_percent) / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
