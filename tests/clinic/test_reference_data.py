@@ -4,6 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 
+from billing.ledger import reference_data as ledger_reference_data
 from kap_clinic.kernel import reference_data
 from kap_clinic.kernel.accounts import reference_data as accounts_reference_data
 from kap_clinic.kernel.notifications import reference_data as notifications_reference_data
@@ -26,6 +27,7 @@ def test_each_app_registers_its_seeder_in_app_order():
         accounts_reference_data.seed,
         notifications_reference_data.seed,
         sessions_reference_data.seed,
+        ledger_reference_data.seed,
     )
 
 
