@@ -74,7 +74,9 @@ class BulkClinic:
         # The demo clinician's own demo sessions: bulk sessions never overlap them.
         self.busy = [
             (s.starts_at, s.ends_at)
-            for s in DosingSession.objects.filter(clinician=self.clinicians[0], status__in=DosingSession.ACTIVE_STATUSES)
+            for s in DosingSession.objects.filter(
+                clinician=self.clinicians[0], status__in=DosingSession.ACTIVE_STATUSES
+            )
         ]
 
     def _clinicians(self) -> list[User]:
@@ -131,7 +133,8 @@ class BulkClinic:
         t = self._step("patients", t)
         clinician = self.clinicians[0]
         enrollments = Enrollment.objects.bulk_create(
-            [Enrollment(patient=p, enrolled_by=clinician, override_justification="Bench clinic") for p in patients], batch_size=BATCH
+            [Enrollment(patient=p, enrolled_by=clinician, override_justification="Bench clinic") for p in patients],
+            batch_size=BATCH,
         )
         plans = TreatmentPlan.objects.bulk_create(
             [
