@@ -5,6 +5,7 @@ read entry naming patient A (whose data every matrix object is), by that princip
 are listed below with the reason; a new page is covered as soon as its matrix row is added.
 """
 
+
 import pytest
 from auditlog.models import LogEntry
 from django.urls import reverse
