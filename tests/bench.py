@@ -179,7 +179,17 @@ def wrk(port: int, path: str, cookie: str, body: str | None = None) -> dict:
         )
     script = RUN / "bench-wrk.lua"
     script.write_text(LUA.format(setup=setup))
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(script)]
+    args = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{SECONDS}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        "-s",
+        str(script),
+    ]
     for name, value in headers_for(cookie, port).items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
