@@ -256,6 +256,34 @@ def growth(rows: list[dict]) -> None:
             print(f"  {page:<40} {other['seconds'] / row['seconds']:5.2f}x")
 
 
+def markdown(rows: list[dict]) -> str:
+    """The README's table: per page, req/s and p95 at each size, the ratio to the one-line page, the growth."""
+    sizes = sorted({r["patients"] for r in rows})
+    small, large = sizes[0], sizes[-1]
+    by = {(r["page"], r["patients"]): r for r in rows}
+    pages = list(dict.fromkeys(r["page"] for r in rows))
+    head = ["page", *(f"req/s at {n}" for n in sizes), f"p95 ms at {large}", f"bare req/s at {large}"]
+    head += [f"ratio at {large}", f"growth {small}→{large}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for page in pages:
+        cells = [by.get((page, n)) for n in sizes]
+        last, first = cells[-1], cells[0]
+        if last is None:
+            continue
+        if "seconds" in last:
+            grow = f"{last['seconds'] / first['seconds']:.2f}×" if first and first.get("seconds") else ""
+            values = [f"{c['seconds']:.3f} s" if c else "" for c in cells]
+            lines.append("| " + " | ".join([page, *values, "", "", "", grow]) + " |")
+            continue
+        grow = f"{first['rps'] / last['rps']:.2f}×" if first and first["rps"] and last["rps"] else ""
+        ratio = f"1/{1 / last['ratio']:.0f}" if last.get("ratio") else ""
+        values = [f"{c['rps']:.1f}" if c else "" for c in cells]
+        lines.append(
+            "| " + " | ".join([page, *values, f"{last['p95_ms']}", f"{last['bare_rps']:.0f}", ratio, grow]) + " |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     RUN.mkdir(exist_ok=True)
     have_wrk = shutil.which("wrk") is not None
@@ -297,7 +325,9 @@ def main() -> None:
             print(f"  {row['page']:<40} {row['seconds']:8.3f} s", flush=True)
     growth(rows)
     (RUN / "bench.json").write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"\nWrote {RUN / 'bench.json'} ({len(rows)} rows). Machine: {machine()}")
+    print(f"\nWrote {RUN / 'bench.json'} ({len(rows)} rows). Machine: {machine()}\n")
+    if rows:
+        print(markdown(rows))
 
 
 # --- The children: inside Django, for one database -------------------------------------------------------------------
