@@ -395,11 +395,34 @@ def prepare() -> dict:
 
 
 def _rems_pdf():
-    from sessions.models import RemsMonitoringForm
+    from django.db import transaction
+
+    from sessions.models import DosingSession, RemsMonitoringForm
     from sessions.rems.pdf import rems_form_pdf
 
     form = RemsMonitoringForm.objects.order_by("pk").first()
-    return (lambda: rems_form_pdf(form)) if form else None
+    if form is not None:
+        return lambda: rems_form_pdf(form)
+    session = DosingSession.objects.filter(protocol__requires_rems=True).order_by("pk").first()
+    if session is None:
+        return None
+
+    def render():
+        # No form on file yet: a filled one for a Spravato session, rendered, then undone.
+        with transaction.atomic():
+            patient = session.patient
+            blank = RemsMonitoringForm.objects.create(
+                session=session,
+                patient_first_name=patient.given_name,
+                patient_last_name=patient.family_name,
+                patient_date_of_birth=patient.date_of_birth,
+                is_first_treatment=False,
+                created_by=session.clinician,
+            )
+            rems_form_pdf(blank)
+            transaction.set_rollback(True)
+
+    return render
 
 
 # PDFs timed by the bench: (label, a function returning the call to time, or None when there is nothing to render).
