@@ -117,6 +117,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "kap_clinic.urls"
+# `make bench` serves a one-line page beside the real ones (kap_clinic/urls.py) to compare them with; off otherwise.
+BENCH_BARE_VIEW = env_bool("BENCH_BARE_VIEW", default=False)
 WSGI_APPLICATION = "kap_clinic.wsgi.application"
 
 TEMPLATES = [

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 
 from kap_clinic.kernel.accounts.views import admin_login_view
@@ -37,3 +39,10 @@ urlpatterns = [
     path("reports/", include("kap_clinic.reports.urls")),
     path("", include("kap_clinic.kernel.clinic.urls")),
 ]
+
+if settings.BENCH_BARE_VIEW:
+    # The load benchmark's yardstick: a page doing nothing, served through the same middleware as every other.
+    def bench_bare_view(request):
+        return HttpResponse("ok", content_type="text/plain")
+
+    urlpatterns.append(path("bench/bare/", bench_bare_view))

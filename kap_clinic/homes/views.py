@@ -4,7 +4,6 @@ browser (the kernel's trail, searched by a patient's MRN from the registry)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -14,6 +13,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.selectors import audit_entries
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error
+from kap_clinic.kernel.paging import CappedPaginator
 from patients.forms import RemsEnrollmentForm, StatusChangeForm
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 from patients.services import patient_manual_transition, patient_rems_enrollment_record
@@ -125,7 +125,7 @@ def audit_log_view(request):
         )
     elif form.is_bound:
         entries = entries.none()
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     ctx = {"form": form, "page": page, "query": query.urlencode()}

@@ -108,3 +108,16 @@ def test_a_plan_with_hundreds_of_sessions_pages(session, client_for, clinician, 
     second = client.get(url, {"page": 2})
     assert second.status_code == 200 and len(second.context["sessions"]) == 50
     assert "page=2" in response.content.decode()
+
+
+def test_pages_run_on_from_the_upcoming_into_the_past_without_gaps(session, client_for, front_desk):
+    add_reminders(session, 30, first_offset_hours=-30)  # -30 ... -1 h: past
+    add_reminders(session, 40, first_offset_hours=2)  # 2 ... 41 h: upcoming
+    client = client_for(front_desk)
+    first = client.get(reverse("notifications:list"))
+    second = client.get(reverse("notifications:list"), {"page": 2})
+    shown = [*first.context["reminders"], *second.context["reminders"]]
+    hours = [round((r.scheduled_for - timezone.now()).total_seconds() / 3600) for r in shown]
+    assert hours == [*range(2, 42), *range(-1, -31, -1)]
+    assert first.context["page"].paginator.count == 70
+    assert "Page 1 of 2</span>" in first.content.decode()

@@ -11,6 +11,8 @@ from django_otp import user_has_device
 from . import services
 from .signals import AUTH_STARTED_AT, LAST_SEEN_AT
 
+LAST_SEEN_RESOLUTION = 30  # seconds
+
 
 class SessionLifetimeMiddleware:
     """Signs a user out after SESSION_IDLE_MINUTES without a request or SESSION_MAX_HOURS in all."""
@@ -32,8 +34,12 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 messages.info(request, reason)
                 return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.path})}")
-            request.session[AUTH_STARTED_AT] = started
-            request.session[LAST_SEEN_AT] = now
+            # Written only when it changes enough to matter: a session saved on every request is a database write
+            # per page view; the idle limit keeps a resolution of LAST_SEEN_RESOLUTION seconds.
+            if AUTH_STARTED_AT not in request.session:
+                request.session[AUTH_STARTED_AT] = started
+            if LAST_SEEN_AT not in request.session or now - last_seen >= LAST_SEEN_RESOLUTION:
+                request.session[LAST_SEEN_AT] = now
         return self.get_response(request)
 
 

@@ -198,7 +198,13 @@ class Reminder(models.Model):
 
     class Meta:
         ordering = ["-scheduled_for", "-pk"]
-        indexes = [models.Index(fields=["status", "next_try_at"], name="reminder_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_try_at"], name="reminder_due_idx"),
+            # The reminders list reads upcoming ones forwards, past ones backwards from now (selectors.nearest_first).
+            models.Index(fields=["scheduled_for"], name="reminder_scheduled_idx"),
+            models.Index(fields=["status", "scheduled_for"], name="reminder_status_scheduled_idx"),
+            models.Index(fields=["scheduled_for"], condition=Q(needs_attention=True), name="reminder_attention_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "rule", "channel", "scheduled_for"],

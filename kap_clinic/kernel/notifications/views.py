@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -8,6 +7,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.audit.services import record_reads
 from kap_clinic.kernel.forms import message_validation_error
+from kap_clinic.kernel.paging import CappedPaginator
 
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
@@ -26,7 +26,7 @@ def reminder_list_view(request):
         reminders = reminders.filter(needs_attention=True)
     elif status in Reminder.Status.values:
         reminders = reminders.filter(status=status)
-    page = Paginator(nearest_first(reminders), REMINDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(nearest_first(reminders), REMINDERS_PER_PAGE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     record_reads(rows=shown)
     query = request.GET.copy()

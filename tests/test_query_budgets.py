@@ -1,0 +1,248 @@
+"""Every page that lists things costs the same number of queries with 10 rows as with 1,000.
+
+One clinic is grown in bulk (patients, their sessions on one day and across years, reminders, check-ins, alerts,
+authorizations, audit entries) from 10 rows of each to 1,000, and each listing page of the authorization matrix is
+asked for before and after: the second answer may not take more queries than the first.
+"""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from django.utils import timezone
+
+from aftercare.models import CheckIn
+from billing.models import Payer, PriorAuthorization
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.notifications.models import Reminder, ReminderRule, StaffAlert
+from patients.models import Patient
+from sessions.models import DosingSession, Enrollment, Room, TreatmentPlan
+from tests.sessions.test_portal import book_plan
+
+pytestmark = pytest.mark.django_db
+
+SMALL, LARGE = 10, 1000
+DAY_AHEAD = 40  # the schedule's day: the bulk patients' sessions all fall on it
+
+
+class Clinic:
+    """The fixtures' clinic, and `grow_to(n)`: n rows in every list, added with bulk inserts."""
+
+    def __init__(self, patient, clinician, plan):
+        self.patient, self.clinician, self.plan = patient, clinician, plan
+        self.rows = 0
+        self.day = timezone.localdate() + timedelta(days=DAY_AHEAD)
+        self.now = timezone.now().replace(microsecond=0)
+        self.last = plan.sessions.order_by("-starts_at").first()
+        self.payer = Payer.objects.create(name="Bulk Health", payer_code="BULK1")
+        self.session_rule = ReminderRule.objects.filter(event="dosing_session").first()
+
+    def grow_to(self, n: int) -> None:
+        first, self.rows = self.rows, n
+        indexes = range(first, n)
+        tz = timezone.get_current_timezone()
+        patients = Patient.objects.bulk_create(
+            Patient(
+                mrn=f"KQ-{i:06}",
+                given_name=f"Given{i}",
+                family_name=f"Bulk{i}",
+                family_name_key=f"bulk{i}",
+                date_of_birth=self.patient.date_of_birth,
+                status="induction",
+                primary_clinician=self.clinician,
+            )
+            for i in indexes
+        )
+        # One session each on the schedule's day, each with a room and a clinician of its own.
+        clinicians = User.objects.bulk_create(
+            User(username=f"bulk-clinician-{i}", role=Role.CLINICIAN, last_name=f"Bulk{i}") for i in indexes
+        )
+        rooms = Room.objects.bulk_create(Room(name=f"Bulk room {i}") for i in indexes)
+        enrollments = Enrollment.objects.bulk_create(
+            Enrollment(patient=p, enrolled_by=self.clinician, override_justification="Bulk") for p in patients
+        )
+        protocol = self.last.protocol
+        plans = TreatmentPlan.objects.bulk_create(
+            TreatmentPlan(
+                patient=p,
+                enrollment=e,
+                protocol=protocol,
+                planned_dose=protocol.default_dose,
+                first_day=self.day,
+                created_by=self.clinician,
+            )
+            for p, e in zip(patients, enrollments, strict=True)
+        )
+        starts = datetime.combine(self.day, time(10), tz)
+        day_sessions = [
+            DosingSession(
+                plan=plan,
+                patient=p,
+                protocol=protocol,
+                sequence=1,
+                phase="induction",
+                planned_dose=plan.planned_dose,
+                room=room,
+                clinician=clinician,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                dose_window_ends_at=starts + timedelta(hours=2),
+            )
+            for p, plan, room, clinician in zip(patients, plans, rooms, clinicians, strict=True)
+        ]
+        # The patient's own plan grows over the years.
+        last = self.last
+        series = [
+            DosingSession(
+                plan=self.plan,
+                patient=self.patient,
+                protocol=protocol,
+                sequence=last.sequence + i + 1,
+                phase="Maintenance",
+                kind="booster",
+                planned_dose=last.planned_dose,
+                room=last.room,
+                clinician=self.clinician,
+                starts_at=last.starts_at + timedelta(days=7 * (i + 1)),
+                ends_at=last.ends_at + timedelta(days=7 * (i + 1)),
+                dose_window_ends_at=last.dose_window_ends_at + timedelta(days=7 * (i + 1)),
+            )
+            for i in indexes
+        ]
+        DosingSession.objects.bulk_create(day_sessions + series)
+        Reminder.objects.bulk_create(
+            Reminder(
+                session=last,
+                patient=self.patient,
+                rule=self.session_rule,
+                channel="email",
+                scheduled_for=self.now + timedelta(hours=i - LARGE // 2),
+                next_try_at=self.now + timedelta(hours=i - LARGE // 2),
+                event_at=last.starts_at,
+                status="sent" if i < LARGE // 2 else "pending",
+                sent_at=self.now if i < LARGE // 2 else None,
+            )
+            for i in indexes
+        )
+        CheckIn.objects.bulk_create(
+            CheckIn(
+                patient=self.patient,
+                instruments=["phq9"],
+                opens_at=self.now - timedelta(days=3 * i + 10),
+                due_at=self.now - timedelta(days=3 * i + 9),
+                closes_at=self.now - timedelta(days=3 * i + 8),
+                status="missed",
+            )
+            for i in indexes
+        )
+        StaffAlert.objects.bulk_create(
+            StaffAlert(
+                kind=StaffAlert.Kind.RELAPSE,
+                audience=StaffAlert.Audience.CLINICAL,
+                key=f"bulk-{i}",
+                patient=p,
+                summary="PHQ-9 up since the last session",
+            )
+            for i, p in zip(indexes, patients, strict=True)
+        )
+        today = timezone.localdate()
+        PriorAuthorization.objects.bulk_create(
+            PriorAuthorization(
+                patient=self.patient if i % 2 else p,
+                payer=self.payer,
+                reference=f"B{i}",
+                codes=["G2082"],
+                units_authorized=10,
+                starts_on=today - timedelta(days=30),
+                ends_on=today + timedelta(days=60 + i % 100),
+                status=PriorAuthorization.Status.APPROVED,
+            )
+            for i, p in zip(indexes, patients, strict=True)
+        )
+        patient_type = ContentType.objects.get_for_model(Patient)
+        LogEntry.objects.bulk_create(
+            LogEntry(
+                content_type=patient_type,
+                object_pk=str(self.patient.pk),
+                object_id=self.patient.pk,
+                object_repr=str(self.patient),
+                action=LogEntry.Action.ACCESS,
+                actor=self.clinician,
+                additional_data={"patient_id": self.patient.pk},
+            )
+            for _ in indexes
+        )
+
+
+@pytest.fixture
+def clinic(patient, clinician):
+    return Clinic(patient, clinician, book_plan(patient, clinician))
+
+
+# (who asks, url name, url kwargs from the clinic, query string)
+PAGES = {
+    "clinician home": ("clinician", "homes:home", None, ""),
+    "intake home": ("front_desk", "homes:home", None, ""),
+    "admin home": ("admin_user", "homes:home", None, ""),
+    "portal home": ("patient_user", "homes:home", None, ""),
+    "portal schedule": ("patient_user", "homes:portal_schedule", None, ""),
+    "portal check-ins": ("patient_user", "aftercare:portal_checkins", None, ""),
+    "day schedule": ("front_desk", "sessions:schedule", None, "day={day}"),
+    "week schedule": ("front_desk", "sessions:schedule", None, "day={day}&span=week"),
+    "patient chart": ("clinician", "homes:patient_chart", "patient", ""),
+    "treatment plan": ("clinician", "sessions:plan_detail", "plan", ""),
+    "aftercare page": ("clinician", "aftercare:patient", "patient_fk", ""),
+    "patient list": ("front_desk", "patients:list", None, ""),
+    "reminders": ("front_desk", "notifications:list", None, ""),
+    "alerts": ("clinician", "notifications:alerts", None, ""),
+    "audit log": ("admin_user", "homes:audit_log", None, ""),
+    "audit log by patient": ("admin_user", "homes:audit_log", None, "patient={mrn}"),
+    "REMS forms pending": ("clinician", "sessions:rems_pending", None, ""),
+    "authorizations": ("front_desk", "billing:authorization_list", None, ""),
+    "patient's authorizations": ("front_desk", "billing:patient_authorizations", "patient_fk", ""),
+}
+
+
+def _url(clinic: Clinic, name: str, kwargs: str | None, query: str) -> str:
+    args = {
+        None: None,
+        "patient": {"pk": clinic.patient.pk},
+        "patient_fk": {"patient_pk": clinic.patient.pk},
+        "plan": {"pk": clinic.plan.pk},
+    }[kwargs]
+    url = reverse(name, kwargs=args)
+    if query:
+        url += "?" + query.format(day=clinic.day.isoformat(), mrn=clinic.patient.mrn)
+    return url
+
+
+def statements(captured) -> int:
+    """Queries run, an audit log bulk insert counting once: SQLite splits one into batches of its parameter limit
+    (PostgreSQL sends one statement however many patients a page names)."""
+    count, previous = 0, ""
+    for query in captured:
+        sql = query["sql"]
+        if not (sql.startswith('INSERT INTO "auditlog_logentry"') and previous.startswith(sql[:40])):
+            count += 1
+        previous = sql
+    return count
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_costs_as_many_queries_with_1000_rows_as_with_10(
+    page, clinic, request, client_for, django_assert_max_num_queries
+):
+    who, name, kwargs, query = PAGES[page]
+    client = client_for(request.getfixturevalue(who))
+    url = _url(clinic, name, kwargs, query)
+    clinic.grow_to(SMALL)
+    assert client.get(url).status_code == 200  # warm the per-process caches
+    with django_assert_max_num_queries(200) as few:
+        assert client.get(url).status_code == 200
+    clinic.grow_to(LARGE)
+    with django_assert_max_num_queries(200) as many:
+        assert client.get(url).status_code == 200
+    assert statements(many.captured_queries) <= statements(few.captured_queries)
