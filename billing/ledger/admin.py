@@ -3,6 +3,7 @@ invoices, payments, adjustments and estimates change only through the billing pa
 
 from django.contrib import admin
 
+from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
 from ..ledger_models import Charge, FeeScheduleItem, GoodFaithEstimate, Invoice, PovertyGuideline
@@ -21,17 +22,17 @@ class PovertyGuidelineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Charge)
-class ChargeAdmin(ReadOnlyAdmin):
+class ChargeAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("service_date", "code", "kind", "amount", "invoice")
     list_filter = ("kind",)
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("number", "issued_on", "status", "total_charged", "total_paid", "total_adjusted", "balance")
     list_filter = ("status",)
 
 
 @admin.register(GoodFaithEstimate)
-class GoodFaithEstimateAdmin(ReadOnlyAdmin):
+class GoodFaithEstimateAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
     list_display = ("given_at", "due_by", "total")
