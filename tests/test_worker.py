@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 from kombu import Exchange, Queue
@@ -103,6 +104,7 @@ def worker(services_available, django_db_setup):
         DATABASE_URL=worker_database_url(connection.settings_dict),
         DB_CONN_MAX_AGE="0",
         REDIS_URL=os.environ["REDIS_URL"],
+        PRIVATE_MEDIA_ROOT=str(settings.PRIVATE_MEDIA_ROOT),  # the site and the worker share the private files
         PYTHONUNBUFFERED="1",
     )
     command = [
