@@ -320,9 +320,12 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-        for row in child(django_env(url), "timings")["rows"]:
+        timed = child(django_env(url), "timings")["rows"]
+        for row in timed:
             rows.append({**row, "patients": patients})
             print(f"  {row['page']:<40} {row['seconds']:8.3f} s", flush=True)
+        if ratio := summary_against_plain(timed):
+            print(f"  {ratio}", flush=True)
     growth(rows)
     (RUN / "bench.json").write_text(json.dumps(rows, indent=1) + "\n")
     print(f"\nWrote {RUN / 'bench.json'} ({len(rows)} rows). Machine: {machine()}\n")
@@ -425,8 +428,205 @@ def _rems_pdf():
     return render
 
 
+LONG_COURSE_MRN = "KL-0000100"  # not "KB": seed_bench counts its own patients by that prefix
+LONG_COURSE_SESSIONS = 100
+
+
+def long_course_patient():
+    """A patient with 100 dosing sessions a week apart (dose, vitals, MOAA/S and CADSS each), a PHQ-9 every four
+    weeks, with a clinician and room of their own, added to the bench database once (a later run reuses it)."""
+    from datetime import date, datetime, time, timedelta
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.utils import timezone
+
+    from aftercare.models import CheckIn, CheckInResponse
+    from kap_clinic.kernel.accounts.models import User
+    from kap_clinic.kernel.accounts.roles import Role
+    from patients.models import Patient
+    from sessions.models import (
+        DoseAdministration,
+        DosingSession,
+        Enrollment,
+        Protocol,
+        Room,
+        ScaleScore,
+        TreatmentPlan,
+        VitalSign,
+    )
+
+    found = Patient.objects.filter(mrn=LONG_COURSE_MRN).first()
+    if found is not None:
+        return found
+    with transaction.atomic():
+        clinician, _ = User.objects.get_or_create(
+            username="bench-long-course",
+            defaults={"role": Role.CLINICIAN, "first_name": "Bench", "last_name": "Long Course"},
+        )
+        room, _ = Room.objects.get_or_create(name="Bench room long course")
+        protocol = Protocol.objects.filter(requires_rems=False, is_active=True).order_by("pk").first()
+        patient = Patient(
+            given_name="Long",
+            family_name="Course",
+            family_name_key="course",
+            date_of_birth=date(1970, 1, 1),
+            primary_clinician=clinician,
+            status="maintenance",
+        )
+        patient.mrn = LONG_COURSE_MRN
+        Patient.objects.bulk_create([patient])  # the MRN is the bench's own, not the registry's next one
+        patient = Patient.objects.get(mrn=LONG_COURSE_MRN)
+        enrollment = Enrollment.objects.create(
+            patient=patient, enrolled_by=clinician, override_justification="Bench clinic"
+        )
+        tz = ZoneInfo(settings.TIME_ZONE)
+        first_day = timezone.localdate() - timedelta(weeks=LONG_COURSE_SESSIONS + 1)
+        plan = TreatmentPlan.objects.create(
+            patient=patient,
+            enrollment=enrollment,
+            protocol=protocol,
+            planned_dose=protocol.default_dose,
+            first_day=first_day,
+            created_by=clinician,
+        )
+        sessions = []
+        for n in range(LONG_COURSE_SESSIONS):
+            starts = datetime.combine(first_day + timedelta(weeks=n), time(17, 0), tz)  # after every bench slot
+            sessions.append(
+                DosingSession(
+                    plan=plan,
+                    patient=patient,
+                    protocol=protocol,
+                    sequence=n + 1,
+                    phase="induction" if n < 6 else "maintenance",
+                    planned_dose=plan.planned_dose,
+                    room=room,
+                    clinician=clinician,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(minutes=110),
+                    dose_window_ends_at=starts + timedelta(hours=24),
+                    status=DosingSession.Status.COMPLETED,
+                )
+            )
+        sessions = DosingSession.objects.bulk_create(sessions)
+        doses, vitals, scores, checkins = [], [], [], []
+        for n, session in enumerate(sessions):
+            at = session.starts_at + timedelta(minutes=10)
+            doses.append(
+                DoseAdministration(
+                    session=session,
+                    dose_mg_given=Decimal("35.0"),
+                    dose_mg_per_kg=Decimal("0.5"),
+                    dosed_at=at,
+                    dosed_by=clinician,
+                )
+            )
+            for minutes, sbp in ((0, 122), (20, 138 + n % 9), (40, 126)):
+                vitals.append(
+                    VitalSign(
+                        session=session,
+                        taken_at=at + timedelta(minutes=minutes),
+                        minutes_from_dose=minutes,
+                        sbp=sbp,
+                        dbp=80,
+                        hr=70 + minutes // 10,
+                        spo2=98,
+                        recorded_by=clinician,
+                    )
+                )
+            for scale, score, minutes in (("moaas", 3 + n % 2, 20), ("cadss", 10 + n % 15, 30)):
+                scores.append(
+                    ScaleScore(
+                        session=session,
+                        scale=scale,
+                        score=score,
+                        taken_at=at + timedelta(minutes=minutes),
+                        minutes_from_dose=minutes,
+                        recorded_by=clinician,
+                    )
+                )
+            if n % 4 == 3:
+                opens = session.starts_at + timedelta(days=2)
+                checkins.append(
+                    CheckIn(
+                        patient=patient,
+                        instruments=["phq9"],
+                        opens_at=opens,
+                        due_at=opens + timedelta(days=2),
+                        closes_at=opens + timedelta(days=4),
+                        status=CheckIn.Status.COMPLETED,
+                        completed_at=opens + timedelta(hours=5),
+                        created_by=clinician,
+                    )
+                )
+        DoseAdministration.objects.bulk_create(doses)
+        VitalSign.objects.bulk_create(vitals)
+        ScaleScore.objects.bulk_create(scores)
+        checkins = CheckIn.objects.bulk_create(checkins)
+        CheckInResponse.objects.bulk_create(
+            CheckInResponse(checkin=checkin, code="phq9", answers=[], total=max(3, 18 - n), band="")
+            for n, checkin in enumerate(checkins)
+        )
+    return patient
+
+
+def _summary_pdf():
+    from kap_clinic.reports.kinds import KINDS
+
+    patient = long_course_patient()
+    return lambda: KINDS["patient_summary"].render({"patient": patient.pk, "format": "pdf"}, "pdf")
+
+
+def _outcomes_pdf():
+    from kap_clinic.reports.kinds import KINDS
+
+    return lambda: KINDS["outcomes"].render({"format": "pdf"}, "pdf")
+
+
+def _plain_table_pdf():
+    """WeasyPrint printing one plain table of as many rows as the long-course summary has sessions, with the same
+    print stylesheet and fonts: what the summary's own PDF is measured against."""
+    from types import SimpleNamespace
+
+    from kap_clinic.reports.kinds import render_document
+    from kap_clinic.reports.tables import Table
+
+    headers = ["Date", "Status", "Dose", "Blood pressure", "Heart rate", "SpO2", "MOAA/S", "CADSS", "Adverse events"]
+    rows = [
+        [f"2026-01-{1 + n % 28:02}", "Completed", "35.0 mg (0.5 mg/kg)", "122–146/80", "70–74", "98", "lowest 3",
+         "peak 17", ""]
+        for n in range(LONG_COURSE_SESSIONS)
+    ]  # fmt: skip
+    context = {
+        "report_title": "Plain table",
+        "period": "all dates",
+        "report": SimpleNamespace(tables=[Table("Rows", headers, rows)]),
+    }
+    return lambda: render_document("reports/pdf/tables.html", context)
+
+
+SUMMARY_LABEL = f"PDF: treatment summary, {LONG_COURSE_SESSIONS} sessions"
+PLAIN_LABEL = f"PDF: plain table, {LONG_COURSE_SESSIONS} rows"
+
 # PDFs timed by the bench: (label, a function returning the call to time, or None when there is nothing to render).
-PDFS = [("PDF: Spravato REMS monitoring form", _rems_pdf)]
+PDFS = [
+    ("PDF: Spravato REMS monitoring form", _rems_pdf),
+    (SUMMARY_LABEL, _summary_pdf),
+    (PLAIN_LABEL, _plain_table_pdf),
+    ("PDF: clinic outcomes, whole clinic", _outcomes_pdf),
+]
+
+
+def summary_against_plain(rows: list[dict]) -> str | None:
+    """The treatment summary's time over the plain table's (the aim: within 2×)."""
+    times = {row["page"]: row.get("seconds") for row in rows}
+    summary, plain = times.get(SUMMARY_LABEL), times.get(PLAIN_LABEL)
+    if not summary or not plain:
+        return None
+    return f"treatment summary / plain table of {LONG_COURSE_SESSIONS} rows: {summary / plain:.2f}× (aim: within 2×)"
 
 
 def _rolled_back(call):

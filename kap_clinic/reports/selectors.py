@@ -6,7 +6,7 @@ Reads only; access is checked by the callers (views and the report kinds) before
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -34,9 +34,14 @@ def _span(values: list) -> str:
 
 @dataclass(frozen=True)
 class SessionLine:
-    """One dosing session as the summary prints it."""
+    """One dosing session as the summary prints it, in plain values: a long course is read in chunks and no session
+    object (with its vitals and scores) outlives its line."""
 
-    session: DosingSession
+    starts_at: datetime
+    status: str
+    status_label: str
+    kind: str
+    dosed_at: datetime | None
     dose: str
     bp: str
     hr: str
@@ -69,7 +74,11 @@ def _session_line(session: DosingSession) -> SessionLine:
         peak = max(cadss, key=lambda s: s.score)
         cadss_text = f"{peak.score}" + (" (short form)" if peak.scale == ScaleScore.Scale.CADSS6 else "")
     return SessionLine(
-        session=session,
+        starts_at=session.starts_at,
+        status=session.status,
+        status_label=session.get_status_display(),
+        kind=session.kind,
+        dosed_at=given.dosed_at if given is not None else None,
         dose=dose,
         bp=f"{systolic}/{diastolic}" if systolic or diastolic else "",
         hr=_span([v.hr for v in vitals]),
@@ -80,6 +89,9 @@ def _session_line(session: DosingSession) -> SessionLine:
             f"{event.name} ({event.get_severity_display().lower()})" for event in session.adverse_events.all()
         ],
     )
+
+
+SESSION_CHUNK = 100
 
 
 def patient_sessions(patient: Patient) -> QuerySet[DosingSession]:
@@ -99,16 +111,11 @@ def patient_summary(patient: Patient) -> dict:
         .prefetch_related("responses")
         .order_by("created_at", "pk")
     )
-    sessions = [_session_line(session) for session in patient_sessions(patient)]
+    # A chunk of sessions at a time, each with its prefetched vitals, scores and events, turned into plain lines.
+    sessions = [_session_line(session) for session in patient_sessions(patient).iterator(chunk_size=SESSION_CHUNK)]
     points = outcome_trend(patient)
     episode = outcome_episodes([patient.pk])[patient.pk]
-    dose_times = [
-        line.session.dose_administration.dosed_at
-        if hasattr(line.session, "dose_administration")
-        else line.session.starts_at
-        for line in sessions
-        if line.session.status in DosingSession.TREATED_STATUSES
-    ]
+    dose_times = [line.dosed_at or line.starts_at for line in sessions if line.status in DosingSession.TREATED_STATUSES]
     baseline = episode.baseline
     chart = outcome_chart_svg(
         [
