@@ -9,7 +9,9 @@ For each clinic size in BENCH_PATIENTS (default "1000,10000") it:
    real ones (BENCH_BARE_VIEW);
 3. drives each page and the one-line page alternately with `wrk -t2 -c20 -d10s` (BENCH_SECONDS changes the 10),
    signed in as the role the page is for;
-4. times the PDFs, the cadence engine planning 10,000 inductions, and the reminder, authorization and check-in sweeps.
+4. times the PDFs (the REMS form; the treatment summary of a 100-session course, against a plain table of as many
+   rows, the ratio printed; the clinic outcomes), the cadence engine planning 10,000 inductions, and the reminder,
+   authorization and check-in sweeps.
 
 It prints one table per clinic size and the growth from the smallest to the largest, and writes `.run/bench.json`
 (a list of rows: {"page", "patients", "rps", "p50_ms", "p95_ms", "p99_ms", "bare_rps", "ratio"} per page and size,
@@ -581,9 +583,22 @@ def _summary_pdf():
 
 
 def _outcomes_pdf():
-    from kap_clinic.reports.kinds import KINDS
+    from django.db.models import Max, Min
+    from django.utils import timezone
 
-    return lambda: KINDS["outcomes"].render({"format": "pdf"}, "pdf")
+    from kap_clinic.reports.kinds import KINDS
+    from sessions.models import DosingSession
+
+    span = DosingSession.objects.aggregate(first=Min("starts_at"), last=Max("starts_at"))
+    if span["first"] is None:
+        return None
+    # The whole clinic: from its first dosing session to its last.
+    params = {
+        "format": "pdf",
+        "start": timezone.localdate(span["first"]).isoformat(),
+        "end": timezone.localdate(span["last"]).isoformat(),
+    }
+    return lambda: KINDS["outcomes"].render(params, "pdf")
 
 
 def _plain_table_pdf():

@@ -1,9 +1,13 @@
 """The patient treatment summary: what it prints, for whom, and the read it records."""
 
+from dataclasses import astuple
+
 import pytest
 from auditlog.models import LogEntry
+from django.db.models import Model
 from django.urls import reverse
 
+from kap_clinic.reports import selectors
 from kap_clinic.reports.kinds import KINDS
 from kap_clinic.reports.selectors import patient_summary
 from tests.reports.helpers import more_checkins, pdf_pages, pdf_text, seed_course
@@ -101,3 +105,15 @@ def test_reports_are_one_click_from_the_admin_and_clinician_homes(client_for, ad
         home = client_for(user).get(reverse("homes:home")).content.decode()
         assert 'data-testid="reports-link"' in home and reverse("reports:index") in home
     assert reverse("reports:index") not in client_for(front_desk).get(reverse("homes:home")).content.decode()
+
+
+def test_summary_reads_sessions_in_chunks_into_plain_lines(monkeypatch, patient, clinician, front_desk):
+    """A long course is read a chunk of sessions at a time; each line keeps plain values, never the session object."""
+    monkeypatch.setattr(selectors, "SESSION_CHUNK", 2)
+    seed_course(patient, clinician, front_desk=front_desk)
+    lines = patient_summary(patient)["sessions"]
+    assert [line.bp for line in lines[:3]] == ["122–141/80", "122–142/80", "122–143/80"]  # across two chunks
+    assert [line.cadss for line in lines[:3]] == ["peak 17", "peak 18", "peak 19"]
+    assert [line.starts_at for line in lines] == sorted(line.starts_at for line in lines)
+    assert all(line.dosed_at is not None for line in lines[:3]) and all(line.dosed_at is None for line in lines[3:])
+    assert not any(isinstance(value, Model) for line in lines for value in astuple(line))
