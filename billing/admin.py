@@ -9,4 +9,5 @@ class PayerAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "payer_code")
 
+
 from .ledger import admin as ledger_admin  # noqa: E402,F401 (the patient ledger's back-office pages)
