@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -119,6 +119,18 @@ def coverage_of(patient: Patient) -> dict:
         "inactive": [p for p in policies if not p.is_active],
         "self_pay": SelfPay.objects.filter(patient=patient).first(),
     }
+
+
+def is_self_pay(patient_id: int, *, on: date | None = None) -> bool:
+    """Whether the patient pays for their own care on `on` (today unless given): recorded as self-pay, or with no
+    active insurance policy in force that day (uninsured). Good-faith estimates are owed to these patients only."""
+    on = on or timezone.localdate()
+    if SelfPay.objects.filter(patient_id=patient_id).exists():
+        return True
+    in_force = InsurancePolicy.objects.filter(patient_id=patient_id, is_active=True, effective_from__lte=on).filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gte=on)
+    )
+    return not in_force.exists()
 
 
 # ---- Units per code -------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
 from ..ledger_models import Charge
+from .estimate_alerts import estimate_alerts_raise
 from .fees import fee_lookup
 from .sliding_scale import current_discount
 
@@ -84,7 +85,8 @@ def _insert_once(rows: list[Charge]) -> None:
 
 
 def session_charges_post(*, session: DosingSession) -> list[Charge]:
-    """The completed session's charges, created the first time and left as they are after that."""
+    """The completed session's charges, created the first time and left as they are after that; when the plan's
+    charges reach $400 or more above its good-faith estimate, the front office is alerted (once per estimate)."""
     session = DosingSession.objects.select_related("protocol").get(pk=session.pk)
     if session.status != DosingSession.Status.COMPLETED:
         raise ValidationError("Only a completed session is charged for its services.")
@@ -97,6 +99,7 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
             for line in lines
         ]
     )
+    estimate_alerts_raise(session.plan_id)
     return list(Charge.objects.filter(session=session, kind=Charge.Kind.SERVICE))
 
 

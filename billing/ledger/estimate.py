@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
@@ -17,8 +16,10 @@ from kap_clinic.rules import good_faith_estimate as gfe
 from kap_clinic.rules import sliding_scale
 from sessions.models import ClinicClosure, DosingSession, TreatmentPlan
 
-from ..ledger_models import Charge, GoodFaithEstimate
+from ..coverage import is_self_pay
+from ..ledger_models import GoodFaithEstimate
 from .charges import charge_lines
+from .estimate_alerts import plan_billed
 from .fees import fee_lookup
 from .sliding_scale import LEDGER_ROLES, current_discount
 
@@ -96,10 +97,7 @@ def estimate_give(*, plan: TreatmentPlan, by: User, requested: bool = False) -> 
 
 def estimate_billed(estimate: GoodFaithEstimate) -> Decimal:
     """What has been billed for the estimated plan's sessions' services so far."""
-    billed = Charge.objects.filter(session__plan_id=estimate.plan_id, kind=Charge.Kind.SERVICE).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return Decimal(billed or ZERO).quantize(Decimal("0.01"))
+    return plan_billed(estimate.plan_id)
 
 
 def estimate_exceeded(estimate: GoodFaithEstimate) -> bool:
@@ -107,11 +105,16 @@ def estimate_exceeded(estimate: GoodFaithEstimate) -> bool:
 
 
 def estimate_given_late(estimate: GoodFaithEstimate) -> bool:
-    return timezone.localtime(estimate.given_at).date() > estimate.due_by
+    """Given after its deadline; the deadline binds only for a patient who paid for their own care that day."""
+    given_on = timezone.localtime(estimate.given_at).date()
+    return given_on > estimate.due_by and is_self_pay(estimate.patient_id, on=given_on)
 
 
 def estimates_owed(patient_id: int) -> list[dict]:
-    """The patient's active plans with booked sessions and no estimate yet, with the day each is due."""
+    """The patient's active plans with booked sessions and no estimate yet, with the day each is due; only for a
+    self-pay or uninsured patient (an insured patient's sessions are billed to the payer)."""
+    if not is_self_pay(patient_id):
+        return []
     given = set(GoodFaithEstimate.objects.filter(patient_id=patient_id).values_list("plan_id", flat=True))
     owed = []
     for plan in TreatmentPlan.objects.filter(patient_id=patient_id, status=TreatmentPlan.Status.ACTIVE).select_related(

@@ -125,6 +125,12 @@ CLINIC_SETUP_LINKS = (
     ),
     SetupLink("Payers", "admin:billing_payer_changelist", "Insurers and plans the clinic bills"),
     SetupLink(
+        "Fee schedule", "admin:billing_feescheduleitem_changelist", "Prices per code, route and length of service"
+    ),
+    SetupLink(
+        "Poverty guidelines", "admin:billing_povertyguideline_changelist", "Each year's figures for the sliding scale"
+    ),
+    SetupLink(
         "Controlled-substance products",
         "admin:treatment_sessions_controlledproduct_changelist",
         "Products the clinic stocks and logs",

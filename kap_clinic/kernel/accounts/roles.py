@@ -102,6 +102,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "billing.view_charge",
         "billing.view_invoice",
         "billing.view_goodfaithestimate",
+        "billing.view_insurancepolicy",
+        "billing.view_selfpay",
+        "billing.view_preauthsubmission",
+        "billing.view_preauthworkitem",
     ),
     Role.CLINICIAN: (
         ROLE_PERMISSION[Role.CLINICIAN],

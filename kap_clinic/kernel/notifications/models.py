@@ -61,6 +61,7 @@ class StaffAlert(models.Model):
         REMS_DUE = "rems_due", "REMS form due"
         POST_DOSE_VITALS = "post_dose_vitals", "Dangerous vital signs after a dose"
         CANNOT_ATTEND = "cannot_attend", "Patient can't attend: call them"
+        ESTIMATE_EXCEEDED = "estimate_over", "Billed $400 or more above the good-faith estimate"
 
     class Audience(models.TextChoices):
         CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"

@@ -21,7 +21,11 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from aftercare.services import checkin_series_create, integration_session_book
-from billing.models import Payer, PriorAuthorization
+from billing.coverage import policy_create, self_pay_set
+from billing.ledger.estimate import estimate_give
+from billing.ledger.fees import fee_lookup
+from billing.ledger.invoices import invoice_create, payment_record
+from billing.models import Charge, GoodFaithEstimate, InsurancePolicy, Invoice, Payer, PriorAuthorization, SelfPay
 from billing.services import authorization_check, authorization_create, authorization_transition
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
@@ -33,7 +37,16 @@ from patients.services import patient_create, patient_rems_enrollment_record
 from screening import services as screening
 from sessions.consent.services import consent_document_in_force, consent_record_by_staff
 from sessions.controlled.services import cs_lot_receive
-from sessions.models import ClinicClosure, ControlledProduct, DosingSession, Enrollment, ProductLot, Protocol, Room
+from sessions.models import (
+    ClinicClosure,
+    ControlledProduct,
+    DosingSession,
+    Enrollment,
+    ProductLot,
+    Protocol,
+    Room,
+    TreatmentPlan,
+)
 from sessions.scheduling.services import (
     closures_import_public_holidays,
     enrollment_create,
@@ -96,6 +109,7 @@ class Command(BaseCommand):
             _demo_payers()
             _demo_controlled_stock(users["clinician"])
             _demo_patients(users)
+            _demo_coverage(users["intake"])
         problem = _demo_dosing_due_today(users["clinician"])
         if problem:
             self.stdout.write(self.style.WARNING(f"No dosing session could be brought to today: {problem}"))
@@ -283,17 +297,83 @@ def _demo_authorization(patient, *, intake) -> None:
     authorization_check(authorization=authorization, today=today)
 
 
+def _demo_patient(index: int) -> Patient | None:
+    given, family, born = DEMO_PATIENTS[index][:3]
+    return Patient.objects.filter(given_name=given, family_name=family, date_of_birth=born).first()
+
+
+def _demo_coverage(intake) -> None:
+    """The demo patient is insured (their authorization is approved); the in-office patient pays for their own care,
+    with a good-faith estimate of their series and an invoice for their diagnostic evaluation, part paid. Each is
+    added once."""
+    insured, self_pay = _demo_patient(0), _demo_patient(3)
+    today = timezone.localdate()
+    if insured is not None and not InsurancePolicy.objects.filter(patient=insured).exists():
+        policy_create(
+            patient=insured,
+            by=intake,
+            payer=Payer.objects.get(name=DEMO_PAYERS[0][0]),
+            plan_name="Northwind Silver PPO",
+            member_id="NW123456789",
+            group_id="GRP-0042",
+            subscriber_name=f"{insured.given_name} {insured.family_name}",
+            effective_from=date(today.year, 1, 1),
+        )
+    if self_pay is None:
+        return
+    if not SelfPay.objects.filter(patient=self_pay).exists():
+        self_pay_set(patient=self_pay, by=intake, since=today - timedelta(days=14), note="No insurance.")
+    plan = self_pay.treatment_plans.filter(status=TreatmentPlan.Status.ACTIVE).order_by("pk").first()
+    if plan is not None and not GoodFaithEstimate.objects.filter(patient=self_pay).exists():
+        try:
+            estimate_give(plan=plan, by=intake)
+        except ValidationError:
+            pass  # no session still booked in the plan: nothing to estimate
+    if not Invoice.objects.filter(patient=self_pay).exists():
+        _demo_invoice(self_pay, intake=intake, seen_on=today - timedelta(days=7))
+
+
+def _demo_invoice(patient, *, intake, seen_on) -> None:
+    """The diagnostic evaluation at screening, invoiced, with a first payment by card."""
+    fee = fee_lookup("90791")
+    if fee is None:
+        return
+    Charge.objects.create(
+        patient=patient,
+        code=fee.code,
+        description=fee.description,
+        service_date=seen_on,
+        units=Decimal(1),
+        unit_price=fee.price,
+        list_amount=fee.price,
+        amount=fee.price,
+    )
+    invoice = invoice_create(patient=patient, by=intake, issued_on=seen_on)
+    payment_record(invoice=invoice, amount=Decimal("100.00"), method="card", by=intake, received_on=seen_on)
+
+
 DEMO_PHONE = "(212) 555-0142"  # a number reserved for fiction
 DEMO_HOLIDAY_REGION = ("US", "NY")
+DEMO_BILLING_PROVIDER = {
+    "billing_provider_name": "KAP Clinic Demo, PLLC",
+    "billing_npi": "1234567893",
+    "billing_tax_id": "12-3456789",
+    "billing_address": "100 Example Avenue, Suite 4, New York, NY 10001",
+}
 
 
 def _demo_clinic_settings() -> None:
-    """The number patients are asked to call, and the state whose public holidays close the clinic."""
+    """The number patients are asked to call, the state whose public holidays close the clinic, and the billing
+    provider on superbills."""
     clinic = ClinicSettings.load()
     if not clinic.phone:
         clinic.phone = DEMO_PHONE
     if clinic.holiday_country == DEMO_HOLIDAY_REGION[0] and not clinic.holiday_subdivision:
         clinic.holiday_subdivision = DEMO_HOLIDAY_REGION[1]
+    # The billing provider printed on superbills (fictional: the NPI is the standard check-digit example).
+    for field, value in DEMO_BILLING_PROVIDER.items():
+        if not getattr(clinic, field):
+            setattr(clinic, field, value)
     clinic.save()
 
 
