@@ -140,7 +140,7 @@ class WorkList:
 
 WORK_LISTS = {
     "risk-alerts": WorkList("Open suicide-risk alerts", open_alerts_for, "No open alerts."),
-    "sign-off": WorkList("Screenings waiting for a clinician's sign-off", screenings_awaiting_sign_off, "None waiting."),
+    "sign-off": WorkList("Screenings waiting for sign-off", screenings_awaiting_sign_off, "None waiting."),
     "in-progress": WorkList("Screenings in progress", screenings_in_progress, "None in progress."),
     "my-patients": WorkList("Patients in my care", my_patients, "No patients are assigned to you yet."),
     "unassigned": WorkList("New referrals without a clinician", lambda user: unassigned_patients(), "None."),
