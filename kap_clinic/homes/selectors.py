@@ -7,7 +7,7 @@ from datetime import datetime
 from auditlog.models import LogEntry
 from django.db.models import Count, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import (
@@ -34,6 +34,7 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
+from sessions.scheduling.schedule import attendance_of
 from sessions.selectors import todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
@@ -52,14 +53,31 @@ def clinician_home(user: User) -> dict:
     return {
         "alerts": bounded(open_alerts_for(user), HOME_LIST_LIMIT, more_url=_work("risk-alerts")),
         "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": bounded(todays_sessions(user), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule")),
+        "today": _today_rows(bounded(todays_sessions(user), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule"))),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
         "my_patients": my_patients_flagged_first(user),
         "unassigned": bounded(unassigned_patients(), HOME_LIST_LIMIT, more_url=_work("unassigned")),
-        "overdue_checkins": bounded(
-            overdue_checkins_for_clinician(user), HOME_LIST_LIMIT, more_url=_work("overdue-checkins")
+        "overdue_checkins": checkin_rows(
+            bounded(overdue_checkins_for_clinician(user), HOME_LIST_LIMIT, more_url=_work("overdue-checkins"))
         ),
     }
+
+
+def _today_rows(sessions: Bounded) -> Bounded:
+    """Today's sessions, each with its start time and attendance worked out once (a row shows the attendance twice,
+    for wide and narrow screens)."""
+    for session in sessions:
+        session.start_label = f"{timezone.localtime(session.starts_at):%H:%M}"
+        session.attendance, session.driver = attendance_of(session)
+    return sessions
+
+
+def checkin_rows(checkins: list[CheckIn]) -> list[CheckIn]:
+    """Check-ins with their due and closing days written out once (`due_label`, `closes_label`)."""
+    for checkin in checkins:
+        checkin.due_label = dateformat.format(timezone.localtime(checkin.due_at), "D j M")
+        checkin.closes_label = dateformat.format(timezone.localtime(checkin.closes_at), "D j M")
+    return checkins
 
 
 def unassigned_patients() -> QuerySet[Patient]:
@@ -121,7 +139,7 @@ def my_patients_flagged_first(user: User, limit: int = HOME_LIST_LIMIT) -> Bound
 def intake_home(user: User) -> dict:
     return {
         "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": bounded(todays_sessions(user), 60, more_url=reverse("sessions:schedule")),
+        "today": _today_rows(bounded(todays_sessions(user), 60, more_url=reverse("sessions:schedule"))),
         "unconfirmed": unconfirmed_tomorrow(user),
         "in_progress": bounded(screenings_in_progress(user), HOME_LIST_LIMIT, more_url=_work("in-progress")),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
@@ -136,6 +154,7 @@ class WorkList:
     title: str
     rows: Callable[[User], QuerySet]
     empty: str
+    shown: Callable[[list], list] = list  # what a page's rows need worked out before they are drawn
 
 
 WORK_LISTS = {
@@ -144,7 +163,9 @@ WORK_LISTS = {
     "in-progress": WorkList("Screenings in progress", screenings_in_progress, "None in progress."),
     "my-patients": WorkList("Patients in my care", my_patients, "No patients are assigned to you yet."),
     "unassigned": WorkList("New referrals without a clinician", lambda user: unassigned_patients(), "None."),
-    "overdue-checkins": WorkList("Overdue check-ins", overdue_checkins_for_clinician, "No overdue check-ins."),
+    "overdue-checkins": WorkList(
+        "Overdue check-ins", overdue_checkins_for_clinician, "No overdue check-ins.", shown=checkin_rows
+    ),
     "new-referrals": WorkList("New referrals", new_referrals, "No new referrals."),
 }
 

@@ -50,7 +50,7 @@ def work_list_view(request, kind):
     if work is None:
         raise Http404("No such list.")
     page = CappedPaginator(work.rows(request.user), 50).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)  # read once: recorded as read, then shown
+    page.object_list = work.shown(list(page.object_list))  # read once: recorded as read, then shown
     record_reads(rows=page.object_list)
     return render(request, "homes/work_list.html", {"page": page, "kind": kind, "work": work})
 

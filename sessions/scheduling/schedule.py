@@ -61,6 +61,16 @@ class ScheduleRow:
         return getattr(self.session, name)
 
 
+def attendance_of(session: DosingSession) -> tuple[str, str]:
+    """("confirmed", the driver's name), ("not_confirmed", "") for a scheduled booking; ("", "") otherwise."""
+    if session.status != DosingSession.Status.SCHEDULED:
+        return "", ""
+    confirmation = getattr(session, "confirmation", None)
+    if confirmation is not None and confirmation.confirmed_start == session.starts_at:
+        return "confirmed", confirmation.driver_name
+    return "not_confirmed", ""
+
+
 def schedule_rows(sessions: QuerySet[DosingSession]) -> tuple[list[DosingSession], list[ScheduleRow]]:
     """The bookings (for recording who was shown) and their rows, in the bookings' order."""
     bookings = list(sessions.only(*SCHEDULE_FIELDS))
@@ -68,13 +78,7 @@ def schedule_rows(sessions: QuerySet[DosingSession]) -> tuple[list[DosingSession
     rows = []
     for s in bookings:
         start, end = timezone.localtime(s.starts_at), timezone.localtime(s.ends_at)
-        attendance, driver = "", ""
-        if s.status == DosingSession.Status.SCHEDULED:
-            confirmation = getattr(s, "confirmation", None)
-            if confirmation is not None and confirmation.confirmed_start == s.starts_at:
-                attendance, driver = "confirmed", confirmation.driver_name
-            else:
-                attendance = "not_confirmed"
+        attendance, driver = attendance_of(s)
         clinician = s.clinician
         rows.append(
             ScheduleRow(
