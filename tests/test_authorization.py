@@ -448,7 +448,7 @@ def _kwargs(kind, patient, objects):
     if kind is None:
         return {}
     if kind == "work_list":
-        return {"kind": "sign-off"}
+        return {"kind": "risk-alerts"}
     if kind == "feed_token":
         return {"token": objects["feed_token"]}
     if kind == "two_factor_reset_token":
