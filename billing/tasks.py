@@ -3,17 +3,28 @@ from django.utils import timezone
 
 from .models import PriorAuthorization
 from .services import authorization_check
+from .sweep import SWEEP_BATCH, authorizations_check
 
 
 @shared_task
 def check_authorizations() -> int:
-    """Daily sweep: queue one check per approved authorization; returns how many were queued."""
+    """Daily sweep: queue one check per batch of approved authorizations; returns how many authorizations were
+    queued. Each batch is checked in a few queries however many authorizations it holds (`sweep.py`)."""
     ids = list(
-        PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED).values_list("pk", flat=True)
+        PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    for pk in ids:
-        check_authorization.delay(pk)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        check_authorization_batch.delay(ids[start : start + SWEEP_BATCH])
     return len(ids)
+
+
+@shared_task
+def check_authorization_batch(authorization_ids: list[int]) -> int:
+    """Check a batch of authorizations (those no longer approved since they were queued are passed over)."""
+    # The clinic's local date: an authorization's last day ends at midnight where the clinic is.
+    return len(authorizations_check(ids=authorization_ids, today=timezone.localdate()))
 
 
 @shared_task

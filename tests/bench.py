@@ -670,13 +670,18 @@ def _authorization_sweep():
     from django.utils import timezone
 
     from billing.models import PriorAuthorization
-    from billing.services import authorization_check
+    from billing.sweep import SWEEP_BATCH, authorizations_check
 
     def sweep():
-        # What the daily task and the checks it queues do, in one process.
+        # What the daily task and the batches it queues do, in one process.
         today = timezone.localdate()
-        for authorization in PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED):
-            authorization_check(authorization=authorization, today=today)
+        ids = list(
+            PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(ids), SWEEP_BATCH):
+            authorizations_check(ids=ids[start : start + SWEEP_BATCH], today=today)
 
     return _rolled_back(sweep)
 

@@ -58,6 +58,7 @@ MATRIX = {
     "accounts:staff_two_factor_reset": ("staff", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT)),
     "accounts:password_change": (None, "get", ANY_SIGNED_IN),
     "homes:audit_log": (None, "get", ADMIN_ONLY),
+    "homes:work_list": ("work_list", "get", STAFF_ONLY),
     "patients:list": (None, "get", STAFF_ONLY),
     "patients:create": (None, "get", STAFF_ONLY),
     "patients:my_record": (None, "get", row(LOGIN, REDIRECT, FORBIDDEN, FORBIDDEN, FORBIDDEN)),
@@ -446,6 +447,8 @@ def _objects(patient, front_desk, clinician, kind=None):
 def _kwargs(kind, patient, objects):
     if kind is None:
         return {}
+    if kind == "work_list":
+        return {"kind": "risk-alerts"}
     if kind == "feed_token":
         return {"token": objects["feed_token"]}
     if kind == "two_factor_reset_token":

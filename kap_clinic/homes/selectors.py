@@ -1,11 +1,13 @@
 """What the pages that gather several apps show: each role's home, the staff chart and the patient's schedule."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditlog.models import LogEntry
-from django.db.models import Count
-from django.utils import timezone
+from django.db.models import Count, QuerySet
+from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import (
@@ -23,6 +25,7 @@ from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.notifications.selectors import reminder_problems
 from kap_clinic.kernel.outbox.selectors import outbox_problems
+from kap_clinic.kernel.paging import TOTAL, Bounded, bounded, with_total
 from patients.models import Patient
 from patients.selectors import patient_of_portal_user, patients_visible_to
 from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
@@ -31,27 +34,72 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
+from sessions.scheduling.schedule import attendance_of
 from sessions.selectors import todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
 
 
+# How many rows each list of a home page shows; the rest are counted and linked ("12 more").
+HOME_LIST_LIMIT = 20
+HOME_TODAY_LIMIT = 40
+
+
+def _work(kind: str) -> str:
+    return reverse("homes:work_list", kwargs={"kind": kind})
+
+
 def clinician_home(user: User) -> dict:
-    # Both lists lie inside what a clinician may see (their own patients, unassigned referrals); filtering the
-    # patient table directly lets each use the (primary_clinician, family_name, given_name) index.
-    patients = Patient.objects.select_related("primary_clinician")
     return {
-        "alerts": open_alerts_for(user)[:20],
-        "staff_alerts": alerts_open_for(user)[:20],
-        "today": todays_sessions(user)[:40],
-        "awaiting": screenings_awaiting_sign_off(user)[:20],
+        "alerts": bounded(open_alerts_for(user), HOME_LIST_LIMIT, more_url=_work("risk-alerts")),
+        "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
+        "today": _today_rows(bounded(todays_sessions(user), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule"))),
+        "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
         "my_patients": my_patients_flagged_first(user),
-        "unassigned": patients.filter(primary_clinician__isnull=True)[:20],
-        "overdue_checkins": overdue_checkins_for_clinician(user)[:20],
+        "unassigned": bounded(unassigned_patients(), HOME_LIST_LIMIT, more_url=_work("unassigned")),
+        "overdue_checkins": checkin_rows(
+            bounded(overdue_checkins_for_clinician(user), HOME_LIST_LIMIT, more_url=_work("overdue-checkins"))
+        ),
     }
 
 
-def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
+def _today_rows(sessions: Bounded) -> Bounded:
+    """Today's sessions, each with its start time and attendance worked out once (a row shows the attendance twice,
+    for wide and narrow screens)."""
+    for session in sessions:
+        session.start_label = f"{timezone.localtime(session.starts_at):%H:%M}"
+        session.attendance, session.driver = attendance_of(session)
+    return sessions
+
+
+def checkin_rows(checkins: list[CheckIn]) -> list[CheckIn]:
+    """Check-ins with their due and closing days written out once (`due_label`, `closes_label`)."""
+    for checkin in checkins:
+        checkin.due_label = dateformat.format(timezone.localtime(checkin.due_at), "D j M")
+        checkin.closes_label = dateformat.format(timezone.localtime(checkin.closes_at), "D j M")
+    return checkins
+
+
+def unassigned_patients() -> QuerySet[Patient]:
+    # Inside what a clinician may see (unassigned referrals); filtering the patient table directly uses the
+    # (primary_clinician, family_name, given_name) index.
+    return Patient.objects.filter(primary_clinician__isnull=True).select_related("primary_clinician")
+
+
+def my_patients(user: User) -> QuerySet[Patient]:
+    return Patient.objects.filter(primary_clinician=user).select_related("primary_clinician")
+
+
+def new_referrals(user: User) -> QuerySet[Patient]:
+    return (
+        patients_visible_to(user)
+        .filter(status__in=SELF_REPORT_STATUSES)
+        .select_related("primary_clinician")
+        .order_by("-created_at")
+    )
+
+
+def my_patients_flagged_first(user: User, limit: int = HOME_LIST_LIMIT) -> Bounded:
     """The clinician's own patients, those with an open flag first (suicide risk under review, an unacknowledged
     staff alert, an overdue check-in), each row carrying which flags it has and its PHQ-9 course (`outcome`).
 
@@ -69,14 +117,18 @@ def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
             CheckIn.objects.filter(status="open", due_at__lt=now, **mine).values_list("patient_id", flat=True)
         ),
     }
-    flagged_ids = set().union(*flags.values())
-    patients = Patient.objects.filter(primary_clinician=user).select_related("primary_clinician")
+    flagged_ids = set().union(*flags.values()) - {None}
+    patients = my_patients(user)
     flagged = list(patients.filter(pk__in=flagged_ids)[:limit])
-    rest = list(patients.exclude(pk__in=flagged_ids)[: limit - len(flagged)]) if len(flagged) < limit else []
+    # The rest is read even when the flagged fill the list (one row at least), for its count of the whole list.
+    rest = list(with_total(patients.exclude(pk__in=flagged_ids))[: max(limit - len(flagged), 1)])
+    more = len(flagged_ids) + (getattr(rest[0], TOTAL) if rest else 0) - limit
+    rest = rest[: limit - len(flagged)]
     for patient in flagged:
         for name, ids in flags.items():
             setattr(patient, name, patient.pk in ids)
-    listed = flagged + rest
+    listed = Bounded(flagged + rest)
+    listed.more, listed.more_url = max(more, 0), _work("my-patients")
     # PHQ-9 baseline, response and remission per row, read for the whole list at once (three queries, not per row).
     episodes = outcome_episodes([patient.pk for patient in listed]) if listed else {}
     for patient in listed:
@@ -86,16 +138,36 @@ def my_patients_flagged_first(user: User, limit: int = 20) -> list[Patient]:
 
 def intake_home(user: User) -> dict:
     return {
-        "staff_alerts": alerts_open_for(user)[:20],
-        "today": todays_sessions(user)[:60],
+        "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
+        "today": _today_rows(bounded(todays_sessions(user), 60, more_url=reverse("sessions:schedule"))),
         "unconfirmed": unconfirmed_tomorrow(user),
-        "in_progress": screenings_in_progress(user)[:20],
-        "awaiting": screenings_awaiting_sign_off(user)[:20],
-        "new_referrals": patients_visible_to(user)
-        .filter(status__in=SELF_REPORT_STATUSES)
-        .select_related("primary_clinician")
-        .order_by("-created_at")[:20],
+        "in_progress": bounded(screenings_in_progress(user), HOME_LIST_LIMIT, more_url=_work("in-progress")),
+        "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
+        "new_referrals": bounded(new_referrals(user), HOME_LIST_LIMIT, more_url=_work("new-referrals")),
     }
+
+
+@dataclass(frozen=True)
+class WorkList:
+    """A home page's list read in full, a page at a time."""
+
+    title: str
+    rows: Callable[[User], QuerySet]
+    empty: str
+    shown: Callable[[list], list] = list  # what a page's rows need worked out before they are drawn
+
+
+WORK_LISTS = {
+    "risk-alerts": WorkList("Open suicide-risk alerts", open_alerts_for, "No open alerts."),
+    "sign-off": WorkList("Screenings waiting for sign-off", screenings_awaiting_sign_off, "None waiting."),
+    "in-progress": WorkList("Screenings in progress", screenings_in_progress, "None in progress."),
+    "my-patients": WorkList("Patients in my care", my_patients, "No patients are assigned to you yet."),
+    "unassigned": WorkList("New referrals without a clinician", lambda user: unassigned_patients(), "None."),
+    "overdue-checkins": WorkList(
+        "Overdue check-ins", overdue_checkins_for_clinician, "No overdue check-ins.", shown=checkin_rows
+    ),
+    "new-referrals": WorkList("New referrals", new_referrals, "No new referrals."),
+}
 
 
 @dataclass(frozen=True)
@@ -147,16 +219,18 @@ CLINIC_SETUP_LINKS = (
 def admin_home(user: User) -> dict:
     return {
         "setup_links": CLINIC_SETUP_LINKS,
-        "staff_alerts": alerts_open_for(user)[:20],
+        "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
         "reminder_problems": reminder_problems(),
         "outbox_problems": outbox_problems(),
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),
         "recent_audit": LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")[:10],
-        "expiring_authorizations": running_out(
-            PriorAuthorization.objects.select_related("patient", "payer"), today=timezone.localdate()
-        )[:20],
+        "expiring_authorizations": bounded(
+            running_out(PriorAuthorization.objects.select_related("patient", "payer"), today=timezone.localdate()),
+            HOME_LIST_LIMIT,
+            more_url=reverse("billing:authorization_list") + "?ending_soon=on",
+        ),
     }
 
 

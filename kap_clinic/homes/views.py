@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -40,6 +41,18 @@ def home_view(request):
     shown = [row for value in ctx.values() if isinstance(value, list) for row in value]
     record_reads(rows=[*shown, ctx["patient"]] if ctx.get("patient") is not None else shown)
     return render(request, template, ctx)
+
+
+@role_required(*STAFF_ROLES)
+def work_list_view(request, kind):
+    """A home page's work list in full, a page at a time (the home shows its first rows and links here)."""
+    work = selectors.WORK_LISTS.get(kind)
+    if work is None:
+        raise Http404("No such list.")
+    page = CappedPaginator(work.rows(request.user), 50).get_page(request.GET.get("page"))
+    page.object_list = work.shown(list(page.object_list))  # read once: recorded as read, then shown
+    record_reads(rows=page.object_list)
+    return render(request, "homes/work_list.html", {"page": page, "kind": kind, "work": work})
 
 
 # ---- The patient chart ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 
 COUNT_CAP = 5000
 
@@ -75,3 +75,33 @@ class Concatenated(Sequence):
         if stop > split:
             rows += list(self.then[max(start - split, 0) : stop - split])
         return rows
+
+
+class Bounded(list):
+    """The first rows of a work list, with how many more there are (`more`) and where the whole list is paged
+    (`more_url`): a home page shows a fixed number of rows per list and links to the rest, whatever the clinic's size.
+    """
+
+    more: int = 0
+    more_url: str = ""
+
+
+TOTAL = "listed_total"
+
+
+def with_total(rows: QuerySet) -> QuerySet:
+    """`rows`, each carrying how many rows the whole (unsliced) list has, counted by the database in the same query
+    (a window count), so a bounded list costs one query however long it is."""
+    return rows.annotate(**{TOTAL: Window(Count("pk"))})
+
+
+def bounded(rows, limit: int, *, more_url: str = "") -> Bounded:
+    """The first `limit` rows of `rows` (a queryset or a list) and a count of the rest, in one query."""
+    if isinstance(rows, QuerySet):
+        shown = Bounded(with_total(rows)[:limit])
+        total = getattr(shown[0], TOTAL) if shown else 0
+    else:
+        shown, total = Bounded(rows[:limit]), len(rows)
+    shown.more = max(total - limit, 0)
+    shown.more_url = more_url
+    return shown

@@ -22,6 +22,7 @@ from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import checks, services
 from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
+from .schedule import schedule_rows
 
 PLAN_SESSIONS_PER_PAGE = 50
 
@@ -274,12 +275,12 @@ def schedule_view(request):
         day -= timedelta(days=day.weekday())
     room = Room.objects.filter(pk=_parse_pk(request.GET.get("room"))).first()
     clinician = User.objects.filter(pk=_parse_pk(request.GET.get("clinician")), role=Role.CLINICIAN).first()
-    sessions = list(sessions_between(request.user, day, span, room=room, clinician=clinician))
+    sessions, rows = schedule_rows(sessions_between(request.user, day, span, room=room, clinician=clinician))
     record_reads(rows=sessions)
     days = [day + timedelta(days=i) for i in range(span)]
     by_day = {d: [] for d in days}
-    for session in sessions:
-        by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)
+    for row in rows:
+        by_day.setdefault(row.day, []).append(row)
     ctx = {
         "day": day,
         "span": span,

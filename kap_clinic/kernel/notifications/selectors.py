@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.patient_scope import visible_through
@@ -43,3 +43,20 @@ def reminder_problems() -> dict:
     return Reminder.objects.filter(status=Reminder.Status.FAILED).aggregate(
         failed=Count("pk"), attention=Count("pk", filter=Q(needs_attention=True))
     )
+
+
+REMINDER_DATE_FORMAT = "D j M Y H:i"
+
+
+def _when(moment: datetime | None) -> str:
+    return dateformat.format(timezone.localtime(moment), REMINDER_DATE_FORMAT) if moment else ""
+
+
+def with_display_dates(reminders: list[Reminder]) -> list[Reminder]:
+    """The reminders shown on a page, each with its times written out once in the clinic's time (`due_label`,
+    `event_label`, `sent_label`): a row prints some of them twice (for wide and narrow screens)."""
+    for reminder in reminders:
+        reminder.due_label = _when(reminder.scheduled_for)
+        reminder.event_label = _when(reminder.event_at)
+        reminder.sent_label = _when(reminder.sent_at)
+    return reminders

@@ -12,7 +12,7 @@ from kap_clinic.kernel.paging import CappedPaginator
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
 from .planning import reminder_resend
-from .selectors import get_reminder_for_user, nearest_first, reminders_visible_to
+from .selectors import get_reminder_for_user, nearest_first, reminders_visible_to, with_display_dates
 
 REMINDERS_PER_PAGE = 50
 
@@ -27,7 +27,7 @@ def reminder_list_view(request):
     elif status in Reminder.Status.values:
         reminders = reminders.filter(status=status)
     page = CappedPaginator(nearest_first(reminders), REMINDERS_PER_PAGE).get_page(request.GET.get("page"))
-    shown = list(page.object_list)
+    shown = with_display_dates(list(page.object_list))
     record_reads(rows=shown)
     query = request.GET.copy()
     query.pop("page", None)
