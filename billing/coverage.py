@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.rules.billing_codes import covers, session_codes, units_under
 from patients.models import Patient
@@ -27,8 +26,8 @@ from sessions.models import DosingSession, Protocol
 from sessions.scheduling.checks import BookingForecast, PlannedSession
 
 from .models import AuthorizationOverride, InsurancePolicy, PriorAuthorization, SelfPay
+from .roles import WORKING_ROLES
 
-WORKING_ROLES = (Role.ADMIN, Role.INTAKE)
 POLICY_FIELDS = (
     "payer",
     "plan_name",

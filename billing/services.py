@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
@@ -27,11 +26,9 @@ from sessions.signals import session_status_changed
 
 from .coverage import session_units, units_sessions, units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
+from .roles import WORKING_ROLES  # noqa: F401 (staff who enter and work authorizations; views read it here)
 
 Status = PriorAuthorization.Status
-
-# Staff who enter and work authorizations; clinicians only read them.
-WORKING_ROLES = (Role.ADMIN, Role.INTAKE)
 
 # The one place that says which status may follow which: draft → submitted → (pended →) approved | denied;
 # denied → appealed → approved | denied | pended; approved → expired; anything open → cancelled.

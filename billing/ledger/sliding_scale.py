@@ -9,14 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.rules import sliding_scale
 from patients.models import Patient
 
 from ..ledger_models import PovertyGuideline, SlidingScaleAssessment
+from ..roles import WORKING_ROLES as LEDGER_ROLES
 
 # Staff who work patients' accounts.
-LEDGER_ROLES = (Role.ADMIN, Role.INTAKE)
 REVIEW_AFTER_DAYS = 365  # verified again every year
 
 
