@@ -7,6 +7,23 @@ from . import status as path
 from .models import Patient
 
 
+class PatientMrnField(forms.CharField):
+    """A patient named by chart number (MRN, any case); cleans to the `Patient`, or None when optional and empty."""
+
+    def __init__(self, *, label="Patient MRN", **kwargs):
+        kwargs.setdefault("error_messages", {"required": "Enter the patient's MRN."})
+        super().__init__(label=label, **kwargs)
+
+    def clean(self, value):
+        mrn = super().clean(value)
+        if not mrn:
+            return None
+        patient = Patient.objects.filter(mrn__iexact=mrn).first()
+        if patient is None:
+            raise forms.ValidationError("No patient has that MRN.")
+        return patient
+
+
 class ClinicianChoiceField(forms.ModelChoiceField):
     # A user's __str__ is a log-safe "user #id"; staff choosing a clinician need the name.
     def label_from_instance(self, obj):

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import settings as hypothesis_settings
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
@@ -15,8 +16,21 @@ from patients.services import patient_create
 
 PASSWORD = "correct-horse-battery-staple-42"
 
+# Properties are checked on what they compute, never on how long an example takes: a busy machine (two test
+# processes on two cores) must not turn a slow example into a failure.
+hypothesis_settings.register_profile("clinic", deadline=None)
+hypothesis_settings.load_profile("clinic")
+
 # CI sets this so that a missing Redis or Chromium fails the run instead of skipping tests.
 REQUIRE_SERVICES = os.environ.get("KAP_REQUIRE_SERVICES", "") == "1"
+
+
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n` (pytest-xdist, as `make test` runs), the tests that start a real Celery worker share one
+    broker: they run one after another in the same process (`--dist loadgroup`), never two at once."""
+    for item in items:
+        if item.get_closest_marker("worker") is not None:
+            item.add_marker(pytest.mark.xdist_group("real-worker"))
 
 
 def skip_or_fail(reason: str):

@@ -4,10 +4,15 @@ Services raise `ValidationError` with plain sentences, either a list or a dict k
 form calls `apply_validation_error(form, error)`: each message keyed by a field the form shows lands under that
 field, every other message at the top of the form. A view without a form (a button that posts and redirects)
 calls `message_validation_error(request, error)`: one flash message a sentence.
+
+`PeriodForm` is the one "From / To" pair every report, export and log filter asks for.
 """
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+
+from .validation import BoundedInput
 
 
 def apply_validation_error(form, error: ValidationError, *, field: str | None = None) -> None:
@@ -24,3 +29,23 @@ def message_validation_error(request, error: ValidationError) -> None:
     """One error message a sentence of `error`, shown on the next page."""
     for message in error.messages:
         messages.error(request, message)
+
+
+class PeriodForm(BoundedInput, forms.Form):
+    """A period from one day to another, both included; the end may not come before the start. A subclass whose
+    period may be left open sets `period_required = False`."""
+
+    period_required = True
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["start"].required = self.fields["end"].required = self.period_required
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            self.add_error("end", "The end date is before the start date.")
+        return cleaned

@@ -14,7 +14,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.validation import BoundedInput
+from kap_clinic.kernel.forms import PeriodForm
 from patients.models import Patient
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 from sessions.models import Route
@@ -28,9 +28,7 @@ from .outcomes import clinic_outcomes
 DEFAULT_DAYS = 30
 
 
-class ReportPeriodForm(BoundedInput, forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}))
+class ReportPeriodForm(PeriodForm):
     route = forms.ChoiceField(
         label="Route",
         required=False,
@@ -38,12 +36,10 @@ class ReportPeriodForm(BoundedInput, forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end < start:
-            self.add_error("end", "The period must end on or after its first day.")
-        return cleaned
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start", "end"):
+            self.fields[name].widget.attrs["class"] = "form-control"
 
 
 def _period_form(request) -> ReportPeriodForm:

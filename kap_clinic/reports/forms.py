@@ -4,23 +4,12 @@ from django import forms
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.forms import PeriodForm as Period
 from kap_clinic.kernel.validation import BoundedInput
-from patients.models import Patient
+from patients.forms import PatientMrnField
 from sessions.models import Route
 
 FORMATS = {"pdf": "PDF", "csv": "CSV (spreadsheet)"}
-
-
-def _patient_by_mrn(mrn: str, *, required: bool) -> Patient | None:
-    mrn = mrn.strip()
-    if not mrn:
-        if required:
-            raise forms.ValidationError("Enter the patient's MRN.")
-        return None
-    patient = Patient.objects.filter(mrn__iexact=mrn).first()
-    if patient is None:
-        raise forms.ValidationError("No patient has that MRN.")
-    return patient
 
 
 class ReportForm(BoundedInput, forms.Form):
@@ -53,44 +42,28 @@ class ReportForm(BoundedInput, forms.Form):
 
 
 class PatientSummaryForm(ReportForm):
-    patient = forms.CharField(label="Patient MRN")
-
-    def clean_patient(self):
-        return _patient_by_mrn(self.cleaned_data["patient"], required=True)
+    patient = PatientMrnField()
 
 
-class AuditReportForm(ReportForm):
-    formats = ("pdf", "csv")
-    patient = forms.CharField(label="Patient MRN", required=False)
-    user = forms.ModelChoiceField(
-        label="User", queryset=User.objects.order_by("username"), required=False, to_field_name="username"
-    )
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean_patient(self):
-        return _patient_by_mrn(self.cleaned_data["patient"], required=False)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
-            self.add_error("end", "The end date is before the start date.")
-        if not self.errors and cleaned.get("patient") is None and cleaned.get("user") is None:
-            raise forms.ValidationError("Choose a patient or a user.")
-        return cleaned
-
-
-class PeriodForm(ReportForm):
+class PeriodForm(ReportForm, Period):
     """A clinic-wide report over a period."""
 
     formats = ("pdf", "csv")
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class AuditReportForm(PeriodForm):
+    period_required = False
+
+    patient = PatientMrnField(required=False)
+    user = forms.ModelChoiceField(
+        label="User", queryset=User.objects.order_by("username"), required=False, to_field_name="username"
+    )
+    field_order = ["patient", "user", "start", "end"]
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
-            self.add_error("end", "The end date is before the start date.")
+        if not self.errors and cleaned.get("patient") is None and cleaned.get("user") is None:
+            raise forms.ValidationError("Choose a patient or a user.")
         return cleaned
 
 

@@ -8,7 +8,6 @@ shows the patient the first post registered instead of creating another.
 """
 
 import threading
-import time as clock
 from datetime import date
 
 import pytest
@@ -27,8 +26,7 @@ from patients.services import (
     registration_token_issue,
 )
 from tests.conftest import registration_form, skip_or_fail
-
-WAIT_SECONDS = 20
+from tests.races import WAIT_SECONDS, OnItsOwnConnection, wait_until_blocked_on_a_lock
 
 IVY = {"given_name": "Ivy", "family_name": "Marsh", "date_of_birth": date(1980, 4, 5)}
 
@@ -129,45 +127,6 @@ def test_a_form_left_open_over_a_day_is_refused(front_desk, time_machine):
 # ---- Two posts at once, each on its own connection (PostgreSQL) --------------------------------------------------
 
 
-class Registrar(threading.Thread):
-    """Registers in a thread of its own, on its own database connection, keeping what it returned or raised."""
-
-    def __init__(self, work):
-        super().__init__(daemon=True)
-        self.work, self.result, self.error = work, None, None
-        self.backend_pid = None
-        self.ready = threading.Event()
-
-    def run(self):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                self.backend_pid = cursor.fetchone()[0]
-            self.ready.set()
-            self.result = self.work()
-        except BaseException as exc:  # handed to the test thread to assert on
-            self.error = exc
-        finally:
-            self.ready.set()
-            connection.close()
-
-    def finish(self):
-        self.join(WAIT_SECONDS)
-        assert not self.is_alive(), "a registration did not finish"
-
-
-def wait_until_blocked_on_a_lock(backend_pid: int) -> None:
-    deadline = clock.monotonic() + WAIT_SECONDS
-    while clock.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [backend_pid])
-            row = cursor.fetchone()
-        if row and row[0] == "Lock":
-            return
-        clock.sleep(0.02)
-    pytest.fail("The second post never waited on the first")
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "second_name",
@@ -192,13 +151,13 @@ def test_the_same_form_posted_twice_at_once_registers_one_patient(front_desk, se
     def second_post():
         return patient_register(created_by=front_desk, form_token=token, **{**IVY, "family_name": second_name})
 
-    first = Registrar(first_post)
+    first = OnItsOwnConnection(first_post)
     first.start()
     assert first_saved.wait(WAIT_SECONDS), first.error
-    second = Registrar(second_post)
+    second = OnItsOwnConnection(second_post)
     second.start()
-    second.ready.wait(WAIT_SECONDS)
-    wait_until_blocked_on_a_lock(second.backend_pid)
+    second.started_work.wait(WAIT_SECONDS)
+    wait_until_blocked_on_a_lock(second.backend_pid, failure="The second post never waited on the first")
     release.set()
     first.finish()
     second.finish()

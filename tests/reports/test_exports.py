@@ -113,7 +113,7 @@ def test_a_clinicians_outcomes_are_their_own(client_for, clinician, treated):
 def test_a_period_that_ends_before_it_starts_is_refused(client_for, admin_user):
     response = client_for(admin_user).get(reverse("exports:operations"), {"start": "2026-03-31", "end": "2026-03-01"})
     assert response.status_code == 400
-    assert "must end on or after" in response.content.decode()
+    assert "end date is before the start date" in response.content.decode()
 
 
 def test_operations_csv(client_for, admin_user, treated):

@@ -8,7 +8,6 @@ integration bookings alike), so there the second is refused by the check once th
 """
 
 import threading
-import time as clock
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -21,8 +20,8 @@ from kap_clinic.kernel.reference_data import seed_reference_data
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
 from sessions.scheduling.services import _save_booking, enrollment_create, plan_create
 from tests.conftest import skip_or_fail
+from tests.races import WAIT_SECONDS, OnItsOwnConnection, wait_until_blocked_on_a_lock
 
-WAIT_SECONDS = 20
 RACE_LOST = "That time was just taken by another booking. Choose another time."
 
 
@@ -194,48 +193,6 @@ def seeded(transactional_db):
     seed_reference_data()
 
 
-class Booker(threading.Thread):
-    """Runs `work` in a thread of its own, on its own database connection, keeping what it returned or raised."""
-
-    def __init__(self, work):
-        super().__init__(daemon=True)
-        self.work = work
-        self.result = None
-        self.error: BaseException | None = None
-        self.backend_pid: int | None = None
-        self.started_work = threading.Event()
-
-    def run(self):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                self.backend_pid = cursor.fetchone()[0]
-            self.started_work.set()
-            self.result = self.work()
-        except BaseException as exc:  # handed to the test thread to assert on
-            self.error = exc
-        finally:
-            self.started_work.set()
-            connection.close()
-
-    def finish(self):
-        self.join(WAIT_SECONDS)
-        assert not self.is_alive(), "a booking thread did not finish"
-
-
-def wait_until_blocked_on_a_lock(backend_pid: int) -> None:
-    """Wait until that connection is waiting for another transaction's lock (its insert is held by the constraint)."""
-    deadline = clock.monotonic() + WAIT_SECONDS
-    while clock.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [backend_pid])
-            row = cursor.fetchone()
-        if row and row[0] == "Lock":
-            return
-        clock.sleep(0.02)
-    pytest.fail("The second booking never waited on the first: the exclusion constraint did not hold it")
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("second", "constraint", "lost"),
@@ -287,13 +244,16 @@ def test_of_two_bookings_passing_the_check_at_once_exactly_one_wins(
         with transaction.atomic():
             return _save_booking(second_row)  # its check can't see the first booking: not committed yet
 
-    first, later = Booker(book_first), Booker(book_second)
+    first, later = OnItsOwnConnection(book_first), OnItsOwnConnection(book_second)
     first.start()
     later.start()
     try:
         later.started_work.wait(WAIT_SECONDS)
         assert first_booked.wait(WAIT_SECONDS), f"the first booking failed: {first.error!r}"
-        wait_until_blocked_on_a_lock(later.backend_pid)
+        wait_until_blocked_on_a_lock(
+            later.backend_pid,
+            failure="The second booking never waited on the first: the exclusion constraint did not hold it",
+        )
     finally:
         let_first_commit.set()
         first.finish()
@@ -342,7 +302,7 @@ def test_two_clinicians_planning_at_once_never_share_a_slot(
 
         return work
 
-    bookers = [Booker(planner(setup)) for setup in setups]
+    bookers = [OnItsOwnConnection(planner(setup)) for setup in setups]
     for booker in bookers:
         booker.start()
     for booker in bookers:
