@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Round
+from django.db.models.functions import Coalesce, Round
 
+from kap_clinic.rules import sliding_scale
 from patients.models import Patient
 from sessions.models import DosingSession, TreatmentPlan
 from sessions.models.scheduling import Route
@@ -24,6 +25,7 @@ __all__ = [
     "Payment",
     "PovertyGuideline",
     "SlidingScaleAssessment",
+    "SlidingScaleTier",
 ]
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
@@ -92,6 +94,58 @@ class PovertyGuideline(models.Model):
         return f"Poverty guideline {self.year}"
 
 
+class SlidingScaleTier(models.Model):
+    """One band of the clinic's sliding fee: a household income up to this percentage of the poverty guideline earns
+    this discount. The band without an upper bound is the top one. Admins edit the set; assessments copy the tier
+    they found, so editing the set later does not change what a patient was assessed at."""
+
+    name = models.CharField(max_length=20, unique=True)
+    up_to_percent_of_poverty = models.PositiveSmallIntegerField(
+        "Up to % of the poverty guideline",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Incomes up to and including this percentage of the guideline. Blank: no upper bound (the top tier).",
+    )
+    discount_percent = models.PositiveSmallIntegerField("Discount %", validators=[MaxValueValidator(100)])
+
+    class Meta:
+        ordering = [F("up_to_percent_of_poverty").asc(nulls_last=True)]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0, discount_percent__lte=100), name="sliding_tier_discount_0_to_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(up_to_percent_of_poverty__isnull=True)
+                | Q(up_to_percent_of_poverty__gte=1, up_to_percent_of_poverty__lte=1000),
+                name="sliding_tier_bound_plausible",
+            ),
+            # One tier per upper bound, and one open-ended tier (NULL counts as 0, which no real bound is).
+            models.UniqueConstraint(
+                Coalesce("up_to_percent_of_poverty", 0),
+                name="sliding_tier_one_per_bound",
+                violation_error_message="Another tier already ends at this percentage, or is already the open top "
+                "tier.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Tier {self.name}"
+
+    def as_rule(self) -> sliding_scale.Tier:
+        return sliding_scale.Tier(self.name, self.up_to_percent_of_poverty, self.discount_percent)
+
+    def clean(self):
+        # The set as it would be after this save must still be usable (no overlap, discounts falling as income rises).
+        if self.discount_percent is None or not self.name:
+            return  # the field errors say what is missing
+        others = [tier.as_rule() for tier in SlidingScaleTier.objects.exclude(pk=self.pk)]
+        try:
+            sliding_scale.check_tiers(sliding_scale.ordered([*others, self.as_rule()]))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
 class SlidingScaleAssessment(models.Model):
     """A patient's sliding-fee tier as assessed on a day, with the evidence seen and who saw it. The latest applies."""
 
@@ -107,7 +161,9 @@ class SlidingScaleAssessment(models.Model):
     household_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(50)])
     household_income = models.DecimalField("Yearly household income", **MONEY, validators=[MinValueValidator(ZERO)])
     percent_of_guideline = models.DecimalField(max_digits=7, decimal_places=1)
+    # The tier as it stood when assessed (name, upper bound, discount): later edits of the tiers leave it as it was.
     tier = models.CharField(max_length=20)
+    tier_up_to_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     discount_percent = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
     evidence = models.CharField(max_length=12, choices=Evidence.choices)
     evidence_note = models.CharField(max_length=300, blank=True)
@@ -296,6 +352,7 @@ class GoodFaithEstimate(models.Model):
 
 auditlog.register(FeeScheduleItem)
 auditlog.register(PovertyGuideline)
+auditlog.register(SlidingScaleTier)
 auditlog.register(SlidingScaleAssessment)
 auditlog.register(Invoice)
 auditlog.register(Charge)

@@ -14,9 +14,11 @@ urlpatterns = [
     path("invoices/<int:pk>/payments/", views.payment_create_view, name="payment_create"),
     path("invoices/<int:pk>/adjustments/", views.adjustment_create_view, name="adjustment_create"),
     path("invoices/<int:pk>/superbill.pdf", views.superbill_view, name="superbill"),
+    path("patients/<int:patient_pk>/superbill/", views.period_superbill_view, name="period_superbill"),
     path("estimates/<int:pk>/", views.estimate_detail_view, name="estimate_detail"),
     path("my-account/", views.portal_billing_view, name="portal_billing"),
     path("my-account/invoices/<int:pk>/", views.portal_invoice_view, name="portal_invoice"),
     path("my-account/invoices/<int:pk>/superbill.pdf", views.portal_superbill_view, name="portal_superbill"),
+    path("my-account/superbill/", views.portal_period_superbill_view, name="portal_period_superbill"),
     path("my-account/estimates/<int:pk>/", views.portal_estimate_view, name="portal_estimate"),
 ]

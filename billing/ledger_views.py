@@ -2,6 +2,8 @@
 the sliding scale, good-faith estimates), invoices and superbills, and the patient's own billing pages in the
 portal."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -17,9 +19,9 @@ from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
 from .ledger import estimate, invoices, selectors, sliding_scale
 from .ledger.fees import fee_schedule
-from .ledger.forms import AdjustmentForm, EstimateForm, PaymentForm, SlidingScaleForm
+from .ledger.forms import AdjustmentForm, EstimateForm, PaymentForm, SlidingScaleForm, SuperbillPeriodForm
 from .ledger.sliding_scale import LEDGER_ROLES
-from .ledger.superbill import superbill_pdf
+from .ledger.superbill import period_superbill, render_superbill, superbill_pdf
 
 
 def _can_work(request) -> bool:
@@ -165,6 +167,41 @@ def superbill_view(request, pk):
     return _superbill_response(selectors.get_invoice_for_user(request.user, pk))
 
 
+def _last_quarter(today: date) -> dict:
+    """The calendar quarter before today's: what a patient most often files for."""
+    first_month = (today.month - 1) // 3 * 3 + 1
+    end = date.fromordinal(date(today.year, first_month, 1).toordinal() - 1)
+    return {"start": date(end.year, (end.month - 1) // 3 * 3 + 1, 1), "end": end}
+
+
+def _period_superbill(request, patient):
+    """The period form (first visit, or shown again with the reason when the dates will not do) or the PDF."""
+    record_chart_view(obj=patient)
+    template = "billing/ledger/superbill_period.html"
+    ctx = {"patient": patient, "portal": request.user.role == Role.PATIENT}
+    if "start" not in request.GET and "end" not in request.GET:
+        form = SuperbillPeriodForm(initial=_last_quarter(timezone.localdate()))
+        return render(request, template, {**ctx, "form": form})
+    form = SuperbillPeriodForm(request.GET)
+    if form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        bill = period_superbill(patient=patient, start=start, end=end)
+        if bill.lines or bill.payments:
+            response = HttpResponse(render_superbill(bill), content_type="application/pdf")
+            # The file name carries the dates, never the patient's name.
+            response["Content-Disposition"] = f'attachment; filename="superbill-{start:%Y%m%d}-{end:%Y%m%d}.pdf"'
+            response["Cache-Control"] = "no-store"
+            return response
+        form.add_error(None, f"No invoiced services or payments between {start:%m/%d/%Y} and {end:%m/%d/%Y}.")
+    return render(request, template, {**ctx, "form": form}, status=400)
+
+
+@role_required(*LEDGER_ROLES)
+def period_superbill_view(request, patient_pk):
+    patient = get_patient_for_user(request.user, patient_pk)
+    return _period_superbill(request, patient)
+
+
 def _estimate_page(request, given):
     record_chart_view(obj=given)
     ctx = {
@@ -200,6 +237,12 @@ def portal_invoice_view(request, pk):
 @role_required(Role.PATIENT)
 def portal_superbill_view(request, pk):
     return _superbill_response(selectors.get_invoice_for_user(request.user, pk))
+
+
+@role_required(Role.PATIENT)
+def portal_period_superbill_view(request):
+    patient = get_patient_of_portal_user(request.user)
+    return _period_superbill(request, patient)
 
 
 @role_required(Role.PATIENT)

@@ -211,10 +211,14 @@ MATRIX = {
     "billing:payment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
     "billing:adjustment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
     "billing:superbill": ("invoice", "get", STAFF_ONLY),
+    # One superbill over a period, across invoices: intake staff and admins from the billing page (the period form
+    # without dates), the patient for their own account in the portal.
+    "billing:period_superbill": ("patient_fk", "get", row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK)),
     "billing:estimate_detail": ("estimate", "get", STAFF_ONLY),
     "billing:portal_billing": (None, "get", PATIENT_ONLY),
     "billing:portal_invoice": ("invoice", "get", PATIENT_ONLY),
     "billing:portal_superbill": ("invoice", "get", PATIENT_ONLY),
+    "billing:portal_period_superbill": (None, "get", PATIENT_ONLY),
     "billing:portal_estimate": ("estimate", "get", PATIENT_ONLY),
 }
 

@@ -1,12 +1,12 @@
-"""Back-office pages of the patient ledger: admins edit the fee schedule and the poverty guidelines; charges,
-invoices, payments, adjustments and estimates change only through the billing pages."""
+"""Back-office pages of the patient ledger: admins edit the fee schedule, the poverty guidelines and the sliding-fee
+tiers; charges, invoices, payments, adjustments and estimates change only through the billing pages."""
 
 from django.contrib import admin
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
 
-from ..ledger_models import Charge, FeeScheduleItem, GoodFaithEstimate, Invoice, PovertyGuideline
+from ..ledger_models import Charge, FeeScheduleItem, GoodFaithEstimate, Invoice, PovertyGuideline, SlidingScaleTier
 
 
 @admin.register(FeeScheduleItem)
@@ -19,6 +19,24 @@ class FeeScheduleItemAdmin(admin.ModelAdmin):
 @admin.register(PovertyGuideline)
 class PovertyGuidelineAdmin(admin.ModelAdmin):
     list_display = ("year", "first_person", "each_additional", "source")
+
+
+@admin.register(SlidingScaleTier)
+class SlidingScaleTierAdmin(admin.ModelAdmin):
+    """Each save is checked against the other tiers (SlidingScaleTier.clean): an overlapping bound or a discount that
+    grows with income is refused with the reason. The open-ended top tier cannot be deleted, so every income has one."""
+
+    list_display = ("name", "up_to_percent_of_poverty", "discount_percent")
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.up_to_percent_of_poverty is None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a bulk delete could take the open-ended tier with it
+        return actions
 
 
 @admin.register(Charge)

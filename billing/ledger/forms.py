@@ -47,3 +47,22 @@ class EstimateForm(BoundedInput, forms.Form):
             patient=patient, status=TreatmentPlan.Status.ACTIVE
         ).select_related("protocol")
         self.fields["plan"].label_from_instance = lambda plan: f"{plan.protocol.name} from {plan.first_day:%Y-%m-%d}"
+
+
+class SuperbillPeriodForm(BoundedInput, forms.Form):
+    """The dates a superbill covers (a quarter, say), both included; at most a year, so a statement stays readable."""
+
+    MAX_DAYS = 366
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", "The period must end on or after its first day.")
+            elif (end - start).days >= self.MAX_DAYS:
+                self.add_error("end", "A superbill covers at most a year: choose a shorter period.")
+        return cleaned

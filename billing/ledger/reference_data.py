@@ -1,4 +1,5 @@
-"""The patient ledger's reference rows: the fee schedule and the year's federal poverty guideline.
+"""The patient ledger's reference rows: the fee schedule, the year's federal poverty guideline and the sliding-fee
+tiers.
 
 Registered with kap_clinic.kernel.reference_data in BillingConfig.ready(); migration billing 0005 calls the same
 function with its historical app registry. Rows are only added where missing: a price the clinic has changed stays.
@@ -6,10 +7,14 @@ function with its historical app registry. Rows are only added where missing: a 
 Codes and rules are those of docs/clinical-references.md#billing-codes. Prices are the clinic's self-pay list
 prices, a starting point for admins to set their own; G2082/G2083 start at the 2026 Medicare national rates.
 The poverty guideline is HHS's 2025 figure for the 48 contiguous states and DC ($15,650 for one person, $5,500 for
-each additional person); admins add each new year's figures when HHS publishes them.
+each additional person); admins add each new year's figures when HHS publishes them. The sliding-fee tiers start as
+kap_clinic.rules.sliding_scale.DEFAULT_TIERS; they are a set (bounds must not overlap), so they are written only into
+an empty table: once the clinic has tiers of its own, seeding leaves them alone (migration billing 0007 seeds them).
 """
 
 from decimal import Decimal
+
+from kap_clinic.rules.sliding_scale import DEFAULT_TIERS
 
 IV, IM, NASAL, SUBLINGUAL, ORAL = "iv", "im", "intranasal", "sublingual", "oral"
 
@@ -104,6 +109,22 @@ def seed_guidelines(apps) -> None:
         )
 
 
+def seed_tiers(apps) -> None:
+    try:
+        SlidingScaleTier = apps.get_model("billing", "SlidingScaleTier")
+    except LookupError:
+        return  # migration 0005's registry predates the table; 0007 creates and seeds it
+    if SlidingScaleTier.objects.exists():
+        return  # the clinic's own set: adding a default tier to it could overlap one of theirs
+    SlidingScaleTier.objects.bulk_create(
+        SlidingScaleTier(
+            name=tier.name, up_to_percent_of_poverty=tier.up_to_percent, discount_percent=tier.discount_percent
+        )
+        for tier in DEFAULT_TIERS
+    )
+
+
 def seed(apps) -> None:
     seed_fees(apps)
     seed_guidelines(apps)
+    seed_tiers(apps)

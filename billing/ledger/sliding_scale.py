@@ -1,5 +1,6 @@
 """Sliding-fee assessments: a patient's tier from their household's size and income against the year's poverty
-guideline (kap_clinic.rules.sliding_scale), recorded with the evidence seen, who saw it and when."""
+guideline and the clinic's tiers (kap_clinic.rules.sliding_scale, given the tiers admins keep in SlidingScaleTier),
+recorded with the tier as it stood, the evidence seen, who saw it and when."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,7 +13,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.rules import sliding_scale
 from patients.models import Patient
 
-from ..ledger_models import PovertyGuideline, SlidingScaleAssessment
+from ..ledger_models import PovertyGuideline, SlidingScaleAssessment, SlidingScaleTier
 from ..roles import WORKING_ROLES as LEDGER_ROLES
 
 # Staff who work patients' accounts.
@@ -25,6 +26,16 @@ def guideline_for(year: int) -> PovertyGuideline:
     if guideline is None:
         raise ValidationError(f"No federal poverty guideline is on file for {year} or earlier: an admin adds it.")
     return guideline
+
+
+def current_tiers() -> tuple[sliding_scale.Tier, ...]:
+    """The clinic's sliding-fee tiers as the rule takes them, lowest incomes first; ValidationError if unusable."""
+    tiers = sliding_scale.ordered([tier.as_rule() for tier in SlidingScaleTier.objects.all()])
+    try:
+        sliding_scale.check_tiers(tiers)
+    except ValueError as exc:
+        raise ValidationError(f"The sliding-fee tiers need an admin's attention: {exc}") from exc
+    return tiers
 
 
 @transaction.atomic
@@ -49,7 +60,9 @@ def sliding_scale_assess(
     on = on or timezone.localdate()
     guideline = guideline_for(on.year)
     figures = {"first_person": guideline.first_person, "each_additional": guideline.each_additional}
-    tier = sliding_scale.tier_for(income=household_income, household_size=household_size, **figures)
+    tier = sliding_scale.tier_for(
+        income=household_income, household_size=household_size, tiers=current_tiers(), **figures
+    )
     return SlidingScaleAssessment.objects.create(
         patient=patient,
         guideline=guideline,
@@ -59,6 +72,7 @@ def sliding_scale_assess(
             income=household_income, household_size=household_size, **figures
         ),
         tier=tier.name,
+        tier_up_to_percent=tier.up_to_percent,
         discount_percent=tier.discount_percent,
         evidence=evidence,
         evidence_note=evidence_note.strip(),

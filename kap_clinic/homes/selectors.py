@@ -203,6 +203,11 @@ CLINIC_SETUP_LINKS = (
         "Poverty guidelines", "admin:billing_povertyguideline_changelist", "Each year's figures for the sliding scale"
     ),
     SetupLink(
+        "Sliding-fee tiers",
+        "admin:billing_slidingscaletier_changelist",
+        "The discount for each band of income against the poverty guideline",
+    ),
+    SetupLink(
         "Controlled-substance products",
         "admin:treatment_sessions_controlledproduct_changelist",
         "Products the clinic stocks and logs",

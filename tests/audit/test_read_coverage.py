@@ -5,7 +5,6 @@ read entry naming patient A (whose data every matrix object is), by that princip
 are listed below with the reason; a new page is covered as soon as its matrix row is added.
 """
 
-
 import pytest
 from auditlog.models import LogEntry
 from django.urls import reverse
@@ -71,6 +70,8 @@ LIST_OBJECTS = {
     "aftercare:portal_checkins": "checkin",
     "exports:checkins": "checkin",
     "exports:authorizations": "authorization",
+    "billing:period_superbill": "invoice",
+    "billing:portal_period_superbill": "invoice",
 }
 
 
@@ -87,11 +88,19 @@ def _day_of_the_session(objects):
     return {"day": timezone.localtime(objects["session"].starts_at).date().isoformat()}
 
 
+def _period_of_the_invoice(objects):
+    """The superbill over a period that holds the invoiced line: the walk downloads the PDF, not the form."""
+    day = objects["invoice"].lines.get().service_date
+    return {"start": day.isoformat(), "end": day.isoformat()}
+
+
 # url name -> (extra data, query string or a function of the objects giving it) beyond the matrix objects, so that
 # the page shows patient A.
 EXTRA = {
     "sessions:cs_lot_log": (_dose_from_lot, {}),
     "sessions:schedule": (None, _day_of_the_session),
+    "billing:period_superbill": (None, _period_of_the_invoice),
+    "billing:portal_period_superbill": (None, _period_of_the_invoice),
 }
 
 

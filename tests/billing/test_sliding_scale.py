@@ -18,7 +18,7 @@ FPG_2025 = {"first_person": Decimal("15650"), "each_additional": Decimal("5500")
 
 
 def tier(income, size=1):
-    return tier_for(income=Decimal(income), household_size=size, **FPG_2025)
+    return tier_for(income=Decimal(income), household_size=size, tiers=DEFAULT_TIERS, **FPG_2025)
 
 
 def test_the_2025_guideline_grows_by_5500_per_person():
@@ -110,7 +110,7 @@ def test_an_assessment_records_tier_evidence_who_and_when(patient, front_desk):
     )
     # 2026 has no figures on file: the latest before it (2025) applies. 30,000 / 26,650 = 112.6 %.
     assert assessment.guideline.year == 2025
-    assert (assessment.tier, assessment.discount_percent) == ("B", 75)
+    assert (assessment.tier, assessment.tier_up_to_percent, assessment.discount_percent) == ("B", 125, 75)
     assert assessment.percent_of_guideline == Decimal("112.6")
     assert assessment.verified_by == front_desk and assessment.verified_at is not None
     assert assessment.get_evidence_display() == "Tax return"

@@ -5,6 +5,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 
 from billing.ledger import reference_data as ledger_reference_data
+from billing.models import SlidingScaleTier
 from kap_clinic.kernel import reference_data
 from kap_clinic.kernel.accounts import reference_data as accounts_reference_data
 from kap_clinic.kernel.notifications import reference_data as notifications_reference_data
@@ -15,7 +16,7 @@ from sessions.models import ClinicHours, ConsentDocument, Protocol
 
 pytestmark = pytest.mark.django_db
 
-SEEDED = (Group, ReminderRule, PreparationText, Protocol, ClinicHours, ConsentDocument)
+SEEDED = (Group, ReminderRule, PreparationText, Protocol, ClinicHours, ConsentDocument, SlidingScaleTier)
 
 
 def _counts():
@@ -37,6 +38,7 @@ def test_seeding_puts_back_what_is_missing_and_adds_nothing_twice():
     Protocol.objects.all().delete()
     ReminderRule.objects.all().delete()
     PreparationText.objects.filter(route="iv").delete()
+    SlidingScaleTier.objects.all().delete()  # the tiers are a set: put back whole when none are left
     reference_data.seed_reference_data()
     assert _counts() == before
     reference_data.seed_reference_data()
@@ -48,7 +50,11 @@ def test_seeding_keeps_what_the_clinic_edited():
     text.email_text = "Our own words for the oral route."
     text.save()
     ReminderRule.objects.filter(offset_minutes=2 * 60).update(is_active=False, name="Two hours, switched off")
+    SlidingScaleTier.objects.filter(name="D").update(up_to_percent_of_poverty=250)
+    SlidingScaleTier.objects.filter(name="A").delete()
     reference_data.seed_reference_data()
+    assert list(SlidingScaleTier.objects.values_list("name", flat=True)) == ["B", "C", "D", "Full fee"]
+    assert SlidingScaleTier.objects.get(name="D").up_to_percent_of_poverty == 250
     assert PreparationText.objects.get(route="oral").email_text == "Our own words for the oral route."
     assert ReminderRule.objects.get(event="dosing_session", offset_minutes=120).is_active is False
 
