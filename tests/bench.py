@@ -9,9 +9,9 @@ For each clinic size in BENCH_PATIENTS (default "1000,10000") it:
    real ones (BENCH_BARE_VIEW);
 3. drives each page and the one-line page alternately with `wrk -t2 -c20 -d10s` (BENCH_SECONDS changes the 10),
    signed in as the role the page is for;
-4. times the PDFs (the REMS form; the treatment summary of a 100-session course, against a plain table of as many
-   rows, the ratio printed; the clinic outcomes), the cadence engine planning 10,000 inductions, and the reminder,
-   authorization and check-in sweeps.
+4. times the PDFs (the REMS form; the treatment summary of a 100-session course and the clinic outcomes over the
+   whole clinic, each against WeasyPrint printing a plain table of the same rows, the ratios printed), the cadence
+   engine planning 10,000 inductions, and the reminder, authorization and check-in sweeps.
 
 It prints one table per clinic size and the growth from the smallest to the largest, and writes `.run/bench.json`
 (a list of rows: {"page", "patients", "rps", "p50_ms", "p95_ms", "p99_ms", "bare_rps", "ratio"} per page and size,
@@ -19,6 +19,8 @@ It prints one table per clinic size and the growth from the smallest to the larg
 it says how to get it and times only the PDFs and sweeps.
 
 Child processes: `python -m tests.bench prepare|timings` run inside a configured Django for one database.
+`python -m tests.bench pdfs` times the PDFs alone against the database the environment names (DATABASE_URL), e.g. a
+scratch clinic seeded with `seed_demo` and `seed_bench`; it adds the 100-session patient there if missing.
 """
 
 import json
@@ -326,7 +328,7 @@ def main() -> None:
         for row in timed:
             rows.append({**row, "patients": patients})
             print(f"  {row['page']:<40} {row['seconds']:8.3f} s", flush=True)
-        if ratio := summary_against_plain(timed):
+        for ratio in against_plain(timed):
             print(f"  {ratio}", flush=True)
     growth(rows)
     (RUN / "bench.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -582,23 +584,52 @@ def _summary_pdf():
     return lambda: KINDS["patient_summary"].render({"patient": patient.pk, "format": "pdf"}, "pdf")
 
 
-def _outcomes_pdf():
+def _whole_clinic() -> dict | None:
+    """The outcomes report's parameters for the whole clinic: from its first dosing session to its last."""
     from django.db.models import Max, Min
     from django.utils import timezone
 
-    from kap_clinic.reports.kinds import KINDS
     from sessions.models import DosingSession
 
     span = DosingSession.objects.aggregate(first=Min("starts_at"), last=Max("starts_at"))
     if span["first"] is None:
         return None
-    # The whole clinic: from its first dosing session to its last.
-    params = {
+    return {
         "format": "pdf",
         "start": timezone.localdate(span["first"]).isoformat(),
         "end": timezone.localdate(span["last"]).isoformat(),
     }
+
+
+def _outcomes_pdf():
+    from kap_clinic.reports.kinds import KINDS
+
+    params = _whole_clinic()
+    if params is None:
+        return None
     return lambda: KINDS["outcomes"].render(params, "pdf")
+
+
+def _outcomes_plain_pdf():
+    """WeasyPrint printing the clinic outcomes' rows, the very cells, as one plain table (no titles or notes between
+    tables): what the outcomes PDF is measured against."""
+    from types import SimpleNamespace
+
+    from kap_clinic.reports.kinds import KINDS, render_document
+    from kap_clinic.reports.tables import Table
+
+    params = _whole_clinic()
+    if params is None:
+        return None
+    report = KINDS["outcomes"]._report(params)  # computed once, outside the timing: only the printing is compared
+    width = max(len(table.headers) for table in report.tables)
+    rows = [[*row, *[""] * (width - len(row))] for table in report.tables for row in table.rows]
+    context = {
+        "report_title": "Plain table",
+        "period": "all dates",
+        "report": SimpleNamespace(tables=[Table("Rows", [f"Column {n + 1}" for n in range(width)], rows)]),
+    }
+    return lambda: render_document("reports/pdf/tables.html", context)
 
 
 def _plain_table_pdf():
@@ -625,23 +656,33 @@ def _plain_table_pdf():
 
 SUMMARY_LABEL = f"PDF: treatment summary, {LONG_COURSE_SESSIONS} sessions"
 PLAIN_LABEL = f"PDF: plain table, {LONG_COURSE_SESSIONS} rows"
+OUTCOMES_LABEL = "PDF: clinic outcomes, whole clinic"
+OUTCOMES_PLAIN_LABEL = "PDF: plain table, the outcomes' rows"
 
 # PDFs timed by the bench: (label, a function returning the call to time, or None when there is nothing to render).
 PDFS = [
     ("PDF: Spravato REMS monitoring form", _rems_pdf),
     (SUMMARY_LABEL, _summary_pdf),
     (PLAIN_LABEL, _plain_table_pdf),
-    ("PDF: clinic outcomes, whole clinic", _outcomes_pdf),
+    (OUTCOMES_LABEL, _outcomes_pdf),
+    (OUTCOMES_PLAIN_LABEL, _outcomes_plain_pdf),
+]
+
+# Each report PDF against WeasyPrint printing a plain table of the same rows (the aim: within 2×).
+AGAINST_PLAIN = [
+    (SUMMARY_LABEL, PLAIN_LABEL, f"treatment summary / plain table of {LONG_COURSE_SESSIONS} rows"),
+    (OUTCOMES_LABEL, OUTCOMES_PLAIN_LABEL, "clinic outcomes / plain table of its rows"),
 ]
 
 
-def summary_against_plain(rows: list[dict]) -> str | None:
-    """The treatment summary's time over the plain table's (the aim: within 2×)."""
+def against_plain(rows: list[dict]) -> list[str]:
+    """Each report PDF's time over the plain table's of the same rows (the aim: within 2×)."""
     times = {row["page"]: row.get("seconds") for row in rows}
-    summary, plain = times.get(SUMMARY_LABEL), times.get(PLAIN_LABEL)
-    if not summary or not plain:
-        return None
-    return f"treatment summary / plain table of {LONG_COURSE_SESSIONS} rows: {summary / plain:.2f}× (aim: within 2×)"
+    lines = []
+    for report, plain, label in AGAINST_PLAIN:
+        if times.get(report) and times.get(plain):
+            lines.append(f"{label}: {times[report] / times[plain]:.2f}× (aim: within 2×)")
+    return lines
 
 
 def _rolled_back(call):
@@ -721,9 +762,9 @@ SWEEPS = [
 ]
 
 
-def timings() -> dict:
+def timings(which=None) -> dict:
     rows = []
-    for label, make in PDFS + SWEEPS:
+    for label, make in PDFS + SWEEPS if which is None else which:
         call = make()
         if call is None:
             continue
@@ -739,5 +780,13 @@ if __name__ == "__main__":
         setup_django()
         result = prepare() if sys.argv[1] == "prepare" else timings()
         print(json.dumps(result))
+    elif len(sys.argv) > 1 and sys.argv[1] == "pdfs":
+        os.environ.update(django_env(os.environ.get("DATABASE_URL") or DEFAULT_URL))  # DEBUG off, as in `timings`
+        setup_django()
+        timed = timings(PDFS)["rows"]
+        for row in timed:
+            print(f"{row['page']:<40} {row['seconds']:8.3f} s")
+        for ratio in against_plain(timed):
+            print(ratio)
     else:
         main()

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from aftercare.models import CheckIn, CheckInResponse, IntegrationSession
+from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import outcome_episodes, outcome_trend
 from kap_clinic.kernel.audit.selectors import audit_entries
 from kap_clinic.rules import outcomes
@@ -134,21 +134,111 @@ def patient_summary(patient: Patient) -> dict:
         "screenings": screenings,
         "plans": patient.treatment_plans.select_related("protocol", "created_by").order_by("first_day", "pk"),
         "sessions": sessions,
-        "rems_forms": RemsMonitoringForm.objects.filter(session__patient=patient)
-        .select_related("session", "signed_by")
-        .order_by("session__starts_at"),
-        "integration_sessions": IntegrationSession.objects.filter(patient=patient)
-        .defer("notes")
-        .select_related("clinician")
-        .order_by("starts_at", "pk"),
-        "checkins": CheckIn.objects.filter(patient=patient)
-        .prefetch_related(Prefetch("responses", queryset=CheckInResponse.objects.order_by("pk")))
-        .order_by("opens_at", "pk"),
+        "rems_forms": rems_form_lines(patient),
+        "integration_sessions": integration_lines(patient),
+        "checkins": checkin_lines(patient),
         "episode": episode,
         "outcome": episode.latest,
         "chart": chart,
         "generated_at": timezone.localtime(),
     }
+
+
+# The summary's other long lists, each read in one query as plain tuples, streamed from the database (`iterator`) and
+# kept as plain lines: however long the course, no model object is held and the query count does not grow.
+ROW_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class RemsFormLine:
+    treatment_date: date | None
+    session_starts_at: datetime
+    dose: str
+    signed_at: datetime | None
+    submitted_at: datetime | None
+
+
+def rems_form_lines(patient: Patient) -> list[RemsFormLine]:
+    doses = dict(RemsMonitoringForm.Dose.choices)
+    rows = (
+        RemsMonitoringForm.objects.filter(session__patient=patient)
+        .order_by("session__starts_at", "pk")
+        .values_list("treatment_date", "session__starts_at", "dose", "dose_other_mg", "signed_at", "submitted_at")
+    )
+    return [
+        RemsFormLine(
+            treatment_date=treated_on,
+            session_starts_at=starts_at,
+            dose=f"{doses.get(dose, dose)} {other_mg} mg" if other_mg else doses.get(dose, dose),
+            signed_at=signed_at,
+            submitted_at=submitted_at,
+        )
+        for treated_on, starts_at, dose, other_mg, signed_at, submitted_at in rows.iterator(chunk_size=ROW_CHUNK)
+    ]
+
+
+@dataclass(frozen=True)
+class IntegrationLine:
+    starts_at: datetime
+    modality: str
+    clinician: str
+    status: str
+
+
+def integration_lines(patient: Patient) -> list[IntegrationLine]:
+    modalities = dict(IntegrationSession.Modality.choices)
+    statuses = dict(IntegrationSession.Status.choices)
+    rows = (
+        IntegrationSession.objects.filter(patient=patient)
+        .order_by("starts_at", "pk")
+        .values_list(
+            "starts_at", "modality", "status", "clinician__first_name", "clinician__last_name", "clinician__username"
+        )
+    )
+    return [
+        IntegrationLine(
+            starts_at=starts_at,
+            modality=modalities.get(modality, modality),
+            clinician=f"{first} {last}".strip() or username,
+            status=statuses.get(status, status),
+        )
+        for starts_at, modality, status, first, last, username in rows.iterator(chunk_size=ROW_CHUNK)
+    ]
+
+
+@dataclass(frozen=True)
+class CheckInLine:
+    opens_at: datetime
+    status: str
+    completed_at: datetime | None
+    scores: str  # "PHQ9 12; GAD7 8", in the order they were entered
+
+
+def checkin_lines(patient: Patient) -> list[CheckInLine]:
+    """Each check-in with its scores, from one query over check-ins joined to their responses (one row per response,
+    or one row for a check-in without any)."""
+    statuses = dict(CheckIn.Status.choices)
+    rows = (
+        CheckIn.objects.filter(patient=patient)
+        .order_by("opens_at", "pk", "responses__pk")
+        .values_list("pk", "opens_at", "status", "completed_at", "responses__code", "responses__total")
+    )
+    lines: list[CheckInLine] = []
+    current, scores = None, []
+
+    def close():
+        if current is not None:
+            _, opens_at, status, completed_at = current
+            lines.append(CheckInLine(opens_at, statuses.get(status, status), completed_at, "; ".join(scores)))
+
+    for pk, opens_at, status, completed_at, code, total in rows.iterator(chunk_size=ROW_CHUNK):
+        if current is None or current[0] != pk:
+            close()
+            current, scores = (pk, opens_at, status, completed_at), []
+        if code is not None:
+            scores.append(f"{code.upper()} {'' if total is None else total}")
+    close()
+    return lines
 
 
 # ---- The audit report -----------------------------------------------------------------------------

@@ -1,15 +1,22 @@
 """The patient treatment summary: what it prints, for whom, and the read it records."""
 
 from dataclasses import astuple
+from datetime import date, timedelta
 
 import pytest
 from auditlog.models import LogEntry
+from django.db import connection
 from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from aftercare.models import CheckIn, CheckInResponse
 from kap_clinic.reports import selectors
 from kap_clinic.reports.kinds import KINDS
 from kap_clinic.reports.selectors import patient_summary
+from sessions.models import RemsMonitoringForm
+from tests.reports.clinic import integration
 from tests.reports.helpers import more_checkins, pdf_pages, pdf_text, seed_course
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +124,58 @@ def test_summary_reads_sessions_in_chunks_into_plain_lines(monkeypatch, patient,
     assert [line.starts_at for line in lines] == sorted(line.starts_at for line in lines)
     assert all(line.dosed_at is not None for line in lines[:3]) and all(line.dosed_at is None for line in lines[3:])
     assert not any(isinstance(value, Model) for line in lines for value in astuple(line))
+
+
+def _rems_forms(clinician, doses) -> None:
+    """REMS forms for the first two doses: one with its treatment date, one falling back on the session's day."""
+    RemsMonitoringForm.objects.create(
+        session=doses[0], dose="56", treatment_date=date(2026, 3, 4), created_by=clinician,
+        signed_at=timezone.now(), signed_by=clinician,
+    )  # fmt: skip
+    RemsMonitoringForm.objects.create(session=doses[1], dose="other", dose_other_mg=70, created_by=clinician)
+
+
+def _aftercare(patient, clinician, *, after, visits: int, checkins: int) -> None:
+    """`visits` integration sessions and `checkins` check-ins answered with a PHQ-9 then a GAD-7, from `after` on."""
+    for index in range(visits):
+        integration(patient, clinician, after + timedelta(days=2, hours=index))
+    start = after + timedelta(days=100)
+    for index in range(checkins):
+        opens = start + timedelta(days=index)
+        checkin = CheckIn.objects.create(
+            patient=patient, instruments=["phq9", "gad7"], opens_at=opens, due_at=opens + timedelta(days=3),
+            closes_at=opens + timedelta(days=10), status=CheckIn.Status.COMPLETED, completed_at=opens,
+        )  # fmt: skip
+        CheckInResponse.objects.create(checkin=checkin, code="phq9", answers=[], total=11, band="")
+        CheckInResponse.objects.create(checkin=checkin, code="gad7", answers=[], total=6, band="")
+
+
+def test_summary_prints_rems_forms_integration_sessions_and_every_score_of_a_checkin(patient, clinician, front_desk):
+    doses = seed_course(patient, clinician, front_desk=front_desk)
+    _rems_forms(clinician, doses)
+    _aftercare(patient, clinician, after=doses[-1].starts_at, visits=1, checkins=1)
+    text = pdf_text(_summary(patient))
+    second_day = timezone.localtime(doses[1].starts_at).date().isoformat()
+    assert "2026-03-04 56 mg" in text  # the treatment date the form gives
+    assert f"{second_day} Other 70 mg Not signed Not submitted" in text  # else the session's day
+    assert "Mindfulness-based cognitive therapy (MBCT)" in text
+    assert (clinician.get_full_name() or clinician.username) in text
+    assert "PHQ9 11; GAD7 6" in text  # both scores of the check-in, in the order they were entered
+    summary = patient_summary(patient)
+    lines = [*summary["rems_forms"], *summary["integration_sessions"], *summary["checkins"]]
+    assert len(lines) == 2 + 1 + 3
+    assert not any(isinstance(value, Model) for line in lines for value in astuple(line))
+
+
+def test_summary_queries_do_not_grow_with_aftercare(patient, clinician, front_desk, django_assert_max_num_queries):
+    """REMS forms, integration sessions and check-ins are read in one streamed query each, however many there are."""
+    doses = seed_course(patient, clinician, front_desk=front_desk)
+    _rems_forms(clinician, doses)
+    _aftercare(patient, clinician, after=doses[-1].starts_at, visits=1, checkins=1)
+    with CaptureQueriesContext(connection) as few:
+        _summary(patient)
+    _aftercare(patient, clinician, after=doses[-1].starts_at + timedelta(days=200), visits=30, checkins=40)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        pdf = _summary(patient)
+    text = pdf_text(pdf)
+    assert text.count("PHQ9 11; GAD7 6") == 41 and text.count("(MBCT)") == 31
