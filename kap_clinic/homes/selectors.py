@@ -7,7 +7,7 @@ from datetime import datetime
 from auditlog.models import LogEntry
 from django.db.models import Count, QuerySet
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import (
@@ -21,6 +21,7 @@ from billing.models import PriorAuthorization
 from billing.selectors import running_out
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
+from kap_clinic.kernel.labels import day_label
 from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.notifications.selectors import reminder_problems
@@ -75,8 +76,8 @@ def _today_rows(sessions: Bounded) -> Bounded:
 def checkin_rows(checkins: list[CheckIn]) -> list[CheckIn]:
     """Check-ins with their due and closing days written out once (`due_label`, `closes_label`)."""
     for checkin in checkins:
-        checkin.due_label = dateformat.format(timezone.localtime(checkin.due_at), "D j M")
-        checkin.closes_label = dateformat.format(timezone.localtime(checkin.closes_at), "D j M")
+        checkin.due_label = day_label(checkin.due_at)
+        checkin.closes_label = day_label(checkin.closes_at)
     return checkins
 
 
