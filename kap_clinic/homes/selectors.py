@@ -35,7 +35,7 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
-from sessions.scheduling.schedule import attendance_of
+from sessions.scheduling.schedule import SCHEDULE_FIELDS, attendance_of
 from sessions.selectors import todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
@@ -54,7 +54,11 @@ def clinician_home(user: User) -> dict:
     return {
         "alerts": bounded(open_alerts_for(user), HOME_LIST_LIMIT, more_url=_work("risk-alerts")),
         "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": _today_rows(bounded(todays_sessions(user), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule"))),
+        "today": _today_rows(
+            bounded(
+                todays_sessions(user).only(*SCHEDULE_FIELDS), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule")
+            )
+        ),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
         "my_patients": my_patients_flagged_first(user),
         "unassigned": bounded(unassigned_patients(), HOME_LIST_LIMIT, more_url=_work("unassigned")),
@@ -140,7 +144,9 @@ def my_patients_flagged_first(user: User, limit: int = HOME_LIST_LIMIT) -> Bound
 def intake_home(user: User) -> dict:
     return {
         "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": _today_rows(bounded(todays_sessions(user), 60, more_url=reverse("sessions:schedule"))),
+        "today": _today_rows(
+            bounded(todays_sessions(user).only(*SCHEDULE_FIELDS), 60, more_url=reverse("sessions:schedule"))
+        ),
         "unconfirmed": unconfirmed_tomorrow(user),
         "in_progress": bounded(screenings_in_progress(user), HOME_LIST_LIMIT, more_url=_work("in-progress")),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
