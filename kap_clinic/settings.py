@@ -134,6 +134,8 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "kap_clinic.kernel.clinic.context_processors.clinic",
             ],
+            # `{% url %}` that works out a row link's address once per page kind (kap_clinic/kernel/urltags.py).
+            "builtins": ["kap_clinic.kernel.urltags"],
         },
     },
 ]

@@ -65,10 +65,29 @@ def todays_sessions(user: User) -> QuerySet[DosingSession]:
     return qs.exclude(status=DosingSession.Status.CANCELLED)
 
 
+# What the list of tomorrow's unconfirmed sessions reads of each booking (not the whole booking and its neighbours).
+UNCONFIRMED_FIELDS = (
+    "starts_at",
+    "status",
+    "patient_id",
+    "cannot_attend_start",
+    "patient__given_name",
+    "patient__family_name",
+    "confirmation__confirmed_start",
+    "confirmation__driver_name",
+)
+
+
 def unconfirmed_tomorrow(user: User) -> list[dict]:
     """Tomorrow's booked sessions whose patient has not confirmed, or has not named a driver home."""
     tomorrow = timezone.localdate() + timedelta(days=1)
-    sessions = sessions_between(user, tomorrow).filter(status=DosingSession.Status.SCHEDULED)
+    sessions = (
+        sessions_between(user, tomorrow)
+        .filter(status=DosingSession.Status.SCHEDULED)
+        .select_related(None)
+        .select_related("patient", "confirmation")
+        .only(*UNCONFIRMED_FIELDS)
+    )
     missing = []
     for session in sessions:
         confirmation = getattr(session, "confirmation", None)

@@ -7,7 +7,7 @@ from datetime import datetime
 from auditlog.models import LogEntry
 from django.db.models import Count, QuerySet
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import (
@@ -21,6 +21,7 @@ from billing.models import PriorAuthorization
 from billing.selectors import running_out
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
+from kap_clinic.kernel.labels import day_label
 from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.notifications.selectors import reminder_problems
@@ -34,7 +35,7 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
-from sessions.scheduling.schedule import attendance_of
+from sessions.scheduling.schedule import SCHEDULE_FIELDS, attendance_of
 from sessions.selectors import todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
@@ -53,7 +54,11 @@ def clinician_home(user: User) -> dict:
     return {
         "alerts": bounded(open_alerts_for(user), HOME_LIST_LIMIT, more_url=_work("risk-alerts")),
         "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": _today_rows(bounded(todays_sessions(user), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule"))),
+        "today": _today_rows(
+            bounded(
+                todays_sessions(user).only(*SCHEDULE_FIELDS), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule")
+            )
+        ),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
         "my_patients": my_patients_flagged_first(user),
         "unassigned": bounded(unassigned_patients(), HOME_LIST_LIMIT, more_url=_work("unassigned")),
@@ -75,8 +80,8 @@ def _today_rows(sessions: Bounded) -> Bounded:
 def checkin_rows(checkins: list[CheckIn]) -> list[CheckIn]:
     """Check-ins with their due and closing days written out once (`due_label`, `closes_label`)."""
     for checkin in checkins:
-        checkin.due_label = dateformat.format(timezone.localtime(checkin.due_at), "D j M")
-        checkin.closes_label = dateformat.format(timezone.localtime(checkin.closes_at), "D j M")
+        checkin.due_label = day_label(checkin.due_at)
+        checkin.closes_label = day_label(checkin.closes_at)
     return checkins
 
 
@@ -139,7 +144,9 @@ def my_patients_flagged_first(user: User, limit: int = HOME_LIST_LIMIT) -> Bound
 def intake_home(user: User) -> dict:
     return {
         "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": _today_rows(bounded(todays_sessions(user), 60, more_url=reverse("sessions:schedule"))),
+        "today": _today_rows(
+            bounded(todays_sessions(user).only(*SCHEDULE_FIELDS), 60, more_url=reverse("sessions:schedule"))
+        ),
         "unconfirmed": unconfirmed_tomorrow(user),
         "in_progress": bounded(screenings_in_progress(user), HOME_LIST_LIMIT, more_url=_work("in-progress")),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),

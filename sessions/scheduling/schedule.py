@@ -8,7 +8,8 @@ fields the schedule shows.
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +32,9 @@ SCHEDULE_FIELDS = (
     "confirmation__confirmed_start",
     "confirmation__driver_name",
 )
+
+# The week view shows at most this many bookings a day, with a link to the day's whole schedule for the rest.
+WEEK_DAY_LIMIT = 20
 
 ROUTES = dict(Protocol._meta.get_field("route").choices)
 STATUSES = dict(DosingSession.Status.choices)
@@ -69,6 +73,30 @@ def attendance_of(session: DosingSession) -> tuple[str, str]:
     if confirmation is not None and confirmation.confirmed_start == session.starts_at:
         return "confirmed", confirmation.driver_name
     return "not_confirmed", ""
+
+
+DAY_TOTAL = "schedule_day_total"
+
+
+def first_of_each_day(sessions: QuerySet[DosingSession], limit: int) -> QuerySet[DosingSession]:
+    """The first `limit` bookings of each (local) day of `sessions`, in the schedule's order, each carrying how many
+    bookings its whole day has (`schedule_day_total`): one query, however full the week is."""
+    day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
+    order = [F("starts_at").asc(), F("room__name").asc(), F("pk").asc()]
+    return sessions.annotate(
+        schedule_day_rank=Window(RowNumber(), partition_by=[day], order_by=order),
+        **{DAY_TOTAL: Window(Count("pk"), partition_by=[day])},
+    ).filter(schedule_day_rank__lte=limit)
+
+
+def more_per_day(bookings: list[DosingSession], rows: list[ScheduleRow]) -> dict[date, int]:
+    """How many bookings of each day were left out (bookings from `first_of_each_day`)."""
+    shown: dict[date, int] = {}
+    total: dict[date, int] = {}
+    for booking, row in zip(bookings, rows, strict=True):
+        shown[row.day] = shown.get(row.day, 0) + 1
+        total[row.day] = getattr(booking, DAY_TOTAL)
+    return {day: total[day] - shown[day] for day in shown if total[day] > shown[day]}
 
 
 def schedule_rows(sessions: QuerySet[DosingSession]) -> tuple[list[DosingSession], list[ScheduleRow]]:

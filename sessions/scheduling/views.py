@@ -14,6 +14,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from kap_clinic.kernel.http import safe_next
+from kap_clinic.kernel.paging import Bounded
 from kap_clinic.kernel.validation import query_date
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
@@ -22,7 +23,7 @@ from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import checks, services
 from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
-from .schedule import schedule_rows
+from .schedule import WEEK_DAY_LIMIT, first_of_each_day, more_per_day, schedule_rows
 
 PLAN_SESSIONS_PER_PAGE = 50
 
@@ -275,16 +276,22 @@ def schedule_view(request):
         day -= timedelta(days=day.weekday())
     room = Room.objects.filter(pk=_parse_pk(request.GET.get("room"))).first()
     clinician = User.objects.filter(pk=_parse_pk(request.GET.get("clinician")), role=Role.CLINICIAN).first()
-    sessions, rows = schedule_rows(sessions_between(request.user, day, span, room=room, clinician=clinician))
+    booked = sessions_between(request.user, day, span, room=room, clinician=clinician)
+    if span == 7:  # a week shows the first bookings of each day and links to the day for the rest
+        booked = first_of_each_day(booked, WEEK_DAY_LIMIT)
+    sessions, rows = schedule_rows(booked)
     record_reads(rows=sessions)
     days = [day + timedelta(days=i) for i in range(span)]
-    by_day = {d: [] for d in days}
+    by_day = {d: Bounded() for d in days}
     for row in rows:
-        by_day.setdefault(row.day, []).append(row)
+        by_day.setdefault(row.day, Bounded()).append(row)
+    filters = "".join(f"&{name}={obj.pk}" for name, obj in (("room", room), ("clinician", clinician)) if obj)
+    for d, more in (more_per_day(sessions, rows) if span == 7 else {}).items():
+        by_day[d].more, by_day[d].more_url = more, f"?day={d:%Y-%m-%d}&span=day{filters}"
     ctx = {
         "day": day,
         "span": span,
-        "by_day": [(d, by_day.get(d, [])) for d in days],
+        "by_day": [(d, by_day[d]) for d in days],
         "rooms": Room.objects.filter(is_active=True),
         "clinicians": User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by("last_name"),
         "room": room,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -525,6 +526,75 @@ def test_schedule_keeps_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(few)):
         response = client.get(url, week)
     assert sum(len(found) for _, found in response.context["by_day"]) == 12
+
+
+def _book_more(clinician, room, hours):
+    for n, hour in enumerate(hours):
+        other = patient_create(
+            created_by=None,
+            given_name=f"G{n}",
+            family_name=f"Busy{n}",
+            date_of_birth=date(1980, 1, 1),
+            primary_clinician=clinician,
+        )
+        enroll(other, clinician)
+        book_series(other, clinician, room, start_time=time(hour))
+
+
+def test_the_week_shows_the_first_sessions_of_each_day_and_links_to_the_day_for_the_rest(
+    client_for, front_desk, clinician, room, plan, monkeypatch
+):
+    monkeypatch.setattr("sessions.scheduling.views.WEEK_DAY_LIMIT", 2)
+    _book_more(clinician, room, (11, 13, 15))  # four sessions on Mon, Wed and Fri
+
+    response = client_for(front_desk).get(
+        reverse("sessions:schedule"), {"day": "2026-12-07", "span": "week", "clinician": clinician.pk}
+    )
+
+    days = listed(response)
+    assert {d: [s.times for s in found] for d, found in days.items() if found} == {
+        d: ["09:00–11:00", "11:00–13:00"] for d in (date(2026, 12, 7), date(2026, 12, 9), date(2026, 12, 11))
+    }
+    html = response.content.decode()
+    more = html.split('data-testid="more-2026-12-09"', 1)[1].split("</p>", 1)[0]
+    assert "2 more on Wednesday 9 Dec" in more
+    assert f"?day=2026-12-09&amp;span=day&amp;clinician={clinician.pk}" in more
+    assert 'data-testid="more-2026-12-08"' not in html
+    # The day it links to lists all four.
+    day = client_for(front_desk).get(reverse("sessions:schedule"), {"day": "2026-12-09", "clinician": clinician.pk})
+    assert len(listed(day)[date(2026, 12, 9)]) == 4
+    assert 'data-testid="more-' not in day.content.decode()
+
+
+def test_the_week_records_reads_only_of_the_patients_it_shows(
+    client_for, front_desk, clinician, room, plan, monkeypatch
+):
+    monkeypatch.setattr("sessions.scheduling.views.WEEK_DAY_LIMIT", 1)
+    _book_more(clinician, room, (11,))
+
+    client_for(front_desk).get(reverse("sessions:schedule"), {"day": "2026-12-07", "span": "week"})
+
+    read = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=front_desk)
+    assert {e.additional_data["patient_id"] for e in read} == {plan.patient_id}
+
+
+def test_a_bounded_week_keeps_a_constant_number_of_queries(
+    client_for, front_desk, clinician, room, plan, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr("sessions.scheduling.views.WEEK_DAY_LIMIT", 2)
+    client = client_for(front_desk)
+    url = reverse("sessions:schedule")
+    week = {"day": "2026-12-07", "span": "week"}
+    client.get(url, week)  # warm the per-process caches (content types, clinic settings)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, week).status_code == 200
+
+    _book_more(clinician, room, (11, 13, 15))
+
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url, week)
+    assert sum(len(found) for _, found in response.context["by_day"]) == 6
+    assert sum(found.more for _, found in response.context["by_day"]) == 6
 
 
 def test_schedule_shows_local_times_on_both_sides_of_the_dst_change(

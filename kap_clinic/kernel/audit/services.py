@@ -56,9 +56,17 @@ def record_reads(*, rows: Iterable[Model]) -> list[LogEntry]:
         return []
     cid = get_cid()
     content_types = ContentType.objects.get_for_models(*{type(row) for row in by_patient.values()})  # one query at most
-    entries = []
-    for patient_id, row in by_patient.items():
-        entry = LogEntry(
+    # The signal a single save sends, sent once: AuditlogMiddleware's receiver fills in the actor and the address,
+    # which are the request's and so the same for every entry; each entry takes the values it set.
+    request_fields = LogEntry(action=LogEntry.Action.ACCESS, cid=cid)
+    before = {field.attname: getattr(request_fields, field.attname) for field in LogEntry._meta.concrete_fields}
+    pre_save.send(sender=LogEntry, instance=request_fields, raw=False, using=LogEntry.objects.db, update_fields=None)
+    from_request = {
+        name: getattr(request_fields, name) for name, value in before.items() if getattr(request_fields, name) != value
+    }
+    from_request.pop("timestamp", None)  # each entry keeps its own moment
+    entries = [
+        LogEntry(
             content_type=content_types[type(row)],
             object_pk=str(row.pk),
             object_id=row.pk,
@@ -66,8 +74,8 @@ def record_reads(*, rows: Iterable[Model]) -> list[LogEntry]:
             action=LogEntry.Action.ACCESS,
             additional_data={**row.get_additional_data(), "patient_id": patient_id, "listed": True},
             cid=cid,
+            **from_request,
         )
-        # The signal a single save sends: AuditlogMiddleware's receiver fills in the actor and the address.
-        pre_save.send(sender=LogEntry, instance=entry, raw=False, using=LogEntry.objects.db, update_fields=None)
-        entries.append(entry)
+        for patient_id, row in by_patient.items()
+    ]
     return LogEntry.objects.bulk_create(entries)

@@ -2,11 +2,12 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.patient_scope import visible_through
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
+from kap_clinic.kernel.labels import day_time_label
 from kap_clinic.kernel.paging import Concatenated
 
 from .models import Reminder
@@ -45,11 +46,8 @@ def reminder_problems() -> dict:
     )
 
 
-REMINDER_DATE_FORMAT = "D j M Y H:i"
-
-
 def _when(moment: datetime | None) -> str:
-    return dateformat.format(timezone.localtime(moment), REMINDER_DATE_FORMAT) if moment else ""
+    return day_time_label(moment) if moment else ""
 
 
 def with_display_dates(reminders: list[Reminder]) -> list[Reminder]:
