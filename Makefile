@@ -40,8 +40,11 @@ run: install
 	$(PY) manage.py runserver 127.0.0.1:8000 & \
 	wait
 
+# Two test processes (pytest-xdist), one per core here; the tests that start a real Celery worker share one broker and
+# keep to one process (tests/conftest.py). TEST_PROCESSES=0 runs everything in this process.
+TEST_PROCESSES ?= 2
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 # Style, the import contracts between layers (pyproject.toml [tool.importlinter], docs/architecture.md), migrations.
 lint: install
