@@ -11,11 +11,12 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from billing.coverage import billed_codes
 from billing.ledger.charges import charge_lines, session_charges_post
 from billing.ledger.sliding_scale import sliding_scale_assess
 from billing.models import Charge
 from kap_clinic.kernel.clinic.models import ClinicSettings
-from sessions.models import DosingSession
+from sessions.models import DoseAdministration, DoseTopUp, DosingSession
 from sessions.scheduling.services import session_cancel, session_no_show
 from tests.billing.factories import at, book
 from tests.billing.ledger_factories import SERVICE_DAY, complete, spravato_session
@@ -75,6 +76,21 @@ def test_spravato_is_charged_by_the_dose(patient, clinician, dose, code, price):
     session = spravato_session(patient, clinician, SERVICE_DAY, dose=dose)
     complete(session)
     assert codes(session) == [(code, Decimal("1.0"), Decimal(price))]
+
+
+@pytest.mark.django_db
+def test_a_top_up_crossing_56_mg_is_charged_the_higher_spravato_code(patient, clinician):
+    session = spravato_session(patient, clinician, SERVICE_DAY, dose="56")
+    DoseAdministration.objects.create(
+        session=session, dose_mg_given=Decimal("56"), dosed_at=session.starts_at, dosed_by=clinician
+    )
+    DoseTopUp.objects.create(
+        session=session, dose_mg=Decimal("28"), given_at=session.starts_at + timedelta(minutes=15), given_by=clinician
+    )
+    complete(session)
+    assert codes(session) == [("G2083", Decimal("1.0"), Decimal("1289.82"))]
+    # The authorization side reads the same dose: J0013 counts the 84 mg given in all.
+    assert billed_codes(DosingSession.objects.get(pk=session.pk)) == {"G2083": 1, "J0013": 84}
 
 
 @pytest.mark.django_db
