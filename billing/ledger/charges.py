@@ -109,7 +109,10 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
 
 
 def cancellation_fee_post(*, session: DosingSession, cancelled_at=None) -> Charge | None:
-    """The late-cancellation fee, when the clinic charges one and the session was cancelled inside its window."""
+    """The late-cancellation fee, when the clinic charges one and the patient cancelled inside its window (a session
+    the clinic cancelled never costs the patient anything)."""
+    if session.cancelled_by != DosingSession.CancelledBy.PATIENT:
+        return None
     policy = ClinicSettings.load()
     cancelled_at = cancelled_at or timezone.now()
     if policy.late_cancel_fee <= 0:

@@ -126,15 +126,24 @@ def fee_policy(db):
 def test_a_late_cancellation_is_charged_the_late_fee_once(patient, clinician, front_desk, fee_policy):
     session = book(patient, clinician, SERVICE_DAY, hour=9)
     with time_machine.travel(at(SERVICE_DAY, 7), tick=False):  # two hours before
-        session_cancel(session=session, by=front_desk, reason="Feeling unwell")
+        session_cancel(session=session, by=front_desk, reason="Feeling unwell", cancelled_by="patient")
     assert codes(session) == [("LATE-CANCEL", Decimal("1.0"), Decimal("75.00"))]
+
+
+@pytest.mark.django_db
+def test_a_late_cancellation_by_the_clinic_costs_the_patient_nothing(patient, clinician, front_desk, fee_policy):
+    session = book(patient, clinician, SERVICE_DAY, hour=9)
+    with time_machine.travel(at(SERVICE_DAY, 7), tick=False):  # two hours before, inside the window
+        session_cancel(session=session, by=front_desk, reason="Clinician unwell", cancelled_by="clinic")
+    assert DosingSession.objects.get(pk=session.pk).cancelled_by == "clinic"
+    assert not Charge.objects.exists()
 
 
 @pytest.mark.django_db
 def test_a_cancellation_in_good_time_costs_nothing(patient, clinician, front_desk, fee_policy):
     session = book(patient, clinician, SERVICE_DAY, hour=9)
     with time_machine.travel(at(SERVICE_DAY, 9) - timedelta(hours=24), tick=False):  # exactly the window: in time
-        session_cancel(session=session, by=front_desk, reason="Travelling")
+        session_cancel(session=session, by=front_desk, reason="Travelling", cancelled_by="patient")
     assert not Charge.objects.exists()
 
 
@@ -150,7 +159,7 @@ def test_a_no_show_is_charged_the_no_show_fee(patient, clinician, front_desk, fe
 def test_no_fee_when_the_clinic_charges_none(patient, clinician, front_desk):
     late = book(patient, clinician, SERVICE_DAY, hour=9)
     with time_machine.travel(at(SERVICE_DAY, 8), tick=False):
-        session_cancel(session=late, by=front_desk, reason="Feeling unwell")
+        session_cancel(session=late, by=front_desk, reason="Feeling unwell", cancelled_by="patient")
     missed = book(patient, clinician, SERVICE_DAY, hour=13)  # the cancelled one holds no dose window
     with time_machine.travel(at(SERVICE_DAY, 14), tick=False):
         session_no_show(session=missed, by=front_desk)
