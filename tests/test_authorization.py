@@ -211,6 +211,7 @@ MATRIX = {
     "billing:invoice_detail": ("invoice", "get", STAFF_ONLY),
     "billing:payment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
     "billing:adjustment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:invoice_void": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),  # no reason: the form
     "billing:superbill": ("invoice", "get", STAFF_ONLY),
     "billing:estimate_detail": ("estimate", "get", STAFF_ONLY),
     "billing:portal_billing": (None, "get", PATIENT_ONLY),
