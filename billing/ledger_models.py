@@ -22,6 +22,7 @@ __all__ = [
     "FeeScheduleItem",
     "GoodFaithEstimate",
     "Invoice",
+    "InvoiceVoidedLine",
     "Payment",
     "PovertyGuideline",
     "SlidingScaleAssessment",
@@ -206,10 +207,23 @@ class Invoice(models.Model):
     balance = models.DecimalField(**MONEY, default=ZERO)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A void invoice keeps its number, totals and (in `voided_lines`) the charges it held, for the record; it no
+    # longer counts in what the patient owes, and its charges can go on a new invoice.
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    void_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["-issued_on", "-pk"]
         constraints = [
+            models.CheckConstraint(
+                # Void exactly when voided: when, by whom and why, all three together.
+                condition=(Q(status="void", voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason=""))
+                | (~Q(status="void") & Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")),
+                name="invoice_void_recorded_together",
+            ),
             models.CheckConstraint(
                 # Rounded to the cent: exact on PostgreSQL's NUMERIC, and SQLite's binary numbers compare equal too.
                 condition=Q(balance=Round(F("total_charged") - F("total_paid") - F("total_adjusted"), 2)),
@@ -226,6 +240,28 @@ class Invoice(models.Model):
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}
+
+
+class InvoiceVoidedLine(models.Model):
+    """A charge as it stood on an invoice when the invoice was voided: the record of what the void invoice billed,
+    kept while the charge itself is free to go on a new invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="voided_lines")
+    charge = models.ForeignKey("Charge", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "charge"], name="voided_line_once_per_invoice_charge"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="voided_line_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"voided line #{self.pk}"
+
+    def get_additional_data(self):
+        return {"patient_id": self.charge.patient_id}
 
 
 class Charge(models.Model):
@@ -355,6 +391,7 @@ auditlog.register(PovertyGuideline)
 auditlog.register(SlidingScaleTier)
 auditlog.register(SlidingScaleAssessment)
 auditlog.register(Invoice)
+auditlog.register(InvoiceVoidedLine)
 auditlog.register(Charge)
 auditlog.register(Payment)
 auditlog.register(Adjustment)

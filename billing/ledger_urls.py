@@ -13,6 +13,7 @@ urlpatterns = [
     path("invoices/<int:pk>/", views.invoice_detail_view, name="invoice_detail"),
     path("invoices/<int:pk>/payments/", views.payment_create_view, name="payment_create"),
     path("invoices/<int:pk>/adjustments/", views.adjustment_create_view, name="adjustment_create"),
+    path("invoices/<int:pk>/void/", views.invoice_void_view, name="invoice_void"),
     path("invoices/<int:pk>/superbill.pdf", views.superbill_view, name="superbill"),
     path("patients/<int:patient_pk>/superbill/", views.period_superbill_view, name="period_superbill"),
     path("estimates/<int:pk>/", views.estimate_detail_view, name="estimate_detail"),

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,7 +19,14 @@ from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
 from .ledger import estimate, invoices, selectors, sliding_scale
 from .ledger.fees import fee_schedule
-from .ledger.forms import AdjustmentForm, EstimateForm, PaymentForm, SlidingScaleForm, SuperbillPeriodForm
+from .ledger.forms import (
+    AdjustmentForm,
+    EstimateForm,
+    InvoiceVoidForm,
+    PaymentForm,
+    SlidingScaleForm,
+    SuperbillPeriodForm,
+)
 from .ledger.sliding_scale import LEDGER_ROLES
 from .ledger.superbill import period_superbill, render_superbill, superbill_pdf
 
@@ -100,17 +107,27 @@ def estimate_create_view(request, patient_pk):
     return _patient_page(request, patient, status=400, estimate_form=form)
 
 
-def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment_form=None):
+def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment_form=None, void_form=None):
     record_chart_view(obj=invoice)
+    is_void = invoice.status == invoice.Status.VOID
     ctx = {
         "invoice": invoice,
         "patient": invoice.patient,
-        "lines": list(invoice.lines.all()),
+        # A void invoice shows the lines it billed (its charges may since be on another invoice).
+        "lines": (
+            [line.charge for line in invoice.voided_lines.select_related("charge")]
+            if is_void
+            else list(invoice.lines.all())
+        ),
+        "voided_by": invoice.voided_by if is_void else None,
         "payments": list(invoice.payments.all()),
         "adjustments": list(invoice.adjustments.all()),
         "can_work": _can_work(request) and invoice.status == invoice.Status.OPEN,
         "payment_form": payment_form or PaymentForm(initial={"received_on": timezone.localdate()}),
         "adjustment_form": adjustment_form or AdjustmentForm(),
+        # Voiding is offered while nothing is paid or adjusted (the service says why otherwise).
+        "can_void": _can_work(request) and invoice.status == invoice.Status.OPEN,
+        "void_form": void_form or InvoiceVoidForm(),
         "portal": request.user.role == Role.PATIENT,
     }
     return render(request, "billing/ledger/invoice_detail.html", ctx, status=status)
@@ -153,7 +170,25 @@ def adjustment_create_view(request, pk):
     return _invoice_page(request, invoice, status=400, adjustment_form=form)
 
 
+@role_required(*LEDGER_ROLES)
+@require_POST
+def invoice_void_view(request, pk):
+    invoice = selectors.get_invoice_for_user(request.user, pk)
+    form = InvoiceVoidForm(request.POST)
+    if form.is_valid():
+        try:
+            invoices.invoice_void(invoice=invoice, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, f"Invoice {invoice.number} is void; its charges can go on a new invoice.")
+            return redirect("billing:invoice_detail", pk=invoice.pk)
+    return _invoice_page(request, invoice, status=400, void_form=form)
+
+
 def _superbill_response(invoice) -> HttpResponse:
+    if invoice.status == invoice.Status.VOID:
+        raise Http404("A void invoice gives no superbill.")
     record_chart_view(obj=invoice)
     response = HttpResponse(superbill_pdf(invoice), content_type="application/pdf")
     # The file name carries the invoice number, never the patient's name.

@@ -7,24 +7,21 @@ which comes with claims; until then an authorization counts sessions, and staff 
 The count is written by the daily sweep and by staff's explicit "count again", never while a page is read.
 """
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
-from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
 from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
-from .coverage import session_units, units_sessions, units_used
+from .coverage import units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 from .roles import WORKING_ROLES  # noqa: F401 (staff who enter and work authorizations; views read it here)
 
@@ -261,16 +258,7 @@ def connect_session_signals() -> None:
     session_status_changed.connect(_session_status_changed, dispatch_uid="billing.units_on_session_status")
 
 
-# ---- The daily check ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class AuthorizationCheck:
-    """What one check found: the alerts it raised now (not those raised on earlier days) and whether it expired."""
-
-    authorization: PriorAuthorization
-    raised: list[StaffAlert] = field(default_factory=list)
-    expired: bool = False
+# ---- When an authorization is running out (the daily check itself is `sweep.authorizations_check`) -------------
 
 
 def warn_days() -> int:
@@ -293,87 +281,3 @@ def is_running_out(authorization: PriorAuthorization, *, today: date) -> bool:
         return False
     ends_soon = authorization.ends_on is not None and authorization.ends_on <= today + timedelta(days=warn_days())
     return ends_soon or units_nearly_used(authorization)
-
-
-def _label(authorization: PriorAuthorization) -> str:
-    # Staff-facing and free of patient detail: the payer's number and name identify it; the link shows whose it is.
-    return f"Authorization {authorization.reference or '#' + str(authorization.pk)} ({authorization.payer.name})"
-
-
-def _sessions(n: int) -> str:
-    return f"{n} session{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
-
-
-@transaction.atomic
-def authorization_check(*, authorization: PriorAuthorization, today: date) -> AuthorizationCheck:
-    """For an approved authorization: count units used, warn front-office staff once per condition (ending within
-    the warning window, units nearly used, sessions booked after its end or beyond its units), and mark it expired
-    once its last day has passed. Running it again on the same day raises nothing new.
-    """
-    locked = (
-        PriorAuthorization.objects.select_for_update(of=("self",))
-        .select_related("payer", "patient")
-        .get(pk=authorization.pk)
-    )
-    check = AuthorizationCheck(authorization=locked)
-    if locked.status != Status.APPROVED:
-        return check
-    _count_units(locked)
-    link = reverse("billing:authorization_detail", kwargs={"pk": locked.pk})
-    label = _label(locked)
-
-    def warn(condition: str, summary: str) -> None:
-        key = f"authorization-{locked.pk}-{condition}"
-        is_new = not StaffAlert.objects.filter(key=key).exists()
-        alert = staff_alert_raise(
-            kind=StaffAlert.Kind.AUTHORIZATION,
-            key=key,
-            patient_id=locked.patient_id,
-            summary=summary,
-            link=link,
-            audience=StaffAlert.Audience.FRONT_OFFICE,
-        )
-        if is_new:
-            check.raised.append(alert)
-
-    booked = DosingSession.objects.filter(patient_id=locked.patient_id, status=DosingSession.Status.SCHEDULED)
-    after_end = sum(
-        1
-        for session in units_sessions(booked.filter(starts_at__gte=_day_start(locked.ends_on + timedelta(days=1))))
-        if session_units(locked.codes, session)  # only sessions billing one of its codes
-    )
-    if after_end:
-        warn(
-            f"booked-after-{locked.ends_on.isoformat()}",
-            f"{label} ends {locked.ends_on:%Y-%m-%d}; {_sessions(after_end)} booked after it.",
-        )
-    if locked.ends_on < today:
-        _set_status(locked, Status.EXPIRED, by=None, note="Past its last day (daily check).")
-        check.expired = True
-        return check
-    days_left = (locked.ends_on - today).days
-    if days_left <= warn_days():
-        warn(
-            f"ends-{locked.ends_on.isoformat()}",
-            f"{label} ends {locked.ends_on:%Y-%m-%d}, in {days_left} day{'s' if days_left != 1 else ''}.",
-        )
-    if units_nearly_used(locked):
-        warn(
-            f"units-{locked.units_authorized}",
-            f"{label}: {locked.units_used} of {locked.units_authorized} units used.",
-        )
-    left = max(locked.units_left or 0, 0)
-    within = booked.filter(
-        starts_at__gte=_day_start(max(today, locked.starts_on)),
-        starts_at__lt=_day_start(locked.ends_on + timedelta(days=1)),
-    )
-    within_units = sum(session_units(locked.codes, session) for session in units_sessions(within))
-    if within_units > left:
-        count = sum(1 for session in units_sessions(within) if session_units(locked.codes, session))
-        warn(
-            f"booked-over-units-{locked.units_authorized}",
-            f"{label}: {_sessions(count)} booked"
-            + (f" ({within_units} units)" if within_units != count else "")
-            + f" but {left} unit{'' if left == 1 else 's'} left.",
-        )
-    return check

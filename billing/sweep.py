@@ -1,14 +1,17 @@
-"""The daily authorization check for many authorizations at once, in a number of queries that does not grow with them.
+"""The daily authorization check, the only one: for many authorizations at once, in a number of queries that does
+not grow with them (`authorization_check` is the same check for one authorization).
 
-`services.authorization_check` checks one authorization (about a dozen queries); the daily sweep checks a batch of
-approved authorizations with the same rules and wordings, reading everything the rules need in a few queries: the
-authorizations, the sessions of their patients (with what their units depend on), the alerts already raised. Only
-what changes is written one at a time (a unit count that moved, a new alert, an authorization past its last day), so
-a quiet day costs the same few queries for ten authorizations or ten thousand.
+For each approved authorization: count its units used, warn front-office staff once per condition (ending within the
+warning window, units nearly used, sessions booked after its end or beyond its units), and mark it expired once its
+last day has passed. A batch reads everything the rules need in a few queries: the authorizations, the sessions of
+their patients (with what their units depend on), the alerts already raised. Only what changes is written one at a
+time (a unit count that moved, a new alert, an authorization past its last day), so a quiet day costs the same few
+queries for ten authorizations or ten thousand.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import transaction
@@ -22,15 +25,7 @@ from sessions.models import DosingSession
 
 from .coverage import session_units, units_sessions
 from .models import PriorAuthorization
-from .services import (
-    AuthorizationCheck,
-    _day_start,
-    _label,
-    _sessions,
-    _set_status,
-    units_nearly_used,
-    warn_days,
-)
+from .services import _day_start, _set_status, units_nearly_used, warn_days
 
 Status = PriorAuthorization.Status
 
@@ -38,10 +33,28 @@ Status = PriorAuthorization.Status
 SWEEP_BATCH = 200
 
 
+@dataclass
+class AuthorizationCheck:
+    """What one check found: the alerts it raised now (not those raised on earlier days) and whether it expired."""
+
+    authorization: PriorAuthorization
+    raised: list[StaffAlert] = field(default_factory=list)
+    expired: bool = False
+
+
+def _label(authorization: PriorAuthorization) -> str:
+    # Staff-facing and free of patient detail: the payer's number and name identify it; the link shows whose it is.
+    return f"Authorization {authorization.reference or '#' + str(authorization.pk)} ({authorization.payer.name})"
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
+
+
 def _warnings(authorization: PriorAuthorization, sessions: list[DosingSession], *, today: date):
     """(key, summary) of each condition the authorization is in today, and whether it is past its last day.
 
-    The same rules and wordings as `services.authorization_check`, from sessions already read."""
+    Worked out from sessions already read."""
     label = _label(authorization)
     key = f"authorization-{authorization.pk}-"
     end_next = _day_start(authorization.ends_on + timedelta(days=1))
@@ -103,7 +116,8 @@ def _units_used(authorization: PriorAuthorization, sessions: list[DosingSession]
 
 @transaction.atomic
 def authorizations_check(*, ids: Iterable[int], today: date) -> list[AuthorizationCheck]:
-    """The daily check (`services.authorization_check`) of the approved authorizations among `ids`, all at once."""
+    """The daily check of the approved authorizations among `ids`, all at once (those no longer approved are passed
+    over). Running it again on the same day raises nothing new."""
     authorizations = list(
         PriorAuthorization.objects.select_for_update(of=("self",))
         .select_related("payer", "patient")
@@ -158,3 +172,10 @@ def authorizations_check(*, ids: Iterable[int], today: date) -> list[Authorizati
             check.expired = True
         checks.append(check)
     return checks
+
+
+def authorization_check(*, authorization: PriorAuthorization, today: date) -> AuthorizationCheck:
+    """The daily check of one authorization (`authorizations_check` of its id); one no longer approved is left as it
+    is and the check finds nothing."""
+    checks = authorizations_check(ids=[authorization.pk], today=today)
+    return checks[0] if checks else AuthorizationCheck(authorization=authorization)

@@ -2,7 +2,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import PriorAuthorization
-from .services import authorization_check
 from .sweep import SWEEP_BATCH, authorizations_check
 
 
@@ -25,17 +24,6 @@ def check_authorization_batch(authorization_ids: list[int]) -> int:
     """Check a batch of authorizations (those no longer approved since they were queued are passed over)."""
     # The clinic's local date: an authorization's last day ends at midnight where the clinic is.
     return len(authorizations_check(ids=authorization_ids, today=timezone.localdate()))
-
-
-@shared_task
-def check_authorization(authorization_id: int) -> None:
-    authorization = PriorAuthorization.objects.filter(
-        pk=authorization_id, status=PriorAuthorization.Status.APPROVED
-    ).first()
-    if authorization is None:
-        return  # expired, cancelled or deleted since it was queued: nothing to warn about
-    # The clinic's local date: an authorization's last day ends at midnight where the clinic is.
-    authorization_check(authorization=authorization, today=timezone.localdate())
 
 
 from .preauth.tasks import follow_ups, release_submissions, submit_preauth  # noqa: E402,F401 - found by the worker

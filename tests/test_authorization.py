@@ -102,7 +102,8 @@ MATRIX = {
     "sessions:plan_detail": ("plan", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "sessions:booster_book": ("plan", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
     "sessions:session_reschedule": ("session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
-    "sessions:session_cancel": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
+    # An empty cancellation POST (no reason, no say of who cancelled) is refused with the form again (400).
+    "sessions:session_cancel": ("session", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
     "sessions:session_check_in": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_check_in_undo": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_no_show": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
@@ -210,6 +211,7 @@ MATRIX = {
     "billing:invoice_detail": ("invoice", "get", STAFF_ONLY),
     "billing:payment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
     "billing:adjustment_create": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),
+    "billing:invoice_void": ("invoice", "post", row(LOGIN, FORBIDDEN, BAD, FORBIDDEN, BAD)),  # no reason: the form
     "billing:superbill": ("invoice", "get", STAFF_ONLY),
     # One superbill over a period, across invoices: intake staff and admins from the billing page (the period form
     # without dates), the patient for their own account in the portal.

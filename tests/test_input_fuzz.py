@@ -53,6 +53,7 @@ FORM_PAGE = {
     "sessions:rems_submit": ("sessions:rems_detail", "rems_session"),
     "aftercare:integration_cancel": ("aftercare:patient", "patient_fk"),
     "billing:authorization_transition": ("billing:authorization_detail", "authorization"),
+    "billing:invoice_void": ("billing:invoice_detail", "invoice"),
 }
 # Steps of the session record show only in the state that needs them; their fields come from the step forms.
 RECORD_STEP = "sessions:record_"

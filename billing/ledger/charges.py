@@ -16,6 +16,7 @@ from kap_clinic.rules import billing_codes, sliding_scale
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
+from ..coverage import dose_mg
 from ..ledger_models import Charge
 from .estimate_alerts import estimate_alerts_raise
 from .fees import fee_lookup
@@ -38,10 +39,10 @@ def charge_lines(*, route: str, dose_mg: Decimal | None, infusion_minutes: int |
 
 
 def _dose_facts(session: DosingSession) -> tuple[Decimal | None, int | None]:
-    dose = getattr(session, "dose_administration", None)
-    if dose is not None:
-        return dose.dose_mg_given, dose.infusion_minutes
-    return session.planned_dose, None
+    """The milligrams given (one reading for charges and authorizations: `coverage.dose_mg`, top-ups included) and
+    the infusion minutes."""
+    given = getattr(session, "dose_administration", None)
+    return dose_mg(session), (given.infusion_minutes if given is not None else None)
 
 
 def _charge(session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int) -> Charge | None:
@@ -87,12 +88,16 @@ def _insert_once(rows: list[Charge]) -> None:
 def session_charges_post(*, session: DosingSession) -> list[Charge]:
     """The completed session's charges, created the first time and left as they are after that; when the plan's
     charges reach $400 or more above its good-faith estimate, the front office is alerted (once per estimate)."""
-    session = DosingSession.objects.select_related("protocol").get(pk=session.pk)
+    session = (
+        DosingSession.objects.select_related("protocol", "dose_administration")
+        .prefetch_related("dose_top_ups")
+        .get(pk=session.pk)
+    )
     if session.status != DosingSession.Status.COMPLETED:
         raise ValidationError("Only a completed session is charged for its services.")
-    dose_mg, infusion_minutes = _dose_facts(session)
+    mg_given, infusion_minutes = _dose_facts(session)
     discount = current_discount(session.patient_id, on=timezone.localtime(session.starts_at).date())
-    lines = charge_lines(route=session.protocol.route, dose_mg=dose_mg, infusion_minutes=infusion_minutes)
+    lines = charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=infusion_minutes)
     _insert_once(
         [
             _charge(session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount)
@@ -104,7 +109,10 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
 
 
 def cancellation_fee_post(*, session: DosingSession, cancelled_at=None) -> Charge | None:
-    """The late-cancellation fee, when the clinic charges one and the session was cancelled inside its window."""
+    """The late-cancellation fee, when the clinic charges one and the patient cancelled inside its window (a session
+    the clinic cancelled never costs the patient anything)."""
+    if session.cancelled_by != DosingSession.CancelledBy.PATIENT:
+        return None
     policy = ClinicSettings.load()
     cancelled_at = cancelled_at or timezone.now()
     if policy.late_cancel_fee <= 0:

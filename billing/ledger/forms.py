@@ -28,6 +28,16 @@ class AdjustmentForm(BoundedInput, forms.Form):
     reason = forms.CharField(max_length=300)
 
 
+class InvoiceVoidForm(BoundedInput, forms.Form):
+    reason = forms.CharField(
+        label="Why is this invoice void?",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Give the reason for voiding the invoice."},
+        help_text="Kept with the invoice and in the audit trail. Its charges can then go on a new invoice.",
+    )
+
+
 class SlidingScaleForm(BoundedInput, forms.Form):
     household_size = forms.IntegerField(label="People in the household", min_value=1, max_value=50)
     household_income = forms.DecimalField(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from patients.models import Patient
 
-from ..ledger_models import Adjustment, Charge, Invoice, Payment
+from ..ledger_models import Adjustment, Charge, Invoice, InvoiceVoidedLine, Payment
 from .sliding_scale import LEDGER_ROLES
 
 ZERO = Decimal("0.00")
@@ -115,8 +115,45 @@ def adjustment_record(*, invoice: Invoice, amount, reason: str, by: User) -> Adj
     return adjustment
 
 
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, reason: str, by: User) -> Invoice:
+    """Void an issued invoice on which nothing has been paid or adjusted, with the reason, who and when. It keeps its
+    number, totals and a record of its lines (`voided_lines`) but no longer counts in what the patient owes, and its
+    charges are free to go on a new invoice."""
+    _check_worker(by)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Give the reason for voiding the invoice.")
+    locked = _lock_open(invoice)
+    if locked.total_paid > 0 or locked.status == Invoice.Status.PAID:
+        raise ValidationError(
+            f"${locked.total_paid} has been paid on this invoice: refund the payment or adjust the balance first. "
+            "Only an invoice with nothing paid on it can be voided."
+        )
+    if locked.total_adjusted > 0:
+        raise ValidationError(
+            f"${locked.total_adjusted} has been adjusted off this invoice: voiding it would bill those charges again "
+            "in full. Correct the balance with an adjustment instead."
+        )
+    lines = list(locked.lines.select_for_update())
+    for line in lines:  # one row at a time: the audit trail shows each charge kept on the record and set free
+        InvoiceVoidedLine.objects.create(invoice=locked, charge=line, amount=line.amount)
+        line.invoice = None
+        line.save(update_fields=["invoice"])
+    locked.status, locked.voided_at, locked.voided_by, locked.void_reason = (
+        Invoice.Status.VOID,
+        timezone.now(),
+        by,
+        reason,
+    )
+    # The totals stay as they were billed: balance = charged - paid - adjusted still holds on the void invoice.
+    locked.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
+    return locked
+
+
 def patient_balance(patient_id: int) -> dict[str, Decimal]:
-    """What the patient owes: on open invoices, and charged but not yet invoiced."""
+    """What the patient owes: on open invoices (never a void one), and charged but not yet invoiced (with the charges
+    of a void invoice)."""
     invoiced = _sum(Invoice.objects.filter(patient_id=patient_id, status=Invoice.Status.OPEN), "balance")
     pending = _sum(uninvoiced_charges(patient_id))
     return {"invoiced": invoiced, "not_invoiced": pending, "total": invoiced + pending}

@@ -24,7 +24,7 @@ def record_bounds_of_earlier_assessments(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0005_patient_ledger"),
+        ("billing", "0006_invoice_void"),
     ]
 
     operations = [

@@ -346,6 +346,10 @@ class DosingSession(models.Model):
         SERIES = "series", "Planned series"
         BOOSTER = "booster", "Booster"
 
+    class CancelledBy(models.TextChoices):
+        PATIENT = "patient", "The patient cancelled"
+        CLINIC = "clinic", "The clinic cancelled"
+
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="sessions")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="dosing_sessions")
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
@@ -361,6 +365,9 @@ class DosingSession(models.Model):
     dose_window_ends_at = models.DateTimeField(editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
     status_reason = models.CharField(max_length=200, blank=True)
+    # Who cancelled a cancelled session (set exactly when it is cancelled): only the patient's own late cancellation
+    # costs them the clinic's late-cancellation fee.
+    cancelled_by = models.CharField(max_length=8, choices=CancelledBy.choices, null=True, blank=True)
     planner_notes = models.JSONField(default=list, blank=True)
     calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
     # The start the patient said, from the reminder's link, they can't attend: the front desk calls them. A moved
@@ -387,6 +394,11 @@ class DosingSession(models.Model):
                 name="session_dose_window_after_start", condition=Q(dose_window_ends_at__gt=F("starts_at"))
             ),
             models.UniqueConstraint(fields=["plan", "sequence"], name="session_sequence_unique_in_plan"),
+            models.CheckConstraint(
+                name="session_cancelled_by_when_cancelled",
+                condition=Q(status="cancelled", cancelled_by__in=["patient", "clinic"])
+                | (~Q(status="cancelled") & Q(cancelled_by__isnull=True)),
+            ),
         ]
 
     def __str__(self):
@@ -404,6 +416,13 @@ class DosingSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def status_text(self) -> str:
+        """The status as staff read it: a cancellation says who cancelled ("Cancelled by the patient")."""
+        if self.status == self.Status.CANCELLED and self.cancelled_by:
+            return f"Cancelled by the {self.cancelled_by}"
+        return self.get_status_display()
 
     def get_additional_data(self):
         return {"patient_id": self.patient_id}

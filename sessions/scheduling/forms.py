@@ -4,7 +4,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.validation import BoundedInput, booking_date
 
-from ..models import Protocol, Room
+from ..models import DosingSession, Protocol, Room
 
 
 class EnrollmentForm(BoundedInput, forms.Form):
@@ -119,8 +119,18 @@ class RescheduleForm(BoundedInput, forms.Form):
     )
 
 
-class ReasonForm(BoundedInput, forms.Form):
-    reason = forms.CharField(label="Reason", max_length=200)
+class SessionCancelForm(BoundedInput, forms.Form):
+    """Cancelling a booked session: why, and who cancelled (only the patient's late cancellation is charged)."""
+
+    cancelled_by = forms.ChoiceField(
+        label="Who cancelled?",
+        choices=DosingSession.CancelledBy.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say who cancelled: the patient or the clinic."},
+    )
+    reason = forms.CharField(
+        label="Reason", max_length=200, error_messages={"required": "Give a reason for the cancellation."}
+    )
 
 
 class SessionDoseForm(BoundedInput, forms.Form):

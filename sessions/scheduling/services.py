@@ -458,7 +458,12 @@ def session_reschedule(
 
 
 def _set_status(
-    session: DosingSession, status: str, *, allowed_from: tuple[str, ...], reason: str = ""
+    session: DosingSession,
+    status: str,
+    *,
+    allowed_from: tuple[str, ...],
+    reason: str = "",
+    cancelled_by: str | None = None,
 ) -> DosingSession:
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
     if session.status not in allowed_from:
@@ -466,8 +471,10 @@ def _set_status(
     from_status = session.status
     session.status = status
     session.status_reason = reason.strip()
+    # Who cancelled goes with a cancellation and with nothing else (the database holds the two together).
+    session.cancelled_by = cancelled_by if status == DosingSession.Status.CANCELLED else None
     session.calendar_sequence += 1
-    session.save(update_fields=["status", "status_reason", "calendar_sequence", "updated_at"])
+    session.save(update_fields=["status", "status_reason", "cancelled_by", "calendar_sequence", "updated_at"])
     # Cancelled, no-show or checked in: pending reminders are cancelled; back to scheduled: planned again.
     reminders_sync(session)
     session_status_changed.send(sender=DosingSession, session=session, from_status=from_status, to_status=status)
@@ -475,14 +482,19 @@ def _set_status(
 
 
 @transaction.atomic
-def session_cancel(*, session: DosingSession, by: User, reason: str) -> DosingSession:
-    """Cancel a booked session with a reason; its room, clinician and dose window are free again."""
+def session_cancel(*, session: DosingSession, by: User, reason: str, cancelled_by: str) -> DosingSession:
+    """Cancel a booked session with a reason and who cancelled it (the patient or the clinic: only the patient's late
+    cancellation is charged); its room, clinician and dose window are free again."""
     if by.role not in STAFF_ROLES:
         raise PermissionDenied
+    if cancelled_by not in DosingSession.CancelledBy.values:
+        raise ValidationError("Say who cancelled: the patient or the clinic.")
     if not reason.strip():
         raise ValidationError("Give a reason for the cancellation.")
     scheduled = DosingSession.OPEN_FOR_DOSING_STATUSES
-    session = _set_status(session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason)
+    session = _set_status(
+        session, DosingSession.Status.CANCELLED, allowed_from=scheduled, reason=reason, cancelled_by=cancelled_by
+    )
     notice_write(session, change=ReminderRule.Event.APPOINTMENT_CANCELLED)
     return session
 

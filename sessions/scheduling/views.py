@@ -22,7 +22,7 @@ from screening.gate import enrollment_gate
 from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import checks, services
-from .forms import EnrollmentForm, PlanForm, ReasonForm, RescheduleForm, SessionDoseForm
+from .forms import EnrollmentForm, PlanForm, RescheduleForm, SessionCancelForm, SessionDoseForm
 from .schedule import WEEK_DAY_LIMIT, first_of_each_day, more_per_day, schedule_rows
 
 PLAN_SESSIONS_PER_PAGE = 50
@@ -112,7 +112,7 @@ def plan_detail_view(request, pk):
         "patient": plan.patient,
         "sessions": page.object_list,
         "page": page,
-        "reason_form": ReasonForm(),
+        "cancel_choices": SessionCancelForm.base_fields["cancelled_by"].choices,
         "today_iso": timezone.localdate().isoformat(),  # check-in (and its undoing) only on the session's day
     }
     return render(request, "sessions/plan_detail.html", ctx)
@@ -170,13 +170,8 @@ def _moved_message(session, changed) -> str:
 
 def _status_action(request, pk, action):
     session = get_session_for_user(request.user, pk)
-    form = ReasonForm(request.POST)
     try:
-        if action == "cancel":
-            if not form.is_valid():
-                raise ValidationError("Give a reason for the cancellation.")
-            services.session_cancel(session=session, by=request.user, reason=form.cleaned_data["reason"])
-        elif action == "check_in":
+        if action == "check_in":
             services.session_check_in(session=session, by=request.user)
         elif action == "check_in_undo":
             services.session_check_in_undo(session=session, by=request.user)
@@ -192,7 +187,26 @@ def _status_action(request, pk, action):
 @role_required(*STAFF_ROLES)
 @require_POST
 def session_cancel_view(request, pk):
-    return _status_action(request, pk, "cancel")
+    """Cancel from the plan page's row; when something is missing, the session's own cancel form shows again with
+    what was typed and chosen."""
+    session = get_session_for_user(request.user, pk)
+    form = SessionCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.session_cancel(
+                session=session,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                cancelled_by=form.cleaned_data["cancelled_by"],
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Session updated.")
+            return redirect(safe_next(request, reverse("sessions:plan_detail", kwargs={"pk": session.plan_id})))
+    record_chart_view(obj=session)
+    ctx = {"session": session, "patient": session.patient, "form": form, "next": safe_next(request, "")}
+    return render(request, "sessions/session_cancel.html", ctx, status=400)
 
 
 @role_required(*STAFF_ROLES)

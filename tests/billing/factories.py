@@ -87,6 +87,7 @@ def book(
         )
     )
     if status != "scheduled":
-        DosingSession.objects.filter(pk=session.pk).update(status=status)
-        session.status = status
+        cancelled_by = "clinic" if status == "cancelled" else None  # a cancellation says who cancelled
+        DosingSession.objects.filter(pk=session.pk).update(status=status, cancelled_by=cancelled_by)
+        session.status, session.cancelled_by = status, cancelled_by
     return session

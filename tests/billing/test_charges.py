@@ -11,11 +11,12 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from billing.coverage import billed_codes
 from billing.ledger.charges import charge_lines, session_charges_post
 from billing.ledger.sliding_scale import sliding_scale_assess
 from billing.models import Charge
 from kap_clinic.kernel.clinic.models import ClinicSettings
-from sessions.models import DosingSession
+from sessions.models import DoseAdministration, DoseTopUp, DosingSession
 from sessions.scheduling.services import session_cancel, session_no_show
 from tests.billing.factories import at, book
 from tests.billing.ledger_factories import SERVICE_DAY, complete, spravato_session
@@ -78,6 +79,21 @@ def test_spravato_is_charged_by_the_dose(patient, clinician, dose, code, price):
 
 
 @pytest.mark.django_db
+def test_a_top_up_crossing_56_mg_is_charged_the_higher_spravato_code(patient, clinician):
+    session = spravato_session(patient, clinician, SERVICE_DAY, dose="56")
+    DoseAdministration.objects.create(
+        session=session, dose_mg_given=Decimal("56"), dosed_at=session.starts_at, dosed_by=clinician
+    )
+    DoseTopUp.objects.create(
+        session=session, dose_mg=Decimal("28"), given_at=session.starts_at + timedelta(minutes=15), given_by=clinician
+    )
+    complete(session)
+    assert codes(session) == [("G2083", Decimal("1.0"), Decimal("1289.82"))]
+    # The authorization side reads the same dose: J0013 counts the 84 mg given in all.
+    assert billed_codes(DosingSession.objects.get(pk=session.pk)) == {"G2083": 1, "J0013": 84}
+
+
+@pytest.mark.django_db
 def test_sessions_not_completed_are_not_charged_for_services(patient, clinician):
     session = book(patient, clinician, SERVICE_DAY, status="checked_in")
     with pytest.raises(ValidationError):
@@ -110,15 +126,24 @@ def fee_policy(db):
 def test_a_late_cancellation_is_charged_the_late_fee_once(patient, clinician, front_desk, fee_policy):
     session = book(patient, clinician, SERVICE_DAY, hour=9)
     with time_machine.travel(at(SERVICE_DAY, 7), tick=False):  # two hours before
-        session_cancel(session=session, by=front_desk, reason="Feeling unwell")
+        session_cancel(session=session, by=front_desk, reason="Feeling unwell", cancelled_by="patient")
     assert codes(session) == [("LATE-CANCEL", Decimal("1.0"), Decimal("75.00"))]
+
+
+@pytest.mark.django_db
+def test_a_late_cancellation_by_the_clinic_costs_the_patient_nothing(patient, clinician, front_desk, fee_policy):
+    session = book(patient, clinician, SERVICE_DAY, hour=9)
+    with time_machine.travel(at(SERVICE_DAY, 7), tick=False):  # two hours before, inside the window
+        session_cancel(session=session, by=front_desk, reason="Clinician unwell", cancelled_by="clinic")
+    assert DosingSession.objects.get(pk=session.pk).cancelled_by == "clinic"
+    assert not Charge.objects.exists()
 
 
 @pytest.mark.django_db
 def test_a_cancellation_in_good_time_costs_nothing(patient, clinician, front_desk, fee_policy):
     session = book(patient, clinician, SERVICE_DAY, hour=9)
     with time_machine.travel(at(SERVICE_DAY, 9) - timedelta(hours=24), tick=False):  # exactly the window: in time
-        session_cancel(session=session, by=front_desk, reason="Travelling")
+        session_cancel(session=session, by=front_desk, reason="Travelling", cancelled_by="patient")
     assert not Charge.objects.exists()
 
 
@@ -134,7 +159,7 @@ def test_a_no_show_is_charged_the_no_show_fee(patient, clinician, front_desk, fe
 def test_no_fee_when_the_clinic_charges_none(patient, clinician, front_desk):
     late = book(patient, clinician, SERVICE_DAY, hour=9)
     with time_machine.travel(at(SERVICE_DAY, 8), tick=False):
-        session_cancel(session=late, by=front_desk, reason="Feeling unwell")
+        session_cancel(session=late, by=front_desk, reason="Feeling unwell", cancelled_by="patient")
     missed = book(patient, clinician, SERVICE_DAY, hour=13)  # the cancelled one holds no dose window
     with time_machine.travel(at(SERVICE_DAY, 14), tick=False):
         session_no_show(session=missed, by=front_desk)

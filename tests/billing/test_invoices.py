@@ -12,8 +12,14 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.ledger.invoices import adjustment_record, invoice_create, patient_balance, payment_record
-from billing.models import Charge, Invoice
+from billing.ledger.invoices import (
+    adjustment_record,
+    invoice_create,
+    invoice_void,
+    patient_balance,
+    payment_record,
+)
+from billing.models import Charge, Invoice, InvoiceVoidedLine
 from tests.billing.ledger_factories import loose_charge
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +29,9 @@ def _rows_balance(invoice: Invoice) -> Decimal:
     def total(rows):
         return rows.aggregate(t=Sum("amount"))["t"] or Decimal("0")
 
-    return total(invoice.lines.all()) - total(invoice.payments.all()) - total(invoice.adjustments.all())
+    # A void invoice's lines are the record of what it billed; its charges may have moved on.
+    lines = invoice.voided_lines.all() if invoice.status == Invoice.Status.VOID else invoice.lines.all()
+    return total(lines) - total(invoice.payments.all()) - total(invoice.adjustments.all())
 
 
 def test_no_money_is_stored_as_a_float():
@@ -93,31 +101,130 @@ def test_the_database_refuses_a_balance_that_does_not_reconcile(patient, front_d
 
 
 cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
-operations = st.lists(st.tuples(st.sampled_from(["pay", "adjust"]), cents), max_size=12)
+operations = st.lists(st.tuples(st.sampled_from(["pay", "adjust", "void"]), cents), max_size=12)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(cents, min_size=1, max_size=5), ops=operations)
 def test_the_balance_is_always_lines_less_payments_less_adjustments(patient, front_desk, lines, ops):
+    # Each example starts with nothing left to invoice (earlier examples' invoices stay, counted in `before`).
+    InvoiceVoidedLine.objects.filter(charge__patient=patient, charge__invoice__isnull=True).delete()
     Charge.objects.filter(patient=patient, invoice__isnull=True).delete()
+    before = patient_balance(patient.pk)["invoiced"]
     for amount in lines:
         loose_charge(patient, str(amount))
     invoice = invoice_create(patient=patient, by=front_desk)
-    expected = sum(lines, Decimal("0"))
+    charged = expected = sum(lines, Decimal("0"))
+    void = False
     for kind, amount in ops:
         try:
             if kind == "pay":
                 payment_record(invoice=invoice, amount=amount, method="card", by=front_desk)
-            else:
+            elif kind == "adjust":
                 adjustment_record(invoice=invoice, amount=amount, reason="Write-off", by=front_desk)
+            else:
+                invoice_void(invoice=invoice, reason="Billed in error", by=front_desk)
         except ValidationError:
-            assert amount > expected  # refused only when it is more than is owed
+            # Refused only when it is more than is owed, on a void invoice, or a void after money was taken off.
+            assert void or (amount > expected if kind != "void" else expected != charged)
         else:
-            expected -= amount
+            if kind == "void":
+                void = True
+            else:
+                expected -= amount
         invoice.refresh_from_db()
         assert invoice.balance == expected == _rows_balance(invoice)
         assert invoice.balance >= 0
-        assert invoice.status == (Invoice.Status.PAID if expected == 0 else Invoice.Status.OPEN)
+        if void:
+            assert invoice.status == Invoice.Status.VOID
+        else:
+            assert invoice.status == (Invoice.Status.PAID if expected == 0 else Invoice.Status.OPEN)
+        # What the patient owes ignores a void invoice: its charges are owed again, not yet invoiced.
+        assert patient_balance(patient.pk) == {
+            "invoiced": before + (Decimal("0.00") if void else expected),
+            "not_invoiced": charged if void else Decimal("0.00"),
+            "total": before + (charged if void else expected),
+        }
+
+
+def test_a_void_invoice_keeps_its_number_and_lines_and_its_charges_go_on_a_new_invoice(patient, front_desk):
+    first, second = loose_charge(patient, "200.00"), loose_charge(patient, "50.00", code="J3490")
+    invoice = invoice_create(patient=patient, by=front_desk)
+    number = invoice.number
+
+    voided = invoice_void(invoice=invoice, reason="  Billed to the wrong payer  ", by=front_desk)
+
+    voided.refresh_from_db()
+    assert (voided.number, voided.status, voided.void_reason, voided.voided_by) == (
+        number,
+        Invoice.Status.VOID,
+        "Billed to the wrong payer",
+        front_desk,
+    )
+    assert voided.voided_at is not None
+    assert (voided.total_charged, voided.balance) == (Decimal("250.00"), Decimal("250.00"))  # as it was billed
+    assert sorted(voided.voided_lines.values_list("charge_id", "amount")) == [
+        (first.pk, Decimal("200.00")),
+        (second.pk, Decimal("50.00")),
+    ]
+    assert patient_balance(patient.pk) == {
+        "invoiced": Decimal("0.00"),
+        "not_invoiced": Decimal("250.00"),
+        "total": Decimal("250.00"),
+    }
+    again = invoice_create(patient=patient, by=front_desk)
+    assert again.number != number and sorted(again.lines.values_list("pk", flat=True)) == sorted([first.pk, second.pk])
+    assert patient_balance(patient.pk)["total"] == Decimal("250.00")  # owed once, on the new invoice
+    with pytest.raises(ValidationError, match="void"):
+        invoice_void(invoice=voided, reason="Twice", by=front_desk)
+    with pytest.raises(ValidationError, match="void"):
+        payment_record(invoice=voided, amount=Decimal("1.00"), method="cash", by=front_desk)
+
+
+@pytest.mark.parametrize(
+    ("paid", "adjusted", "message"),
+    [
+        ("250.00", None, "refund the payment or adjust the balance first"),  # paid
+        ("10.00", None, "refund the payment or adjust the balance first"),  # partly paid
+        (None, "25.00", "Correct the balance with an adjustment instead"),
+    ],
+)
+def test_an_invoice_with_money_paid_or_adjusted_cannot_be_voided(patient, front_desk, paid, adjusted, message):
+    loose_charge(patient, "250.00")
+    invoice = invoice_create(patient=patient, by=front_desk)
+    if paid:
+        payment_record(invoice=invoice, amount=Decimal(paid), method="card", by=front_desk)
+    if adjusted:
+        adjustment_record(invoice=invoice, amount=Decimal(adjusted), reason="Courtesy", by=front_desk)
+
+    with pytest.raises(ValidationError, match=message):
+        invoice_void(invoice=invoice, reason="Billed in error", by=front_desk)
+
+    invoice.refresh_from_db()
+    assert invoice.status != Invoice.Status.VOID and invoice.lines.count() == 1
+    assert not InvoiceVoidedLine.objects.exists()
+
+
+def test_voiding_needs_a_reason_and_a_front_office_role(patient, front_desk, clinician):
+    loose_charge(patient, "10.00")
+    invoice = invoice_create(patient=patient, by=front_desk)
+    with pytest.raises(ValidationError, match="reason"):
+        invoice_void(invoice=invoice, reason="  ", by=front_desk)
+    with pytest.raises(PermissionDenied):
+        invoice_void(invoice=invoice, reason="Billed in error", by=clinician)
+    assert Invoice.objects.get(pk=invoice.pk).status == Invoice.Status.OPEN
+
+
+def test_the_database_holds_when_who_and_why_of_a_void_together(patient, front_desk):
+    loose_charge(patient, "10.00")
+    invoice = invoice_create(patient=patient, by=front_desk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)  # no when, who or why
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(void_reason="A reason on an open invoice")
+    voided = invoice_void(invoice=invoice, reason="Billed in error", by=front_desk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=voided.pk).update(void_reason="")
 
 
 def test_staff_invoice_and_take_payments_on_the_pages(client_for, patient, front_desk):

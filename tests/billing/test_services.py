@@ -7,13 +7,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from billing.models import AuthorizationStatusChange, PriorAuthorization
 from billing.services import (
-    authorization_check,
     authorization_create,
     authorization_transition,
     authorization_units_refresh,
     authorization_update,
     units_used_count,
 )
+from billing.sweep import authorization_check
 from kap_clinic.kernel.notifications.models import StaffAlert
 
 from .factories import approved, book, payer

@@ -9,8 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import PriorAuthorization
-from billing.services import authorization_check
-from billing.sweep import authorizations_check
+from billing.sweep import authorization_check, authorizations_check
 from kap_clinic.kernel.notifications.models import StaffAlert
 
 from .factories import approved, book

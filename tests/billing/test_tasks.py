@@ -1,4 +1,5 @@
-"""The daily sweep: scheduled by beat, one check per approved authorization, nothing new when it runs again."""
+"""The daily sweep: scheduled by beat, one batch check per 200 approved authorizations, nothing new when it or one of
+its batches runs again."""
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -8,7 +9,7 @@ from django.conf import settings
 
 from billing.models import PriorAuthorization
 from billing.services import authorization_create, authorization_transition
-from billing.tasks import check_authorization, check_authorizations
+from billing.tasks import check_authorization_batch, check_authorizations
 from kap_clinic.kernel.notifications.models import StaffAlert
 
 from .factories import approved, book, payer
@@ -54,7 +55,29 @@ def test_the_sweep_expires_an_authorization_the_day_after_its_last_day(settings,
 
     time_machine.move_to(datetime(2027, 4, 1, 5, 30, tzinfo=NEW_YORK), tick=False)
     check_authorizations.delay()
-    check_authorization.delay(authorization.pk)  # a duplicate delivery after it expired does nothing
+    # A duplicate delivery of the batch after it expired checks nothing.
+    assert check_authorization_batch.delay([authorization.pk]).get() == 0
     authorization.refresh_from_db()
     assert authorization.status == PriorAuthorization.Status.EXPIRED
     assert authorization.status_changes.filter(to_status="expired").count() == 1
+
+
+def test_a_batch_delivered_twice_warns_once(settings, time_machine, patient, front_desk, clinician):
+    settings.TIME_ZONE = "America/New_York"
+    authorization = approved(patient, front_desk, units=2)  # ends 31 Mar 2027
+    book(patient, clinician, date(2027, 1, 11), status="completed")
+    book(patient, clinician, date(2027, 3, 24))
+    book(patient, clinician, date(2027, 3, 29))
+    time_machine.move_to(datetime(2027, 3, 21, 9, 0, tzinfo=NEW_YORK), tick=False)  # ten days before its last day
+
+    assert check_authorization_batch.delay([authorization.pk]).get() == 1
+    first = sorted(StaffAlert.objects.values_list("key", "summary"))
+    assert check_authorization_batch.delay([authorization.pk]).get() == 1
+
+    assert sorted(StaffAlert.objects.values_list("key", "summary")) == first
+    assert {key for key, _ in first} == {
+        f"authorization-{authorization.pk}-ends-2027-03-31",
+        f"authorization-{authorization.pk}-booked-over-units-2",
+    }
+    authorization.refresh_from_db()
+    assert authorization.units_used == 1

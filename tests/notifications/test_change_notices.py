@@ -71,7 +71,7 @@ def test_moving_a_dosing_session_writes_one_notice_per_channel_and_sends_it(firs
 
 
 def test_cancelling_a_dosing_session_notifies_once(first, clinician, phone):
-    session_cancel(session=first, by=clinician, reason="Clinician unwell")
+    session_cancel(session=first, by=clinician, reason="Clinician unwell", cancelled_by="clinic")
     rows = list(notices(session=first))
     assert [(r.channel, r.rule.event) for r in rows] == [
         ("email", Event.APPOINTMENT_CANCELLED),
@@ -137,7 +137,7 @@ def test_a_notice_waits_for_the_end_of_quiet_hours(first, clinician, clinic_cloc
 
 def test_switching_the_rule_off_stops_notices(first, clinician):
     ReminderRule.objects.filter(event=Event.APPOINTMENT_CANCELLED).update(is_active=False)
-    session_cancel(session=first, by=clinician, reason="Clinician unwell")
+    session_cancel(session=first, by=clinician, reason="Clinician unwell", cancelled_by="clinic")
     assert not notices(session=first).exists()
 
 

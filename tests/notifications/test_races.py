@@ -114,7 +114,7 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
         try:
             assert claimed.wait(10)
             with transaction.atomic():
-                session_cancel(session=session, by=clinician, reason="Patient unwell")
+                session_cancel(session=session, by=clinician, reason="Patient unwell", cancelled_by="patient")
                 cancelling.set()
                 time.sleep(0.5)  # the worker runs on meanwhile, up to the session lock
         except Exception as exc:  # noqa: BLE001 - reported below

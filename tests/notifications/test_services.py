@@ -107,7 +107,7 @@ def test_cancel_and_check_in_cancel_pending_reminders(clinic_clock, consenting, 
     plan = book_series(consenting, clinician, room)
     first = plan.sessions.order_by("starts_at").first()
     if action == "cancel":
-        session_cancel(session=first, by=clinician, reason="Patient unwell")
+        session_cancel(session=first, by=clinician, reason="Patient unwell", cancelled_by="patient")
     else:
         clinic_clock.move_to(at(MON_7_DEC, 8, 50), tick=False)
         session_check_in(session=first, by=clinician)

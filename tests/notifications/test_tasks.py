@@ -298,7 +298,7 @@ def test_a_reminder_left_sending_for_a_since_cancelled_session_never_goes_out(
     clinic_clock.move_to(due, tick=False)
     sms = Reminder.objects.get(channel="sms", scheduled_for=due)
     crash_mid_send(sms.pk, reached_backend=False)
-    session_cancel(session=sms.session, by=clinician, reason="Patient unwell")
+    session_cancel(session=sms.session, by=clinician, reason="Patient unwell", cancelled_by="patient")
     sms.refresh_from_db()
     assert sms.status == "sending"  # the cancellation leaves a claimed row to its sender, or to the settle step
     clinic_clock.move_to(due + timedelta(seconds=settings.REMINDER_SENDING_LEASE_SECONDS + 1), tick=False)

@@ -78,6 +78,7 @@ def dosing(
         ends_at=starts_at + timedelta(hours=hours),
         dose_window_ends_at=starts_at + timedelta(hours=1),
         status=status,
+        cancelled_by="clinic" if status == "cancelled" else None,
     )
     if mg is not None:
         DoseAdministration.objects.create(

@@ -72,6 +72,7 @@ def session(plan, *, room, clinician, starts_at, sequence=1, minutes=120, window
         ends_at=starts_at + timedelta(minutes=minutes),
         dose_window_ends_at=starts_at + window,
         status=status or DosingSession.Status.SCHEDULED,
+        cancelled_by="clinic" if status == DosingSession.Status.CANCELLED else None,
     )
 
 
@@ -181,7 +182,7 @@ def test_reactivating_a_session_whose_slot_was_taken_is_refused(plans, rooms, cl
     session(theirs, room=room, clinician=other_clinician, starts_at=at(monday, 9)).save()
 
     with pytest.raises(IntegrityError, match="session_room_no_overlap"), transaction.atomic():
-        DosingSession.objects.filter(pk=cancelled.pk).update(status=active)
+        DosingSession.objects.filter(pk=cancelled.pk).update(status=active, cancelled_by=None)
 
 
 # --- Two bookings at once, each on its own connection ------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_reschedule_keeps_the_uid_and_raises_the_sequence(client, plan, token, c
 
 def test_a_cancelled_session_stays_in_the_feed_as_cancelled(client, plan, token, clinician):
     session = plan.sessions.order_by("starts_at")[0]
-    session_cancel(session=session, by=clinician, reason="Patient unwell; BP high at pre-check")
+    session_cancel(session=session, by=clinician, reason="Patient unwell; BP high at pre-check", cancelled_by="patient")
 
     events = _events(_fetch(client, token))
     event = events[_uid(session)]
@@ -114,7 +114,9 @@ def test_a_cancelled_session_stays_in_the_feed_as_cancelled(client, plan, token,
 
 
 def test_no_field_carries_clinical_or_identifying_detail(client, patient, plan, token, clinician):
-    session_cancel(session=plan.sessions.first(), by=clinician, reason="Esketamine held: BP 190/110")
+    session_cancel(
+        session=plan.sessions.first(), by=clinician, reason="Esketamine held: BP 190/110", cancelled_by="clinic"
+    )
     DosingSession.objects.filter(plan=plan).update(planner_notes=["Moved for ketamine infusion chair"])
     response = client.get(_url(token))
     # UIDs are random hex (checked on their own below): "Ada" may turn up in one by chance.

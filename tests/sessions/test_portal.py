@@ -89,7 +89,12 @@ def test_recently_cancelled_sessions_show_as_cancelled_without_the_staff_reason(
     client_for, patient_user, clinician, plan
 ):
     session = plan.sessions.order_by("starts_at")[1]
-    session_cancel(session=session, by=clinician, reason="Staff note: BP 182/104 at pre-check, discuss with Dr X")
+    session_cancel(
+        session=session,
+        by=clinician,
+        reason="Staff note: BP 182/104 at pre-check, discuss with Dr X",
+        cancelled_by="clinic",
+    )
     DosingSession.objects.filter(pk=plan.sessions.order_by("starts_at")[2].pk).update(
         planner_notes=["Moved: clinician away (internal)"]
     )

@@ -3,6 +3,7 @@
 The clock is frozen on Tue 1 Dec 2026 10:00 in the clinic's time zone; the seeded clinic hours are Mon-Fri 08:00-18:00.
 """
 
+import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -312,28 +313,49 @@ def test_reschedule_to_a_closed_day_is_refused_with_the_reason(client_for, front
 # --- Status buttons -------------------------------------------------------------------------------------------------
 
 
-def test_cancel_with_a_reason_cancels(client_for, front_desk, plan):
+def test_cancel_with_a_reason_and_who_cancelled_cancels(client_for, front_desk, plan):
     first = sessions_of(plan)[0]
+    page = client_for(front_desk).get(reverse("sessions:plan_detail", kwargs={"pk": plan.pk})).content.decode()
+    assert "The patient cancelled" in page and "The clinic cancelled" in page
 
     response = client_for(front_desk).post(
-        reverse("sessions:session_cancel", kwargs={"pk": first.pk}), {"reason": "Fever"}
+        reverse("sessions:session_cancel", kwargs={"pk": first.pk}), {"reason": "Fever", "cancelled_by": "patient"}
     )
 
     assert response.status_code == 302
     assert response.url == reverse("sessions:plan_detail", kwargs={"pk": plan.pk})
     first.refresh_from_db()
-    assert (first.status, first.status_reason) == (DosingSession.Status.CANCELLED, "Fever")
+    assert (first.status, first.status_reason, first.cancelled_by) == (
+        DosingSession.Status.CANCELLED,
+        "Fever",
+        "patient",
+    )
+    page = client_for(front_desk).get(reverse("sessions:plan_detail", kwargs={"pk": plan.pk})).content.decode()
+    assert "Cancelled by the patient" in page
+    record = client_for(front_desk).get(reverse("sessions:record_detail", kwargs={"pk": first.pk})).content.decode()
+    assert "Cancelled by the patient" in record
 
 
-def test_cancel_without_a_reason_changes_nothing_and_says_why(client_for, front_desk, plan):
+@pytest.mark.parametrize(
+    ("data", "error", "kept"),
+    [
+        ({"reason": "Clinician unwell"}, "Say who cancelled: the patient or the clinic.", 'value="Clinician unwell"'),
+        ({"reason": "", "cancelled_by": "clinic"}, "Give a reason for the cancellation.", 'value="clinic"[^>]*checked'),
+        ({"reason": "Fever", "cancelled_by": "nobody"}, "Select a valid choice", 'value="Fever"'),
+    ],
+)
+def test_cancel_without_a_reason_or_who_cancelled_changes_nothing_and_shows_what_was_typed(
+    client_for, front_desk, plan, data, error, kept
+):
     first = sessions_of(plan)[0]
 
-    response = client_for(front_desk).post(reverse("sessions:session_cancel", kwargs={"pk": first.pk}), {"reason": ""})
+    response = client_for(front_desk).post(reverse("sessions:session_cancel", kwargs={"pk": first.pk}), data)
 
-    assert response.status_code == 302
-    assert flashed(response) == ["Give a reason for the cancellation."]
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert error in page and re.search(kept, page)
     first.refresh_from_db()
-    assert first.status == DosingSession.Status.SCHEDULED
+    assert (first.status, first.cancelled_by) == (DosingSession.Status.SCHEDULED, None)
 
 
 def test_check_in_then_back_to_the_schedule(client_for, front_desk, plan, time_machine):
@@ -623,7 +645,9 @@ def test_other_clinician_gets_404_for_a_patient_in_someone_elses_care(client_for
         reverse("sessions:session_reschedule", kwargs={"pk": first.pk}), {"new_start": "2026-12-07T10:00"}
     )
     assert moved.status_code == 404
-    cancelled = client.post(reverse("sessions:session_cancel", kwargs={"pk": first.pk}), {"reason": "Not mine"})
+    cancelled = client.post(
+        reverse("sessions:session_cancel", kwargs={"pk": first.pk}), {"reason": "Not mine", "cancelled_by": "clinic"}
+    )
     assert cancelled.status_code == 404
     assert client.post(reverse("sessions:session_check_in", kwargs={"pk": first.pk})).status_code == 404
     assert client.post(reverse("sessions:session_check_in_undo", kwargs={"pk": first.pk})).status_code == 404
@@ -654,7 +678,7 @@ def test_a_patient_gets_403_on_the_scheduling_pages(client_for, patient_user, pl
         assert client.get(url).status_code == 403, url
     for name in ("session_cancel", "session_check_in", "session_check_in_undo", "session_no_show"):
         url = reverse(f"sessions:{name}", kwargs={"pk": first.pk})
-        assert client.post(url, {"reason": "Can't come"}).status_code == 403, url
+        assert client.post(url, {"reason": "Can't come", "cancelled_by": "patient"}).status_code == 403, url
     first.refresh_from_db()
     assert first.status == DosingSession.Status.SCHEDULED
 

@@ -390,7 +390,7 @@ def test_a_dose_exactly_the_minimum_interval_after_the_last_one_is_allowed(booke
 
 def test_a_cancelled_session_frees_its_slot(booked, other_patient, other_clinician, clinician, room):
     first = series(booked)[0]
-    session_cancel(session=first, by=clinician, reason="Patient has a fever")
+    session_cancel(session=first, by=clinician, reason="Patient has a fever", cancelled_by="patient")
 
     # The same room and clinician, at the same time, for someone else...
     book_one(other_patient, clinician, room, first.starts_at)
@@ -544,7 +544,9 @@ def test_a_move_into_a_room_another_patient_holds_is_refused_and_nothing_moves(
 @pytest.mark.parametrize("status", ["checked_in", "completed", "cancelled", "no_show"])
 def test_only_a_scheduled_session_can_be_moved(booked, clinician, status):
     second = series(booked)[1]
-    DosingSession.objects.filter(pk=second.pk).update(status=status)
+    DosingSession.objects.filter(pk=second.pk).update(
+        status=status, cancelled_by="clinic" if status == "cancelled" else None
+    )
 
     with pytest.raises(ValidationError, match="Only a scheduled session can be moved"):
         session_reschedule(session=second, new_start=at(date(2026, 12, 9), 11), by=clinician)
@@ -552,7 +554,7 @@ def test_only_a_scheduled_session_can_be_moved(booked, clinician, status):
 
 def test_a_cancelled_later_session_stays_where_it_was(booked, clinician):
     rows = series(booked)
-    session_cancel(session=rows[2], by=clinician, reason="Travelling")
+    session_cancel(session=rows[2], by=clinician, reason="Travelling", cancelled_by="patient")
 
     changed = session_reschedule(session=rows[1], new_start=at(date(2026, 12, 11), 9), by=clinician)
 
@@ -576,7 +578,7 @@ def test_cancel_requires_a_reason(booked, clinician, reason):
     first = series(booked)[0]
 
     with pytest.raises(ValidationError, match="Give a reason for the cancellation"):
-        session_cancel(session=first, by=clinician, reason=reason)
+        session_cancel(session=first, by=clinician, reason=reason, cancelled_by="clinic")
 
     first.refresh_from_db()
     assert first.status == DosingSession.Status.SCHEDULED
@@ -585,7 +587,7 @@ def test_cancel_requires_a_reason(booked, clinician, reason):
 def test_cancel_keeps_the_reason_and_bumps_the_calendar_sequence(booked, front_desk):
     first = series(booked)[0]
 
-    session_cancel(session=first, by=front_desk, reason="  Patient has a fever  ")
+    session_cancel(session=first, by=front_desk, reason="  Patient has a fever  ", cancelled_by="patient")
 
     first.refresh_from_db()
     assert first.status == DosingSession.Status.CANCELLED
@@ -595,10 +597,10 @@ def test_cancel_keeps_the_reason_and_bumps_the_calendar_sequence(booked, front_d
 
 def test_a_cancelled_session_cannot_be_cancelled_again(booked, clinician):
     first = series(booked)[0]
-    session_cancel(session=first, by=clinician, reason="Fever")
+    session_cancel(session=first, by=clinician, reason="Fever", cancelled_by="clinic")
 
     with pytest.raises(ValidationError, match="A cancelled session cannot be changed that way"):
-        session_cancel(session=first, by=clinician, reason="Fever again")
+        session_cancel(session=first, by=clinician, reason="Fever again", cancelled_by="clinic")
 
 
 def test_check_in_marks_a_scheduled_session_once(booked, front_desk, time_machine):
@@ -620,7 +622,7 @@ def test_a_patient_cannot_change_a_session_status(booked):
         with pytest.raises(PermissionDenied):
             change(session=first, by=booked.patient.user)
     with pytest.raises(PermissionDenied):
-        session_cancel(session=first, by=booked.patient.user, reason="Can't make it")
+        session_cancel(session=first, by=booked.patient.user, reason="Can't make it", cancelled_by="patient")
 
 
 def test_no_show_is_refused_before_the_session_starts(booked, clinician, time_machine):
@@ -676,7 +678,7 @@ def test_booster_skips_a_closure_and_says_why(booked, clinician):
 
 def test_booster_counts_from_the_last_dose_not_a_cancelled_one(booked, clinician):
     rows = series(booked)
-    session_cancel(session=rows[-1], by=clinician, reason="Travelling")
+    session_cancel(session=rows[-1], by=clinician, reason="Travelling", cancelled_by="patient")
     induction_attended(booked)
 
     booster = booster_book(plan=booked, by=clinician)
@@ -696,7 +698,7 @@ def test_an_overdue_booster_is_booked_from_tomorrow_not_in_the_past(booked, clin
 
 
 def test_booster_needs_a_dose_to_count_from(booked, clinician):
-    DosingSession.objects.filter(plan=booked).update(status=DosingSession.Status.CANCELLED)
+    DosingSession.objects.filter(plan=booked).update(status=DosingSession.Status.CANCELLED, cancelled_by="clinic")
 
     with pytest.raises(ValidationError, match="no dose to time a booster from"):
         booster_book(plan=booked, by=clinician)

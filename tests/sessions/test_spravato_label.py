@@ -216,7 +216,7 @@ def test_a_missed_dose_is_not_rebooked_or_caught_up(patient, clinician):
     booked = plan(patient, clinician, first_day=date(2026, 12, 1))
     before = {s.pk: s.starts_at for s in booked.sessions.all()}
     missed = booked.sessions.get(sequence=3)
-    session_cancel(session=missed, by=clinician, reason="Patient unwell, missed this dose.")
+    session_cancel(session=missed, by=clinician, reason="Patient unwell, missed this dose.", cancelled_by="patient")
     after = {s.pk: s.starts_at for s in booked.sessions.exclude(pk=missed.pk)}
     assert all(after[pk] == before[pk] for pk in after)
     assert booked.sessions.count() == len(before)
@@ -251,7 +251,7 @@ def test_a_dose_47_real_hours_after_another_is_refused_over_the_spring_change(pa
     time_machine.move_to(datetime(2027, 3, 1, 7, 0, tzinfo=CLINIC_TZ), tick=False)
     iv = Protocol.objects.get(route="iv")
     booked = plan(patient, clinician, first_day=date(2027, 3, 3), protocol=iv, planned_dose=D("0.5"))
-    booked.sessions.update(status="cancelled")
+    booked.sessions.update(status="cancelled", cancelled_by="clinic")
     room = Room.objects.get(name="Chair 1")
 
     def book(local: datetime) -> DosingSession:
@@ -288,7 +288,7 @@ def test_the_database_measures_the_minimum_interval_in_real_time(patient, clinic
         patient, clinician, first_day=date(2027, 3, 3), protocol=Protocol.objects.get(route="iv"), planned_dose=D("0.5")
     )
     first = booked.sessions.order_by("starts_at").first()
-    DosingSession.objects.filter(plan=booked).exclude(pk=first.pk).update(status="cancelled")
+    DosingSession.objects.filter(plan=booked).exclude(pk=first.pk).update(status="cancelled", cancelled_by="clinic")
     saturday = datetime(2027, 3, 13, 15, tzinfo=UTC)  # 10:00 in New York
     DosingSession.objects.filter(pk=first.pk).update(
         starts_at=saturday, ends_at=saturday + timedelta(hours=2), dose_window_ends_at=saturday + timedelta(hours=48)

@@ -189,6 +189,7 @@ class BulkClinic:
                         ends_at=ends,
                         dose_window_ends_at=starts + interval,
                         status=status,
+                        cancelled_by="patient" if status == DosingSession.Status.CANCELLED else None,
                     )
                 )
         sessions = DosingSession.objects.bulk_create(sessions, batch_size=BATCH)

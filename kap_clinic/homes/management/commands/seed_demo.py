@@ -26,7 +26,8 @@ from billing.ledger.estimate import estimate_give
 from billing.ledger.fees import fee_lookup
 from billing.ledger.invoices import invoice_create, payment_record
 from billing.models import Charge, GoodFaithEstimate, InsurancePolicy, Invoice, Payer, PriorAuthorization, SelfPay
-from billing.services import authorization_check, authorization_create, authorization_transition
+from billing.services import authorization_create, authorization_transition
+from billing.sweep import authorization_check
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.clinic.models import ClinicSettings
