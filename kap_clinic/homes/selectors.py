@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from auditlog.models import LogEntry
 from django.db.models import Count, QuerySet
@@ -48,6 +48,10 @@ HOME_TODAY_LIMIT = 40
 
 def _work(kind: str) -> str:
     return reverse("homes:work_list", kwargs={"kind": kind})
+
+
+def _tomorrows_schedule() -> str:
+    return f"{reverse('sessions:schedule')}?day={timezone.localdate() + timedelta(days=1):%Y-%m-%d}"
 
 
 def clinician_home(user: User) -> dict:
@@ -147,7 +151,7 @@ def intake_home(user: User) -> dict:
         "today": _today_rows(
             bounded(todays_sessions(user).only(*SCHEDULE_FIELDS), 60, more_url=reverse("sessions:schedule"))
         ),
-        "unconfirmed": unconfirmed_tomorrow(user),
+        "unconfirmed": bounded(unconfirmed_tomorrow(user), HOME_LIST_LIMIT, more_url=_tomorrows_schedule()),
         "in_progress": bounded(screenings_in_progress(user), HOME_LIST_LIMIT, more_url=_work("in-progress")),
         "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
         "new_referrals": bounded(new_referrals(user), HOME_LIST_LIMIT, more_url=_work("new-referrals")),

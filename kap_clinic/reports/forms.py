@@ -55,8 +55,12 @@ class AuditReportForm(PeriodForm):
     period_required = False
 
     patient = PatientMrnField(required=False)
+    # Staff only, as on the audit log (a patient's own account is reported under their MRN).
     user = forms.ModelChoiceField(
-        label="User", queryset=User.objects.order_by("username"), required=False, to_field_name="username"
+        label="Staff member",
+        queryset=User.objects.exclude(role=Role.PATIENT).order_by("username"),
+        required=False,
+        to_field_name="username",
     )
     field_order = ["patient", "user", "start", "end"]
 
