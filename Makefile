@@ -46,9 +46,11 @@ TEST_PROCESSES ?= 2
 test: install
 	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
-# Style, the import contracts between layers (pyproject.toml [tool.importlinter], docs/architecture.md), migrations.
+# Style (ruff's checks and its formatting), the import contracts between layers (pyproject.toml [tool.importlinter],
+# docs/architecture.md), migrations.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
