@@ -65,31 +65,29 @@ def portal_patient(request) -> Patient:
 # With work=True the user must be front office too (403 first, as for `working_patient`).
 
 
-def billing_authorization(request, pk: int, *, work: bool = False) -> PriorAuthorization:
+def _of_patient(request, get_for_user, pk: int, work: bool):
     if work:
         _require_work(request)
-    return get_authorization_for_user(request.user, pk)
+    return get_for_user(request.user, pk)
+
+
+def billing_authorization(request, pk: int, *, work: bool = False) -> PriorAuthorization:
+    return _of_patient(request, get_authorization_for_user, pk, work)
 
 
 def billing_policy(request, pk: int, *, work: bool = False) -> InsurancePolicy:
-    if work:
-        _require_work(request)
-    return get_policy_for_user(request.user, pk)
+    return _of_patient(request, get_policy_for_user, pk, work)
 
 
 def billing_work_item(request, pk: int, *, work: bool = False) -> PreauthWorkItem:
-    if work:
-        _require_work(request)
-    return get_work_item_for_user(request.user, pk)
+    return _of_patient(request, get_work_item_for_user, pk, work)
 
 
 def billing_invoice(request, pk: int, *, work: bool = False) -> Invoice:
     """An invoice of a patient the staff member may see, or the portal patient's own."""
-    if work:
-        _require_work(request)
-    return get_invoice_for_user(request.user, pk)
+    return _of_patient(request, get_invoice_for_user, pk, work)
 
 
 def billing_estimate(request, pk: int) -> GoodFaithEstimate:
     """A good-faith estimate of a patient the staff member may see, or the portal patient's own."""
-    return get_estimate_for_user(request.user, pk)
+    return _of_patient(request, get_estimate_for_user, pk, False)
