@@ -9,20 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kap_clinic.kernel.accounts.decorators import role_required
-from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
-from patients.selectors import get_patient_for_user
 
-from . import coverage
+from . import access, coverage
 from .coverage_forms import AssembleForm, PolicyForm, SelfPayForm, WorkDoneForm
-from .coverage_selectors import get_policy_for_user, get_work_item_for_user, work_items_visible_to
+from .coverage_selectors import work_items_visible_to
 from .preauth import lifecycle
 from .preauth.assemble import preauth_request_assemble
 from .preauth.packet import request_packet_pdf
-from .selectors import get_authorization_for_user
-from .services import WORKING_ROLES
 
 
 def _coverage_page(request, patient, *, policy_form=None, self_pay_form=None, status=200):
@@ -32,21 +27,20 @@ def _coverage_page(request, patient, *, policy_form=None, self_pay_form=None, st
         "coverage": coverage.coverage_of(patient),
         "policy_form": policy_form or PolicyForm(initial={"effective_from": timezone.localdate()}),
         "self_pay_form": self_pay_form or SelfPayForm(initial={"since": timezone.localdate()}),
-        "can_work": request.user.has_role(*WORKING_ROLES),
+        "can_work": access.can_work(request),
     }
     return render(request, "billing/patient_coverage.html", ctx, status=status)
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def patient_coverage_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
-    return _coverage_page(request, patient)
+    return _coverage_page(request, access.billing_patient(request, patient_pk))
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def policy_create_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     form = PolicyForm(request.POST)
     if form.is_valid():
         try:
@@ -59,9 +53,9 @@ def policy_create_view(request, patient_pk):
     return _coverage_page(request, patient, policy_form=form, status=400)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 def policy_edit_view(request, pk):
-    policy = get_policy_for_user(request.user, pk)
+    policy = access.billing_policy(request, pk, work=True)
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,10 +70,10 @@ def policy_edit_view(request, pk):
     return render(request, "billing/policy_form.html", ctx, status=400 if form.errors else 200)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def self_pay_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     form = SelfPayForm(request.POST)
     if form.is_valid():
         coverage.self_pay_set(patient=patient, by=request.user, **form.cleaned_data)
@@ -88,10 +82,10 @@ def self_pay_view(request, patient_pk):
     return _coverage_page(request, patient, self_pay_form=form, status=400)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def preauth_assemble_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     form = AssembleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose the payer to ask.")
@@ -105,10 +99,10 @@ def preauth_assemble_view(request, patient_pk):
     return redirect("billing:authorization_edit", pk=authorization.pk)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def authorization_submit_view(request, pk):
-    authorization = get_authorization_for_user(request.user, pk)
+    authorization = access.billing_authorization(request, pk, work=True)
     try:
         lifecycle.preauth_submit(authorization=authorization, by=request.user)
     except ValidationError as exc:
@@ -118,10 +112,10 @@ def authorization_submit_view(request, pk):
     return redirect("billing:authorization_detail", pk=authorization.pk)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 def authorization_packet_view(request, pk):
     """The packet as sent (the latest sending), or as it would be sent now while the request is a draft."""
-    authorization = get_authorization_for_user(request.user, pk)
+    authorization = access.billing_authorization(request, pk, work=True)
     record_chart_view(obj=authorization)
     sent = authorization.submissions.filter(status="sent").order_by("-pk").first()
     pdf = bytes(sent.packet) if sent is not None else request_packet_pdf(authorization)
@@ -131,21 +125,21 @@ def authorization_packet_view(request, pk):
     return response
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def preauth_work_view(request):
     """Open work on pre-authorizations: packets to send by fax or portal, follow-ups, renewals."""
     items = work_items_visible_to(request.user).filter(done_at__isnull=True).order_by("created_at", "pk")
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     record_reads(rows=[item.authorization for item in page.object_list])
-    ctx = {"page": page, "can_work": request.user.has_role(*WORKING_ROLES), "form": WorkDoneForm()}
+    ctx = {"page": page, "can_work": access.can_work(request), "form": WorkDoneForm()}
     return render(request, "billing/preauth_work.html", ctx)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def preauth_work_done_view(request, pk):
-    item = get_work_item_for_user(request.user, pk)
+    item = access.billing_work_item(request, pk, work=True)
     form = WorkDoneForm(request.POST)
     if form.is_valid():
         try:

@@ -11,12 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kap_clinic.kernel.accounts.decorators import role_required
-from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
-from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
+from . import access
 from .ledger import estimate, invoices, selectors, sliding_scale
 from .ledger.fees import fee_schedule
 from .ledger.forms import (
@@ -27,15 +25,10 @@ from .ledger.forms import (
     SlidingScaleForm,
     SuperbillPeriodForm,
 )
-from .ledger.sliding_scale import LEDGER_ROLES
 from .ledger.superbill import period_superbill, render_superbill, superbill_pdf
 
 
-def _can_work(request) -> bool:
-    return request.user.has_role(*LEDGER_ROLES)
-
-
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def fee_schedule_view(request):
     return render(request, "billing/ledger/fee_schedule.html", {"fees": fee_schedule()})
 
@@ -45,23 +38,22 @@ def _patient_page(request, patient, *, status=200, **forms):
     ctx = {
         "patient": patient,
         **selectors.patient_billing(patient),
-        "can_work": _can_work(request),
+        "can_work": access.can_work(request),
         "sliding_form": forms.get("sliding_form") or SlidingScaleForm(),
         "estimate_form": forms.get("estimate_form") or EstimateForm(patient=patient),
     }
     return render(request, "billing/ledger/patient_billing.html", ctx, status=status)
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def patient_billing_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
-    return _patient_page(request, patient)
+    return _patient_page(request, access.billing_patient(request, patient_pk))
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 @require_POST
 def invoice_create_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     try:
         invoice = invoices.invoice_create(patient=patient, by=request.user)
     except ValidationError as exc:
@@ -71,10 +63,10 @@ def invoice_create_view(request, patient_pk):
     return redirect("billing:invoice_detail", pk=invoice.pk)
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 @require_POST
 def sliding_scale_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     form = SlidingScaleForm(request.POST)
     if form.is_valid():
         try:
@@ -89,10 +81,10 @@ def sliding_scale_view(request, patient_pk):
     return _patient_page(request, patient, status=400, sliding_form=form)
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 @require_POST
 def estimate_create_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     form = EstimateForm(request.POST, patient=patient)
     if form.is_valid():
         try:
@@ -122,26 +114,26 @@ def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment
         "voided_by": invoice.voided_by if is_void else None,
         "payments": list(invoice.payments.all()),
         "adjustments": list(invoice.adjustments.all()),
-        "can_work": _can_work(request) and invoice.status == invoice.Status.OPEN,
+        "can_work": access.can_work(request) and invoice.status == invoice.Status.OPEN,
         "payment_form": payment_form or PaymentForm(initial={"received_on": timezone.localdate()}),
         "adjustment_form": adjustment_form or AdjustmentForm(),
         # Voiding is offered while nothing is paid or adjusted (the service says why otherwise).
-        "can_void": _can_work(request) and invoice.status == invoice.Status.OPEN,
+        "can_void": access.can_work(request) and invoice.status == invoice.Status.OPEN,
         "void_form": void_form or InvoiceVoidForm(),
-        "portal": request.user.role == Role.PATIENT,
+        "portal": access.in_portal(request),
     }
     return render(request, "billing/ledger/invoice_detail.html", ctx, status=status)
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def invoice_detail_view(request, pk):
-    return _invoice_page(request, selectors.get_invoice_for_user(request.user, pk))
+    return _invoice_page(request, access.billing_invoice(request, pk))
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 @require_POST
 def payment_create_view(request, pk):
-    invoice = selectors.get_invoice_for_user(request.user, pk)
+    invoice = access.billing_invoice(request, pk, work=True)
     form = PaymentForm(request.POST)
     if form.is_valid():
         try:
@@ -154,10 +146,10 @@ def payment_create_view(request, pk):
     return _invoice_page(request, invoice, status=400, payment_form=form)
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 @require_POST
 def adjustment_create_view(request, pk):
-    invoice = selectors.get_invoice_for_user(request.user, pk)
+    invoice = access.billing_invoice(request, pk, work=True)
     form = AdjustmentForm(request.POST)
     if form.is_valid():
         try:
@@ -170,10 +162,10 @@ def adjustment_create_view(request, pk):
     return _invoice_page(request, invoice, status=400, adjustment_form=form)
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 @require_POST
 def invoice_void_view(request, pk):
-    invoice = selectors.get_invoice_for_user(request.user, pk)
+    invoice = access.billing_invoice(request, pk, work=True)
     form = InvoiceVoidForm(request.POST)
     if form.is_valid():
         try:
@@ -197,9 +189,9 @@ def _superbill_response(invoice) -> HttpResponse:
     return response
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def superbill_view(request, pk):
-    return _superbill_response(selectors.get_invoice_for_user(request.user, pk))
+    return _superbill_response(access.billing_invoice(request, pk))
 
 
 def _last_quarter(today: date) -> dict:
@@ -213,7 +205,7 @@ def _period_superbill(request, patient):
     """The period form (first visit, or shown again with the reason when the dates will not do) or the PDF."""
     record_chart_view(obj=patient)
     template = "billing/ledger/superbill_period.html"
-    ctx = {"patient": patient, "portal": request.user.role == Role.PATIENT}
+    ctx = {"patient": patient, "portal": access.in_portal(request)}
     if "start" not in request.GET and "end" not in request.GET:
         form = SuperbillPeriodForm(initial=_last_quarter(timezone.localdate()))
         return render(request, template, {**ctx, "form": form})
@@ -231,10 +223,9 @@ def _period_superbill(request, patient):
     return render(request, template, {**ctx, "form": form}, status=400)
 
 
-@role_required(*LEDGER_ROLES)
+@access.working_page
 def period_superbill_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
-    return _period_superbill(request, patient)
+    return _period_superbill(request, access.working_patient(request, patient_pk))
 
 
 def _estimate_page(request, given):
@@ -243,43 +234,42 @@ def _estimate_page(request, given):
         "estimate": given,
         "patient": given.patient,
         "row": selectors.estimate_rows([given])[0],
-        "portal": request.user.role == Role.PATIENT,
+        "portal": access.in_portal(request),
     }
     return render(request, "billing/ledger/estimate_detail.html", ctx)
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def estimate_detail_view(request, pk):
-    return _estimate_page(request, selectors.get_estimate_for_user(request.user, pk))
+    return _estimate_page(request, access.billing_estimate(request, pk))
 
 
 # ---- The patient's own pages in the portal ----------------------------------------------------------
 
 
-@role_required(Role.PATIENT)
+@access.portal_page
 def portal_billing_view(request):
-    patient = get_patient_of_portal_user(request.user)
+    patient = access.portal_patient(request)
     ctx = {"patient": patient, **selectors.portal_billing(patient)}
     record_reads(rows=[patient, *ctx["invoices"], *ctx["estimates"]])
     return render(request, "billing/ledger/portal_billing.html", ctx)
 
 
-@role_required(Role.PATIENT)
+@access.portal_page
 def portal_invoice_view(request, pk):
-    return _invoice_page(request, selectors.get_invoice_for_user(request.user, pk))
+    return _invoice_page(request, access.billing_invoice(request, pk))
 
 
-@role_required(Role.PATIENT)
+@access.portal_page
 def portal_superbill_view(request, pk):
-    return _superbill_response(selectors.get_invoice_for_user(request.user, pk))
+    return _superbill_response(access.billing_invoice(request, pk))
 
 
-@role_required(Role.PATIENT)
+@access.portal_page
 def portal_period_superbill_view(request):
-    patient = get_patient_of_portal_user(request.user)
-    return _period_superbill(request, patient)
+    return _period_superbill(request, access.portal_patient(request))
 
 
-@role_required(Role.PATIENT)
+@access.portal_page
 def portal_estimate_view(request, pk):
-    return _estimate_page(request, selectors.get_estimate_for_user(request.user, pk))
+    return _estimate_page(request, access.billing_estimate(request, pk))

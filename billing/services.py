@@ -23,7 +23,7 @@ from sessions.signals import session_status_changed
 
 from .coverage import units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
-from .roles import WORKING_ROLES  # noqa: F401 (staff who enter and work authorizations; views read it here)
+from .roles import WORKING_ROLES
 
 Status = PriorAuthorization.Status
 

@@ -5,26 +5,22 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from kap_clinic.kernel.accounts.decorators import role_required
-from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
-from patients.selectors import get_patient_for_user
 
-from . import services
+from . import access, services
 from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
 from .preauth.lifecycle import preauth_appeal
-from .selectors import authorization_list, authorizations_visible_to, get_authorization_for_user
-from .services import WORKING_ROLES
+from .selectors import authorization_list, authorizations_visible_to
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def payer_list_view(request):
     return render(request, "billing/payer_list.html", {"payers": Payer.objects.all()})
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def authorization_list_view(request):
     today = timezone.localdate()
     form = AuthorizationFilterForm(request.GET or None)
@@ -37,31 +33,27 @@ def authorization_list_view(request):
     record_reads(rows=page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
-    ctx = {"page": page, "form": form, "query": query.urlencode(), "today": today, "can_work": _can_work(request)}
+    ctx = {"page": page, "form": form, "query": query.urlencode(), "today": today, "can_work": access.can_work(request)}
     return render(request, "billing/authorization_list.html", ctx)
 
 
-def _can_work(request) -> bool:
-    return request.user.has_role(*WORKING_ROLES)
-
-
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def patient_authorizations_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.billing_patient(request, patient_pk)
     record_chart_view(obj=patient)
     ctx = {
         "patient": patient,
         "authorizations": authorizations_visible_to(request.user).filter(patient=patient).order_by("-created_at"),
-        "can_work": _can_work(request),
+        "can_work": access.can_work(request),
         "today": timezone.localdate(),
         "payers": Payer.objects.filter(is_active=True),
     }
     return render(request, "billing/patient_authorizations.html", ctx)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 def authorization_create_view(request, patient_pk):
-    patient = get_patient_for_user(request.user, patient_pk)
+    patient = access.working_patient(request, patient_pk)
     form = AuthorizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,10 +68,9 @@ def authorization_create_view(request, patient_pk):
     return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
 
 
-@role_required(*STAFF_ROLES)
+@access.staff_page
 def authorization_detail_view(request, pk):
-    authorization = get_authorization_for_user(request.user, pk)
-    return _detail(request, authorization)
+    return _detail(request, access.billing_authorization(request, pk))
 
 
 def _detail(request, authorization, *, transition_form=None, status=200):
@@ -89,7 +80,7 @@ def _detail(request, authorization, *, transition_form=None, status=200):
         "patient": authorization.patient,
         "status_changes": authorization.status_changes.select_related("changed_by"),
         "transition_form": transition_form or TransitionForm(current=authorization.status),
-        "can_work": _can_work(request),
+        "can_work": access.can_work(request),
         "is_editable": authorization.status in services.EDITABLE_STATUSES,
         "running_out": services.is_running_out(authorization, today=timezone.localdate()),
         "submissions": authorization.submissions.defer("packet"),
@@ -98,9 +89,9 @@ def _detail(request, authorization, *, transition_form=None, status=200):
     return render(request, "billing/authorization_detail.html", ctx, status=status)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 def authorization_edit_view(request, pk):
-    authorization = get_authorization_for_user(request.user, pk)
+    authorization = access.billing_authorization(request, pk, work=True)
     form = AuthorizationForm(request.POST or None, instance=authorization)
     if request.method == "POST" and form.is_valid():
         try:
@@ -115,10 +106,10 @@ def authorization_edit_view(request, pk):
     return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def authorization_transition_view(request, pk):
-    authorization = get_authorization_for_user(request.user, pk)
+    authorization = access.billing_authorization(request, pk, work=True)
     form = TransitionForm(request.POST, current=authorization.status)
     if form.is_valid():
         try:
@@ -140,10 +131,10 @@ def authorization_transition_view(request, pk):
     return _detail(request, authorization, transition_form=form, status=400)
 
 
-@role_required(*WORKING_ROLES)
+@access.working_page
 @require_POST
 def authorization_refresh_view(request, pk):
-    authorization = get_authorization_for_user(request.user, pk)
+    authorization = access.billing_authorization(request, pk, work=True)
     try:
         authorization = services.authorization_units_refresh(authorization=authorization, by=request.user)
     except ValidationError as exc:

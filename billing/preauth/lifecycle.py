@@ -23,7 +23,8 @@ from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import StaffAlert
 
 from ..models import PreauthSubmission, PreauthWorkItem, PriorAuthorization
-from ..services import WORKING_ROLES, authorization_transition
+from ..roles import WORKING_ROLES
+from ..services import authorization_transition
 from .channels import channel, channel_name_for
 from .packet import request_packet_pdf
 
