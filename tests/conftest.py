@@ -156,13 +156,19 @@ def _sqlite_flush_despite_append_only_audit_log(request):
         call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
 
 
+# Whether this process's test database holds the reference rows, committed, under every test's transaction.
+_reference_rows = {"committed": False}
+
+
 @pytest.fixture(autouse=True)
-def _reference_data(request):
+def _reference_data(request, django_db_blocker):
     """Put back the reference rows every clinic starts with (role groups, reminder rules, preparation texts,
     protocols, clinic hours, consent documents) where missing.
 
     A transactional test (browser, worker) ends with a flush that empties every table, seeded rows included; whichever
-    test runs next must not depend on the order tests happen to run in.
+    test runs next must not depend on the order tests happen to run in. The rows are written once, committed, before
+    the first test that runs in a transaction (and again after each flush): every such test rolls back to them, so
+    seeding per test (some sixty queries) is not needed.
     """
     marker = request.node.get_closest_marker("django_db")
     uses_db = marker is not None or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
@@ -174,8 +180,18 @@ def _reference_data(request):
         or "live_server" in request.fixturenames
         or (marker is not None and marker.kwargs.get("transaction"))
     )
-    request.getfixturevalue("transactional_db" if transactional else "db")
-    seed_reference_data()
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _reference_rows["committed"] = False  # the flush at the end of this test removes them
+        seed_reference_data()
+        yield
+        return
+    if not _reference_rows["committed"]:
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            seed_reference_data()
+        _reference_rows["committed"] = True
+    request.getfixturevalue("db")
     yield
 
 
