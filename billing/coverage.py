@@ -4,8 +4,10 @@ units, per code: `kap_clinic.rules.billing_codes`), and the forecast shown besid
 The forecast is the booking check billing registers with the sessions booking core (`sessions.scheduling.checks`):
 for each approved authorization of the patient whose codes the planned sessions bill, the units used, the units of
 the sessions already booked and of those being planned, against the units authorized and its dates. Planned sessions
-beyond the units or outside the dates are a warning, or, when the clinic's `authorization_hard_stop` is on, refused
-unless staff write why (recorded as an `AuthorizationOverride`).
+beyond the units or outside the dates are a warning, and so are an insured patient's sessions billing codes that need
+an authorization (`kap_clinic.rules.billing_codes.AUTHORIZATION_REQUIRED_CODES`) when no authorization covers them.
+When the clinic's `authorization_hard_stop` is on, a booking or change that makes one of these worse than it was is
+refused unless staff write why (recorded as an `AuthorizationOverride`).
 """
 
 from collections.abc import Iterable
@@ -20,7 +22,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.clinic.models import ClinicSettings
-from kap_clinic.rules.billing_codes import covers, session_codes, units_under
+from kap_clinic.rules.billing_codes import covers, needs_authorization, session_codes, units_under
 from patients.models import Patient
 from sessions.models import DosingSession, Protocol
 from sessions.scheduling.checks import BookingForecast, PlannedSession
@@ -196,13 +198,41 @@ def working_authorizations(patient_id: int, *, today: date) -> QuerySet[PriorAut
     ).select_related("payer")
 
 
+def _inside(authorization: PriorAuthorization, planned: PlannedSession) -> bool:
+    return authorization.starts_on <= _local_day(planned.starts_at) <= authorization.ends_on
+
+
+def _booked_from(patient_id: int, today: date) -> list[PlannedSession]:
+    """The patient's sessions still booked from today, as the checks read them (the bookings as they stand)."""
+    sessions = DosingSession.objects.filter(
+        patient_id=patient_id, status=DosingSession.Status.SCHEDULED, starts_at__gte=_day_start(today)
+    ).select_related("protocol")
+    return [
+        PlannedSession(
+            starts_at=s.starts_at, route=s.protocol.route, dose=s.planned_dose, dose_unit=s.protocol.dose_unit, pk=s.pk
+        )
+        for s in sessions.order_by("starts_at")
+    ]
+
+
+def _days(sessions: list[PlannedSession]) -> str:
+    return ", ".join(f"{_local_day(p.starts_at):%d %b %Y}" for p in sessions[:5]) + ("…" if len(sessions) > 5 else "")
+
+
 def _forecast_one(
-    authorization: PriorAuthorization, planned: list[PlannedSession], moving: set[int], today: date
-) -> BookingForecast | None:
-    relevant = [p for p in planned if covers(authorization.codes, _planned_codes(p))]
+    authorization: PriorAuthorization,
+    planned: list[PlannedSession],
+    moving: set[int],
+    today: date,
+    booked_now: list[PlannedSession],
+) -> tuple[BookingForecast, bool] | None:
+    """The authorization's forecast, and whether the booking makes it worse than before (more units over, or a
+    session newly outside its dates); None when the sessions being booked bill none of its codes."""
+    codes = authorization.codes
+    relevant = [p for p in planned if covers(codes, _planned_codes(p))]
     if planned and not relevant:
         return None  # the sessions being booked bill none of its codes
-    inside = [p for p in relevant if authorization.starts_on <= _local_day(p.starts_at) <= authorization.ends_on]
+    inside = [p for p in relevant if _inside(authorization, p)]
     outside = [p for p in relevant if p not in inside]
     booked_qs = DosingSession.objects.filter(
         patient_id=authorization.patient_id,
@@ -210,13 +240,17 @@ def _forecast_one(
         starts_at__gte=_day_start(max(today, authorization.starts_on)),
         starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
     ).exclude(pk__in=moving)
-    booked = sum(session_units(authorization.codes, s) for s in units_sessions(booked_qs))
-    planned_units = sum(units_under(authorization.codes, _planned_codes(p)) for p in inside)
+    booked = sum(session_units(codes, s) for s in units_sessions(booked_qs))
+    planned_units = sum(units_under(codes, _planned_codes(p)) for p in inside)
+    # The same sessions as they were booked until now (nothing for a new booking): the baseline a change is held to.
+    before_units = sum(
+        units_under(codes, _planned_codes(p.before)) for p in planned if p.before and _inside(authorization, p.before)
+    )
     total = authorization.units_authorized or 0
     used = units_used(authorization)  # counted now: the forecast does not wait for the daily check
     problems = []
-    if used + booked + planned_units > total:
-        over = used + booked + planned_units - total
+    over = used + booked + planned_units - total
+    if over > 0:
         problems.append(
             f"{over} unit{'s' if over != 1 else ''} more than the {total} authorized would be used "
             f"({used} used, {booked} booked, {planned_units} in this booking)."
@@ -224,32 +258,23 @@ def _forecast_one(
     if not planned:
         # The bookings as they stand: sessions already booked after the last day (or before the first) that bill its
         # codes.
-        later = (
-            DosingSession.objects.filter(patient_id=authorization.patient_id, status=DosingSession.Status.SCHEDULED)
-            .exclude(
-                starts_at__gte=_day_start(authorization.starts_on),
-                starts_at__lt=_day_start(authorization.ends_on + timedelta(days=1)),
-            )
-            .filter(starts_at__gte=_day_start(today))
-        )
-        outside = [
-            PlannedSession(
-                starts_at=s.starts_at,
-                route=s.protocol.route,
-                dose=s.planned_dose,
-                dose_unit=s.protocol.dose_unit,
-                pk=s.pk,
-            )
-            for s in later.select_related("protocol")
-            if covers(authorization.codes, billed_codes(s))
-        ]
+        outside = [p for p in booked_now if covers(codes, _planned_codes(p)) and not _inside(authorization, p)]
     if outside:
-        days = ", ".join(f"{_local_day(p.starts_at):%d %b %Y}" for p in outside[:5])
         problems.append(
             f"{len(outside)} session{'s' if len(outside) != 1 else ''} fall outside the authorized dates "
-            f"({authorization.starts_on:%d %b %Y} to {authorization.ends_on:%d %b %Y}): {days}."
+            f"({authorization.starts_on:%d %b %Y} to {authorization.ends_on:%d %b %Y}): {_days(outside)}."
         )
-    return BookingForecast(
+    if planned:
+        over_before = used + booked + before_units - total
+        newly_outside = [
+            p
+            for p in outside
+            if p.before is None or not covers(codes, _planned_codes(p.before)) or _inside(authorization, p.before)
+        ]
+        worse = (over > 0 and over > over_before) or bool(newly_outside)
+    else:
+        worse = bool(problems)
+    forecast = BookingForecast(
         title=f"Authorization {authorization.reference or '#' + str(authorization.pk)} ({authorization.payer.name})",
         link=reverse("billing:authorization_detail", kwargs={"pk": authorization.pk}),
         total=total,
@@ -261,22 +286,78 @@ def _forecast_one(
         blocking=False,
         reference_id=authorization.pk,
     )
+    return forecast, worse
+
+
+NO_AUTHORIZATION = "No authorization covers these sessions"
+
+
+def _needs_authorization(billed: dict[str, int]) -> bool:
+    return any(needs_authorization(code) for code in billed)
+
+
+def _uncovered_forecast(
+    patient_id: int,
+    planned: list[PlannedSession],
+    authorizations: list[PriorAuthorization],
+    today: date,
+    booked_now: list[PlannedSession],
+) -> tuple[BookingForecast, bool] | None:
+    """An insured patient's sessions that bill codes needing an authorization which none of their running approved
+    authorizations covers; None when there are none, or for a self-pay patient. Worse than before when a session is
+    newly without one (a new booking, or a change of dose or date that left its authorization behind)."""
+
+    def covered(billed: dict[str, int]) -> bool:
+        return any(covers(authorization.codes, billed) for authorization in authorizations)
+
+    sessions = planned or booked_now
+    uncovered = [p for p in sessions if _needs_authorization(codes := _planned_codes(p)) and not covered(codes)]
+    if not uncovered or is_self_pay(patient_id, on=today):
+        return None
+    newly = [
+        p
+        for p in uncovered
+        if p.before is None or not _needs_authorization(codes := _planned_codes(p.before)) or covered(codes)
+    ]
+    billed = sorted({code for p in uncovered for code in _planned_codes(p) if needs_authorization(code)})
+    count = f"{len(uncovered)} session{'s' if len(uncovered) != 1 else ''}"
+    forecast = BookingForecast(
+        title="Insurance authorization",
+        link=reverse("billing:patient_authorizations", kwargs={"patient_pk": patient_id}),
+        total=0,
+        used=0,
+        booked=0,
+        planned=0,
+        window="",
+        problems=(
+            f"{NO_AUTHORIZATION}: {count} bill {', '.join(billed)}, which the insurer pays only with a prior "
+            f"authorization ({_days(uncovered)}).",
+        ),
+        measured=False,
+    )
+    return forecast, bool(newly) if planned else True
 
 
 def authorization_forecasts(
     *, patient_id: int, planned: list[PlannedSession], moving: Iterable[int] = (), today: date | None = None
 ) -> list[BookingForecast]:
     """The forecast of each running authorization of the patient that the planned sessions would use (all of them
-    when nothing is being planned); blocking when the clinic's hard stop is on and a problem is found."""
+    when nothing is being planned), and a problem when an insured patient's sessions need an authorization none
+    covers. Blocking when the clinic's hard stop is on and the booking makes a problem worse than it was (with nothing
+    planned, the bookings as they stand: blocking whenever a problem is found)."""
     today = today or timezone.localdate()
     hard_stop = ClinicSettings.load().authorization_hard_stop
     moving = set(moving)
+    authorizations = list(working_authorizations(patient_id, today=today))
+    booked_now = [] if planned else _booked_from(patient_id, today)
+    found = [_forecast_one(authorization, planned, moving, today, booked_now) for authorization in authorizations]
+    found.append(_uncovered_forecast(patient_id, planned, authorizations, today, booked_now))
     forecasts = []
-    for authorization in working_authorizations(patient_id, today=today):
-        forecast = _forecast_one(authorization, planned, moving, today)
-        if forecast is None:
+    for pair in found:
+        if pair is None:
             continue
-        if hard_stop and forecast.problems:
+        forecast, worse = pair
+        if hard_stop and forecast.problems and worse:
             forecast = forecast.blocked()
         forecasts.append(forecast)
     return forecasts

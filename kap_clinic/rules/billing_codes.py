@@ -23,6 +23,17 @@ AUTHORIZATION_CODES: dict[str, str] = {
     **{str(code): "Office E/M, established patient" for code in range(99212, 99216)},
 }
 
+# Codes a payer will not pay without a prior authorization on file: the Spravato visit (G2082, G2083) and the drug
+# (J0013) (docs/clinical-references.md#billing-codes). An insured patient's session billing one of them needs an
+# approved authorization covering it; self-pay patients need none.
+AUTHORIZATION_REQUIRED_CODES = frozenset({"G2082", "G2083", "J0013"})
+
+
+def needs_authorization(code: str) -> bool:
+    """Whether a session billing `code` to an insurer needs a prior authorization."""
+    return code in AUTHORIZATION_REQUIRED_CODES
+
+
 # Codes staff may still find on older paperwork, with what to use instead.
 RETIRED_CODES = {"S0013": "S0013 was replaced by J0013 on 2026-01-01."}
 

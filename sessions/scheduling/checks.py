@@ -18,13 +18,15 @@ from kap_clinic.kernel.accounts.models import User
 
 @dataclass(frozen=True)
 class PlannedSession:
-    """One session being booked or moved, in plain values."""
+    """One session being booked or moved, in plain values; `before` is the same session as it was booked until now
+    (None for a new booking), so a check can tell a change that makes things worse from one that does not."""
 
     starts_at: datetime
     route: str
     dose: Decimal | None
     dose_unit: str
     pk: int | None = None
+    before: "PlannedSession | None" = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class BookingForecast:
     problems: tuple[str, ...] = ()
     blocking: bool = False
     reference_id: int | None = None
+    measured: bool = True  # False when there is nothing to measure against (no units, no window): no progress bar
 
     def blocked(self) -> "BookingForecast":
         return replace(self, blocking=True)
@@ -81,7 +84,9 @@ def booking_check_register(name: str, check: BookingCheck) -> None:
     """Register a check; called from an app's `AppConfig.ready()`.
 
     `check(*, patient_id, planned, moving, override_reason, by, commit)` returns its forecasts; `moving` are the ids of
-    booked sessions being moved (counted as planned, not as booked); `commit` is true when the booking is being saved.
+    booked sessions being moved or changed (counted as planned, not as booked); `commit` is true when the booking is
+    being saved. A forecast blocks only what the change makes worse than the sessions' `before` values: moving a
+    session already outside a window to another day outside it warns, it does not newly refuse.
     """
     _checks[name] = check
 

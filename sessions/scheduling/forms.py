@@ -7,6 +7,17 @@ from kap_clinic.kernel.validation import BoundedInput, booking_date
 from ..models import DosingSession, Protocol, Room
 
 
+def booking_override_field() -> forms.CharField:
+    """“Book anyway because”: the written reason that passes the clinic's hard stop on a booking check."""
+    return forms.CharField(
+        label="Book anyway because",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when the clinic refuses sessions the patient's insurance authorization does not cover.",
+    )
+
+
 class EnrollmentForm(BoundedInput, forms.Form):
     override_justification = forms.CharField(
         label="Why enroll without a current eligible screening?",
@@ -50,13 +61,7 @@ class PlanForm(BoundedInput, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    booking_override_reason = forms.CharField(
-        label="Book anyway because",
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only when the clinic refuses sessions the patient's insurance authorization does not cover.",
-    )
+    booking_override_reason = booking_override_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,13 +115,7 @@ class RescheduleForm(BoundedInput, forms.Form):
         label="New start",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    booking_override_reason = forms.CharField(
-        label="Book anyway because",
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only when the clinic refuses sessions the patient's insurance authorization does not cover.",
-    )
+    booking_override_reason = booking_override_field()
 
 
 class SessionCancelForm(BoundedInput, forms.Form):
@@ -136,3 +135,8 @@ class SessionCancelForm(BoundedInput, forms.Form):
 class SessionDoseForm(BoundedInput, forms.Form):
     dose = forms.DecimalField(label="Planned dose", max_digits=7, decimal_places=3)
     override_reason = forms.CharField(label="Override of the label's dose rules", required=False, max_length=500)
+    booking_override_reason = booking_override_field()
+
+
+class BoosterForm(BoundedInput, forms.Form):
+    booking_override_reason = booking_override_field()

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -380,14 +381,16 @@ def _slot(session: DosingSession) -> cadence.PlannedSlot:
     )
 
 
-def planned_session(session: DosingSession) -> checks.PlannedSession:
-    """A booked (or about to be booked) session as the booking checks read it."""
+def planned_session(session: DosingSession, *, before: checks.PlannedSession | None = None) -> checks.PlannedSession:
+    """A booked (or about to be booked) session as the booking checks read it; `before` is how it was booked until
+    this change (None for a new booking)."""
     return checks.PlannedSession(
         starts_at=session.starts_at,
         route=session.protocol.route,
         dose=session.planned_dose,
         dose_unit=session.protocol.dose_unit,
         pk=session.pk,
+        before=before,
     )
 
 
@@ -424,6 +427,7 @@ def session_reschedule(
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     changed = []
+    before = {row.pk: planned_session(row) for row in series}  # as booked until now: a move is held to these
     # Latest new start first. Every pushed session moves later and stays at least the minimum interval after the one
     # before it, so each row's new slot is clear of the old slots of the rows still to be saved: no row has to be
     # freed (cancelled) on the way, which would also have written a false cancellation into the audit log.
@@ -449,7 +453,7 @@ def session_reschedule(
     if changed:
         checks.booking_checks_enforce(
             patient_id=session.patient_id,
-            planned=[planned_session(row) for row in changed],
+            planned=[planned_session(row, before=before[row.pk]) for row in changed],
             moving=[row.pk for row in changed],
             override_reason=booking_override_reason,
             by=by,
@@ -567,11 +571,9 @@ def session_no_show(*, session: DosingSession, by: User) -> DosingSession:
 DEFAULT_BOOSTER_INTERVAL_DAYS = 28
 
 
-@transaction.atomic
-def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = None) -> DosingSession:
-    """Book one booster after the patient's last dose, at the protocol's booster interval unless told otherwise."""
-    if not by.has_role(Role.CLINICIAN):
-        raise PermissionDenied("Only a clinician can book a booster.")
+def booster_propose(*, plan: TreatmentPlan, interval_days: int | None = None) -> DosingSession:
+    """The booster `booster_book` would book, unsaved: after the patient's last dose, at the protocol's booster
+    interval unless told otherwise. Refused (ValidationError) when no booster can be booked now."""
     induction_ahead = DosingSession.objects.filter(
         patient=plan.patient, phase="induction", status__in=DosingSession.UPCOMING_STATUSES
     ).count()
@@ -628,20 +630,53 @@ def booster_book(*, plan: TreatmentPlan, by: User, interval_days: int | None = N
         ends_at=_aware(slot.end),
         planner_notes=[*notes, *slot.reasons],
     )
+    return session
+
+
+def booster_preview(
+    *, plan: TreatmentPlan, interval_days: int | None = None
+) -> tuple[DosingSession, list[checks.BookingForecast]]:
+    """The booster that would be booked now and what the booking checks say of it (the authorization's units and
+    dates), so the clinician sees the forecast before pressing Book; nothing is saved."""
+    session = booster_propose(plan=plan, interval_days=interval_days)
+    forecasts = checks.booking_forecasts(patient_id=plan.patient_id, planned=[planned_session(session)])
+    return session, forecasts
+
+
+@transaction.atomic
+def booster_book(
+    *, plan: TreatmentPlan, by: User, interval_days: int | None = None, booking_override_reason: str = ""
+) -> DosingSession:
+    """Book one booster after the patient's last dose, at the protocol's booster interval unless told otherwise. Like
+    any booking it goes through the booking checks: refused where one blocks unless the clinician writes why."""
+    if not by.has_role(Role.CLINICIAN):
+        raise PermissionDenied("Only a clinician can book a booster.")
+    session = booster_propose(plan=plan, interval_days=interval_days)
     _save_booking(session)
     booked = DosingSession.objects.active().filter(plan=plan).values_list("starts_at", flat=True)
     week_problems = _label_week_problems(plan, list(booked))  # refusing rolls the booking back
     if week_problems:
         raise ValidationError(week_problems)
+    checks.booking_checks_enforce(
+        patient_id=plan.patient_id,
+        planned=[planned_session(session)],
+        moving=[session.pk],
+        override_reason=booking_override_reason,
+        by=by,
+    )
     return session
 
 
 @transaction.atomic
 def session_planned_dose_set(
-    *, session: DosingSession, dose: Decimal, by: User, override_reason: str = ""
+    *, session: DosingSession, dose: Decimal, by: User, override_reason: str = "", booking_override_reason: str = ""
 ) -> DosingSession:
     """Change one booked session's planned dose (a step from 56 to 84 mg, say), keeping the series within the
-    protocol's range and, for Spravato, the label's dose rules unless a clinician writes why not."""
+    protocol's range and, for Spravato, the label's dose rules unless a clinician writes why not.
+
+    A dose change is a booking change: the units billed follow the dose (J0013 counts milligrams; G2082 up to 56 mg,
+    G2083 above), so it goes through the booking checks like a booking, refused where one blocks unless the clinician
+    writes why (`booking_override_reason`)."""
     if not by.has_role(Role.CLINICIAN):
         raise PermissionDenied("Only a clinician can change a planned dose.")
     session = DosingSession.objects.select_for_update().select_related("protocol", "plan").get(pk=session.pk)
@@ -667,9 +702,24 @@ def session_planned_dose_set(
         plan.dose_override_reason = f"Session {session.sequence}: {reason}"
         plan.dose_override_by = override_by
         plan.save(update_fields=["dose_override_reason", "dose_override_by"])
+    before = planned_session(session)
     session.planned_dose = dose
     session.save(update_fields=["planned_dose", "updated_at"])
+    checks.booking_checks_enforce(
+        patient_id=session.patient_id,
+        planned=[planned_session(session, before=before)],
+        moving=[session.pk],
+        override_reason=booking_override_reason,
+        by=by,
+    )
     return session
+
+
+def session_dose_preview(*, session: DosingSession, dose: Decimal) -> list[checks.BookingForecast]:
+    """What the booking checks say of the session at this planned dose (nothing is saved)."""
+    before = planned_session(session)
+    after = replace(before, dose=dose, before=before)
+    return checks.booking_forecasts(patient_id=session.patient_id, planned=[after], moving=[session.pk])
 
 
 def public_holidays(*, year: int, country: str, subdivision: str = "") -> dict[date, str]:

@@ -22,7 +22,7 @@ from screening.gate import enrollment_gate
 from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import checks, services
-from .forms import EnrollmentForm, PlanForm, RescheduleForm, SessionCancelForm, SessionDoseForm
+from .forms import BoosterForm, EnrollmentForm, PlanForm, RescheduleForm, SessionCancelForm, SessionDoseForm
 from .schedule import WEEK_DAY_LIMIT, first_of_each_day, more_per_day, schedule_rows
 
 PLAN_SESSIONS_PER_PAGE = 50
@@ -228,41 +228,70 @@ def session_no_show_view(request, pk):
 
 
 @role_required(Role.CLINICIAN)
-@require_POST
 def booster_book_view(request, pk):
+    """The booster that would be booked, with the authorization's forecast beside it; booking it posts here."""
     plan = get_plan_for_user(request.user, pk)
+    form = BoosterForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.booster_book(
+                plan=plan, by=request.user, booking_override_reason=form.cleaned_data["booking_override_reason"]
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
+            messages.success(request, f"Booster booked for {when}.")
+            _warn_forecasts(request, plan.patient_id)
+            return redirect("sessions:plan_detail", pk=plan.pk)
+    booster, forecasts, refused = None, [], []
     try:
-        session = services.booster_book(plan=plan, by=request.user)
+        booster, forecasts = services.booster_preview(plan=plan)
     except ValidationError as exc:
-        message_validation_error(request, exc)
+        refused = [m for m in exc.messages if m not in form.non_field_errors()]
     except ValueError as exc:
-        messages.error(request, str(exc))
-    else:
-        when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
-        messages.success(request, f"Booster booked for {when}.")
-    return redirect("sessions:plan_detail", pk=plan.pk)
+        refused = [str(exc)]
+    record_chart_view(obj=plan)
+    ctx = {
+        "plan": plan,
+        "patient": plan.patient,
+        "form": form,
+        "booster": booster,
+        "forecasts": forecasts,
+        "refused": refused,
+    }
+    return render(request, "sessions/booster_form.html", ctx, status=400 if form.errors else 200)
 
 
 @role_required(Role.CLINICIAN)
 @require_POST
 def session_dose_view(request, pk):
+    """Change a session's planned dose (from the plan page); when refused, this page shows the change again with what
+    the booking checks say of the new dose."""
     session = get_session_for_user(request.user, pk)
     form = SessionDoseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Enter the planned dose as a number.")
-        return redirect("sessions:plan_detail", pk=session.plan_id)
-    try:
-        services.session_planned_dose_set(
-            session=session,
-            dose=form.cleaned_data["dose"],
-            by=request.user,
-            override_reason=form.cleaned_data["override_reason"],
-        )
-    except ValidationError as exc:
-        message_validation_error(request, exc)
-    else:
-        messages.success(request, f"Session {session.sequence}'s planned dose changed.")
-    return redirect("sessions:plan_detail", pk=session.plan_id)
+    if form.is_valid():
+        try:
+            services.session_planned_dose_set(
+                session=session,
+                dose=form.cleaned_data["dose"],
+                by=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+                booking_override_reason=form.cleaned_data["booking_override_reason"],
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, f"Session {session.sequence}'s planned dose changed.")
+            _warn_forecasts(request, session.patient_id)
+            return redirect("sessions:plan_detail", pk=session.plan_id)
+    dose = form.cleaned_data.get("dose") if hasattr(form, "cleaned_data") else None
+    forecasts = services.session_dose_preview(session=session, dose=dose) if dose is not None else []
+    record_chart_view(obj=session)
+    ctx = {"session": session, "patient": session.patient, "form": form, "forecasts": forecasts}
+    return render(request, "sessions/session_dose.html", ctx, status=400)
 
 
 def _parse_day(request) -> date:
