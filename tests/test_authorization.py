@@ -100,7 +100,8 @@ MATRIX = {
     "sessions:enroll": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:plan_create": ("patient_fk", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:plan_detail": ("plan", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
-    "sessions:booster_book": ("plan", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
+    # The booster page shows the booster and its forecast; booking it posts to the same address.
+    "sessions:booster_book": ("plan", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:session_reschedule": ("session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     # An empty cancellation POST (no reason, no say of who cancelled) is refused with the form again (400).
     "sessions:session_cancel": ("session", "post", row(LOGIN, FORBIDDEN, BAD, BAD, BAD)),
@@ -108,7 +109,8 @@ MATRIX = {
     "sessions:session_check_in_undo": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:session_no_show": ("session", "post", row(LOGIN, FORBIDDEN, REDIRECT, REDIRECT, REDIRECT)),
     "sessions:schedule": (None, "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
-    "sessions:session_dose": ("session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
+    # An empty dose is refused with the dose page again (400).
+    "sessions:session_dose": ("session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, BAD, FORBIDDEN)),
     "sessions:rems_detail": ("rems_session", "get", row(LOGIN, FORBIDDEN, OK, OK, OK)),
     "sessions:rems_edit": ("rems_session", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN)),
     "sessions:rems_sign": ("rems_session", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT, FORBIDDEN)),
