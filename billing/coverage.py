@@ -320,7 +320,7 @@ def _uncovered_forecast(
         if p.before is None or not _needs_authorization(codes := _planned_codes(p.before)) or covered(codes)
     ]
     billed = sorted({code for p in uncovered for code in _planned_codes(p) if needs_authorization(code)})
-    count = f"{len(uncovered)} session{'s' if len(uncovered) != 1 else ''}"
+    count = f"{len(uncovered)} session bills" if len(uncovered) == 1 else f"{len(uncovered)} sessions bill"
     forecast = BookingForecast(
         title="Insurance authorization",
         link=reverse("billing:patient_authorizations", kwargs={"patient_pk": patient_id}),
@@ -330,7 +330,7 @@ def _uncovered_forecast(
         planned=0,
         window="",
         problems=(
-            f"{NO_AUTHORIZATION}: {count} bill {', '.join(billed)}, which the insurer pays only with a prior "
+            f"{NO_AUTHORIZATION}: {count} {', '.join(billed)}, which the insurer pays only with a prior "
             f"authorization ({_days(uncovered)}).",
         ),
         measured=False,

@@ -5,7 +5,13 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kap_clinic.rules.billing_codes import covers, session_codes, units_under
+from kap_clinic.rules.billing_codes import (
+    AUTHORIZATION_REQUIRED_CODES,
+    covers,
+    needs_authorization,
+    session_codes,
+    units_under,
+)
 
 
 def test_spravato_visit_code_follows_the_dose_and_j0013_counts_milligrams():
@@ -68,3 +74,10 @@ def test_a_session_uses_units_only_of_authorizations_covering_one_of_its_codes(r
     assert (used > 0) == covers(codes, billed) or (not codes and used == 1)
     if codes and not set(codes) & set(billed):
         assert used == 0
+
+
+def test_only_the_spravato_codes_need_an_authorization():
+    assert AUTHORIZATION_REQUIRED_CODES == {"G2082", "G2083", "J0013"}
+    assert all(needs_authorization(code) for code in session_codes("intranasal", 84))
+    assert not any(needs_authorization(code) for code in session_codes("iv", Decimal("0.5")))
+    assert not needs_authorization("S0013")  # retired: J0013 replaced it

@@ -374,7 +374,7 @@ def test_the_sessions_booked_without_an_authorization_are_said_on_the_reschedule
 
     page = client_for(front_desk).get(reverse("sessions:session_reschedule", kwargs={"pk": session.pk}))
 
-    assert "No authorization covers these sessions: 1 session bill" in page.content.decode()
+    assert "No authorization covers these sessions: 1 session bills G2082, J0013" in page.content.decode()
 
 
 def test_moving_a_session_already_outside_the_window_warns_but_does_not_newly_block(
