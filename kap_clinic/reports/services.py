@@ -35,6 +35,15 @@ def job_path(job: ReportJob) -> Path | None:
     return reports_folder() / job.file_name if job.file_name else None
 
 
+def job_file(job: ReportJob, *, now: datetime | None = None) -> Path | None:
+    """The finished job's file, while it is kept: none once the job has expired, even before the sweep deletes it."""
+    now = now or timezone.now()
+    path = job_path(job)
+    if job.status != Status.DONE or job.expires_at <= now or path is None or not path.is_file():
+        return None
+    return path
+
+
 def keep_for() -> timedelta:
     return timedelta(hours=getattr(settings, "REPORT_KEEP_HOURS", 24))
 

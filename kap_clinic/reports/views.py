@@ -99,8 +99,15 @@ def patient_summary_page_view(request, pk):
 
 
 def _own_job(request, pk) -> ReportJob:
-    # Another person's job answers as if it did not exist.
-    return get_object_or_404(ReportJob, pk=pk, requested_by=request.user)
+    """The job if the person asked for it and may still have it: another person's job answers as if it did not
+    exist, and so does one whose report the person may no longer produce (their role changed, or the patient it
+    names is no longer theirs)."""
+    job = get_object_or_404(ReportJob, pk=pk, requested_by=request.user)
+    report = get_kind(job.kind)
+    if not request.user.has_role(*report.roles):
+        raise Http404
+    report.check(request.user, job.parameters)
+    return job
 
 
 @role_required(*REPORT_ROLES)
@@ -117,8 +124,8 @@ def job_progress_view(request, pk):
 @role_required(*REPORT_ROLES)
 def job_download_view(request, pk):
     job = _own_job(request, pk)
-    path = services.job_path(job)
-    if job.status != ReportJob.Status.DONE or path is None or not path.is_file():
+    path = services.job_file(job)
+    if path is None:
         raise Http404
     _record_patient_read(job.parameters)
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.download_name, content_type=job.content_type)
