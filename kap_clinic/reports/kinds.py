@@ -21,8 +21,8 @@ from patients.selectors import get_patient_for_user
 
 from . import forms, selectors
 from .csv_export import write_csv
-from .operations import operations_report
-from .outcomes import clinic_outcomes
+from .operations import operations_report, operations_rows_estimate
+from .outcomes import clinic_outcomes, outcomes_rows_estimate
 from .tables import Table
 
 PAGE_SIZES = ("letter", "a4")
@@ -189,24 +189,38 @@ def _audit_table(rows: list[list]) -> Table:
 class TablesReport:
     """A clinic-wide report made of tables: `build(start=, end=, **filters)` returns an object with `.title` and
     `.tables` (a list of `Table`), printed by `reports/pdf/tables.html` or written as one CSV (each table under its
-    title). Admins only unless said otherwise."""
+    title). `estimate(start=, end=, **filters)` counts, cheaply, the rows the report reads: over the clinic's
+    threshold (REPORT_BACKGROUND_ROWS) the report runs in the background. Admins only unless said otherwise."""
 
     formats = ("pdf", "csv")
 
-    def __init__(self, *, slug: str, title: str, description: str, build, form=forms.PeriodForm, roles=(Role.ADMIN,)):
+    def __init__(
+        self,
+        *,
+        slug: str,
+        title: str,
+        description: str,
+        build,
+        estimate=None,
+        form=forms.PeriodForm,
+        roles=(Role.ADMIN,),
+    ):
         self.slug, self.title, self.description = slug, title, description
-        self.build, self.form, self.roles = build, form, roles
+        self.build, self.estimate, self.form, self.roles = build, estimate, form, roles
 
     def check(self, user: User, params: dict) -> None:
         if not user.has_role(*self.roles):
             raise Http404
 
+    def _arguments(self, params: dict) -> dict:
+        filters = {key: value for key, value in params.items() if key not in ("format", "start", "end")}
+        return {"start": _date(params.get("start")), "end": _date(params.get("end")), **filters}
+
     def rows_total(self, params: dict) -> int:
-        return 0  # computed by the report itself, in one pass: it runs in the request unless a job is asked for
+        return 0 if self.estimate is None else self.estimate(**self._arguments(params))
 
     def _report(self, params: dict):
-        filters = {key: value for key, value in params.items() if key not in ("format", "start", "end")}
-        return self.build(start=_date(params.get("start")), end=_date(params.get("end")), **filters)
+        return self.build(**self._arguments(params))
 
     def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
         report = self._report(params)
@@ -245,6 +259,7 @@ KINDS: dict[str, object] = {
             "response, relapse warnings and boosters, adverse events, no-shows and cancellations, PHQ-9 and GAD-7 "
             "before and after induction.",
             build=clinic_outcomes,
+            estimate=outcomes_rows_estimate,
             form=forms.OutcomesForm,
         ),
         TablesReport(
@@ -253,6 +268,7 @@ KINDS: dict[str, object] = {
             description="Room and clinician use per week, sessions per route, reminders sent and failed, "
             "confirmations, and authorizations ending, nearly used up or booked beyond.",
             build=operations_report,
+            estimate=operations_rows_estimate,
         ),
     )
 }

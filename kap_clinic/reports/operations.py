@@ -250,6 +250,14 @@ def _authorizations(period: Period) -> tuple[list[dict], list[dict], list[dict]]
     return expiring, nearly_used, beyond
 
 
+def operations_rows_estimate(*, start: date, end: date) -> int:
+    """How big the report is, cheaply (two counts): the dosing sessions in the period (utilisation, routes,
+    confirmations) and the approved authorizations (each checked against the sessions booked)."""
+    period = Period(start, end)
+    sessions = DosingSession.objects.filter(starts_at__gte=period.starts_at, starts_at__lt=period.ends_before)
+    return sessions.count() + PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED).count()
+
+
 def operations_report(*, start: date, end: date) -> OperationsReport:
     period = Period(start, end)
     report = OperationsReport(title="Operations and authorizations", period=period)

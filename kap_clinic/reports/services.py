@@ -48,8 +48,9 @@ def keep_for() -> timedelta:
     return timedelta(hours=getattr(settings, "REPORT_KEEP_HOURS", 24))
 
 
-def report_job_request(*, user: User, kind: str, params: dict, key: str) -> ReportJob:
-    """The background job producing this report for this user; the same key gives the same job once only."""
+def report_job_request(*, user: User, kind: str, params: dict, key: str, rows_total: int | None = None) -> ReportJob:
+    """The background job producing this report for this user; the same key gives the same job once only.
+    `rows_total`: the report's size when the caller has just counted it (counted here otherwise)."""
     report = get_kind(kind)
     job, created = ReportJob.objects.get_or_create(
         idempotency_key=f"{user.pk}:{key}"[:80],
@@ -57,7 +58,7 @@ def report_job_request(*, user: User, kind: str, params: dict, key: str) -> Repo
             "requested_by": user,
             "kind": kind,
             "parameters": params,
-            "rows_total": report.rows_total(params),
+            "rows_total": report.rows_total(params) if rows_total is None else rows_total,
             "expires_at": timezone.now() + keep_for(),
         },
     )

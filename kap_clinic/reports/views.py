@@ -70,9 +70,12 @@ def run_view(request, kind):
         return _page(request, bound=form, status=400)
     params = form.params()
     report.check(request.user, params)
-    if report.rows_total(params) > settings.REPORT_BACKGROUND_ROWS:
+    rows = report.rows_total(params)  # a cheap count of the rows the report reads: over the threshold, a job
+    if rows > settings.REPORT_BACKGROUND_ROWS:
         key = request.POST.get("request_id", "")[:40] or uuid.uuid4().hex
-        job = services.report_job_request(user=request.user, kind=report.slug, params=params, key=f"{kind}:{key}")
+        job = services.report_job_request(
+            user=request.user, kind=report.slug, params=params, key=f"{kind}:{key}", rows_total=rows
+        )
         return redirect("reports:job", pk=job.pk)
     output = report.render(params, params["format"])
     _record_patient_read(params)
