@@ -18,6 +18,7 @@ from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.pdf import render_pdf
 from patients.models import Patient
 from patients.selectors import get_patient_for_user
+from sessions.models import Route
 
 from . import forms, selectors
 from .csv_export import write_csv
@@ -79,6 +80,18 @@ def _period(params: dict) -> str:
     if end:
         return f"until {end}"
     return "all dates"
+
+
+def _scope(params: dict) -> str:
+    """The period, and the route or clinician a report was narrowed to, as its pages say under the title."""
+    parts = [_period(params)]
+    if params.get("route"):
+        parts.append(dict(Route.choices).get(params["route"], params["route"]))
+    if params.get("clinician_id"):
+        clinician = User.objects.filter(pk=params["clinician_id"]).first()
+        if clinician is not None:
+            parts.append(f"patients of {clinician.get_full_name() or clinician.get_username()}")
+    return ", ".join(parts)
 
 
 def _patient(params: dict) -> Patient | None:
@@ -229,8 +242,18 @@ class TablesReport:
         if format == "csv":
             text = "".join(_tables_csv(report.tables))
             return Output(text.encode("utf-8"), "text/csv; charset=utf-8", f"{stem}.csv")
-        context = {"report_title": report.title, "period": _period(params), "report": report}
+        context = {"report_title": report.title, "period": _scope(params), "report": report}
         return Output(render_document("reports/pdf/tables.html", context), "application/pdf", f"{stem}.pdf")
+
+
+class ClinicOutcomesReport(TablesReport):
+    """The clinic outcomes: admins for the whole clinic (or the clinician they choose), clinicians for their own
+    patients only (the report's clinician filter set to them)."""
+
+    def check(self, user: User, params: dict) -> None:
+        super().check(user, params)
+        if not user.has_role(Role.ADMIN) and params.get("clinician_id") != user.pk:
+            raise Http404
 
 
 def _tables_csv(tables: list[Table]):
@@ -252,15 +275,16 @@ KINDS: dict[str, object] = {
     for kind in (
         PatientSummary(),
         AuditReport(),
-        TablesReport(
+        ClinicOutcomesReport(
             slug="outcomes",
             title="Clinic outcomes",
             description="Enrollments, sessions per route, response and remission with their denominators, time to "
             "response, relapse warnings and boosters, adverse events, no-shows and cancellations, PHQ-9 and GAD-7 "
-            "before and after induction.",
+            "before and after induction. A clinician's report covers their own patients.",
             build=clinic_outcomes,
             estimate=outcomes_rows_estimate,
             form=forms.OutcomesForm,
+            roles=(Role.ADMIN, Role.CLINICIAN),
         ),
         TablesReport(
             slug="operations",

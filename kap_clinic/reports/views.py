@@ -38,7 +38,10 @@ def _download(output: Output, *, inline: bool = False) -> HttpResponse:
 def _page(request, *, bound=None, status=200):
     forms = []
     for kind in kinds_for(request.user):
-        form = bound if bound is not None and bound.kind_slug == kind.slug else kind.form(formats=kind.formats)
+        if bound is not None and bound.kind_slug == kind.slug:
+            form = bound
+        else:
+            form = kind.form(formats=kind.formats, user=request.user)
         form.kind_slug = kind.slug
         forms.append((kind, form))
     jobs = list(ReportJob.objects.filter(requested_by=request.user)[:10])
@@ -64,7 +67,7 @@ def run_view(request, kind):
     report = get_kind(kind)
     if not request.user.has_role(*report.roles):
         raise PermissionDenied
-    form = report.form(request.POST, formats=report.formats)
+    form = report.form(request.POST, formats=report.formats, user=request.user)
     form.kind_slug = report.slug
     if not form.is_valid():
         return _page(request, bound=form, status=400)
