@@ -119,7 +119,7 @@ class PatientSummary:
             raise Http404
 
     def rows_total(self, params: dict) -> int:
-        return 1
+        return selectors.patient_summary_rows(params["patient"])
 
     def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
         patient = Patient.objects.select_related("primary_clinician").get(pk=params["patient"])

@@ -12,7 +12,7 @@ from kap_clinic.reports.models import ReportJob
 from patients.services import patient_create
 from tests.reports.helpers import pdf_text
 
-from .clinic import at, dosing, plan, room
+from .clinic import at, checked_in, dosing, integration, plan, room
 
 pytestmark = pytest.mark.django_db
 MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
@@ -87,3 +87,33 @@ def test_the_same_report_runs_in_the_request_for_a_narrower_choice(march, client
     assert narrow.status_code == 200 and narrow["Content-Type"] == "application/pdf"
     wide = _run(client, "outcomes", {**MARCH, "format": "pdf"}, "wide")  # five sessions
     assert wide.status_code == 302 and ReportJob.objects.get().rows_total == 5
+
+
+@pytest.fixture
+def course(patient, clinician):
+    """Patient A: three dosing sessions, one integration session, two check-ins: six rows."""
+    treatment = plan(patient, clinician, route="iv", on=date(2026, 3, 1))
+    for day in (2, 5, 9):
+        dosing(treatment, at(date(2026, 3, day)), chair=room("Chair 1"))
+    integration(patient, clinician, at(date(2026, 3, 6), 14))
+    for day in (12, 19):
+        checked_in(patient, at(date(2026, 3, day)), {"phq9": 8})
+
+
+def test_a_treatment_summary_goes_to_the_background_by_the_length_of_the_course(
+    course, patient, client_for, clinician, settings, django_capture_on_commit_callbacks
+):
+    client = client_for(clinician)
+    data = {"patient": patient.mrn, "format": "pdf"}
+    settings.REPORT_BACKGROUND_ROWS = 6
+    at_once = _run(client, "patient_summary", data, "at-once")
+    assert at_once.status_code == 200 and at_once["Content-Type"] == "application/pdf"
+    assert not ReportJob.objects.exists()
+
+    settings.REPORT_BACKGROUND_ROWS = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = _run(client, "patient_summary", data, "queued")
+    job = ReportJob.objects.get()
+    assert queued.status_code == 302 and (job.rows_total, job.status) == (6, ReportJob.Status.DONE)
+    download = client.get(reverse("reports:job_download", args=[job.pk]))
+    assert patient.mrn in pdf_text(b"".join(download.streaming_content))
