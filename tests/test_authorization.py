@@ -184,8 +184,9 @@ MATRIX = {
     "exports:patient_fhir": ("patient_a", "get", CLINICAL_STAFF),
     "exports:my_fhir": (None, "get", PATIENT_ONLY),
     # Reports: clinicians and admins. The treatment summary is for the patient's own clinician and admins; the audit
-    # report for admins (an empty form is refused with the page, 400). A background report's page, progress and file
-    # are for the person who asked (here the admin) and answer 404 to everyone else.
+    # report for admins (an empty form is refused with the page, 400); each kind against each role: REPORT_KINDS. A
+    # background report's page, progress and file are for the person who asked (here the admin), while they may still
+    # produce it, and answer 404 to everyone else.
     "reports:index": (None, "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
     "reports:run": ("report_kind", "post", row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BAD)),
     "reports:patient_summary": ("patient_a", "get", row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK)),
@@ -560,6 +561,39 @@ def test_anonymous_visitors_of_the_back_office_sign_in_first(client, db):
     response = client.get(reverse("admin:index"), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("accounts:login"))
     assert response.status_code == OK
+
+
+# ---- Each kind of report, asked for with its form filled in ---------------------------------------------------------
+
+# The treatment summary (of patient A) for their clinician and admins; the audit report and the operations report for
+# admins; the clinic outcomes for clinicians (their own patients: see tests/reports/test_outcomes_access.py) and admins.
+REPORT_KINDS = {
+    "patient_summary": row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK),
+    "audit": ADMIN_ONLY,
+    "outcomes": CLINICAL_STAFF,
+    "operations": ADMIN_ONLY,
+}
+
+
+def test_every_report_kind_is_in_the_matrix():
+    from kap_clinic.reports.kinds import KINDS
+
+    assert set(REPORT_KINDS) == set(KINDS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("kind", sorted(REPORT_KINDS))
+def test_each_report_kind_answers_each_role_as_the_matrix_says(client, people, patient, kind, role):
+    period = {"start": "2026-03-01", "end": "2026-03-31"}
+    data = {
+        "patient_summary": {"patient": patient.mrn, "format": "pdf"},
+        "audit": {"patient": patient.mrn, **period, "format": "csv"},
+        "outcomes": {**period, "format": "csv"},
+        "operations": {**period, "format": "csv"},
+    }[kind]
+    _sign_in_as(client, people, role)
+    url = reverse("reports:run", kwargs={"kind": kind})
+    _check(client.post(url, data), REPORT_KINDS[kind][role], url)
 
 
 # ---- Exports of one patient's record: another's id answers 404, as a chart does ------------------------------------

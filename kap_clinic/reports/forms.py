@@ -17,8 +17,9 @@ class ReportForm(BoundedInput, forms.Form):
 
     formats: tuple[str, ...] = ("pdf",)
 
-    def __init__(self, *args, formats: tuple[str, ...] | None = None, **kwargs):
+    def __init__(self, *args, formats: tuple[str, ...] | None = None, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user  # who asks: a form may offer them less (a clinician's outcomes cover their own patients)
         formats = formats or self.formats
         self.fields["format"] = forms.ChoiceField(
             label="Format", choices=[(f, FORMATS[f]) for f in formats], initial=formats[0]
@@ -72,7 +73,8 @@ class AuditReportForm(PeriodForm):
 
 
 class OutcomesForm(PeriodForm):
-    """The clinic outcomes report: a period, and optionally one route or one clinician's patients."""
+    """The clinic outcomes report: a period, and optionally one route or one clinician's patients. Admins choose the
+    clinician; a clinician's report always covers their own patients, so they are offered no choice."""
 
     route = forms.ChoiceField(label="Route", required=False, choices=[("", "Every route"), *Route.choices])
     clinician = forms.ModelChoiceField(
@@ -81,6 +83,15 @@ class OutcomesForm(PeriodForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.user is not None and not self.user.has_role(Role.ADMIN):
+            del self.fields["clinician"]
+            return
         self.fields["clinician"].queryset = User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by(
             "last_name", "first_name"
         )
+
+    def params(self) -> dict:
+        params = super().params()
+        if "clinician" not in self.fields:  # a clinician's own patients
+            params["clinician_id"] = self.user.pk
+        return params

@@ -18,11 +18,12 @@ from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.pdf import render_pdf
 from patients.models import Patient
 from patients.selectors import get_patient_for_user
+from sessions.models import Route
 
 from . import forms, selectors
 from .csv_export import write_csv
-from .operations import operations_report
-from .outcomes import clinic_outcomes
+from .operations import operations_report, operations_rows_estimate
+from .outcomes import clinic_outcomes, outcomes_rows_estimate
 from .tables import Table
 
 PAGE_SIZES = ("letter", "a4")
@@ -81,6 +82,18 @@ def _period(params: dict) -> str:
     return "all dates"
 
 
+def _scope(params: dict) -> str:
+    """The period, and the route or clinician a report was narrowed to, as its pages say under the title."""
+    parts = [_period(params)]
+    if params.get("route"):
+        parts.append(dict(Route.choices).get(params["route"], params["route"]))
+    if params.get("clinician_id"):
+        clinician = User.objects.filter(pk=params["clinician_id"]).first()
+        if clinician is not None:
+            parts.append(f"patients of {clinician.get_full_name() or clinician.get_username()}")
+    return ", ".join(parts)
+
+
 def _patient(params: dict) -> Patient | None:
     return Patient.objects.filter(pk=params["patient"]).first() if params.get("patient") else None
 
@@ -106,7 +119,7 @@ class PatientSummary:
             raise Http404
 
     def rows_total(self, params: dict) -> int:
-        return 1
+        return selectors.patient_summary_rows(params["patient"])
 
     def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
         patient = Patient.objects.select_related("primary_clinician").get(pk=params["patient"])
@@ -189,24 +202,38 @@ def _audit_table(rows: list[list]) -> Table:
 class TablesReport:
     """A clinic-wide report made of tables: `build(start=, end=, **filters)` returns an object with `.title` and
     `.tables` (a list of `Table`), printed by `reports/pdf/tables.html` or written as one CSV (each table under its
-    title). Admins only unless said otherwise."""
+    title). `estimate(start=, end=, **filters)` counts, cheaply, the rows the report reads: over the clinic's
+    threshold (REPORT_BACKGROUND_ROWS) the report runs in the background. Admins only unless said otherwise."""
 
     formats = ("pdf", "csv")
 
-    def __init__(self, *, slug: str, title: str, description: str, build, form=forms.PeriodForm, roles=(Role.ADMIN,)):
+    def __init__(
+        self,
+        *,
+        slug: str,
+        title: str,
+        description: str,
+        build,
+        estimate=None,
+        form=forms.PeriodForm,
+        roles=(Role.ADMIN,),
+    ):
         self.slug, self.title, self.description = slug, title, description
-        self.build, self.form, self.roles = build, form, roles
+        self.build, self.estimate, self.form, self.roles = build, estimate, form, roles
 
     def check(self, user: User, params: dict) -> None:
         if not user.has_role(*self.roles):
             raise Http404
 
+    def _arguments(self, params: dict) -> dict:
+        filters = {key: value for key, value in params.items() if key not in ("format", "start", "end")}
+        return {"start": _date(params.get("start")), "end": _date(params.get("end")), **filters}
+
     def rows_total(self, params: dict) -> int:
-        return 0  # computed by the report itself, in one pass: it runs in the request unless a job is asked for
+        return 0 if self.estimate is None else self.estimate(**self._arguments(params))
 
     def _report(self, params: dict):
-        filters = {key: value for key, value in params.items() if key not in ("format", "start", "end")}
-        return self.build(start=_date(params.get("start")), end=_date(params.get("end")), **filters)
+        return self.build(**self._arguments(params))
 
     def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
         report = self._report(params)
@@ -215,8 +242,18 @@ class TablesReport:
         if format == "csv":
             text = "".join(_tables_csv(report.tables))
             return Output(text.encode("utf-8"), "text/csv; charset=utf-8", f"{stem}.csv")
-        context = {"report_title": report.title, "period": _period(params), "report": report}
+        context = {"report_title": report.title, "period": _scope(params), "report": report}
         return Output(render_document("reports/pdf/tables.html", context), "application/pdf", f"{stem}.pdf")
+
+
+class ClinicOutcomesReport(TablesReport):
+    """The clinic outcomes: admins for the whole clinic (or the clinician they choose), clinicians for their own
+    patients only (the report's clinician filter set to them)."""
+
+    def check(self, user: User, params: dict) -> None:
+        super().check(user, params)
+        if not user.has_role(Role.ADMIN) and params.get("clinician_id") != user.pk:
+            raise Http404
 
 
 def _tables_csv(tables: list[Table]):
@@ -238,14 +275,16 @@ KINDS: dict[str, object] = {
     for kind in (
         PatientSummary(),
         AuditReport(),
-        TablesReport(
+        ClinicOutcomesReport(
             slug="outcomes",
             title="Clinic outcomes",
             description="Enrollments, sessions per route, response and remission with their denominators, time to "
             "response, relapse warnings and boosters, adverse events, no-shows and cancellations, PHQ-9 and GAD-7 "
-            "before and after induction.",
+            "before and after induction. A clinician's report covers their own patients.",
             build=clinic_outcomes,
+            estimate=outcomes_rows_estimate,
             form=forms.OutcomesForm,
+            roles=(Role.ADMIN, Role.CLINICIAN),
         ),
         TablesReport(
             slug="operations",
@@ -253,6 +292,7 @@ KINDS: dict[str, object] = {
             description="Room and clinician use per week, sessions per route, reminders sent and failed, "
             "confirmations, and authorizations ending, nearly used up or booked beyond.",
             build=operations_report,
+            estimate=operations_rows_estimate,
         ),
     )
 }

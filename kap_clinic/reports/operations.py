@@ -10,7 +10,9 @@ Definitions:
 - *Confirmations*: of the dosing sessions booked to start in the period (not cancelled), those the patient confirmed
   for that start.
 - *Authorizations* (approved): ending within the period or the warning window after it; with their units nearly used
-  (the warning percentage or more); and with dosing sessions booked after their last day or beyond their units.
+  (the warning percentage or more); and with dosing sessions booked after their last day or beyond their units left,
+  counted as billing counts them (only sessions billing one of the authorization's codes, in its units: J0013 by the
+  milligram, G2082/G2083 by the dose).
 
 Rows are counted by the database or streamed as plain tuples; no session is loaded as an object.
 """
@@ -22,13 +24,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from aftercare.models import IntegrationSession
+from billing.coverage import billed_codes, session_units, units_sessions
 from billing.models import PriorAuthorization
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.notifications.models import Channel, Reminder, SessionConfirmation
+from kap_clinic.rules.billing_codes import covers
 from sessions.models import ClinicClosure, ClinicHours, ClinicianHours, DosingSession, Room, Route
 
 from .figures import Period, Rate, Report, Table
@@ -213,7 +217,7 @@ def _authorizations(period: Period) -> tuple[list[dict], list[dict], list[dict]]
     percent = settings.AUTHORIZATION_WARN_UNITS_PERCENT
     approved = PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED)
     fields = ("pk", "payer__name", "reference", "patient_id", "starts_on", "ends_on")
-    fields += ("units_authorized", "units_used")
+    fields += ("units_authorized", "units_used", "codes")
 
     def row(values) -> dict:
         return dict(zip(fields, values, strict=True))
@@ -230,24 +234,48 @@ def _authorizations(period: Period) -> tuple[list[dict], list[dict], list[dict]]
         .order_by("ends_on", "pk")
         .values_list(*fields)
     ]
+    beyond = _booked_beyond(approved.exclude(ends_on__isnull=True).order_by("ends_on", "pk"), fields)
+    return expiring, nearly_used, beyond
+
+
+def _booked_beyond(authorizations: QuerySet[PriorAuthorization], fields: tuple[str, ...]) -> list[dict]:
+    """The approved authorizations with sessions booked after their last day, or with more units booked within their
+    dates than they have left: sessions and units counted as billing counts them (`billing.coverage`: a session
+    counts under an authorization when it bills one of its codes, in that code's units: J0013 in milligrams of the
+    dose planned, G2082 or G2083 by that dose). Three queries however many authorizations: the authorizations, the
+    sessions booked for their patients, and those sessions' top-up doses."""
+    listed = [dict(zip(fields, values, strict=True)) for values in authorizations.values_list(*fields)]
+    if not listed:
+        return []
+    booked: dict[int, list[DosingSession]] = defaultdict(list)
+    sessions = DosingSession.objects.filter(
+        patient_id__in=authorizations.values("patient_id"), status=DosingSession.Status.SCHEDULED
+    ).order_by("starts_at", "pk")
+    for session in units_sessions(sessions):
+        booked[session.patient_id].append(session)
     beyond = []
-    for values in approved.exclude(ends_on__isnull=True).order_by("ends_on", "pk").values_list(*fields).iterator():
-        authorization = row(values)
-        booked = DosingSession.objects.filter(
-            patient_id=authorization["patient_id"], status=DosingSession.Status.SCHEDULED
-        )
-        after_end = booked.filter(starts_at__gte=_day_start(authorization["ends_on"] + timedelta(days=1))).count()
+    for authorization in listed:
+        codes = authorization["codes"]
+        mine = [s for s in booked[authorization["patient_id"]] if covers(codes, billed_codes(s))]
+        end_next = _day_start(authorization["ends_on"] + timedelta(days=1))
+        after_end = sum(1 for s in mine if s.starts_at >= end_next)
         over_units = 0
         if authorization["units_authorized"] is not None and authorization["starts_on"] is not None:
-            within = booked.filter(
-                starts_at__gte=_day_start(authorization["starts_on"]),
-                starts_at__lt=_day_start(authorization["ends_on"] + timedelta(days=1)),
-            ).count()
+            start = _day_start(authorization["starts_on"])
+            within = sum(session_units(codes, s) for s in mine if start <= s.starts_at < end_next)
             left = max(authorization["units_authorized"] - authorization["units_used"], 0)
             over_units = max(within - left, 0)
         if after_end or over_units:
             beyond.append({**authorization, "after_end": after_end, "over_units": over_units})
-    return expiring, nearly_used, beyond
+    return beyond
+
+
+def operations_rows_estimate(*, start: date, end: date) -> int:
+    """How big the report is, cheaply (two counts): the dosing sessions in the period (utilisation, routes,
+    confirmations) and the approved authorizations (each checked against the sessions booked)."""
+    period = Period(start, end)
+    sessions = DosingSession.objects.filter(starts_at__gte=period.starts_at, starts_at__lt=period.ends_before)
+    return sessions.count() + PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED).count()
 
 
 def operations_report(*, start: date, end: date) -> OperationsReport:
@@ -301,6 +329,8 @@ def _tables(report: OperationsReport) -> list[Table]:
         Table("Authorizations nearly used up", authorization_headers,
               [_authorization_cells(a) for a in report.nearly_used]),
         Table("Sessions booked beyond an authorization",
-              [*authorization_headers, "Booked after the last day", "Booked beyond the units"],
-              [[*_authorization_cells(a), a["after_end"], a["over_units"]] for a in report.booked_beyond]),
+              [*authorization_headers, "Sessions booked after the last day", "Units booked beyond those left"],
+              [[*_authorization_cells(a), a["after_end"], a["over_units"]] for a in report.booked_beyond],
+              note="Sessions that bill one of the authorization's codes, in the payer's units: J0013 in milligrams "
+                   "of the dose planned, G2082 up to 56 mg and G2083 over it, one a visit for the others."),
     ]  # fmt: skip

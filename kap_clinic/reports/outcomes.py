@@ -148,6 +148,12 @@ def _distribution_counts(
     return {"before": {name: before[name] for name in names}, "after": {name: after[name] for name in names}}
 
 
+def outcomes_rows_estimate(*, start: date, end: date, route: str | None = None, clinician_id: int | None = None) -> int:
+    """How big the report is, cheaply (one count): the dosing sessions in the period it reads, for the route or
+    clinician asked for. Each of them brings the patient's scores and events, so the report's work grows with it."""
+    return _sessions(Period(start, end), route, clinician_id).count()
+
+
 def clinic_outcomes(*, start: date, end: date, route: str | None = None, clinician_id: int | None = None):
     period = Period(start, end)
     sessions = _sessions(period, route, clinician_id)

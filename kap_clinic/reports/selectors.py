@@ -103,6 +103,16 @@ def patient_sessions(patient: Patient) -> QuerySet[DosingSession]:
     )
 
 
+def patient_summary_rows(patient_id: int) -> int:
+    """How long the treatment summary is, cheaply (three counts): its dosing sessions (each with its vitals, scores
+    and REMS form), integration sessions and check-ins."""
+    return (
+        DosingSession.objects.filter(patient_id=patient_id).count()
+        + IntegrationSession.objects.filter(patient_id=patient_id).count()
+        + CheckIn.objects.filter(patient_id=patient_id).count()
+    )
+
+
 def patient_summary(patient: Patient) -> dict:
     """Everything the treatment summary prints, for this patient only."""
     screenings = list(

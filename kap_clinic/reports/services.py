@@ -35,12 +35,22 @@ def job_path(job: ReportJob) -> Path | None:
     return reports_folder() / job.file_name if job.file_name else None
 
 
+def job_file(job: ReportJob, *, now: datetime | None = None) -> Path | None:
+    """The finished job's file, while it is kept: none once the job has expired, even before the sweep deletes it."""
+    now = now or timezone.now()
+    path = job_path(job)
+    if job.status != Status.DONE or job.expires_at <= now or path is None or not path.is_file():
+        return None
+    return path
+
+
 def keep_for() -> timedelta:
     return timedelta(hours=getattr(settings, "REPORT_KEEP_HOURS", 24))
 
 
-def report_job_request(*, user: User, kind: str, params: dict, key: str) -> ReportJob:
-    """The background job producing this report for this user; the same key gives the same job once only."""
+def report_job_request(*, user: User, kind: str, params: dict, key: str, rows_total: int | None = None) -> ReportJob:
+    """The background job producing this report for this user; the same key gives the same job once only.
+    `rows_total`: the report's size when the caller has just counted it (counted here otherwise)."""
     report = get_kind(kind)
     job, created = ReportJob.objects.get_or_create(
         idempotency_key=f"{user.pk}:{key}"[:80],
@@ -48,7 +58,7 @@ def report_job_request(*, user: User, kind: str, params: dict, key: str) -> Repo
             "requested_by": user,
             "kind": kind,
             "parameters": params,
-            "rows_total": report.rows_total(params),
+            "rows_total": report.rows_total(params) if rows_total is None else rows_total,
             "expires_at": timezone.now() + keep_for(),
         },
     )

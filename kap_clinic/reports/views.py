@@ -38,7 +38,10 @@ def _download(output: Output, *, inline: bool = False) -> HttpResponse:
 def _page(request, *, bound=None, status=200):
     forms = []
     for kind in kinds_for(request.user):
-        form = bound if bound is not None and bound.kind_slug == kind.slug else kind.form(formats=kind.formats)
+        if bound is not None and bound.kind_slug == kind.slug:
+            form = bound
+        else:
+            form = kind.form(formats=kind.formats, user=request.user)
         form.kind_slug = kind.slug
         forms.append((kind, form))
     jobs = list(ReportJob.objects.filter(requested_by=request.user)[:10])
@@ -64,15 +67,18 @@ def run_view(request, kind):
     report = get_kind(kind)
     if not request.user.has_role(*report.roles):
         raise PermissionDenied
-    form = report.form(request.POST, formats=report.formats)
+    form = report.form(request.POST, formats=report.formats, user=request.user)
     form.kind_slug = report.slug
     if not form.is_valid():
         return _page(request, bound=form, status=400)
     params = form.params()
     report.check(request.user, params)
-    if report.rows_total(params) > settings.REPORT_BACKGROUND_ROWS:
+    rows = report.rows_total(params)  # a cheap count of the rows the report reads: over the threshold, a job
+    if rows > settings.REPORT_BACKGROUND_ROWS:
         key = request.POST.get("request_id", "")[:40] or uuid.uuid4().hex
-        job = services.report_job_request(user=request.user, kind=report.slug, params=params, key=f"{kind}:{key}")
+        job = services.report_job_request(
+            user=request.user, kind=report.slug, params=params, key=f"{kind}:{key}", rows_total=rows
+        )
         return redirect("reports:job", pk=job.pk)
     output = report.render(params, params["format"])
     _record_patient_read(params)
@@ -99,8 +105,15 @@ def patient_summary_page_view(request, pk):
 
 
 def _own_job(request, pk) -> ReportJob:
-    # Another person's job answers as if it did not exist.
-    return get_object_or_404(ReportJob, pk=pk, requested_by=request.user)
+    """The job if the person asked for it and may still have it: another person's job answers as if it did not
+    exist, and so does one whose report the person may no longer produce (their role changed, or the patient it
+    names is no longer theirs)."""
+    job = get_object_or_404(ReportJob, pk=pk, requested_by=request.user)
+    report = get_kind(job.kind)
+    if not request.user.has_role(*report.roles):
+        raise Http404
+    report.check(request.user, job.parameters)
+    return job
 
 
 @role_required(*REPORT_ROLES)
@@ -117,8 +130,8 @@ def job_progress_view(request, pk):
 @role_required(*REPORT_ROLES)
 def job_download_view(request, pk):
     job = _own_job(request, pk)
-    path = services.job_path(job)
-    if job.status != ReportJob.Status.DONE or path is None or not path.is_file():
+    path = services.job_file(job)
+    if path is None:
         raise Http404
     _record_patient_read(job.parameters)
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.download_name, content_type=job.content_type)

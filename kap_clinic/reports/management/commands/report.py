@@ -1,5 +1,6 @@
-"""`manage.py report KIND [--patient MRN] [--user USERNAME] [--from DATE] [--to DATE] [--format pdf|csv|fhir]
---output PATH`: a report written to a file, for admins who schedule reports."""
+"""`manage.py report KIND [--patient MRN] [--user USERNAME] [--from DATE] [--to DATE] [--route ROUTE]
+[--clinician USERNAME] [--format pdf|csv|fhir] --output PATH`: a report written to a file, for admins who schedule
+reports. `--route` and `--clinician` narrow the clinic outcomes as the reports page's filters do."""
 
 import importlib
 from datetime import date
@@ -8,10 +9,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view
 from patients.models import Patient
+from sessions.models import Route
 
-from ...kinds import KINDS
+from ...kinds import KINDS, TablesReport
 
 
 def _date(text: str | None, option: str) -> str | None:
@@ -32,10 +35,14 @@ class Command(BaseCommand):
         parser.add_argument("--user", metavar="USERNAME", help="The user (audit report)")
         parser.add_argument("--from", dest="start", metavar="DATE", help="First day (YYYY-MM-DD)")
         parser.add_argument("--to", dest="end", metavar="DATE", help="Last day (YYYY-MM-DD)")
+        parser.add_argument("--route", choices=Route.values, help="One route's sessions (clinic outcomes)")
+        parser.add_argument(
+            "--clinician", metavar="USERNAME", help="One clinician's patients and sessions (clinic outcomes)"
+        )
         parser.add_argument("--format", choices=("pdf", "csv", "fhir"), default="pdf")
         parser.add_argument("--output", required=True, metavar="PATH", help="The file to write")
 
-    def handle(self, *args, kind, patient, user, start, end, format, output, **options):
+    def handle(self, *args, kind, patient, user, start, end, route, clinician, format, output, **options):
         params: dict = {"format": format}
         patient_row = None
         if patient:
@@ -51,6 +58,15 @@ class Command(BaseCommand):
         for name, text, option in (("start", start, "--from"), ("end", end, "--to")):
             if value := _date(text, option):
                 params[name] = value
+        if (route or clinician) and kind != "outcomes":
+            raise CommandError("--route and --clinician narrow the clinic outcomes report only.")
+        if route:
+            params["route"] = route
+        if clinician:
+            found = User.objects.filter(username=clinician, role=Role.CLINICIAN).first()
+            if found is None:
+                raise CommandError(f"No clinician is called {clinician!r}.")
+            params["clinician_id"] = found.pk
         if format == "fhir":
             content = self._fhir(patient_row)
         else:
@@ -71,6 +87,13 @@ class Command(BaseCommand):
             raise CommandError("The treatment summary needs --patient MRN.")
         if report.slug == "audit" and "patient" not in params and "user" not in params:
             raise CommandError("The audit report needs --patient MRN or --user USERNAME.")
+        if isinstance(report, TablesReport):
+            if "start" not in params or "end" not in params:
+                raise CommandError(f"The {report.title.lower()} report needs --from and --to.")
+            if "patient" in params or "user" in params:
+                raise CommandError(f"The {report.title.lower()} report covers the clinic: no --patient or --user.")
+            if params["end"] < params["start"]:
+                raise CommandError("--to is before --from.")
         return report.render(params, format).read()
 
     def _fhir(self, patient) -> bytes:
