@@ -3,7 +3,6 @@ its packet, and the staff work list (send, follow up, renew)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.paging import page_of
 
 from . import access, coverage
 from .coverage_forms import AssembleForm, PolicyForm, SelfPayForm, WorkDoneForm
@@ -18,6 +18,8 @@ from .coverage_selectors import work_items_visible_to
 from .preauth import lifecycle
 from .preauth.assemble import preauth_request_assemble
 from .preauth.packet import request_packet_pdf
+
+WORK_ITEMS_PER_PAGE = 50
 
 
 def _coverage_page(request, patient, *, policy_form=None, self_pay_form=None, status=200):
@@ -129,8 +131,7 @@ def authorization_packet_view(request, pk):
 def preauth_work_view(request):
     """Open work on pre-authorizations: packets to send by fax or portal, follow-ups, renewals."""
     items = work_items_visible_to(request.user).filter(done_at__isnull=True).order_by("created_at", "pk")
-    page = Paginator(items, 50).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    page = page_of(request, items, WORK_ITEMS_PER_PAGE)
     record_reads(rows=[item.authorization for item in page.object_list])
     ctx = {"page": page, "can_work": access.can_work(request), "form": WorkDoneForm()}
     return render(request, "billing/preauth_work.html", ctx)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.paging import page_of
 
 from . import access
 from .ledger import estimate, invoices, selectors, sliding_scale
@@ -27,6 +28,8 @@ from .ledger.forms import (
 )
 from .ledger.superbill import period_superbill, render_superbill, superbill_pdf
 
+PATIENT_ROWS_PER_PAGE = 25  # a patient's charges, and their invoices, per page
+
 
 @access.staff_page
 def fee_schedule_view(request):
@@ -35,9 +38,12 @@ def fee_schedule_view(request):
 
 def _patient_page(request, patient, *, status=200, **forms):
     record_chart_view(obj=patient)
+    billing = selectors.patient_billing(patient)
     ctx = {
         "patient": patient,
-        **selectors.patient_billing(patient),
+        **billing,
+        "charges": page_of(request, billing["charges"], PATIENT_ROWS_PER_PAGE, param="charges_page"),
+        "invoices": page_of(request, billing["invoices"], PATIENT_ROWS_PER_PAGE, param="invoices_page"),
         "can_work": access.can_work(request),
         "sliding_form": forms.get("sliding_form") or SlidingScaleForm(),
         "estimate_form": forms.get("estimate_form") or EstimateForm(patient=patient),
@@ -250,8 +256,9 @@ def estimate_detail_view(request, pk):
 @access.portal_page
 def portal_billing_view(request):
     patient = access.portal_patient(request)
-    ctx = {"patient": patient, **selectors.portal_billing(patient)}
-    record_reads(rows=[patient, *ctx["invoices"], *ctx["estimates"]])
+    billing = selectors.portal_billing(patient)
+    ctx = {"patient": patient, **billing, "invoices": page_of(request, billing["invoices"], PATIENT_ROWS_PER_PAGE)}
+    record_reads(rows=[patient, *ctx["invoices"].object_list, *ctx["estimates"]])
     return render(request, "billing/ledger/portal_billing.html", ctx)
 
 

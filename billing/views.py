@@ -1,12 +1,12 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.paging import page_of
 
 from . import access, services
 from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
@@ -14,10 +14,14 @@ from .models import Payer
 from .preauth.lifecycle import preauth_appeal
 from .selectors import authorization_list, authorizations_visible_to
 
+AUTHORIZATIONS_PER_PAGE = 50
+PAYERS_PER_PAGE = 50
+
 
 @access.staff_page
 def payer_list_view(request):
-    return render(request, "billing/payer_list.html", {"payers": Payer.objects.all()})
+    page = page_of(request, Payer.objects.order_by("name", "pk"), PAYERS_PER_PAGE)
+    return render(request, "billing/payer_list.html", {"payers": page.object_list, "page": page})
 
 
 @access.staff_page
@@ -28,12 +32,9 @@ def authorization_list_view(request):
     if form.is_valid():
         status, ending_soon = form.cleaned_data["status"], form.cleaned_data["ending_soon"]
     qs = authorization_list(request.user, status=status, ending_soon=ending_soon, today=today)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)  # read once: recorded as read, then shown
+    page = page_of(request, qs, AUTHORIZATIONS_PER_PAGE)  # read once: recorded as read, then shown
     record_reads(rows=page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    ctx = {"page": page, "form": form, "query": query.urlencode(), "today": today, "can_work": access.can_work(request)}
+    ctx = {"page": page, "form": form, "today": today, "can_work": access.can_work(request)}
     return render(request, "billing/authorization_list.html", ctx)
 
 

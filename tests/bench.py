@@ -367,6 +367,7 @@ def session_cookie(username: str) -> str:
 
 def prepare() -> dict:
     """Signed-in cookies per role and the pages to load, with the records they show."""
+    from django.urls import reverse
     from django.utils import timezone
 
     from patients.models import Patient
@@ -391,6 +392,8 @@ def prepare() -> dict:
         ("reminders list", "intake", "/reminders/"),
         ("audit log", "admin", "/audit/"),
         ("audit log by patient", "admin", f"/audit/?patient={chart.mrn}"),
+        ("patient billing", "intake", reverse("billing:patient_billing", kwargs={"patient_pk": chart.pk})),
+        ("pre-authorization work", "intake", reverse("billing:preauth_work")),
     ]
     return {
         "cookies": {role: session_cookie(role) for role in ("clinician", "intake", "admin", "patient")},

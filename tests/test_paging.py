@@ -36,3 +36,14 @@ def test_two_querysets_page_as_one_list(users):
     pages = CappedPaginator(rows, 4)
     names = [u.username for n in pages.page_range for u in pages.page(n).object_list]
     assert names == ["u00", "u01", "u02", "u03", "u04", "u11", "u10", "u09", "u08", "u07", "u06", "u05"]
+
+
+def test_a_page_of_a_list_keeps_the_filters_and_the_other_lists_page_in_its_links(users, rf):
+    from kap_clinic.kernel.paging import page_of
+
+    request = rf.get("/", {"status": "open", "invoices_page": "2", "charges_page": "2"})
+    page = page_of(request, users, 5, param="charges_page")
+    assert [u.username for u in page.object_list] == ["u05", "u06", "u07", "u08", "u09"]
+    html = render_to_string("_pagination.html", {"page": page})
+    assert "?status=open&amp;invoices_page=2&charges_page=3" in html
+    assert "?status=open&amp;invoices_page=2&charges_page=1" in html

@@ -1,11 +1,14 @@
 """Every page that lists things costs the same number of queries with 10 rows as with 1,000.
 
 One clinic is grown in bulk (patients, their sessions on one day and across years, reminders, check-ins, alerts,
-authorizations, audit entries) from 10 rows of each to 1,000, and each listing page of the authorization matrix is
-asked for before and after: the second answer may not take more queries than the first.
+authorizations and the work on them, audit entries, Spravato sessions owing a REMS form, controlled-substance lots
+and a lot's ledger, staff, payers, and the patient's policies, charges, invoices and estimates) from 10 rows of each
+to 1,000, and each listing page of the authorization matrix is asked for before and after: the second answer may not
+take more queries than the first.
 """
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
@@ -14,12 +17,29 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftercare.models import CheckIn
-from billing.models import Payer, PriorAuthorization
+from billing.models import (
+    Charge,
+    GoodFaithEstimate,
+    InsurancePolicy,
+    Invoice,
+    Payer,
+    PreauthWorkItem,
+    PriorAuthorization,
+)
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.notifications.models import Reminder, ReminderRule, StaffAlert
 from patients.models import Patient
-from sessions.models import DosingSession, Enrollment, Room, TreatmentPlan
+from sessions.models import (
+    ControlledProduct,
+    CSLogEntry,
+    DosingSession,
+    Enrollment,
+    ProductLot,
+    Protocol,
+    Room,
+    TreatmentPlan,
+)
 from tests.sessions.test_portal import book_plan
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +59,31 @@ class Clinic:
         self.last = plan.sessions.order_by("-starts_at").first()
         self.payer = Payer.objects.create(name="Bulk Health", payer_code="BULK1")
         self.session_rule = ReminderRule.objects.filter(event="dosing_session").first()
+        self.spravato = Protocol.objects.get(route="intranasal")
+        self.product = ControlledProduct.objects.create(name="Ketamine", strength="ketamine HCl 50 mg/mL")
+        self.lot = self._lots(["BULK-LOT"])[0]
+
+    def _lots(self, numbers: list[str]) -> list[ProductLot]:
+        lots = ProductLot.objects.bulk_create(
+            ProductLot(
+                product=self.product,
+                lot_number=number,
+                expires_on=self.day + timedelta(days=365),
+                received_mg=Decimal("100000"),
+                received_at=self.now - timedelta(days=400),
+                received_by=self.clinician,
+            )
+            for number in numbers
+        )
+        CSLogEntry.objects.bulk_create(
+            CSLogEntry(lot=lot, kind="received", amount_mg=lot.received_mg, at=lot.received_at, by=self.clinician)
+            for lot in lots
+        )
+        return lots
 
     def grow_to(self, n: int) -> None:
         first, self.rows = self.rows, n
+        today = timezone.localdate()
         indexes = range(first, n)
         tz = timezone.get_current_timezone()
         patients = Patient.objects.bulk_create(
@@ -112,7 +154,85 @@ class Clinic:
             )
             for i in indexes
         ]
-        DosingSession.objects.bulk_create(day_sessions + series)
+        # A Spravato session each, treated in the last weeks, its REMS form not yet submitted (some overdue).
+        rems_sessions = [
+            DosingSession(
+                plan=plan,
+                patient=p,
+                protocol=self.spravato,
+                sequence=2,
+                phase="induction",
+                planned_dose=Decimal("56"),
+                room=room,
+                clinician=clinician,
+                starts_at=datetime.combine(self.day - timedelta(days=DAY_AHEAD + 1 + i % 20), time(10), tz),
+                ends_at=datetime.combine(self.day - timedelta(days=DAY_AHEAD + 1 + i % 20), time(12), tz),
+                dose_window_ends_at=datetime.combine(self.day - timedelta(days=DAY_AHEAD + 1 + i % 20), time(12), tz),
+                status=DosingSession.Status.COMPLETED,
+            )
+            for i, p, plan, room, clinician in zip(indexes, patients, plans, rooms, clinicians, strict=True)
+        ]
+        DosingSession.objects.bulk_create(day_sessions + series + rems_sessions)
+        # Controlled substances: a lot each, and a draw for each day session on the one lot whose ledger is read.
+        self._lots([f"BULK-{i}" for i in indexes])
+        CSLogEntry.objects.bulk_create(
+            CSLogEntry(lot=self.lot, kind="drawn", amount_mg=Decimal("1"), session=s, at=self.now, by=self.clinician)
+            for s in day_sessions
+        )
+        Payer.objects.bulk_create(Payer(name=f"Bulk payer {i}", payer_code=f"BP{i}") for i in indexes)
+        # The patient's account: a charge for each session of the series, every other one on an invoice of its own.
+        invoices = Invoice.objects.bulk_create(
+            Invoice(
+                patient=self.patient,
+                number=f"BQ{i:06}",
+                issued_on=self.day,
+                total_charged=Decimal("200.00"),
+                balance=Decimal("200.00"),
+                created_by=self.clinician,
+            )
+            for i in indexes
+        )
+        Charge.objects.bulk_create(
+            Charge(
+                patient=self.patient,
+                session=session,
+                code="96365",
+                description="IV infusion, first hour",
+                service_date=self.day,
+                units=1,
+                unit_price=Decimal("200.00"),
+                list_amount=Decimal("200.00"),
+                amount=Decimal("200.00"),
+                invoice=invoice if i % 2 else None,
+            )
+            for i, session, invoice in zip(indexes, series, invoices, strict=True)
+        )
+        InsurancePolicy.objects.bulk_create(
+            InsurancePolicy(
+                patient=self.patient,
+                payer=self.payer,
+                member_id=f"M{i}",
+                subscriber_name="Ada Quill",
+                effective_from=today - timedelta(days=1000 + i),
+                effective_to=today - timedelta(days=1 + i),
+                is_active=False,
+            )
+            for i in indexes
+        )
+        # A few good-faith estimates for the plan (one per grow), each compared with what was billed.
+        GoodFaithEstimate.objects.bulk_create(
+            GoodFaithEstimate(
+                patient=self.patient,
+                plan=self.plan,
+                total=Decimal("900.00"),
+                scheduled_on=today,
+                first_service_on=today,
+                due_by=today + timedelta(days=3),
+                given_at=self.now,
+                given_by=self.clinician,
+            )
+            for _ in range(1 if first == 0 else 3)
+        )
         Reminder.objects.bulk_create(
             Reminder(
                 session=last,
@@ -148,8 +268,7 @@ class Clinic:
             )
             for i, p in zip(indexes, patients, strict=True)
         )
-        today = timezone.localdate()
-        PriorAuthorization.objects.bulk_create(
+        authorizations = PriorAuthorization.objects.bulk_create(
             PriorAuthorization(
                 patient=self.patient if i % 2 else p,
                 payer=self.payer,
@@ -161,6 +280,10 @@ class Clinic:
                 status=PriorAuthorization.Status.APPROVED,
             )
             for i, p in zip(indexes, patients, strict=True)
+        )
+        PreauthWorkItem.objects.bulk_create(
+            PreauthWorkItem(authorization=a, kind="follow_up", key=f"bulk-{i}", summary="Follow up with the payer.")
+            for i, a in zip(indexes, authorizations, strict=True)
         )
         patient_type = ContentType.objects.get_for_model(Patient)
         LogEntry.objects.bulk_create(
@@ -203,6 +326,27 @@ PAGES = {
     "REMS forms pending": ("clinician", "sessions:rems_pending", None, ""),
     "authorizations": ("front_desk", "billing:authorization_list", None, ""),
     "patient's authorizations": ("front_desk", "billing:patient_authorizations", "patient_fk", ""),
+    "staff": ("admin_user", "accounts:staff_list", None, ""),
+    "work list: open risk alerts": ("clinician", "homes:work_list", "risk-alerts", ""),
+    "work list: sign-off": ("clinician", "homes:work_list", "sign-off", ""),
+    "work list: in progress": ("front_desk", "homes:work_list", "in-progress", ""),
+    "work list: my patients": ("clinician", "homes:work_list", "my-patients", ""),
+    "work list: unassigned": ("clinician", "homes:work_list", "unassigned", ""),
+    "work list: overdue check-ins": ("clinician", "homes:work_list", "overdue-checkins", ""),
+    "work list: new referrals": ("front_desk", "homes:work_list", "new-referrals", ""),
+    "controlled-substance lots": ("clinician", "sessions:cs_lot_list", None, ""),
+    "a lot's ledger": ("clinician", "sessions:cs_lot_log", "lot", ""),
+    "payers": ("front_desk", "billing:payer_list", None, ""),
+    "pre-authorization work": ("front_desk", "billing:preauth_work", None, ""),
+    "patient's coverage": ("front_desk", "billing:patient_coverage", "patient_fk", ""),
+    "patient's billing": ("front_desk", "billing:patient_billing", "patient_fk", ""),
+    "patient's billing, later pages": (
+        "front_desk",
+        "billing:patient_billing",
+        "patient_fk",
+        "charges_page=2&invoices_page=2",
+    ),
+    "portal billing": ("patient_user", "billing:portal_billing", None, ""),
 }
 
 
@@ -212,7 +356,8 @@ def _url(clinic: Clinic, name: str, kwargs: str | None, query: str) -> str:
         "patient": {"pk": clinic.patient.pk},
         "patient_fk": {"patient_pk": clinic.patient.pk},
         "plan": {"pk": clinic.plan.pk},
-    }[kwargs]
+        "lot": {"pk": clinic.lot.pk},
+    }.get(kwargs, {"kind": kwargs})
     url = reverse(name, kwargs=args)
     if query:
         url += "?" + query.format(day=clinic.day.isoformat(), mrn=clinic.patient.mrn)

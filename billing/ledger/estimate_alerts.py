@@ -22,6 +22,17 @@ def plan_billed(plan_id: int) -> Decimal:
     return Decimal(billed["total"] or ZERO).quantize(Decimal("0.01"))
 
 
+def plans_billed(plan_ids) -> dict[int, Decimal]:
+    """`plan_billed` for several plans in one aggregate query (a plan with nothing billed is not in it)."""
+    rows = (
+        Charge.objects.filter(session__plan_id__in=plan_ids, kind=Charge.Kind.SERVICE)
+        .values("session__plan_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["session__plan_id"]: Decimal(row["total"] or ZERO).quantize(Decimal("0.01")) for row in rows}
+
+
 def estimate_alerts_raise(plan_id: int) -> list[StaffAlert]:
     """Alert the front office for each estimate of the plan that billed charges now exceed by $400 or more."""
     estimates = list(GoodFaithEstimate.objects.filter(plan_id=plan_id).select_related("plan__protocol"))

@@ -6,11 +6,13 @@ from django.http import Http404
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
+from kap_clinic.rules import good_faith_estimate as gfe
 from patients.models import Patient
 from patients.selectors import visible_through
 
 from ..ledger_models import Charge, GoodFaithEstimate, Invoice, SlidingScaleAssessment
-from .estimate import estimate_billed, estimate_exceeded, estimate_given_late, estimates_owed
+from .estimate import ZERO, estimate_given_late, estimates_owed
+from .estimate_alerts import plans_billed
 from .invoices import patient_balance
 from .sliding_scale import current_assessment
 
@@ -46,27 +48,31 @@ def get_estimate_for_user(user: User, pk: int) -> GoodFaithEstimate:
 
 
 def estimate_rows(estimates) -> list[dict]:
-    return [
-        {
-            "estimate": e,
-            "billed": estimate_billed(e),
-            "exceeded": estimate_exceeded(e),
-            "late": estimate_given_late(e),
-        }
-        for e in estimates
-    ]
+    """Each estimate with what was billed for its plan (one aggregate for all), whether that exceeds it, and whether
+    it was given late."""
+    billed = plans_billed({e.plan_id for e in estimates}) if estimates else {}
+    rows = []
+    for e in estimates:
+        plan_billed = billed.get(e.plan_id, ZERO)
+        rows.append(
+            {
+                "estimate": e,
+                "billed": plan_billed,
+                "exceeded": gfe.exceeds_estimate(billed=plan_billed, estimated=e.total),
+                "late": estimate_given_late(e),
+            }
+        )
+    return rows
 
 
 def patient_billing(patient: Patient) -> dict:
-    """Everything on a patient's billing page."""
+    """Everything on a patient's billing page; its charges and invoices as querysets, newest first, for paging."""
     estimates = list(GoodFaithEstimate.objects.filter(patient=patient).select_related("plan__protocol"))
     rows = estimate_rows(estimates)
     return {
         "balance": patient_balance(patient.pk),
-        "charges": list(
-            Charge.objects.filter(patient=patient).select_related("invoice").order_by("-service_date", "-pk")
-        ),
-        "invoices": list(Invoice.objects.filter(patient=patient)),
+        "charges": Charge.objects.filter(patient=patient).select_related("invoice").order_by("-service_date", "-pk"),
+        "invoices": Invoice.objects.filter(patient=patient).order_by("-issued_on", "-pk"),
         "assessment": current_assessment(patient.pk),
         "assessments": list(SlidingScaleAssessment.objects.filter(patient=patient).select_related("verified_by")),
         "estimates": rows,
@@ -76,8 +82,11 @@ def patient_billing(patient: Patient) -> dict:
 
 
 def portal_billing(patient: Patient) -> dict:
+    """The patient's own account page; its invoices as a queryset, newest first, for paging."""
     return {
         "balance": patient_balance(patient.pk),
-        "invoices": list(Invoice.objects.filter(patient=patient).exclude(status=Invoice.Status.VOID)),
+        "invoices": Invoice.objects.filter(patient=patient)
+        .exclude(status=Invoice.Status.VOID)
+        .order_by("-issued_on", "-pk"),
         "estimates": list(GoodFaithEstimate.objects.filter(patient=patient).select_related("plan__protocol")),
     }

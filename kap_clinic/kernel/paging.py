@@ -8,7 +8,7 @@ there are more, so the page shows "Page 1 of 200+" and stays as fast with ten ye
 from collections.abc import Sequence
 from functools import cached_property
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Window
 
 COUNT_CAP = 5000
@@ -40,6 +40,21 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > self.cap
+
+
+def page_of(request, rows, per_page: int, *, param: str = "page") -> Page:
+    """The page of `rows` the request asks for (`?page=`, or `param` where one screen pages two lists), counted no
+    further than the cap and read once into a list (to record as read, then show).
+
+    `page.query` is the request's other parameters (its filters, and the other list's page), `page.param` the name
+    of this list's page parameter: `_pagination.html` builds its links from both, so paging keeps the filters.
+    """
+    page = CappedPaginator(rows, per_page).get_page(request.GET.get(param))
+    page.object_list = list(page.object_list)
+    query = request.GET.copy()
+    query.pop(param, None)
+    page.query, page.param = query.urlencode(), param
+    return page
 
 
 class Concatenated(Sequence):

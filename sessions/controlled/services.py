@@ -301,7 +301,16 @@ def cs_lot_log_for_user(lot: ProductLot, user: User) -> list[CSLogEntry]:
     Least privilege: accounting for stock needs to know which session each milligram went to, not whose session it
     was; a clinician sees their own patients' chart numbers, and other clinicians' patients by session alone.
     """
-    entries = list(cs_lot_log(lot))
+    return cs_entries_shown_to(list(cs_lot_log(lot)), user)
+
+
+def cs_lot_log_latest_first(lot: ProductLot) -> QuerySet[CSLogEntry]:
+    """The lot's ledger newest entry first, for paging (each row's running balance still counts in time order)."""
+    return cs_lot_log(lot).order_by("-at", "-pk")
+
+
+def cs_entries_shown_to(entries: list[CSLogEntry], user: User) -> list[CSLogEntry]:
+    """Ledger rows marked with whether this user sees each dose's patient (see cs_lot_log_for_user)."""
     patient_ids = {entry.session.patient_id for entry in entries if entry.session_id}
     visible = (
         set(patients_visible_to(user).filter(pk__in=patient_ids).values_list("pk", flat=True)) if patient_ids else set()

@@ -9,11 +9,14 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error
+from kap_clinic.kernel.paging import page_of
 
 from ..models import CSLogEntry
 from ..selectors import get_session_for_user
 from . import services as controlled
 from .forms import DoseRecordForm, LotReceiveForm, ReconcileForm
+
+LOG_ENTRIES_PER_PAGE = 50
 
 
 @role_required(*controlled.CS_ROLES)
@@ -25,9 +28,10 @@ def cs_lot_list_view(request):
 @role_required(*controlled.CS_ROLES)
 def cs_lot_log_view(request, pk):
     lot = controlled.get_lot_for_user(request.user, pk)
-    entries = controlled.cs_lot_log_for_user(lot, request.user)
+    page = page_of(request, controlled.cs_lot_log_latest_first(lot), LOG_ENTRIES_PER_PAGE)
+    entries = controlled.cs_entries_shown_to(page.object_list, request.user)
     record_reads(rows=[entry.session for entry in entries if entry.shows_patient])  # the chart numbers it shows
-    ctx = {"lot": lot, "entries": entries, "totals": controlled.cs_lot_totals(lot)}
+    ctx = {"lot": lot, "entries": entries, "page": page, "totals": controlled.cs_lot_totals(lot)}
     return render(request, "sessions/controlled/lot_log.html", ctx)
 
 

@@ -3,7 +3,7 @@ enrollment before treatment, the seven-day submission deadline and the staff war
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
@@ -74,6 +74,15 @@ def pending_sessions(user: User | None) -> QuerySet[DosingSession]:
         sessions.filter(Q(rems_form__isnull=True) | Q(rems_form__submitted_at__isnull=True))
         .select_related("patient", "clinician", "rems_form")
         .order_by("starts_at", "pk")
+    )
+
+
+def overdue(today: date) -> Q:
+    """The pending sessions whose form is past its deadline (a due row's `is_overdue`), as a filter."""
+    still_in_time = today - timedelta(days=REMS_SUBMISSION_DAYS)  # treated on this day or later: not yet overdue
+    midnight = timezone.make_aware(datetime.combine(still_in_time, time()))
+    return Q(rems_form__treatment_date__lt=still_in_time) | Q(
+        rems_form__treatment_date__isnull=True, starts_at__lt=midnight
     )
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
@@ -12,11 +13,14 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from kap_clinic.kernel.http import safe_next
+from kap_clinic.kernel.paging import page_of
 
 from ..models import RemsMonitoringForm
 from . import delivery, reading
 from .forms import RemsEditForm, SubmissionForm
 from .pdf import rems_form_pdf
+
+REMS_FORMS_PER_PAGE = 50
 
 # ---- REMS Patient Monitoring Form ---------------------------------------------------------------
 
@@ -117,7 +121,9 @@ def rems_pdf_view(request, pk):
 
 @role_required(*STAFF_ROLES)
 def rems_pending_view(request):
-    rows = reading.rems_forms_due(request.user)
+    today = timezone.localdate()
+    page = page_of(request, reading.rems_forms_pending(request.user), REMS_FORMS_PER_PAGE)
+    rows = reading.rems_due_rows(page.object_list, today=today)
     record_reads(rows=[row.session for row in rows])
-    ctx = {"rows": rows, "overdue": sum(row.is_overdue for row in rows)}
+    ctx = {"rows": rows, "page": page, "overdue": reading.rems_forms_overdue_count(request.user, today=today)}
     return render(request, "sessions/rems/rems_pending.html", ctx)

@@ -455,6 +455,23 @@ def test_the_pending_page_shows_overdue_forms_and_submission_takes_them_off(
     assert form.is_submitted
 
 
+def test_the_pending_page_counts_overdue_forms_from_the_deadline_day_on(
+    client_for, rems_session, clinician, front_desk
+):
+    """The count of overdue forms above the (paged) list is the database's, and agrees with the rows' badges."""
+    with after(rems_session):
+        filled_form(rems_session, clinician)
+    on_the_day = timezone.localtime(rems_session.starts_at).replace(hour=12) + timedelta(
+        days=planning.REMS_SUBMISSION_DAYS
+    )
+    with time_machine.travel(on_the_day, tick=False):
+        page = client_for(front_desk).get(reverse("sessions:rems_pending")).content.decode()
+    assert "Due today" in page and "overdue." not in page
+    with time_machine.travel(on_the_day + timedelta(days=1), tick=False):
+        page = client_for(front_desk).get(reverse("sessions:rems_pending")).content.decode()
+    assert "Overdue by 1 day" in page and "1 overdue." in page
+
+
 def test_an_unsigned_form_cannot_be_marked_submitted(rems_session, clinician, front_desk):
     with after(rems_session):
         form = filled_form(rems_session, clinician)

@@ -16,6 +16,7 @@ from django_otp import user_has_device
 
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from kap_clinic.kernel.http import client_ip, safe_next
+from kap_clinic.kernel.paging import page_of
 
 from . import selectors, services
 from .decorators import permission_required
@@ -30,6 +31,8 @@ from .forms import (
     VerifyForm,
 )
 from .roles import MANAGE_STAFF
+
+STAFF_PER_PAGE = 50
 
 
 class SignInView(auth_views.LoginView):
@@ -166,7 +169,8 @@ def admin_login_view(request):
 
 @permission_required(MANAGE_STAFF)
 def staff_list_view(request):
-    return render(request, "accounts/staff_list.html", {"staff": selectors.staff_list_for_user(request.user)})
+    page = page_of(request, selectors.staff_list_for_user(request.user), STAFF_PER_PAGE)
+    return render(request, "accounts/staff_list.html", {"staff": page.object_list, "page": page})
 
 
 @permission_required(MANAGE_STAFF)

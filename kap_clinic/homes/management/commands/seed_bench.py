@@ -1,14 +1,18 @@
 """Grow the demo clinic into a large one for `make bench`: N patients with years of history, in bulk inserts.
 
 Per patient: an enrollment and a treatment plan, ten dosing sessions a week apart (past ones completed, some
-cancelled or missed; the rest booked), seven check-ins, about 25 reminders and 18 audit entries. Twenty clinicians
-(the demo clinician among them) each have a room; a day holds at most four sessions per clinician, so a larger clinic
-has a longer history rather than fuller days. Runs after `seed_demo`; running it again with the same or a smaller N
-adds nothing. Refuses to run with DEBUG on unless told --allow-debug (it is for a scratch database).
+cancelled or missed; the rest booked), seven check-ins, about 25 reminders and 18 audit entries; the charges of each
+completed session, all but the newest one or two on invoices of up to four sessions (the older half paid), and an
+insurance policy (in force for the one in three with a prior authorization; one such request in ten has
+pre-authorization work open). Twenty clinicians (the demo clinician among them) each have a room; a day holds at most
+four sessions per clinician, so a larger clinic has a longer history rather than fuller days. Runs after `seed_demo`;
+running it again with the same or a smaller N adds nothing. Refuses to run with DEBUG on unless told --allow-debug
+(it is for a scratch database).
 """
 
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from auditlog.models import LogEntry
@@ -19,7 +23,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from aftercare.models import CheckIn
-from billing.models import Payer, PriorAuthorization
+from billing.ledger.charges import charge_lines
+from billing.ledger.fees import fee_lookup
+from billing.models import (
+    Charge,
+    InsurancePolicy,
+    Invoice,
+    Payer,
+    Payment,
+    PreauthWorkItem,
+    PriorAuthorization,
+)
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.notifications.models import Reminder, ReminderRule
@@ -31,6 +45,7 @@ SLOTS = (time(8, 0), time(10, 0), time(12, 0), time(14, 0))  # a session and its
 SESSIONS = 10
 CHECKINS = 7
 AUDIT_ENTRIES = 18
+INVOICE_SESSIONS = 4  # completed sessions per invoice
 BATCH = 5000
 MRN_PREFIX = "KB"
 
@@ -55,7 +70,21 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Fresh planner statistics, as autovacuum would give a live clinic.
-                for model in (Patient, Enrollment, TreatmentPlan, DosingSession, CheckIn, Reminder, LogEntry):
+                for model in (
+                    Patient,
+                    Enrollment,
+                    TreatmentPlan,
+                    DosingSession,
+                    CheckIn,
+                    Reminder,
+                    LogEntry,
+                    PriorAuthorization,
+                    PreauthWorkItem,
+                    InsurancePolicy,
+                    Charge,
+                    Invoice,
+                    Payment,
+                ):
                     cursor.execute(f'ANALYZE "{model._meta.db_table}"')
         self.stdout.write(f"{patients - have} patients added in {clock.monotonic() - started:.0f} s.")
 
@@ -229,7 +258,9 @@ class BulkClinic:
         t = self._step("reminders", t)
         self._authorizations(patients)
         self._audit(patients, sessions)
-        self._step("authorizations and audit entries", t)
+        t = self._step("authorizations and audit entries", t)
+        self._billing(patients, sessions)
+        self._step("policies, charges and invoices", t)
 
     def _reminder(self, *, patient_id, rule, event_at, **target) -> Reminder:
         scheduled = event_at - timedelta(minutes=rule.offset_minutes)
@@ -267,7 +298,7 @@ class BulkClinic:
         if self.payer is None:
             return
         today = timezone.localdate()
-        PriorAuthorization.objects.bulk_create(
+        authorizations = PriorAuthorization.objects.bulk_create(
             [
                 PriorAuthorization(
                     patient=p,
@@ -283,6 +314,119 @@ class BulkClinic:
             ],
             batch_size=BATCH,
         )
+        # Pre-authorization work: one request in ten waits for a follow-up with the payer.
+        PreauthWorkItem.objects.bulk_create(
+            [
+                PreauthWorkItem(
+                    authorization=a,
+                    kind=PreauthWorkItem.Kind.FOLLOW_UP,
+                    key=f"bench-follow-up-{a.pk}",
+                    summary=f"Follow up with {self.payer.name}.",
+                )
+                for a in authorizations[::10]
+            ],
+            batch_size=BATCH,
+        )
+
+    def _billing(self, patients, sessions) -> None:
+        """Insurance policies, the charges of every completed session, and invoices for most of them."""
+        today = timezone.localdate()
+        if self.payer is not None:
+            InsurancePolicy.objects.bulk_create(
+                [
+                    InsurancePolicy(
+                        patient=p,
+                        payer=self.payer,
+                        member_id=f"BM{p.pk}",
+                        subscriber_name=f"Given{n} Family",
+                        effective_from=today - timedelta(days=400),
+                        # The one in three with a prior authorization is insured now; the others' policy ran out.
+                        effective_to=None if n % 3 == 0 else today - timedelta(days=30),
+                        is_active=n % 3 == 0,
+                    )
+                    for n, p in enumerate(patients)
+                ],
+                batch_size=BATCH,
+            )
+        prices = self._prices()
+        by_patient: dict[int, list[DosingSession]] = {}
+        for s in sessions:
+            if s.status == DosingSession.Status.COMPLETED:
+                by_patient.setdefault(s.patient_id, []).append(s)
+        clinician = self.clinicians[0]
+        invoices, charges, paid = [], [], []
+        for patient in patients:
+            done = by_patient.get(patient.pk, [])
+            # The newest completed session or two are charged and not yet invoiced.
+            billed = len(done) - min(len(done), 1 + patient.pk % 2)
+            for k, s in enumerate(done):
+                invoice = None
+                if k < billed and k % INVOICE_SESSIONS == 0:
+                    invoice = Invoice(
+                        patient=patient,
+                        number=f"B{patient.pk}-{k // INVOICE_SESSIONS + 1}",
+                        issued_on=min(
+                            timezone.localtime(s.starts_at).date() + timedelta(days=7 * INVOICE_SESSIONS), today
+                        ),
+                        created_by=clinician,
+                    )
+                    invoices.append(invoice)
+                    paid.append(k < billed // 2)
+                elif k < billed:
+                    invoice = invoices[-1]
+                for code, units, fee in prices:
+                    amount = (fee.price * units).quantize(Decimal("0.01"))
+                    charges.append(
+                        Charge(
+                            patient=patient,
+                            session=s,
+                            code=code,
+                            description=fee.description,
+                            service_date=timezone.localtime(s.starts_at).date(),
+                            units=units,
+                            unit_price=fee.price,
+                            list_amount=amount,
+                            amount=amount,
+                            invoice=invoice,
+                        )
+                    )
+                    if invoice is not None:
+                        invoice.total_charged += amount
+        for invoice, was_paid in zip(invoices, paid, strict=True):
+            invoice.total_paid = invoice.total_charged if was_paid else Decimal("0.00")
+            invoice.balance = invoice.total_charged - invoice.total_paid
+            invoice.status = Invoice.Status.PAID if was_paid else Invoice.Status.OPEN
+        invoices = Invoice.objects.bulk_create(invoices, batch_size=BATCH)
+        Charge.objects.bulk_create(charges, batch_size=BATCH)
+        Payment.objects.bulk_create(
+            [
+                Payment(
+                    invoice=invoice,
+                    amount=invoice.total_paid,
+                    method=Payment.Method.CARD,
+                    received_on=invoice.issued_on + timedelta(days=10),
+                    recorded_by=clinician,
+                )
+                for invoice in invoices
+                if invoice.total_paid
+            ],
+            batch_size=BATCH,
+        )
+        self.stdout.write(f"  {len(charges)} charges on {len(invoices)} invoices")
+
+    def _prices(self) -> list[tuple[str, Decimal, object]]:
+        """(code, units, fee) for a completed session of the bench protocol, from the clinic's fee schedule."""
+        lines = charge_lines(
+            route=self.protocol.route,
+            dose_mg=self.protocol.default_dose,
+            infusion_minutes=self.protocol.session_minutes,
+        )
+        prices = []
+        for line in lines:
+            fee = fee_lookup(line.code, route=self.protocol.route)
+            if fee is not None:
+                prices.append((line.code, line.units, fee))
+        return prices
 
     def _audit(self, patients, sessions) -> None:
         staff = [u.pk for u in self.clinicians] + list(
