@@ -9,9 +9,9 @@ from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 
 from . import access, services
-from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
+from .forms import SENT_OUTSIDE, AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
-from .preauth.lifecycle import preauth_appeal
+from .preauth.lifecycle import preauth_appeal, preauth_record_sent
 from .selectors import authorization_list, authorizations_visible_to
 
 
@@ -116,6 +116,10 @@ def authorization_transition_view(request, pk):
             if form.cleaned_data["to"] == services.Status.APPEALED:  # an appeal sends the packet again
                 preauth_appeal(authorization=authorization, by=request.user, note=form.cleaned_data["note"])
                 authorization.refresh_from_db()
+            elif form.cleaned_data["to"] == SENT_OUTSIDE:
+                authorization = preauth_record_sent(
+                    authorization=authorization, by=request.user, note=form.cleaned_data["note"]
+                )
             else:
                 authorization = services.authorization_transition(
                     authorization=authorization,
