@@ -2,13 +2,15 @@
 database, so a retried or raced completion adds nothing), and the clinic's late-cancellation and no-show fees.
 
 Driven by `sessions.signals.session_status_changed`, in the transaction that completes, cancels or marks the
-session; the rows are inserted with ON CONFLICT DO NOTHING, so two completions racing leave one set of charges.
+session; each row is saved in its own savepoint (the audit log records it against the patient), and one refused by
+the unique key is a twin already there, so two completions racing leave one set of charges.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kap_clinic.kernel.clinic.models import ClinicSettings
@@ -80,9 +82,31 @@ def _fee(session: DosingSession, *, code: str, kind: str, amount: Decimal, descr
     )
 
 
-def _insert_once(rows: list[Charge]) -> None:
-    # ON CONFLICT DO NOTHING against charge_once_per_session_code: a repeat, or a racing twin, inserts nothing.
-    Charge.objects.bulk_create([row for row in rows if row is not None], ignore_conflicts=True)
+def _already_charged(row: Charge) -> bool:
+    if row.session_id is not None:
+        return Charge.objects.filter(session_id=row.session_id, code=row.code).exists()
+    if row.integration_session_id is not None:
+        return Charge.objects.filter(integration_session_id=row.integration_session_id, code=row.code).exists()
+    return False
+
+
+def _insert_once(rows: list[Charge]) -> list[Charge]:
+    """Save each new row on its own (so the audit log records each charge on the patient's record), inside a
+    savepoint: a repeat, or a racing twin that inserted first (`charge_once_per_session_code`), adds nothing and
+    leaves the caller's transaction intact. Returns the rows inserted."""
+    inserted = []
+    for row in rows:
+        if row is None or _already_charged(row):
+            continue
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            if not _already_charged(row):  # another constraint refused it: not a twin, so a real error
+                raise
+        else:
+            inserted.append(row)
+    return inserted
 
 
 def session_charges_post(*, session: DosingSession) -> list[Charge]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
@@ -59,6 +60,18 @@ def test_a_completed_iv_session_is_charged_its_codes_once(patient, clinician):
     with pytest.raises(ValidationError):
         complete(DosingSession.objects.get(pk=session.pk))
     assert Charge.objects.filter(session=session).count() == 2
+
+
+@pytest.mark.django_db
+def test_each_charge_of_a_completed_session_is_audited_on_the_patients_record_once(patient, clinician):
+    session = complete(book(patient, clinician, SERVICE_DAY, status="in_progress"))
+    session_charges_post(session=session)  # a retry adds no charge and no entry
+
+    charges = Charge.objects.filter(session=session)
+    entries = LogEntry.objects.get_for_objects(charges).filter(action=LogEntry.Action.CREATE)
+    assert sorted(entry.object_id for entry in entries) == sorted(charges.values_list("pk", flat=True))
+    assert {entry.additional_data["patient_id"] for entry in entries} == {patient.pk}
+    assert {entry.changes_dict["code"][1] for entry in entries} == {"96365", "J3490"}
 
 
 @pytest.mark.django_db
