@@ -6,6 +6,7 @@ session; each row is saved in its own savepoint (the audit log records it agains
 the unique key is a twin already there, so two completions racing leave one set of charges.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,10 +51,14 @@ def _dose_facts(session: DosingSession) -> tuple[Decimal | None, int | None]:
     return dose_mg(session), (given.infusion_minutes if given is not None else None)
 
 
-def _charge(session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int) -> Charge | None:
+def _charge(
+    session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int, mg: Decimal | None = None
+) -> Charge | None:
     fee = fee_lookup(code, route=session.protocol.route)
     if fee is None:
         return None
+    if fee.unit == fee.Unit.MG and mg:
+        units = Decimal(math.ceil(mg))  # priced per milligram: the whole milligrams given, rounded up
     list_amount = (fee.price * units).quantize(Decimal("0.01"))
     return Charge(
         patient_id=session.patient_id,
@@ -126,7 +131,12 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
     discount = current_discount(session.patient_id, on=timezone.localtime(session.starts_at).date())
     lines = charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=infusion_minutes)
     rows = [
-        (line.code, _charge(session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount))
+        (
+            line.code,
+            _charge(
+                session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount, mg=mg_given
+            ),
+        )
         for line in lines
     ]
     _insert_once([row for _, row in rows])
