@@ -15,8 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
+from kap_clinic.rules.billing_codes import RETIRED_CODES
 from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
@@ -142,7 +144,29 @@ def authorization_create(
     )
     _check_fields(authorization)
     authorization.save()
+    _retired_codes_alert(authorization)
     return authorization
+
+
+def retired_codes_named(authorization: PriorAuthorization) -> list[str]:
+    """The warnings for codes retired since that the authorization names (S0013, replaced by J0013)."""
+    return [RETIRED_CODES[code] for code in authorization.codes if code in RETIRED_CODES]
+
+
+def _retired_codes_alert(authorization: PriorAuthorization) -> None:
+    """Admins and the front office are told, once per authorization and code, that it names a retired code: the payer
+    may ask for it to be redone under the code that replaced it. Closed with the authorization's other warnings."""
+    for code in authorization.codes:
+        if code not in RETIRED_CODES:
+            continue
+        staff_alert_raise(
+            kind=StaffAlert.Kind.AUTHORIZATION,
+            key=f"authorization-{authorization.pk}-retired-{code}",
+            patient_id=authorization.patient_id,
+            summary=f"An authorization names {code}: {RETIRED_CODES[code]} Ask the payer whether it must be redone.",
+            link=f"/billing/authorizations/{authorization.pk}/",
+            audience=StaffAlert.Audience.FRONT_OFFICE,
+        )
 
 
 @transaction.atomic
@@ -163,6 +187,7 @@ def authorization_update(*, authorization: PriorAuthorization, by: User, **field
         setattr(locked, name, value.strip() if isinstance(value, str) else value)
     _check_fields(locked)
     locked.save()
+    _retired_codes_alert(locked)
     return locked
 
 

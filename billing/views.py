@@ -83,6 +83,7 @@ def _detail(request, authorization, *, transition_form=None, status=200):
         "can_work": access.can_work(request),
         "is_editable": authorization.status in services.EDITABLE_STATUSES,
         "running_out": services.is_running_out(authorization, today=timezone.localdate()),
+        "retired_codes": services.retired_codes_named(authorization),
         "submissions": authorization.submissions.defer("packet"),
         "work_items": authorization.work_items.select_related("done_by"),
     }

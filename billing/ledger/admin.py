@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.rules.billing_codes import RETIRED_CODES
 
 from ..ledger_models import Charge, FeeScheduleItem, GoodFaithEstimate, Invoice, PovertyGuideline, SlidingScaleTier
 from .charges import uncharged_sessions_charge
@@ -20,6 +21,8 @@ class FeeScheduleItemAdmin(admin.ModelAdmin):
         """A price set or changed here charges the completed sessions left uncharged for want of it (in the same
         transaction) and closes their alerts."""
         super().save_model(request, obj, form, change)
+        if obj.is_active and obj.code in RETIRED_CODES:
+            messages.warning(request, f"{RETIRED_CODES[obj.code]} Sessions are charged under the new code.")
         charged = uncharged_sessions_charge(by=request.user)
         if charged:
             messages.info(request, f"{len(charged)} completed session(s) waiting for a price are now charged.")
