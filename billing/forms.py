@@ -132,13 +132,26 @@ class AuthorizationForm(BoundedInput, forms.Form):
         return cleaned
 
 
+# A draft is never marked submitted by hand: it is submitted to the payer from its page, or recorded as sent outside
+# the app (fax, phone, payer portal) with a note saying how.
+SENT_OUTSIDE = "sent_outside"
+
+
 class TransitionForm(BoundedInput, forms.Form):
     to = forms.ChoiceField(label="Mark as", choices=())
     note = forms.CharField(max_length=300, required=False)
 
     def __init__(self, *args, current: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [(s.value, s.label) for s in Status if s in TRANSITIONS[Status(current)]]
+        choices = []
+        for status in Status:
+            if status not in TRANSITIONS[Status(current)]:
+                continue
+            if status == Status.SUBMITTED:
+                choices.append((SENT_OUTSIDE, "Submitted outside the app (say how in the note)"))
+            else:
+                choices.append((status.value, status.label))
+        self.fields["to"].choices = choices
 
 
 class AuthorizationFilterForm(BoundedInput, forms.Form):

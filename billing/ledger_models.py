@@ -367,6 +367,9 @@ class GoodFaithEstimate(models.Model):
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="+")
     lines = models.JSONField(default=list)  # [{code, description, units, unit_price, amount}] as strings
     total = models.DecimalField(**MONEY)
+    assumptions = models.TextField(
+        blank=True, help_text="What the estimate assumed, said to the patient (e.g. a weight, when none is recorded)."
+    )
     discount_percent = models.PositiveSmallIntegerField(default=0)
     scheduled_on = models.DateField()
     first_service_on = models.DateField()

@@ -15,8 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
+from kap_clinic.rules.billing_codes import RETIRED_CODES
 from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
@@ -142,7 +144,29 @@ def authorization_create(
     )
     _check_fields(authorization)
     authorization.save()
+    _retired_codes_alert(authorization)
     return authorization
+
+
+def retired_codes_named(authorization: PriorAuthorization) -> list[str]:
+    """The warnings for codes retired since that the authorization names (S0013, replaced by J0013)."""
+    return [RETIRED_CODES[code] for code in authorization.codes if code in RETIRED_CODES]
+
+
+def _retired_codes_alert(authorization: PriorAuthorization) -> None:
+    """Admins and the front office are told, once per authorization and code, that it names a retired code: the payer
+    may ask for it to be redone under the code that replaced it. Closed with the authorization's other warnings."""
+    for code in authorization.codes:
+        if code not in RETIRED_CODES:
+            continue
+        staff_alert_raise(
+            kind=StaffAlert.Kind.AUTHORIZATION,
+            key=f"authorization-{authorization.pk}-retired-{code}",
+            patient_id=authorization.patient_id,
+            summary=f"An authorization names {code}: {RETIRED_CODES[code]} Ask the payer whether it must be redone.",
+            link=f"/billing/authorizations/{authorization.pk}/",
+            audience=StaffAlert.Audience.FRONT_OFFICE,
+        )
 
 
 @transaction.atomic
@@ -163,6 +187,7 @@ def authorization_update(*, authorization: PriorAuthorization, by: User, **field
         setattr(locked, name, value.strip() if isinstance(value, str) else value)
     _check_fields(locked)
     locked.save()
+    _retired_codes_alert(locked)
     return locked
 
 
@@ -175,12 +200,58 @@ def _set_status(authorization: PriorAuthorization, to: str, *, by: User | None, 
     return authorization
 
 
+def request_problems(authorization: PriorAuthorization) -> list[str]:
+    """What a request needs before it is sent to the payer, in the app or outside it."""
+    problems = []
+    if not authorization.codes:
+        problems.append("Name the codes requested.")
+    if not authorization.units_requested:
+        problems.append("Enter the units requested.")
+    if authorization.requested_starts_on is None or authorization.requested_ends_on is None:
+        problems.append("Enter the first and last day requested.")
+    if not authorization.diagnoses:
+        problems.append("Enter at least one ICD-10 diagnosis.")
+    if not authorization.justification.strip():
+        problems.append("Write the clinical justification.")
+    return problems
+
+
+SUBMIT_ELSEWHERE = (
+    "A request is marked submitted only when it is sent: submit it to the payer from its page, or record that it "
+    "was sent outside the app and say how."
+)
+
+
 @transaction.atomic
 def authorization_transition(
     *, authorization: PriorAuthorization, to: str, by: User, note: str = ""
 ) -> PriorAuthorization:
-    """Move an authorization one allowed step (draft → submitted → approved | denied; approved → expired |
-    cancelled; draft or submitted → cancelled), recording who and when; approval needs number, dates and units."""
+    """Move an authorization one allowed step (submitted → approved | denied; approved → expired | cancelled;
+    anything open → cancelled), recording who and when; approval needs number, dates and units.
+
+    A draft becomes submitted only as it is sent: `billing.preauth.lifecycle.preauth_submit` (the payer's channel)
+    or `preauth_record_sent` (sent by staff outside the app), never through this step."""
+    if to == Status.SUBMITTED:
+        _check_worker(by)
+        raise ValidationError(SUBMIT_ELSEWHERE)
+    return _transition(authorization=authorization, to=to, by=by, note=note)
+
+
+@transaction.atomic
+def authorization_submitted_mark(*, authorization: PriorAuthorization, by: User, note: str) -> PriorAuthorization:
+    """Mark a draft submitted as it is sent, with who and when; the request must say everything the payer asks.
+    Called by `billing.preauth.lifecycle` only (`preauth_submit`, `preauth_record_sent`), which say how it went."""
+    _check_worker(by)
+    locked = PriorAuthorization.objects.select_for_update().select_related("payer").get(pk=authorization.pk)
+    if locked.status != Status.DRAFT:
+        raise ValidationError("Only a request being assembled can be submitted.")
+    problems = request_problems(locked)
+    if problems:
+        raise ValidationError(problems)
+    return _transition(authorization=locked, to=Status.SUBMITTED, by=by, note=note)
+
+
+def _transition(*, authorization: PriorAuthorization, to: str, by: User, note: str) -> PriorAuthorization:
     _check_worker(by)
     locked = PriorAuthorization.objects.select_for_update().select_related("payer").get(pk=authorization.pk)
     if to not in TRANSITIONS.get(locked.status, ()):

@@ -9,9 +9,9 @@ from kap_clinic.kernel.forms import apply_validation_error, message_validation_e
 from kap_clinic.kernel.paging import page_of
 
 from . import access, services
-from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
+from .forms import SENT_OUTSIDE, AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
-from .preauth.lifecycle import preauth_appeal
+from .preauth.lifecycle import preauth_appeal, preauth_record_sent
 from .selectors import authorization_list, authorizations_visible_to
 
 AUTHORIZATIONS_PER_PAGE = 50
@@ -84,6 +84,7 @@ def _detail(request, authorization, *, transition_form=None, status=200):
         "can_work": access.can_work(request),
         "is_editable": authorization.status in services.EDITABLE_STATUSES,
         "running_out": services.is_running_out(authorization, today=timezone.localdate()),
+        "retired_codes": services.retired_codes_named(authorization),
         "submissions": authorization.submissions.defer("packet"),
         "work_items": authorization.work_items.select_related("done_by"),
     }
@@ -117,6 +118,10 @@ def authorization_transition_view(request, pk):
             if form.cleaned_data["to"] == services.Status.APPEALED:  # an appeal sends the packet again
                 preauth_appeal(authorization=authorization, by=request.user, note=form.cleaned_data["note"])
                 authorization.refresh_from_db()
+            elif form.cleaned_data["to"] == SENT_OUTSIDE:
+                authorization = preauth_record_sent(
+                    authorization=authorization, by=request.user, note=form.cleaned_data["note"]
+                )
             else:
                 authorization = services.authorization_transition(
                     authorization=authorization,

@@ -381,6 +381,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.check_authorizations",
         "schedule": crontab(hour=5, minute=30),
     },
+    # Self-pay patients' good-faith estimates due today or late (No Surprises Act deadlines).
+    "alert-estimates-due": {
+        "task": "billing.tasks.alert_estimates_due",
+        "schedule": crontab(hour=5, minute=50),
+    },
     "warn-rems-forms-due": {
         "task": "sessions.tasks.warn_rems_forms_due",
         "schedule": crontab(hour=6, minute=0),

@@ -1,12 +1,14 @@
 """Back-office pages of the patient ledger: admins edit the fee schedule, the poverty guidelines and the sliding-fee
 tiers; charges, invoices, payments, adjustments and estimates change only through the billing pages."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from kap_clinic.kernel.audit.admin_mixins import PatientReadAuditAdmin
 from kap_clinic.kernel.clinic.admin_base import ReadOnlyAdmin
+from kap_clinic.rules.billing_codes import RETIRED_CODES
 
 from ..ledger_models import Charge, FeeScheduleItem, GoodFaithEstimate, Invoice, PovertyGuideline, SlidingScaleTier
+from .charges import uncharged_sessions_charge
 
 
 @admin.register(FeeScheduleItem)
@@ -14,6 +16,16 @@ class FeeScheduleItemAdmin(admin.ModelAdmin):
     list_display = ("code", "description", "route", "min_minutes", "max_minutes", "price", "unit", "is_active")
     list_filter = ("is_active", "route", "is_add_on")
     search_fields = ("code", "description")
+
+    def save_model(self, request, obj, form, change):
+        """A price set or changed here charges the completed sessions left uncharged for want of it (in the same
+        transaction) and closes their alerts."""
+        super().save_model(request, obj, form, change)
+        if obj.is_active and obj.code in RETIRED_CODES:
+            messages.warning(request, f"{RETIRED_CODES[obj.code]} Sessions are charged under the new code.")
+        charged = uncharged_sessions_charge(by=request.user)
+        if charged:
+            messages.info(request, f"{len(charged)} completed session(s) waiting for a price are now charged.")
 
 
 @admin.register(PovertyGuideline)

@@ -2,16 +2,22 @@
 database, so a retried or raced completion adds nothing), and the clinic's late-cancellation and no-show fees.
 
 Driven by `sessions.signals.session_status_changed`, in the transaction that completes, cancels or marks the
-session; the rows are inserted with ON CONFLICT DO NOTHING, so two completions racing leave one set of charges.
+session; each row is saved in its own savepoint (the audit log records it against the patient), and one refused by
+the unique key is a twin already there, so two completions racing leave one set of charges.
 """
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import billing_codes, sliding_scale
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
@@ -45,10 +51,14 @@ def _dose_facts(session: DosingSession) -> tuple[Decimal | None, int | None]:
     return dose_mg(session), (given.infusion_minutes if given is not None else None)
 
 
-def _charge(session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int) -> Charge | None:
+def _charge(
+    session: DosingSession, *, code: str, units: Decimal, kind: str, discount: int, mg: Decimal | None = None
+) -> Charge | None:
     fee = fee_lookup(code, route=session.protocol.route)
     if fee is None:
         return None
+    if fee.unit == fee.Unit.MG and mg:
+        units = Decimal(math.ceil(mg))  # priced per milligram: the whole milligrams given, rounded up
     list_amount = (fee.price * units).quantize(Decimal("0.01"))
     return Charge(
         patient_id=session.patient_id,
@@ -80,9 +90,31 @@ def _fee(session: DosingSession, *, code: str, kind: str, amount: Decimal, descr
     )
 
 
-def _insert_once(rows: list[Charge]) -> None:
-    # ON CONFLICT DO NOTHING against charge_once_per_session_code: a repeat, or a racing twin, inserts nothing.
-    Charge.objects.bulk_create([row for row in rows if row is not None], ignore_conflicts=True)
+def _already_charged(row: Charge) -> bool:
+    if row.session_id is not None:
+        return Charge.objects.filter(session_id=row.session_id, code=row.code).exists()
+    if row.integration_session_id is not None:
+        return Charge.objects.filter(integration_session_id=row.integration_session_id, code=row.code).exists()
+    return False
+
+
+def _insert_once(rows: list[Charge]) -> list[Charge]:
+    """Save each new row on its own (so the audit log records each charge on the patient's record), inside a
+    savepoint: a repeat, or a racing twin that inserted first (`charge_once_per_session_code`), adds nothing and
+    leaves the caller's transaction intact. Returns the rows inserted."""
+    inserted = []
+    for row in rows:
+        if row is None or _already_charged(row):
+            continue
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            if not _already_charged(row):  # another constraint refused it: not a twin, so a real error
+                raise
+        else:
+            inserted.append(row)
+    return inserted
 
 
 def session_charges_post(*, session: DosingSession) -> list[Charge]:
@@ -98,14 +130,68 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
     mg_given, infusion_minutes = _dose_facts(session)
     discount = current_discount(session.patient_id, on=timezone.localtime(session.starts_at).date())
     lines = charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=infusion_minutes)
-    _insert_once(
-        [
-            _charge(session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount)
-            for line in lines
-        ]
-    )
+    rows = [
+        (
+            line.code,
+            _charge(
+                session, code=line.code, units=line.units, kind=Charge.Kind.SERVICE, discount=discount, mg=mg_given
+            ),
+        )
+        for line in lines
+    ]
+    _insert_once([row for _, row in rows])
+    unpriced = [code for code, row in rows if row is None]
+    if unpriced:
+        _fee_missing_alert(session, unpriced)
     estimate_alerts_raise(session.plan_id)
     return list(Charge.objects.filter(session=session, kind=Charge.Kind.SERVICE))
+
+
+FEE_MISSING_KEY = "fee-missing-session-"
+
+
+def _fee_missing_alert(session: DosingSession, codes: list[str]) -> None:
+    """Billing staff are told that a completed session could not be charged in full: a code it bills has no active
+    price for its route. Raised once per session; closed when an admin sets the price (`uncharged_sessions_charge`)."""
+    day = timezone.localtime(session.starts_at).date()
+    staff_alert_raise(
+        kind=StaffAlert.Kind.FEE_MISSING,
+        key=f"{FEE_MISSING_KEY}{session.pk}-unpriced",
+        patient_id=session.patient_id,
+        summary=(
+            f"No price in the fee schedule for {', '.join(codes)} ({session.protocol.get_route_display()}): the "
+            f"session of {day:%Y-%m-%d} is not charged for it until an admin sets the price"
+        ),
+        link=reverse("billing:patient_billing", kwargs={"patient_pk": session.patient_id}),
+        audience=StaffAlert.Audience.FRONT_OFFICE,
+    )
+
+
+def uncharged_sessions_charge(*, by) -> list[DosingSession]:
+    """Charge the completed sessions left uncharged for want of a price (their "no price" alerts still open), now
+    that an admin has set one: each gets what the fee schedule now prices, exactly once, and its alert closes once
+    nothing it bills is left without a price. Called where fee schedule prices are saved. Returns the sessions
+    fully charged now."""
+    open_alerts = StaffAlert.objects.filter(
+        kind=StaffAlert.Kind.FEE_MISSING, key__startswith=FEE_MISSING_KEY, acknowledged_at__isnull=True
+    )
+    keys = open_alerts.values_list("key", flat=True)
+    session_ids = [int(key.removeprefix(FEE_MISSING_KEY).split("-")[0]) for key in keys]
+    charged = []
+    for session in DosingSession.objects.filter(pk__in=session_ids, status=DosingSession.Status.COMPLETED):
+        session_charges_post(session=session)
+        if not _unpriced_codes(session):
+            staff_alerts_acknowledge(key_prefix=f"{FEE_MISSING_KEY}{session.pk}-", by=by)
+            charged.append(session)
+    return charged
+
+
+def _unpriced_codes(session: DosingSession) -> list[str]:
+    session = DosingSession.objects.select_related("protocol", "dose_administration").get(pk=session.pk)
+    mg_given, infusion_minutes = _dose_facts(session)
+    lines = charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=infusion_minutes)
+    charged = set(Charge.objects.filter(session=session).values_list("code", flat=True))
+    return [line.code for line in lines if line.code not in charged]
 
 
 def cancellation_fee_post(*, session: DosingSession, cancelled_at=None) -> Charge | None:

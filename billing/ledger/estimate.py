@@ -3,17 +3,22 @@ the expected charges of a treatment plan's planned sessions, priced from the fee
 sliding-scale discount, given in the portal by the deadline kap_clinic.rules.good_faith_estimate sets, and compared
 with what was billed afterwards ($400 or more above it: the patient may dispute the bill)."""
 
+import math
 from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import good_faith_estimate as gfe
 from kap_clinic.rules import sliding_scale
+from patients.models import Patient
 from sessions.models import ClinicClosure, DosingSession, TreatmentPlan
 
 from ..coverage import is_self_pay
@@ -32,12 +37,37 @@ def _planned(plan: TreatmentPlan):
     )
 
 
-def estimate_lines(plan: TreatmentPlan, *, discount: int = 0) -> tuple[list[dict], Decimal]:
-    """One line per code over the plan's booked sessions (units added up), and the total after the discount."""
+def _mg_units(mg: Decimal) -> Decimal:
+    return Decimal(math.ceil(mg))  # whole milligrams, rounded up, as the drug is billed
+
+
+def estimate_lines(
+    plan: TreatmentPlan, *, discount: int = 0, weight_kg: Decimal | None = None
+) -> tuple[list[dict], Decimal, list[str]]:
+    """One line per code over the plan's booked sessions (units added up), the total after the discount, and what the
+    estimate assumed. A weight-based dose is estimated from the patient's weight (`weight_kg`); without one, at the
+    protocol's highest dose for a heavy patient (`good_faith_estimate.estimated_dose_mg`), which is said. A code
+    priced per milligram is estimated in the milligrams expected."""
     totals: OrderedDict[str, dict] = OrderedDict()
+    assumptions: list[str] = []
     for session in _planned(plan):
-        route = session.protocol.route
-        for line in charge_lines(route=route, dose_mg=session.planned_dose):
+        protocol = session.protocol
+        route = protocol.route
+        mg, assumed = gfe.estimated_dose_mg(
+            planned=session.planned_dose,
+            weight_based=protocol.dose_is_weight_based,
+            protocol_max=protocol.dose_max,
+            weight_kg=weight_kg,
+        )
+        if assumed:
+            note = (
+                f"No weight is recorded: each {protocol.name} dose is estimated at the protocol's highest dose, "
+                f"{protocol.dose_max.normalize():f} mg/kg, for a patient of {gfe.ASSUMED_HEAVIEST_WEIGHT_KG} kg "
+                f"({mg.normalize():f} mg). The estimate will be lower once a weight is recorded."
+            )
+            if note not in assumptions:
+                assumptions.append(note)
+        for line in charge_lines(route=route, dose_mg=mg):
             fee = fee_lookup(line.code, route=route)
             if fee is None:
                 continue
@@ -45,14 +75,14 @@ def estimate_lines(plan: TreatmentPlan, *, discount: int = 0) -> tuple[list[dict
                 line.code,
                 {"code": line.code, "description": fee.description, "units": Decimal(0), "unit_price": fee.price},
             )
-            row["units"] += line.units
+            row["units"] += _mg_units(mg) if fee.unit == fee.Unit.MG else line.units
     lines, total = [], ZERO
     for row in totals.values():
         list_amount = (row["unit_price"] * row["units"]).quantize(Decimal("0.01"))
         amount = sliding_scale.discounted(list_amount, discount)
         total += amount
         lines.append({**{k: str(v) for k, v in row.items()}, "list_amount": str(list_amount), "amount": str(amount)})
-    return lines, total
+    return lines, total, assumptions
 
 
 def _holidays(start: date) -> set[date]:
@@ -79,12 +109,14 @@ def estimate_give(*, plan: TreatmentPlan, by: User, requested: bool = False) -> 
         raise PermissionDenied("Only intake staff and admins give estimates.")
     scheduled_on, first_on, due = estimate_due_by(plan, requested=requested)
     discount = current_discount(plan.patient_id)
-    lines, total = estimate_lines(plan, discount=discount)
-    return GoodFaithEstimate.objects.create(
+    weight_kg = Patient.objects.filter(pk=plan.patient_id).values_list("weight_kg", flat=True).first()
+    lines, total, assumptions = estimate_lines(plan, discount=discount, weight_kg=weight_kg)
+    estimate = GoodFaithEstimate.objects.create(
         patient_id=plan.patient_id,
         plan=plan,
         lines=lines,
         total=total,
+        assumptions="\n".join(assumptions),
         discount_percent=discount,
         scheduled_on=scheduled_on,
         first_service_on=first_on,
@@ -93,6 +125,8 @@ def estimate_give(*, plan: TreatmentPlan, by: User, requested: bool = False) -> 
         given_at=timezone.now(),
         given_by=by,
     )
+    staff_alerts_acknowledge(key_prefix=f"{ESTIMATE_DUE_KEY}{plan.pk}-", by=by)  # the reminder to give it is answered
+    return estimate
 
 
 def estimate_billed(estimate: GoodFaithEstimate) -> Decimal:
@@ -124,3 +158,44 @@ def estimates_owed(patient_id: int) -> list[dict]:
             continue
         owed.append({"plan": plan, "due_by": estimate_due_by(plan)[2]})
     return owed
+
+
+ESTIMATE_DUE_KEY = "estimate-due-plan-"
+
+
+def estimates_due_alert(*, today: date | None = None) -> list[StaffAlert]:
+    """The daily check: the front office is alerted, once per plan, for each self-pay or uninsured patient's active
+    plan with a booked session and no estimate given whose deadline (No Surprises Act: `estimate_due_by`) has come.
+    The alert closes when the estimate is given (`estimate_give`)."""
+    today = today or timezone.localdate()
+    given = GoodFaithEstimate.objects.values("plan_id")
+    plans = (
+        TreatmentPlan.objects.filter(status=TreatmentPlan.Status.ACTIVE)
+        .filter(sessions__status__in=DosingSession.ACTIVE_STATUSES)
+        .exclude(pk__in=given)
+        .select_related("protocol")
+        .distinct()
+        .order_by("pk")
+    )
+    alerts = []
+    for plan in plans:
+        if not is_self_pay(plan.patient_id, on=today):
+            continue
+        _, first_on, due = estimate_due_by(plan)
+        if due > today:
+            continue
+        when = "today" if due == today else f"since {due:%a %d %b %Y}: it is late"
+        alerts.append(
+            staff_alert_raise(
+                kind=StaffAlert.Kind.ESTIMATE_DUE,
+                key=f"{ESTIMATE_DUE_KEY}{plan.pk}-owed",
+                patient_id=plan.patient_id,
+                summary=(
+                    f"Good-faith estimate due {when}, for the {plan.protocol.name} sessions booked from "
+                    f"{first_on:%d %b %Y} (the patient pays for their own care)"
+                ),
+                link=reverse("billing:patient_billing", kwargs={"patient_pk": plan.patient_id}),
+                audience=StaffAlert.Audience.FRONT_OFFICE,
+            )
+        )
+    return alerts

@@ -63,7 +63,9 @@ def invoice_create(*, patient: Patient, by: User, issued_on: date | None = None)
     invoice = Invoice.objects.create(patient=patient, number=f"new-{patient.pk}", issued_on=issued_on, created_by=by)
     invoice.number = f"{issued_on:%Y}-{invoice.pk:06d}"
     invoice.save(update_fields=["number"])
-    Charge.objects.filter(pk__in=[c.pk for c in charges]).update(invoice=invoice)
+    for charge in charges:  # one row at a time: the audit trail shows each charge going on the invoice
+        charge.invoice = invoice
+        charge.save(update_fields=["invoice"])
     return _reconcile(invoice)
 
 

@@ -79,6 +79,19 @@ FEES = [
     ),
 ]
 
+# Codes retired since, kept in the schedule inactive (never priced, never charged) so the fee schedule says what
+# became of them: code, description, route, unit, what replaced it.
+RETIRED_FEES = [
+    (
+        "S0013",
+        "Esketamine nasal spray, 1 mg (legacy, commercial payers)",
+        NASAL,
+        "mg",
+        "Retired: replaced by J0013 on 2026-01-01. Kept inactive and never charged; an older authorization may still "
+        "name it, and the payer may ask for it to be redone under J0013.",
+    ),
+]
+
 GUIDELINES = [
     (2025, "15650.00", "5500.00", "HHS poverty guidelines 2025, 48 contiguous states and DC"),
 ]
@@ -97,6 +110,24 @@ def seed_fees(apps) -> None:
                 "price": Decimal(price),
                 "unit": unit,
                 "is_add_on": add_on,
+            },
+        )
+
+
+def seed_retired_fees(apps) -> None:
+    """Retired codes, inactive at $0.00 (an admin who turns one on sees why it was retired)."""
+    FeeScheduleItem = apps.get_model("billing", "FeeScheduleItem")
+    for code, description, route, unit, notes in RETIRED_FEES:
+        FeeScheduleItem.objects.get_or_create(
+            code=code,
+            route=route,
+            min_minutes=None,
+            defaults={
+                "description": description,
+                "price": Decimal("0.00"),
+                "unit": unit,
+                "is_active": False,
+                "notes": notes,
             },
         )
 
@@ -126,5 +157,6 @@ def seed_tiers(apps) -> None:
 
 def seed(apps) -> None:
     seed_fees(apps)
+    seed_retired_fees(apps)
     seed_guidelines(apps)
     seed_tiers(apps)

@@ -24,7 +24,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 
 from ..models import PreauthSubmission, PreauthWorkItem, PriorAuthorization
 from ..roles import WORKING_ROLES
-from ..services import authorization_transition
+from ..services import authorization_submitted_mark, authorization_transition, request_problems
 from .channels import channel, channel_name_for
 from .packet import request_packet_pdf
 
@@ -35,18 +35,7 @@ Sub = PreauthSubmission.Status
 
 def submit_problems(authorization: PriorAuthorization) -> list[str]:
     """What a request needs before it is sent to the payer."""
-    problems = []
-    if not authorization.codes:
-        problems.append("Name the codes requested.")
-    if not authorization.units_requested:
-        problems.append("Enter the units requested.")
-    if authorization.requested_starts_on is None or authorization.requested_ends_on is None:
-        problems.append("Enter the first and last day requested.")
-    if not authorization.diagnoses:
-        problems.append("Enter at least one ICD-10 diagnosis.")
-    if not authorization.justification.strip():
-        problems.append("Write the clinical justification.")
-    return problems
+    return request_problems(authorization)
 
 
 def _submission_write(authorization: PriorAuthorization, *, by: User, purpose: str) -> PreauthSubmission:
@@ -72,14 +61,19 @@ def preauth_submit(*, authorization: PriorAuthorization, by: User, note: str = "
     channel after the commit."""
     if not by.has_role(*WORKING_ROLES):
         raise PermissionDenied("Only intake staff and admins submit requests.")
-    locked = PriorAuthorization.objects.select_for_update().select_related("payer").get(pk=authorization.pk)
-    if locked.status != Status.DRAFT:
-        raise ValidationError("Only a request being assembled can be submitted.")
-    problems = submit_problems(locked)
-    if problems:
-        raise ValidationError(problems)
-    locked = authorization_transition(authorization=locked, to=Status.SUBMITTED, by=by, note=note or "Submitted")
+    locked = authorization_submitted_mark(authorization=authorization, by=by, note=note or "Submitted")
     return _submission_write(locked, by=by, purpose="request")
+
+
+@transaction.atomic
+def preauth_record_sent(*, authorization: PriorAuthorization, by: User, note: str) -> PriorAuthorization:
+    """Record a request staff sent outside the app (fax, phone, payer portal): the note says how. It needs the same
+    request facts as one sent from the app, and is marked submitted with who and when; nothing is sent."""
+    if not by.has_role(*WORKING_ROLES):
+        raise PermissionDenied("Only intake staff and admins submit requests.")
+    if not note.strip():
+        raise ValidationError("Say how the request was sent (fax, phone or payer portal, and when).")
+    return authorization_submitted_mark(authorization=authorization, by=by, note=note.strip())
 
 
 @transaction.atomic

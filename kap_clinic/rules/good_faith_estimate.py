@@ -14,6 +14,10 @@ from decimal import Decimal
 
 DISPUTE_THRESHOLD = Decimal("400.00")
 
+# A weight-based dose (mg/kg) for a patient with no weight recorded is estimated at the protocol's highest dose for a
+# patient this heavy: the estimate errs high, never below what is billed for want of a weight.
+ASSUMED_HEAVIEST_WEIGHT_KG = Decimal("150")
+
 
 def is_business_day(day: date, holidays: Collection[date] = ()) -> bool:
     return day.weekday() < 5 and day not in holidays
@@ -55,3 +59,18 @@ def estimate_due_by(
 def exceeds_estimate(*, billed: Decimal, estimated: Decimal) -> bool:
     """Billed charges $400 or more above the estimate: the patient may dispute the bill."""
     return Decimal(billed) - Decimal(estimated) >= DISPUTE_THRESHOLD
+
+
+def estimated_dose_mg(
+    *, planned: Decimal, weight_based: bool, protocol_max: Decimal, weight_kg: Decimal | None
+) -> tuple[Decimal, bool]:
+    """The milligrams to estimate a session at, and whether a weight was assumed.
+
+    A fixed dose is its milligrams. A weight-based dose (mg/kg) is the planned mg/kg times the patient's recorded
+    weight; with no weight recorded, the protocol's highest mg/kg times `ASSUMED_HEAVIEST_WEIGHT_KG` (the higher,
+    safer estimate)."""
+    if not weight_based:
+        return Decimal(planned), False
+    if weight_kg:
+        return Decimal(planned) * Decimal(weight_kg), False
+    return Decimal(protocol_max) * ASSUMED_HEAVIEST_WEIGHT_KG, True

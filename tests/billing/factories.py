@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from billing.models import Payer, PriorAuthorization
+from billing.preauth.lifecycle import preauth_record_sent
 from billing.services import authorization_create, authorization_transition
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
 from sessions.scheduling.services import _save_booking, enrollment_create
@@ -24,19 +25,43 @@ def approved(
     reference="PA-1001",
     codes=("96365", "J3490"),
 ) -> PriorAuthorization:
-    """An approved authorization, moved there through the service like staff would."""
+    """An approved authorization, moved there through the services like staff would (its request faxed)."""
     authorization = authorization_create(
         patient=patient,
         payer=payer(),
         by=by,
         reference=reference,
-        codes=list(codes),
         units_authorized=units,
         starts_on=starts_on,
         ends_on=ends_on,
+        **{**request_facts(units=units, starts_on=starts_on, ends_on=ends_on), "codes": list(codes)},
     )
-    authorization_transition(authorization=authorization, to="submitted", by=by)
+    preauth_record_sent(authorization=authorization, by=by, note="Faxed to the payer")
     return authorization_transition(authorization=authorization, to="approved", by=by)
+
+
+def request_facts(*, units=8, starts_on=date(2027, 1, 4), ends_on=date(2027, 3, 31)) -> dict:
+    """What a request must say before it is sent: units and dates asked for, an ICD-10 diagnosis, the reasons."""
+    return {
+        "codes": ["96365", "J3490"],
+        "units_requested": units,
+        "requested_starts_on": starts_on,
+        "requested_ends_on": ends_on,
+        "diagnoses": ["F33.2"],
+        "justification": "Two failed antidepressant trials; PHQ-9 21.",
+    }
+
+
+def submitted(authorization, by, note: str = "Faxed to the payer"):
+    """The draft recorded as sent outside the app (its request facts must be there)."""
+    return preauth_record_sent(authorization=authorization, by=by, note=note)
+
+
+def step(authorization, to: str, by, note: str = "why"):
+    """One status step as staff take it: "submitted" is recorded as sent outside the app, the rest are transitions."""
+    if to == "submitted":
+        return submitted(authorization, by, note)
+    return authorization_transition(authorization=authorization, to=to, by=by, note=note)
 
 
 def at(day: date, hour: int = 9, minute: int = 0) -> datetime:

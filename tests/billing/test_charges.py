@@ -8,14 +8,18 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 
 from billing.coverage import billed_codes
-from billing.ledger.charges import charge_lines, session_charges_post
+from billing.ledger.charges import charge_lines, session_charges_post, uncharged_sessions_charge
 from billing.ledger.sliding_scale import sliding_scale_assess
-from billing.models import Charge
+from billing.models import Charge, FeeScheduleItem
 from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.notifications.alerts import alerts_open_for
+from kap_clinic.kernel.notifications.models import StaffAlert
 from sessions.models import DoseAdministration, DoseTopUp, DosingSession
 from sessions.scheduling.services import session_cancel, session_no_show
 from tests.billing.factories import at, book
@@ -59,6 +63,18 @@ def test_a_completed_iv_session_is_charged_its_codes_once(patient, clinician):
     with pytest.raises(ValidationError):
         complete(DosingSession.objects.get(pk=session.pk))
     assert Charge.objects.filter(session=session).count() == 2
+
+
+@pytest.mark.django_db
+def test_each_charge_of_a_completed_session_is_audited_on_the_patients_record_once(patient, clinician):
+    session = complete(book(patient, clinician, SERVICE_DAY, status="in_progress"))
+    session_charges_post(session=session)  # a retry adds no charge and no entry
+
+    charges = Charge.objects.filter(session=session)
+    entries = LogEntry.objects.get_for_objects(charges).filter(action=LogEntry.Action.CREATE)
+    assert sorted(entry.object_id for entry in entries) == sorted(charges.values_list("pk", flat=True))
+    assert {entry.additional_data["patient_id"] for entry in entries} == {patient.pk}
+    assert {entry.changes_dict["code"][1] for entry in entries} == {"96365", "J3490"}
 
 
 @pytest.mark.django_db
@@ -295,3 +311,53 @@ def test_a_held_integration_session_is_charged_its_psychotherapy_code_once(patie
         integration_charges_post(patient_id=patient.pk, integration_session_id=0, minutes=15, starts_at=held.starts_at)
         == []
     )
+
+
+# ---- A code without a price --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_code_without_a_price_alerts_billing_staff_and_is_charged_once_an_admin_sets_it(
+    client_for, patient, clinician, front_desk, admin_user
+):
+    drug = FeeScheduleItem.objects.get(code="J3490", route="iv")
+    FeeScheduleItem.objects.filter(pk=drug.pk).update(is_active=False)
+    session = complete(book(patient, clinician, SERVICE_DAY, status="in_progress"))
+    session_charges_post(session=session)  # a retry raises nothing more
+
+    assert [code for code, _, _ in codes(session)] == ["96365"]
+    alert = StaffAlert.objects.get(kind="fee_missing")
+    assert alert.patient == patient and alert.audience == "front_office" and alert.acknowledged_at is None
+    assert "J3490" in alert.summary and "2027-02-01" in alert.summary
+    assert alert in alerts_open_for(front_desk)
+
+    change = reverse("admin:billing_feescheduleitem_change", args=[drug.pk])
+    data = {
+        "code": drug.code,
+        "description": drug.description,
+        "route": drug.route,
+        "min_minutes": "",
+        "max_minutes": "",
+        "price": "55.00",
+        "unit": drug.unit,
+        "is_active": "on",
+        "notes": "",
+    }
+    assert client_for(admin_user).post(change, data).status_code == 302
+
+    assert codes(session) == [("96365", Decimal("1.0"), Decimal("200.00")), ("J3490", Decimal("1.0"), Decimal("55.00"))]
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == admin_user
+    assert uncharged_sessions_charge(by=admin_user) == []  # nothing left to do, nothing charged twice
+    assert Charge.objects.filter(session=session).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_price_set_for_another_code_leaves_the_session_waiting(patient, clinician, admin_user):
+    FeeScheduleItem.objects.filter(code="J3490", route="iv").update(is_active=False)
+    session = complete(book(patient, clinician, SERVICE_DAY, status="in_progress"))
+
+    assert uncharged_sessions_charge(by=admin_user) == []
+
+    assert StaffAlert.objects.get(kind="fee_missing").acknowledged_at is None
+    assert [code for code, _, _ in codes(session)] == ["96365"]

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_code_of_the_reference_is_priced_including_the_add_on_and_prolonged_codes():
-    codes = set(FeeScheduleItem.objects.values_list("code", flat=True))
+    codes = set(FeeScheduleItem.objects.filter(is_active=True).values_list("code", flat=True))
     for code in [
         "90791",
         "90792",
@@ -39,7 +39,7 @@ def test_every_code_of_the_reference_is_priced_including_the_add_on_and_prolonge
         "99215",
     ]:
         assert code in codes, code
-    assert "S0013" not in codes  # retired on 2026-01-01: never billed again
+    assert "S0013" not in codes  # retired on 2026-01-01: never billed again (kept inactive, below)
     assert FeeScheduleItem.objects.get(code="G2083").price == Decimal("1289.82")
 
 
@@ -124,3 +124,62 @@ def test_a_second_price_for_the_same_code_and_route_is_refused(client_for, admin
     )
     assert response.status_code == 200 and b"already has a price" in response.content
     assert FeeScheduleItem.objects.filter(code="90785").count() == 1
+
+
+def test_legacy_s0013_is_in_the_schedule_inactive_never_priced_and_says_why(client_for, front_desk):
+    legacy = FeeScheduleItem.objects.get(code="S0013")
+    assert (legacy.is_active, legacy.price, legacy.route) == (False, Decimal("0.00"), "intranasal")
+    assert "replaced by J0013 on 2026-01-01" in legacy.notes
+    assert fee_lookup("S0013", route="intranasal") is None
+    seed_reference_data()
+    assert FeeScheduleItem.objects.filter(code="S0013").count() == 1
+    page = client_for(front_desk).get(reverse("billing:fee_schedule")).content.decode()
+    assert "No longer used" in page and "replaced by J0013 on 2026-01-01" in page
+
+
+def test_an_admin_turning_s0013_back_on_is_warned(client_for, admin_user):
+    legacy = FeeScheduleItem.objects.get(code="S0013")
+    response = client_for(admin_user).post(
+        reverse("admin:billing_feescheduleitem_change", args=[legacy.pk]),
+        {
+            "code": "S0013",
+            "description": legacy.description,
+            "route": "intranasal",
+            "price": "10.50",
+            "unit": "mg",
+            "is_active": "on",
+            "notes": legacy.notes,
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"S0013 was replaced by J0013 on 2026-01-01." in response.content
+
+
+def test_an_authorization_naming_s0013_warns_admins_and_shows_it_on_its_page(
+    client_for, front_desk, admin_user, patient
+):
+    from billing.models import PriorAuthorization
+    from billing.services import authorization_update
+    from kap_clinic.kernel.notifications.alerts import alerts_open_for
+    from kap_clinic.kernel.notifications.models import StaffAlert
+    from tests.billing.test_views import form_data
+
+    client = client_for(front_desk)
+    url = reverse("billing:authorization_create", kwargs={"patient_pk": patient.pk})
+    assert client.post(url, form_data(codes="G2083, S0013", keep_retired_codes="on")).status_code == 302
+    authorization = PriorAuthorization.objects.get()
+    authorization_update(authorization=authorization, by=front_desk, notes="Saved again")  # warned once only
+
+    alert = StaffAlert.objects.get(key=f"authorization-{authorization.pk}-retired-S0013")
+    assert alert in alerts_open_for(admin_user) and "S0013 was replaced by J0013" in alert.summary
+    page = client_for(admin_user).get(reverse("billing:authorization_detail", kwargs={"pk": authorization.pk}))
+    assert b'data-testid="retired-codes"' in page.content
+    assert b"redone under the new code" in page.content
+
+    other = client.post(url, form_data(codes="G2083, J0013"))
+    assert other.status_code == 302
+    newer = PriorAuthorization.objects.exclude(pk=authorization.pk).get()
+    page = client.get(reverse("billing:authorization_detail", kwargs={"pk": newer.pk}))
+    assert b'data-testid="retired-codes"' not in page.content
+    assert StaffAlert.objects.filter(key__contains="retired").count() == 1

@@ -4,6 +4,7 @@ lines less its payments less its adjustments, always (the service keeps it so, t
 from decimal import Decimal
 
 import pytest
+from auditlog.models import LogEntry
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -55,6 +56,20 @@ def test_an_invoice_takes_every_charge_not_yet_invoiced(patient, front_desk):
         "not_invoiced": Decimal("75.00"),
         "total": Decimal("325.00"),
     }
+
+
+def test_invoicing_leaves_an_audit_entry_for_each_charge_on_the_patients_record(patient, front_desk):
+    charges = [loose_charge(patient, "120.00"), loose_charge(patient, "30.00", code="90837")]
+
+    invoice = invoice_create(patient=patient, by=front_desk)
+
+    entries = LogEntry.objects.get_for_objects(Charge.objects.filter(pk__in=[c.pk for c in charges])).filter(
+        action=LogEntry.Action.UPDATE
+    )
+    assert sorted(entry.object_id for entry in entries) == sorted(c.pk for c in charges)
+    assert all(entry.changes_dict["invoice"][1] == str(invoice.pk) for entry in entries)
+    assert {entry.additional_data["patient_id"] for entry in entries} == {patient.pk}
+    assert LogEntry.objects.get_for_object(invoice).filter(action=LogEntry.Action.CREATE).exists()
 
 
 def test_payments_and_adjustments_bring_the_balance_to_paid(patient, front_desk):

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -21,7 +21,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.services import patient_rems_enrollment_record
 from screening.models import Diagnosis, InstrumentResponse, MedicalHistory, Medication, Screening
 
-from .factories import approved, at, book, payer
+from .factories import approved, at, book, payer, step, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -92,8 +92,8 @@ def test_allowed_paths_are_recorded_with_who_and_when(patient, front_desk, path)
     authorization = request_for(
         patient, front_desk, reference="PA-1", units_authorized=8, starts_on=JAN_4, ends_on=date(2027, 3, 31)
     )
-    for step in path:
-        authorization = authorization_transition(authorization=authorization, to=step, by=front_desk, note="why")
+    for to in path:
+        authorization = step(authorization, to, front_desk)
     steps = list(authorization.status_changes.order_by("pk").values_list("from_status", "to_status", "changed_by"))
     assert [to for _, to, _ in steps] == list(path)
     assert {who for _, _, who in steps} == {front_desk.pk}
@@ -115,18 +115,82 @@ def test_refused_steps_change_nothing(patient, front_desk, path, refused):
     authorization = request_for(
         patient, front_desk, reference="PA-1", units_authorized=8, starts_on=JAN_4, ends_on=date(2027, 3, 31)
     )
-    for step in path:
-        authorization_transition(authorization=authorization, to=step, by=front_desk, note="why")
-    with pytest.raises(ValidationError, match="cannot be marked"):
-        authorization_transition(authorization=authorization, to=refused, by=front_desk, note="why")
+    for to in path:
+        step(authorization, to, front_desk)
+    with pytest.raises(ValidationError, match="cannot be marked|being assembled"):
+        step(authorization, refused, front_desk)
     authorization.refresh_from_db()
     assert authorization.status == (path[-1] if path else "draft")
     assert refused not in TRANSITIONS[authorization.status]
 
 
+def test_a_draft_is_never_marked_submitted_by_a_bare_status_step(patient, front_desk):
+    authorization = request_for(patient, front_desk)
+    with pytest.raises(ValidationError, match="only when it is sent"):
+        authorization_transition(authorization=authorization, to="submitted", by=front_desk, note="Faxed")
+    authorization.refresh_from_db()
+    assert authorization.status == "draft" and authorization.submitted_at is None
+    assert not authorization.status_changes.exists()
+
+
+def test_a_request_sent_outside_the_app_is_recorded_with_how_who_and_when(patient, front_desk):
+    authorization = request_for(patient, front_desk)
+
+    lifecycle.preauth_record_sent(authorization=authorization, by=front_desk, note="  Faxed to 555-0100 at 10:05 ")
+
+    authorization.refresh_from_db()
+    assert authorization.status == "submitted" and authorization.submitted_at == timezone.now()
+    change = authorization.status_changes.get()
+    assert (change.from_status, change.to_status, change.changed_by, change.note) == (
+        "draft",
+        "submitted",
+        front_desk,
+        "Faxed to 555-0100 at 10:05",
+    )
+    assert not PreauthSubmission.objects.exists()  # nothing was sent by the app
+
+
+@pytest.mark.parametrize(
+    ("fields", "note", "message"),
+    [
+        ({}, "   ", "Say how the request was sent"),
+        ({"diagnoses": []}, "Faxed", "ICD-10 diagnosis"),
+        ({"justification": ""}, "Faxed", "clinical justification"),
+        ({"codes": []}, "Faxed", "codes requested"),
+        ({"units_requested": None}, "Faxed", "units requested"),
+        ({"requested_starts_on": None, "requested_ends_on": None}, "Faxed", "first and last day requested"),
+    ],
+)
+def test_recording_a_request_as_sent_needs_a_note_and_the_request_facts(patient, front_desk, fields, note, message):
+    authorization = request_for(patient, front_desk, **fields)
+    with pytest.raises(ValidationError, match=message):
+        lifecycle.preauth_record_sent(authorization=authorization, by=front_desk, note=note)
+    authorization.refresh_from_db()
+    assert authorization.status == "draft" and not authorization.status_changes.exists()
+
+
+def test_only_a_draft_is_recorded_as_sent_and_only_by_staff_who_work_requests(patient, front_desk, clinician):
+    authorization = request_for(patient, front_desk)
+    with pytest.raises(PermissionDenied):
+        lifecycle.preauth_record_sent(authorization=authorization, by=clinician, note="Faxed")
+    submitted(authorization, front_desk)
+    with pytest.raises(ValidationError, match="being assembled"):
+        lifecycle.preauth_record_sent(authorization=authorization, by=front_desk, note="Faxed again")
+    assert authorization.status_changes.count() == 1
+
+
+def test_submitting_needs_the_request_facts_too(patient, front_desk):
+    authorization = request_for(patient, front_desk, diagnoses=[], justification="")
+    with pytest.raises(ValidationError) as caught:
+        lifecycle.preauth_submit(authorization=authorization, by=front_desk)
+    assert caught.value.messages == ["Enter at least one ICD-10 diagnosis.", "Write the clinical justification."]
+    authorization.refresh_from_db()
+    assert authorization.status == "draft" and not PreauthSubmission.objects.exists()
+
+
 def test_a_denial_needs_its_reason_which_is_kept(patient, front_desk):
     authorization = request_for(patient, front_desk)
-    authorization_transition(authorization=authorization, to="submitted", by=front_desk)
+    submitted(authorization, front_desk)
     with pytest.raises(ValidationError, match="reason"):
         authorization_transition(authorization=authorization, to="denied", by=front_desk)
     authorization_transition(authorization=authorization, to="denied", by=front_desk, note="Step therapy not met")
@@ -302,7 +366,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_staff_are_told(patient, 
 
 def test_follow_ups_after_the_payers_days_once_per_period(patient, front_desk, time_machine):
     authorization = request_for(patient, front_desk)
-    authorization_transition(authorization=authorization, to="submitted", by=front_desk)  # on 2 Jan
+    submitted(authorization, front_desk)  # on 2 Jan
 
     assert followup.follow_ups_create(today=date(2027, 1, 8)) == []  # 6 days
     first = followup.follow_ups_create(today=date(2027, 1, 9))  # 7 days

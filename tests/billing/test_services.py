@@ -16,7 +16,7 @@ from billing.services import (
 from billing.sweep import authorization_check
 from kap_clinic.kernel.notifications.models import StaffAlert
 
-from .factories import approved, book, payer
+from .factories import approved, book, payer, request_facts, step, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def clinic_time_zone(settings):
 
 
 def draft(patient, by, **fields):
-    return authorization_create(patient=patient, payer=payer(), by=by, **fields)
+    return authorization_create(patient=patient, payer=payer(), by=by, **{**request_facts(), **fields})
 
 
 def alert_keys() -> set[str]:
@@ -43,7 +43,7 @@ def alert_keys() -> set[str]:
 
 def test_status_steps_record_who_and_when(patient, front_desk, admin_user):
     authorization = draft(patient, front_desk, reference="PA-9", units_authorized=12, starts_on=JAN_4, ends_on=MAR_31)
-    authorization_transition(authorization=authorization, to="submitted", by=front_desk, note="Faxed")
+    submitted(authorization, front_desk, note="Faxed")
     authorization_transition(authorization=authorization, to="approved", by=admin_user)
 
     authorization.refresh_from_db()
@@ -66,9 +66,9 @@ def test_status_steps_record_who_and_when(patient, front_desk, admin_user):
 )
 def test_steps_outside_the_allowed_path_are_refused(patient, front_desk, path, refused):
     authorization = draft(patient, front_desk, reference="PA-9", units_authorized=12, starts_on=JAN_4, ends_on=MAR_31)
-    for step in path:
-        authorization_transition(authorization=authorization, to=step, by=front_desk, note="The payer's reason")
-    with pytest.raises(ValidationError, match="cannot be marked"):
+    for to in path:
+        step(authorization, to, front_desk, note="The payer's reason")
+    with pytest.raises(ValidationError, match="cannot be marked|only when it is sent"):
         authorization_transition(authorization=authorization, to=refused, by=front_desk)
     authorization.refresh_from_db()
     assert authorization.status == (path[-1] if path else "draft")
@@ -76,7 +76,7 @@ def test_steps_outside_the_allowed_path_are_refused(patient, front_desk, path, r
 
 def test_approval_needs_number_dates_and_units(patient, front_desk):
     authorization = draft(patient, front_desk)
-    authorization_transition(authorization=authorization, to="submitted", by=front_desk)
+    submitted(authorization, front_desk)
 
     with pytest.raises(ValidationError) as caught:
         authorization_transition(authorization=authorization, to="approved", by=front_desk)

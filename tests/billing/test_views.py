@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing.models import PriorAuthorization
 from billing.services import authorization_create
 
-from .factories import approved, book, payer
+from .factories import approved, book, payer, request_facts
 
 pytestmark = pytest.mark.django_db
 
@@ -82,11 +82,21 @@ def test_edit_shows_the_codes_as_typed_text_and_keeps_input_on_error(client_for,
 
 
 def test_status_steps_through_the_page(client_for, front_desk, patient):
-    authorization = authorization_create(patient=patient, payer=payer(), by=front_desk)
+    authorization = authorization_create(patient=patient, payer=payer(), by=front_desk, **request_facts())
     client = client_for(front_desk)
     url = reverse("billing:authorization_transition", kwargs={"pk": authorization.pk})
+    page = client.get(detail_url(authorization)).content.decode()
+    assert '<option value="sent_outside">Submitted outside the app (say how in the note)</option>' in page
+    assert 'value="submitted"' not in page  # no bare "Submitted" step
 
-    assert client.post(url, {"to": "submitted", "note": "Sent to payer portal"}).status_code == 302
+    assert client.post(url, {"to": "submitted", "note": "Sent"}).status_code == 400  # not a choice
+    response = client.post(url, {"to": "sent_outside", "note": ""})
+    assert response.status_code == 400
+    assert "Say how the request was sent" in response.content.decode()
+    authorization.refresh_from_db()
+    assert authorization.status == "draft"
+
+    assert client.post(url, {"to": "sent_outside", "note": "Sent to payer portal"}).status_code == 302
     response = client.post(url, {"to": "approved"})
     assert response.status_code == 400
     assert "needs the number of units approved" in response.content.decode()
@@ -94,11 +104,25 @@ def test_status_steps_through_the_page(client_for, front_desk, patient):
     client.post(reverse("billing:authorization_edit", kwargs={"pk": authorization.pk}), form_data())
     assert client.post(url, {"to": "approved"}).status_code == 302
     page = client.get(detail_url(authorization)).content.decode()
+    assert "Being assembled → Submitted by Intake1 Tester (Sent to payer portal)" in page
     assert "Submitted → Approved by Intake1 Tester" in page
-    assert "Sent to payer portal" in page
     assert client.post(url, {"to": "denied"}).status_code == 400  # not offered from approved
     authorization.refresh_from_db()
     assert authorization.status == "approved"
+
+
+def test_recording_as_sent_needs_the_request_facts_and_keeps_the_note(client_for, front_desk, patient):
+    authorization = authorization_create(patient=patient, payer=payer(), by=front_desk)
+    url = reverse("billing:authorization_transition", kwargs={"pk": authorization.pk})
+
+    response = client_for(front_desk).post(url, {"to": "sent_outside", "note": "Faxed at 10:05"})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Enter at least one ICD-10 diagnosis." in page and "Write the clinical justification." in page
+    assert 'value="Faxed at 10:05"' in page
+    authorization.refresh_from_db()
+    assert authorization.status == "draft"
 
 
 def test_clinicians_read_but_do_not_work_authorizations(client_for, clinician, front_desk, patient):

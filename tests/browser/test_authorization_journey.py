@@ -46,9 +46,34 @@ def test_front_desk_enters_an_authorization_and_takes_it_to_approved(page, live_
     expect(page.get_by_text("Authorization saved as a draft.")).to_be_visible()
     expect(page.get_by_test_id("authorization-status")).to_have_text("Being assembled")
 
-    page.get_by_label("Mark as").select_option(label="Submitted")
+    # Faxed outside the app: recorded as sent only once the request says what the payer asks for.
+    page.get_by_label("Mark as").select_option(label="Submitted outside the app (say how in the note)")
+    page.get_by_label("Note").fill("Faxed to Northwind at 10:05")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_text("Enter the units requested.")).to_be_visible()
+    expect(page.get_by_text("Enter at least one ICD-10 diagnosis.")).to_be_visible()
+    expect(page.get_by_label("Note")).to_have_value("Faxed to Northwind at 10:05")
+    expect(page.get_by_test_id("authorization-status")).to_have_text("Being assembled")
+
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Codes")).to_have_value("G2083, J0013")
+    page.get_by_label("Units requested").fill("8")
+    page.get_by_label("First day requested").fill("2027-01-04")
+    page.get_by_label("Last day requested").fill("2027-03-31")
+    page.get_by_label("ICD-10 diagnoses").fill("F33.2")
+    page.get_by_label("Clinical justification").fill("Two adequate antidepressant trials failed; PHQ-9 21.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+
+    page.get_by_label("Mark as").select_option(label="Submitted outside the app (say how in the note)")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_text("Say how the request was sent")).to_be_visible()
+    page.get_by_label("Note").fill("Faxed to Northwind at 10:05")
     page.get_by_role("button", name="Change status").click()
     expect(page.get_by_test_id("authorization-status")).to_have_text("Submitted")
+    expect(
+        page.get_by_text("Being assembled → Submitted by Desk-Billing Tester (Faxed to Northwind at 10:05)")
+    ).to_be_visible()
 
     page.get_by_label("Mark as").select_option(label="Approved")
     page.get_by_role("button", name="Change status").click()
@@ -68,3 +93,5 @@ def test_front_desk_enters_an_authorization_and_takes_it_to_approved(page, live_
         ["G2083", "J0013"],
         "approved",
     )
+    assert (authorization.diagnoses, authorization.units_requested) == (["F33.2"], 8)
+    assert authorization.submitted_at is not None

@@ -62,6 +62,8 @@ class StaffAlert(models.Model):
         POST_DOSE_VITALS = "post_dose_vitals", "Dangerous vital signs after a dose"
         CANNOT_ATTEND = "cannot_attend", "Patient can't attend: call them"
         ESTIMATE_EXCEEDED = "estimate_over", "Billed $400 or more above the good-faith estimate"
+        FEE_MISSING = "fee_missing", "No price in the fee schedule: a session is not charged"
+        ESTIMATE_DUE = "estimate_due", "Good-faith estimate due"
 
     class Audience(models.TextChoices):
         CLINICAL = "clinical", "The patient's clinician (every clinician when unassigned) and admins"

@@ -26,6 +26,7 @@ from billing.ledger.estimate import estimate_give
 from billing.ledger.fees import fee_lookup
 from billing.ledger.invoices import invoice_create, payment_record
 from billing.models import Charge, GoodFaithEstimate, InsurancePolicy, Invoice, Payer, PriorAuthorization, SelfPay
+from billing.preauth.lifecycle import preauth_record_sent
 from billing.services import authorization_create, authorization_transition
 from billing.sweep import authorization_check
 from kap_clinic.kernel.accounts.models import User
@@ -292,9 +293,16 @@ def _demo_authorization(patient, *, intake) -> None:
         units_authorized=8,
         starts_on=today - timedelta(days=80),
         ends_on=today + timedelta(days=10),
+        units_requested=8,
+        requested_starts_on=today - timedelta(days=80),
+        requested_ends_on=today + timedelta(days=10),
+        diagnoses=["F33.2"],
+        justification="Two adequate antidepressant trials failed in this episode; PHQ-9 21 at screening.",
     )
-    for step in (PriorAuthorization.Status.SUBMITTED, PriorAuthorization.Status.APPROVED):
-        authorization = authorization_transition(authorization=authorization, to=step, by=intake)
+    authorization = preauth_record_sent(authorization=authorization, by=intake, note="Faxed to the payer")
+    authorization = authorization_transition(
+        authorization=authorization, to=PriorAuthorization.Status.APPROVED, by=intake
+    )
     authorization_check(authorization=authorization, today=today)
 
 
