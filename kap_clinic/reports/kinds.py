@@ -4,6 +4,7 @@ holds (to decide whether it runs in the background) and how it is rendered as PD
 Parameters are plain values (ids and ISO dates) so a report can be queued as a background job and re-run.
 """
 
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -203,7 +204,9 @@ class TablesReport:
     """A clinic-wide report made of tables: `build(start=, end=, **filters)` returns an object with `.title` and
     `.tables` (a list of `Table`), printed by `reports/pdf/tables.html` or written as one CSV (each table under its
     title). `estimate(start=, end=, **filters)` counts, cheaply, the rows the report reads: over the clinic's
-    threshold (REPORT_BACKGROUND_ROWS) the report runs in the background. Admins only unless said otherwise."""
+    threshold (REPORT_BACKGROUND_ROWS) the report runs in the background, and `build` (given `progress`) tells the
+    rows done so far, in that count, stage by stage (a `build` without `progress` is followed all at once). Admins
+    only unless said otherwise."""
 
     formats = ("pdf", "csv")
 
@@ -220,6 +223,7 @@ class TablesReport:
     ):
         self.slug, self.title, self.description = slug, title, description
         self.build, self.estimate, self.form, self.roles = build, estimate, form, roles
+        self.tells_progress = "progress" in inspect.signature(build).parameters
 
     def check(self, user: User, params: dict) -> None:
         if not user.has_role(*self.roles):
@@ -232,13 +236,14 @@ class TablesReport:
     def rows_total(self, params: dict) -> int:
         return 0 if self.estimate is None else self.estimate(**self._arguments(params))
 
-    def _report(self, params: dict):
-        return self.build(**self._arguments(params))
-
     def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
-        report = self._report(params)
+        arguments = self._arguments(params)
+        if self.tells_progress:  # stage by stage, in the rows its estimate counted
+            report = self.build(**arguments, progress=None if progress is _no_progress else progress)
+        else:  # all at once, when it is built
+            report = self.build(**arguments)
+            progress(sum(len(table.rows) for table in report.tables))
         stem = f"{self.slug}-{params.get('start', '')}-{params.get('end', '')}".strip("-")
-        progress(sum(len(table.rows) for table in report.tables))
         if format == "csv":
             text = "".join(_tables_csv(report.tables))
             return Output(text.encode("utf-8"), "text/csv; charset=utf-8", f"{stem}.csv")

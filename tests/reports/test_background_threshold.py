@@ -2,12 +2,16 @@
 period's dosing sessions, for the route or clinician asked for; the operations report adds the approved
 authorizations it checks), against the clinic's threshold: the same kind of report goes either way."""
 
+import re
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Payer, PriorAuthorization
+from kap_clinic.reports import tasks
 from kap_clinic.reports.models import ReportJob
 from patients.services import patient_create
 from tests.reports.helpers import pdf_text
@@ -87,6 +91,33 @@ def test_the_same_report_runs_in_the_request_for_a_narrower_choice(march, client
     assert narrow.status_code == 200 and narrow["Content-Type"] == "application/pdf"
     wide = _run(client, "outcomes", {**MARCH, "format": "pdf"}, "wide")  # five sessions
     assert wide.status_code == 302 and ReportJob.objects.get().rows_total == 5
+
+
+PROGRESS_WRITE = re.compile(r'UPDATE "reports_reportjob" SET "rows_done" = (\d+)')
+
+
+@pytest.mark.parametrize(
+    "kind, data, counts",
+    [
+        ("outcomes", {**MARCH, "format": "pdf"}, [1, 2, 3, 5]),  # four stages over the five March sessions
+        ("operations", {**MARCH, "format": "csv"}, [2, 4, 6]),  # three stages over five sessions and one authorization
+    ],
+)
+def test_a_background_clinic_report_advances_its_progress_stage_by_stage(
+    march, client_for, admin_user, settings, kind, data, counts
+):
+    settings.REPORT_BACKGROUND_ROWS = 1
+    queued = _run(client_for(admin_user), kind, data, "staged")
+    job = ReportJob.objects.get()
+    assert queued.status_code == 302 and (job.status, job.rows_done, job.rows_total) == ("queued", 0, counts[-1])
+
+    with CaptureQueriesContext(connection) as queries:
+        tasks.run_report_job.apply(args=(job.pk,))
+    # The worker wrote the rows done after each stage, rising to the whole, before it marked the job ready.
+    written = [int(match[1]) for query in queries.captured_queries if (match := PROGRESS_WRITE.search(query["sql"]))]
+    assert written == counts
+    job.refresh_from_db()
+    assert job.status == ReportJob.Status.DONE and job.rows_done == job.rows_total == counts[-1]
 
 
 @pytest.fixture
