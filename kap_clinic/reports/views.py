@@ -35,6 +35,16 @@ def _download(output: Output, *, inline: bool = False) -> HttpResponse:
     return response
 
 
+def _in_background(request, report, params: dict, *, key: str) -> HttpResponse | None:
+    """A report over the clinic's threshold (a cheap count of the rows it reads) is queued as a job and the person
+    sent to its progress page; None for one small enough to produce in the request."""
+    rows = report.rows_total(params)
+    if rows <= settings.REPORT_BACKGROUND_ROWS:
+        return None
+    job = services.report_job_request(user=request.user, kind=report.slug, params=params, key=key, rows_total=rows)
+    return redirect("reports:job", pk=job.pk)
+
+
 def _page(request, *, bound=None, status=200):
     forms = []
     for kind in kinds_for(request.user):
@@ -73,13 +83,9 @@ def run_view(request, kind):
         return _page(request, bound=form, status=400)
     params = form.params()
     report.check(request.user, params)
-    rows = report.rows_total(params)  # a cheap count of the rows the report reads: over the threshold, a job
-    if rows > settings.REPORT_BACKGROUND_ROWS:
-        key = request.POST.get("request_id", "")[:40] or uuid.uuid4().hex
-        job = services.report_job_request(
-            user=request.user, kind=report.slug, params=params, key=f"{kind}:{key}", rows_total=rows
-        )
-        return redirect("reports:job", pk=job.pk)
+    key = request.POST.get("request_id", "")[:40] or uuid.uuid4().hex
+    if (queued := _in_background(request, report, params, key=f"{kind}:{key}")) is not None:
+        return queued
     output = report.render(params, params["format"])
     _record_patient_read(params)
     return _download(output)
@@ -90,6 +96,13 @@ def patient_summary_view(request, pk):
     report = KINDS["patient_summary"]
     params = {"patient": pk, "format": "pdf"}
     report.check(request.user, params)
+    # A long course goes to the background as from the reports page; a second click while it is being produced
+    # follows the same job.
+    pending = services.report_job_pending(user=request.user, kind=report.slug, params=params)
+    if pending is not None:
+        return redirect("reports:job", pk=pending.pk)
+    if (queued := _in_background(request, report, params, key=f"summary:{pk}:{uuid.uuid4().hex}")) is not None:
+        return queued
     output = report.render(params, "pdf")
     _record_patient_read(params)
     return _download(output, inline=True)
