@@ -18,7 +18,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.pdf import render_pdf
 from patients.models import Patient
-from patients.selectors import get_patient_for_user
+from patients.selectors import patients_visible_to
 from sessions.models import Route
 
 from . import forms, selectors
@@ -103,7 +103,29 @@ def _user(params: dict) -> User | None:
     return User.objects.filter(pk=params["user"]).first() if params.get("user") else None
 
 
-class PatientSummary:
+class Kind:
+    """What every report kind shares: who may have which of its reports, for one report or many at once."""
+
+    roles: tuple = ()
+
+    def check(self, user: User, params: dict) -> None:
+        """404 unless the user may have this report (beyond their role, which the caller checks)."""
+
+    def permitted(self, user: User, many: list[dict]) -> list[bool]:
+        """`check` for several reports' parameters at once: a kind whose check reads the database answers them
+        together in one query, so a list of reports costs the same whatever its length."""
+        answers = []
+        for params in many:
+            try:
+                self.check(user, params)
+            except Http404:
+                answers.append(False)
+            else:
+                answers.append(True)
+        return answers
+
+
+class PatientSummary(Kind):
     """The patient treatment summary, for a referring doctor or a payer."""
 
     slug = "patient_summary"
@@ -115,9 +137,17 @@ class PatientSummary:
 
     def check(self, user: User, params: dict) -> None:
         """404 unless the user may read this patient's summary: clinicians their own patients, admins everyone's."""
-        patient = get_patient_for_user(user, params.get("patient") or 0)
-        if not user.has_role(Role.ADMIN) and patient.primary_clinician_id != user.pk:
+        if not self.permitted(user, [params])[0]:
             raise Http404
+
+    def permitted(self, user: User, many: list[dict]) -> list[bool]:
+        """In one query: the patients named that the user may open, and (unless an admin) whose clinician they are."""
+        wanted = {params.get("patient") for params in many if isinstance(params.get("patient"), int)}
+        patients = patients_visible_to(user).filter(pk__in=wanted)
+        if not user.has_role(Role.ADMIN):
+            patients = patients.filter(primary_clinician=user)
+        allowed = set(patients.values_list("pk", flat=True)) if wanted else set()
+        return [params.get("patient") in allowed for params in many]
 
     def rows_total(self, params: dict) -> int:
         return selectors.patient_summary_rows(params["patient"])
@@ -130,7 +160,7 @@ class PatientSummary:
         return Output(content, "application/pdf", f"treatment-summary-{patient.mrn}.pdf")
 
 
-class AuditReport:
+class AuditReport(Kind):
     """Who saw or changed what, for a patient or a user over a period (an accounting of disclosures)."""
 
     slug = "audit"
@@ -200,7 +230,7 @@ def _audit_table(rows: list[list]) -> Table:
     )
 
 
-class TablesReport:
+class TablesReport(Kind):
     """A clinic-wide report made of tables: `build(start=, end=, **filters)` returns an object with `.title` and
     `.tables` (a list of `Table`), printed by `reports/pdf/tables.html` or written as one CSV (each table under its
     title). `estimate(start=, end=, **filters)` counts, cheaply, the rows the report reads: over the clinic's
@@ -301,6 +331,22 @@ KINDS: dict[str, object] = {
         ),
     )
 }
+
+
+def openable(user: User, jobs: list) -> list:
+    """The jobs (anything with `.kind` and `.parameters`) whose report the user may still have, in their order: of a
+    kind their role produces, passing its check (a patient still theirs, a clinician filter set to them). The same
+    test whether one job is opened or a list of them shown, at most one query per kind however many jobs."""
+    by_kind: dict[str, list] = {}
+    for job in jobs:
+        kind = KINDS.get(job.kind)
+        if kind is not None and user.has_role(*kind.roles):
+            by_kind.setdefault(job.kind, []).append(job)
+    allowed = set()
+    for slug, mine in by_kind.items():
+        answers = KINDS[slug].permitted(user, [job.parameters for job in mine])
+        allowed |= {id(job) for job, ok in zip(mine, answers, strict=True) if ok}
+    return [job for job in jobs if id(job) in allowed]
 
 
 def kinds_for(user: User) -> list:
