@@ -29,6 +29,7 @@ from billing.models import (
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.notifications.models import Reminder, ReminderRule, StaffAlert
+from kap_clinic.reports.models import ReportJob
 from patients.models import Patient
 from sessions.models import (
     ControlledProduct,
@@ -298,6 +299,21 @@ class Clinic:
             )
             for _ in indexes
         )
+        # The clinician's background reports: treatment summaries of the bulk patients, every other one no longer
+        # theirs (the reports page lists only those they may still open).
+        ReportJob.objects.bulk_create(
+            ReportJob(
+                requested_by=self.clinician,
+                kind="patient_summary",
+                parameters={"patient": p.pk, "format": "pdf"},
+                idempotency_key=f"bulk-{i}",
+                expires_at=self.now + timedelta(hours=1),
+            )
+            for i, p in zip(indexes, patients, strict=True)
+        )
+        Patient.objects.filter(pk__in=[p.pk for i, p in zip(indexes, patients, strict=True) if i % 2]).update(
+            primary_clinician=clinicians[0]
+        )
 
 
 @pytest.fixture
@@ -347,6 +363,7 @@ PAGES = {
         "charges_page=2&invoices_page=2",
     ),
     "portal billing": ("patient_user", "billing:portal_billing", None, ""),
+    "reports page": ("clinician", "reports:index", None, ""),
 }
 
 

@@ -3,6 +3,7 @@ denominators, and the period a report covers in the clinic's time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -59,6 +60,21 @@ class Report:
     title: str
     period: Period
     tables: list[Table] = field(default_factory=list)
+
+
+class Steps:
+    """A report's progress through its stages, told in the rows its estimate counted: after stage k of n,
+    `total * k // n` rows are done (the last stage tells the whole). Nothing is told when nobody follows."""
+
+    def __init__(self, progress: Callable[[int], None] | None, stages: int, total: Callable[[], int]):
+        self.progress, self.stages = progress, stages
+        self.total = total() if progress is not None else 0  # counted only for a caller that follows
+        self.stage = 0
+
+    def done(self) -> None:
+        self.stage = min(self.stage + 1, self.stages)
+        if self.progress is not None:
+            self.progress(self.total * self.stage // self.stages)
 
 
 def label(code: str) -> str:

@@ -4,6 +4,7 @@ holds (to decide whether it runs in the background) and how it is rendered as PD
 Parameters are plain values (ids and ISO dates) so a report can be queued as a background job and re-run.
 """
 
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.pdf import render_pdf
 from patients.models import Patient
-from patients.selectors import get_patient_for_user
+from patients.selectors import patients_visible_to
 from sessions.models import Route
 
 from . import forms, selectors
@@ -102,7 +103,29 @@ def _user(params: dict) -> User | None:
     return User.objects.filter(pk=params["user"]).first() if params.get("user") else None
 
 
-class PatientSummary:
+class Kind:
+    """What every report kind shares: who may have which of its reports, for one report or many at once."""
+
+    roles: tuple = ()
+
+    def check(self, user: User, params: dict) -> None:
+        """404 unless the user may have this report (beyond their role, which the caller checks)."""
+
+    def permitted(self, user: User, many: list[dict]) -> list[bool]:
+        """`check` for several reports' parameters at once: a kind whose check reads the database answers them
+        together in one query, so a list of reports costs the same whatever its length."""
+        answers = []
+        for params in many:
+            try:
+                self.check(user, params)
+            except Http404:
+                answers.append(False)
+            else:
+                answers.append(True)
+        return answers
+
+
+class PatientSummary(Kind):
     """The patient treatment summary, for a referring doctor or a payer."""
 
     slug = "patient_summary"
@@ -114,9 +137,17 @@ class PatientSummary:
 
     def check(self, user: User, params: dict) -> None:
         """404 unless the user may read this patient's summary: clinicians their own patients, admins everyone's."""
-        patient = get_patient_for_user(user, params.get("patient") or 0)
-        if not user.has_role(Role.ADMIN) and patient.primary_clinician_id != user.pk:
+        if not self.permitted(user, [params])[0]:
             raise Http404
+
+    def permitted(self, user: User, many: list[dict]) -> list[bool]:
+        """In one query: the patients named that the user may open, and (unless an admin) whose clinician they are."""
+        wanted = {params.get("patient") for params in many if isinstance(params.get("patient"), int)}
+        patients = patients_visible_to(user).filter(pk__in=wanted)
+        if not user.has_role(Role.ADMIN):
+            patients = patients.filter(primary_clinician=user)
+        allowed = set(patients.values_list("pk", flat=True)) if wanted else set()
+        return [params.get("patient") in allowed for params in many]
 
     def rows_total(self, params: dict) -> int:
         return selectors.patient_summary_rows(params["patient"])
@@ -129,7 +160,7 @@ class PatientSummary:
         return Output(content, "application/pdf", f"treatment-summary-{patient.mrn}.pdf")
 
 
-class AuditReport:
+class AuditReport(Kind):
     """Who saw or changed what, for a patient or a user over a period (an accounting of disclosures)."""
 
     slug = "audit"
@@ -199,11 +230,13 @@ def _audit_table(rows: list[list]) -> Table:
     )
 
 
-class TablesReport:
+class TablesReport(Kind):
     """A clinic-wide report made of tables: `build(start=, end=, **filters)` returns an object with `.title` and
     `.tables` (a list of `Table`), printed by `reports/pdf/tables.html` or written as one CSV (each table under its
     title). `estimate(start=, end=, **filters)` counts, cheaply, the rows the report reads: over the clinic's
-    threshold (REPORT_BACKGROUND_ROWS) the report runs in the background. Admins only unless said otherwise."""
+    threshold (REPORT_BACKGROUND_ROWS) the report runs in the background, and `build` (given `progress`) tells the
+    rows done so far, in that count, stage by stage (a `build` without `progress` is followed all at once). Admins
+    only unless said otherwise."""
 
     formats = ("pdf", "csv")
 
@@ -220,6 +253,7 @@ class TablesReport:
     ):
         self.slug, self.title, self.description = slug, title, description
         self.build, self.estimate, self.form, self.roles = build, estimate, form, roles
+        self.tells_progress = "progress" in inspect.signature(build).parameters
 
     def check(self, user: User, params: dict) -> None:
         if not user.has_role(*self.roles):
@@ -232,13 +266,14 @@ class TablesReport:
     def rows_total(self, params: dict) -> int:
         return 0 if self.estimate is None else self.estimate(**self._arguments(params))
 
-    def _report(self, params: dict):
-        return self.build(**self._arguments(params))
-
     def render(self, params: dict, format: str, progress: Progress = _no_progress) -> Output:
-        report = self._report(params)
+        arguments = self._arguments(params)
+        if self.tells_progress:  # stage by stage, in the rows its estimate counted
+            report = self.build(**arguments, progress=None if progress is _no_progress else progress)
+        else:  # all at once, when it is built
+            report = self.build(**arguments)
+            progress(sum(len(table.rows) for table in report.tables))
         stem = f"{self.slug}-{params.get('start', '')}-{params.get('end', '')}".strip("-")
-        progress(sum(len(table.rows) for table in report.tables))
         if format == "csv":
             text = "".join(_tables_csv(report.tables))
             return Output(text.encode("utf-8"), "text/csv; charset=utf-8", f"{stem}.csv")
@@ -296,6 +331,22 @@ KINDS: dict[str, object] = {
         ),
     )
 }
+
+
+def openable(user: User, jobs: list) -> list:
+    """The jobs (anything with `.kind` and `.parameters`) whose report the user may still have, in their order: of a
+    kind their role produces, passing its check (a patient still theirs, a clinician filter set to them). The same
+    test whether one job is opened or a list of them shown, at most one query per kind however many jobs."""
+    by_kind: dict[str, list] = {}
+    for job in jobs:
+        kind = KINDS.get(job.kind)
+        if kind is not None and user.has_role(*kind.roles):
+            by_kind.setdefault(job.kind, []).append(job)
+    allowed = set()
+    for slug, mine in by_kind.items():
+        answers = KINDS[slug].permitted(user, [job.parameters for job in mine])
+        allowed |= {id(job) for job, ok in zip(mine, answers, strict=True) if ok}
+    return [job for job in jobs if id(job) in allowed]
 
 
 def kinds_for(user: User) -> list:

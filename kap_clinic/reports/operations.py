@@ -20,6 +20,7 @@ Rows are counted by the database or streamed as plain tuples; no session is load
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,7 +36,7 @@ from kap_clinic.kernel.notifications.models import Channel, Reminder, SessionCon
 from kap_clinic.rules.billing_codes import covers
 from sessions.models import ClinicClosure, ClinicHours, ClinicianHours, DosingSession, Room, Route
 
-from .figures import Period, Rate, Report, Table
+from .figures import Period, Rate, Report, Steps, Table
 
 BOOKED_STATUSES = (*DosingSession.ACTIVE_STATUSES, DosingSession.Status.NO_SHOW)
 INTEGRATION_BOOKED = (
@@ -278,15 +279,21 @@ def operations_rows_estimate(*, start: date, end: date) -> int:
     return sessions.count() + PriorAuthorization.objects.filter(status=PriorAuthorization.Status.APPROVED).count()
 
 
-def operations_report(*, start: date, end: date) -> OperationsReport:
+def operations_report(*, start: date, end: date, progress: Callable[[int], None] | None = None) -> OperationsReport:
+    """The report; `progress`, when given, is told the rows done (out of `operations_rows_estimate`) after each of
+    its three stages: utilisation, the period's sessions, reminders and confirmations, the authorizations."""
     period = Period(start, end)
+    steps = Steps(progress, 3, lambda: operations_rows_estimate(start=start, end=end))
     report = OperationsReport(title="Operations and authorizations", period=period)
     report.rooms, report.clinicians = _utilisation(period)
+    steps.done()
     report.sessions_per_route = _sessions_per_route(period)
     report.reminders = _reminders(period)
     report.confirmations = _confirmations(period)
+    steps.done()
     report.expiring, report.nearly_used, report.booked_beyond = _authorizations(period)
     report.tables = _tables(report)
+    steps.done()
     return report
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -34,7 +35,7 @@ from patients.models import Patient
 from screening.models import InstrumentResponse
 from sessions.models import AdverseEvent, DosingSession, Enrollment, Route
 
-from .figures import Period, Rate, Report, Table, label
+from .figures import Period, Rate, Report, Steps, Table, label
 
 SETTLED_STATUSES = (*DosingSession.TREATED_STATUSES, DosingSession.Status.NO_SHOW, DosingSession.Status.CANCELLED)
 DISTRIBUTION_CODES = ("phq9", "gad7")
@@ -154,9 +155,19 @@ def outcomes_rows_estimate(*, start: date, end: date, route: str | None = None, 
     return _sessions(Period(start, end), route, clinician_id).count()
 
 
-def clinic_outcomes(*, start: date, end: date, route: str | None = None, clinician_id: int | None = None):
+def clinic_outcomes(
+    *,
+    start: date,
+    end: date,
+    route: str | None = None,
+    clinician_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+):
+    """The report; `progress`, when given, is told the rows done (out of `outcomes_rows_estimate`) after each of its
+    four stages: activity, adverse events and attendance, response and remission, the bands before and after."""
     period = Period(start, end)
     sessions = _sessions(period, route, clinician_id)
+    steps = Steps(progress, 4, sessions.count)
     scope = _patients_in_scope(route, clinician_id)
     report = ClinicOutcomes(title="Clinic outcomes", period=period, route=route, clinician_id=clinician_id)
 
@@ -177,6 +188,7 @@ def clinic_outcomes(*, start: date, end: date, route: str | None = None, clinici
         created_at__lt=period.ends_before,
         patient__in=scope,
     ).count()
+    steps.done()
 
     events = AdverseEvent.objects.filter(session__in=sessions)
     by_severity = dict(events.values_list("severity").annotate(n=Count("pk")).values_list("severity", "n"))
@@ -190,6 +202,7 @@ def clinic_outcomes(*, start: date, end: date, route: str | None = None, clinici
     )
     report.no_shows = Rate(attendance["no_shows"], attendance["settled"])
     report.cancellations = Rate(attendance["cancelled"], attendance["settled"])
+    steps.done()
 
     cohort = delivered.values("patient_id").distinct()
     report.patients_treated = cohort.count()
@@ -209,6 +222,7 @@ def clinic_outcomes(*, start: date, end: date, route: str | None = None, clinici
     report.response = Rate(responders, evaluable)
     report.remission = Rate(remitters, evaluable)
     report.median_days_to_response = round(statistics.median(days_to_response), 1) if days_to_response else None
+    steps.done()
 
     induction_ends = dict(
         DosingSession.objects.treated()
@@ -222,6 +236,7 @@ def clinic_outcomes(*, start: date, end: date, route: str | None = None, clinici
         for code in DISTRIBUTION_CODES
     }
     report.tables = _tables(report)
+    steps.done()
     return report
 
 

@@ -67,6 +67,14 @@ def report_job_request(*, user: User, kind: str, params: dict, key: str, rows_to
     return job
 
 
+def report_job_pending(*, user: User, kind: str, params: dict) -> ReportJob | None:
+    """This user's job for this very report still waiting or in progress, if any (the newest)."""
+    jobs = ReportJob.objects.filter(
+        requested_by=user, kind=kind, status__in=(Status.QUEUED, Status.RUNNING), expires_at__gt=timezone.now()
+    )
+    return next((job for job in jobs[:20] if job.parameters == params), None)
+
+
 def enqueue(ids: list[int]) -> int:
     """Queue report jobs by id, tried once each; on failure the beat sweep finds them."""
     from . import tasks  # the tasks module imports this one: loaded on first use

@@ -14,10 +14,12 @@ from kap_clinic.kernel.audit.services import record_chart_view
 from patients.models import Patient
 
 from . import selectors, services
-from .kinds import KINDS, Output, get_kind, kinds_for
+from .kinds import KINDS, Output, get_kind, kinds_for, openable
 from .models import ReportJob
 
 REPORT_ROLES = (Role.ADMIN, Role.CLINICIAN)
+RECENT_JOBS = 10  # listed on the reports page, out of the latest RECENT_JOBS_READ the person asked for
+RECENT_JOBS_READ = 50
 
 
 def _record_patient_read(params: dict) -> None:
@@ -35,6 +37,16 @@ def _download(output: Output, *, inline: bool = False) -> HttpResponse:
     return response
 
 
+def _in_background(request, report, params: dict, *, key: str) -> HttpResponse | None:
+    """A report over the clinic's threshold (a cheap count of the rows it reads) is queued as a job and the person
+    sent to its progress page; None for one small enough to produce in the request."""
+    rows = report.rows_total(params)
+    if rows <= settings.REPORT_BACKGROUND_ROWS:
+        return None
+    job = services.report_job_request(user=request.user, kind=report.slug, params=params, key=key, rows_total=rows)
+    return redirect("reports:job", pk=job.pk)
+
+
 def _page(request, *, bound=None, status=200):
     forms = []
     for kind in kinds_for(request.user):
@@ -44,7 +56,9 @@ def _page(request, *, bound=None, status=200):
             form = kind.form(formats=kind.formats, user=request.user)
         form.kind_slug = kind.slug
         forms.append((kind, form))
-    jobs = list(ReportJob.objects.filter(requested_by=request.user)[:10])
+    # Only the jobs the person may still open (the check the job's pages make), in a constant number of queries.
+    latest = list(ReportJob.objects.filter(requested_by=request.user)[:RECENT_JOBS_READ])
+    jobs = openable(request.user, latest)[:RECENT_JOBS]
     for job in jobs:
         job.title = KINDS[job.kind].title if job.kind in KINDS else job.kind
     ctx = {
@@ -73,13 +87,9 @@ def run_view(request, kind):
         return _page(request, bound=form, status=400)
     params = form.params()
     report.check(request.user, params)
-    rows = report.rows_total(params)  # a cheap count of the rows the report reads: over the threshold, a job
-    if rows > settings.REPORT_BACKGROUND_ROWS:
-        key = request.POST.get("request_id", "")[:40] or uuid.uuid4().hex
-        job = services.report_job_request(
-            user=request.user, kind=report.slug, params=params, key=f"{kind}:{key}", rows_total=rows
-        )
-        return redirect("reports:job", pk=job.pk)
+    key = request.POST.get("request_id", "")[:40] or uuid.uuid4().hex
+    if (queued := _in_background(request, report, params, key=f"{kind}:{key}")) is not None:
+        return queued
     output = report.render(params, params["format"])
     _record_patient_read(params)
     return _download(output)
@@ -90,6 +100,13 @@ def patient_summary_view(request, pk):
     report = KINDS["patient_summary"]
     params = {"patient": pk, "format": "pdf"}
     report.check(request.user, params)
+    # A long course goes to the background as from the reports page; a second click while it is being produced
+    # follows the same job.
+    pending = services.report_job_pending(user=request.user, kind=report.slug, params=params)
+    if pending is not None:
+        return redirect("reports:job", pk=pending.pk)
+    if (queued := _in_background(request, report, params, key=f"summary:{pk}:{uuid.uuid4().hex}")) is not None:
+        return queued
     output = report.render(params, "pdf")
     _record_patient_read(params)
     return _download(output, inline=True)
@@ -109,10 +126,8 @@ def _own_job(request, pk) -> ReportJob:
     exist, and so does one whose report the person may no longer produce (their role changed, or the patient it
     names is no longer theirs)."""
     job = get_object_or_404(ReportJob, pk=pk, requested_by=request.user)
-    report = get_kind(job.kind)
-    if not request.user.has_role(*report.roles):
+    if not openable(request.user, [job]):
         raise Http404
-    report.check(request.user, job.parameters)
     return job
 
 

@@ -2,12 +2,16 @@
 period's dosing sessions, for the route or clinician asked for; the operations report adds the approved
 authorizations it checks), against the clinic's threshold: the same kind of report goes either way."""
 
+import re
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Payer, PriorAuthorization
+from kap_clinic.reports import tasks
 from kap_clinic.reports.models import ReportJob
 from patients.services import patient_create
 from tests.reports.helpers import pdf_text
@@ -89,6 +93,33 @@ def test_the_same_report_runs_in_the_request_for_a_narrower_choice(march, client
     assert wide.status_code == 302 and ReportJob.objects.get().rows_total == 5
 
 
+PROGRESS_WRITE = re.compile(r'UPDATE "reports_reportjob" SET "rows_done" = (\d+)')
+
+
+@pytest.mark.parametrize(
+    "kind, data, counts",
+    [
+        ("outcomes", {**MARCH, "format": "pdf"}, [1, 2, 3, 5]),  # four stages over the five March sessions
+        ("operations", {**MARCH, "format": "csv"}, [2, 4, 6]),  # three stages over five sessions and one authorization
+    ],
+)
+def test_a_background_clinic_report_advances_its_progress_stage_by_stage(
+    march, client_for, admin_user, settings, kind, data, counts
+):
+    settings.REPORT_BACKGROUND_ROWS = 1
+    queued = _run(client_for(admin_user), kind, data, "staged")
+    job = ReportJob.objects.get()
+    assert queued.status_code == 302 and (job.status, job.rows_done, job.rows_total) == ("queued", 0, counts[-1])
+
+    with CaptureQueriesContext(connection) as queries:
+        tasks.run_report_job.apply(args=(job.pk,))
+    # The worker wrote the rows done after each stage, rising to the whole, before it marked the job ready.
+    written = [int(match[1]) for query in queries.captured_queries if (match := PROGRESS_WRITE.search(query["sql"]))]
+    assert written == counts
+    job.refresh_from_db()
+    assert job.status == ReportJob.Status.DONE and job.rows_done == job.rows_total == counts[-1]
+
+
 @pytest.fixture
 def course(patient, clinician):
     """Patient A: three dosing sessions, one integration session, two check-ins: six rows."""
@@ -117,3 +148,46 @@ def test_a_treatment_summary_goes_to_the_background_by_the_length_of_the_course(
     assert queued.status_code == 302 and (job.rows_total, job.status) == (6, ReportJob.Status.DONE)
     download = client.get(reverse("reports:job_download", args=[job.pk]))
     assert patient.mrn in pdf_text(b"".join(download.streaming_content))
+
+
+def test_the_summary_opened_from_the_chart_follows_the_same_threshold(
+    course, patient, client_for, clinician, settings, django_capture_on_commit_callbacks
+):
+    client = client_for(clinician)
+    url = reverse("reports:patient_summary", args=[patient.pk])
+    settings.REPORT_BACKGROUND_ROWS = 6  # the course's six rows: at once, in the browser
+    at_once = client.get(url)
+    assert at_once.status_code == 200 and at_once["Content-Type"] == "application/pdf"
+    assert at_once["Content-Disposition"].startswith("inline") and not ReportJob.objects.exists()
+
+    settings.REPORT_BACKGROUND_ROWS = 5  # one row fewer: a job, and its progress page
+    queued = client.get(url)
+    job = ReportJob.objects.get()
+    assert queued.status_code == 302 and queued["Location"] == reverse("reports:job", args=[job.pk])
+    assert (job.kind, job.parameters, job.rows_total) == (
+        "patient_summary",
+        {"patient": patient.pk, "format": "pdf"},
+        6,
+    )
+    page = client.get(queued["Location"]).content.decode()
+    assert "<progress" in page
+    # A second click while it waits follows the same job.
+    assert client.get(url)["Location"] == queued["Location"] and ReportJob.objects.count() == 1
+
+    tasks.run_report_job.apply(args=(job.pk,))
+    job.refresh_from_db()
+    assert job.status == ReportJob.Status.DONE and job.rows_done == job.rows_total == 6
+    download = client.get(reverse("reports:job_download", args=[job.pk]))
+    assert patient.mrn in pdf_text(b"".join(download.streaming_content))
+    # Once it is ready, the chart's link asks for a fresh one.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.get(url)
+    assert again.status_code == 302 and ReportJob.objects.count() == 2
+
+
+def test_a_long_summary_of_another_clinicians_patient_is_not_queued(
+    course, other_patient, client_for, clinician, settings
+):
+    settings.REPORT_BACKGROUND_ROWS = 0
+    assert client_for(clinician).get(reverse("reports:patient_summary", args=[other_patient.pk])).status_code == 404
+    assert not ReportJob.objects.exists()

@@ -10,6 +10,7 @@ from kap_clinic.kernel.accounts.services import staff_update
 from kap_clinic.reports import services
 from kap_clinic.reports.models import ReportJob
 from patients.models import Patient
+from patients.services import patient_create
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +76,64 @@ def test_the_file_is_private_and_goes_at_its_expiry_even_before_the_sweep(client
     ReportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert path.is_file()  # the sweep has not run yet
     assert client.get(reverse("reports:job_download", args=[job.pk])).status_code == 404
+
+
+def _asked(user, kind: str, parameters: dict, key: str) -> ReportJob:
+    return ReportJob.objects.create(
+        requested_by=user,
+        kind=kind,
+        parameters=parameters,
+        idempotency_key=key,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+
+
+def _listed(client) -> list[int]:
+    page = client.get(reverse("reports:index"))
+    assert page.status_code == 200
+    return [job.pk for job in page.context["jobs"]]
+
+
+def test_recent_reports_list_only_the_jobs_the_person_may_still_open(client_for, patient, other_patient, clinician):
+    mine = _asked(clinician, "patient_summary", {"patient": patient.pk, "format": "pdf"}, "list-1")
+    moved = _asked(clinician, "patient_summary", {"patient": other_patient.pk, "format": "pdf"}, "list-2")
+    own_outcomes = _asked(clinician, "outcomes", {"clinician_id": clinician.pk, "format": "csv"}, "list-3")
+    others_outcomes = _asked(clinician, "outcomes", {"clinician_id": clinician.pk + 1, "format": "csv"}, "list-4")
+    audit = _asked(clinician, "audit", {"patient": patient.pk, "format": "csv"}, "list-5")  # admins' report
+    retired = _asked(clinician, "no_longer_offered", {}, "list-6")
+    client = client_for(clinician)
+
+    listed = _listed(client)
+    assert listed == [own_outcomes.pk, mine.pk]  # newest first
+    page = client.get(reverse("reports:index")).content.decode()
+    for job in (moved, others_outcomes, audit, retired):
+        assert reverse("reports:job", args=[job.pk]) not in page
+        assert client.get(reverse("reports:job", args=[job.pk])).status_code == 404  # as its page answers
+    for pk in listed:
+        assert client.get(reverse("reports:job", args=[pk])).status_code == 200
+
+    Patient.objects.filter(pk=patient.pk).update(primary_clinician=None)  # no longer theirs: gone from the list too
+    assert _listed(client) == [own_outcomes.pk]
+
+
+def test_recent_reports_cost_as_many_queries_for_many_jobs_as_for_one(
+    client_for, patient, clinician, other_clinician, django_assert_max_num_queries
+):
+    client = client_for(clinician)
+    _asked(clinician, "patient_summary", {"patient": patient.pk, "format": "pdf"}, "budget-0")
+    client.get(reverse("reports:index"))  # warm the per-process caches
+    with django_assert_max_num_queries(50) as one:
+        assert len(_listed(client)) == 1
+
+    for index in range(1, 30):
+        other = patient_create(
+            created_by=None,
+            given_name=f"Given{index}",
+            family_name=f"Family{index}",
+            date_of_birth=patient.date_of_birth,
+            primary_clinician=clinician if index % 2 else other_clinician,
+        )
+        _asked(clinician, "patient_summary", {"patient": other.pk, "format": "pdf"}, f"budget-{index}")
+        _asked(clinician, "outcomes", {"clinician_id": clinician.pk, "format": "pdf"}, f"budget-o{index}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(_listed(client)) == 10
