@@ -624,7 +624,8 @@ def _outcomes_plain_pdf():
     params = _whole_clinic()
     if params is None:
         return None
-    report = KINDS["outcomes"]._report(params)  # computed once, outside the timing: only the printing is compared
+    kind = KINDS["outcomes"]
+    report = kind.build(**kind._arguments(params))  # computed once, outside the timing: only the printing is compared
     width = max(len(table.headers) for table in report.tables)
     rows = [[*row, *[""] * (width - len(row))] for table in report.tables for row in table.rows]
     context = {
