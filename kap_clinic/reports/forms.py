@@ -4,7 +4,7 @@ from django import forms
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
-from kap_clinic.kernel.forms import PeriodForm as Period
+from kap_clinic.kernel.forms import PeriodForm
 from kap_clinic.kernel.validation import BoundedInput
 from patients.forms import PatientMrnField
 from sessions.models import Route
@@ -46,13 +46,13 @@ class PatientSummaryForm(ReportForm):
     patient = PatientMrnField()
 
 
-class PeriodForm(ReportForm, Period):
+class ClinicPeriodReportForm(ReportForm, PeriodForm):
     """A clinic-wide report over a period."""
 
     formats = ("pdf", "csv")
 
 
-class AuditReportForm(PeriodForm):
+class AuditReportForm(ClinicPeriodReportForm):
     period_required = False
 
     patient = PatientMrnField(required=False)
@@ -72,7 +72,7 @@ class AuditReportForm(PeriodForm):
         return cleaned
 
 
-class OutcomesForm(PeriodForm):
+class OutcomesForm(ClinicPeriodReportForm):
     """The clinic outcomes report: a period, and optionally one route or one clinician's patients. Admins choose the
     clinician; a clinician's report always covers their own patients, so they are offered no choice."""
 

@@ -248,7 +248,7 @@ class TablesReport(Kind):
         description: str,
         build,
         estimate=None,
-        form=forms.PeriodForm,
+        form=forms.ClinicPeriodReportForm,
         roles=(Role.ADMIN,),
     ):
         self.slug, self.title, self.description = slug, title, description
