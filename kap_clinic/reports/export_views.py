@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.decorators import role_required
+from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import PeriodForm
@@ -36,17 +37,26 @@ class ReportPeriodForm(PeriodForm):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("start", "end"):
             self.fields[name].widget.attrs["class"] = "form-control"
+        if user is not None and user.has_role(Role.ADMIN):
+            # Admins may narrow the clinic outcomes to one clinician's patients; a clinician's are always their own.
+            self.fields["clinician"] = forms.ModelChoiceField(
+                label="Clinician (clinic outcomes)",
+                required=False,
+                empty_label="Every clinician",
+                queryset=User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by("last_name", "first_name"),
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
 
 
 def _period_form(request) -> ReportPeriodForm:
     if "start" in request.GET or "end" in request.GET:
-        return ReportPeriodForm(request.GET)
+        return ReportPeriodForm(request.GET, user=request.user)
     today = timezone.localdate()
-    return ReportPeriodForm({"start": today - timedelta(days=DEFAULT_DAYS - 1), "end": today})
+    return ReportPeriodForm({"start": today - timedelta(days=DEFAULT_DAYS - 1), "end": today}, user=request.user)
 
 
 def _read(patients) -> None:
@@ -103,8 +113,12 @@ def outcomes_csv_view(request):
     form = _period_form(request)
     if not form.is_valid():
         return _invalid(request, form)
-    # A clinician's report covers their own patients and sessions; admins see the whole clinic.
-    clinician_id = request.user.pk if request.user.role == Role.CLINICIAN else None
+    # A clinician's report covers their own patients and sessions; admins see the whole clinic or one clinician's.
+    if request.user.role == Role.CLINICIAN:
+        clinician_id = request.user.pk
+    else:
+        chosen = form.cleaned_data.get("clinician")
+        clinician_id = chosen.pk if chosen else None
     report = clinic_outcomes(
         start=form.cleaned_data["start"],
         end=form.cleaned_data["end"],

@@ -110,6 +110,27 @@ def test_a_clinicians_outcomes_are_their_own(client_for, clinician, treated):
     assert ["Sessions delivered: Intranasal esketamine", "0"] in [r[:2] for r in rows]
 
 
+def test_an_admin_narrows_the_outcomes_to_one_clinician_and_a_clinician_cannot(
+    client_for, admin_user, clinician, other_clinician, treated
+):
+    period = {"start": "2026-03-01", "end": "2026-03-31"}
+    page = client_for(admin_user).get(reverse("exports:index"))
+    assert 'name="clinician"' in page.content.decode()
+    assert 'name="clinician"' not in client_for(clinician).get(reverse("exports:index")).content.decode()
+
+    theirs = read_csv(
+        client_for(admin_user).get(reverse("exports:outcomes"), {**period, "clinician": other_clinician.pk})
+    )
+    assert ["Sessions delivered: Intranasal esketamine", "1"] in [r[:2] for r in theirs]
+    assert ["Sessions delivered: Intravenous (IV) ketamine", "0"] in [r[:2] for r in theirs]
+    # A clinician who names another clinician still gets their own patients' outcomes.
+    own = read_csv(client_for(clinician).get(reverse("exports:outcomes"), {**period, "clinician": other_clinician.pk}))
+    assert ["Sessions delivered: Intranasal esketamine", "0"] in [r[:2] for r in own]
+    # Not a clinician: refused with the form and its message, nothing downloaded.
+    refused = client_for(admin_user).get(reverse("exports:outcomes"), {**period, "clinician": admin_user.pk})
+    assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
+
+
 def test_a_period_that_ends_before_it_starts_is_refused(client_for, admin_user):
     response = client_for(admin_user).get(reverse("exports:operations"), {"start": "2026-03-31", "end": "2026-03-01"})
     assert response.status_code == 400
