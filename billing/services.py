@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
@@ -164,7 +165,7 @@ def _retired_codes_alert(authorization: PriorAuthorization) -> None:
             key=f"authorization-{authorization.pk}-retired-{code}",
             patient_id=authorization.patient_id,
             summary=f"An authorization names {code}: {RETIRED_CODES[code]} Ask the payer whether it must be redone.",
-            link=f"/billing/authorizations/{authorization.pk}/",
+            link=reverse("billing:authorization_detail", kwargs={"pk": authorization.pk}),
             audience=StaffAlert.Audience.FRONT_OFFICE,
         )
 

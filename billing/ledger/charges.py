@@ -104,7 +104,7 @@ def _insert_once(rows: list[Charge]) -> list[Charge]:
     leaves the caller's transaction intact. Returns the rows inserted."""
     inserted = []
     for row in rows:
-        if row is None or _already_charged(row):
+        if row is None:
             continue
         try:
             with transaction.atomic():

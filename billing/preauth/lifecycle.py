@@ -24,18 +24,13 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 
 from ..models import PreauthSubmission, PreauthWorkItem, PriorAuthorization
 from ..roles import WORKING_ROLES
-from ..services import authorization_submitted_mark, authorization_transition, request_problems
+from ..services import authorization_submitted_mark, authorization_transition
 from .channels import channel, channel_name_for
 from .packet import request_packet_pdf
 
 log = logging.getLogger(__name__)
 Status = PriorAuthorization.Status
 Sub = PreauthSubmission.Status
-
-
-def submit_problems(authorization: PriorAuthorization) -> list[str]:
-    """What a request needs before it is sent to the payer."""
-    return request_problems(authorization)
 
 
 def _submission_write(authorization: PriorAuthorization, *, by: User, purpose: str) -> PreauthSubmission:
