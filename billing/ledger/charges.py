@@ -44,11 +44,13 @@ def charge_lines(*, route: str, dose_mg: Decimal | None, infusion_minutes: int |
     return [Line(code, Decimal(units)) for code, units in codes.items()]
 
 
-def _dose_facts(session: DosingSession) -> tuple[Decimal | None, int | None]:
+def _session_lines(session: DosingSession) -> tuple[Decimal | None, list[Line]]:
     """The milligrams given (one reading for charges and authorizations: `coverage.dose_mg`, top-ups included) and
-    the infusion minutes."""
+    the charge lines they and the infusion minutes make."""
     given = getattr(session, "dose_administration", None)
-    return dose_mg(session), (given.infusion_minutes if given is not None else None)
+    mg_given = dose_mg(session)
+    minutes = given.infusion_minutes if given is not None else None
+    return mg_given, charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=minutes)
 
 
 def _charge(
@@ -127,9 +129,8 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
     )
     if session.status != DosingSession.Status.COMPLETED:
         raise ValidationError("Only a completed session is charged for its services.")
-    mg_given, infusion_minutes = _dose_facts(session)
+    mg_given, lines = _session_lines(session)
     discount = current_discount(session.patient_id, on=timezone.localtime(session.starts_at).date())
-    lines = charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=infusion_minutes)
     rows = [
         (
             line.code,
@@ -188,8 +189,7 @@ def uncharged_sessions_charge(*, by) -> list[DosingSession]:
 
 def _unpriced_codes(session: DosingSession) -> list[str]:
     session = DosingSession.objects.select_related("protocol", "dose_administration").get(pk=session.pk)
-    mg_given, infusion_minutes = _dose_facts(session)
-    lines = charge_lines(route=session.protocol.route, dose_mg=mg_given, infusion_minutes=infusion_minutes)
+    _, lines = _session_lines(session)
     charged = set(Charge.objects.filter(session=session).values_list("code", flat=True))
     return [line.code for line in lines if line.code not in charged]
 
