@@ -6,7 +6,6 @@ session; each row is saved in its own savepoint (the audit log records it agains
 the unique key is a twin already there, so two completions racing leave one set of charges.
 """
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -60,7 +59,7 @@ def _charge(
     if fee is None:
         return None
     if fee.unit == fee.Unit.MG and mg:
-        units = Decimal(math.ceil(mg))  # priced per milligram: the whole milligrams given, rounded up
+        units = Decimal(billing_codes.milligram_units(mg))  # priced per milligram: the milligrams given
     list_amount = (fee.price * units).quantize(Decimal("0.01"))
     return Charge(
         patient_id=session.patient_id,

@@ -3,7 +3,6 @@ the expected charges of a treatment plan's planned sessions, priced from the fee
 sliding-scale discount, given in the portal by the deadline kap_clinic.rules.good_faith_estimate sets, and compared
 with what was billed afterwards ($400 or more above it: the patient may dispute the bill)."""
 
-import math
 from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
@@ -16,8 +15,8 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
 from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.rules import billing_codes, sliding_scale
 from kap_clinic.rules import good_faith_estimate as gfe
-from kap_clinic.rules import sliding_scale
 from patients.models import Patient
 from sessions.models import ClinicClosure, DosingSession, TreatmentPlan
 
@@ -35,10 +34,6 @@ def _planned(plan: TreatmentPlan):
     return (
         plan.sessions.filter(status__in=DosingSession.ACTIVE_STATUSES).select_related("protocol").order_by("starts_at")
     )
-
-
-def _mg_units(mg: Decimal) -> Decimal:
-    return Decimal(math.ceil(mg))  # whole milligrams, rounded up, as the drug is billed
 
 
 def estimate_lines(
@@ -75,7 +70,7 @@ def estimate_lines(
                 line.code,
                 {"code": line.code, "description": fee.description, "units": Decimal(0), "unit_price": fee.price},
             )
-            row["units"] += _mg_units(mg) if fee.unit == fee.Unit.MG else line.units
+            row["units"] += Decimal(billing_codes.milligram_units(mg)) if fee.unit == fee.Unit.MG else line.units
     lines, total = [], ZERO
     for row in totals.values():
         list_amount = (row["unit_price"] * row["units"]).quantize(Decimal("0.01"))

@@ -29,6 +29,11 @@ AUTHORIZATION_CODES: dict[str, str] = {
 AUTHORIZATION_REQUIRED_CODES = frozenset({"G2082", "G2083", "J0013"})
 
 
+def milligram_units(dose_mg) -> int:
+    """A drug billed per milligram is billed in whole milligrams, rounded up (J0013, and any fee priced per mg)."""
+    return math.ceil(dose_mg)
+
+
 def needs_authorization(code: str) -> bool:
     """Whether a session billing `code` to an insurer needs a prior authorization."""
     return code in AUTHORIZATION_REQUIRED_CODES
@@ -74,7 +79,7 @@ def session_codes(route: str, dose_mg: float | int | None) -> dict[str, int]:
     if route == "intranasal":
         if dose_mg is None or dose_mg <= 0:
             return {"G2082": 1}  # the visit is billed even before the dose is known; the lower code until then
-        mg = math.ceil(dose_mg)  # whole milligrams, rounded up
+        mg = milligram_units(dose_mg)
         visit = "G2082" if dose_mg <= SPRAVATO_LOW_DOSE_MAX_MG else "G2083"
         return {visit: 1, "J0013": mg}
     if route == "iv":
