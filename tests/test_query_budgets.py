@@ -330,6 +330,7 @@ PAGES = {
     "portal schedule": ("patient_user", "homes:portal_schedule", None, ""),
     "portal check-ins": ("patient_user", "aftercare:portal_checkins", None, ""),
     "day schedule": ("front_desk", "sessions:schedule", None, "day={day}"),
+    "day schedule, a later page": ("front_desk", "sessions:schedule", None, "day={day}&page=2"),
     "week schedule": ("front_desk", "sessions:schedule", None, "day={day}&span=week"),
     "patient chart": ("clinician", "homes:patient_chart", "patient", ""),
     "treatment plan": ("clinician", "sessions:plan_detail", "plan", ""),

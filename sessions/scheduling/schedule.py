@@ -1,21 +1,26 @@
 """The day and week schedule's rows, worked out once per row in Python rather than by the template.
 
-A busy week lists hundreds of bookings; each row's times, names, labels and links are plain strings here, so the
-template only prints them (no date filters, includes or URL look-ups per row), and each booking is read with only the
-fields the schedule shows.
+A day is shown a page at a time and a week as the first bookings of each day, so a page costs the same in a small
+clinic as in a large one. Each row's times, names, labels and links are plain strings worked out here from plain
+values (no booking, patient, room, clinician, protocol and confirmation objects built per row), so the template only
+prints them, each once.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, QuerySet, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Concat, RowNumber, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions.models import DosingSession, Protocol
+from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.kernel.paging import COUNT_CAP, capped_count
+from sessions.models import DosingSession, Protocol, Room
 
-# What a schedule row reads of a booking and the records beside it.
+# What a row of today's sessions on a home page reads of a booking and the records beside it.
 SCHEDULE_FIELDS = (
     "starts_at",
     "ends_at",
@@ -33,36 +38,58 @@ SCHEDULE_FIELDS = (
     "confirmation__driver_name",
 )
 
-# The week view shows at most this many bookings a day, with a link to the day's whole schedule for the rest.
-WEEK_DAY_LIMIT = 20
+# What a schedule row reads, as plain values, in this order.
+ROW_VALUES = (
+    "pk",
+    "patient_id",
+    "plan_id",
+    "sequence",
+    "starts_at",
+    "ends_at",
+    "status",
+    "room__name",
+    "patient__mrn",
+    "patient__family_name",
+    "patient__given_name",
+    "schedule_clinician",
+    "schedule_route",
+    "confirmation__confirmed_start",
+    "confirmation__driver_name",
+)
+
+# The day view shows this many bookings a page, in time order, with page links (that keep the filters) for the rest.
+DAY_PAGE_SIZE = 40
+# The week view shows at most this many bookings a day, with a link to that day's schedule for the rest.
+WEEK_DAY_LIMIT = 10
 
 ROUTES = dict(Protocol._meta.get_field("route").choices)
 STATUSES = dict(DosingSession.Status.choices)
+SCHEDULED = DosingSession.Status.SCHEDULED
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleRow:
-    """One booking as the schedule prints it. `attendance` is "confirmed", "not_confirmed" or "" (not scheduled).
+    """One booking as the schedule prints it.
 
-    Anything else asked of a row is the booking's own (`row.plan_id`, `row.sequence`)."""
+    `attendance` is "Confirmed", "Not confirmed" or "" (not scheduled); `badge` the colour of its badge; `no_driver`
+    whether a confirmed patient has named nobody to drive them home."""
 
-    session: DosingSession
+    pk: int
+    patient_id: int
+    plan_id: int | None
+    sequence: int
     day: date
     times: str
     room: str
     plan_url: str
     mrn: str
     patient_name: str
-    clinician: str
-    route: str
+    who: str
     status: str
     attendance: str
+    badge: str
     driver: str
-
-    def __getattr__(self, name):
-        if name == "session":  # not set yet (a copy being made): nothing to hand on to
-            raise AttributeError(name)
-        return getattr(self.session, name)
+    no_driver: bool
 
 
 def attendance_of(session: DosingSession) -> tuple[str, str]:
@@ -75,53 +102,140 @@ def attendance_of(session: DosingSession) -> tuple[str, str]:
     return "not_confirmed", ""
 
 
-DAY_TOTAL = "schedule_day_total"
+def _local_day():
+    return TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
 
 
 def first_of_each_day(sessions: QuerySet[DosingSession], limit: int) -> QuerySet[DosingSession]:
-    """The first `limit` bookings of each (local) day of `sessions`, in the schedule's order, each carrying how many
-    bookings its whole day has (`schedule_day_total`): one query, however full the week is."""
-    day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
+    """The first `limit` bookings of each (local) day of `sessions`, in the schedule's order.
+
+    The bookings are ranked in a subquery that reads the bookings and their rooms only; the patients, clinicians and
+    confirmations are joined to the few rows kept, not to the whole week."""
     order = [F("starts_at").asc(), F("room__name").asc(), F("pk").asc()]
-    return sessions.annotate(
-        schedule_day_rank=Window(RowNumber(), partition_by=[day], order_by=order),
-        **{DAY_TOTAL: Window(Count("pk"), partition_by=[day])},
-    ).filter(schedule_day_rank__lte=limit)
+    ranked = (
+        sessions.select_related(None)
+        .order_by()
+        .annotate(schedule_day_rank=Window(RowNumber(), partition_by=[_local_day()], order_by=order))
+        .filter(schedule_day_rank__lte=limit)
+        .values("pk")
+    )
+    return DosingSession.objects.filter(pk__in=ranked).order_by("starts_at", "room__name", "pk")
 
 
-def more_per_day(bookings: list[DosingSession], rows: list[ScheduleRow]) -> dict[date, int]:
-    """How many bookings of each day were left out (bookings from `first_of_each_day`)."""
-    shown: dict[date, int] = {}
-    total: dict[date, int] = {}
-    for booking, row in zip(bookings, rows, strict=True):
-        shown[row.day] = shown.get(row.day, 0) + 1
-        total[row.day] = getattr(booking, DAY_TOTAL)
-    return {day: total[day] - shown[day] for day in shown if total[day] > shown[day]}
+def bookings_per_day(sessions: QuerySet[DosingSession]) -> dict[date, int]:
+    """How many bookings each (local) day of `sessions` has: one small count, read from the bookings alone."""
+    counted = sessions.select_related(None).order_by().annotate(day=_local_day()).values("day").annotate(n=Count("pk"))
+    return {row["day"]: row["n"] for row in counted}
 
 
-def schedule_rows(sessions: QuerySet[DosingSession]) -> tuple[list[DosingSession], list[ScheduleRow]]:
-    """The bookings (for recording who was shown) and their rows, in the bookings' order."""
-    bookings = list(sessions.only(*SCHEDULE_FIELDS))
+def schedule_values(sessions: QuerySet[DosingSession]) -> QuerySet:
+    """What the rows of `sessions` show, as plain values (for `schedule_rows`).
+
+    The clinician's name and the protocol's route are read by a lookup per row rather than by joins: every table
+    joined makes PostgreSQL weigh more join orders, and planning six joined tables cost more than running them."""
+    clinician = User.objects.filter(pk=OuterRef("clinician_id"))
+    return (
+        sessions.select_related(None)
+        .annotate(
+            schedule_clinician=Subquery(
+                clinician.annotate(name=Concat("first_name", Value(" "), "last_name")).values("name")
+            ),
+            schedule_route=Subquery(Protocol.objects.filter(pk=OuterRef("protocol_id")).order_by().values("route")),
+        )
+        .values_list(*ROW_VALUES)
+    )
+
+
+def filter_choices(room: Room | None, clinician: User | None) -> tuple[list[tuple], list[tuple]]:
+    """The schedule's room and clinician choices as (id, label, whether chosen): the active rooms by name and the
+    active clinicians by family name."""
+    rooms = [
+        (pk, name, room is not None and pk == room.pk)
+        for pk, name in Room.objects.filter(is_active=True).order_by("name").values_list("pk", "name")
+    ]
+    clinicians = [
+        (pk, f"{first_name} {last_name}".strip() or username, clinician is not None and pk == clinician.pk)
+        for pk, first_name, last_name, username in User.objects.filter(role=Role.CLINICIAN, is_active=True)
+        .order_by("last_name")
+        .values_list("pk", "first_name", "last_name", "username")
+    ]
+    return rooms, clinicians
+
+
+class DayBookings(Sequence):
+    """A day's bookings for paging: counted from the bookings alone (no joins), read a page at a time as plain values
+    (see `schedule_values`)."""
+
+    def __init__(self, sessions: QuerySet[DosingSession]):
+        self.sessions = sessions
+
+    def count(self) -> int:
+        return capped_count(self.sessions.select_related(None), COUNT_CAP)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[tuple]:
+        return list(schedule_values(self.sessions.order_by("starts_at", "room__name", "pk"))[index])
+
+
+def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
+    """The rows of the bookings' values (from `schedule_values`), in their order."""
     plan_url = reverse("sessions:plan_detail", kwargs={"pk": 0}).replace("/0/", "/{}/")
+    zone = timezone.get_current_timezone()
     rows = []
-    for s in bookings:
-        start, end = timezone.localtime(s.starts_at), timezone.localtime(s.ends_at)
-        attendance, driver = attendance_of(s)
-        clinician = s.clinician
+    for (
+        pk,
+        patient_id,
+        plan_id,
+        sequence,
+        starts_at,
+        ends_at,
+        status,
+        room,
+        mrn,
+        family_name,
+        given_name,
+        clinician,
+        route,
+        confirmed_start,
+        driver_name,
+    ) in values:
+        start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+        if status != SCHEDULED:
+            attendance, badge, driver = "", "", ""
+        elif confirmed_start is not None and confirmed_start == starts_at:
+            attendance, badge, driver = "Confirmed", "success", driver_name or ""
+        else:
+            attendance, badge, driver = "Not confirmed", "warning", ""
+        clinician = (clinician or "").strip()
+        route = ROUTES.get(route, route)
         rows.append(
             ScheduleRow(
-                session=s,
+                pk=pk,
+                patient_id=patient_id,
+                plan_id=plan_id,
+                sequence=sequence,
                 day=start.date(),
                 times=f"{start:%H:%M}–{end:%H:%M}",
-                room=s.room.name if s.room_id else "",
-                plan_url=plan_url.format(s.plan_id) if s.plan_id else "",
-                mrn=s.patient.mrn,
-                patient_name=f"{s.patient.family_name}, {s.patient.given_name}",
-                clinician=f"{clinician.first_name} {clinician.last_name}".strip(),
-                route=ROUTES.get(s.protocol.route, s.protocol.route),
-                status=STATUSES.get(s.status, s.status),
+                room=room or "",
+                plan_url=plan_url.format(plan_id) if plan_id else "",
+                mrn=mrn,
+                patient_name=f"{family_name}, {given_name}",
+                who=f"{clinician} · {route}" if clinician else route,
+                status=STATUSES.get(status, status),
                 attendance=attendance,
+                badge=badge,
                 driver=driver,
+                no_driver=attendance == "Confirmed" and not driver,
             )
         )
-    return bookings, rows
+    return rows
+
+
+def shown_bookings(rows: list[ScheduleRow]) -> list[DosingSession]:
+    """The bookings the rows show, one per patient (the first), as much of each as recording the read needs."""
+    first: dict[int, int] = {}
+    for row in rows:
+        first.setdefault(row.patient_id, row.pk)
+    return [DosingSession.from_db(None, ("id", "patient_id"), (pk, patient_id)) for patient_id, pk in first.items()]

@@ -14,7 +14,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
 from kap_clinic.kernel.http import safe_next
-from kap_clinic.kernel.paging import Bounded
+from kap_clinic.kernel.paging import Bounded, page_of
 from kap_clinic.kernel.validation import query_date
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
@@ -23,7 +23,17 @@ from ..models import Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import checks, services
 from .forms import BoosterForm, EnrollmentForm, PlanForm, RescheduleForm, SessionCancelForm, SessionDoseForm
-from .schedule import WEEK_DAY_LIMIT, first_of_each_day, more_per_day, schedule_rows
+from .schedule import (
+    DAY_PAGE_SIZE,
+    WEEK_DAY_LIMIT,
+    DayBookings,
+    bookings_per_day,
+    filter_choices,
+    first_of_each_day,
+    schedule_rows,
+    schedule_values,
+    shown_bookings,
+)
 
 PLAN_SESSIONS_PER_PAGE = 50
 
@@ -317,28 +327,35 @@ def schedule_view(request):
     span = 7 if request.GET.get("span") == "week" else 1
     if span == 7:
         day -= timedelta(days=day.weekday())
-    room = Room.objects.filter(pk=_parse_pk(request.GET.get("room"))).first()
-    clinician = User.objects.filter(pk=_parse_pk(request.GET.get("clinician")), role=Role.CLINICIAN).first()
+    room_pk, clinician_pk = _parse_pk(request.GET.get("room")), _parse_pk(request.GET.get("clinician"))
+    room = Room.objects.filter(pk=room_pk).first() if room_pk else None
+    clinician = User.objects.filter(pk=clinician_pk, role=Role.CLINICIAN).first() if clinician_pk else None
     booked = sessions_between(request.user, day, span, room=room, clinician=clinician)
-    if span == 7:  # a week shows the first bookings of each day and links to the day for the rest
-        booked = first_of_each_day(booked, WEEK_DAY_LIMIT)
-    sessions, rows = schedule_rows(booked)
-    record_reads(rows=sessions)
+    if span == 7:  # the first bookings of each day, and a link to the day for the rest
+        page, rows = None, schedule_rows(schedule_values(first_of_each_day(booked, WEEK_DAY_LIMIT)))
+    else:  # the day a page at a time
+        page = page_of(request, DayBookings(booked), DAY_PAGE_SIZE)
+        rows = page.object_list = schedule_rows(page.object_list)
+    record_reads(rows=shown_bookings(rows))
     days = [day + timedelta(days=i) for i in range(span)]
     by_day = {d: Bounded() for d in days}
     for row in rows:
         by_day.setdefault(row.day, Bounded()).append(row)
     filters = "".join(f"&{name}={obj.pk}" for name, obj in (("room", room), ("clinician", clinician)) if obj)
-    for d, more in (more_per_day(sessions, rows) if span == 7 else {}).items():
-        by_day[d].more, by_day[d].more_url = more, f"?day={d:%Y-%m-%d}&span=day{filters}"
+    for d, total in (bookings_per_day(booked) if span == 7 else {}).items():
+        if d in by_day and total > len(by_day[d]):
+            by_day[d].more, by_day[d].more_url = total - len(by_day[d]), f"?day={d:%Y-%m-%d}&span=day{filters}"
+    rooms, clinicians = filter_choices(room, clinician)
     ctx = {
         "day": day,
         "span": span,
         "by_day": [(d, by_day[d]) for d in days],
-        "rooms": Room.objects.filter(is_active=True),
-        "clinicians": User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by("last_name"),
+        "rooms": rooms,
+        "clinicians": clinicians,
         "room": room,
         "clinician": clinician,
+        "filters": filters,
+        "page": page,
         "previous": day - timedelta(days=span),
         "next": day + timedelta(days=span),
     }

@@ -6,6 +6,7 @@ The clock is frozen on Tue 1 Dec 2026 10:00 in the clinic's time zone; the seede
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -620,6 +621,59 @@ def test_a_bounded_week_keeps_a_constant_number_of_queries(
         response = client.get(url, week)
     assert sum(len(found) for _, found in response.context["by_day"]) == 6
     assert sum(found.more for _, found in response.context["by_day"]) == 6
+
+
+def test_the_day_is_shown_a_page_at_a_time_in_time_order_and_the_pages_keep_the_filters(
+    client_for, front_desk, clinician, room, plan, monkeypatch
+):
+    monkeypatch.setattr("sessions.scheduling.views.DAY_PAGE_SIZE", 3)
+    _book_more(clinician, room, (11, 13, 15))  # four sessions on Wed 9 Dec
+    client = client_for(front_desk)
+    url = reverse("sessions:schedule")
+    day = {"day": "2026-12-09", "clinician": clinician.pk}
+
+    first = client.get(url, day)
+
+    assert [s.times for s in listed(first)[date(2026, 12, 9)]] == ["09:00–11:00", "11:00–13:00", "13:00–15:00"]
+    html = unescape(first.content.decode())
+    assert "Sessions 1–3 of 4, in time order" in html
+    assert f'href="?day=2026-12-09&clinician={clinician.pk}&page=2"' in html
+    second = client.get(url, {**day, "page": 2})
+    assert [s.times for s in listed(second)[date(2026, 12, 9)]] == ["15:00–17:00"]
+    assert "Sessions 4–4 of 4, in time order" in second.content.decode()
+    # Only the patients on the page shown are recorded as read.
+    read = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=front_desk)
+    assert read.count() == 4
+    # A day that fits on one page has no page links.
+    assert "Sessions 1–" not in client.get(url, {"day": "2026-12-08"}).content.decode()
+
+
+def test_previous_and_next_keep_the_room_and_clinician(client_for, front_desk, plan, clinician, room):
+    response = client_for(front_desk).get(
+        reverse("sessions:schedule"), {"day": "2026-12-09", "span": "week", "room": room.pk, "clinician": clinician.pk}
+    )
+
+    html = unescape(response.content.decode())
+    assert f'href="?day=2026-11-30&span=week&room={room.pk}&clinician={clinician.pk}"' in html
+    assert f'href="?day=2026-12-14&span=week&room={room.pk}&clinician={clinician.pk}"' in html
+
+
+def test_a_day_of_many_pages_keeps_a_constant_number_of_queries(
+    client_for, front_desk, clinician, room, plan, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr("sessions.scheduling.views.DAY_PAGE_SIZE", 2)
+    client = client_for(front_desk)
+    url = reverse("sessions:schedule")
+    day = {"day": "2026-12-09", "page": 2}
+    client.get(url, day)  # warm the per-process caches (content types, clinic settings)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, day).status_code == 200
+
+    _book_more(clinician, room, (11, 13, 15))
+
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url, day)
+    assert len(listed(response)[date(2026, 12, 9)]) == 2
 
 
 def test_schedule_shows_local_times_on_both_sides_of_the_dst_change(
