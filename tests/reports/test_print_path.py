@@ -4,6 +4,7 @@ PDF templates use, the garbage collector's pause always ends, and only whitespac
 import gc
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from kap_clinic.kernel.pdf import (
     static_path,
     without_layout_whitespace,
 )
-from kap_clinic.reports.charts import outcome_chart_svg
+from kap_clinic.reports.charts import Point, outcome_chart_svg
 from tests.reports.helpers import pdf_text
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -125,3 +126,13 @@ def test_only_whitespace_beside_block_and_table_tags_is_dropped():
         "<section><h2>A</h2><p>one <b>two</b> <i>three</i></p><table><tr><td> x </td></tr></table>"
     )
     assert without_layout_whitespace("<path d='M0 0'/> <polyline/>") == "<path d='M0 0'/> <polyline/>"
+
+
+def test_the_chart_draws_alike_lines_as_one_path():
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    doses = [start + timedelta(days=7 * n) for n in range(40)]
+    points = [Point(at=start + timedelta(days=28 * n), code="phq9", total=20 - n) for n in range(10)]
+    chart = str(outcome_chart_svg(points, doses, baseline=20, response_at=10, remission_below=5))
+    assert chart.count('class="dose"') == 1 and "40 dose days, 2026-01-05 to" in chart
+    assert chart.count("<line") == 1 + 3 + 5  # the axis, the three reference lines, the legend's five keys
+    assert chart.count("<circle") == 10 and "PHQ-9 20 on 2026-01-05" in chart  # each score keeps its own label
