@@ -120,7 +120,8 @@ def without_layout_whitespace(html: str) -> str:
 def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused for the block, then its state as before (even on error) and the
     block's young objects collected once. Printing builds hundreds of thousands of small objects that live until the
-    PDF is written; the collector would otherwise walk them (and the whole process's heap) again and again."""
+    PDF is written; the collector would otherwise walk them (and the whole process's heap) again and again. The pause
+    is the process's: its web workers and task workers handle one request or task at a time."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
