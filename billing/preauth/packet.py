@@ -1,25 +1,17 @@
 """The request packet: a PDF with the cover letter, the payer's required facts, the screening scores and the plan,
-rendered from an HTML template by WeasyPrint."""
-
-from pathlib import Path
+rendered from an HTML template by WeasyPrint (kap_clinic.kernel.pdf: its links resolve against the static files only,
+no network, no other file)."""
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from kap_clinic.kernel.clinic.models import ClinicSettings
+from kap_clinic.kernel.pdf import render_pdf
 from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES
 
 from ..models import PriorAuthorization
 from .assemble import request_facts
-
-PRINT_CSS = "css/print.css"
-
-
-def _static_root() -> str:
-    found = finders.find(PRINT_CSS)
-    return str(Path(found).parent.parent) + "/" if found else str(settings.BASE_DIR / "static") + "/"
 
 
 def packet_context(authorization: PriorAuthorization) -> dict:
@@ -39,7 +31,4 @@ def packet_context(authorization: PriorAuthorization) -> dict:
 
 def request_packet_pdf(authorization: PriorAuthorization) -> bytes:
     """The request packet of this authorization as a PDF."""
-    from weasyprint import HTML  # imported late: loading Pango is slow and only PDFs need it
-
-    html = render_to_string("billing/pdf/preauth_packet.html", packet_context(authorization))
-    return HTML(string=html, base_url=_static_root()).write_pdf()
+    return render_pdf(render_to_string("billing/pdf/preauth_packet.html", packet_context(authorization)))

@@ -5,10 +5,20 @@ fetcher given to WeasyPrint answers those addresses from the static files (the p
 staticfiles finders, else STATIC_ROOT) and refuses everything else: no network (http, https, ftp), no file paths
 (file:), no data from the document itself, and no way out of the static folders (`..`). A document built from patient
 data therefore cannot make the server fetch a remote address or read a file.
+
+Printing costs about a millisecond per element (mostly per table cell), so the path is kept lean: WeasyPrint styles
+our documents with a user-agent stylesheet of only the elements they use (static/css/print-ua.css) instead of its full
+HTML5 one, whitespace between block and table tags is dropped before parsing (it lays nothing out), and Python's
+cyclic garbage collector waits until the document is printed (`collector_paused`).
 """
 
+import gc
 import mimetypes
 import posixpath
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, uses_netloc, uses_relative
 
@@ -72,8 +82,60 @@ def static_url_fetcher(url: str):
     return _fetcher().fetch(url)
 
 
+PRINT_UA_CSS = "css/print-ua.css"
+
+
+@cache
+def _document_class():
+    """WeasyPrint's HTML document, styled by our user-agent stylesheet (print-ua.css) rather than its full HTML5 one.
+    Only documents printed here use it."""
+    from weasyprint import CSS, HTML  # imported late: loading Pango is slow and only PDFs need it
+
+    user_agent = CSS(string=static_path(STATIC_BASE_URL + PRINT_UA_CSS).read_text(encoding="utf-8"))
+
+    class ClinicDocument(HTML):
+        def _ua_stylesheets(self, forms=False):
+            return [user_agent]
+
+    return ClinicDocument
+
+
+# Whitespace next to a block-level or table tag is never laid out (it would be collapsed away), but tinyhtml5 parses
+# each run into a text node and WeasyPrint carries it through styling and box building. Inline tags (span, b, a...)
+# keep the whitespace around them, and the contents of elements are not touched.
+_BLOCK_TAGS = (
+    "html|head|meta|title|link|body|header|footer|main|section|article|div|h[1-6]|p|dl|dt|dd|ol|ul|li"
+    "|table|caption|colgroup|col|thead|tbody|tfoot|tr|th|td"
+)
+_SPACE_BEFORE_BLOCK = re.compile(rf"(?<=>)\s+(?=</?(?:{_BLOCK_TAGS})[\s/>])", re.IGNORECASE)
+_SPACE_AFTER_BLOCK = re.compile(rf"(</?(?:{_BLOCK_TAGS})(?:\s[^<>]*)?>)\s+(?=<)", re.IGNORECASE)
+
+
+def without_layout_whitespace(html: str) -> str:
+    """The document without the whitespace between tags that a block-level or table tag makes meaningless."""
+    return _SPACE_AFTER_BLOCK.sub(r"\1", _SPACE_BEFORE_BLOCK.sub("", html))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block, then its state as before (even on error) and the
+    block's young objects collected once. Printing builds hundreds of thousands of small objects that live until the
+    PDF is written; the collector would otherwise walk them (and the whole process's heap) again and again. The pause
+    is the process's: its web workers and task workers handle one request or task at a time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect(0)
+
+
 def render_pdf(html: str) -> bytes:
     """The PDF of an HTML document whose links are relative to `STATIC_BASE_URL`."""
-    from weasyprint import HTML  # imported late: loading Pango is slow and only PDFs need it
-
-    return HTML(string=html, base_url=STATIC_BASE_URL, url_fetcher=_fetcher()).write_pdf()
+    document = _document_class()
+    with collector_paused():
+        return document(
+            string=without_layout_whitespace(html), base_url=STATIC_BASE_URL, url_fetcher=_fetcher()
+        ).write_pdf()

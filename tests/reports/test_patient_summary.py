@@ -49,7 +49,9 @@ def test_summary_prints_the_patients_course_and_nobody_elses(
 def test_summary_chart_is_the_same_svg_with_doses_marked(patient, clinician, front_desk):
     seed_course(patient, clinician, front_desk=front_desk)
     chart = str(patient_summary(patient)["chart"])
-    assert chart.startswith("<svg") and chart.count('class="dose"') == 3
+    assert chart.startswith("<svg") and chart.count('class="dose"') == 1  # one dashed path for all dose days
+    dose_path = chart.split('class="dose"')[0].rsplit("<path", 1)[1]
+    assert dose_path.count("M") == 3 and "3 dose days" in chart
     assert "PHQ-9 20" in chart and "Baseline 20" in chart and "style=" not in chart
 
 
