@@ -3,12 +3,14 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import format_html_join
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.patient_scope import visible_through
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.labels import day_time_label
 from kap_clinic.kernel.paging import Concatenated
+from kap_clinic.kernel.urltags import row_address
 
 from .models import Channel, DeliveryAttempt, Reminder, ReminderRule
 
@@ -96,10 +98,11 @@ def reminders_listed(user: User, *, status: str = "") -> QuerySet[Reminder]:
 def with_display(reminders: list[Reminder]) -> list[Reminder]:
     """The reminders shown on a page, each with what its row prints worked out once: its times in the clinic's time
     (`due_label`, `event_label`, `sent_label`), what it was about (`about`), its channel and status in words, and its
-    delivery attempts as lines (`attempt_lines`), read in one query for the rows that made any (a claim counts
-    `attempts` up before the attempt is written under that number: a reminder with none counted has none)."""
+    delivery attempts, a line each (`attempt_lines`), read in one query for the rows that made any (a claim counts
+    `attempts` up before the attempt is written under that number: a reminder with none counted has none), and the
+    addresses it links to (`chart_url`; `resend_url` for a failed one)."""
     tried = [reminder.pk for reminder in reminders if reminder.attempts]
-    lines: dict[int, list[str]] = {}
+    lines: dict[int, list[tuple[str]]] = {}
     if tried:
         attempts = (
             DeliveryAttempt.objects.filter(reminder_id__in=tried)
@@ -108,8 +111,11 @@ def with_display(reminders: list[Reminder]) -> list[Reminder]:
         )
         for reminder_id, number, outcome, reason in attempts:
             line = f"{number}: {_OUTCOMES.get(outcome, outcome)}" + (f" — {reason}" if reason else "")
-            lines.setdefault(reminder_id, []).append(line)
+            lines.setdefault(reminder_id, []).append((line,))
+    chart, resend = row_address("homes:patient_chart"), row_address("notifications:resend")
     for reminder in reminders:
+        reminder.chart_url = chart(reminder.patient_id)
+        reminder.resend_url = resend(reminder.pk) if reminder.status == Reminder.Status.FAILED else ""
         reminder.due_label = _when(reminder.scheduled_for)
         reminder.event_label = _when(reminder.event_at)
         reminder.sent_label = _when(reminder.sent_at)
@@ -120,5 +126,5 @@ def with_display(reminders: list[Reminder]) -> list[Reminder]:
             reminder.about = STAFF_ALERT
         else:
             reminder.about = f"{_EVENTS.get(rule.event, rule.event)}: {rule.name}"
-        reminder.attempt_lines = lines.get(reminder.pk, ())
+        reminder.attempt_lines = format_html_join("", "<br><small>{}</small>", lines.get(reminder.pk, ()))
     return reminders
