@@ -160,6 +160,10 @@ class PreauthWorkItem(models.Model):
 
     class Meta:
         ordering = ["done_at", "created_at", "pk"]
+        # The work list reads open items oldest first: a page is a short walk of this index however much is done.
+        indexes = [
+            models.Index(fields=["created_at", "id"], condition=Q(done_at__isnull=True), name="preauth_work_open_idx")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(done_at__isnull=True, done_by__isnull=True)

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -14,7 +15,7 @@ from kap_clinic.kernel.paging import page_of
 
 from . import access, coverage
 from .coverage_forms import AssembleForm, PolicyForm, SelfPayForm, WorkDoneForm
-from .coverage_selectors import work_items_visible_to
+from .coverage_selectors import open_work_items, with_display
 from .preauth import lifecycle
 from .preauth.assemble import preauth_request_assemble
 from .preauth.packet import request_packet_pdf
@@ -130,10 +131,11 @@ def authorization_packet_view(request, pk):
 @access.staff_page
 def preauth_work_view(request):
     """Open work on pre-authorizations: packets to send by fax or portal, follow-ups, renewals."""
-    items = work_items_visible_to(request.user).filter(done_at__isnull=True).order_by("created_at", "pk")
-    page = page_of(request, items, WORK_ITEMS_PER_PAGE)
+    page = page_of(request, open_work_items(request.user), WORK_ITEMS_PER_PAGE)
+    with_display(page.object_list)
     record_reads(rows=[item.authorization for item in page.object_list])
-    ctx = {"page": page, "can_work": access.can_work(request), "form": WorkDoneForm()}
+    # Each row's form carries the same token: written once for the page.
+    ctx = {"page": page, "can_work": access.can_work(request), "csrf_input": csrf_input(request)}
     return render(request, "billing/preauth_work.html", ctx)
 
 

@@ -39,10 +39,12 @@ def fee_schedule_view(request):
 def _patient_page(request, patient, *, status=200, **forms):
     record_chart_view(obj=patient)
     billing = selectors.patient_billing(patient)
+    charges = page_of(request, billing["charges"], PATIENT_ROWS_PER_PAGE, param="charges_page")
+    selectors.charges_shown(charges.object_list)
     ctx = {
         "patient": patient,
         **billing,
-        "charges": page_of(request, billing["charges"], PATIENT_ROWS_PER_PAGE, param="charges_page"),
+        "charges": charges,
         "invoices": page_of(request, billing["invoices"], PATIENT_ROWS_PER_PAGE, param="invoices_page"),
         "can_work": access.can_work(request),
         "sliding_form": forms.get("sliding_form") or SlidingScaleForm(),

@@ -18,7 +18,10 @@ class PatientMrnField(forms.CharField):
         mrn = super().clean(value)
         if not mrn:
             return None
-        patient = Patient.objects.filter(mrn__iexact=mrn).first()
+        # Chart numbers are issued in capitals: looked up as such, through the unique index, whatever the clinic's
+        # size; any other spelling of one (an older record) is looked for in any case only when that finds nothing.
+        mrn = mrn.strip()
+        patient = Patient.objects.filter(mrn=mrn.upper()).first() or Patient.objects.filter(mrn__iexact=mrn).first()
         if patient is None:
             raise forms.ValidationError("No patient has that MRN.")
         return patient

@@ -65,13 +65,43 @@ def estimate_rows(estimates) -> list[dict]:
     return rows
 
 
+# What the billing page shows of a charge (and of its invoice): the columns it prints, no more.
+CHARGE_COLUMNS = (
+    "service_date",
+    "code",
+    "description",
+    "units",
+    "list_amount",
+    "discount_percent",
+    "amount",
+    "invoice_id",
+    "invoice__number",
+)
+
+
+def charges_shown(charges: list[Charge]) -> list[Charge]:
+    """A page of charges, each with what its row prints worked out once: the day of service (`day`), the units as
+    written on a bill (`units_label`: "2", "1.5"), the discount (`discount_label`: "20%", or nothing) and the invoice's
+    number (`invoice_number`, or nothing)."""
+    for charge in charges:
+        charge.day = charge.service_date.isoformat()
+        units = charge.units
+        charge.units_label = f"{units:.0f}" if units == units.to_integral_value() else f"{units}"
+        charge.discount_label = f"{charge.discount_percent}%" if charge.discount_percent else ""
+        charge.invoice_number = charge.invoice.number if charge.invoice_id else ""
+    return charges
+
+
 def patient_billing(patient: Patient) -> dict:
     """Everything on a patient's billing page; its charges and invoices as querysets, newest first, for paging."""
     estimates = list(GoodFaithEstimate.objects.filter(patient=patient).select_related("plan__protocol"))
     rows = estimate_rows(estimates)
     return {
         "balance": patient_balance(patient.pk),
-        "charges": Charge.objects.filter(patient=patient).select_related("invoice").order_by("-service_date", "-pk"),
+        "charges": Charge.objects.filter(patient=patient)
+        .select_related("invoice")
+        .only(*CHARGE_COLUMNS)
+        .order_by("-service_date", "-pk"),
         "invoices": Invoice.objects.filter(patient=patient).order_by("-issued_on", "-pk"),
         "assessment": current_assessment(patient.pk),
         "assessments": list(SlidingScaleAssessment.objects.filter(patient=patient).select_related("verified_by")),

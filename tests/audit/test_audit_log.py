@@ -2,6 +2,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.db import DatabaseError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from patients.models import Patient
 from tests.conftest import registration_form
@@ -86,6 +87,18 @@ def test_admin_filters_the_log_by_patient(client_for, admin_user, clinician, pat
     assert response.status_code == 200
     assert patient.mrn in body
     assert other_patient.mrn not in body
+
+
+def test_the_patient_filter_takes_the_mrn_in_any_case_and_rows_say_who_did_what_when(
+    client_for, admin_user, clinician, patient
+):
+    client_for(clinician).get(reverse("homes:patient_chart", kwargs={"pk": patient.pk}))
+    response = client_for(admin_user).get(reverse("homes:audit_log"), {"patient": f" {patient.mrn.lower()} "})
+    assert response.status_code == 200
+    entry = response.context["page"].object_list[0]
+    when = timezone.localtime(entry.timestamp).strftime("%Y-%m-%d %H:%M:%S")
+    row = f"<tr><td>{when}</td><td>{clinician.username}</td><td>{entry.get_action_display()}</td>"
+    assert row in response.content.decode()
 
 
 def test_admin_filters_the_log_by_user_and_period(client_for, admin_user, clinician, front_desk, patient):

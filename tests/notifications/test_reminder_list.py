@@ -121,3 +121,19 @@ def test_pages_run_on_from_the_upcoming_into_the_past_without_gaps(session, clie
     assert hours == [*range(2, 42), *range(-1, -31, -1)]
     assert first.context["page"].paginator.count == 70
     assert "Page 1 of 2</span>" in first.content.decode()
+
+
+def test_a_failed_reminder_shows_its_attempts_in_order_and_a_resend_form(session, client_for, front_desk):
+    add_reminders(session, 1, first_offset_hours=-2)
+    add_reminders(session, 1, first_offset_hours=3)
+    failed = Reminder.objects.filter(scheduled_for__lt=timezone.now()).get()
+    Reminder.objects.filter(pk=failed.pk).update(status="failed", attempts=2, status_reason="Number <unreachable>")
+    for number, outcome in ((2, "failed"), (1, "unknown")):
+        failed.attempts_made.create(number=number, outcome=outcome, reason="No <answer>", idempotency_key=f"k{number}")
+    page = client_for(front_desk).get(reverse("notifications:list")).content.decode()
+    first = page.index("1: After a crash: unknown, flagged for staff — No &lt;answer&gt;")
+    assert first < page.index("2: Refused or failed — No &lt;answer&gt;")
+    assert "Number &lt;unreachable&gt;" in page
+    resend = f'<form method="post" action="{reverse("notifications:resend", args=[failed.pk])}">'
+    assert page.count(resend) == 1 and page.count("Send again") == 1  # the upcoming one has no form
+    assert page[page.index(resend) :].startswith(resend + '<input type="hidden" name="csrfmiddlewaretoken"')

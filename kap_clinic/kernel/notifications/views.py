@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
@@ -12,7 +13,7 @@ from kap_clinic.kernel.paging import CappedPaginator
 from .alerts import alerts_visible_to, get_alert_for_user, staff_alert_acknowledge
 from .models import Reminder
 from .planning import reminder_resend
-from .selectors import get_reminder_for_user, nearest_first, reminders_visible_to, with_display_dates
+from .selectors import COUNTED, get_reminder_for_user, nearest_first, reminders_listed, with_display
 
 REMINDERS_PER_PAGE = 50
 
@@ -21,13 +22,9 @@ REMINDERS_PER_PAGE = 50
 def reminder_list_view(request):
     """Reminders nearest first (the next due at the top, then those already due or sent, latest first), by pages."""
     status = request.GET.get("status", "")
-    reminders = reminders_visible_to(request.user).prefetch_related("attempts_made")
-    if status == "attention":
-        reminders = reminders.filter(needs_attention=True)
-    elif status in Reminder.Status.values:
-        reminders = reminders.filter(status=status)
-    page = CappedPaginator(nearest_first(reminders), REMINDERS_PER_PAGE).get_page(request.GET.get("page"))
-    shown = with_display_dates(list(page.object_list))
+    reminders = nearest_first(reminders_listed(request.user, status=status))
+    page = CappedPaginator(reminders, REMINDERS_PER_PAGE, cap=COUNTED).get_page(request.GET.get("page"))
+    shown = with_display(list(page.object_list))
     record_reads(rows=shown)
     query = request.GET.copy()
     query.pop("page", None)
@@ -37,6 +34,7 @@ def reminder_list_view(request):
         "query": query.urlencode(),
         "status": status,
         "statuses": Reminder.Status.choices,
+        "csrf_input": csrf_input(request),  # each failed reminder's form carries the same token: written once
     }
     return render(request, "notifications/reminder_list.html", ctx)
 
