@@ -429,9 +429,9 @@ def test_a_page_costs_as_many_queries_with_1000_rows_as_with_10(
     assert statements(many.captured_queries) <= statements(few.captured_queries)
 
 
-# The homes' own budgets: statements per request (the audit insert counting once), with the sign-in checks and the
-# request's savepoint and its release.
-HOME_BUDGETS = {"clinician home": 15, "intake home": 12, "admin home": 14}
+# The work homes' own budgets: statements per request (the audit insert counting once), with the sign-in checks and the
+# request's savepoint and its release. (The admin's home is held to the same count at 10 and 1,000 rows above.)
+HOME_BUDGETS = {"clinician home": 15, "intake home": 12}
 
 
 @pytest.mark.parametrize("page", HOME_BUDGETS)
@@ -447,7 +447,8 @@ def test_a_home_keeps_its_budget_and_its_bounds_with_1000_sessions_today_and_tom
         assert client.get(url).status_code == 200  # warm the per-process caches
         with django_assert_max_num_queries(200) as queries:
             body = client.get(url).content.decode()
-        assert statements(queries.captured_queries) <= HOME_BUDGETS[page]
+        sql = [query["sql"][:80] for query in queries.captured_queries]
+        assert statements(queries.captured_queries) <= HOME_BUDGETS[page], sql
         if page == "intake home":  # the front desk sees every clinician's sessions: each list stops at its bound
             today = body.split('data-testid="today"', 1)[1].split("</table>", 1)[0]
             tomorrow = body.split('data-testid="unconfirmed-tomorrow"', 1)[1].split("</table>", 1)[0]

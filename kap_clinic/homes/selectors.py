@@ -260,7 +260,7 @@ def my_patients_flagged_first(user: User, limit: int = HOME_LIST_LIMIT) -> Bound
     listed = bounded(patients, limit, more_url=_work("my-patients"))
     # PHQ-9 baseline, response and remission per row, read for the whole list at once (not per row).
     starts = {patient.pk: patient.episode_start for patient in listed}
-    episodes = outcome_episodes(starts, starts=starts) if listed else {}
+    episodes = outcome_episodes(list(starts), starts=starts) if listed else {}
     for patient in listed:
         on = flags.get(patient.pk, ())
         patient.flag_risk, patient.flag_alert, patient.flag_overdue = (name in on for name in FLAGS)
