@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta
 
-from django.db.models import Min, Prefetch, QuerySet
+from django.db.models import F, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -161,28 +161,44 @@ def episode_starts(patient_ids) -> dict[int, datetime]:
     return {patient_id: first for patient_id, (_, first) in latest.items()}
 
 
+def episode_start() -> Subquery:
+    """A patient's episode start (as `episode_starts` reads it) as a subquery on a list of patients: the rows read it in
+    the list's own query."""
+    first = (
+        DosingSession.objects.active()
+        .filter(patient_id=OuterRef("pk"))
+        .order_by(F("plan_id").desc(nulls_last=True), "starts_at")
+        .values("starts_at")[:1]
+    )
+    return Subquery(first)
+
+
 def phq9_points(patient_ids, *, exclude_checkin_id: int | None = None) -> dict[int, list[tuple[datetime, int]]]:
-    """Every complete PHQ-9 total per patient, from screenings, self-reports and check-ins. Two queries."""
-    screened = InstrumentResponse.objects.filter(
-        screening__patient_id__in=patient_ids, code="phq9", is_complete=True
-    ).values_list("screening__patient_id", "updated_at", "total")
+    """Every complete PHQ-9 total per patient, from screenings, self-reports and check-ins. One query."""
+    screened = (
+        InstrumentResponse.objects.filter(screening__patient_id__in=patient_ids, code="phq9", is_complete=True)
+        .order_by()
+        .values_list("screening__patient_id", "updated_at", "total")
+    )
     checked = (
         CheckInResponse.objects.filter(
             checkin__patient_id__in=patient_ids, code="phq9", checkin__status=CheckIn.Status.COMPLETED
         )
         .exclude(checkin_id=exclude_checkin_id)
+        .order_by()
         .values_list("checkin__patient_id", "checkin__completed_at", "total")
     )
     points: dict[int, list[tuple[datetime, int]]] = {}
-    for patient_id, at, total in [*screened, *checked]:
+    for patient_id, at, total in screened.union(checked, all=True):
         points.setdefault(patient_id, []).append((at, total))
     return points
 
 
-def outcome_episodes(patient_ids) -> dict[int, outcomes.Episode]:
-    """Baseline, response and remission per patient (kap_clinic.rules.outcomes), in three queries for the whole list."""
+def outcome_episodes(patient_ids, *, starts: dict[int, datetime | None] | None = None) -> dict[int, outcomes.Episode]:
+    """Baseline, response and remission per patient (kap_clinic.rules.outcomes), in two queries for the whole list, or
+    one when the episodes' `starts` are already read (see `episode_start`)."""
     patient_ids = list(patient_ids)
-    starts = episode_starts(patient_ids)
+    starts = episode_starts(patient_ids) if starts is None else starts
     points = phq9_points(patient_ids)
     return {pk: outcomes.episode(points.get(pk, []), starts.get(pk)) for pk in patient_ids}
 

@@ -39,6 +39,20 @@ def test_an_address_that_does_not_exist_still_fails():
         render("{% url 'homes:nothing_here' 3 %}")
 
 
+def test_a_link_without_arguments_is_kept_whole_and_a_missing_one_still_fails():
+    assert render("{% url 'homes:home' %}{% url 'homes:home' %}") == reverse("homes:home") * 2
+    assert render("{% url name %}", name="sessions:schedule") == reverse("sessions:schedule")
+    for _ in range(2):
+        with pytest.raises(NoReverseMatch):
+            render("{% url 'homes:nothing_here' %}")
+    try:
+        set_script_prefix("/clinic/")
+        assert render("{% url 'homes:home' %}") == reverse("homes:home")
+        assert render("{% url 'homes:home' %}").startswith("/clinic/")
+    finally:
+        set_script_prefix("/")
+
+
 def test_the_script_prefix_is_respected():
     plain = reverse("homes:patient_chart", args=[4])
     try:

@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditlog.models import LogEntry
-from django.db.models import Count, QuerySet
+from django.db.models import Case, CharField, Count, F, IntegerField, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import (
     checkins_due,
+    episode_start,
     outcome_episodes,
     overdue_checkins_for_clinician,
     upcoming_integration_sessions,
@@ -26,7 +27,7 @@ from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.notifications.selectors import reminder_problems
 from kap_clinic.kernel.outbox.selectors import outbox_problems
-from kap_clinic.kernel.paging import TOTAL, Bounded, bounded, with_total
+from kap_clinic.kernel.paging import Bounded, bounded
 from patients.models import Patient
 from patients.selectors import patient_of_portal_user, patients_visible_to
 from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
@@ -35,15 +36,34 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
-from sessions.scheduling.schedule import SCHEDULE_FIELDS, attendance_of
-from sessions.selectors import todays_sessions, unconfirmed_tomorrow
+from sessions.selectors import MISSING, todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
 
 
-# How many rows each list of a home page shows; the rest are counted and linked ("12 more").
+# How many rows each list of a home page shows; the rest are counted and linked ("12 more"). Today's sessions on a
+# home are those still to come or under way, the first 20 in time order: a morning's worth for the front desk and
+# more than a clinician's day; the day schedule behind "N more" shows the whole day.
 HOME_LIST_LIMIT = 20
-HOME_TODAY_LIMIT = 40
+HOME_TODAY_LIMIT = 20
+# A list whose whole length costs a long read to count (the authorizations running out, picked out of every approved
+# one) is counted no further than this ("80+ more"), so it costs the same at any size of clinic.
+HOME_COUNT_CAP = 100
+
+# What a row of today's sessions reads: the booking's own columns, and its patient's, room's, clinician's and
+# confirmation's as plain values beside it (no related records built per row).
+TODAY_FIELDS = ("starts_at", "status", "patient_id")
+TODAY_VALUES = {
+    "room_name": F("room__name"),
+    "mrn": F("patient__mrn"),
+    "family_name": F("patient__family_name"),
+    "given_name": F("patient__given_name"),
+    "clinician_first": F("clinician__first_name"),
+    "clinician_last": F("clinician__last_name"),
+    "confirmed_start": F("confirmation__confirmed_start"),
+    "driver_name": F("confirmation__driver_name"),
+}
+STATUS_LABELS = dict(DosingSession.Status.choices)
 
 
 def _work(kind: str) -> str:
@@ -54,31 +74,116 @@ def _tomorrows_schedule() -> str:
     return f"{reverse('sessions:schedule')}?day={timezone.localdate() + timedelta(days=1):%Y-%m-%d}"
 
 
+def _first(rows: QuerySet, more_url: str) -> Bounded:
+    """A home list's first rows, with the rest counted and linked."""
+    return bounded(rows, HOME_LIST_LIMIT, more_url=more_url)
+
+
+def _address(name: str) -> Callable[[int], str]:
+    """The address of URL `name` for a record's id, reversed once per list rather than once per row."""
+    before, _, after = reverse(name, kwargs={"pk": 0}).rpartition("/0/")
+    return lambda pk: f"{before}/{pk}/{after}"
+
+
+# What a row of the patient tables on the homes reads of a patient and of their clinician.
+PATIENT_ROW_FIELDS = (
+    "mrn",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "primary_clinician__first_name",
+    "primary_clinician__last_name",
+)
+# What the rows of the other home lists read (and their work lists', which draw the same rows).
+SCREENING_ROW_FIELDS = (
+    "patient_id",
+    "computed_outcome",
+    "updated_at",
+    "patient__mrn",
+    "patient__family_name",
+    "patient__given_name",
+)
+RISK_ALERT_ROW_FIELDS = ("patient_id", "source", "instrument_code", "level", "raised_at", "patient__mrn")
+STAFF_ALERT_ROW_FIELDS = ("kind", "urgent", "patient_id", "summary", "link", "created_at", "patient__mrn")
+CHECKIN_ROW_FIELDS = ("patient_id", "due_at", "closes_at", *SCREENING_ROW_FIELDS[3:])
+
+
+def risk_alerts(user: User) -> QuerySet[SuicideRiskAlert]:
+    return open_alerts_for(user).only(*RISK_ALERT_ROW_FIELDS)
+
+
+def staff_alerts(user: User) -> Bounded:
+    rows = alerts_open_for(user).select_related(None).select_related("patient").only(*STAFF_ALERT_ROW_FIELDS)
+    return _first(rows, reverse("notifications:alerts"))
+
+
+def awaiting_sign_off(user: User) -> QuerySet[Screening]:
+    return screenings_awaiting_sign_off(user).only(*SCREENING_ROW_FIELDS)
+
+
+def in_progress(user: User) -> QuerySet[Screening]:
+    return screenings_in_progress(user).only(*SCREENING_ROW_FIELDS)
+
+
+def overdue_checkins(user: User) -> QuerySet[CheckIn]:
+    return overdue_checkins_for_clinician(user).only(*CHECKIN_ROW_FIELDS)
+
+
 def clinician_home(user: User) -> dict:
     return {
-        "alerts": bounded(open_alerts_for(user), HOME_LIST_LIMIT, more_url=_work("risk-alerts")),
-        "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": _today_rows(
-            bounded(
-                todays_sessions(user).only(*SCHEDULE_FIELDS), HOME_TODAY_LIMIT, more_url=reverse("sessions:schedule")
-            )
-        ),
-        "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
+        "alerts": _first(risk_alerts(user), _work("risk-alerts")),
+        "staff_alerts": staff_alerts(user),
+        "today": todays_rows(user),
+        "awaiting": _first(awaiting_sign_off(user), _work("sign-off")),
         "my_patients": my_patients_flagged_first(user),
-        "unassigned": bounded(unassigned_patients(), HOME_LIST_LIMIT, more_url=_work("unassigned")),
-        "overdue_checkins": checkin_rows(
-            bounded(overdue_checkins_for_clinician(user), HOME_LIST_LIMIT, more_url=_work("overdue-checkins"))
-        ),
+        "unassigned": _first(unassigned_patients(), _work("unassigned")),
+        "overdue_checkins": checkin_rows(_first(overdue_checkins(user), _work("overdue-checkins"))),
     }
 
 
-def _today_rows(sessions: Bounded) -> Bounded:
-    """Today's sessions, each with its start time and attendance worked out once (a row shows the attendance twice,
-    for wide and narrow screens)."""
-    for session in sessions:
-        session.start_label = f"{timezone.localtime(session.starts_at):%H:%M}"
-        session.attendance, session.driver = attendance_of(session)
-    return sessions
+def todays_rows(user: User, limit: int = HOME_TODAY_LIMIT) -> Bounded:
+    """Today's sessions still to come or under way (scheduled, checked in, in progress) that the user sees, the first
+    `limit` in time order with a count of the rest, each row carrying what it shows worked out once: `start_label`,
+    `patient_name`, `clinician_name`, `status_label`, `attendance` ("confirmed", "not_confirmed" or "") and `driver`,
+    its addresses (`chart_url`, `record_url`) and the check-in step it offers (`action`: "check_in" or "undo", with
+    `action_url`)."""
+    sessions = (
+        todays_sessions(user)
+        .filter(status__in=DosingSession.UPCOMING_STATUSES)
+        .select_related(None)
+        .only(*TODAY_FIELDS)
+        .annotate(**TODAY_VALUES)
+    )
+    rows = bounded(sessions, limit, more_url=reverse("sessions:schedule"))
+    chart, record = _address("homes:patient_chart"), _address("sessions:record_detail")
+    check_in, undo = _address("sessions:session_check_in"), _address("sessions:session_check_in_undo")
+    for s in rows:
+        s.start_label = f"{timezone.localtime(s.starts_at):%H:%M}"
+        s.patient_name = f"{s.family_name}, {s.given_name}"
+        s.clinician_name = f"{s.clinician_first} {s.clinician_last}".strip()
+        s.status_label = STATUS_LABELS.get(s.status, s.status)
+        s.chart_url, s.record_url = chart(s.patient_id), record(s.pk)
+        s.attendance, s.driver, s.action, s.action_url = "", "", "", ""
+        if s.status == DosingSession.Status.SCHEDULED:
+            # Confirmed only for the start the patient confirmed: a moved session needs confirming again.
+            confirmed = s.confirmed_start is not None and s.confirmed_start == s.starts_at
+            s.attendance, s.driver = ("confirmed", s.driver_name or "") if confirmed else ("not_confirmed", "")
+            s.action, s.action_url = "check_in", check_in(s.pk)
+        elif s.status == DosingSession.Status.CHECKED_IN:
+            s.action, s.action_url = "undo", undo(s.pk)
+    return rows
+
+
+def unconfirmed_rows(user: User, limit: int = HOME_LIST_LIMIT) -> Bounded:
+    """Tomorrow's sessions not confirmed or without a driver, the first `limit` with a count of the rest, each row
+    carrying its `start_label`, `patient_name`, `chart_url` and what is missing (`problem`)."""
+    rows = bounded(unconfirmed_tomorrow(user), limit, more_url=_tomorrows_schedule())
+    chart = _address("homes:patient_chart")
+    for s in rows:
+        s.start_label = f"{timezone.localtime(s.starts_at):%H:%M}"
+        s.patient_name, s.chart_url = s.patient.full_name, chart(s.patient_id)
+        s.problem = MISSING[s.missing]
+    return rows
 
 
 def checkin_rows(checkins: list[CheckIn]) -> list[CheckIn]:
@@ -92,11 +197,15 @@ def checkin_rows(checkins: list[CheckIn]) -> list[CheckIn]:
 def unassigned_patients() -> QuerySet[Patient]:
     # Inside what a clinician may see (unassigned referrals); filtering the patient table directly uses the
     # (primary_clinician, family_name, given_name) index.
-    return Patient.objects.filter(primary_clinician__isnull=True).select_related("primary_clinician")
+    return (
+        Patient.objects.filter(primary_clinician__isnull=True)
+        .select_related("primary_clinician")
+        .only(*PATIENT_ROW_FIELDS)
+    )
 
 
 def my_patients(user: User) -> QuerySet[Patient]:
-    return Patient.objects.filter(primary_clinician=user).select_related("primary_clinician")
+    return Patient.objects.filter(primary_clinician=user).select_related("primary_clinician").only(*PATIENT_ROW_FIELDS)
 
 
 def new_referrals(user: User) -> QuerySet[Patient]:
@@ -104,57 +213,69 @@ def new_referrals(user: User) -> QuerySet[Patient]:
         patients_visible_to(user)
         .filter(status__in=SELF_REPORT_STATUSES)
         .select_related("primary_clinician")
+        .only(*PATIENT_ROW_FIELDS)
         .order_by("-created_at")
     )
+
+
+FLAGS = ("flag_risk", "flag_alert", "flag_overdue")
+
+
+def open_flags(user: User) -> dict[int, set[str]]:
+    """The open flags on the clinician's own patients, per patient: suicide risk under review (`flag_risk`), an
+    unacknowledged staff alert (`flag_alert`), an overdue check-in (`flag_overdue`). One query (open flags are few)."""
+    mine = {"patient__primary_clinician": user}
+    flag = {name: Value(name, output_field=CharField()) for name in FLAGS}
+    rows = (
+        SuicideRiskAlert.objects.filter(status="open", **mine)
+        .order_by()
+        .values_list("patient_id", flag["flag_risk"])
+        .union(
+            StaffAlert.objects.filter(acknowledged_at__isnull=True, **mine)
+            .order_by()
+            .values_list("patient_id", flag["flag_alert"]),
+            CheckIn.objects.filter(status="open", due_at__lt=timezone.now(), **mine)
+            .order_by()
+            .values_list("patient_id", flag["flag_overdue"]),
+        )
+    )
+    flags: dict[int, set[str]] = {}
+    for patient_id, name in rows:
+        flags.setdefault(patient_id, set()).add(name)
+    return flags
 
 
 def my_patients_flagged_first(user: User, limit: int = HOME_LIST_LIMIT) -> Bounded:
     """The clinician's own patients, those with an open flag first (suicide risk under review, an unacknowledged
     staff alert, an overdue check-in), each row carrying which flags it has and its PHQ-9 course (`outcome`).
 
-    Open flags are few, so they are read first (three small indexed queries) and the rest of the list comes from the
-    (primary_clinician, family_name, given_name) index, however many patients the clinician has.
+    Three queries however many patients the clinician has: the open flags (few), the first rows with a count of the
+    whole list and each row's episode start, and the rows' PHQ-9 totals.
     """
-    mine = {"patient__primary_clinician": user}
-    now = timezone.now()
-    flags = {
-        "flag_risk": set(SuicideRiskAlert.objects.filter(status="open", **mine).values_list("patient_id", flat=True)),
-        "flag_alert": set(
-            StaffAlert.objects.filter(acknowledged_at__isnull=True, **mine).values_list("patient_id", flat=True)
-        ),
-        "flag_overdue": set(
-            CheckIn.objects.filter(status="open", due_at__lt=now, **mine).values_list("patient_id", flat=True)
-        ),
-    }
-    flagged_ids = set().union(*flags.values()) - {None}
-    patients = my_patients(user)
-    flagged = list(patients.filter(pk__in=flagged_ids)[:limit])
-    # The rest is read even when the flagged fill the list (one row at least), for its count of the whole list.
-    rest = list(with_total(patients.exclude(pk__in=flagged_ids))[: max(limit - len(flagged), 1)])
-    more = len(flagged_ids) + (getattr(rest[0], TOTAL) if rest else 0) - limit
-    rest = rest[: limit - len(flagged)]
-    for patient in flagged:
-        for name, ids in flags.items():
-            setattr(patient, name, patient.pk in ids)
-    listed = Bounded(flagged + rest)
-    listed.more, listed.more_url = max(more, 0), _work("my-patients")
-    # PHQ-9 baseline, response and remission per row, read for the whole list at once (three queries, not per row).
-    episodes = outcome_episodes([patient.pk for patient in listed]) if listed else {}
+    flags = open_flags(user)
+    patients = my_patients(user).annotate(episode_start=episode_start())
+    if flags:
+        flagged_first = Case(When(pk__in=list(flags), then=Value(0)), default=Value(1), output_field=IntegerField())
+        patients = patients.alias(flagged_first=flagged_first).order_by("flagged_first", *Patient._meta.ordering)
+    listed = bounded(patients, limit, more_url=_work("my-patients"))
+    # PHQ-9 baseline, response and remission per row, read for the whole list at once (not per row).
+    starts = {patient.pk: patient.episode_start for patient in listed}
+    episodes = outcome_episodes(list(starts), starts=starts) if listed else {}
     for patient in listed:
+        on = flags.get(patient.pk, ())
+        patient.flag_risk, patient.flag_alert, patient.flag_overdue = (name in on for name in FLAGS)
         patient.outcome = episodes.get(patient.pk)
     return listed
 
 
 def intake_home(user: User) -> dict:
     return {
-        "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
-        "today": _today_rows(
-            bounded(todays_sessions(user).only(*SCHEDULE_FIELDS), 60, more_url=reverse("sessions:schedule"))
-        ),
-        "unconfirmed": bounded(unconfirmed_tomorrow(user), HOME_LIST_LIMIT, more_url=_tomorrows_schedule()),
-        "in_progress": bounded(screenings_in_progress(user), HOME_LIST_LIMIT, more_url=_work("in-progress")),
-        "awaiting": bounded(screenings_awaiting_sign_off(user), HOME_LIST_LIMIT, more_url=_work("sign-off")),
-        "new_referrals": bounded(new_referrals(user), HOME_LIST_LIMIT, more_url=_work("new-referrals")),
+        "staff_alerts": staff_alerts(user),
+        "today": todays_rows(user),
+        "unconfirmed": unconfirmed_rows(user),
+        "in_progress": _first(in_progress(user), _work("in-progress")),
+        "awaiting": _first(awaiting_sign_off(user), _work("sign-off")),
+        "new_referrals": _first(new_referrals(user), _work("new-referrals")),
     }
 
 
@@ -169,14 +290,12 @@ class WorkList:
 
 
 WORK_LISTS = {
-    "risk-alerts": WorkList("Open suicide-risk alerts", open_alerts_for, "No open alerts."),
-    "sign-off": WorkList("Screenings waiting for sign-off", screenings_awaiting_sign_off, "None waiting."),
-    "in-progress": WorkList("Screenings in progress", screenings_in_progress, "None in progress."),
+    "risk-alerts": WorkList("Open suicide-risk alerts", risk_alerts, "No open alerts."),
+    "sign-off": WorkList("Screenings waiting for sign-off", awaiting_sign_off, "None waiting."),
+    "in-progress": WorkList("Screenings in progress", in_progress, "None in progress."),
     "my-patients": WorkList("Patients in my care", my_patients, "No patients are assigned to you yet."),
     "unassigned": WorkList("New referrals without a clinician", lambda user: unassigned_patients(), "None."),
-    "overdue-checkins": WorkList(
-        "Overdue check-ins", overdue_checkins_for_clinician, "No overdue check-ins.", shown=checkin_rows
-    ),
+    "overdue-checkins": WorkList("Overdue check-ins", overdue_checkins, "No overdue check-ins.", shown=checkin_rows),
     "new-referrals": WorkList("New referrals", new_referrals, "No new referrals."),
 }
 
@@ -232,20 +351,41 @@ CLINIC_SETUP_LINKS = (
 )
 
 
+# What a row of the expiring authorizations on the admin's home reads.
+AUTHORIZATION_ROW_FIELDS = (
+    "patient_id",
+    "reference",
+    "codes",
+    "starts_on",
+    "ends_on",
+    "units_authorized",
+    "units_used",
+    "status",
+    "patient__mrn",
+    "payer__name",
+)
+
+
 def admin_home(user: User) -> dict:
     return {
         "setup_links": CLINIC_SETUP_LINKS,
-        "staff_alerts": bounded(alerts_open_for(user), HOME_LIST_LIMIT, more_url=reverse("notifications:alerts")),
+        "staff_alerts": staff_alerts(user),
         "reminder_problems": reminder_problems(),
         "outbox_problems": outbox_problems(),
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),
-        "recent_audit": LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")[:10],
+        "recent_audit": LogEntry.objects.select_related("actor", "content_type")
+        .defer("serialized_data", "changes_text", "additional_data")
+        .order_by("-timestamp")[:10],
         "expiring_authorizations": bounded(
-            running_out(PriorAuthorization.objects.select_related("patient", "payer"), today=timezone.localdate()),
+            running_out(
+                PriorAuthorization.objects.select_related("patient", "payer").only(*AUTHORIZATION_ROW_FIELDS),
+                today=timezone.localdate(),
+            ),
             HOME_LIST_LIMIT,
             more_url=reverse("billing:authorization_list") + "?ending_soon=on",
+            cap=HOME_COUNT_CAP,
         ),
     }
 

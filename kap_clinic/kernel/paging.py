@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Count, IntegerField, QuerySet, Window
+from django.db.models.expressions import RawSQL
 
 COUNT_CAP = 5000
 
@@ -95,10 +96,12 @@ class Concatenated(Sequence):
 class Bounded(list):
     """The first rows of a work list, with how many more there are (`more`) and where the whole list is paged
     (`more_url`): a home page shows a fixed number of rows per list and links to the rest, whatever the clinic's size.
+    `capped` says the count stopped short: there are more than `more` ("80+ more").
     """
 
     more: int = 0
     more_url: str = ""
+    capped: bool = False
 
 
 TOTAL = "listed_total"
@@ -110,13 +113,30 @@ def with_total(rows: QuerySet) -> QuerySet:
     return rows.annotate(**{TOTAL: Window(Count("pk"))})
 
 
-def bounded(rows, limit: int, *, more_url: str = "") -> Bounded:
-    """The first `limit` rows of `rows` (a queryset or a list) and a count of the rest, in one query."""
+def with_capped_total(rows: QuerySet, cap: int) -> QuerySet:
+    """`rows`, each carrying how many rows the list has counted no further than `cap + 1`, in the same query (a
+    subquery the database runs once): unlike a window count it stops reading once `cap + 1` rows are found, so it costs
+    the same however long the list grows."""
+    sql, params = rows.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    # The inner SQL is the ORM's own, its values passed as parameters.
+    count = RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped_rows", params, output_field=IntegerField())  # noqa: S608, S611
+    return rows.annotate(**{TOTAL: count})
+
+
+def bounded(rows, limit: int, *, more_url: str = "", cap: int | None = None) -> Bounded:
+    """The first `limit` rows of `rows` (a queryset or a list) and a count of the rest, in one query.
+
+    With `cap`, the count stops at `cap` rows (see `with_capped_total`): `more` is then at most `cap - limit`, and
+    `capped` says there are more than that.
+    """
     if isinstance(rows, QuerySet):
-        shown = Bounded(with_total(rows)[:limit])
+        counted = with_total(rows) if cap is None else with_capped_total(rows, cap)
+        shown = Bounded(counted[:limit])
         total = getattr(shown[0], TOTAL) if shown else 0
     else:
         shown, total = Bounded(rows[:limit]), len(rows)
+    if cap is not None and total > cap:
+        total, shown.capped = cap, True
     shown.more = max(total - limit, 0)
     shown.more_url = more_url
     return shown

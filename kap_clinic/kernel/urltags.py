@@ -1,12 +1,13 @@
-"""`{% url %}` for every template, with the address of a row's link worked out once per page kind, not per row.
+"""`{% url %}` for every template, with the address of a link worked out once per page kind, not per row or page.
 
 A list of sixty sessions links each row to a chart, a record and a check-in: Django's `reverse()` walks the URL
 patterns (and asks the active language, prefix and URL configuration through context-locals) for every one of them,
 which on the home pages cost more than the rows' queries. Here a link named with whole-number ids (`{% url
 'homes:patient_chart' s.patient_id %}`) is reversed once with stand-in numbers; the address with the stand-ins
 replaced is kept (per URL configuration, script prefix, language and application namespace), and every later row
-only puts its own numbers in. Anything else (keyword arguments, text, negative numbers, `as` variables) goes to
-Django's own tag unchanged. Registered as a template builtin in settings, so templates use `{% url %}` as usual.
+only puts its own numbers in; a link without arguments (the menu's, the admin's set-up links) is kept whole. Anything
+else (keyword arguments, text, negative numbers, `as` variables) goes to Django's own tag unchanged. Registered as a
+template builtin in settings, so templates use `{% url %}` as usual.
 """
 
 from collections.abc import Callable
@@ -42,7 +43,8 @@ def address_parts(view_name: str, count: int, current_app: str | None) -> tuple[
         try:
             address = reverse(view_name, args=stand_ins, current_app=current_app)
         except NoReverseMatch:
-            address = ""
+            _addresses[key] = None  # Django's own tag says why
+            return None
         parts: list[str] = []
         rest = address
         for stand_in in stand_ins:
@@ -51,13 +53,13 @@ def address_parts(view_name: str, count: int, current_app: str | None) -> tuple[
                 parts = []
                 break
             parts.append(before)
-        _addresses[key] = (*parts, rest) if parts else None
+        _addresses[key] = (*parts, rest) if parts or not stand_ins else None
     return _addresses[key]
 
 
 class RowURLNode(URLNode):
     def render(self, context):
-        if self.kwargs or self.asvar or not 0 < len(self.args) <= len(_STAND_INS):
+        if self.kwargs or self.asvar or len(self.args) > len(_STAND_INS):
             return super().render(context)
         args = [arg.resolve(context) for arg in self.args]
         if not all(type(arg) is int and arg >= 0 for arg in args):
