@@ -36,6 +36,7 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
+from sessions.scheduling.schedule import attendance_of
 from sessions.selectors import MISSING, todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
@@ -165,9 +166,7 @@ def todays_rows(user: User, limit: int = HOME_TODAY_LIMIT) -> Bounded:
         s.chart_url, s.record_url = chart(s.patient_id), record(s.pk)
         s.attendance, s.driver, s.action, s.action_url = "", "", "", ""
         if s.status == DosingSession.Status.SCHEDULED:
-            # Confirmed only for the start the patient confirmed: a moved session needs confirming again.
-            confirmed = s.confirmed_start is not None and s.confirmed_start == s.starts_at
-            s.attendance, s.driver = ("confirmed", s.driver_name or "") if confirmed else ("not_confirmed", "")
+            s.attendance, s.driver = attendance_of(s.status, s.starts_at, s.confirmed_start, s.driver_name)
             s.action, s.action_url = "check_in", check_in(s.pk)
         elif s.status == DosingSession.Status.CHECKED_IN:
             s.action, s.action_url = "undo", undo(s.pk)

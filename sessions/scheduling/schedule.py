@@ -20,24 +20,6 @@ from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.paging import COUNT_CAP, capped_count
 from sessions.models import DosingSession, Protocol, Room
 
-# What a row of today's sessions on a home page reads of a booking and the records beside it.
-SCHEDULE_FIELDS = (
-    "starts_at",
-    "ends_at",
-    "status",
-    "patient_id",
-    "plan_id",
-    "room__name",
-    "patient__mrn",
-    "patient__family_name",
-    "patient__given_name",
-    "clinician__first_name",
-    "clinician__last_name",
-    "protocol__route",
-    "confirmation__confirmed_start",
-    "confirmation__driver_name",
-)
-
 # What a schedule row reads, as plain values, in this order.
 ROW_VALUES = (
     "pk",
@@ -92,14 +74,17 @@ class ScheduleRow:
     no_driver: bool
 
 
-def attendance_of(session: DosingSession) -> tuple[str, str]:
-    """("confirmed", the driver's name), ("not_confirmed", "") for a scheduled booking; ("", "") otherwise."""
-    if session.status != DosingSession.Status.SCHEDULED:
+def attendance_of(status: str, starts_at, confirmed_start, driver_name: str | None) -> tuple[str, str]:
+    """("confirmed", the driver's name) or ("not_confirmed", "") for a scheduled booking, ("", "") otherwise. A
+    booking is confirmed only for the start the patient confirmed: a moved session needs confirming again."""
+    if status != SCHEDULED:
         return "", ""
-    confirmation = getattr(session, "confirmation", None)
-    if confirmation is not None and confirmation.confirmed_start == session.starts_at:
-        return "confirmed", confirmation.driver_name
+    if confirmed_start is not None and confirmed_start == starts_at:
+        return "confirmed", driver_name or ""
     return "not_confirmed", ""
+
+
+ATTENDANCE_SHOWN = {"confirmed": ("Confirmed", "success"), "not_confirmed": ("Not confirmed", "warning"), "": ("", "")}
 
 
 def _local_day():
@@ -202,12 +187,8 @@ def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
         driver_name,
     ) in values:
         start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-        if status != SCHEDULED:
-            attendance, badge, driver = "", "", ""
-        elif confirmed_start is not None and confirmed_start == starts_at:
-            attendance, badge, driver = "Confirmed", "success", driver_name or ""
-        else:
-            attendance, badge, driver = "Not confirmed", "warning", ""
+        state, driver = attendance_of(status, starts_at, confirmed_start, driver_name)
+        attendance, badge = ATTENDANCE_SHOWN[state]
         clinician = (clinician or "").strip()
         route = ROUTES.get(route, route)
         rows.append(
