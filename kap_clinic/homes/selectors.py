@@ -28,6 +28,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.kernel.notifications.selectors import reminder_problems
 from kap_clinic.kernel.outbox.selectors import outbox_problems
 from kap_clinic.kernel.paging import Bounded, bounded
+from kap_clinic.kernel.urltags import row_address
 from patients.models import Patient
 from patients.selectors import patient_of_portal_user, patients_visible_to
 from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
@@ -36,7 +37,7 @@ from screening.services import SELF_REPORT_STATUSES, self_report_open
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
-from sessions.scheduling.schedule import attendance_of
+from sessions.scheduling.schedule import STATUSES, attendance_of
 from sessions.selectors import MISSING, todays_sessions, unconfirmed_tomorrow
 
 # ---- Role homes ----------------------------------------------------------------------------------
@@ -64,7 +65,6 @@ TODAY_VALUES = {
     "confirmed_start": F("confirmation__confirmed_start"),
     "driver_name": F("confirmation__driver_name"),
 }
-STATUS_LABELS = dict(DosingSession.Status.choices)
 
 
 def _work(kind: str) -> str:
@@ -78,12 +78,6 @@ def _tomorrows_schedule() -> str:
 def _first(rows: QuerySet, more_url: str) -> Bounded:
     """A home list's first rows, with the rest counted and linked."""
     return bounded(rows, HOME_LIST_LIMIT, more_url=more_url)
-
-
-def _address(name: str) -> Callable[[int], str]:
-    """The address of URL `name` for a record's id, reversed once per list rather than once per row."""
-    before, _, after = reverse(name, kwargs={"pk": 0}).rpartition("/0/")
-    return lambda pk: f"{before}/{pk}/{after}"
 
 
 # What a row of the patient tables on the homes reads of a patient and of their clinician.
@@ -156,17 +150,17 @@ def todays_rows(user: User, limit: int = HOME_TODAY_LIMIT) -> Bounded:
         .annotate(**TODAY_VALUES)
     )
     rows = bounded(sessions, limit, more_url=reverse("sessions:schedule"))
-    chart, record = _address("homes:patient_chart"), _address("sessions:record_detail")
-    check_in, undo = _address("sessions:session_check_in"), _address("sessions:session_check_in_undo")
+    chart, record = row_address("homes:patient_chart"), row_address("sessions:record_detail")
+    check_in, undo = row_address("sessions:session_check_in"), row_address("sessions:session_check_in_undo")
     for s in rows:
         s.start_label = f"{timezone.localtime(s.starts_at):%H:%M}"
         s.patient_name = f"{s.family_name}, {s.given_name}"
         s.clinician_name = f"{s.clinician_first} {s.clinician_last}".strip()
-        s.status_label = STATUS_LABELS.get(s.status, s.status)
+        s.status_label = STATUSES.get(s.status, s.status)
         s.chart_url, s.record_url = chart(s.patient_id), record(s.pk)
-        s.attendance, s.driver, s.action, s.action_url = "", "", "", ""
+        s.attendance, s.driver = attendance_of(s.status, s.starts_at, s.confirmed_start, s.driver_name)
+        s.action, s.action_url = "", ""
         if s.status == DosingSession.Status.SCHEDULED:
-            s.attendance, s.driver = attendance_of(s.status, s.starts_at, s.confirmed_start, s.driver_name)
             s.action, s.action_url = "check_in", check_in(s.pk)
         elif s.status == DosingSession.Status.CHECKED_IN:
             s.action, s.action_url = "undo", undo(s.pk)
@@ -177,7 +171,7 @@ def unconfirmed_rows(user: User, limit: int = HOME_LIST_LIMIT) -> Bounded:
     """Tomorrow's sessions not confirmed or without a driver, the first `limit` with a count of the rest, each row
     carrying its `start_label`, `patient_name`, `chart_url` and what is missing (`problem`)."""
     rows = bounded(unconfirmed_tomorrow(user), limit, more_url=_tomorrows_schedule())
-    chart = _address("homes:patient_chart")
+    chart = row_address("homes:patient_chart")
     for s in rows:
         s.start_label = f"{timezone.localtime(s.starts_at):%H:%M}"
         s.patient_name, s.chart_url = s.patient.full_name, chart(s.patient_id)

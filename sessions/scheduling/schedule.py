@@ -12,12 +12,12 @@ from datetime import date
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Concat, RowNumber, TruncDate
-from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.paging import COUNT_CAP, capped_count
+from kap_clinic.kernel.urltags import row_address
 from sessions.models import DosingSession, Protocol, Room
 
 # What a schedule row reads, as plain values, in this order.
@@ -166,7 +166,7 @@ class DayBookings(Sequence):
 
 def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
     """The rows of the bookings' values (from `schedule_values`), in their order."""
-    plan_url = reverse("sessions:plan_detail", kwargs={"pk": 0}).replace("/0/", "/{}/")
+    plan_url = row_address("sessions:plan_detail")
     zone = timezone.get_current_timezone()
     rows = []
     for (
@@ -200,7 +200,7 @@ def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
                 day=start.date(),
                 times=f"{start:%H:%M}–{end:%H:%M}",
                 room=room or "",
-                plan_url=plan_url.format(plan_id) if plan_id else "",
+                plan_url=plan_url(plan_id) if plan_id else "",
                 mrn=mrn,
                 patient_name=f"{family_name}, {given_name}",
                 who=f"{clinician} · {route}" if clinician else route,
