@@ -21,6 +21,7 @@ from billing.coverage import coverage_of
 from billing.models import PriorAuthorization
 from billing.selectors import running_out
 from kap_clinic.kernel.accounts.models import User
+from kap_clinic.kernel.audit.selectors import audit_log_rows
 from kap_clinic.kernel.clinic.models import WorkerHeartbeat
 from kap_clinic.kernel.labels import day_label
 from kap_clinic.kernel.notifications.alerts import alerts_open_for
@@ -368,9 +369,11 @@ def admin_home(user: User) -> dict:
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),
-        "recent_audit": LogEntry.objects.select_related("actor", "content_type")
-        .defer("serialized_data", "changes_text", "additional_data")
-        .order_by("-timestamp")[:10],
+        "recent_audit": audit_log_rows(
+            LogEntry.objects.select_related("actor", "content_type")
+            .defer("serialized_data", "changes_text", "additional_data")
+            .order_by("-timestamp")[:10]
+        ),
         "expiring_authorizations": bounded(
             running_out(
                 PriorAuthorization.objects.select_related("patient", "payer").only(*AUTHORIZATION_ROW_FIELDS),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.kernel.audit.selectors import audit_entries
+from kap_clinic.kernel.audit.selectors import audit_entries, audit_log_rows
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import apply_validation_error
 from kap_clinic.kernel.paging import CappedPaginator
@@ -141,5 +141,5 @@ def audit_log_view(request):
     page = CappedPaginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    ctx = {"form": form, "page": page, "query": query.urlencode()}
+    ctx = {"form": form, "page": page, "rows": audit_log_rows(page.object_list), "query": query.urlencode()}
     return render(request, "audit/log_list.html", ctx, status=400 if form.errors else 200)

@@ -1,4 +1,5 @@
 from datetime import date, datetime, time
+from typing import NamedTuple
 
 from auditlog.models import LogEntry
 from django.db.models import QuerySet
@@ -24,3 +25,39 @@ def audit_entries(
     if end is not None:
         qs = qs.filter(timestamp__lt=timezone.make_aware(datetime.combine(end, time.max), tz))
     return qs
+
+
+_ACTIONS = dict(LogEntry.Action.choices)
+
+
+class AuditRow(NamedTuple):
+    when: str
+    who: str
+    action: str
+    record: str
+    changed: str
+    address: str
+
+
+def audit_log_rows(entries) -> list[AuditRow]:
+    """Each entry as the cells the audit log's row prints, worked out once in Python (a page of fifty entries printed
+    cell by cell in the template cost more than its queries): when (in the clinic's time, to the second), who, what
+    was done, to which record, the fields it changed and the address it came from."""
+    kinds: dict[int, str] = {}
+    rows = []
+    for entry in entries:
+        kind = kinds.get(entry.content_type_id)
+        if kind is None:
+            kind = kinds[entry.content_type_id] = entry.content_type.name
+        changes = entry.changes
+        rows.append(
+            AuditRow(
+                when=f"{timezone.localtime(entry.timestamp):%Y-%m-%d %H:%M:%S}",
+                who=entry.actor.get_username() if entry.actor_id else "system",
+                action=str(_ACTIONS.get(entry.action, entry.action)),
+                record=f"{kind} {entry.object_repr}",
+                changed=", ".join(changes) if isinstance(changes, dict) else "",
+                address=entry.remote_addr or "",
+            )
+        )
+    return rows
