@@ -140,3 +140,36 @@ def test_a_back_office_list_records_one_read_per_patient_listed(client_for, admi
     assert response.status_code == 200
     seen = sorted(_reads(actor=admin_user).values_list("additional_data__patient_id", flat=True))
     assert seen == sorted(Patient.objects.values_list("pk", flat=True))
+
+
+def test_a_long_list_is_recorded_in_inserts_of_a_bounded_size(django_assert_max_num_queries):
+    """An export of every patient records a read of each, a few hundred rows to a statement."""
+    from kap_clinic.kernel.audit.services import READS_PER_INSERT, record_reads
+
+    rows = [Patient(pk=n, mrn=f"KL-{n:07d}") for n in range(1, 2 * READS_PER_INSERT + 2)]
+    with django_assert_max_num_queries(4):  # the content type, then three inserts
+        assert record_reads(rows=rows) == len(rows)
+    entries = _reads(additional_data__listed=True)
+    assert entries.count() == len(rows)
+    assert set(entries.values_list("object_repr", flat=True)) == {row.mrn for row in rows}
+    assert record_reads(rows=[]) == 0
+
+
+def test_the_log_keeps_only_the_indexes_its_queries_use():
+    """Each read entry is written to every index of the log: the unused ones django-auditlog made are gone."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("The log's own indexes are made on PostgreSQL only.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'auditlog_logentry'")
+        columns = {definition.split(" USING btree ")[1] for (definition,) in cursor.fetchall()}
+    assert columns == {
+        "(id)",
+        "(content_type_id)",
+        "(object_id)",
+        "(cid)",
+        '("timestamp")',
+        "(((additional_data -> 'patient_id'::text)), \"timestamp\" DESC, id DESC)",
+        '(actor_id, "timestamp" DESC, id DESC)',
+    }
