@@ -181,3 +181,18 @@ def test_a_superuser_works_in_the_clinic_pages_as_an_admin_not_as_every_role(db)
     assert root.has_role(Role.ADMIN)
     assert not root.has_role(Role.CLINICIAN) and not root.has_role(Role.PATIENT)
     assert root.has_perm("patients.delete_patient")  # the Django admin's break-glass powers stay
+
+
+def test_a_roles_own_permissions_are_answered_without_a_query(front_desk, django_assert_num_queries):
+    """A page asks `perms.patients.add_patient` for its "Register a patient" button: the role holds it, no query.
+    A permission the role does not hold is still asked of the database, so one granted to the user alone counts."""
+    from django.contrib.auth.models import Permission
+
+    with django_assert_num_queries(0):
+        assert front_desk.has_perm("patients.add_patient")
+    assert not front_desk.has_perm("billing.view_invoice")
+    front_desk.user_permissions.add(Permission.objects.get(codename="view_invoice", content_type__app_label="billing"))
+    front_desk = User.objects.get(pk=front_desk.pk)  # permissions are cached per loaded user
+    assert front_desk.has_perm("billing.view_invoice")
+    front_desk.is_active = False
+    assert not front_desk.has_perm("patients.add_patient")

@@ -42,6 +42,8 @@ class User(AbstractUser):
             # The role's own permissions (roles.py), answered from the map the role groups are written from, without
             # a query on every page. A superuser works in the clinic's pages as the admin they are, not as every role.
             return self.is_active and perm in ROLE_PERMISSIONS[self.role]
+        if obj is None and self.is_active and perm in ROLE_PERMISSIONS[self.role]:
+            return True  # the role's group holds it (the same map): no query for a link or a button on a page
         return super().has_perm(perm, obj)
 
     @property
