@@ -388,7 +388,15 @@ def prepare() -> dict:
         ("patient chart", "clinician", f"/patients/{chart.pk}/"),
         ("treatment plan", "clinician", f"/treatment/plan/{plan.pk}/" if plan else "/"),
         ("aftercare page", "clinician", f"/aftercare/patient/{chart.pk}/"),
-        ("patient search", "intake", "/patients/", f"q={chart.family_name}&csrfmiddlewaretoken={CSRF}"),
+        # A family-name start that fills a page of 25 at every size (the bench names run Family0 to Family4998),
+        # and one patient looked up by "family, given".
+        ("patient search", "intake", "/patients/", f"q=Family1&csrfmiddlewaretoken={CSRF}"),
+        (
+            "patient lookup",
+            "intake",
+            "/patients/",
+            f"q={chart.family_name}%2C+{chart.given_name}&csrfmiddlewaretoken={CSRF}",
+        ),
         ("reminders list", "intake", "/reminders/"),
         ("audit log", "admin", "/audit/"),
         ("audit log by patient", "admin", f"/audit/?patient={chart.mrn}"),

@@ -131,18 +131,25 @@ class BulkClinic:
         return clock.monotonic()
 
     def _cell_start(self, index: int, sequence: int, first_day: date) -> tuple[int, datetime]:
-        """Lane and start of a patient's n-th session: each (day, slot, lane) cell holds one session."""
+        """Lane and start of a patient's n-th session: each (day, slot, lane) cell holds one session.
+
+        A generation fills every cell of one weekday for ten weeks; seven generations fill a block of ten weeks.
+        The blocks run newest first from the last patient, so the one block short of seven generations (and the one
+        generation short of a full day) is the oldest: every day around today is as full at 1,000 patients as at
+        10,000, and the pages about today show the same rows at every size."""
         cell = index % (LANES * len(SLOTS))
         generation = index // (LANES * len(SLOTS))
-        day = first_day + timedelta(days=(generation // 7) * 70 + generation % 7 + 7 * sequence)
+        block = self.blocks - 1 - generation // 7
+        day = first_day + timedelta(days=block * 70 + generation % 7 + 7 * sequence)
         lane, slot = cell % LANES, cell // LANES
         return lane, datetime.combine(day, SLOTS[slot], self.tz)
 
     def grow(self, *, first: int, count: int) -> None:
         total = first + count
         generations = -(-total // (LANES * len(SLOTS)))
-        span = (generations // 7) * 70 + 7 + 7 * SESSIONS
-        # Most of the history is past; the newest patients' sessions are still ahead.
+        self.blocks = -(-generations // 7)
+        span = self.blocks * 7 * SESSIONS
+        # Most of the history is past; the newest block's sessions run on for some weeks.
         first_day = timezone.localdate() - timedelta(days=int(span * 0.85))
         indexes = range(first, total)
         t = clock.monotonic()
