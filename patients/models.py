@@ -33,7 +33,8 @@ class Patient(models.Model):
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     # Lower-cased family name, kept by save(): an indexed prefix search that works the same everywhere.
-    family_name_key = models.CharField(max_length=100, editable=False, db_index=True)
+    # Searched by its start only: on PostgreSQL through the index with the given name (migration 0007).
+    family_name_key = models.CharField(max_length=100, editable=False)
     preferred_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField(validators=[birth_date])
     sex_for_scoring = models.CharField(

@@ -326,6 +326,22 @@ def test_search_by_family_then_given_name(client_for, front_desk, ashbys, typed)
     assert listed_mrns(search(client_for(front_desk), typed)) == {ashbys["rowan"].mrn}
 
 
+def test_a_family_then_given_name_search_is_answered_from_the_name_index(front_desk, ashbys):
+    """On PostgreSQL "family, given" compares both names inside one index (a family name that starts many others
+    does not mean reading each of their rows); the planner is kept off whole-table scans to see that it can."""
+    from django.db import connection, transaction
+
+    from patients.selectors import patient_search
+
+    if connection.vendor != "postgresql":
+        pytest.skip("The prefix indexes are PostgreSQL's.")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = patient_search(front_desk, "Ashby, Ro").explain()
+    assert "patient_family_given_prefix_idx" in plan
+    assert "upper((given_name)::text) ~>=~ 'RO'" in plan
+
+
 @pytest.mark.parametrize("typed", ["van dyke", "Van Dyke, Lee", "van d"])
 def test_search_finds_a_family_name_of_two_words(client_for, front_desk, ashbys, typed):
     assert listed_mrns(search(client_for(front_desk), typed)) == {ashbys["lee"].mrn}
