@@ -1,6 +1,6 @@
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -9,7 +9,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.rules import safety
 from patients.selectors import visible_through
 
-from .models import DosingSession, PreDoseCheck, TreatmentPlan
+from .models import DosingSession, PreDoseCheck, Route, TreatmentPlan
 
 
 def get_plan_for_user(user: User, pk: int) -> TreatmentPlan:
@@ -42,6 +42,32 @@ def _day_bounds(day: date, days: int = 1) -> tuple[datetime, datetime]:
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     end = timezone.make_aware(datetime.combine(day + timedelta(days=days), time.min), tz)
     return start, end
+
+
+def week_by_route(day: date) -> dict:
+    """The clinic's dosing sessions of the week (Monday to Sunday) holding `day`, counted per route, for the admin's
+    clinic health: booked (still to come or under way), completed, and did not take place (cancelled or no-show).
+
+    Every route is listed, with zeros, so a route that stopped being booked shows as such. Counts only: no patient is
+    named. One grouped query over the week's sessions (the start-time index)."""
+    monday = day - timedelta(days=day.weekday())
+    start, end = _day_bounds(monday, 7)
+    S = DosingSession.Status
+    counted = (
+        DosingSession.objects.filter(starts_at__gte=start, starts_at__lt=end)
+        .values("protocol__route")
+        .annotate(
+            upcoming=Count("pk", filter=Q(status__in=DosingSession.UPCOMING_STATUSES)),
+            completed=Count("pk", filter=Q(status=S.COMPLETED)),
+            not_held=Count("pk", filter=Q(status__in=DosingSession.CLOSED_STATUSES)),
+        )
+        .order_by()
+    )
+    by_route = {row.pop("protocol__route"): row for row in counted}
+    empty = {"upcoming": 0, "completed": 0, "not_held": 0}
+    rows = [{"route": label, **by_route.get(value, empty)} for value, label in Route.choices]
+    total = {key: sum(row[key] for row in rows) for key in empty}
+    return {"monday": monday, "sunday": monday + timedelta(days=6), "rows": rows, "total": total}
 
 
 def sessions_between(user: User, day: date, days: int = 1, *, room=None, clinician=None) -> QuerySet[DosingSession]:

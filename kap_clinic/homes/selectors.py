@@ -39,7 +39,7 @@ from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
 from sessions.scheduling.schedule import STATUSES, attendance_of
-from sessions.selectors import MISSING, todays_sessions, unconfirmed_tomorrow
+from sessions.selectors import MISSING, todays_sessions, unconfirmed_tomorrow, week_by_route
 
 # ---- Role homes ----------------------------------------------------------------------------------
 
@@ -369,6 +369,7 @@ def admin_home(user: User) -> dict:
         "last_heartbeat": WorkerHeartbeat.objects.select_related("requested_by").first(),
         "staff_by_role": User.objects.filter(is_active=True).values("role").annotate(n=Count("pk")).order_by("role"),
         "patient_count": Patient.objects.count(),
+        "week_by_route": week_by_route(timezone.localdate()),
         "recent_audit": audit_log_rows(
             LogEntry.objects.select_related("actor", "content_type")
             .defer("serialized_data", "changes_text", "additional_data")

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -169,3 +169,39 @@ def test_acknowledge_is_explained_where_the_button_is(client_for, clinician, pat
     body = client_for(clinician).get(reverse("homes:home")).content.decode()
 
     assert 'data-testid="acknowledge-help"' in body
+
+
+def test_the_admin_home_counts_this_weeks_sessions_per_route(client_for, admin_user, patient, other_patient):
+    """Clinic health: the week's dosing sessions per route, booked, completed and not held, every route listed."""
+    from django.utils import timezone
+
+    from sessions.models import DosingSession, Route
+    from sessions.selectors import week_by_route
+    from tests.sessions.test_portal import book_plan
+
+    nasal = book_plan(patient, patient.primary_clinician, route="intranasal")
+    book_plan(other_patient, other_patient.primary_clinician, room_name="Room B", route="iv")
+    first = nasal.sessions.order_by("starts_at").first()
+    DosingSession.objects.filter(pk=first.pk).update(status=DosingSession.Status.NO_SHOW)
+    day = timezone.localtime(first.starts_at).date()
+    monday = day - timedelta(days=day.weekday())
+
+    expected = {value: [0, 0, 0] for value in Route.values}
+    for s in DosingSession.objects.select_related("protocol"):
+        if monday <= timezone.localtime(s.starts_at).date() <= monday + timedelta(days=6):
+            column = {"completed": 1, "no_show": 2, "cancelled": 2}.get(s.status, 0)
+            expected[s.protocol.route][column] += 1
+    week = week_by_route(day)
+    assert week["monday"] == monday
+    assert [(r["upcoming"], r["completed"], r["not_held"]) for r in week["rows"]] == [
+        tuple(expected[value]) for value in Route.values
+    ]
+    assert week["rows"][Route.values.index("intranasal")]["not_held"] == 1
+    assert week["total"]["upcoming"] == sum(counts[0] for counts in expected.values()) > 0
+
+    body = client_for(admin_user).get(reverse("homes:home")).content.decode()
+    this_week = week_by_route(timezone.localdate())
+    assert "Sessions this week" in body
+    for label in Route.labels:
+        assert label in body
+    assert f"?day={this_week['monday'].isoformat()}&amp;span=week" in body
