@@ -12,18 +12,17 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
-from kap_clinic.kernel.notifications.models import StaffAlert
+from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from kap_clinic.kernel.validation import AUTHORIZATION_MAX_DAYS, EARLIEST_CLINIC_DATE, LATEST_DATE
 from kap_clinic.rules.billing_codes import RETIRED_CODES
 from patients.models import Patient
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
+from .alerts import authorization_alert_raise
 from .coverage import units_used
 from .models import AuthorizationStatusChange, Payer, PriorAuthorization
 from .roles import WORKING_ROLES
@@ -160,13 +159,11 @@ def _retired_codes_alert(authorization: PriorAuthorization) -> None:
     for code in authorization.codes:
         if code not in RETIRED_CODES:
             continue
-        staff_alert_raise(
-            kind=StaffAlert.Kind.AUTHORIZATION,
+        authorization_alert_raise(
             key=f"authorization-{authorization.pk}-retired-{code}",
+            authorization_id=authorization.pk,
             patient_id=authorization.patient_id,
             summary=f"An authorization names {code}: {RETIRED_CODES[code]} Ask the payer whether it must be redone.",
-            link=reverse("billing:authorization_detail", kwargs={"pk": authorization.pk}),
-            audience=StaffAlert.Audience.FRONT_OFFICE,
         )
 
 

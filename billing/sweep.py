@@ -16,13 +16,12 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import StaffAlert
 from sessions.models import DosingSession
 
+from .alerts import authorization_alert_raise
 from .coverage import session_units, units_sessions
 from .models import PriorAuthorization
 from .services import _day_start, _set_status, units_nearly_used, warn_days
@@ -153,18 +152,15 @@ def authorizations_check(*, ids: Iterable[int], today: date) -> list[Authorizati
     for authorization in authorizations:
         check = AuthorizationCheck(authorization=authorization)
         warnings, expired = found[authorization.pk]
-        link = reverse("billing:authorization_detail", kwargs={"pk": authorization.pk})
         for key, summary in warnings:
             if key in raised_before:
                 continue  # raised on an earlier day: nothing new
             check.raised.append(
-                staff_alert_raise(
-                    kind=StaffAlert.Kind.AUTHORIZATION,
+                authorization_alert_raise(
                     key=key,
+                    authorization_id=authorization.pk,
                     patient_id=authorization.patient_id,
                     summary=summary,
-                    link=link,
-                    audience=StaffAlert.Audience.FRONT_OFFICE,
                 )
             )
         if expired:

@@ -11,16 +11,16 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.clinic.models import ClinicSettings
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import billing_codes, sliding_scale
 from sessions.models import DosingSession
 from sessions.signals import session_status_changed
 
+from ..alerts import bill_alert_raise
 from ..coverage import dose_mg
 from ..ledger_models import Charge
 from .estimate_alerts import estimate_alerts_raise
@@ -154,7 +154,7 @@ def _fee_missing_alert(session: DosingSession, codes: list[str]) -> None:
     """Billing staff are told that a completed session could not be charged in full: a code it bills has no active
     price for its route. Raised once per session; closed when an admin sets the price (`uncharged_sessions_charge`)."""
     day = timezone.localtime(session.starts_at).date()
-    staff_alert_raise(
+    bill_alert_raise(
         kind=StaffAlert.Kind.FEE_MISSING,
         key=f"{FEE_MISSING_KEY}{session.pk}-unpriced",
         patient_id=session.patient_id,
@@ -162,8 +162,6 @@ def _fee_missing_alert(session: DosingSession, codes: list[str]) -> None:
             f"No price in the fee schedule for {', '.join(codes)} ({session.protocol.get_route_display()}): the "
             f"session of {day:%Y-%m-%d} is not charged for it until an admin sets the price"
         ),
-        link=reverse("billing:patient_billing", kwargs={"patient_pk": session.patient_id}),
-        audience=StaffAlert.Audience.FRONT_OFFICE,
     )
 
 

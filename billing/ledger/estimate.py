@@ -9,17 +9,17 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
+from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import billing_codes, sliding_scale
 from kap_clinic.rules import good_faith_estimate as gfe
 from patients.models import Patient
 from sessions.models import ClinicClosure, DosingSession, TreatmentPlan
 
+from ..alerts import bill_alert_raise
 from ..coverage import is_self_pay
 from ..ledger_models import GoodFaithEstimate
 from .charges import charge_lines
@@ -181,7 +181,7 @@ def estimates_due_alert(*, today: date | None = None) -> list[StaffAlert]:
             continue
         when = "today" if due == today else f"since {due:%a %d %b %Y}: it is late"
         alerts.append(
-            staff_alert_raise(
+            bill_alert_raise(
                 kind=StaffAlert.Kind.ESTIMATE_DUE,
                 key=f"{ESTIMATE_DUE_KEY}{plan.pk}-owed",
                 patient_id=plan.patient_id,
@@ -189,8 +189,6 @@ def estimates_due_alert(*, today: date | None = None) -> list[StaffAlert]:
                     f"Good-faith estimate due {when}, for the {plan.protocol.name} sessions booked from "
                     f"{first_on:%d %b %Y} (the patient pays for their own care)"
                 ),
-                link=reverse("billing:patient_billing", kwargs={"patient_pk": plan.patient_id}),
-                audience=StaffAlert.Audience.FRONT_OFFICE,
             )
         )
     return alerts

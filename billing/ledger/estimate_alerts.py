@@ -5,12 +5,11 @@ charges, to the front office."""
 from decimal import Decimal
 
 from django.db.models import Sum
-from django.urls import reverse
 
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import good_faith_estimate as gfe
 
+from ..alerts import bill_alert_raise
 from ..ledger_models import Charge, GoodFaithEstimate
 
 ZERO = Decimal("0.00")
@@ -44,7 +43,7 @@ def estimate_alerts_raise(plan_id: int) -> list[StaffAlert]:
         if not gfe.exceeds_estimate(billed=billed, estimated=estimate.total):
             continue
         alerts.append(
-            staff_alert_raise(
+            bill_alert_raise(
                 kind=StaffAlert.Kind.ESTIMATE_EXCEEDED,
                 key=f"estimate-exceeded-{estimate.pk}",
                 patient_id=estimate.patient_id,
@@ -52,8 +51,6 @@ def estimate_alerts_raise(plan_id: int) -> list[StaffAlert]:
                     f"Billed ${billed} for {estimate.plan.protocol.name}, $400 or more above the good-faith estimate "
                     f"of ${estimate.total}: the patient may dispute the bill"
                 ),
-                link=reverse("billing:patient_billing", kwargs={"patient_pk": estimate.patient_id}),
-                audience=StaffAlert.Audience.FRONT_OFFICE,
             )
         )
     return alerts

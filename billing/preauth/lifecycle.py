@@ -19,9 +19,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.alerts import staff_alert_raise
-from kap_clinic.kernel.notifications.models import StaffAlert
 
+from ..alerts import authorization_alert_raise
 from ..models import PreauthSubmission, PreauthWorkItem, PriorAuthorization
 from ..roles import WORKING_ROLES
 from ..services import authorization_submitted_mark, authorization_transition
@@ -145,13 +144,11 @@ def _failed(submission_id: int, now: datetime, exc: Exception) -> None:
         if row.attempts >= settings.PREAUTH_MAX_ATTEMPTS:
             row.status = Sub.FAILED
             row.status_reason = f"Gave up: {reason}"
-            staff_alert_raise(
-                kind=StaffAlert.Kind.AUTHORIZATION,
+            authorization_alert_raise(
                 key=f"preauth-submission-{row.pk}-failed",
+                authorization_id=row.authorization_id,
                 patient_id=row.authorization.patient_id,
                 summary=f"A pre-authorization packet could not be sent ({row.channel}).",
-                link=f"/billing/authorizations/{row.authorization_id}/",
-                audience=StaffAlert.Audience.FRONT_OFFICE,
             )
         else:
             backoff = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (row.attempts - 1)
