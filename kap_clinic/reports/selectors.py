@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import outcome_episodes, outcome_trend
-from kap_clinic.kernel.audit.selectors import audit_entries
+from kap_clinic.kernel.audit.selectors import audit_entries, entry_record, entry_who
 from kap_clinic.rules import outcomes
 from patients.models import Patient
 from screening.models import Diagnosis, Screening
@@ -285,20 +285,39 @@ def _changes(entry) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _patient_of(entry) -> int | None:
+    data = entry.additional_data
+    return data.get("patient_id") if isinstance(data, dict) else None
+
+
+def _batches(entries, size: int = 500) -> Iterator[list]:
+    batch = []
+    for entry in entries.iterator(chunk_size=size) if isinstance(entries, QuerySet) else entries:
+        batch.append(entry)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def audit_rows(entries) -> Iterator[list]:
-    """One row per changed field (a read or a change without fields is one row), oldest first, streamed."""
+    """One row per changed field (a read or a change without fields is one row), oldest first, streamed.
+
+    The chart numbers of the patients the entries name are looked up once per 500 entries, not once per patient."""
     mrns: dict[int, str] = {}
-    for entry in entries.iterator(chunk_size=500) if isinstance(entries, QuerySet) else entries:
-        who = entry.actor.get_username() if entry.actor else "system"
-        record = f"{entry.content_type.name} {entry.object_repr}" if entry.content_type_id else entry.object_repr
-        patient_id = (
-            (entry.additional_data or {}).get("patient_id") if isinstance(entry.additional_data, dict) else None
-        )
-        if patient_id is not None and patient_id not in mrns:
-            mrns[patient_id] = Patient.objects.filter(pk=patient_id).values_list("mrn", flat=True).first() or ""
-        base = [entry.timestamp, who, entry.get_action_display().capitalize(), record, mrns.get(patient_id, "")]
-        changes = _changes(entry) if entry.action != entry.Action.ACCESS else []
-        if not changes:
-            yield [*base, "", "", "", entry.remote_addr or ""]
-        for field_name, old, new in changes:
-            yield [*base, field_name, old, new, entry.remote_addr or ""]
+    kinds: dict[int, str] = {}
+    for batch in _batches(entries):
+        unknown = {_patient_of(entry) for entry in batch} - mrns.keys() - {None}
+        if unknown:
+            mrns.update(dict.fromkeys(unknown, ""))
+            mrns.update(Patient.objects.filter(pk__in=unknown).values_list("pk", "mrn"))
+        for entry in batch:
+            patient_id = _patient_of(entry)
+            action = entry.get_action_display().capitalize()
+            base = [entry.timestamp, entry_who(entry), action, entry_record(entry, kinds), mrns.get(patient_id, "")]
+            changes = _changes(entry) if entry.action != entry.Action.ACCESS else []
+            if not changes:
+                yield [*base, "", "", "", entry.remote_addr or ""]
+            for field_name, old, new in changes:
+                yield [*base, field_name, old, new, entry.remote_addr or ""]

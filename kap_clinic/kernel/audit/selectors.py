@@ -39,6 +39,21 @@ class AuditRow(NamedTuple):
     address: str
 
 
+def entry_who(entry: LogEntry) -> str:
+    """Who made the entry: the acting user's name, or "system" for a task or a command."""
+    return entry.actor.get_username() if entry.actor_id else "system"
+
+
+def entry_record(entry: LogEntry, kinds: dict[int, str]) -> str:
+    """The record an entry is about ("patient KL-0000001"); `kinds` keeps each record type's name once looked up."""
+    if not entry.content_type_id:
+        return entry.object_repr
+    kind = kinds.get(entry.content_type_id)
+    if kind is None:
+        kind = kinds[entry.content_type_id] = entry.content_type.name
+    return f"{kind} {entry.object_repr}"
+
+
 def audit_log_rows(entries) -> list[AuditRow]:
     """Each entry as the cells the audit log's row prints, worked out once in Python (a page of fifty entries printed
     cell by cell in the template cost more than its queries): when (in the clinic's time, to the second), who, what
@@ -46,16 +61,13 @@ def audit_log_rows(entries) -> list[AuditRow]:
     kinds: dict[int, str] = {}
     rows = []
     for entry in entries:
-        kind = kinds.get(entry.content_type_id)
-        if kind is None:
-            kind = kinds[entry.content_type_id] = entry.content_type.name
         changes = entry.changes
         rows.append(
             AuditRow(
                 when=f"{timezone.localtime(entry.timestamp):%Y-%m-%d %H:%M:%S}",
-                who=entry.actor.get_username() if entry.actor_id else "system",
+                who=entry_who(entry),
                 action=str(_ACTIONS.get(entry.action, entry.action)),
-                record=f"{kind} {entry.object_repr}",
+                record=entry_record(entry, kinds),
                 changed=", ".join(changes) if isinstance(changes, dict) else "",
                 address=entry.remote_addr or "",
             )
