@@ -211,7 +211,12 @@ def wrk(port: int, path: str, cookie: str, body: str | None = None) -> dict:
 
 
 def load_pages(patients: int, targets: dict, port: int) -> list[dict]:
-    rows = []
+    # The one-line page without a session: the whole middleware stack, but no session, user or device to read.
+    # Printed once per size beside the signed-in one-line page each real page is compared with.
+    anonymous = wrk(port, "/bench/bare/", "")
+    rows = [{"page": "one-line page, signed out", "patients": patients, **anonymous, "bare_rps": anonymous["rps"]}]
+    rows[0]["ratio"] = 1.0 if anonymous["rps"] else None
+    print(f"  {'one-line page, signed out':<28} {anonymous['rps']:8.1f} req/s  p95 {anonymous['p95_ms'] or 0:7.1f} ms")
     for page in targets["pages"]:
         cookie = targets["cookies"][page["role"]]
         status = probe(port, page, cookie)
