@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.kernel.paging import page_of
 
 from . import access, coverage
@@ -45,14 +45,9 @@ def patient_coverage_view(request, patient_pk):
 def policy_create_view(request, patient_pk):
     patient = access.working_patient(request, patient_pk)
     form = PolicyForm(request.POST)
-    if form.is_valid():
-        try:
-            coverage.policy_create(patient=patient, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Policy saved.")
-            return redirect("billing:patient_coverage", patient_pk=patient.pk)
+    if form_submit(form, coverage.policy_create, patient=patient, by=request.user).done:
+        messages.success(request, "Policy saved.")
+        return redirect("billing:patient_coverage", patient_pk=patient.pk)
     return _coverage_page(request, patient, policy_form=form, status=400)
 
 
@@ -60,14 +55,9 @@ def policy_create_view(request, patient_pk):
 def policy_edit_view(request, pk):
     policy = access.billing_policy(request, pk, work=True)
     form = PolicyForm(request.POST or None, instance=policy)
-    if request.method == "POST" and form.is_valid():
-        try:
-            coverage.policy_update(policy=policy, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Policy saved.")
-            return redirect("billing:patient_coverage", patient_pk=policy.patient_id)
+    if request.method == "POST" and form_submit(form, coverage.policy_update, policy=policy, by=request.user).done:
+        messages.success(request, "Policy saved.")
+        return redirect("billing:patient_coverage", patient_pk=policy.patient_id)
     record_chart_view(obj=policy)
     ctx = {"form": form, "policy": policy, "patient": policy.patient}
     return render(request, "billing/policy_form.html", ctx, status=400 if form.errors else 200)

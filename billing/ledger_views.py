@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.kernel.paging import page_of
 
 from . import access
@@ -76,16 +76,11 @@ def invoice_create_view(request, patient_pk):
 def sliding_scale_view(request, patient_pk):
     patient = access.working_patient(request, patient_pk)
     form = SlidingScaleForm(request.POST)
-    if form.is_valid():
-        try:
-            assessment = sliding_scale.sliding_scale_assess(patient=patient, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(
-                request, f"Sliding scale: tier {assessment.tier}, {assessment.discount_percent}% discount."
-            )
-            return redirect("billing:patient_billing", patient_pk=patient.pk)
+    sent = form_submit(form, sliding_scale.sliding_scale_assess, patient=patient, by=request.user)
+    if sent.done:
+        tier, discount = sent.result.tier, sent.result.discount_percent
+        messages.success(request, f"Sliding scale: tier {tier}, {discount}% discount.")
+        return redirect("billing:patient_billing", patient_pk=patient.pk)
     return _patient_page(request, patient, status=400, sliding_form=form)
 
 
@@ -94,16 +89,10 @@ def sliding_scale_view(request, patient_pk):
 def estimate_create_view(request, patient_pk):
     patient = access.working_patient(request, patient_pk)
     form = EstimateForm(request.POST, patient=patient)
-    if form.is_valid():
-        try:
-            given = estimate.estimate_give(
-                plan=form.cleaned_data["plan"], by=request.user, requested=form.cleaned_data["requested"]
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, f"Good-faith estimate of ${given.total} given to the patient in the portal.")
-            return redirect("billing:estimate_detail", pk=given.pk)
+    sent = form_submit(form, estimate.estimate_give, by=request.user)
+    if sent.done:
+        messages.success(request, f"Good-faith estimate of ${sent.result.total} given to the patient in the portal.")
+        return redirect("billing:estimate_detail", pk=sent.result.pk)
     return _patient_page(request, patient, status=400, estimate_form=form)
 
 
@@ -143,14 +132,9 @@ def invoice_detail_view(request, pk):
 def payment_create_view(request, pk):
     invoice = access.billing_invoice(request, pk, work=True)
     form = PaymentForm(request.POST)
-    if form.is_valid():
-        try:
-            invoices.payment_record(invoice=invoice, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Payment recorded.")
-            return redirect("billing:invoice_detail", pk=invoice.pk)
+    if form_submit(form, invoices.payment_record, invoice=invoice, by=request.user).done:
+        messages.success(request, "Payment recorded.")
+        return redirect("billing:invoice_detail", pk=invoice.pk)
     return _invoice_page(request, invoice, status=400, payment_form=form)
 
 
@@ -159,14 +143,9 @@ def payment_create_view(request, pk):
 def adjustment_create_view(request, pk):
     invoice = access.billing_invoice(request, pk, work=True)
     form = AdjustmentForm(request.POST)
-    if form.is_valid():
-        try:
-            invoices.adjustment_record(invoice=invoice, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Adjustment recorded.")
-            return redirect("billing:invoice_detail", pk=invoice.pk)
+    if form_submit(form, invoices.adjustment_record, invoice=invoice, by=request.user).done:
+        messages.success(request, "Adjustment recorded.")
+        return redirect("billing:invoice_detail", pk=invoice.pk)
     return _invoice_page(request, invoice, status=400, adjustment_form=form)
 
 
@@ -175,14 +154,9 @@ def adjustment_create_view(request, pk):
 def invoice_void_view(request, pk):
     invoice = access.billing_invoice(request, pk, work=True)
     form = InvoiceVoidForm(request.POST)
-    if form.is_valid():
-        try:
-            invoices.invoice_void(invoice=invoice, by=request.user, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, f"Invoice {invoice.number} is void; its charges can go on a new invoice.")
-            return redirect("billing:invoice_detail", pk=invoice.pk)
+    if form_submit(form, invoices.invoice_void, invoice=invoice, by=request.user).done:
+        messages.success(request, f"Invoice {invoice.number} is void; its charges can go on a new invoice.")
+        return redirect("billing:invoice_detail", pk=invoice.pk)
     return _invoice_page(request, invoice, status=400, void_form=form)
 
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 from kap_clinic.kernel.paging import page_of
 
 from . import access, services
@@ -56,14 +56,11 @@ def patient_authorizations_view(request, patient_pk):
 def authorization_create_view(request, patient_pk):
     patient = access.working_patient(request, patient_pk)
     form = AuthorizationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            authorization = services.authorization_create(patient=patient, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        sent = form_submit(form, services.authorization_create, patient=patient, by=request.user)
+        if sent.done:
             messages.success(request, "Authorization saved as a draft.")
-            return redirect("billing:authorization_detail", pk=authorization.pk)
+            return redirect("billing:authorization_detail", pk=sent.result.pk)
     record_chart_view(obj=patient)
     ctx = {"form": form, "patient": patient}
     return render(request, "billing/authorization_form.html", ctx, status=400 if form.errors else 200)
@@ -95,12 +92,8 @@ def _detail(request, authorization, *, transition_form=None, status=200):
 def authorization_edit_view(request, pk):
     authorization = access.billing_authorization(request, pk, work=True)
     form = AuthorizationForm(request.POST or None, instance=authorization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.authorization_update(authorization=authorization, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        if form_submit(form, services.authorization_update, authorization=authorization, by=request.user).done:
             messages.success(request, "Saved.")
             return redirect("billing:authorization_detail", pk=authorization.pk)
     record_chart_view(obj=authorization)

@@ -1,12 +1,17 @@
 """A service's refusal, shown to the person who asked: one way for every view.
 
 Services raise `ValidationError` with plain sentences, either a list or a dict keyed by field name. A view with a
-form calls `apply_validation_error(form, error)`: each message keyed by a field the form shows lands under that
-field, every other message at the top of the form. A view without a form (a button that posts and redirects)
+form hands it to its service through `form_submit(form, action)`, or calls `apply_validation_error(form, error)`
+itself: each message keyed by a field the form shows lands under that field, every other message at the top of the
+form. A view without a form (a button that posts and redirects)
 calls `message_validation_error(request, error)`: one flash message a sentence.
 
 `PeriodForm` is the one "From / To" pair every report, export and log filter asks for.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -23,6 +28,27 @@ def apply_validation_error(form, error: ValidationError, *, field: str | None = 
             form.add_error(name if name in form.fields else field, errors)
     else:
         form.add_error(field, error.error_list)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What `form_submit` did: `done` when the service took the form's values, with what it returned."""
+
+    done: bool
+    result: Any = None
+
+
+def form_submit(form, service: Callable[..., Any], /, **given) -> Submitted:
+    """Hand a valid form's values to a service: `service(**given, **form.cleaned_data)` runs when the form is valid,
+    and a `ValidationError` it raises lands on the form (`apply_validation_error`), which keeps what was typed for the
+    page that shows it again."""
+    if not form.is_valid():
+        return Submitted(done=False)
+    try:
+        return Submitted(done=True, result=service(**given, **form.cleaned_data))
+    except ValidationError as exc:
+        apply_validation_error(form, exc)
+        return Submitted(done=False)
 
 
 def message_validation_error(request, error: ValidationError) -> None:
