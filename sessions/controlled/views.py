@@ -8,7 +8,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit
 from kap_clinic.kernel.paging import page_of
 
 from ..models import CSLogEntry
@@ -38,12 +38,10 @@ def cs_lot_log_view(request, pk):
 @role_required(*controlled.CS_ROLES)
 def cs_receive_view(request):
     form = LotReceiveForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lot = controlled.cs_lot_receive(by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        sent = form_submit(form, controlled.cs_lot_receive, by=request.user)
+        if sent.done:
+            lot = sent.result
             messages.success(request, f"Lot {lot.lot_number} received: {lot.received_mg.normalize():f} mg.")
             return redirect("sessions:cs_lot_log", pk=lot.pk)
     return render(request, "sessions/controlled/receive_form.html", {"form": form}, status=400 if form.errors else 200)
@@ -53,12 +51,10 @@ def cs_receive_view(request):
 def cs_reconcile_view(request, pk):
     lot = controlled.get_lot_for_user(request.user, pk)
     form = ReconcileForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            entry = controlled.cs_reconcile(lot=lot, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        sent = form_submit(form, controlled.cs_reconcile, lot=lot, by=request.user)
+        if sent.done:
+            entry = sent.result
             if entry.amount_mg:
                 messages.warning(request, f"Count recorded; adjustment of {entry.amount_mg.normalize():f} mg logged.")
             else:
