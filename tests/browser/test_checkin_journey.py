@@ -119,8 +119,9 @@ def test_clinician_follows_the_answers_on_the_trend_chart(page):
     page.get_by_role("link", name="Aftercare").click()
     chart = page.locator("#outcome-chart")
     expect(chart).to_be_visible()
-    # Chart.js sized the canvas and drew on it: the CSP let the static script run.
-    page.wait_for_function("document.getElementById('outcome-chart').width > 0")
+    # Chart.js made its chart on the canvas: the CSP let the static script run. (A canvas is 300 wide before any
+    # script touches it, so its width says nothing; the chart object does.)
+    page.wait_for_function("window.Chart !== undefined && Chart.getChart('outcome-chart') !== undefined")
     assert page.evaluate("Chart.getChart('outcome-chart').data.datasets[0].data.filter(v => v !== null)") == [18, 8]
     # The reference lines of issue item 16 are drawn too (the baseline ones only once a pre-treatment score exists).
     labels = page.evaluate("Chart.getChart('outcome-chart').data.datasets.map(d => d.label)")
