@@ -12,7 +12,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 from kap_clinic.kernel.http import safe_next
 from kap_clinic.kernel.paging import Bounded, page_of
 from kap_clinic.kernel.validation import query_date
@@ -133,18 +133,10 @@ def session_reschedule_view(request, pk):
     session = get_session_for_user(request.user, pk)
     initial = {"new_start": timezone.localtime(session.starts_at).replace(tzinfo=None)}
     form = RescheduleForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            changed = services.session_reschedule(
-                session=session,
-                new_start=form.cleaned_data["new_start"],
-                by=request.user,
-                booking_override_reason=form.cleaned_data["booking_override_reason"],
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, _moved_message(session, changed))
+    if request.method == "POST":
+        sent = form_submit(form, services.session_reschedule, session=session, by=request.user)
+        if sent.done:
+            messages.success(request, _moved_message(session, sent.result))
             _warn_forecasts(request, session.patient_id)
             return redirect("sessions:plan_detail", pk=session.plan_id)
     record_chart_view(obj=session)
@@ -201,19 +193,9 @@ def session_cancel_view(request, pk):
     what was typed and chosen."""
     session = get_session_for_user(request.user, pk)
     form = SessionCancelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.session_cancel(
-                session=session,
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                cancelled_by=form.cleaned_data["cancelled_by"],
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Session updated.")
-            return redirect(safe_next(request, reverse("sessions:plan_detail", kwargs={"pk": session.plan_id})))
+    if form_submit(form, services.session_cancel, session=session, by=request.user).done:
+        messages.success(request, "Session updated.")
+        return redirect(safe_next(request, reverse("sessions:plan_detail", kwargs={"pk": session.plan_id})))
     record_chart_view(obj=session)
     ctx = {"session": session, "patient": session.patient, "form": form, "next": safe_next(request, "")}
     return render(request, "sessions/session_cancel.html", ctx, status=400)
@@ -282,21 +264,10 @@ def session_dose_view(request, pk):
     the booking checks say of the new dose."""
     session = get_session_for_user(request.user, pk)
     form = SessionDoseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.session_planned_dose_set(
-                session=session,
-                dose=form.cleaned_data["dose"],
-                by=request.user,
-                override_reason=form.cleaned_data["override_reason"],
-                booking_override_reason=form.cleaned_data["booking_override_reason"],
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, f"Session {session.sequence}'s planned dose changed.")
-            _warn_forecasts(request, session.patient_id)
-            return redirect("sessions:plan_detail", pk=session.plan_id)
+    if form_submit(form, services.session_planned_dose_set, session=session, by=request.user).done:
+        messages.success(request, f"Session {session.sequence}'s planned dose changed.")
+        _warn_forecasts(request, session.patient_id)
+        return redirect("sessions:plan_detail", pk=session.plan_id)
     dose = form.cleaned_data.get("dose") if hasattr(form, "cleaned_data") else None
     forecasts = services.session_dose_preview(session=session, dose=dose) if dose is not None else []
     record_chart_view(obj=session)
