@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 from kap_clinic.rules import instruments
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
@@ -175,13 +175,10 @@ def integration_no_show_view(request, pk):
 def checkin_series_create_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     form = CheckInSeriesForm(_data(request), initial={"induction_ended_on": services.induction_end_default(patient)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = services.checkin_series_create(patient=patient, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, f"{len(created)} check-ins planned.")
+    if request.method == "POST":
+        sent = form_submit(form, services.checkin_series_create, patient=patient, by=request.user)
+        if sent.done:
+            messages.success(request, f"{len(sent.result)} check-ins planned.")
             return _to_patient(patient.pk)
     return _form_page(request, form, patient=patient, title="Plan check-ins after induction", submit="Plan check-ins")
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 from kap_clinic.rules import instruments
 from patients.selectors import get_patient_for_user, patient_of_portal_user
 
@@ -203,19 +203,9 @@ def screening_complete_view(request, pk):
 def screening_sign_off_view(request, pk):
     screening = get_screening_for_user(request.user, pk)
     form = SignOffForm(request.POST)
-    if form.is_valid():
-        try:
-            services.screening_sign_off(
-                screening=screening,
-                by=request.user,
-                final_outcome=form.cleaned_data["final_outcome"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Screening signed off.")
-            return redirect("homes:patient_chart", pk=screening.patient_id)
+    if form_submit(form, services.screening_sign_off, screening=screening, by=request.user).done:
+        messages.success(request, "Screening signed off.")
+        return redirect("homes:patient_chart", pk=screening.patient_id)
     record_chart_view(obj=screening)
     ctx = {"screening": screening, "patient": screening.patient, "form": form}
     return render(request, "screening/sign_off_form.html", ctx, status=400)
@@ -225,12 +215,8 @@ def screening_sign_off_view(request, pk):
 def alert_clear_view(request, pk):
     alert = get_alert_for_user(request.user, pk)
     form = AlertReviewForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.alert_clear(alert=alert, by=request.user, note=form.cleaned_data["note"])
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        if form_submit(form, services.alert_clear, alert=alert, by=request.user).done:
             messages.success(request, "Alert reviewed and cleared.")
             return redirect("homes:patient_chart", pk=alert.patient_id)
     record_chart_view(obj=alert)

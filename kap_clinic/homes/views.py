@@ -3,7 +3,6 @@ browser (the kernel's trail, searched by a patient's MRN from the registry)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -13,7 +12,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.selectors import audit_entries, audit_log_rows
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error
+from kap_clinic.kernel.forms import form_submit
 from kap_clinic.kernel.paging import CappedPaginator
 from patients.forms import RemsEnrollmentForm, StatusChangeForm
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
@@ -82,16 +81,9 @@ def patient_chart_view(request, pk):
 def patient_transition_view(request, pk):
     patient = get_patient_for_user(request.user, pk)
     form = StatusChangeForm(request.POST, current=patient.status)
-    if form.is_valid():
-        try:
-            patient_manual_transition(
-                patient=patient, to=form.cleaned_data["to"], by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, f"Status changed to {patient.status_label.lower()}.")
-            return redirect("homes:patient_chart", pk=patient.pk)
+    if form_submit(form, patient_manual_transition, patient=patient, by=request.user).done:
+        messages.success(request, f"Status changed to {patient.status_label.lower()}.")
+        return redirect("homes:patient_chart", pk=patient.pk)
     return _chart(request, patient, status_form=form, status=400)
 
 
@@ -100,16 +92,9 @@ def patient_transition_view(request, pk):
 def patient_rems_enrollment_view(request, pk):
     patient = get_patient_for_user(request.user, pk)
     form = RemsEnrollmentForm(request.POST)
-    if form.is_valid():
-        try:
-            patient_rems_enrollment_record(
-                patient=patient, enrolled_on=form.cleaned_data["enrolled_on"], by=request.user
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Spravato REMS enrollment recorded.")
-            return redirect("homes:patient_chart", pk=patient.pk)
+    if form_submit(form, patient_rems_enrollment_record, patient=patient, by=request.user).done:
+        messages.success(request, "Spravato REMS enrollment recorded.")
+        return redirect("homes:patient_chart", pk=patient.pk)
     return _chart(request, patient, rems_form=form, status=400)
 
 

@@ -1,10 +1,10 @@
 """A service's refusal, shown to the person who asked: one way for every view.
 
 Services raise `ValidationError` with plain sentences, either a list or a dict keyed by field name. A view with a
-form hands it to its service through `form_submit(form, action)`, or calls `apply_validation_error(form, error)`
-itself: each message keyed by a field the form shows lands under that field, every other message at the top of the
-form. A view without a form (a button that posts and redirects)
-calls `message_validation_error(request, error)`: one flash message a sentence.
+form hands it to its service through `form_submit(form, service, **given)`, or calls
+`apply_validation_error(form, error)` itself: each message keyed by a field the form shows lands under that field,
+every other message at the top of the form. A view without a form (a button that posts and redirects) calls
+`message_validation_error(request, error)`: one flash message a sentence.
 
 `PeriodForm` is the one "From / To" pair every report, export and log filter asks for.
 """
