@@ -22,9 +22,16 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.encoding import smart_str
 
-# A list's read entries go in as rows of plain values, this many to a statement: building a model instance per entry
-# and saving it through bulk_create cost more than the insert itself on a list of 40 patients.
+# A list's read entries go in as rows of plain values, up to this many to a statement (fewer where the database takes
+# fewer parameters per statement): building a model instance per entry and saving it through bulk_create cost more
+# than the insert itself on a list of 40 patients.
 READS_PER_INSERT = 500
+
+
+def reads_per_insert(connection, columns: int) -> int:
+    """How many entries of `columns` values go in one statement on this database."""
+    limit = connection.features.max_query_params
+    return min(READS_PER_INSERT, limit // columns) if limit else READS_PER_INSERT
 
 
 def record_chart_view(*, obj) -> None:
@@ -101,9 +108,10 @@ def _insert_entries(*, columns: tuple[str, ...], rows: list[tuple], shared: dict
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in [*own_fields, *shared_fields])
     placeholder = "(" + ", ".join(["%s"] * (len(own_fields) + len(shared_fields))) + ")"
+    batch = reads_per_insert(connection, len(own_fields) + len(shared_fields))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), READS_PER_INSERT):
-            chunk = rows[start : start + READS_PER_INSERT]
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
             params = []
             for row in chunk:
                 params += [

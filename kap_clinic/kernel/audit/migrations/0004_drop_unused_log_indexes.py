@@ -6,6 +6,9 @@ model's key is a whole number, which is what `LogEntry.objects.get_for_object` f
 time. Not used: the acting user alone (0003's user index starts with it), the action (four values, never selective),
 the record key as text (`object_pk`), and the prefix-search copies of `object_pk` and `cid`. Dropped CONCURRENTLY so
 the log keeps taking entries. SQLite (development) keeps the indexes django-auditlog made.
+
+django-auditlog's model still declares these indexes: a later django-auditlog migration that alters one of those
+fields would make its index again, which `tests/audit/test_reads.py` (the log's indexes, on PostgreSQL) would report.
 """
 
 from django.db import migrations
