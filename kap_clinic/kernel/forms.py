@@ -41,7 +41,8 @@ class Submitted:
 def form_submit(form, service: Callable[..., Any], /, **given) -> Submitted:
     """Hand a valid form's values to a service: `service(**given, **form.cleaned_data)` runs when the form is valid,
     and a `ValidationError` it raises lands on the form (`apply_validation_error`), which keeps what was typed for the
-    page that shows it again."""
+    page that shows it again. The form's fields are the service's keyword arguments: a field added to the form is a
+    new argument of the service."""
     if not form.is_valid():
         return Submitted(done=False)
     try:

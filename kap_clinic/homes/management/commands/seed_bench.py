@@ -6,7 +6,8 @@ completed session, all but the newest one or two on invoices of up to four sessi
 insurance policy (in force for the one in three with a prior authorization; one such request in ten has
 pre-authorization work open). Twenty clinicians (the demo clinician among them) each have a room; a day holds at most
 four sessions per clinician, so a larger clinic has a longer history rather than fuller days. Runs after `seed_demo`;
-running it again with the same or a smaller N adds nothing. Refuses to run with DEBUG on unless told --allow-debug
+running it again with the same or a smaller N adds nothing, and a larger N is refused (build it in a new
+database). Refuses to run with DEBUG on unless told --allow-debug
 (it is for a scratch database).
 """
 
@@ -64,6 +65,10 @@ class Command(BaseCommand):
         if have >= patients:
             self.stdout.write(f"{have} bulk patients already there; nothing added.")
             return
+        if have:
+            # The layout (which day and room each session takes) is worked out for the whole clinic at once, so a
+            # grown clinic would book new sessions into cells the first ones hold.
+            raise CommandError(f"This database holds a bench clinic of {have} patients: build {patients} in a new one.")
         started = clock.monotonic()
         with transaction.atomic():
             BulkClinic(self.stdout).grow(first=have, count=patients - have)
