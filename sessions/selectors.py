@@ -52,13 +52,12 @@ def week_by_route(day: date) -> dict:
     named. One grouped query over the week's sessions (the start-time index)."""
     monday = day - timedelta(days=day.weekday())
     start, end = _day_bounds(monday, 7)
-    S = DosingSession.Status
     counted = (
         DosingSession.objects.filter(starts_at__gte=start, starts_at__lt=end)
         .values("protocol__route")
         .annotate(
             upcoming=Count("pk", filter=Q(status__in=DosingSession.UPCOMING_STATUSES)),
-            completed=Count("pk", filter=Q(status=S.COMPLETED)),
+            completed=Count("pk", filter=Q(status=DosingSession.Status.COMPLETED)),
             not_held=Count("pk", filter=Q(status__in=DosingSession.CLOSED_STATUSES)),
         )
         .order_by()

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -291,13 +292,8 @@ def _patient_of(entry) -> int | None:
 
 
 def _batches(entries, size: int = 500) -> Iterator[list]:
-    batch = []
-    for entry in entries.iterator(chunk_size=size) if isinstance(entries, QuerySet) else entries:
-        batch.append(entry)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+    rows = iter(entries.iterator(chunk_size=size) if isinstance(entries, QuerySet) else entries)
+    while batch := list(islice(rows, size)):
         yield batch
 
 

@@ -59,16 +59,18 @@ def record_reads(*, rows: Iterable[Model]) -> int:
     itself; rows naming no patient are passed over); the entry names the first row shown for each patient and is
     marked as seen in a list. Returns how many entries were written.
     """
-    by_patient: dict[int, Model] = {}
+    by_patient: dict[int, tuple[Model, dict]] = {}
     for row in rows:
         additional_data = getattr(row, "get_additional_data", None)
-        patient_id = (additional_data() or {}).get("patient_id") if additional_data else None
-        if patient_id is not None:
-            by_patient.setdefault(patient_id, row)
+        data = (additional_data() or {}) if additional_data else {}
+        if data.get("patient_id") is not None:
+            by_patient.setdefault(data["patient_id"], (row, data))
     if not by_patient:
         return 0
     cid = get_cid()
-    content_types = ContentType.objects.get_for_models(*{type(row) for row in by_patient.values()})  # one query at most
+    content_types = ContentType.objects.get_for_models(
+        *{type(row) for row, _ in by_patient.values()}
+    )  # one query at most
     # The signal a single save sends, sent once: AuditlogMiddleware's receiver fills in the actor and the address,
     # which are the request's and so the same for every entry; each entry takes the values it set.
     request_fields = LogEntry(action=LogEntry.Action.ACCESS, cid=cid)
@@ -86,9 +88,9 @@ def record_reads(*, rows: Iterable[Model]) -> int:
             str(row.pk),
             row.pk,
             smart_str(row),
-            {**row.get_additional_data(), "patient_id": patient_id, "listed": True},
+            {**data, "listed": True},
         )
-        for patient_id, row in by_patient.items()
+        for row, data in by_patient.values()
     ]
     _insert_entries(columns=own, rows=entries, shared=shared)
     return len(entries)
