@@ -530,28 +530,24 @@ def test_schedule_ignores_a_filter_that_is_not_a_number(client_for, front_desk, 
 def test_schedule_keeps_a_constant_number_of_queries(
     client_for, front_desk, clinician, room, plan, django_assert_max_num_queries
 ):
-    client = client_for(front_desk)
-    url = reverse("sessions:schedule")
+    def book_more():
+        _book_more(clinician, room, (11, 13, 15))
+        assert DosingSession.objects.count() == 24
+
     week = {"day": "2026-12-07", "span": "week"}
-    client.get(url, week)  # warm the per-process caches (content types, clinic settings)
-    with CaptureQueriesContext(connection) as few:
-        assert client.get(url, week).status_code == 200
-
-    for n, hour in enumerate((11, 13, 15)):
-        other = patient_create(
-            created_by=None,
-            given_name=f"G{n}",
-            family_name=f"Ashby{n}",
-            date_of_birth=date(1980, 1, 1),
-            primary_clinician=clinician,
-        )
-        enroll(other, clinician)
-        book_series(other, clinician, room, start_time=time(hour))
-    assert DosingSession.objects.count() == 24
-
-    with django_assert_max_num_queries(len(few)):
-        response = client.get(url, week)
+    response = _after_more_bookings(client_for(front_desk), week, book_more, django_assert_max_num_queries)
     assert sum(len(found) for _, found in response.context["by_day"]) == 12
+
+
+def _after_more_bookings(client, params, book_more, django_assert_max_num_queries):
+    """The schedule with `params` once more bookings are made, held to the queries it ran before them."""
+    url = reverse("sessions:schedule")
+    client.get(url, params)  # warm the per-process caches (content types, clinic settings)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, params).status_code == 200
+    book_more()
+    with django_assert_max_num_queries(len(few)):
+        return client.get(url, params)
 
 
 def _book_more(clinician, room, hours):
@@ -608,17 +604,10 @@ def test_a_bounded_week_keeps_a_constant_number_of_queries(
     client_for, front_desk, clinician, room, plan, monkeypatch, django_assert_max_num_queries
 ):
     monkeypatch.setattr("sessions.scheduling.views.WEEK_DAY_LIMIT", 2)
-    client = client_for(front_desk)
-    url = reverse("sessions:schedule")
     week = {"day": "2026-12-07", "span": "week"}
-    client.get(url, week)  # warm the per-process caches (content types, clinic settings)
-    with CaptureQueriesContext(connection) as few:
-        assert client.get(url, week).status_code == 200
-
-    _book_more(clinician, room, (11, 13, 15))
-
-    with django_assert_max_num_queries(len(few)):
-        response = client.get(url, week)
+    response = _after_more_bookings(
+        client_for(front_desk), week, lambda: _book_more(clinician, room, (11, 13, 15)), django_assert_max_num_queries
+    )
     assert sum(len(found) for _, found in response.context["by_day"]) == 6
     assert sum(found.more for _, found in response.context["by_day"]) == 6
 
@@ -662,17 +651,10 @@ def test_a_day_of_many_pages_keeps_a_constant_number_of_queries(
     client_for, front_desk, clinician, room, plan, monkeypatch, django_assert_max_num_queries
 ):
     monkeypatch.setattr("sessions.scheduling.views.DAY_PAGE_SIZE", 2)
-    client = client_for(front_desk)
-    url = reverse("sessions:schedule")
     day = {"day": "2026-12-09", "page": 2}
-    client.get(url, day)  # warm the per-process caches (content types, clinic settings)
-    with CaptureQueriesContext(connection) as few:
-        assert client.get(url, day).status_code == 200
-
-    _book_more(clinician, room, (11, 13, 15))
-
-    with django_assert_max_num_queries(len(few)):
-        response = client.get(url, day)
+    response = _after_more_bookings(
+        client_for(front_desk), day, lambda: _book_more(clinician, room, (11, 13, 15)), django_assert_max_num_queries
+    )
     assert len(listed(response)[date(2026, 12, 9)]) == 2
 
 
