@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -122,16 +122,21 @@ def coverage_of(patient: Patient) -> dict:
     }
 
 
+def self_pay_filter(on: date, *, patient: str = "patient_id") -> Q:
+    """The self-pay rule as a filter on rows that name a patient (`patient` is the field holding its id): recorded as
+    self-pay, or with no active insurance policy in force on `on` (uninsured). `is_self_pay` asks it of one patient;
+    a daily check asks it of all its rows in the same query."""
+    in_force = InsurancePolicy.objects.filter(
+        patient_id=OuterRef(patient), is_active=True, effective_from__lte=on
+    ).filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
+    return Q(**{f"{patient}__in": SelfPay.objects.values("patient_id")}) | ~Exists(in_force)
+
+
 def is_self_pay(patient_id: int, *, on: date | None = None) -> bool:
     """Whether the patient pays for their own care on `on` (today unless given): recorded as self-pay, or with no
     active insurance policy in force that day (uninsured). Good-faith estimates are owed to these patients only."""
     on = on or timezone.localdate()
-    if SelfPay.objects.filter(patient_id=patient_id).exists():
-        return True
-    in_force = InsurancePolicy.objects.filter(patient_id=patient_id, is_active=True, effective_from__lte=on).filter(
-        Q(effective_to__isnull=True) | Q(effective_to__gte=on)
-    )
-    return not in_force.exists()
+    return Patient.objects.filter(pk=patient_id).filter(self_pay_filter(on, patient="pk")).exists()
 
 
 # ---- Units per code -------------------------------------------------------------------------------------------------

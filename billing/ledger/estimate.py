@@ -20,7 +20,7 @@ from patients.models import Patient
 from sessions.models import ClinicClosure, DosingSession, TreatmentPlan
 
 from ..alerts import bill_alert_raise
-from ..coverage import is_self_pay
+from ..coverage import is_self_pay, self_pay_filter
 from ..ledger_models import GoodFaithEstimate
 from .charges import charge_lines
 from .estimate_alerts import plan_billed
@@ -168,14 +168,13 @@ def estimates_due_alert(*, today: date | None = None) -> list[StaffAlert]:
         TreatmentPlan.objects.filter(status=TreatmentPlan.Status.ACTIVE)
         .filter(sessions__status__in=DosingSession.ACTIVE_STATUSES)
         .exclude(pk__in=given)
+        .filter(self_pay_filter(today))
         .select_related("protocol")
         .distinct()
         .order_by("pk")
     )
     alerts = []
     for plan in plans:
-        if not is_self_pay(plan.patient_id, on=today):
-            continue
         _, first_on, due = estimate_due_by(plan)
         if due > today:
             continue

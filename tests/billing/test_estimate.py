@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 
 from billing import tasks
-from billing.coverage import policy_create
+from billing.coverage import policy_create, self_pay_set
 from billing.ledger.estimate import (
     estimate_billed,
     estimate_exceeded,
@@ -264,3 +264,22 @@ def test_no_estimate_alert_for_an_insured_patient(patient, clinician, front_desk
         book(patient, clinician, date(2027, 1, 25))
     assert estimates_due_alert(today=date(2027, 1, 12)) == []
     assert not StaffAlert.objects.filter(kind="estimate_due").exists()
+
+
+@pytest.mark.django_db
+def test_the_daily_check_owes_estimates_to_the_uninsured_that_day_and_to_self_pay_patients_only(
+    patient, other_patient, clinician, other_clinician, front_desk
+):
+    def insure(who, member_id, **dates):
+        policy_create(patient=who, by=front_desk, payer=payer(), member_id=member_id, subscriber_name="Self", **dates)
+
+    insure(patient, "M-1", effective_from=date(2026, 1, 1), effective_to=date(2026, 12, 31))  # lapsed by then
+    insure(other_patient, "M-2", effective_from=date(2026, 1, 1))
+    with time_machine.travel(at(MONDAY, 9), tick=False):
+        book(patient, clinician, date(2027, 1, 25))
+        book(other_patient, other_clinician, date(2027, 1, 26))
+
+    assert [a.patient for a in estimates_due_alert(today=date(2027, 1, 12))] == [patient]
+
+    self_pay_set(patient=other_patient, by=front_desk, since=date(2027, 1, 12))
+    assert {a.patient for a in estimates_due_alert(today=date(2027, 1, 13))} == {patient, other_patient}
