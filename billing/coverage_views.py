@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.backends.utils import csrf_input
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -124,8 +123,7 @@ def preauth_work_view(request):
     page = page_of(request, open_work_items(request.user), WORK_ITEMS_PER_PAGE)
     with_display(page.object_list)
     record_reads(rows=[item.authorization for item in page.object_list])
-    # Each row's form carries the same token: written once for the page.
-    ctx = {"page": page, "can_work": access.can_work(request), "csrf_input": csrf_input(request)}
+    ctx = {"page": page, "can_work": access.can_work(request)}
     return render(request, "billing/preauth_work.html", ctx)
 
 

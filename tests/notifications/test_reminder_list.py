@@ -1,5 +1,6 @@
 """The reminders page and a long treatment plan scale: nearest first, by pages, with a bounded number of queries."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -137,3 +138,19 @@ def test_a_failed_reminder_shows_its_attempts_in_order_and_a_resend_form(session
     resend = f'<form method="post" action="{reverse("notifications:resend", args=[failed.pk])}">'
     assert page.count(resend) == 1 and page.count("Send again") == 1  # the upcoming one has no form
     assert page[page.index(resend) :].startswith(resend + '<input type="hidden" name="csrfmiddlewaretoken"')
+
+
+def test_the_resend_form_posts_with_the_token_the_page_wrote(session, client_for, front_desk):
+    add_reminders(session, 1, first_offset_hours=-2)
+    failed = Reminder.objects.get()
+    Reminder.objects.filter(pk=failed.pk).update(status="failed", attempts=1, status_reason="Number unreachable")
+    client = client_for(front_desk)
+    client.handler.enforce_csrf_checks = True
+    page = client.get(reverse("notifications:list")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    resend = reverse("notifications:resend", args=[failed.pk])
+
+    assert client.post(resend).status_code == 403  # no token: refused
+    assert client.post(resend, {"csrfmiddlewaretoken": token}).status_code == 302
+    failed.refresh_from_db()
+    assert failed.status != "failed"

@@ -1,4 +1,8 @@
+from functools import partial
+
 from django.conf import settings
+from django.template.backends.utils import csrf_input
+from django.utils.functional import SimpleLazyObject
 
 from .contact import clinic_phone
 from .navigation import menu_for
@@ -13,4 +17,7 @@ def clinic(request):
         "clinic_phone": clinic_phone,
         "nav_items": nav_items,
         "nav_more": nav_more,
+        # The form token as a hidden input, worked out on first use and then printed as it is: a list whose every row
+        # has a form writes `{{ csrf_input }}` in it rather than `{% csrf_token %}`, which renders again per row.
+        "csrf_input": SimpleLazyObject(partial(csrf_input, request)),
     }

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.template.backends.utils import csrf_input
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.accounts.decorators import role_required
@@ -34,7 +33,6 @@ def reminder_list_view(request):
         "query": query.urlencode(),
         "status": status,
         "statuses": Reminder.Status.choices,
-        "csrf_input": csrf_input(request),  # each failed reminder's form carries the same token: written once
     }
     return render(request, "notifications/reminder_list.html", ctx)
 
