@@ -27,6 +27,7 @@ __all__ = [
     "PovertyGuideline",
     "SlidingScaleAssessment",
     "SlidingScaleTier",
+    "UnpricedService",
 ]
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
@@ -312,6 +313,57 @@ class Charge(models.Model):
         return {"patient_id": self.patient_id}
 
 
+class UnpricedService(models.Model):
+    """A service that could not be charged in full because a code it bills had no active price: a completed dosing
+    session, or a held integration session (by the id, minutes and day aftercare announced). Open until a price saved
+    in the fee schedule lets it be charged in full (`billing.ledger.charges.uncharged_sessions_charge`); its "no
+    price" alert is raised from it and closed with it."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(DosingSession, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # An integration session's id, as aftercare announces it (billing does not read aftercare's tables).
+    integration_session_id = models.PositiveBigIntegerField(null=True, blank=True)
+    service_date = models.DateField()
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True, help_text="An integration session's minutes.")
+    route = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                # Exactly one service: a dosing session, or an integration session with its minutes.
+                condition=Q(session__isnull=False, integration_session_id__isnull=True)
+                | Q(session__isnull=True, integration_session_id__isnull=False, minutes__isnull=False),
+                name="unpriced_one_service",
+            ),
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(session__isnull=False, resolved_at__isnull=True),
+                name="unpriced_open_once_per_session",
+            ),
+            models.UniqueConstraint(
+                fields=["integration_session_id"],
+                condition=Q(integration_session_id__isnull=False, resolved_at__isnull=True),
+                name="unpriced_open_once_per_integration",
+            ),
+        ]
+
+    def __str__(self):
+        return f"unpriced service #{self.pk}"
+
+    @property
+    def alert_key(self) -> str:
+        """The key of its "no price" alert (a dosing session's is the one it has always had)."""
+        if self.session_id is not None:
+            return f"fee-missing-session-{self.session_id}-unpriced"
+        return f"fee-missing-integration-{self.integration_session_id}-unpriced"
+
+    def get_additional_data(self):
+        return {"patient_id": self.patient_id}
+
+
 class Payment(models.Model):
     class Method(models.TextChoices):
         CARD = "card", "Card"
@@ -396,6 +448,7 @@ auditlog.register(SlidingScaleAssessment)
 auditlog.register(Invoice)
 auditlog.register(InvoiceVoidedLine)
 auditlog.register(Charge)
+auditlog.register(UnpricedService)
 auditlog.register(Payment)
 auditlog.register(Adjustment)
 auditlog.register(GoodFaithEstimate)

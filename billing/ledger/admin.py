@@ -18,14 +18,14 @@ class FeeScheduleItemAdmin(admin.ModelAdmin):
     search_fields = ("code", "description")
 
     def save_model(self, request, obj, form, change):
-        """A price set or changed here charges the completed sessions left uncharged for want of it (in the same
-        transaction) and closes their alerts."""
+        """A price set or changed here charges the dosing and integration sessions left uncharged for want of it (in
+        the same transaction) and closes their alerts."""
         super().save_model(request, obj, form, change)
         if obj.is_active and obj.code in RETIRED_CODES:
             messages.warning(request, f"{RETIRED_CODES[obj.code]} Sessions are charged under the new code.")
         charged = uncharged_sessions_charge(by=request.user)
         if charged:
-            messages.info(request, f"{len(charged)} completed session(s) waiting for a price are now charged.")
+            messages.info(request, f"{len(charged)} session(s) waiting for a price are now charged.")
 
 
 @admin.register(PovertyGuideline)

@@ -3,7 +3,12 @@ database, so a retried or raced completion adds nothing), and the clinic's late-
 
 Driven by `sessions.signals.session_status_changed`, in the transaction that completes, cancels or marks the
 session; each row is saved in its own savepoint (the audit log records it against the patient), and one refused by
-the unique key is a twin already there, so two completions racing leave one set of charges.
+the unique key is a twin already there, so two completions racing leave one set of charges. A held integration
+session (announced by aftercare, handed over in composition) is charged its psychotherapy code the same way.
+
+A service with a code the fee schedule has no active price for is charged what is priced and recorded as waiting
+(`UnpricedService`, one open record per session held by the database), with one "no price" alert for billing staff;
+saving a price charges each waiting service, resolves its record and closes its alert (`uncharged_sessions_charge`).
 """
 
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ from sessions.signals import session_status_changed
 
 from ..alerts import bill_alert_raise
 from ..coverage import dose_mg
-from ..ledger_models import Charge
+from ..ledger_models import Charge, UnpricedService
 from .estimate_alerts import estimate_alerts_raise
 from .fees import fee_lookup
 from .sliding_scale import current_discount
@@ -141,51 +146,97 @@ def session_charges_post(*, session: DosingSession) -> list[Charge]:
     ]
     _insert_once([row for _, row in rows])
     unpriced = [code for code, row in rows if row is None]
+    if unpriced:  # not those charged before, when they had a price
+        charged = set(Charge.objects.filter(session=session, code__in=unpriced).values_list("code", flat=True))
+        unpriced = [code for code in unpriced if code not in charged]
     if unpriced:
-        _fee_missing_alert(session, unpriced)
+        record = _unpriced_record(
+            patient_id=session.patient_id,
+            session=session,
+            service_date=timezone.localtime(session.starts_at).date(),
+            route=session.protocol.route,
+        )
+        _fee_missing_alert(record, unpriced, what=session.protocol.get_route_display(), service="session")
     estimate_alerts_raise(session.plan_id)
     return list(Charge.objects.filter(session=session, kind=Charge.Kind.SERVICE))
 
 
-FEE_MISSING_KEY = "fee-missing-session-"
+def _unpriced_record(**fields) -> UnpricedService:
+    """The service's open "waiting for a price" record, created the first time (in a savepoint: a racing twin refused
+    by the one-open-record keys leaves the caller's transaction intact, and its row is the one returned)."""
+    service = (
+        {"session": fields["session"]}
+        if fields.get("session") is not None
+        else {"integration_session_id": fields["integration_session_id"]}
+    )
+    open_records = UnpricedService.objects.filter(resolved_at__isnull=True, **service)
+    record = open_records.first()
+    if record is not None:
+        return record
+    try:
+        with transaction.atomic():
+            return UnpricedService.objects.create(**fields)
+    except IntegrityError:
+        record = open_records.first()
+        if record is None:  # another constraint refused it: not a twin, so a real error
+            raise
+        return record
 
 
-def _fee_missing_alert(session: DosingSession, codes: list[str]) -> None:
-    """Billing staff are told that a completed session could not be charged in full: a code it bills has no active
-    price for its route. Raised once per session; closed when an admin sets the price (`uncharged_sessions_charge`)."""
-    day = timezone.localtime(session.starts_at).date()
+def _fee_missing_alert(record: UnpricedService, codes: list[str], *, what: str, service: str) -> None:
+    """Billing staff are told that a service could not be charged in full: a code it bills has no active price (for
+    its route, or its minutes). Raised once per service, from its open record; closed when an admin sets the price
+    (`uncharged_sessions_charge`)."""
     bill_alert_raise(
         kind=StaffAlert.Kind.FEE_MISSING,
-        key=f"{FEE_MISSING_KEY}{session.pk}-unpriced",
-        patient_id=session.patient_id,
+        key=record.alert_key,
+        patient_id=record.patient_id,
         summary=(
-            f"No price in the fee schedule for {', '.join(codes)} ({session.protocol.get_route_display()}): the "
-            f"session of {day:%Y-%m-%d} is not charged for it until an admin sets the price"
+            f"No price in the fee schedule for {', '.join(codes)} ({what}): the {service} of "
+            f"{record.service_date:%Y-%m-%d} is not charged for it until an admin sets the price"
         ),
     )
 
 
-def uncharged_sessions_charge(*, by) -> list[DosingSession]:
-    """Charge the completed sessions left uncharged for want of a price (their "no price" alerts still open), now
-    that an admin has set one: each gets what the fee schedule now prices, exactly once, and its alert closes once
-    nothing it bills is left without a price. Called where fee schedule prices are saved. Returns the sessions
-    fully charged now."""
-    open_alerts = StaffAlert.objects.filter(
-        kind=StaffAlert.Kind.FEE_MISSING, key__startswith=FEE_MISSING_KEY, acknowledged_at__isnull=True
-    )
-    keys = open_alerts.values_list("key", flat=True)
-    session_ids = [int(key.removeprefix(FEE_MISSING_KEY).split("-")[0]) for key in keys]
-    charged = []
-    for session in DosingSession.objects.filter(pk__in=session_ids, status=DosingSession.Status.COMPLETED):
-        session_charges_post(session=session)
-        if not _unpriced_codes(session):
-            staff_alerts_acknowledge(key_prefix=f"{FEE_MISSING_KEY}{session.pk}-", by=by)
-            charged.append(session)
-    return charged
+@transaction.atomic
+def uncharged_sessions_charge(*, by) -> list[UnpricedService]:
+    """Charge the services left uncharged for want of a price (their records still open), now that an admin has set
+    one: each gets what the fee schedule now prices, exactly once, and its record is resolved and its alert closed
+    once nothing it bills is left without a price. Called where fee schedule prices are saved (the open records are
+    locked, so two admins saving at once charge each service once). Returns the records resolved now."""
+    resolved = []
+    for record in UnpricedService.objects.select_for_update().filter(resolved_at__isnull=True).order_by("pk"):
+        if record.session_id is not None:
+            session = DosingSession.objects.get(pk=record.session_id)
+            if session.status != DosingSession.Status.COMPLETED:
+                continue
+            session_charges_post(session=session)
+            if _unpriced_codes(session):
+                continue
+        else:
+            charged = _integration_charge(
+                patient_id=record.patient_id,
+                integration_session_id=record.integration_session_id,
+                minutes=record.minutes,
+                day=record.service_date,
+                route=record.route,
+            )
+            if not charged:
+                continue
+        record.resolved_at = timezone.now()
+        record.save(update_fields=["resolved_at"])
+        staff_alerts_acknowledge(key_prefix=record.alert_key, by=by)
+        resolved.append(record)
+    return resolved
 
 
 def _unpriced_codes(session: DosingSession) -> list[str]:
-    session = DosingSession.objects.select_related("protocol", "dose_administration").get(pk=session.pk)
+    """The codes the completed session bills that are not charged yet (for want of a price)."""
+    session = (
+        DosingSession.objects.select_related("protocol", "dose_administration")
+        .prefetch_related("dose_top_ups")
+        .get(pk=session.pk)
+    )
     _, lines = _session_lines(session)
     charged = set(Charge.objects.filter(session=session).values_list("code", flat=True))
     return [line.code for line in lines if line.code not in charged]
@@ -234,18 +285,39 @@ def no_show_fee_post(*, session: DosingSession) -> Charge | None:
     return Charge.objects.get(session=session, code=NO_SHOW_CODE)
 
 
-PSYCHOTHERAPY_CODES = ("90837", "90834", "90832")  # 53+ / 38-52 / 16-37 face-to-face minutes
-
-
 def integration_charges_post(
     *, patient_id: int, integration_session_id: int, minutes: int, starts_at, route: str = ""
 ) -> list[Charge]:
     """A held integration session's psychotherapy code by its minutes (CPT time rule), charged once; under 16
-    minutes nothing is billable."""
-    fee = next((f for code in PSYCHOTHERAPY_CODES if (f := fee_lookup(code, route=route, minutes=minutes))), None)
-    if fee is None:
+    minutes nothing is billable. A code without an active price is recorded as waiting for one, with a "no price"
+    alert for billing staff (once), and charged when an admin sets the price (`uncharged_sessions_charge`)."""
+    return _integration_charge(
+        patient_id=patient_id,
+        integration_session_id=integration_session_id,
+        minutes=minutes,
+        day=timezone.localtime(starts_at).date(),
+        route=route,
+    )
+
+
+def _integration_charge(*, patient_id: int, integration_session_id: int, minutes: int, day, route: str) -> list[Charge]:
+    code = billing_codes.psychotherapy_code(minutes)
+    if code is None:
         return []
-    day = timezone.localtime(starts_at).date()
+    charged = list(Charge.objects.filter(integration_session_id=integration_session_id))
+    if charged:
+        return charged
+    fee = fee_lookup(code, route=route, minutes=minutes)
+    if fee is None:
+        record = _unpriced_record(
+            patient_id=patient_id,
+            integration_session_id=integration_session_id,
+            service_date=day,
+            minutes=minutes,
+            route=route,
+        )
+        _fee_missing_alert(record, [code], what=f"{minutes} minutes", service="integration session")
+        return []
     discount = current_discount(patient_id, on=day)
     _insert_once(
         [

@@ -128,3 +128,13 @@ def charge_codes(route: str, dose_mg: float | int | None, infusion_minutes: int 
     if route == "intranasal":
         return {"G2082" if (dose_mg or 0) <= SPRAVATO_LOW_DOSE_MAX_MG else "G2083": 1}
     return {"99213": 1}
+
+
+# Psychotherapy by face-to-face minutes (CPT time rule, docs/clinical-references.md#billing-codes): 16-37 minutes is
+# 90832, 38-52 is 90834, 53 or more is 90837; under 16 minutes nothing is billable.
+PSYCHOTHERAPY_BY_MINUTES = ((53, "90837"), (38, "90834"), (16, "90832"))
+
+
+def psychotherapy_code(minutes: int | None) -> str | None:
+    """The psychotherapy code a session of `minutes` face-to-face minutes bills, or None under 16 minutes."""
+    return next((code for least, code in PSYCHOTHERAPY_BY_MINUTES if (minutes or 0) >= least), None)

@@ -9,6 +9,7 @@ from kap_clinic.rules.billing_codes import (
     AUTHORIZATION_REQUIRED_CODES,
     covers,
     needs_authorization,
+    psychotherapy_code,
     session_codes,
     units_under,
 )
@@ -81,3 +82,9 @@ def test_only_the_spravato_codes_need_an_authorization():
     assert all(needs_authorization(code) for code in session_codes("intranasal", 84))
     assert not any(needs_authorization(code) for code in session_codes("iv", Decimal("0.5")))
     assert not needs_authorization("S0013")  # retired: J0013 replaced it
+
+
+def test_psychotherapy_follows_the_cpt_time_rule():
+    minutes = [None, 0, 15, 16, 37, 38, 52, 53, 240]
+    expected = [None, None, None, "90832", "90832", "90834", "90834", "90837", "90837"]
+    assert [psychotherapy_code(m) for m in minutes] == expected
