@@ -214,9 +214,6 @@ def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
     return rows
 
 
-def shown_bookings(rows: list[ScheduleRow]) -> list[DosingSession]:
-    """The bookings the rows show, one per patient (the first), as much of each as recording the read needs."""
-    first: dict[int, int] = {}
-    for row in rows:
-        first.setdefault(row.patient_id, row.pk)
-    return [DosingSession.from_db(None, ("id", "patient_id"), (pk, patient_id)) for patient_id, pk in first.items()]
+def read_rows(rows: list[ScheduleRow]) -> list[tuple[int, int, str]]:
+    """The bookings the rows show, for recording the read: (id, patient id, the booking's name in the log)."""
+    return [(row.pk, row.patient_id, f"session #{row.pk}") for row in rows]
