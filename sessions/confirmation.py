@@ -15,6 +15,7 @@ from django.utils import timezone
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise
 from kap_clinic.kernel.notifications.models import SessionConfirmation, StaffAlert
 
+from .attendance import cannot_attend
 from .models import DosingSession
 
 CONFIRM_SALT = "notifications.confirm"
@@ -55,8 +56,13 @@ def session_cannot_attend(*, session: DosingSession) -> DosingSession:
     """The patient answers the reminder that they can't come: kept on the session (for the start they were asked
     about, so a moved session asks again) and raised to the front desk, who call the patient to rebook. Answering
     twice raises one alert; a confirmation given before is withdrawn."""
-    session = DosingSession.objects.select_for_update(of=("self",)).select_related("patient").get(pk=session.pk)
-    if session.patient_cannot_attend:
+    session = (
+        DosingSession.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .annotate(answered_cannot_attend=cannot_attend())
+        .get(pk=session.pk)
+    )
+    if session.answered_cannot_attend:
         return session
     session.cannot_attend_start = session.starts_at
     session.save(update_fields=["cannot_attend_start", "updated_at"])

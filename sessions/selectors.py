@@ -1,6 +1,6 @@
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -9,6 +9,7 @@ from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.rules import safety
 from patients.selectors import visible_through
 
+from . import attendance
 from .models import DosingSession, PreDoseCheck, Route, TreatmentPlan
 
 
@@ -93,34 +94,19 @@ def todays_sessions(user: User) -> QuerySet[DosingSession]:
 # What the list of tomorrow's unconfirmed sessions reads of each booking (not the whole booking and its neighbours).
 UNCONFIRMED_FIELDS = ("starts_at", "status", "patient_id", "patient__given_name", "patient__family_name")
 
-# What is missing for a session of tomorrow, as the front desk reads it.
-MISSING = {
-    "cannot_attend": "Patient can't attend: call them to rebook",
-    "unconfirmed": "Not confirmed; no driver named",
-    "no_driver": "No driver named",
-}
-
 
 def unconfirmed_tomorrow(user: User) -> QuerySet[DosingSession]:
     """Tomorrow's booked sessions whose patient has not confirmed, or has not named a driver home, in time order,
-    each carrying what is missing (`missing`, a key of MISSING): picked out by the database, so a list of them can be
-    bounded like any other."""
+    each carrying what is missing (`missing`, a key of `sessions.attendance.MISSING`): picked out by the database, so
+    a list of them can be bounded like any other."""
     tomorrow = timezone.localdate() + timedelta(days=1)
-    confirmed = Q(confirmation__confirmed_start=F("starts_at"))  # a moved session needs confirming again
-    missing = Case(
-        When(cannot_attend_start=F("starts_at"), then=Value("cannot_attend")),
-        When(confirmed & Q(confirmation__driver_name=""), then=Value("no_driver")),
-        When(confirmed, then=Value("")),
-        default=Value("unconfirmed"),
-        output_field=CharField(),
-    )
     return (
         sessions_between(user, tomorrow)
         .filter(status=DosingSession.Status.SCHEDULED)
         .select_related(None)
         .select_related("patient")
         .only(*UNCONFIRMED_FIELDS)
-        .annotate(missing=missing)
+        .annotate(missing=attendance.missing())
         .exclude(missing="")
     )
 

@@ -35,11 +35,12 @@ from patients.selectors import patient_of_portal_user, patients_visible_to
 from screening.models import InstrumentResponse, Screening, SuicideRiskAlert
 from screening.selectors import open_alerts_for, screenings_awaiting_sign_off, screenings_in_progress
 from screening.services import SELF_REPORT_STATUSES, self_report_open
+from sessions.attendance import MISSING, attendance, attendance_shown
 from sessions.calendar import portal_sessions
 from sessions.consent.services import consent_statuses, patient_routes
 from sessions.models import DosingSession, Enrollment
-from sessions.scheduling.schedule import STATUSES, attendance_of
-from sessions.selectors import MISSING, todays_sessions, unconfirmed_tomorrow, week_by_route
+from sessions.scheduling.schedule import STATUSES
+from sessions.selectors import todays_sessions, unconfirmed_tomorrow, week_by_route
 
 # ---- Role homes ----------------------------------------------------------------------------------
 
@@ -54,7 +55,8 @@ HOME_TODAY_LIMIT = 20
 HOME_COUNT_CAP = 100
 
 # What a row of today's sessions reads: the booking's own columns, and its patient's, room's, clinician's and
-# confirmation's as plain values beside it (no related records built per row).
+# confirmation's as plain values beside it (no related records built per row), and its attendance as the database
+# works it out (`sessions.attendance`).
 TODAY_FIELDS = ("starts_at", "status", "patient_id")
 TODAY_VALUES = {
     "room_name": F("room__name"),
@@ -63,7 +65,7 @@ TODAY_VALUES = {
     "given_name": F("patient__given_name"),
     "clinician_first": F("clinician__first_name"),
     "clinician_last": F("clinician__last_name"),
-    "confirmed_start": F("confirmation__confirmed_start"),
+    "attendance_state": attendance(),
     "driver_name": F("confirmation__driver_name"),
 }
 
@@ -140,9 +142,9 @@ def clinician_home(user: User) -> dict:
 def todays_rows(user: User, limit: int = HOME_TODAY_LIMIT) -> Bounded:
     """Today's sessions still to come or under way (scheduled, checked in, in progress) that the user sees, the first
     `limit` in time order with a count of the rest, each row carrying what it shows worked out once: `start_label`,
-    `patient_name`, `clinician_name`, `status_label`, `attendance` ("confirmed", "not_confirmed" or "") and `driver`,
-    its addresses (`chart_url`, `record_url`) and the check-in step it offers (`action`: "check_in" or "undo", with
-    `action_url`)."""
+    `patient_name`, `clinician_name`, `status_label`, its attendance as the schedule prints it (`attendance`, `badge`,
+    `driver`, `no_driver`, `no_driver_badge`: see `sessions.attendance.AttendanceShown`), its addresses (`chart_url`,
+    `record_url`) and the check-in step it offers (`action`: "check_in" or "undo", with `action_url`)."""
     sessions = (
         todays_sessions(user)
         .filter(status__in=DosingSession.UPCOMING_STATUSES)
@@ -159,7 +161,8 @@ def todays_rows(user: User, limit: int = HOME_TODAY_LIMIT) -> Bounded:
         s.clinician_name = f"{s.clinician_first} {s.clinician_last}".strip()
         s.status_label = STATUSES.get(s.status, s.status)
         s.chart_url, s.record_url = chart(s.patient_id), record(s.pk)
-        s.attendance, s.driver = attendance_of(s.status, s.starts_at, s.confirmed_start, s.driver_name)
+        shown = attendance_shown(s.attendance_state, s.driver_name)
+        s.attendance, s.badge, s.driver, s.no_driver, s.no_driver_badge = shown
         s.action, s.action_url = "", ""
         if s.status == DosingSession.Status.SCHEDULED:
             s.action, s.action_url = "check_in", check_in(s.pk)

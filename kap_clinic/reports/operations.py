@@ -32,8 +32,9 @@ from aftercare.models import IntegrationSession
 from billing.coverage import billed_codes, session_units, units_sessions
 from billing.models import PriorAuthorization
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.notifications.models import Channel, Reminder, SessionConfirmation
+from kap_clinic.kernel.notifications.models import Channel, Reminder
 from kap_clinic.rules.billing_codes import covers
+from sessions.attendance import CONFIRMED
 from sessions.models import ClinicClosure, ClinicHours, ClinicianHours, DosingSession, Room, Route
 
 from .figures import Period, Rate, Report, Steps, Table
@@ -205,8 +206,7 @@ def _confirmations(period: Period) -> Rate:
     booked = DosingSession.objects.filter(
         status__in=BOOKED_STATUSES, starts_at__gte=period.starts_at, starts_at__lt=period.ends_before
     )
-    confirmed = SessionConfirmation.objects.filter(session__in=booked, confirmed_start=F("session__starts_at"))
-    return Rate(confirmed.count(), booked.count())
+    return Rate(booked.filter(CONFIRMED).count(), booked.count())
 
 
 def _day_start(day: date) -> datetime:

@@ -371,7 +371,7 @@ class DosingSession(models.Model):
     planner_notes = models.JSONField(default=list, blank=True)
     calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
     # The start the patient said, from the reminder's link, they can't attend: the front desk calls them. A moved
-    # session no longer matches it.
+    # session no longer matches it (the rule is `sessions.attendance.CANNOT_ATTEND`).
     cannot_attend_start = models.DateTimeField(null=True, blank=True, editable=False)
     # The event's UID in the patient's calendar feed: random, so it tells nothing (not the row id, not the host),
     # and stable for the life of the booking.
@@ -408,10 +408,6 @@ class DosingSession(models.Model):
         if self.planned_dose is None and self.plan_id is not None:
             self.planned_dose = self.plan.planned_dose  # a session booked on its own takes its plan's usual dose
         super().save(*args, **kwargs)
-
-    @property
-    def patient_cannot_attend(self) -> bool:
-        return self.cannot_attend_start is not None and self.cannot_attend_start == self.starts_at
 
     @property
     def is_active(self) -> bool:

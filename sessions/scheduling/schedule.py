@@ -18,6 +18,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.paging import COUNT_CAP, capped_count
 from kap_clinic.kernel.urltags import row_address
+from sessions.attendance import attendance, attendance_shown
 from sessions.models import DosingSession, Protocol, Room
 
 # What a schedule row reads, as plain values, in this order.
@@ -35,7 +36,7 @@ ROW_VALUES = (
     "patient__given_name",
     "schedule_clinician",
     "schedule_route",
-    "confirmation__confirmed_start",
+    "schedule_attendance",
     "confirmation__driver_name",
 )
 
@@ -46,15 +47,15 @@ WEEK_DAY_LIMIT = 10
 
 ROUTES = dict(Protocol._meta.get_field("route").choices)
 STATUSES = dict(DosingSession.Status.choices)
-SCHEDULED = DosingSession.Status.SCHEDULED
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleRow:
     """One booking as the schedule prints it.
 
-    `attendance` is "Confirmed", "Not confirmed" or "" (not scheduled); `badge` the colour of its badge; `no_driver`
-    whether a confirmed patient has named nobody to drive them home."""
+    `attendance` is the words of its attendance badge ("" for a booking no longer scheduled) and `badge` its colour;
+    `driver` the name of the patient's driver home, or `no_driver` the words of the badge (in the colour
+    `no_driver_badge`) saying a confirmed patient named nobody (see `sessions.attendance`)."""
 
     pk: int
     patient_id: int
@@ -71,20 +72,8 @@ class ScheduleRow:
     attendance: str
     badge: str
     driver: str
-    no_driver: bool
-
-
-def attendance_of(status: str, starts_at, confirmed_start, driver_name: str | None) -> tuple[str, str]:
-    """("confirmed", the driver's name) or ("not_confirmed", "") for a scheduled booking, ("", "") otherwise. A
-    booking is confirmed only for the start the patient confirmed: a moved session needs confirming again."""
-    if status != SCHEDULED:
-        return "", ""
-    if confirmed_start is not None and confirmed_start == starts_at:
-        return "confirmed", driver_name or ""
-    return "not_confirmed", ""
-
-
-ATTENDANCE_SHOWN = {"confirmed": ("Confirmed", "success"), "not_confirmed": ("Not confirmed", "warning"), "": ("", "")}
+    no_driver: str
+    no_driver_badge: str
 
 
 def _local_day():
@@ -126,6 +115,7 @@ def schedule_values(sessions: QuerySet[DosingSession]) -> QuerySet:
                 clinician.annotate(name=Concat("first_name", Value(" "), "last_name")).values("name")
             ),
             schedule_route=Subquery(Protocol.objects.filter(pk=OuterRef("protocol_id")).order_by().values("route")),
+            schedule_attendance=attendance(),
         )
         .values_list(*ROW_VALUES)
     )
@@ -183,12 +173,11 @@ def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
         given_name,
         clinician,
         route,
-        confirmed_start,
+        state,
         driver_name,
     ) in values:
         start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-        state, driver = attendance_of(status, starts_at, confirmed_start, driver_name)
-        attendance, badge = ATTENDANCE_SHOWN[state]
+        shown = attendance_shown(state, driver_name)
         clinician = (clinician or "").strip()
         route = ROUTES.get(route, route)
         rows.append(
@@ -205,18 +194,16 @@ def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
                 patient_name=f"{family_name}, {given_name}",
                 who=f"{clinician} · {route}" if clinician else route,
                 status=STATUSES.get(status, status),
-                attendance=attendance,
-                badge=badge,
-                driver=driver,
-                no_driver=attendance == "Confirmed" and not driver,
+                attendance=shown.words,
+                badge=shown.badge,
+                driver=shown.driver,
+                no_driver=shown.no_driver,
+                no_driver_badge=shown.no_driver_badge,
             )
         )
     return rows
 
 
-def shown_bookings(rows: list[ScheduleRow]) -> list[DosingSession]:
-    """The bookings the rows show, one per patient (the first), as much of each as recording the read needs."""
-    first: dict[int, int] = {}
-    for row in rows:
-        first.setdefault(row.patient_id, row.pk)
-    return [DosingSession.from_db(None, ("id", "patient_id"), (pk, patient_id)) for patient_id, pk in first.items()]
+def read_rows(rows: list[ScheduleRow]) -> list[tuple[int, int, str]]:
+    """The bookings the rows show, for recording the read: (id, patient id, the booking's name in the log)."""
+    return [(row.pk, row.patient_id, f"session #{row.pk}") for row in rows]

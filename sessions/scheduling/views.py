@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
-from kap_clinic.kernel.audit.services import record_chart_view, record_reads
+from kap_clinic.kernel.audit.services import record_chart_view, record_reads_of
 from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 from kap_clinic.kernel.http import safe_next
 from kap_clinic.kernel.paging import Bounded, page_of
@@ -19,7 +19,7 @@ from kap_clinic.kernel.validation import query_date
 from patients.selectors import get_patient_for_user
 from screening.gate import enrollment_gate
 
-from ..models import Room
+from ..models import DosingSession, Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
 from . import checks, services
 from .forms import BoosterForm, EnrollmentForm, PlanForm, RescheduleForm, SessionCancelForm, SessionDoseForm
@@ -30,9 +30,9 @@ from .schedule import (
     bookings_per_day,
     filter_choices,
     first_of_each_day,
+    read_rows,
     schedule_rows,
     schedule_values,
-    shown_bookings,
 )
 
 PLAN_SESSIONS_PER_PAGE = 50
@@ -307,7 +307,7 @@ def schedule_view(request):
     else:  # the day a page at a time
         page = page_of(request, DayBookings(booked), DAY_PAGE_SIZE)
         rows = page.object_list = schedule_rows(page.object_list)
-    record_reads(rows=shown_bookings(rows))
+    record_reads_of(model=DosingSession, rows=read_rows(rows))
     days = [day + timedelta(days=i) for i in range(span)]
     by_day = {d: Bounded() for d in days}
     for row in rows:

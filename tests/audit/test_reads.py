@@ -142,22 +142,52 @@ def test_a_back_office_list_records_one_read_per_patient_listed(client_for, admi
     assert seen == sorted(Patient.objects.values_list("pk", flat=True))
 
 
-def test_a_long_list_is_recorded_in_inserts_of_a_bounded_size(django_assert_max_num_queries):
-    """An export of every patient records a read of each, as many rows to a statement as the database takes."""
+def test_a_long_list_is_recorded_in_inserts_of_a_bounded_size():
+    """An export of every patient records a read of each, as many rows to a statement as the database takes (at most
+    READS_PER_INSERT): every insert but the last is full."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from kap_clinic.kernel.audit.services import READS_PER_INSERT, reads_per_insert, record_reads
+    from kap_clinic.kernel.audit.services import READS_PER_INSERT, record_reads
 
     rows = [Patient(pk=n, mrn=f"KL-{n:07d}") for n in range(1, 2 * READS_PER_INSERT + 2)]
-    batch = reads_per_insert(connection, 13)
-    assert 50 <= batch <= READS_PER_INSERT
-    inserts = -(-len(rows) // batch)
-    with django_assert_max_num_queries(1 + inserts):  # the content type (when not cached), then the inserts
+    inserted = []  # how many entries each insert carries
+
+    def count_entries(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT") and "auditlog_logentry" in sql:
+            inserted.append(sql.partition(" VALUES ")[2].count("("))
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as ran, connection.execute_wrapper(count_entries):
         assert record_reads(rows=rows) == len(rows)
+    assert len(ran) <= 1 + len(inserted)  # the content type (when not cached), then the inserts
+    assert sum(inserted) == len(rows) and len(inserted) >= 3
+    assert 50 <= inserted[0] <= READS_PER_INSERT
+    assert set(inserted[:-1]) == {inserted[0]} and 0 < inserted[-1] <= inserted[0]
     entries = _reads(additional_data__listed=True)
     assert entries.count() == len(rows)
     assert set(entries.values_list("object_repr", flat=True)) == {row.mrn for row in rows}
     assert record_reads(rows=[]) == 0
+
+
+def test_rows_given_as_plain_values_record_one_read_per_patient_in_one_insert(
+    patient, other_patient, django_assert_num_queries
+):
+    """A page that reads plain values rather than records says whose each row is by its ids: the entry names the
+    first row shown for each patient, as `record_reads` would have named it."""
+    from kap_clinic.kernel.audit.services import record_reads, record_reads_of
+
+    record_reads(rows=[patient])  # the patient's content type is looked up once, then kept
+    rows = [(7, patient.pk, "Seven"), (8, other_patient.pk, "Eight"), (9, patient.pk, "Nine"), (10, None, "Ten")]
+    with django_assert_num_queries(1):
+        assert record_reads_of(model=Patient, rows=rows) == 2
+    entries = _reads(additional_data__listed=True, object_id__in=[7, 8, 9, 10])
+    assert sorted(entries.values_list("object_id", "object_pk", "object_repr", "additional_data")) == [
+        (7, "7", "Seven", {"patient_id": patient.pk, "listed": True}),
+        (8, "8", "Eight", {"patient_id": other_patient.pk, "listed": True}),
+    ]
+    assert {e.content_type.model_class() for e in entries} == {Patient}
+    assert record_reads_of(model=Patient, rows=[]) == 0
 
 
 def test_the_log_keeps_only_the_indexes_its_queries_use():

@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 
 from kap_clinic.kernel.notifications.models import SessionConfirmation, StaffAlert
+from sessions.attendance import CANNOT_ATTEND
 from sessions.confirmation import confirm_token, session_cannot_attend, session_confirm
+from sessions.models import DosingSession
 from sessions.scheduling.services import session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
@@ -37,7 +39,7 @@ def test_i_cant_attend_is_kept_and_raises_one_front_office_alert(session, client
     assert response.status_code == 200
     assert "The clinic will call you" in body and "+1 555 0199" in body
     session.refresh_from_db()
-    assert session.patient_cannot_attend and session.cannot_attend_start == session.starts_at
+    assert session.cannot_attend_start == session.starts_at
     assert not SessionConfirmation.objects.filter(session=session).exists()
     alert = StaffAlert.objects.get(kind=StaffAlert.Kind.CANNOT_ATTEND)
     assert alert.audience == StaffAlert.Audience.FRONT_OFFICE and alert.patient_id == session.patient_id
@@ -49,8 +51,7 @@ def test_i_cant_attend_is_kept_and_raises_one_front_office_alert(session, client
 def test_a_moved_session_asks_again(session, client, clinician):
     client.post(url(session), {"answer": "cannot_attend"})
     session_reschedule(session=session, new_start=at(MON_7_DEC, 13), by=clinician)
-    session.refresh_from_db()
-    assert not session.patient_cannot_attend
+    assert not DosingSession.objects.filter(CANNOT_ATTEND, pk=session.pk).exists()
 
 
 def test_the_expired_link_page_shows_the_clinic_phone(session, client):

@@ -598,6 +598,11 @@ def test_the_week_records_reads_only_of_the_patients_it_shows(
 
     read = LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor=front_desk)
     assert {e.additional_data["patient_id"] for e in read} == {plan.patient_id}
+    # The entry names the patient's first booking shown, as the booking names itself.
+    first = plan.sessions.order_by("starts_at").first()
+    assert [(e.content_type.model_class(), e.object_id, e.object_repr) for e in read] == [
+        (DosingSession, first.pk, str(first))
+    ]
 
 
 def test_a_bounded_week_keeps_a_constant_number_of_queries(

@@ -6,7 +6,8 @@ transaction, with the actor and address that AuditlogMiddleware supplies.
 
 Every page or file that shows a patient's data records a read (the clinic's accounting of disclosures: who saw
 which patient's record, when, from where): a page about one record calls `record_chart_view`, a page listing
-patients calls `record_reads` with the rows it shows. `tests/audit/test_read_coverage.py` walks every URL of the
+patients calls `record_reads` with the rows it shows (or `record_reads_of` with their ids, when the page reads plain
+values rather than records). `tests/audit/test_read_coverage.py` walks every URL of the
 authorization matrix and fails for a patient-data page that records no read.
 """
 
@@ -28,7 +29,7 @@ from django.utils.encoding import smart_str
 READS_PER_INSERT = 500
 
 
-def reads_per_insert(connection, columns: int) -> int:
+def _reads_per_insert(connection, columns: int) -> int:
     """How many entries of `columns` values go in one statement on this database."""
     limit = connection.features.max_query_params
     return min(READS_PER_INSERT, limit // columns) if limit else READS_PER_INSERT
@@ -67,10 +68,37 @@ def record_reads(*, rows: Iterable[Model]) -> int:
             by_patient.setdefault(data["patient_id"], (row, data))
     if not by_patient:
         return 0
+    content_types = ContentType.objects.get_for_models(*{type(row) for row, _ in by_patient.values()})
+    entries = [
+        (content_types[type(row)].pk, str(row.pk), row.pk, smart_str(row), {**data, "listed": True})
+        for row, data in by_patient.values()
+    ]
+    return _record_listed(entries)
+
+
+def record_reads_of(*, model: type[Model], rows: Iterable[tuple[int, int, str]]) -> int:
+    """Record that the signed-in user saw the patients of these rows of `model`, given as plain values: (the row's
+    id, its patient's id, the row's name in the log, as its `str()` reads). As `record_reads` does: one entry per
+    patient, naming the first row shown for them, in one insert; no record is built to say whose a row is. Returns
+    how many entries were written."""
+    first: dict[int, tuple[int, str]] = {}
+    for pk, patient_id, name in rows:
+        if patient_id is not None:
+            first.setdefault(patient_id, (pk, name))
+    if not first:
+        return 0
+    content_type = ContentType.objects.get_for_model(model)  # cached after the first
+    entries = [
+        (content_type.pk, str(pk), pk, name, {"patient_id": patient_id, "listed": True})
+        for patient_id, (pk, name) in first.items()
+    ]
+    return _record_listed(entries)
+
+
+def _record_listed(entries: list[tuple]) -> int:
+    """Write the read entries of a list (content type id, object pk as text and as a number, name, additional data),
+    all seen at one moment by the request's user from its address."""
     cid = get_cid()
-    content_types = ContentType.objects.get_for_models(
-        *{type(row) for row, _ in by_patient.values()}
-    )  # one query at most
     # The signal a single save sends, sent once: AuditlogMiddleware's receiver fills in the actor and the address,
     # which are the request's and so the same for every entry; each entry takes the values it set.
     request_fields = LogEntry(action=LogEntry.Action.ACCESS, cid=cid)
@@ -82,16 +110,6 @@ def record_reads(*, rows: Iterable[Model]) -> int:
     # A list is seen at one moment: its entries share it, the action and the request id.
     shared.update(timestamp=timezone.now(), action=LogEntry.Action.ACCESS, changes_text="", cid=cid)
     own = ("content_type_id", "object_pk", "object_id", "object_repr", "additional_data")
-    entries = [
-        (
-            content_types[type(row)].pk,
-            str(row.pk),
-            row.pk,
-            smart_str(row),
-            {**data, "listed": True},
-        )
-        for row, data in by_patient.values()
-    ]
     _insert_entries(columns=own, rows=entries, shared=shared)
     return len(entries)
 
@@ -110,7 +128,7 @@ def _insert_entries(*, columns: tuple[str, ...], rows: list[tuple], shared: dict
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in [*own_fields, *shared_fields])
     placeholder = "(" + ", ".join(["%s"] * (len(own_fields) + len(shared_fields))) + ")"
-    batch = reads_per_insert(connection, len(own_fields) + len(shared_fields))
+    batch = _reads_per_insert(connection, len(own_fields) + len(shared_fields))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
