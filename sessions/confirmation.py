@@ -43,8 +43,15 @@ def session_for_confirm_token(token: str) -> DosingSession | None:
 
 
 @transaction.atomic
+@transaction.atomic
 def session_confirm(*, session: DosingSession, driver_name: str) -> SessionConfirmation:
-    """The patient confirms they will come, and names the adult who drives them home."""
+    """The patient confirms they will come, and names the adult who drives them home. The later answer stands: a
+    "can't attend" given before is withdrawn, so every page shows the booking confirmed (the front desk's alert to
+    call the patient stays open until they have called)."""
+    session = DosingSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    if session.cannot_attend_start is not None:
+        session.cannot_attend_start = None
+        session.save(update_fields=["cannot_attend_start", "updated_at"])
     confirmation, _ = SessionConfirmation.objects.update_or_create(
         session=session, defaults={"confirmed_start": session.starts_at, "driver_name": driver_name.strip()}
     )

@@ -48,6 +48,18 @@ def test_i_cant_attend_is_kept_and_raises_one_front_office_alert(session, client
     assert StaffAlert.objects.filter(kind=StaffAlert.Kind.CANNOT_ATTEND).count() == 1
 
 
+def test_confirming_after_saying_no_stands_and_leaves_the_call_to_the_front_desk(session, client):
+    client.post(url(session), {"answer": "cannot_attend"})
+    client.post(url(session), {"driver_name": "Sam Quill"})
+
+    session.refresh_from_db()
+    assert session.cannot_attend_start is None
+    assert not DosingSession.objects.filter(CANNOT_ATTEND, pk=session.pk).exists()
+    assert SessionConfirmation.objects.get(session=session).driver_name == "Sam Quill"
+    alert = StaffAlert.objects.get(kind=StaffAlert.Kind.CANNOT_ATTEND)
+    assert alert.acknowledged_at is None  # staff still call, and find the patient coming
+
+
 def test_a_moved_session_asks_again(session, client, clinician):
     client.post(url(session), {"answer": "cannot_attend"})
     session_reschedule(session=session, new_start=at(MON_7_DEC, 13), by=clinician)

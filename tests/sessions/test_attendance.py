@@ -108,7 +108,7 @@ MISSING = {
     "Moved": "Not confirmed; no driver named",
     "Arrived": None,
     "Away": "Patient can't attend: call them to rebook",
-    "Changed mind": "Patient can't attend: call them to rebook",
+    "Changed mind": None,  # the later answer stands
 }
 
 
