@@ -7,7 +7,8 @@ front desk's list of tomorrow's gaps (`missing`, which picks its rows out in the
 - A scheduled booking is confirmed only for the start the patient confirmed: a moved session needs confirming again.
 - A confirmed patient names the adult who drives them home; a confirmation naming nobody is shown as such.
 - A patient who answered the reminder that they can't come did so for the start they were asked about: the front
-  desk calls them to rebook, and a moved session asks again.
+  desk calls them to rebook, and a moved session asks again. The later answer stands: confirming withdraws "can't
+  come", and "can't come" withdraws a confirmation.
 
 What the pages print of each state (words and badge colours) is here too, so a row carries it worked out and the
 templates only print it.
@@ -39,8 +40,9 @@ def attendance() -> Case:
 
 def missing() -> Case:
     """What is missing before a scheduled booking, for the front desk's list of tomorrow: "cannot_attend" (the
-    patient said so, whatever else they answered), "no_driver", "unconfirmed" or "" (nothing: confirmed with a
-    driver). A key of MISSING."""
+    patient said so), "no_driver", "unconfirmed" or "" (nothing: confirmed with a driver). A key of MISSING. The
+    patient's later answer withdraws the earlier one (`sessions.confirmation`), so "can't come" and a confirmation
+    never stand together."""
     return Case(
         When(CANNOT_ATTEND, then=Value("cannot_attend")),
         When(CONFIRMED & NO_DRIVER, then=Value("no_driver")),
