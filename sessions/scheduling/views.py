@@ -43,7 +43,7 @@ def enroll_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     form = EnrollmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        # A refusal (screening not signed off, an open alert) is what the justification answers: shown beside it.
+        # Every refusal shows beside the justification box, the one thing the clinician can change on this page.
         sent = form_submit(
             form, services.enrollment_create, refusals_under="override_justification", patient=patient, by=request.user
         )
