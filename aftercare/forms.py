@@ -32,6 +32,12 @@ class _WhenForm(BoundedInput, forms.Form):
             MaxValueValidator(policy.integration_max_minutes),
         ]
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("day") and cleaned.get("start_time"):
+            cleaned["starts_at"] = self.starts_at()  # what the services take: one moment
+        return cleaned
+
     def starts_at(self) -> datetime:
         """The chosen clinic wall-clock time as an aware datetime."""
         moment = datetime.combine(self.cleaned_data["day"], self.cleaned_data["start_time"])

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
-from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.rules import instruments
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 
@@ -49,17 +49,12 @@ def _form_page(request, form, *, patient, title, submit, status=None, session=No
     return render(request, "aftercare/integration_form.html", ctx, status=status or (400 if form.errors else 200))
 
 
-def _integration_step(request, form, act, *, patient, done, title, submit, session=None):
-    """The shape of every integration-session form: on a valid POST call `act(cleaned_data)` and go back to the
-    aftercare page; a refusal from the service stays on the form with everything typed."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            act(form.cleaned_data)
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, done)
-            return _to_patient(patient.pk)
+def _integration_step(request, form, service, given, *, patient, done, title, submit, session=None, only=None):
+    """The shape of every integration-session form: a valid POST goes to the service with `given` (`form_submit`)
+    and back to the aftercare page; a refusal from the service stays on the form with everything typed."""
+    if request.method == "POST" and form_submit(form, service, only=only, **given).done:
+        messages.success(request, done)
+        return _to_patient(patient.pk)
     return _form_page(request, form, patient=patient, title=title, submit=submit, session=session)
 
 
@@ -67,21 +62,12 @@ def _integration_step(request, form, act, *, patient, done, title, submit, sessi
 def integration_book_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     form = IntegrationBookForm(_data(request), initial={"clinician": patient.primary_clinician_id})
-
-    def book(data):
-        services.integration_session_book(
-            patient=patient,
-            clinician=data["clinician"],
-            modality=data["modality"],
-            starts_at=form.starts_at(),
-            duration_minutes=data["duration_minutes"],
-            by=request.user,
-        )
-
     return _integration_step(
         request,
         form,
-        book,
+        services.integration_session_book,
+        {"patient": patient, "by": request.user},
+        only=["clinician", "modality", "starts_at", "duration_minutes"],
         patient=patient,
         done="Integration session booked.",
         title="Book an integration session",
@@ -97,19 +83,12 @@ def integration_reschedule_view(request, pk):
         local = timezone.localtime(session.starts_at)
         initial = {"day": local.date(), "start_time": local.time(), "duration_minutes": session.duration_minutes}
     form = IntegrationRescheduleForm(_data(request), initial=initial)
-
-    def move(data):
-        services.integration_session_reschedule(
-            integration_session=session,
-            starts_at=form.starts_at(),
-            duration_minutes=data["duration_minutes"],
-            by=request.user,
-        )
-
     return _integration_step(
         request,
         form,
-        move,
+        services.integration_session_reschedule,
+        {"integration_session": session, "by": request.user},
+        only=["starts_at", "duration_minutes"],
         patient=session.patient,
         done="Integration session moved.",
         title="Move the integration session",
@@ -121,15 +100,11 @@ def integration_reschedule_view(request, pk):
 @role_required(*STAFF_ROLES)
 def integration_cancel_view(request, pk):
     session = selectors.get_integration_session_for_user(request.user, pk)
-    form = IntegrationCancelForm(_data(request))
-
-    def cancel(data):
-        services.integration_session_cancel(integration_session=session, reason=data["reason"], by=request.user)
-
     return _integration_step(
         request,
-        form,
-        cancel,
+        IntegrationCancelForm(_data(request)),
+        services.integration_session_cancel,
+        {"integration_session": session, "by": request.user},
         patient=session.patient,
         done="Integration session cancelled.",
         title="Cancel the integration session",
@@ -141,15 +116,11 @@ def integration_cancel_view(request, pk):
 @role_required(Role.CLINICIAN)
 def integration_complete_view(request, pk):
     session = selectors.get_integration_session_for_user(request.user, pk)
-    form = IntegrationCompleteForm(_data(request), initial={"notes": session.notes})
-
-    def complete(data):
-        services.integration_session_complete(integration_session=session, notes=data["notes"], by=request.user)
-
     return _integration_step(
         request,
-        form,
-        complete,
+        IntegrationCompleteForm(_data(request), initial={"notes": session.notes}),
+        services.integration_session_complete,
+        {"integration_session": session, "by": request.user},
         patient=session.patient,
         done="Integration session completed.",
         title="Complete the integration session",

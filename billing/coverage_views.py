@@ -67,8 +67,7 @@ def policy_edit_view(request, pk):
 def self_pay_view(request, patient_pk):
     patient = access.working_patient(request, patient_pk)
     form = SelfPayForm(request.POST)
-    if form.is_valid():
-        coverage.self_pay_set(patient=patient, by=request.user, **form.cleaned_data)
+    if form_submit(form, coverage.self_pay_set, patient=patient, by=request.user).done:
         messages.success(request, "Recorded as self-pay.")
         return redirect("billing:patient_coverage", patient_pk=patient.pk)
     return _coverage_page(request, patient, self_pay_form=form, status=400)

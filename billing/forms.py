@@ -5,6 +5,7 @@ from kap_clinic.rules.billing_codes import AUTHORIZATION_CODES, RETIRED_CODES, p
 
 from .coverage_forms import ICD10
 from .models import Payer, PriorAuthorization
+from .preauth.lifecycle import SENT_OUTSIDE
 from .services import TRANSITIONS
 
 Status = PriorAuthorization.Status
@@ -132,11 +133,6 @@ class AuthorizationForm(BoundedInput, forms.Form):
         return cleaned
 
 
-# A draft is never marked submitted by hand: it is submitted to the payer from its page, or recorded as sent outside
-# the app (fax, phone, payer portal) with a note saying how.
-SENT_OUTSIDE = "sent_outside"
-
-
 class TransitionForm(BoundedInput, forms.Form):
     to = forms.ChoiceField(label="Mark as", choices=())
     note = forms.CharField(max_length=300, required=False)
@@ -144,6 +140,8 @@ class TransitionForm(BoundedInput, forms.Form):
     def __init__(self, *args, current: str, **kwargs):
         super().__init__(*args, **kwargs)
         choices = []
+        # A draft is never marked submitted by hand: it is submitted to the payer from its page, or recorded as sent
+        # outside the app (fax, phone, payer portal) with a note saying how.
         for status in Status:
             if status not in TRANSITIONS[Status(current)]:
                 continue

@@ -5,13 +5,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.kernel.paging import page_of
 
 from . import access, services
-from .forms import SENT_OUTSIDE, AuthorizationFilterForm, AuthorizationForm, TransitionForm
+from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
-from .preauth.lifecycle import preauth_appeal, preauth_record_sent
+from .preauth import lifecycle
 from .selectors import authorization_list, authorizations_visible_to
 
 AUTHORIZATIONS_PER_PAGE = 50
@@ -106,27 +106,10 @@ def authorization_edit_view(request, pk):
 def authorization_transition_view(request, pk):
     authorization = access.billing_authorization(request, pk, work=True)
     form = TransitionForm(request.POST, current=authorization.status)
-    if form.is_valid():
-        try:
-            if form.cleaned_data["to"] == services.Status.APPEALED:  # an appeal sends the packet again
-                preauth_appeal(authorization=authorization, by=request.user, note=form.cleaned_data["note"])
-                authorization.refresh_from_db()
-            elif form.cleaned_data["to"] == SENT_OUTSIDE:
-                authorization = preauth_record_sent(
-                    authorization=authorization, by=request.user, note=form.cleaned_data["note"]
-                )
-            else:
-                authorization = services.authorization_transition(
-                    authorization=authorization,
-                    to=form.cleaned_data["to"],
-                    by=request.user,
-                    note=form.cleaned_data["note"],
-                )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, f"Authorization marked {authorization.get_status_display().lower()}.")
-            return redirect("billing:authorization_detail", pk=authorization.pk)
+    sent = form_submit(form, lifecycle.authorization_mark, authorization=authorization, by=request.user)
+    if sent.done:
+        messages.success(request, f"Authorization marked {sent.result.get_status_display().lower()}.")
+        return redirect("billing:authorization_detail", pk=authorization.pk)
     return _detail(request, authorization, transition_form=form, status=400)
 
 

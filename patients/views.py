@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import permission_required, role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 
 from . import services
 from .forms import InviteSetPasswordForm, PatientForm, PatientRegisterForm
@@ -76,10 +76,10 @@ def my_record_view(request):
 def patient_edit_view(request, pk):
     patient = get_patient_for_user(request.user, pk)
     form = PatientForm(request.POST or None, instance=patient)
-    if request.method == "POST" and form.is_valid():
-        services.patient_update(patient=patient, updated_by=request.user, **form.cleaned_data)
-        messages.success(request, "Saved.")
-        return redirect("homes:patient_chart", pk=patient.pk)
+    if request.method == "POST":
+        if form_submit(form, services.patient_update, patient=patient, updated_by=request.user).done:
+            messages.success(request, "Saved.")
+            return redirect("homes:patient_chart", pk=patient.pk)
     record_chart_view(obj=patient)
     status = 400 if form.errors else 200
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)

@@ -40,6 +40,11 @@ class InstrumentForm(BoundedInput, forms.Form):
                 widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["answers"] = self.answers()  # what the services take: one answer an item, in order
+        return cleaned
+
     def answers(self) -> list[int | None]:
         """Answers in item order; an item whose skip rule says "not asked" is stored as not asked (None)."""
         given = {item.key: self.cleaned_data.get(f"item_{item.number}") for item in self.instrument.items}

@@ -157,16 +157,19 @@ def response_save(
     if not by_patient:
         _require_staff(by)
     answers = list(answers)
-    instruments.check_answers(code, answers, partial=not complete)
     result = None
-    if complete:
-        result = instruments.score(
-            code,
-            answers,
-            sex=screening.patient.sex_for_scoring or None,
-            age_years=screening.patient.age_on(timezone.localdate()),
-            pcl5_cutoff=ClinicSettings.load().pcl5_cutoff if code == "pcl5" else None,
-        )
+    try:  # answers the instrument does not allow (or a missing one, once complete) are refused in its words
+        instruments.check_answers(code, answers, partial=not complete)
+        if complete:
+            result = instruments.score(
+                code,
+                answers,
+                sex=screening.patient.sex_for_scoring or None,
+                age_years=screening.patient.age_on(timezone.localdate()),
+                pcl5_cutoff=ClinicSettings.load().pcl5_cutoff if code == "pcl5" else None,
+            )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
     response, _ = InstrumentResponse.objects.update_or_create(
         screening=screening,
         code=code,

@@ -81,17 +81,18 @@ def instrument_view(request, pk, code):
         }
         return render(request, "screening/instrument_answers.html", ctx)
     form = InstrumentForm(instrument, request.POST or None, answers=response.answers if response else None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
         complete = request.POST.get("action") == ACTION_COMPLETE
-        try:
-            services.response_save(
-                screening=screening, code=code, answers=form.answers(), complete=complete, by=request.user
-            )
-        except ValueError as exc:
-            form.add_error(None, str(exc))
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+        sent = form_submit(
+            form,
+            services.response_save,
+            only=["answers"],
+            screening=screening,
+            code=code,
+            complete=complete,
+            by=request.user,
+        )
+        if sent.done:
             messages.success(request, f"{instrument.name} {'saved' if complete else 'saved as a draft'}.")
             return redirect("screening:detail", pk=screening.pk)
     record_chart_view(obj=response or screening)
@@ -231,14 +232,11 @@ def self_report_view(request, code):
         raise Http404("No such questionnaire.")
     instrument = instruments.get(code)
     form = InstrumentForm(instrument, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.self_report_save(patient=patient, code=code, answers=form.answers(), by=request.user)
-        except ValueError as exc:
-            form.add_error(None, str(exc))
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        sent = form_submit(
+            form, services.self_report_save, only=["answers"], patient=patient, code=code, by=request.user
+        )
+        if sent.done:
             messages.success(request, f"Thank you. Your {instrument.name} answers were sent to the clinic.")
             return redirect("homes:home")
     ctx = {"instrument": instrument, "form": form}

@@ -7,7 +7,7 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.test import RequestFactory
 
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
 
 
 class NoteForm(forms.Form):
@@ -51,6 +51,46 @@ def test_a_plain_message_can_be_put_under_a_chosen_field():
     assert form.errors["body"] == ["Say why.", "Also."]
     assert form.errors["title"] == ["Title taken."]
     assert not form.non_field_errors()
+
+
+def test_a_submitted_form_hands_its_values_to_the_service_with_what_the_view_gives():
+    taken = {}
+
+    def save(*, title, body, by):
+        taken.update(title=title, body=body, by=by)
+        return "saved"
+
+    sent = form_submit(NoteForm({"title": "A", "body": "B"}), save, by="clinician")
+
+    assert sent.done and sent.result == "saved"
+    assert taken == {"title": "A", "body": "B", "by": "clinician"}
+
+
+def test_an_invalid_form_never_reaches_the_service():
+    def save(**values):
+        raise AssertionError("called")
+
+    form = NoteForm({"title": "A"})
+
+    assert not form_submit(form, save).done
+    assert form.errors["body"]
+
+
+def test_only_the_values_named_are_handed_over():
+    sent = form_submit(NoteForm({"title": "A", "body": "B"}), lambda *, title: title.lower(), only=["title"])
+
+    assert sent.result == "a"
+
+
+def test_a_refusal_lands_on_the_form_and_a_plain_one_can_go_under_a_chosen_field():
+    def refuse(**values):
+        raise ValidationError({"title": "Title taken.", "other": "Say why."})
+
+    form = NoteForm({"title": "A", "body": "B"})
+
+    assert not form_submit(form, refuse, refusals_under="body").done
+    assert form.errors == {"title": ["Title taken."], "body": ["Say why."]}
+    assert form.data["title"] == "A"
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,22 @@ def preauth_appeal(*, authorization: PriorAuthorization, by: User, note: str) ->
     return _submission_write(locked, by=by, purpose="appeal")
 
 
+# "Mark as: submitted outside the app": recorded as submitted (`preauth_record_sent`), nothing is sent.
+SENT_OUTSIDE = "sent_outside"
+
+
+def authorization_mark(*, authorization: PriorAuthorization, to: str, by: User, note: str) -> PriorAuthorization:
+    """The authorization page's "Mark as", as it now stands: an appeal sends the packet again (`preauth_appeal`), a
+    request sent outside the app is recorded (`SENT_OUTSIDE`), any other status is a plain transition."""
+    if to == Status.APPEALED:
+        preauth_appeal(authorization=authorization, by=by, note=note)
+        authorization.refresh_from_db()
+        return authorization
+    if to == SENT_OUTSIDE:
+        return preauth_record_sent(authorization=authorization, by=by, note=note)
+    return authorization_transition(authorization=authorization, to=to, by=by, note=note)
+
+
 def enqueue(ids: list[int]) -> int:
     """Queue submissions by id, tried once; when the broker is down they stay pending for the sweep."""
     from . import tasks  # the tasks module imports this one: loaded on first use

@@ -9,7 +9,7 @@ every other message at the top of the form. A view without a form (a button that
 `PeriodForm` is the one "From / To" pair every report, export and log filter asks for.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,17 +38,32 @@ class Submitted:
     result: Any = None
 
 
-def form_submit(form, service: Callable[..., Any], /, **given) -> Submitted:
+def form_submit(
+    form,
+    service: Callable[..., Any],
+    /,
+    *,
+    only: Iterable[str] | None = None,
+    refusals_under: str | None = None,
+    **given,
+) -> Submitted:
     """Hand a valid form's values to a service: `service(**given, **form.cleaned_data)` runs when the form is valid,
     and a `ValidationError` it raises lands on the form (`apply_validation_error`), which keeps what was typed for the
     page that shows it again. The form's fields are the service's keyword arguments: a field added to the form is a
-    new argument of the service."""
+    new argument of the service.
+
+    `only` names the values the service takes when it takes fewer than the form has (a preview of what the full form
+    would book, say); a value the form works out from several fields (one moment from a date and a time) is put in
+    `cleaned_data` by the form's `clean()` and named here. `refusals_under` names the field that shows a refusal that
+    names no field of the form (`apply_validation_error`'s `field`), for a form whose one field is the answer to it.
+    """
     if not form.is_valid():
         return Submitted(done=False)
+    values = form.cleaned_data if only is None else {name: form.cleaned_data[name] for name in only}
     try:
-        return Submitted(done=True, result=service(**given, **form.cleaned_data))
+        return Submitted(done=True, result=service(**given, **values))
     except ValidationError as exc:
-        apply_validation_error(form, exc)
+        apply_validation_error(form, exc, field=refusals_under)
         return Submitted(done=False)
 
 

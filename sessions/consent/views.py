@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user, visible_through
 
 from ..models import ConsentAcceptance, ConsentDocument
@@ -87,22 +87,9 @@ def patient_consent_view(request, patient_pk):
 def patient_consent_record_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     form = ConsentRecordForm(request.POST, request.FILES, documents=_acceptable_documents())
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            consent.consent_record_by_staff(
-                patient=patient,
-                document=data["document"],
-                scan=data["scan"],
-                signed_on=data["signed_on"],
-                by=request.user,
-                note=data["note"],
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, "Signed consent form recorded.")
-            return redirect("sessions:patient_consent", patient_pk=patient.pk)
+    if form_submit(form, consent.consent_record_by_staff, patient=patient, by=request.user).done:
+        messages.success(request, "Signed consent form recorded.")
+        return redirect("sessions:patient_consent", patient_pk=patient.pk)
     return _staff_page(request, patient, form, status=400)
 
 

@@ -75,7 +75,9 @@ class DoseRecordForm(BoundedInput, forms.Form):
         if self.session is not None and given:
             for problem in cs_session_dose_problems(self.session, given):  # the log follows the session record
                 self.add_error("administered_mg", problem)
-        if wasted:
+        if not wasted:
+            cleaned["witness"] = None  # nothing wasted: nothing witnessed, whoever was chosen
+        else:
             witness = cleaned.get("witness")
             if witness is None:
                 self.add_error("witness", "Waste must be witnessed.")

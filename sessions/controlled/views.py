@@ -1,14 +1,13 @@
 """Views of the controlled-substance log: stock per lot, receiving, reconciling and a session's doses."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, form_submit
+from kap_clinic.kernel.forms import form_submit
 from kap_clinic.kernel.paging import page_of
 
 from ..models import CSLogEntry
@@ -68,22 +67,10 @@ def cs_reconcile_view(request, pk):
 def cs_dose_record_view(request, pk):
     session = get_session_for_user(request.user, pk)
     form = DoseRecordForm(request.POST if request.method == "POST" else None, request=request, session=session)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            controlled.cs_dose_record(
-                session=session,
-                lot=data["lot"],
-                drawn_mg=data["drawn_mg"],
-                administered_mg=data["administered_mg"],
-                wasted_mg=data["wasted_mg"],
-                witness=data["witness"] if data["wasted_mg"] else None,
-                note=data["note"],
-                by=request.user,
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        # The witness's password is checked by the form, never handed on.
+        values = ("lot", "drawn_mg", "administered_mg", "wasted_mg", "witness", "note")
+        if form_submit(form, controlled.cs_dose_record, only=values, session=session, by=request.user).done:
             messages.success(request, "Dose recorded in the controlled-substance log.")
             return redirect("sessions:cs_dose_record", pk=session.pk)
     entries = CSLogEntry.objects.filter(session=session).select_related("lot__product", "by", "witness")

@@ -282,6 +282,15 @@ def rems_form_save(
     return form
 
 
+def rems_form_fill(
+    *, session: DosingSession, by: User, data: dict, events: dict[str, tuple[bool | None, str]]
+) -> RemsMonitoringForm:
+    """The REMS page's Save: the session's form, started (`rems_form_start`) when it has none yet, with these answers
+    saved (`rems_form_save`). Each step is its own transaction, so a form started and then refused stays started."""
+    form = RemsMonitoringForm.objects.filter(session=session).first() or rems_form_start(session=session, by=by)
+    return rems_form_save(form=form, by=by, data=data, events=events)
+
+
 def rems_form_missing_fields(form: RemsMonitoringForm) -> list[str]:
     """What still has to be filled in before the form can be signed, in plain words and form order."""
     missing = []

@@ -60,6 +60,8 @@ class RemsEditForm(BoundedInput, forms.ModelForm):
             self.add_error("ready_to_leave_minutes", "Cannot be later than the completion of monitoring.")
         if cleaned.get("dose") != RemsMonitoringForm.Dose.OTHER and cleaned.get("dose_other_mg") is not None:
             self.add_error("dose_other_mg", "Only for a dose other than 56 or 84 mg.")
+        if not self.errors:  # what the services take: the form's fields, and each event row's answer and details
+            cleaned["data"], cleaned["events"] = self.field_data(), self.events_data()
         return cleaned
 
     def field_data(self) -> dict:

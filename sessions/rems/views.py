@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.kernel.http import safe_next
 from kap_clinic.kernel.paging import page_of
 
@@ -56,13 +56,9 @@ def rems_edit_view(request, pk):
     if existing is not None and request.method != "POST":
         delivery.fill_blank_blood_pressures(instance)
     form = RemsEditForm(request.POST if request.method == "POST" else None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = existing or delivery.rems_form_start(session=session, by=request.user)
-            delivery.rems_form_save(form=saved, by=request.user, data=form.field_data(), events=form.events_data())
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
+    if request.method == "POST":
+        sent = form_submit(form, delivery.rems_form_fill, only=["data", "events"], session=session, by=request.user)
+        if sent.done:
             messages.success(request, "REMS form saved.")
             return redirect("sessions:rems_detail", pk=session.pk)
     record_chart_view(obj=existing or session)

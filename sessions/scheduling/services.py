@@ -141,24 +141,37 @@ def plan_preview(
 
     No session starts before now (a series planned from today) or inside the patient's last booked dose window.
     `induction_sessions` chooses the induction's length within the protocol's bounds (`Protocol.induction_bounds`).
+    Refused (ValidationError) when the series cannot be planned: no usable day for a session, or a protocol whose
+    cadence cannot be followed.
     """
     after = _local(timezone.now())
     last_dose_window = _last_dose_before_plan(patient)
     if last_dose_window is not None:
         after = max(after, last_dose_window)
-    rule = protocol.cadence_rule()
+    rule = _cadence_rule(protocol)
     if induction_sessions is not None:
         try:
             rule = cadence.with_induction_sessions(rule, induction_sessions, protocol.induction_bounds())
         except ValueError as exc:
             raise ValidationError({"induction_sessions": str(exc)}) from exc
-    return cadence.plan_series(
-        rule,
-        first_day,
-        clinic_calendar(clinician=clinician),
-        start_time=start_time,
-        after=after,
-    )
+    try:
+        return cadence.plan_series(
+            rule,
+            first_day,
+            clinic_calendar(clinician=clinician),
+            start_time=start_time,
+            after=after,
+        )
+    except cadence.SchedulingError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _cadence_rule(protocol: Protocol) -> cadence.CadenceRule:
+    """The protocol's cadence; refused (ValidationError, in the engine's words) when it cannot be followed."""
+    try:
+        return protocol.cadence_rule()
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def plan_preview_clashes(
@@ -271,17 +284,14 @@ def plan_create(
         raise ValidationError("Enroll the patient before planning treatment.")
     if not protocol.is_active:
         raise ValidationError("That protocol is no longer in use.")
-    try:
-        slots = plan_preview(
-            patient=patient,
-            protocol=protocol,
-            first_day=first_day,
-            start_time=start_time,
-            clinician=clinician,
-            induction_sessions=induction_sessions,
-        )
-    except cadence.SchedulingError as exc:
-        raise ValidationError(str(exc)) from exc
+    slots = plan_preview(
+        patient=patient,
+        protocol=protocol,
+        first_day=first_day,
+        start_time=start_time,
+        clinician=clinician,
+        induction_sessions=induction_sessions,
+    )
     if session_doses is not None:
         if len(session_doses) != len(slots):
             raise ValidationError(f"Give one dose per session: the series has {len(slots)} sessions.")
@@ -573,7 +583,8 @@ DEFAULT_BOOSTER_INTERVAL_DAYS = 28
 
 def booster_propose(*, plan: TreatmentPlan, interval_days: int | None = None) -> DosingSession:
     """The booster `booster_book` would book, unsaved: after the patient's last dose, at the protocol's booster
-    interval unless told otherwise. Refused (ValidationError) when no booster can be booked now."""
+    interval unless told otherwise. Refused (ValidationError) when no booster can be booked now, nor on any usable day
+    within the cadence engine's search window."""
     induction_ahead = DosingSession.objects.filter(
         patient=plan.patient, phase="induction", status__in=DosingSession.UPCOMING_STATUSES
     ).count()
@@ -614,7 +625,10 @@ def booster_propose(*, plan: TreatmentPlan, interval_days: int | None = None) ->
             f"Moved from {due_on:%a} {due_on.day} {due_on:%b}: that day has passed; booked from the next usable day."
         )
         days = (today - last_dose.date()).days + 1
-    slot = cadence.booster_slot(last_dose, days, protocol.cadence_rule(), clinic_calendar(clinician=last.clinician))
+    try:
+        slot = cadence.booster_slot(last_dose, days, _cadence_rule(protocol), clinic_calendar(clinician=last.clinician))
+    except cadence.SchedulingError as exc:
+        raise ValidationError(str(exc)) from exc
     sequence = (plan.sessions.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
     session = DosingSession(
         plan=plan,

@@ -12,7 +12,7 @@ from kap_clinic.kernel.accounts.decorators import role_required
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads_of
-from kap_clinic.kernel.forms import apply_validation_error, form_submit, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.kernel.http import safe_next
 from kap_clinic.kernel.paging import Bounded, page_of
 from kap_clinic.kernel.validation import query_date
@@ -42,19 +42,21 @@ PLAN_SESSIONS_PER_PAGE = 50
 def enroll_view(request, patient_pk):
     patient = get_patient_for_user(request.user, patient_pk)
     form = EnrollmentForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.enrollment_create(
-                patient=patient, by=request.user, override_justification=form.cleaned_data["override_justification"]
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc, field="override_justification")
-        else:
+    if request.method == "POST":
+        # Every refusal shows beside the justification box, the one thing the clinician can change on this page.
+        sent = form_submit(
+            form, services.enrollment_create, refusals_under="override_justification", patient=patient, by=request.user
+        )
+        if sent.done:
             messages.success(request, "Patient enrolled in the treatment program.")
             return redirect("homes:patient_chart", pk=patient.pk)
     record_chart_view(obj=patient)
     ctx = {"patient": patient, "gate": enrollment_gate(patient), "form": form}
     return render(request, "sessions/enroll_form.html", ctx, status=400 if form.errors else 200)
+
+
+# What the preview of a series takes from the plan form: the rest (room, doses, reasons) is for booking it.
+PREVIEW_FIELDS = ("protocol", "first_day", "start_time", "clinician", "induction_sessions")
 
 
 @role_required(Role.CLINICIAN)
@@ -63,22 +65,16 @@ def plan_create_view(request, patient_pk):
     initial = {"first_day": timezone.localdate() + timedelta(days=1), "clinician": request.user}
     form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
     preview, preview_rows, forecasts = None, [], []
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            if request.POST.get("action") == "confirm":
-                plan = services.plan_create(patient=patient, by=request.user, **data)
-                messages.success(request, f"{plan.sessions.count()} sessions booked.")
-                _warn_forecasts(request, patient.pk)
-                return redirect("sessions:plan_detail", pk=plan.pk)
-            preview = services.plan_preview(
-                patient=patient,
-                protocol=data["protocol"],
-                first_day=data["first_day"],
-                start_time=data["start_time"],
-                clinician=data["clinician"],
-                induction_sessions=data["induction_sessions"],
-            )
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        sent = form_submit(form, services.plan_create, patient=patient, by=request.user)
+        if sent.done:
+            messages.success(request, f"{sent.result.sessions.count()} sessions booked.")
+            _warn_forecasts(request, patient.pk)
+            return redirect("sessions:plan_detail", pk=sent.result.pk)
+    elif request.method == "POST":
+        sent = form_submit(form, services.plan_preview, only=PREVIEW_FIELDS, patient=patient)
+        if sent.done:
+            data, preview = form.cleaned_data, sent.result
             clashes = services.plan_preview_clashes(
                 patient=patient, clinician=data["clinician"], room=data["room"], slots=preview
             )
@@ -95,10 +91,6 @@ def plan_create_view(request, patient_pk):
                     for slot in preview
                 ],
             )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        except ValueError as exc:
-            form.add_error(None, str(exc))
     record_chart_view(obj=patient)
     ctx = {
         "patient": patient,
@@ -224,27 +216,18 @@ def booster_book_view(request, pk):
     """The booster that would be booked, with the authorization's forecast beside it; booking it posts here."""
     plan = get_plan_for_user(request.user, pk)
     form = BoosterForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            session = services.booster_book(
-                plan=plan, by=request.user, booking_override_reason=form.cleaned_data["booking_override_reason"]
-            )
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        except ValueError as exc:
-            form.add_error(None, str(exc))
-        else:
-            when = timezone.localtime(session.starts_at).strftime("%a %d %b %H:%M")
+    if request.method == "POST":
+        sent = form_submit(form, services.booster_book, plan=plan, by=request.user)
+        if sent.done:
+            when = timezone.localtime(sent.result.starts_at).strftime("%a %d %b %H:%M")
             messages.success(request, f"Booster booked for {when}.")
             _warn_forecasts(request, plan.patient_id)
             return redirect("sessions:plan_detail", pk=plan.pk)
     booster, forecasts, refused = None, [], []
-    try:
+    try:  # not a form's refusal: why no booster can be booked now, shown where the booster would be
         booster, forecasts = services.booster_preview(plan=plan)
     except ValidationError as exc:
         refused = [m for m in exc.messages if m not in form.non_field_errors()]
-    except ValueError as exc:
-        refused = [str(exc)]
     record_chart_view(obj=plan)
     ctx = {
         "plan": plan,

@@ -133,7 +133,7 @@ def test_saving_a_scored_instrument_again_as_draft_drops_the_score(patient, fron
 def test_complete_save_with_a_missing_answer_is_refused_and_nothing_stored(patient, front_desk):
     screening = services.screening_start(patient=patient, by=front_desk)
 
-    with pytest.raises(ValueError, match="PHQ-9 item 4: missing answer"):
+    with pytest.raises(ValidationError, match="PHQ-9 item 4: missing answer"):
         services.response_save(
             screening=screening, code="phq9", answers=[1, 1, 1, None, 1, 1, 1, 1, 0], complete=True, by=front_desk
         )

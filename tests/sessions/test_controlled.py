@@ -296,6 +296,17 @@ def test_a_witness_confirms_with_their_own_password(client_for, session, lot, cl
     assert cs_lot_balance(lot) == MG("500")
 
 
+def test_a_witness_chosen_when_nothing_is_wasted_is_not_logged(client_for, session, lot, clinician, other_clinician):
+    url = reverse("sessions:cs_dose_record", kwargs={"pk": session.pk})
+    data = {"lot": lot.pk, "drawn_mg": "35", "administered_mg": "35", "wasted_mg": "0", "witness": other_clinician.pk}
+
+    response = client_for(clinician).post(url, data)
+
+    assert response.status_code == 302
+    assert cs_lot_balance(lot) == MG("465")
+    assert not CSLogEntry.objects.filter(witness__isnull=False).exists()
+
+
 def test_the_dose_form_refuses_a_mismatch(client_for, session, lot, clinician):
     url = reverse("sessions:cs_dose_record", kwargs={"pk": session.pk})
     data = {"lot": lot.pk, "drawn_mg": "40", "administered_mg": "30", "wasted_mg": "0"}

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from patients.models import Patient
 from patients.services import patient_create
 from patients.status import Status
-from sessions.models import ClinicClosure, DosingSession, Protocol, Room, TreatmentPlan
+from sessions.models import ClinicClosure, ClinicHours, DosingSession, Protocol, Room, TreatmentPlan
 from sessions.scheduling.services import enrollment_create, plan_create
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +178,21 @@ def test_a_dose_outside_the_range_keeps_what_was_typed(client_for, clinician, en
     assert 'value="2026-12-07"' in html
     assert 'value="09:00"' in html
     assert f'<option value="{room.pk}" selected>' in html
+    assert not TreatmentPlan.objects.exists()
+
+
+def test_a_series_with_no_usable_day_is_refused_on_the_form_with_the_reason(client_for, clinician, enrolled, room):
+    ClinicHours.objects.all().delete()  # the clinic opens on no day: no session can be placed
+    url = reverse("sessions:plan_create", kwargs={"patient_pk": enrolled.pk})
+
+    for action in ("preview", "confirm"):
+        response = client_for(clinician).post(url, plan_form(room, clinician, action=action))
+
+        assert response.status_code == 400
+        [refusal] = response.context["form"].non_field_errors()
+        assert refusal.startswith("No usable slot for session 1 (induction) within 180 days of ")
+        assert response.context["preview"] is None
+        assert 'value="2026-12-07"' in response.content.decode()
     assert not TreatmentPlan.objects.exists()
 
 
@@ -423,6 +438,18 @@ def test_booster_button_books_one_booster(client_for, clinician, plan):
     assert response.status_code == 302
     assert flashed(response) == ["Booster booked for Fri 15 Jan 08:00."]
     assert plan.sessions.filter(kind=DosingSession.Kind.BOOSTER).count() == 1
+
+
+def test_a_booster_with_no_usable_day_is_refused_with_the_reason_once(client_for, clinician, plan):
+    plan.sessions.update(status=DosingSession.Status.COMPLETED)  # test setup: the induction series attended
+    ClinicHours.objects.all().delete()  # the clinic opens on no day
+
+    response = client_for(clinician).post(reverse("sessions:booster_book", kwargs={"pk": plan.pk}))
+
+    assert response.status_code == 400
+    page = unescape(response.content.decode())
+    assert page.count("No usable slot for the booster within 180 days of Fri 15 Jan") == 1
+    assert not plan.sessions.filter(kind=DosingSession.Kind.BOOSTER).exists()
 
 
 def test_a_booster_asked_for_during_induction_is_refused_with_the_reason(client_for, clinician, plan):

@@ -108,6 +108,8 @@ class StaffCreateForm(StaffForm):
                 password_validation.validate_password(first, candidate)
             except forms.ValidationError as error:
                 self.add_error("password1", error)
+            else:
+                cleaned["password"] = first  # the one password the account is created with
         return cleaned
 
 

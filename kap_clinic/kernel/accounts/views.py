@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import user_has_device
 
-from kap_clinic.kernel.forms import apply_validation_error, message_validation_error
+from kap_clinic.kernel.forms import form_submit, message_validation_error
 from kap_clinic.kernel.http import client_ip, safe_next
 from kap_clinic.kernel.paging import page_of
 
@@ -80,20 +80,13 @@ def two_factor_setup_view(request):
         raise PermissionDenied
     device = services.totp_candidate(request=request)
     form = (ReplaceDeviceForm if mode == "replace" else TokenForm)(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.totp_device_add(
-                request=request, token=form.cleaned_data["token"], password=form.cleaned_data.get("password", "")
-            )
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            codes = services.backup_codes_after_enrolment(user=request.user)
-            messages.success(request, "Two-factor sign-in is set up.")
-            if codes:
-                ctx = {"codes": codes, "next": safe_next(request, reverse("homes:home"))}
-                return render(request, "accounts/backup_codes_new.html", ctx)
-            return redirect(safe_next(request, "homes:home"))
+    if request.method == "POST" and form_submit(form, services.totp_device_add, request=request).done:
+        codes = services.backup_codes_after_enrolment(user=request.user)
+        messages.success(request, "Two-factor sign-in is set up.")
+        if codes:
+            ctx = {"codes": codes, "next": safe_next(request, reverse("homes:home"))}
+            return render(request, "accounts/backup_codes_new.html", ctx)
+        return redirect(safe_next(request, "homes:home"))
     ctx = {
         "form": form,
         "mode": mode,
@@ -124,13 +117,11 @@ def backup_codes_view(request):
     if not user.is_verified():  # staff who need no second factor and have none yet may set one up
         return redirect("accounts:two_factor_setup")
     form = PasswordAgainForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            codes = services.backup_codes_generate(request=request, password=form.cleaned_data["password"])
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            return render(request, "accounts/backup_codes_new.html", {"codes": codes, "next": reverse("homes:home")})
+    if request.method == "POST":
+        sent = form_submit(form, services.backup_codes_generate, request=request)
+        if sent.done:
+            ctx = {"codes": sent.result, "next": reverse("homes:home")}
+            return render(request, "accounts/backup_codes_new.html", ctx)
     ctx = {"form": form, "remaining": services.backup_codes_remaining(user=user)}
     return render(request, "accounts/backup_codes.html", ctx, status=400 if form.errors else 200)
 
@@ -176,15 +167,11 @@ def staff_list_view(request):
 @permission_required(MANAGE_STAFF)
 def staff_create_view(request):
     form = StaffCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in ("username", "first_name", "last_name", "email", "role")}
-        try:
-            staff = services.staff_create(by=request.user, password=form.cleaned_data["password1"], **fields)
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
+    if request.method == "POST":
+        sent = form_submit(form, services.staff_create, only=[*form.Meta.fields, "password"], by=request.user)
+        if sent.done:
             messages.success(request, "Account created. They set up their authenticator when they first sign in.")
-            return redirect("accounts:staff_edit", pk=staff.pk)
+            return redirect("accounts:staff_edit", pk=sent.result.pk)
     return render(request, "accounts/staff_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -193,15 +180,9 @@ def staff_edit_view(request, pk):
     staff = selectors.get_staff_for_user(request.user, pk)
     # The form edits its own copy, so that the service compares against the account as it was.
     form = StaffForm(request.POST or None, instance=selectors.get_staff_for_user(request.user, pk))
-    if request.method == "POST" and form.is_valid():
-        try:
-            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
-            services.staff_update(by=request.user, staff=staff, **fields)
-        except ValidationError as error:
-            apply_validation_error(form, error)
-        else:
-            messages.success(request, "Account saved.")
-            return redirect("accounts:staff_list")
+    if request.method == "POST" and form_submit(form, services.staff_update, by=request.user, staff=staff).done:
+        messages.success(request, "Account saved.")
+        return redirect("accounts:staff_list")
     ctx = {"form": form, "staff": staff}
     return render(request, "accounts/staff_form.html", ctx, status=400 if form.errors else 200)
 
