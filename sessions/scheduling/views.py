@@ -243,19 +243,21 @@ def booster_book_view(request, pk):
 @role_required(Role.CLINICIAN)
 @require_POST
 def session_dose_view(request, pk):
-    """Change a session's planned dose (from the plan page); when refused, this page shows the change again with what
-    the booking checks say of the new dose."""
+    """Change a session's planned dose (from the plan page). "Check first" shows this page with what the booking
+    checks say of the dose typed, saving nothing; a refused change shows it again the same way, with what was typed."""
     session = get_session_for_user(request.user, pk)
     form = SessionDoseForm(request.POST)
-    if form_submit(form, services.session_planned_dose_set, session=session, by=request.user).done:
+    checking = request.POST.get("action") == "check"
+    if not checking and form_submit(form, services.session_planned_dose_set, session=session, by=request.user).done:
         messages.success(request, f"Session {session.sequence}'s planned dose changed.")
         _warn_forecasts(request, session.patient_id)
         return redirect("sessions:plan_detail", pk=session.plan_id)
-    dose = form.cleaned_data.get("dose") if hasattr(form, "cleaned_data") else None
+    checked = form.is_valid() and checking
+    dose = form.cleaned_data.get("dose")
     forecasts = services.session_dose_preview(session=session, dose=dose) if dose is not None else []
     record_chart_view(obj=session)
-    ctx = {"session": session, "patient": session.patient, "form": form, "forecasts": forecasts}
-    return render(request, "sessions/session_dose.html", ctx, status=400)
+    ctx = {"session": session, "patient": session.patient, "form": form, "forecasts": forecasts, "checked": checked}
+    return render(request, "sessions/session_dose.html", ctx, status=200 if checked else 400)
 
 
 def _parse_day(request) -> date:

@@ -174,3 +174,30 @@ def test_a_move_tells_the_checks_where_each_session_was(plan, clinician, recorde
     (planned,) = recorder.committed()[-1]["planned"]
     assert planned.before.starts_at == was and planned.starts_at != was
     assert timezone.localtime(planned.starts_at).hour == 9
+
+
+def test_check_first_shows_what_the_checks_say_of_the_typed_dose_and_saves_nothing(
+    client_for, plan, clinician, recorder
+):
+    session = series(plan)[2]
+    old = session.planned_dose
+    client = client_for(clinician)
+    assert (
+        'name="action" value="check"'
+        in client.get(reverse("sessions:plan_detail", kwargs={"pk": plan.pk})).content.decode()
+    )
+    url = reverse("sessions:session_dose", kwargs={"pk": session.pk})
+
+    checked = client.post(url, {"dose": "0.6", "override_reason": "", "action": "check"})
+
+    assert checked.status_code == 200
+    page = checked.content.decode()
+    assert "Nothing is saved until you press" in page and 'value="0.6"' in page
+    assert "Test check: this booking needs a reason." in page
+    (asked,) = [call for call in recorder.calls if not call["commit"]]
+    assert asked["planned"][0].dose == Decimal("0.6") and asked["moving"] == (session.pk,)
+    session.refresh_from_db()
+    assert session.planned_dose == old and not recorder.committed()
+
+    bad = client.post(url, {"dose": "lots", "action": "check"})
+    assert bad.status_code == 400 and 'value="lots"' in bad.content.decode()
