@@ -3,6 +3,7 @@ as waiting, billing staff are alerted once, and the price an admin saves charges
 a dosing session; the database keeps one open record per session."""
 
 import importlib
+import io
 import threading
 import time as clock
 from decimal import Decimal
@@ -237,3 +238,33 @@ def test_two_announcements_at_once_keep_one_record_and_one_alert(on_postgresql, 
     assert results == {1: [], 2: []}
     assert UnpricedService.objects.filter(integration_session_id=41).count() == 1
     assert StaffAlert.objects.filter(kind="fee_missing").count() == 1
+
+
+@pytest.mark.django_db
+def test_sessions_held_before_the_upgrade_are_charged_once_or_wait_for_their_price(patient, clinician):
+    from django.core.management import call_command
+
+    from aftercare.models import IntegrationSession
+
+    def held_without_billing(minutes):
+        """A held session billing never heard of (held before billing recorded unpriced ones)."""
+        return IntegrationSession.objects.create(
+            patient=patient,
+            clinician=clinician,
+            modality="cbt",
+            starts_at=at(SERVICE_DAY, 15),
+            duration_minutes=minutes,
+            status=IntegrationSession.Status.COMPLETED,
+            created_by=clinician,
+        )
+
+    priced, unpriced, short = held_without_billing(50), held_without_billing(60), held_without_billing(15)
+    FeeScheduleItem.objects.filter(code="90837").update(is_active=False)
+
+    call_command("charge_integration_sessions", stdout=io.StringIO())
+    call_command("charge_integration_sessions", stdout=io.StringIO())  # safe to repeat
+
+    assert list(Charge.objects.filter(integration_session_id=priced.pk).values_list("code", flat=True)) == ["90834"]
+    assert not Charge.objects.filter(integration_session_id__in=[unpriced.pk, short.pk]).exists()
+    assert list(UnpricedService.objects.values_list("integration_session_id", flat=True)) == [unpriced.pk]
+    assert StaffAlert.objects.filter(kind=StaffAlert.Kind.FEE_MISSING).count() == 1
