@@ -2,7 +2,7 @@
 
 A patient passes when their latest signed-off screening is eligible, was signed off by a clinician
 within the clinic's window, and no suicide-risk alert of any level is open (no override lifts that).
-`sessions.scheduling.services.enrollment_create` asks this before it writes anything, so views, the admin, the
+`sessions.scheduling.enrollment.enrollment_create` asks this before it writes anything, so views, the admin, the
 shell and tasks all meet the same gate.
 """
 

@@ -23,12 +23,12 @@ from .models import (
     Room,
 )
 from .rems import admin as rems_admin  # noqa: F401 - registers the REMS form admin
-from .scheduling.services import closures_import_public_holidays
+from .scheduling.closures import closures_import_public_holidays
 
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(PatientReadAuditAdmin, ReadOnlyAdmin):
-    """Read-only: enrollment goes through the screening gate (sessions.scheduling.services.enrollment_create) only."""
+    """Read-only: enrollment goes through the screening gate (sessions.scheduling.enrollment.enrollment_create) only."""
 
     list_display = ("pk", "patient", "status", "enrolled_at", "enrolled_by")
     list_filter = ("status",)

@@ -20,10 +20,10 @@ class SessionsConfig(AppConfig):
         from . import selectors
         from .models import Route
         from .occasions import DosingOccasion
-        from .scheduling import booking, services
+        from .scheduling import booking, planning
 
         occasions.register(DosingOccasion())
         alert_answer_reader_register("session", selectors.rescreen_alert_answers)
         register_preparation_routes(Route.choices)
         reference_data.register(defaults.seed)
-        booking.busy_source_register(services.DOSING_SESSION, services.dosing_sessions_busy)
+        booking.busy_source_register(planning.DOSING_SESSION, planning.dosing_sessions_busy)

@@ -758,7 +758,7 @@ def _cadence():
     from kap_clinic.kernel.accounts.models import User
     from kap_clinic.rules import cadence
     from sessions.models import Protocol
-    from sessions.scheduling.services import clinic_calendar
+    from sessions.scheduling.planning import clinic_calendar
 
     rule = Protocol.objects.filter(is_active=True).order_by("pk").first().cadence_rule()
     calendar = clinic_calendar(clinician=User.objects.get(username="clinician"))

@@ -279,7 +279,8 @@ def _objects(patient, front_desk, clinician, kind=None):
     from sessions.controlled.services import cs_lot_receive
     from sessions.models import ControlledProduct, Protocol, Room
     from sessions.rems.delivery import rems_form_start
-    from sessions.scheduling.services import enrollment_create, plan_create
+    from sessions.scheduling.enrollment import enrollment_create
+    from sessions.scheduling.planning import plan_create
 
     if kind == "staff":  # a staff account, no patient data
         return {"staff": clinician}

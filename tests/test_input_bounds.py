@@ -193,7 +193,7 @@ def test_the_schedule_says_so_for_a_date_it_cannot_read(client_for, front_desk):
 
 @pytest.fixture
 def enrolled(patient, clinician):
-    from sessions.scheduling.services import enrollment_create
+    from sessions.scheduling.enrollment import enrollment_create
 
     enrollment_create(patient=patient, by=clinician, override_justification="Input bounds tests: gate overridden.")
     return patient
@@ -380,7 +380,8 @@ def test_a_sign_in_step_sent_somewhere_that_is_not_a_path_goes_home(client_for, 
 def test_the_rems_form_offers_birth_dates_up_to_today(client_for, clinician, patient):
     from sessions.models import Protocol, Room
     from sessions.rems.delivery import rems_form_start
-    from sessions.scheduling.services import enrollment_create, plan_create
+    from sessions.scheduling.enrollment import enrollment_create
+    from sessions.scheduling.planning import plan_create
 
     enrollment_create(patient=patient, by=clinician, override_justification="Input bounds tests: gate overridden.")
     plan = plan_create(

@@ -46,7 +46,9 @@ from ..models.record import DISCHARGE_CRITERIA, SIGNED_MESSAGE, bp_level, vital_
 from ..models.scheduling import Route
 from ..rems.delivery import rems_can_sign
 from ..rems.planning import rems_enrollment_problems
-from ..scheduling.services import MIN_JUSTIFICATION, _set_status, follows_spravato_label
+from ..scheduling.changes import _set_status
+from ..scheduling.overrides import MIN_JUSTIFICATION
+from ..scheduling.planning import follows_spravato_label
 
 # Pre-dose blood-pressure rules (docs/clinical-references.md#blood-pressure), with the clinic's thresholds (Clinic
 # settings; defaults 140/90 and 180/110). Above the flag a clinician acknowledges the reading before dosing (Spravato

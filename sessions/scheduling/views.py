@@ -21,8 +21,13 @@ from screening.gate import enrollment_gate
 
 from ..models import DosingSession, Room
 from ..selectors import get_plan_for_user, get_session_for_user, sessions_between
-from . import checks, services
+from . import checks
+from .boosters import booster_book, booster_preview
+from .changes import session_cancel, session_check_in, session_check_in_undo, session_no_show, session_reschedule
+from .dose import session_dose_preview, session_planned_dose_set
+from .enrollment import enrollment_create
 from .forms import BoosterForm, EnrollmentForm, PlanForm, RescheduleForm, SessionCancelForm, SessionDoseForm
+from .planning import aware, plan_create, plan_preview, plan_preview_clashes
 from .schedule import (
     DAY_PAGE_SIZE,
     WEEK_DAY_LIMIT,
@@ -45,7 +50,7 @@ def enroll_view(request, patient_pk):
     if request.method == "POST":
         # Every refusal shows beside the justification box, the one thing the clinician can change on this page.
         sent = form_submit(
-            form, services.enrollment_create, refusals_under="override_justification", patient=patient, by=request.user
+            form, enrollment_create, refusals_under="override_justification", patient=patient, by=request.user
         )
         if sent.done:
             messages.success(request, "Patient enrolled in the treatment program.")
@@ -66,16 +71,16 @@ def plan_create_view(request, patient_pk):
     form = PlanForm(request.POST if request.method == "POST" else None, initial=initial)
     preview, preview_rows, forecasts = None, [], []
     if request.method == "POST" and request.POST.get("action") == "confirm":
-        sent = form_submit(form, services.plan_create, patient=patient, by=request.user)
+        sent = form_submit(form, plan_create, patient=patient, by=request.user)
         if sent.done:
             messages.success(request, f"{sent.result.sessions.count()} sessions booked.")
             _warn_forecasts(request, patient.pk)
             return redirect("sessions:plan_detail", pk=sent.result.pk)
     elif request.method == "POST":
-        sent = form_submit(form, services.plan_preview, only=PREVIEW_FIELDS, patient=patient)
+        sent = form_submit(form, plan_preview, only=PREVIEW_FIELDS, patient=patient)
         if sent.done:
             data, preview = form.cleaned_data, sent.result
-            clashes = services.plan_preview_clashes(
+            clashes = plan_preview_clashes(
                 patient=patient, clinician=data["clinician"], room=data["room"], slots=preview
             )
             preview_rows = [{"slot": slot, "clashes": found} for slot, found in zip(preview, clashes, strict=True)]
@@ -83,7 +88,7 @@ def plan_create_view(request, patient_pk):
                 patient_id=patient.pk,
                 planned=[
                     checks.PlannedSession(
-                        starts_at=services.aware(slot.start),
+                        starts_at=aware(slot.start),
                         route=data["protocol"].route,
                         dose=data["planned_dose"],
                         dose_unit=data["protocol"].dose_unit,
@@ -126,7 +131,7 @@ def session_reschedule_view(request, pk):
     initial = {"new_start": timezone.localtime(session.starts_at).replace(tzinfo=None)}
     form = RescheduleForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST":
-        sent = form_submit(form, services.session_reschedule, session=session, by=request.user)
+        sent = form_submit(form, session_reschedule, session=session, by=request.user)
         if sent.done:
             messages.success(request, _moved_message(session, sent.result))
             _warn_forecasts(request, session.patient_id)
@@ -166,11 +171,11 @@ def _status_action(request, pk, action):
     session = get_session_for_user(request.user, pk)
     try:
         if action == "check_in":
-            services.session_check_in(session=session, by=request.user)
+            session_check_in(session=session, by=request.user)
         elif action == "check_in_undo":
-            services.session_check_in_undo(session=session, by=request.user)
+            session_check_in_undo(session=session, by=request.user)
         else:
-            services.session_no_show(session=session, by=request.user)
+            session_no_show(session=session, by=request.user)
     except ValidationError as exc:
         message_validation_error(request, exc)
     else:
@@ -185,7 +190,7 @@ def session_cancel_view(request, pk):
     what was typed and chosen."""
     session = get_session_for_user(request.user, pk)
     form = SessionCancelForm(request.POST)
-    if form_submit(form, services.session_cancel, session=session, by=request.user).done:
+    if form_submit(form, session_cancel, session=session, by=request.user).done:
         messages.success(request, "Session updated.")
         return redirect(safe_next(request, reverse("sessions:plan_detail", kwargs={"pk": session.plan_id})))
     record_chart_view(obj=session)
@@ -217,7 +222,7 @@ def booster_book_view(request, pk):
     plan = get_plan_for_user(request.user, pk)
     form = BoosterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        sent = form_submit(form, services.booster_book, plan=plan, by=request.user)
+        sent = form_submit(form, booster_book, plan=plan, by=request.user)
         if sent.done:
             when = timezone.localtime(sent.result.starts_at).strftime("%a %d %b %H:%M")
             messages.success(request, f"Booster booked for {when}.")
@@ -225,7 +230,7 @@ def booster_book_view(request, pk):
             return redirect("sessions:plan_detail", pk=plan.pk)
     booster, forecasts, refused = None, [], []
     try:  # not a form's refusal: why no booster can be booked now, shown where the booster would be
-        booster, forecasts = services.booster_preview(plan=plan)
+        booster, forecasts = booster_preview(plan=plan)
     except ValidationError as exc:
         refused = [m for m in exc.messages if m not in form.non_field_errors()]
     record_chart_view(obj=plan)
@@ -248,13 +253,13 @@ def session_dose_view(request, pk):
     session = get_session_for_user(request.user, pk)
     form = SessionDoseForm(request.POST)
     checking = request.POST.get("action") == "check"
-    if not checking and form_submit(form, services.session_planned_dose_set, session=session, by=request.user).done:
+    if not checking and form_submit(form, session_planned_dose_set, session=session, by=request.user).done:
         messages.success(request, f"Session {session.sequence}'s planned dose changed.")
         _warn_forecasts(request, session.patient_id)
         return redirect("sessions:plan_detail", pk=session.plan_id)
     checked = form.is_valid() and checking
     dose = form.cleaned_data.get("dose")
-    forecasts = services.session_dose_preview(session=session, dose=dose) if dose is not None else []
+    forecasts = session_dose_preview(session=session, dose=dose) if dose is not None else []
     record_chart_view(obj=session)
     ctx = {"session": session, "patient": session.patient, "form": form, "forecasts": forecasts, "checked": checked}
     return render(request, "sessions/session_dose.html", ctx, status=200 if checked else 400)

@@ -70,7 +70,7 @@ def test_patient_cannot_be_booked_over_their_own_dosing_session(patient, clinici
 
 @pytest.mark.parametrize("whose", ["clinician", "patient"])
 def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(patient, other_patient, clinician, whose):
-    from sessions.scheduling.services import session_reschedule
+    from sessions.scheduling.changes import session_reschedule
 
     dose = book_plan(patient, clinician).sessions.order_by("starts_at").first()
     later = dose.starts_at + timedelta(days=1, hours=5)  # inside clinic hours, clear of the next dose

@@ -66,7 +66,8 @@ def test_a_list_records_each_patient_once_however_many_rows_they_have(client_for
     from django.utils import timezone
 
     from sessions.models import Protocol, Room
-    from sessions.scheduling.services import enrollment_create, plan_create
+    from sessions.scheduling.enrollment import enrollment_create
+    from sessions.scheduling.planning import plan_create
 
     enrollment_create(patient=patient, by=clinician, override_justification="Reads test patient, gate overridden.")
     plan = plan_create(

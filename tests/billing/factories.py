@@ -8,7 +8,8 @@ from billing.models import Payer, PriorAuthorization
 from billing.preauth.lifecycle import preauth_record_sent
 from billing.services import authorization_create, authorization_transition
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.scheduling.services import _save_booking, enrollment_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import _save_booking
 
 
 def payer(name: str = "Acme Health") -> Payer:

@@ -7,7 +7,8 @@ from django.db import transaction
 
 from billing.models import Charge
 from sessions.models import DosingSession, Protocol
-from sessions.scheduling.services import _save_booking, _set_status
+from sessions.scheduling.changes import _set_status
+from sessions.scheduling.planning import _save_booking
 from tests.billing.factories import at, book
 
 SERVICE_DAY = date(2027, 2, 1)  # a Monday

@@ -21,7 +21,7 @@ from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
 from sessions.models import DoseAdministration, DoseTopUp, DosingSession
-from sessions.scheduling.services import session_cancel, session_no_show
+from sessions.scheduling.changes import session_cancel, session_no_show
 from tests.billing.factories import at, book
 from tests.billing.ledger_factories import SERVICE_DAY, complete, spravato_session
 from tests.conftest import skip_or_fail

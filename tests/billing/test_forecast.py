@@ -148,7 +148,7 @@ def test_planning_shows_the_forecast_and_the_hard_stop_needs_a_written_reason(
     client_for, patient, front_desk, clinician
 ):
     from sessions.models import DosingSession
-    from sessions.scheduling.services import enrollment_create
+    from sessions.scheduling.enrollment import enrollment_create
 
     enrollment_create(patient=patient, by=clinician, override_justification="Forecast test patient.")
     approved(patient, front_desk, units=4, starts_on=JAN_4, ends_on=JAN_31)

@@ -22,7 +22,8 @@ from patients.models import Patient
 from patients.services import patient_create
 from sessions.consent.services import consent_accept_in_portal
 from sessions.models import ConsentDocument, DosingSession, Protocol, Room
-from sessions.scheduling.services import enrollment_create, plan_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_sign_in import submit_code, submit_password
 from tests.conftest import PASSWORD, make_user

@@ -21,7 +21,7 @@ from patients.services import patient_create
 from sessions.consent.services import consent_accept_in_portal
 from sessions.models import ConsentDocument, DosingSession, Protocol, Room, TreatmentPlan
 from sessions.models.record import DISCHARGE_CRITERIA
-from sessions.scheduling.services import enrollment_create
+from sessions.scheduling.enrollment import enrollment_create
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_sign_in import current_totp, submit_password
 from tests.conftest import PASSWORD, make_user

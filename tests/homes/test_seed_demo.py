@@ -15,7 +15,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from patients.models import Patient
 from sessions.controlled.services import cs_lot_balance
 from sessions.models import ClinicClosure, DosingSession, ProductLot, TreatmentPlan
-from sessions.scheduling.services import session_check_in
+from sessions.scheduling.changes import session_check_in
 
 pytestmark = pytest.mark.django_db
 

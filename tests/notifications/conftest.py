@@ -8,7 +8,8 @@ from django.utils import timezone
 from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
 from kap_clinic.kernel.reference_data import seed_reference_data
 from sessions.models import Protocol, Room
-from sessions.scheduling.services import enrollment_create, plan_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 
 CLINIC_TZ = ZoneInfo("America/New_York")
 MON_7_DEC = date(2026, 12, 7)

@@ -16,7 +16,7 @@ from kap_clinic.kernel.notifications import tasks
 from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
 from kap_clinic.kernel.notifications.models import Reminder
 from kap_clinic.kernel.notifications.tasks import enqueue
-from sessions.scheduling.services import session_reschedule
+from sessions.scheduling.changes import session_reschedule
 
 from .conftest import book_series
 

@@ -10,7 +10,7 @@ from kap_clinic.kernel.notifications.models import SessionConfirmation, StaffAle
 from sessions.attendance import CANNOT_ATTEND
 from sessions.confirmation import confirm_token, session_cannot_attend, session_confirm
 from sessions.models import DosingSession
-from sessions.scheduling.services import session_reschedule
+from sessions.scheduling.changes import session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
 

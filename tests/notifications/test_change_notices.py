@@ -13,7 +13,7 @@ from kap_clinic.kernel.notifications import tasks
 from kap_clinic.kernel.notifications.backends import LocmemSmsBackend
 from kap_clinic.kernel.notifications.models import NOTICE_EVENTS, Reminder, ReminderRule
 from kap_clinic.kernel.notifications.planning import notice_write
-from sessions.scheduling.services import session_cancel, session_reschedule
+from sessions.scheduling.changes import session_cancel, session_reschedule
 from tests.aftercare.helpers import book, local_at
 
 from .conftest import CLINIC_TZ, MON_7_DEC, at, book_series

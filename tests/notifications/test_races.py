@@ -81,7 +81,7 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
     if connection.vendor != "postgresql":
         skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
     from kap_clinic.kernel.notifications import delivery
-    from sessions.scheduling.services import session_cancel
+    from sessions.scheduling.changes import session_cancel
 
     consenting.consents_to_email = False
     consenting.save()

@@ -35,7 +35,7 @@ from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.notifications import tasks
 from kap_clinic.kernel.notifications.models import Reminder, ReminderRule
 from sessions.models import DosingSession, Protocol, TreatmentPlan
-from sessions.scheduling.services import enrollment_create
+from sessions.scheduling.enrollment import enrollment_create
 from tests.conftest import make_user, sign_in, skip_or_fail
 from tests.test_worker import Worker, kombu_queue, worker_database_url
 

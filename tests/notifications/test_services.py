@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from kap_clinic.kernel.notifications.models import Reminder
 from kap_clinic.kernel.notifications.planning import reminders_sync
-from sessions.scheduling.services import session_cancel, session_check_in, session_no_show, session_reschedule
+from sessions.scheduling.changes import session_cancel, session_check_in, session_no_show, session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
 

@@ -13,7 +13,7 @@ from kap_clinic.kernel.notifications.models import DeliveryAttempt, Reminder
 from kap_clinic.kernel.notifications.planning import reminder_resend
 from sessions.confirmation import confirm_token, session_confirm, session_for_confirm_token
 from sessions.models import Route
-from sessions.scheduling.services import session_cancel, session_reschedule
+from sessions.scheduling.changes import session_cancel, session_reschedule
 
 from .conftest import MON_7_DEC, at, book_series
 

@@ -19,7 +19,7 @@ from patients.status import Status
 from screening import services
 from screening.gate import enrollment_gate
 from sessions.models import Enrollment
-from sessions.scheduling.services import enrollment_create
+from sessions.scheduling.enrollment import enrollment_create
 from tests.conftest import PASSWORD
 
 from .test_services import fill_screening, signed_off_screening

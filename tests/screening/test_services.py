@@ -694,7 +694,7 @@ def test_a_later_ineligible_sign_off_moves_an_eligible_patient_to_not_eligible(p
 
 
 def test_a_sign_off_leaves_an_enrolled_patient_enrolled(patient, clinician):
-    from sessions.scheduling.services import enrollment_create
+    from sessions.scheduling.enrollment import enrollment_create
 
     signed_off_screening(patient, clinician)
     patient.refresh_from_db()

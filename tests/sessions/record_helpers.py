@@ -10,7 +10,8 @@ from sessions.consent.services import consent_document_in_force
 from sessions.models import ConsentAcceptance, DosingSession, Protocol, Room
 from sessions.models.record import DISCHARGE_CRITERIA
 from sessions.record import services as recording
-from sessions.scheduling.services import enrollment_create, plan_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 
 GOOD_VITALS = {"sbp": 124, "dbp": 78, "hr": 72, "spo2": 98, "rr": 14}
 REASON = "Reviewed in person; asymptomatic and the benefit outweighs the risk today."

@@ -20,7 +20,9 @@ from patients.services import patient_create
 from sessions import attendance
 from sessions.confirmation import session_cannot_attend, session_confirm
 from sessions.models import DosingSession, Protocol, Room
-from sessions.scheduling.services import enrollment_create, plan_create, session_check_in, session_reschedule
+from sessions.scheduling.changes import session_check_in, session_reschedule
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 
 pytestmark = pytest.mark.django_db
 

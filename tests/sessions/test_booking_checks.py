@@ -13,12 +13,9 @@ from django.utils import timezone
 
 from sessions.models import DosingSession, Room
 from sessions.scheduling import checks
-from sessions.scheduling.services import (
-    booster_book,
-    booster_preview,
-    session_planned_dose_set,
-    session_reschedule,
-)
+from sessions.scheduling.boosters import booster_book, booster_preview
+from sessions.scheduling.changes import session_reschedule
+from sessions.scheduling.dose import session_planned_dose_set
 
 from .test_scheduling import at, enroll, induction_attended, plan_series, series
 

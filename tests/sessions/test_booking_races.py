@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from kap_clinic.kernel.reference_data import seed_reference_data
 from sessions.models import DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.scheduling.services import _save_booking, enrollment_create, plan_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import _save_booking, plan_create
 from tests.conftest import skip_or_fail
 from tests.races import WAIT_SECONDS, OnItsOwnConnection, wait_until_blocked_on_a_lock
 

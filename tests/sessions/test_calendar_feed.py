@@ -16,7 +16,7 @@ from django.utils import timezone
 from aftercare.services import integration_session_book, integration_session_cancel, integration_session_reschedule
 from sessions import calendar
 from sessions.models import CalendarFeed, DosingSession, Route
-from sessions.scheduling.services import session_cancel, session_reschedule
+from sessions.scheduling.changes import session_cancel, session_reschedule
 from tests.sessions.test_portal import book_plan
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 from billing.models import PriorAuthorization
 from kap_clinic.kernel.notifications.models import Reminder
 from sessions.models import DosingSession
-from sessions.scheduling.services import session_check_in, session_check_in_undo
+from sessions.scheduling.changes import session_check_in, session_check_in_undo
 from tests.billing.factories import approved
 from tests.sessions.record_helpers import book_session, check
 

@@ -19,7 +19,8 @@ from sessions.controlled.services import (
     cs_reconcile,
 )
 from sessions.models import ControlledProduct, CSLogEntry, Protocol, Room
-from sessions.scheduling.services import enrollment_create, plan_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,8 @@ from kap_clinic.rules.cadence import DEFAULT_RULES, Route, induction_bounds
 from sessions import reference_data
 from sessions.admin import ProtocolPhaseInline
 from sessions.models import Protocol, Room, TreatmentPlan
-from sessions.scheduling.services import enrollment_create, plan_create, plan_preview
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create, plan_preview
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.roles import Role
 from sessions.models import CalendarFeed, DosingSession, Protocol, Room, TreatmentPlan
-from sessions.scheduling.services import enrollment_create, plan_create, session_cancel
+from sessions.scheduling.changes import session_cancel
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

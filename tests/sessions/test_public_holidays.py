@@ -13,7 +13,7 @@ from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.models import Channel
 from kap_clinic.kernel.notifications.occasions import render_message
 from sessions.models import ClinicClosure
-from sessions.scheduling.services import closures_import_public_holidays
+from sessions.scheduling.closures import closures_import_public_holidays
 from tests.clinic.test_settings import _settings_post
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,9 @@ from screening.services import medical_save, screening_start
 from sessions.models import Protocol, RemsMonitoringForm, Room
 from sessions.rems import delivery, planning, reading
 from sessions.rems.pdf import rems_form_pdf
-from sessions.scheduling.services import enrollment_create, plan_create, session_check_in
+from sessions.scheduling.changes import session_check_in
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 
 pytestmark = pytest.mark.django_db
 

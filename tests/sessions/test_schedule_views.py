@@ -22,7 +22,8 @@ from patients.models import Patient
 from patients.services import patient_create
 from patients.status import Status
 from sessions.models import ClinicClosure, ClinicHours, DosingSession, Protocol, Room, TreatmentPlan
-from sessions.scheduling.services import enrollment_create, plan_create
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 
 pytestmark = pytest.mark.django_db
 

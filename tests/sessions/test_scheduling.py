@@ -17,16 +17,10 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.status import Status
 from sessions.models import ClinicClosure, DosingSession, Enrollment, Protocol, Room, TreatmentPlan
-from sessions.scheduling.services import (
-    _save_booking,
-    booster_book,
-    enrollment_create,
-    plan_create,
-    session_cancel,
-    session_check_in,
-    session_no_show,
-    session_reschedule,
-)
+from sessions.scheduling.boosters import booster_book
+from sessions.scheduling.changes import session_cancel, session_check_in, session_no_show, session_reschedule
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import _save_booking, plan_create
 
 pytestmark = pytest.mark.django_db
 

@@ -13,14 +13,10 @@ from django.utils import timezone
 from kap_clinic.rules.spravato import series_dose_problems
 from sessions.models import ClinicClosure, ClinicHours, DoseAdministration, DosingSession, Protocol, Room
 from sessions.record import services as recording
-from sessions.scheduling.services import (
-    _save_booking,
-    booster_book,
-    enrollment_create,
-    plan_create,
-    session_cancel,
-    session_reschedule,
-)
+from sessions.scheduling.boosters import booster_book
+from sessions.scheduling.changes import session_cancel, session_reschedule
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import _save_booking, plan_create
 
 from .record_helpers import ALL_MET, REASON, book_session, check, dose, monitored
 

@@ -144,7 +144,7 @@ class ClinicSettings(models.Model):
     phone = models.CharField(
         "Clinic phone number", max_length=32, blank=True, help_text="Patients are asked to call this number."
     )
-    # Public holidays imported as closures (sessions.scheduling.services.closures_import_public_holidays).
+    # Public holidays imported as closures (sessions.scheduling.closures.closures_import_public_holidays).
     holiday_country = models.CharField(
         "Country for public holidays",
         max_length=2,

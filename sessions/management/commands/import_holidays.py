@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from sessions.models import ClinicClosure
-from sessions.scheduling.services import closures_import_public_holidays
+from sessions.scheduling.closures import closures_import_public_holidays
 
 
 class Command(BaseCommand):

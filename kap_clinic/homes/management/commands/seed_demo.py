@@ -49,13 +49,10 @@ from sessions.models import (
     Room,
     TreatmentPlan,
 )
-from sessions.scheduling.services import (
-    closures_import_public_holidays,
-    enrollment_create,
-    plan_create,
-    session_no_show,
-    session_reschedule,
-)
+from sessions.scheduling.changes import session_no_show, session_reschedule
+from sessions.scheduling.closures import closures_import_public_holidays
+from sessions.scheduling.enrollment import enrollment_create
+from sessions.scheduling.planning import plan_create
 
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Avery", "Admin"),
