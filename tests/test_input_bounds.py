@@ -323,10 +323,10 @@ def test_an_adverse_event_outside_the_session_day_is_refused(client_for, clinici
 
 
 def test_vitals_dated_another_day_are_refused(clinician, dosed_session):
-    from sessions.record import services as recording
+    from sessions.record.monitoring import vital_sign_record
 
     with pytest.raises(ValidationError, match="day of the session"):
-        recording.vital_sign_record(
+        vital_sign_record(
             session=dosed_session, by=clinician, taken_at=dosed_session.starts_at - timedelta(days=1), hr=70
         )
 

@@ -78,7 +78,7 @@ class RescreenCode(models.TextChoices):
 class PreDoseCheck(SignedRecordRow):
     """The checks before a dose: consent, fasting, an escort home and a full set of pre-dose vitals.
 
-    A pre-dose blood pressure above the flag or hold threshold (sessions.record.services) needs a clinician's written
+    A pre-dose blood pressure above the flag or hold threshold (sessions.record.predose) needs a clinician's written
     acknowledgement before dosing; the acknowledgement names the level it covers.
     """
 

@@ -1,4 +1,6 @@
-"""One small form per step of the session record; the rules that need other rows live in sessions.record.services."""
+"""One small form per step of the session record; the rules that need other rows live in the step modules beside it
+(predose, dose, monitoring, discharge).
+"""
 
 from decimal import Decimal
 
@@ -118,7 +120,7 @@ class PreDoseCheckForm(ReadingsMixin):
     CSSRS_FIELDS = ("cssrs_q1", "cssrs_q2", "cssrs_q3", "cssrs_q4", "cssrs_q5", "cssrs_q6")
 
     def service_data(self) -> dict:
-        """The cleaned answers in the shape `recording.pre_dose_check_record` takes."""
+        """The cleaned answers in the shape `predose.pre_dose_check_record` takes."""
         data = dict(self.cleaned_data)
         item9 = data.pop("phq9_item9", None)
         cssrs = [data.pop(name, None) for name in self.CSSRS_FIELDS]

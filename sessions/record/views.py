@@ -18,7 +18,8 @@ from ..models import DosingSession
 from ..models.record import MOAAS_LABELS
 from ..models.scheduling import DOSE_TIME_LABELS
 from ..selectors import get_session_for_user
-from . import services as recording
+from .discharge import discharge_record, record_amend, record_sign
+from .dose import dose_mg_for, dose_record, dosing_end_record, top_up_record
 from .forms import (
     AdverseEventForm,
     AdverseEventResolveForm,
@@ -34,6 +35,10 @@ from .forms import (
     TopUpForm,
     VitalSignForm,
 )
+from .guards import DOSING_ROLES, RECORDING_ROLES
+from .monitoring import adverse_event_record, adverse_event_resolve, scale_score_record, vital_sign_record
+from .predose import BP_HOLD, pre_dose_bp_acknowledge, pre_dose_check_record, pre_dose_risk_acknowledge
+from .reading import session_record
 
 TEMPLATE = "sessions/record/record_detail.html"
 FORMS = {
@@ -80,7 +85,7 @@ def _amount(value) -> str:
 
 def _page(request, session, *, bound=None, status=200):
     record_chart_view(obj=session)  # the page and its re-showings after a refused step
-    record = recording.session_record(session)
+    record = session_record(session)
     initial = _initial(session, record)
     forms = {prefix: form_class(prefix=prefix, initial=initial.get(prefix)) for prefix, form_class in FORMS.items()}
     if bound is not None:
@@ -88,7 +93,7 @@ def _page(request, session, *, bound=None, status=200):
     # What "nothing by mouth" means depends on the route: the protocol's own preparation text says it.
     # Escaped here: form help text is rendered as HTML, and the text is edited by admins in the back office.
     forms["check"].fields["is_fasting_confirmed"].help_text = escape(session.protocol.preparation_instructions)
-    if record.bp_level != recording.BP_HOLD:
+    if record.bp_level != BP_HOLD:
         forms["bp"].fields.pop("override_hold")  # offered only where there is a hard hold to override
     if not record.discharge_contradictions and not (bound is not None and bound.prefix == "discharge"):
         forms["discharge"].fields.pop("override_reason")  # offered when the record contradicts the discharge
@@ -107,7 +112,7 @@ def _page(request, session, *, bound=None, status=200):
         (event.pk, f"{event.name} (onset {timezone.localtime(event.onset_at):%H:%M})") for event in record.open_events
     ]
     user = request.user
-    may_record = user.has_role(*recording.RECORDING_ROLES) and not record.is_signed
+    may_record = user.has_role(*RECORDING_ROLES) and not record.is_signed
     is_clinician = user.has_role(Role.CLINICIAN)
     protocol = session.protocol
     weight = session.patient.weight_kg
@@ -119,7 +124,7 @@ def _page(request, session, *, bound=None, status=200):
         "planned_mg": None,
     }
     if protocol.dose_is_weight_based and weight is not None:
-        dosing["planned_mg"] = recording.dose_mg_for(dose_mg_per_kg=planned, weight_kg=weight)
+        dosing["planned_mg"] = dose_mg_for(dose_mg_per_kg=planned, weight_kg=weight)
     ctx = {
         "session": session,
         "patient": session.patient,
@@ -133,12 +138,12 @@ def _page(request, session, *, bound=None, status=200):
         "dose_time_label": dose_time_label,
         "can": {
             "record": may_record,
-            "dose": may_record and user.has_role(*recording.DOSING_ROLES),
+            "dose": may_record and user.has_role(*DOSING_ROLES),
             "acknowledge": may_record and is_clinician,
             "top_up": may_record and is_clinician and protocol.route == "im",
             "discharge": may_record and is_clinician,
             "sign": may_record and is_clinician,
-            "amend": user.has_role(*recording.RECORDING_ROLES) and record.is_signed,
+            "amend": user.has_role(*RECORDING_ROLES) and record.is_signed,
         },
         "moaas_labels": sorted(MOAAS_LABELS.items(), reverse=True),
         "thresholds": {"flag": record.limits.flag_text, "hold": record.limits.hold_text},
@@ -168,11 +173,11 @@ def _step(request, pk, prefix, save, done, data=None):
     return _page(request, session, bound=form, status=400)
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_check_view(request, pk):
     def save(session, data):
-        recording.pre_dose_check_record(session=session, by=request.user, **data)
+        pre_dose_check_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "check", save, "Pre-dose checks saved.", data=PreDoseCheckForm.service_data)
 
@@ -181,7 +186,7 @@ def record_check_view(request, pk):
 @require_POST
 def record_risk_acknowledge_view(request, pk):
     def save(session, data):
-        recording.pre_dose_risk_acknowledge(session=session, by=request.user, alert_id=data["alert"], note=data["note"])
+        pre_dose_risk_acknowledge(session=session, by=request.user, alert_id=data["alert"], note=data["note"])
 
     return _step(request, pk, "risk", save, "Suicide-risk alert acknowledged for this dose.")
 
@@ -190,25 +195,25 @@ def record_risk_acknowledge_view(request, pk):
 @require_POST
 def record_bp_acknowledge_view(request, pk):
     def save(session, data):
-        recording.pre_dose_bp_acknowledge(session=session, by=request.user, **data)
+        pre_dose_bp_acknowledge(session=session, by=request.user, **data)
 
     return _step(request, pk, "bp", save, "Blood pressure acknowledged.")
 
 
-@role_required(*recording.DOSING_ROLES)
+@role_required(*DOSING_ROLES)
 @require_POST
 def record_dose_view(request, pk):
     def save(session, data):
-        recording.dose_record(session=session, by=request.user, **data)
+        dose_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "dose", save, "Dose recorded; monitoring has started.", data=DoseForm.service_data)
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_dosing_end_view(request, pk):
     def save(session, data):
-        recording.dosing_end_record(session=session, by=request.user, **data)
+        dosing_end_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "dosing_end", save, "End of dosing recorded; observation counts from it.")
 
@@ -217,47 +222,45 @@ def record_dosing_end_view(request, pk):
 @require_POST
 def record_top_up_view(request, pk):
     def save(session, data):
-        recording.top_up_record(session=session, by=request.user, **data)
+        top_up_record(session=session, by=request.user, **data)
 
     return _step(
         request, pk, "top_up", save, "Top-up recorded; observation counts from it.", data=TopUpForm.service_data
     )
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_vitals_view(request, pk):
     def save(session, data):
-        recording.vital_sign_record(session=session, by=request.user, **data)
+        vital_sign_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "vitals", save, "Vital signs added.")
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_score_view(request, pk):
     def save(session, data):
-        recording.scale_score_record(session=session, by=request.user, **data)
+        scale_score_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "score", save, "Score added.")
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_adverse_event_view(request, pk):
     def save(session, data):
-        recording.adverse_event_record(session=session, by=request.user, **data)
+        adverse_event_record(session=session, by=request.user, **data)
 
     return _step(request, pk, "event", save, "Adverse event recorded.")
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_adverse_event_resolve_view(request, pk):
     def save(session, data):
-        recording.adverse_event_resolve(
-            session=session, by=request.user, event_id=data["event"], resolved_at=data["resolved_at"]
-        )
+        adverse_event_resolve(session=session, by=request.user, event_id=data["event"], resolved_at=data["resolved_at"])
 
     return _step(request, pk, "resolve", save, "Resolution recorded.")
 
@@ -267,7 +270,7 @@ def record_adverse_event_resolve_view(request, pk):
 def record_discharge_view(request, pk):
     def save(session, data):
         criteria = {name: value for name, value in data.items() if name not in ("note", "override_reason")}
-        recording.discharge_record(
+        discharge_record(
             session=session,
             by=request.user,
             criteria=criteria,
@@ -282,15 +285,15 @@ def record_discharge_view(request, pk):
 @require_POST
 def record_sign_view(request, pk):
     def save(session, data):
-        recording.record_sign(session=session, by=request.user)
+        record_sign(session=session, by=request.user)
 
     return _step(request, pk, "sign", save, "Record signed. Later changes are added as amendments.")
 
 
-@role_required(*recording.RECORDING_ROLES)
+@role_required(*RECORDING_ROLES)
 @require_POST
 def record_amend_view(request, pk):
     def save(session, data):
-        recording.record_amend(session=session, by=request.user, text=data["text"])
+        record_amend(session=session, by=request.user, text=data["text"])
 
     return _step(request, pk, "amend", save, "Amendment added.")

@@ -9,7 +9,7 @@ from kap_clinic.kernel.notifications.alerts import alerts_open_for, staff_alert_
 from kap_clinic.kernel.notifications.models import Reminder, StaffAlert
 from screening.models import SuicideRiskAlert
 from screening.services import response_save, screening_start
-from sessions.record import services as recording
+from sessions.record.monitoring import adverse_event_record
 from tests.conftest import make_user, sign_in
 from tests.sessions.record_helpers import book_session, checked_and_dosed
 
@@ -95,7 +95,7 @@ def test_an_alert_raised_by_an_app_reaches_the_patients_own_clinician(staff_with
     session = book_session(patient, clinician)
     time_machine.move_to(session.starts_at)
     checked_and_dosed(session, clinician)
-    recording.adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
+    adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
     alert = StaffAlert.objects.get()
     assert alert.patient == patient
     assert set(alert.emails.values_list("staff_user__username", flat=True)) == {"admin1", "clinician1"}
@@ -118,9 +118,9 @@ def test_a_severe_adverse_event_raises_an_urgent_alert(staff_with_email, patient
     session = book_session(patient, clinician)
     time_machine.move_to(session.starts_at)
     checked_and_dosed(session, clinician)
-    recording.adverse_event_record(session=session, by=clinician, kind="nausea", severity="mild")
+    adverse_event_record(session=session, by=clinician, kind="nausea", severity="mild")
     assert not StaffAlert.objects.exists()
-    recording.adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
+    adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
     alert = StaffAlert.objects.get()
     assert alert.kind == "adverse_event" and alert.urgent
     assert alert.link == reverse("sessions:record_detail", args=[session.pk])

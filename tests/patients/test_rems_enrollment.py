@@ -11,7 +11,7 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.services import patient_rems_enrollment_record
 from sessions.models import PreDoseCheck
-from sessions.record import services as recording
+from sessions.record.predose import dosing_problems
 from sessions.rems.delivery import rems_form_start
 from tests.sessions.record_helpers import book_session, check, dose, ready_to_dose
 
@@ -79,7 +79,7 @@ def test_a_spravato_dose_waits_for_rems_enrollment(patient, clinician, time_mach
     session.patient.refresh_from_db()
     check(session, clinician)
 
-    problems = recording.dosing_problems(session, PreDoseCheck.objects.get(session=session))
+    problems = dosing_problems(session, PreDoseCheck.objects.get(session=session))
     assert any("not enrolled in the Spravato REMS" in p for p in problems)
     with pytest.raises(ValidationError, match="not enrolled in the Spravato REMS"):
         dose(session, clinician, "56")
@@ -93,7 +93,7 @@ def test_iv_sessions_do_not_ask_for_rems_enrollment(patient, clinician, time_mac
     session = book_session(patient, clinician)
     time_machine.move_to(session.starts_at + timedelta(minutes=5), tick=False)
     check(session, clinician)
-    problems = recording.dosing_problems(session, PreDoseCheck.objects.get(session=session))
+    problems = dosing_problems(session, PreDoseCheck.objects.get(session=session))
     assert not any("REMS" in p for p in problems)
 
 

@@ -9,7 +9,10 @@ from patients.models import Patient
 from sessions.consent.services import consent_document_in_force
 from sessions.models import ConsentAcceptance, DosingSession, Protocol, Room
 from sessions.models.record import DISCHARGE_CRITERIA
-from sessions.record import services as recording
+from sessions.record.discharge import discharge_earliest_at, discharge_record
+from sessions.record.dose import dose_record
+from sessions.record.monitoring import scale_score_record, vital_sign_record
+from sessions.record.predose import pre_dose_check_record
 from sessions.scheduling.enrollment import enrollment_create
 from sessions.scheduling.planning import plan_create
 
@@ -84,28 +87,28 @@ def check(session: DosingSession, by, **overrides):
         **CALM_RESCREEN,
     }
     values.update(overrides)
-    return recording.pre_dose_check_record(session=session, by=by, **values)
+    return pre_dose_check_record(session=session, by=by, **values)
 
 
 def dose(session: DosingSession, by, amount: str = "0.5", **kwargs):
     if session.protocol.route == "iv":
         kwargs.setdefault("infusion_minutes", INFUSION_MINUTES)
-    return recording.dose_record(session=session, by=by, dose=Decimal(amount), **kwargs)
+    return dose_record(session=session, by=by, dose=Decimal(amount), **kwargs)
 
 
 def monitored(session: DosingSession, by, time_machine, *, minutes: int | None = None):
     """Move to the earliest discharge time (or `minutes` after the dose), with calm vitals and MOAA/S 5 on the way,
     a BP at 40 minutes among them."""
     given = session.dose_administration
-    earliest = recording.discharge_earliest_at(session, given)
+    earliest = discharge_earliest_at(session, given)
     end = given.dosed_at + timedelta(minutes=minutes) if minutes is not None else earliest + timedelta(minutes=1)
     at_40 = given.dosed_at + timedelta(minutes=40)
     if at_40 < end:
         time_machine.move_to(at_40, tick=False)
-        recording.vital_sign_record(session=session, by=by, **GOOD_VITALS)
+        vital_sign_record(session=session, by=by, **GOOD_VITALS)
     time_machine.move_to(end, tick=False)
-    recording.vital_sign_record(session=session, by=by, **GOOD_VITALS)
-    recording.scale_score_record(session=session, by=by, scale="moaas", score=5)
+    vital_sign_record(session=session, by=by, **GOOD_VITALS)
+    scale_score_record(session=session, by=by, scale="moaas", score=5)
 
 
 def checked_and_dosed(session: DosingSession, clinician, amount: str = "0.5"):
@@ -118,4 +121,4 @@ def discharged(session: DosingSession, clinician, time_machine):
     checked_and_dosed(session, clinician)
     session.refresh_from_db()
     monitored(session, clinician, time_machine)
-    return recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+    return discharge_record(session=session, by=clinician, criteria=ALL_MET)

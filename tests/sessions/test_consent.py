@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from sessions.consent.services import consent_problems
 from sessions.models import ConsentAcceptance, ConsentDocument, PreDoseCheck
-from sessions.record import services as recording
+from sessions.record.predose import dosing_problems
 
 from .record_helpers import book_session, check, dose
 
@@ -49,7 +49,7 @@ def test_every_route_has_a_plain_language_first_version_the_clinic_must_replace(
 def test_the_first_dose_waits_for_the_consent_form_accepted_in_the_portal(session, clinician, client_for, patient_user):
     """Issue item 17: consent is the route's versioned form, accepted; it replaces the per-session checkbox."""
     check(session, clinician)
-    problems = recording.dosing_problems(session, PreDoseCheck.objects.get(session=session))
+    problems = dosing_problems(session, PreDoseCheck.objects.get(session=session))
     assert problems == [
         "The patient has not accepted the consent form for Intravenous (IV) ketamine (version 1): they accept it in "
         "the portal, or staff record the signed form."

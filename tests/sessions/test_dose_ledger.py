@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sessions.controlled.services import cs_dose_record, cs_lot_receive, session_logged_mg
 from sessions.models import ControlledProduct, CSLogEntry, DoseAdministration, DoseTopUp, RecordSignature
-from sessions.record import services as recording
+from sessions.record.discharge import discharge_record, record_sign
 from tests.conftest import PASSWORD
 
 from .record_helpers import ALL_MET, book_session, check, dose, monitored
@@ -148,10 +148,10 @@ def test_a_partly_logged_session_is_signed_once_the_log_agrees(clinician, sessio
     cs_dose_record(session=session, lot=lot, drawn_mg="20", administered_mg="20", wasted_mg="0", by=clinician)
     session.refresh_from_db()
     monitored(session, clinician, time_machine)
-    recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+    discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
     with pytest.raises(ValidationError, match="log has 20 mg given in this session and the session record 35 mg"):
-        recording.record_sign(session=session, by=clinician)
+        record_sign(session=session, by=clinician)
 
     cs_dose_record(session=session, lot=lot, drawn_mg="15", administered_mg="15", wasted_mg="0", by=clinician)
-    assert recording.record_sign(session=session, by=clinician) == RecordSignature.objects.get(session=session)
+    assert record_sign(session=session, by=clinician) == RecordSignature.objects.get(session=session)

@@ -20,7 +20,11 @@ from patients.models import Patient
 from screening.models import SuicideRiskAlert
 from screening.services import alert_clear
 from sessions.models import Discharge, DoseTopUp, DosingSession, Protocol
-from sessions.record import services as recording
+from sessions.record.discharge import discharge_earliest_at, discharge_record, end_of_dosing_at
+from sessions.record.dose import dose_record, dosing_end_record, top_up_record
+from sessions.record.monitoring import adverse_event_record, scale_score_record, vital_sign_record
+from sessions.record.predose import pre_dose_risk_acknowledge
+from sessions.record.reading import session_record
 from tests.aftercare.helpers import GAD7_CALM, open_checkin, phq9_total
 
 from .record_helpers import (
@@ -99,11 +103,11 @@ def test_a_low_alert_needs_a_clinicians_acknowledgement_for_this_dose(session, p
     with pytest.raises(ValidationError, match="low suicide-risk alert .* needs a clinician's acknowledgement"):
         dose(session, clinician)
     with pytest.raises(PermissionDenied):
-        recording.pre_dose_risk_acknowledge(session=session, by=front_desk, alert_id=low.pk, note=REVIEW)
+        pre_dose_risk_acknowledge(session=session, by=front_desk, alert_id=low.pk, note=REVIEW)
     with pytest.raises(ValidationError, match="Write what you reviewed"):
-        recording.pre_dose_risk_acknowledge(session=session, by=clinician, alert_id=low.pk, note="  ")
+        pre_dose_risk_acknowledge(session=session, by=clinician, alert_id=low.pk, note="  ")
 
-    ack = recording.pre_dose_risk_acknowledge(session=session, by=clinician, alert_id=low.pk, note=REVIEW)
+    ack = pre_dose_risk_acknowledge(session=session, by=clinician, alert_id=low.pk, note=REVIEW)
 
     assert (ack.acknowledged_by, ack.alert) == (clinician, low)
     assert dose(session, clinician)
@@ -116,7 +120,7 @@ def test_a_moderate_or_high_alert_is_not_acknowledged_away(session, patient, cli
     check(session, clinician)
 
     with pytest.raises(ValidationError, match="reviews and clears it first"):
-        recording.pre_dose_risk_acknowledge(session=session, by=clinician, alert_id=moderate.pk, note=REVIEW)
+        pre_dose_risk_acknowledge(session=session, by=clinician, alert_id=moderate.pk, note=REVIEW)
 
 
 def test_the_risk_acknowledgement_page_step(client_for, session, patient, clinician):
@@ -226,28 +230,26 @@ def test_an_iv_dose_records_the_infusion_and_discharge_counts_from_its_end(sessi
     discharge was allowed 21 minutes after a 40-minute infusion ended (60 minutes from its start)."""
     check(session, clinician)
     with pytest.raises(ValidationError, match="infusion's duration"):
-        recording.dose_record(session=session, by=clinician, dose=Decimal("0.5"))
+        dose_record(session=session, by=clinician, dose=Decimal("0.5"))
 
-    given = recording.dose_record(
-        session=session, by=clinician, dose=Decimal("0.5"), infusion_rate_mg_per_min=Decimal("0.875")
-    )
+    given = dose_record(session=session, by=clinician, dose=Decimal("0.5"), infusion_rate_mg_per_min=Decimal("0.875"))
 
     assert given.infusion_minutes == 40  # 35 mg at 0.875 mg/min
-    assert recording.discharge_earliest_at(session, given) == given.dosed_at + timedelta(minutes=100)
+    assert discharge_earliest_at(session, given) == given.dosed_at + timedelta(minutes=100)
     monitored(session, clinician, time_machine, minutes=61)
     with pytest.raises(ValidationError, match="after the end of dosing"):
-        recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+        discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
 
 def test_an_infusion_that_ran_longer_moves_the_discharge(session, clinician, time_machine):
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=55), tick=False)
 
-    recording.dosing_end_record(session=session, by=clinician)
+    dosing_end_record(session=session, by=clinician)
 
     given.refresh_from_db()
     assert given.dosing_ended_at == given.dosed_at + timedelta(minutes=55)
-    assert recording.discharge_earliest_at(session, given) == given.dosed_at + timedelta(minutes=115)
+    assert discharge_earliest_at(session, given) == given.dosed_at + timedelta(minutes=115)
 
 
 def test_im_top_ups_move_the_discharge(patient, clinician, front_desk, time_machine):
@@ -259,20 +261,20 @@ def test_im_top_ups_move_the_discharge(patient, clinician, front_desk, time_mach
     given = dose(im, clinician, amount=str(im.protocol.default_dose))
     time_machine.move_to(given.dosed_at + timedelta(minutes=12), tick=False)
     with pytest.raises(PermissionDenied):
-        recording.top_up_record(session=im, by=front_desk, dose_mg=Decimal("20"))
+        top_up_record(session=im, by=front_desk, dose_mg=Decimal("20"))
 
-    top_up = recording.top_up_record(session=im, by=clinician, dose_mg=Decimal("20"), reason="Insufficient effect")
+    top_up = top_up_record(session=im, by=clinician, dose_mg=Decimal("20"), reason="Insufficient effect")
 
     assert DoseTopUp.objects.get() == top_up
     minutes = im.protocol.monitoring_minutes
-    assert recording.discharge_earliest_at(im, given) == top_up.given_at + timedelta(minutes=minutes)
+    assert discharge_earliest_at(im, given) == top_up.given_at + timedelta(minutes=minutes)
 
 
 def test_top_ups_are_for_im_sessions_only(session, clinician):
     checked_and_dosed(session, clinician)
 
     with pytest.raises(ValidationError, match="intramuscular"):
-        recording.top_up_record(session=session, by=clinician, dose_mg=Decimal("20"))
+        top_up_record(session=session, by=clinician, dose_mg=Decimal("20"))
 
 
 def test_intranasal_counts_from_the_last_device(patient, clinician, time_machine):
@@ -281,12 +283,12 @@ def test_intranasal_counts_from_the_last_device(patient, clinician, time_machine
     time_machine.move_to(spravato.starts_at + timedelta(minutes=5), tick=False)
     check(spravato, clinician)
     given = dose(spravato, clinician, amount="56")  # the label's first dose of a series: two devices
-    assert recording.end_of_dosing_at(spravato, given) == given.dosed_at + timedelta(minutes=5)
+    assert end_of_dosing_at(spravato, given) == given.dosed_at + timedelta(minutes=5)
 
     time_machine.move_to(given.dosed_at + timedelta(minutes=12), tick=False)
-    given = recording.dosing_end_record(session=spravato, by=clinician)
+    given = dosing_end_record(session=spravato, by=clinician)
 
-    assert recording.discharge_earliest_at(spravato, given) == given.dosed_at + timedelta(minutes=12 + 120)
+    assert discharge_earliest_at(spravato, given) == given.dosed_at + timedelta(minutes=12 + 120)
 
 
 # ---- 5. Dangerous vitals after the dose --------------------------------------------------------------------------
@@ -298,7 +300,7 @@ def test_200_over_120_at_40_minutes_raises_an_urgent_staff_alert(client_for, ses
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=40), tick=False)
 
-    vital = recording.vital_sign_record(session=session, by=clinician, sbp=200, dbp=120, hr=96, spo2=97)
+    vital = vital_sign_record(session=session, by=clinician, sbp=200, dbp=120, hr=96, spo2=97)
 
     alert = StaffAlert.objects.get(kind="post_dose_vitals")
     assert alert.urgent
@@ -320,7 +322,7 @@ def test_low_spo2_or_a_heart_rate_out_of_range_alerts_too(session, clinician, ti
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=20), tick=False)
 
-    recording.vital_sign_record(session=session, by=clinician, **reading)
+    vital_sign_record(session=session, by=clinician, **reading)
 
     assert StaffAlert.objects.filter(kind="post_dose_vitals").count() == alerts
 
@@ -333,12 +335,12 @@ def test_the_reviewers_discharge_is_refused_whatever_boxes_are_ticked(session, c
     no vitals went through."""
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=30), tick=False)
-    recording.adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
-    recording.scale_score_record(session=session, by=clinician, scale="moaas", score=2)
+    adverse_event_record(session=session, by=clinician, kind="resp_depression", severity="severe")
+    scale_score_record(session=session, by=clinician, scale="moaas", score=2)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
 
     with pytest.raises(ValidationError) as refused:
-        recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+        discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
     assert refused.value.messages == [
         "The record contradicts this discharge:",
@@ -349,15 +351,15 @@ def test_the_reviewers_discharge_is_refused_whatever_boxes_are_ticked(session, c
     ]
     assert not Discharge.objects.exists()
     with pytest.raises(ValidationError, match="at least 20 characters"):
-        recording.discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason="Fine.")
+        discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason="Fine.")
 
 
 def test_a_clinician_may_discharge_against_the_record_in_writing_and_it_is_audited(session, clinician, time_machine):
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
-    recording.vital_sign_record(session=session, by=clinician, sbp=182, dbp=96, hr=80, spo2=97)
+    vital_sign_record(session=session, by=clinician, sbp=182, dbp=96, hr=80, spo2=97)
 
-    discharge = recording.discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
+    discharge = discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
 
     assert discharge.override_reason == REASON
     assert discharge.overridden_contradictions == [
@@ -372,7 +374,7 @@ def test_a_settled_record_is_discharged_without_an_override(session, clinician, 
     checked_and_dosed(session, clinician)
     monitored(session, clinician, time_machine)
 
-    discharge = recording.discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
+    discharge = discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
 
     assert (discharge.override_reason, discharge.overridden_contradictions) == ("", [])
 
@@ -385,16 +387,16 @@ def test_spravato_is_not_discharged_without_a_bp_at_about_40_minutes(patient, cl
     check(spravato, clinician)
     given = dose(spravato, clinician, amount="56")
     time_machine.move_to(given.dosed_at + timedelta(minutes=126), tick=False)
-    recording.vital_sign_record(session=spravato, by=clinician, **GOOD_VITALS)
+    vital_sign_record(session=spravato, by=clinician, **GOOD_VITALS)
 
     with pytest.raises(ValidationError, match="about 40 minutes after the first device"):
-        recording.discharge_record(session=spravato, by=clinician, criteria=ALL_MET)
+        discharge_record(session=spravato, by=clinician, criteria=ALL_MET)
 
 
 def test_the_discharge_page_shows_the_contradictions_and_refuses(client_for, session, clinician, time_machine):
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
-    recording.scale_score_record(session=session, by=clinician, scale="moaas", score=3)
+    scale_score_record(session=session, by=clinician, scale="moaas", score=3)
     client = client_for(clinician)
 
     page = client.get(record_url(session)).content.decode()
@@ -464,11 +466,11 @@ def test_dosing_day_bp_thresholds_come_from_the_clinic_settings(client_for, sess
     assert (clinic.dose_bp_flag_systolic, clinic.dose_bp_flag_diastolic) == (140, 90)
     assert (clinic.dose_bp_hold_systolic, clinic.dose_bp_hold_diastolic) == (180, 110)
     check(session, clinician, sbp=175, dbp=95)
-    assert recording.session_record(session).bp_level == "flag"
+    assert session_record(session).bp_level == "flag"
 
     ClinicSettings.objects.filter(pk=1).update(dose_bp_hold_systolic=170, dose_bp_hold_diastolic=105)
 
-    assert recording.session_record(session).bp_level == "hold"
+    assert session_record(session).bp_level == "hold"
     page = client_for(clinician).get(record_url(session)).content.decode()
     assert "above the hard hold (170/105)" in page
 
@@ -489,7 +491,7 @@ def test_post_dose_alerts_follow_the_clinic_settings(session, clinician, time_ma
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=20), tick=False)
 
-    recording.vital_sign_record(session=session, by=clinician, spo2=94)
+    vital_sign_record(session=session, by=clinician, spo2=94)
 
     assert StaffAlert.objects.get(kind="post_dose_vitals").summary.endswith("SpO₂ 94% below 95%.")
     assert timezone.now() == given.dosed_at + timedelta(minutes=20)

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions.models import DoseAdministration, PreDoseCheck, VitalSign
-from sessions.record import services as recording
+from sessions.record.discharge import discharge_record, record_sign
+from sessions.record.monitoring import scale_score_record, vital_sign_record
 
 from .record_helpers import ALL_MET, book_session, check, checked_and_dosed
 
@@ -227,10 +228,10 @@ def test_early_discharge_is_refused_on_the_page(client_for, clinician, session):
 @pytest.fixture
 def signed(session, clinician, time_machine):
     given = checked_and_dosed(session, clinician)
-    recording.vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at, sbp=128, dbp=82, hr=76)
+    vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at, sbp=128, dbp=82, hr=76)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
-    recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
-    recording.record_sign(session=session, by=clinician)
+    discharge_record(session=session, by=clinician, criteria=ALL_MET)
+    record_sign(session=session, by=clinician)
     return session
 
 
@@ -268,8 +269,8 @@ def _add_vitals(session, by, count):
     dosed_at = session.dose_administration.dosed_at
     for i in range(count):
         at = dosed_at + timedelta(minutes=i)
-        recording.vital_sign_record(session=session, by=by, taken_at=at, sbp=120 + i, dbp=80)
-        recording.scale_score_record(session=session, by=by, scale="moaas", score=5, taken_at=at)
+        vital_sign_record(session=session, by=by, taken_at=at, sbp=120 + i, dbp=80)
+        scale_score_record(session=session, by=by, scale="moaas", score=5, taken_at=at)
 
 
 def test_record_page_queries_do_not_grow_with_the_timeline(

@@ -20,7 +20,17 @@ from sessions.models import (
     ScaleScore,
     VitalSign,
 )
-from sessions.record import services as recording
+from sessions.models.record import bp_level
+from sessions.record.discharge import discharge_record, record_amend, record_sign
+from sessions.record.dose import dose_mg_for
+from sessions.record.monitoring import (
+    adverse_event_record,
+    adverse_event_resolve,
+    scale_score_record,
+    vital_sign_record,
+)
+from sessions.record.predose import pre_dose_bp_acknowledge
+from sessions.record.reading import session_record
 
 from .record_helpers import ALL_MET, REASON, book_session, check, checked_and_dosed, discharged, dose, monitored
 
@@ -63,7 +73,7 @@ def test_weight_based_dose_is_mg_per_kg_times_weight(session, clinician):
     [("0.5", "70.0", "35.0"), ("0.35", "72.3", "25.3"), ("0.45", "71.0", "32.0"), ("0.75", "58.5", "43.9")],
 )
 def test_dose_in_mg_is_rounded_to_a_tenth_of_a_milligram(per_kg, weight, mg):
-    assert recording.dose_mg_for(dose_mg_per_kg=Decimal(per_kg), weight_kg=Decimal(weight)) == Decimal(mg)
+    assert dose_mg_for(dose_mg_per_kg=Decimal(per_kg), weight_kg=Decimal(weight)) == Decimal(mg)
 
 
 def test_fixed_dose_protocol_records_the_milligrams_given(patient, clinician, time_machine):
@@ -210,7 +220,7 @@ def test_pre_dose_checks_are_made_on_the_session_day(patient, clinician):
     ],
 )
 def test_pre_dose_blood_pressure_rules(sbp, dbp, level):
-    assert recording.bp_level(sbp, dbp) == level
+    assert bp_level(sbp, dbp) == level
 
 
 def test_bp_150_over_95_needs_a_clinicians_acknowledgement_before_dosing(session, clinician, front_desk):
@@ -219,9 +229,9 @@ def test_bp_150_over_95_needs_a_clinicians_acknowledgement_before_dosing(session
     with pytest.raises(ValidationError, match="150/95 is raised: a clinician must acknowledge it"):
         dose(session, clinician)
     with pytest.raises(PermissionDenied):
-        recording.pre_dose_bp_acknowledge(session=session, by=front_desk, symptom_check="None", reason=REASON)
+        pre_dose_bp_acknowledge(session=session, by=front_desk, symptom_check="None", reason=REASON)
 
-    acknowledged = recording.pre_dose_bp_acknowledge(
+    acknowledged = pre_dose_bp_acknowledge(
         session=session, by=clinician, symptom_check="No headache, chest pain or visual change.", reason=REASON
     )
 
@@ -236,23 +246,15 @@ def test_bp_185_over_100_is_a_hard_hold_only_a_clinicians_written_override_lifts
     with pytest.raises(ValidationError, match="185/100 is on hard hold"):
         dose(session, clinician)
     with pytest.raises(PermissionDenied):
-        recording.pre_dose_bp_acknowledge(
-            session=session, by=front_desk, symptom_check="None", reason=REASON, override_hold=True
-        )
+        pre_dose_bp_acknowledge(session=session, by=front_desk, symptom_check="None", reason=REASON, override_hold=True)
     with pytest.raises(ValidationError, match="unless you explicitly override"):
-        recording.pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON)
+        pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON)
     with pytest.raises(ValidationError, match="at least 20 characters"):
-        recording.pre_dose_bp_acknowledge(
-            session=session, by=clinician, symptom_check="None", reason="fine", override_hold=True
-        )
+        pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason="fine", override_hold=True)
     with pytest.raises(ValidationError, match="Record the symptom check"):
-        recording.pre_dose_bp_acknowledge(
-            session=session, by=clinician, symptom_check=" ", reason=REASON, override_hold=True
-        )
+        pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check=" ", reason=REASON, override_hold=True)
 
-    recording.pre_dose_bp_acknowledge(
-        session=session, by=clinician, symptom_check="None", reason=REASON, override_hold=True
-    )
+    pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON, override_hold=True)
 
     assert session.pre_dose_check.bp_acknowledged_level == "hold"
     assert dose(session, clinician).dose_mg_given == Decimal("35.0")
@@ -260,7 +262,7 @@ def test_bp_185_over_100_is_a_hard_hold_only_a_clinicians_written_override_lifts
 
 def test_new_pre_dose_readings_need_a_new_acknowledgement(session, clinician):
     check(session, clinician, sbp=150, dbp=95)
-    recording.pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON)
+    pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON)
 
     check(session, clinician, sbp=185, dbp=100)
 
@@ -272,7 +274,7 @@ def test_a_normal_pressure_has_nothing_to_acknowledge(session, clinician):
     check(session, clinician)
 
     with pytest.raises(ValidationError, match="no raised pre-dose blood pressure"):
-        recording.pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON)
+        pre_dose_bp_acknowledge(session=session, by=clinician, symptom_check="None", reason=REASON)
 
 
 # ---- Monitoring ----------------------------------------------------------------------------------
@@ -282,7 +284,7 @@ def test_vital_signs_are_timed_in_minutes_from_the_dose(session, clinician, fron
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=40, seconds=20), tick=False)
 
-    vital = recording.vital_sign_record(session=session, by=front_desk, taken_at=_now(), sbp=152, dbp=88, hr=80)
+    vital = vital_sign_record(session=session, by=front_desk, taken_at=_now(), sbp=152, dbp=88, hr=80)
 
     assert vital.minutes_from_dose == 40
     assert vital.bp_level == "flag"
@@ -293,27 +295,25 @@ def test_monitoring_waits_for_the_dose(session, clinician):
     check(session, clinician)
 
     with pytest.raises(ValidationError, match="Record the dose first"):
-        recording.vital_sign_record(session=session, by=clinician, taken_at=_now(), sbp=120, dbp=80)
+        vital_sign_record(session=session, by=clinician, taken_at=_now(), sbp=120, dbp=80)
     with pytest.raises(ValidationError, match="Record the dose first"):
-        recording.scale_score_record(session=session, by=clinician, scale="moaas", score=5, taken_at=_now())
+        scale_score_record(session=session, by=clinician, scale="moaas", score=5, taken_at=_now())
 
 
 def test_a_reading_before_the_dose_belongs_to_the_checklist(session, clinician):
     given = checked_and_dosed(session, clinician)
 
     with pytest.raises(ValidationError, match="before the dose"):
-        recording.vital_sign_record(
-            session=session, by=clinician, taken_at=given.dosed_at - timedelta(minutes=5), sbp=120
-        )
+        vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at - timedelta(minutes=5), sbp=120)
 
 
 def test_a_vitals_row_needs_a_reading_within_plausible_limits(session, clinician):
     checked_and_dosed(session, clinician)
 
     with pytest.raises(ValidationError, match="at least one reading"):
-        recording.vital_sign_record(session=session, by=clinician, taken_at=_now())
+        vital_sign_record(session=session, by=clinician, taken_at=_now())
     with pytest.raises(ValidationError):
-        recording.vital_sign_record(session=session, by=clinician, taken_at=_now(), spo2=104)
+        vital_sign_record(session=session, by=clinician, taken_at=_now(), spo2=104)
     assert not VitalSign.objects.exists()
 
 
@@ -333,17 +333,17 @@ def test_scale_scores_stay_within_the_scale(session, clinician, scale, score, ac
     checked_and_dosed(session, clinician)
 
     if accepted:
-        row = recording.scale_score_record(session=session, by=clinician, scale=scale, score=score, taken_at=_now())
+        row = scale_score_record(session=session, by=clinician, scale=scale, score=score, taken_at=_now())
         assert row.minutes_from_dose == 0
     else:
         with pytest.raises(ValidationError, match="runs from 0 to"):
-            recording.scale_score_record(session=session, by=clinician, scale=scale, score=score, taken_at=_now())
+            scale_score_record(session=session, by=clinician, scale=scale, score=score, taken_at=_now())
 
 
 def test_moaas_scores_carry_their_domain_labels(session, clinician):
     checked_and_dosed(session, clinician)
 
-    row = recording.scale_score_record(session=session, by=clinician, scale="moaas", score=2, taken_at=_now())
+    row = scale_score_record(session=session, by=clinician, scale="moaas", score=2, taken_at=_now())
 
     assert row.label == "Responds only after mild prodding or shaking"
 
@@ -351,7 +351,7 @@ def test_moaas_scores_carry_their_domain_labels(session, clinician):
 def test_adverse_events_are_coded_and_resolved(session, clinician, time_machine):
     checked_and_dosed(session, clinician)
     onset = _now()
-    event = recording.adverse_event_record(
+    event = adverse_event_record(
         session=session,
         by=clinician,
         kind="nausea",
@@ -363,10 +363,10 @@ def test_adverse_events_are_coded_and_resolved(session, clinician, time_machine)
     time_machine.move_to(onset + timedelta(minutes=25), tick=False)
 
     with pytest.raises(ValidationError, match="cannot resolve before its onset"):
-        recording.adverse_event_resolve(
+        adverse_event_resolve(
             session=session, by=clinician, event_id=event.pk, resolved_at=onset - timedelta(minutes=1)
         )
-    recording.adverse_event_resolve(session=session, by=clinician, event_id=event.pk, resolved_at=_now())
+    adverse_event_resolve(session=session, by=clinician, event_id=event.pk, resolved_at=_now())
 
     event.refresh_from_db()
     assert event.resolved_at == onset + timedelta(minutes=25)
@@ -375,9 +375,9 @@ def test_adverse_events_are_coded_and_resolved(session, clinician, time_machine)
 
 def test_an_other_adverse_event_needs_a_description(session, clinician):
     with pytest.raises(ValidationError, match="Describe the event"):
-        recording.adverse_event_record(session=session, by=clinician, kind="other", onset_at=_now(), severity="mild")
+        adverse_event_record(session=session, by=clinician, kind="other", onset_at=_now(), severity="mild")
 
-    event = recording.adverse_event_record(
+    event = adverse_event_record(
         session=session, by=clinician, kind="other", other_description="Jaw tension", onset_at=_now(), severity="mild"
     )
     assert event.name == "Jaw tension"
@@ -392,7 +392,7 @@ def test_an_adverse_event_of_another_session_cannot_be_resolved_here(
     )
 
     with pytest.raises(ValidationError, match="unresolved adverse event of this session"):
-        recording.adverse_event_resolve(session=session, by=clinician, event_id=foreign.pk, resolved_at=_now())
+        adverse_event_resolve(session=session, by=clinician, event_id=foreign.pk, resolved_at=_now())
 
 
 # ---- Discharge -----------------------------------------------------------------------------------
@@ -406,10 +406,10 @@ def test_discharge_waits_for_the_protocols_monitoring_time_after_the_infusion_en
     monitored(session, clinician, time_machine, minutes=99)
 
     with pytest.raises(ValidationError, match="at least 60 minutes of monitoring after the end of dosing"):
-        recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+        discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
     time_machine.move_to(given.dosed_at + timedelta(minutes=100), tick=False)
-    discharge = recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+    discharge = discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
     assert discharge.discharged_at == given.dosed_at + timedelta(minutes=100)
     assert discharge.discharged_by == clinician
@@ -422,7 +422,7 @@ def test_discharge_is_refused_while_a_criterion_is_unmet(session, clinician, tim
     time_machine.move_to(given.dosed_at + timedelta(hours=2), tick=False)
 
     with pytest.raises(ValidationError) as refused:
-        recording.discharge_record(
+        discharge_record(
             session=session, by=clinician, criteria={**ALL_MET, "is_escort_present": False, "is_nausea_minimal": False}
         )
 
@@ -440,12 +440,12 @@ def test_only_a_clinician_discharges(session, clinician, front_desk, time_machin
     time_machine.move_to(given.dosed_at + timedelta(hours=2), tick=False)
 
     with pytest.raises(PermissionDenied):
-        recording.discharge_record(session=session, by=front_desk, criteria=ALL_MET)
+        discharge_record(session=session, by=front_desk, criteria=ALL_MET)
 
 
 def test_discharge_needs_a_dose(session, clinician):
     with pytest.raises(ValidationError, match="Record the dose first"):
-        recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+        discharge_record(session=session, by=clinician, criteria=ALL_MET)
 
 
 # ---- Signing and amendments ----------------------------------------------------------------------
@@ -454,14 +454,14 @@ def test_discharge_needs_a_dose(session, clinician):
 def test_the_record_is_signed_after_discharge_by_a_clinician(session, clinician, front_desk, time_machine):
     checked_and_dosed(session, clinician)
     with pytest.raises(ValidationError, match="once the patient has been discharged"):
-        recording.record_sign(session=session, by=clinician)
+        record_sign(session=session, by=clinician)
 
     monitored(session, clinician, time_machine)
-    recording.discharge_record(session=session, by=clinician, criteria=ALL_MET)
+    discharge_record(session=session, by=clinician, criteria=ALL_MET)
     with pytest.raises(PermissionDenied):
-        recording.record_sign(session=session, by=front_desk)
+        record_sign(session=session, by=front_desk)
 
-    signature = recording.record_sign(session=session, by=clinician)
+    signature = record_sign(session=session, by=clinician)
     assert signature.signed_by == clinician
 
 
@@ -469,34 +469,32 @@ def test_the_record_is_signed_after_discharge_by_a_clinician(session, clinician,
 def signed(session, clinician, time_machine):
     """A record signed after a full session, with one reading, one score and an open adverse event."""
     given = checked_and_dosed(session, clinician)
-    recording.vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at, sbp=130, dbp=80)
-    recording.scale_score_record(session=session, by=clinician, scale="moaas", score=4, taken_at=given.dosed_at)
-    recording.adverse_event_record(
-        session=session, by=clinician, kind="headache", onset_at=given.dosed_at, severity="mild"
-    )
+    vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at, sbp=130, dbp=80)
+    scale_score_record(session=session, by=clinician, scale="moaas", score=4, taken_at=given.dosed_at)
+    adverse_event_record(session=session, by=clinician, kind="headache", onset_at=given.dosed_at, severity="mild")
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
     # The only MOAA/S is 4: the clinician discharges over it in writing.
-    recording.discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
-    recording.record_sign(session=session, by=clinician)
+    discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
+    record_sign(session=session, by=clinician)
     return session
 
 
 STEPS = {
     "checklist": lambda s, by: check(s, by),
-    "acknowledge": lambda s, by: recording.pre_dose_bp_acknowledge(
+    "acknowledge": lambda s, by: pre_dose_bp_acknowledge(
         session=s, by=by, symptom_check="None", reason=REASON, override_hold=True
     ),
     "dose": lambda s, by: dose(s, by),
-    "vitals": lambda s, by: recording.vital_sign_record(session=s, by=by, taken_at=_now(), sbp=120, dbp=80),
-    "score": lambda s, by: recording.scale_score_record(session=s, by=by, scale="cadss", score=3, taken_at=_now()),
-    "adverse event": lambda s, by: recording.adverse_event_record(
+    "vitals": lambda s, by: vital_sign_record(session=s, by=by, taken_at=_now(), sbp=120, dbp=80),
+    "score": lambda s, by: scale_score_record(session=s, by=by, scale="cadss", score=3, taken_at=_now()),
+    "adverse event": lambda s, by: adverse_event_record(
         session=s, by=by, kind="nausea", onset_at=_now(), severity="mild"
     ),
-    "resolve": lambda s, by: recording.adverse_event_resolve(
+    "resolve": lambda s, by: adverse_event_resolve(
         session=s, by=by, event_id=s.adverse_events.get().pk, resolved_at=_now()
     ),
-    "discharge": lambda s, by: recording.discharge_record(session=s, by=by, criteria=ALL_MET),
-    "sign": lambda s, by: recording.record_sign(session=s, by=by),
+    "discharge": lambda s, by: discharge_record(session=s, by=by, criteria=ALL_MET),
+    "sign": lambda s, by: record_sign(session=s, by=by),
 }
 
 
@@ -512,8 +510,8 @@ def test_a_signed_record_refuses_every_step(signed, clinician, step):
 
 
 def test_a_signed_record_takes_dated_amendments(signed, clinician, front_desk):
-    first = recording.record_amend(session=signed, by=clinician, text="Headache resolved at 11:40 by phone check.")
-    second = recording.record_amend(session=signed, by=front_desk, text="Escort's phone number confirmed.")
+    first = record_amend(session=signed, by=clinician, text="Headache resolved at 11:40 by phone check.")
+    second = record_amend(session=signed, by=front_desk, text="Escort's phone number confirmed.")
 
     assert [a.author for a in signed.record_amendments.all()] == [clinician, front_desk]
     assert first.created_at == _now()
@@ -522,7 +520,7 @@ def test_a_signed_record_takes_dated_amendments(signed, clinician, front_desk):
 
 def test_an_unsigned_record_is_corrected_directly_not_amended(session, clinician):
     with pytest.raises(ValidationError, match="not signed yet"):
-        recording.record_amend(session=session, by=clinician, text="Too early.")
+        record_amend(session=session, by=clinician, text="Too early.")
 
 
 def test_signed_rows_refuse_save_and_delete(signed):
@@ -553,7 +551,7 @@ def test_the_database_refuses_to_change_a_signed_record(signed, clinician):
 
 
 def test_amendments_are_append_only(signed, clinician):
-    amendment = recording.record_amend(session=signed, by=clinician, text="Added later.")
+    amendment = record_amend(session=signed, by=clinician, text="Added later.")
 
     with pytest.raises(ValidationError):
         amendment.save()
@@ -575,9 +573,9 @@ def test_a_whole_session_from_checks_to_signature(patient, clinician, time_machi
     time_machine.move_to(session.starts_at, tick=False)
 
     discharged(session, clinician, time_machine)
-    recording.record_sign(session=session, by=clinician)
+    record_sign(session=session, by=clinician)
 
-    record = recording.session_record(session)
+    record = session_record(session)
     assert record.is_signed
     assert record.dose.dose_mg_given == Decimal("35.0")
     assert record.discharge is not None
@@ -589,8 +587,8 @@ def test_a_spravato_record_is_not_signed_until_its_rems_form_is_complete(patient
     check(spravato, clinician)
     dose(spravato, clinician, amount="56")
     monitored(spravato, clinician, time_machine)
-    recording.discharge_record(session=spravato, by=clinician, criteria=ALL_MET)
+    discharge_record(session=spravato, by=clinician, criteria=ALL_MET)
 
     with pytest.raises(ValidationError, match="REMS Patient Monitoring Form"):
-        recording.record_sign(session=spravato, by=clinician)
+        record_sign(session=spravato, by=clinician)
     assert not RecordSignature.objects.filter(session=spravato).exists()

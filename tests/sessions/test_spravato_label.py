@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from kap_clinic.rules.spravato import series_dose_problems
 from sessions.models import ClinicClosure, ClinicHours, DoseAdministration, DosingSession, Protocol, Room
-from sessions.record import services as recording
+from sessions.record.discharge import discharge_record
 from sessions.scheduling.boosters import booster_book
 from sessions.scheduling.changes import session_cancel, session_reschedule
 from sessions.scheduling.enrollment import enrollment_create
@@ -152,7 +152,7 @@ def test_84_mg_is_given_without_override_after_a_56_mg_session(patient, clinicia
     dose(first, clinician, "56")
     first.refresh_from_db()
     monitored(first, clinician, time_machine)  # 2 hours from the last device, BP at 40 min, MOAA/S 5
-    recording.discharge_record(session=first, by=clinician, criteria=ALL_MET)
+    discharge_record(session=first, by=clinician, criteria=ALL_MET)
 
     second = first.plan.sessions.get(sequence=2)
     assert second.planned_dose == D("84")
