@@ -246,19 +246,19 @@ def test_sessions_held_before_the_upgrade_are_charged_once_or_wait_for_their_pri
 
     from aftercare.models import IntegrationSession
 
-    def held_without_billing(minutes):
+    def held_without_billing(minutes, hour):
         """A held session billing never heard of (held before billing recorded unpriced ones)."""
         return IntegrationSession.objects.create(
             patient=patient,
             clinician=clinician,
             modality="cbt",
-            starts_at=at(SERVICE_DAY, 15),
+            starts_at=at(SERVICE_DAY, hour),
             duration_minutes=minutes,
             status=IntegrationSession.Status.COMPLETED,
             created_by=clinician,
         )
 
-    priced, unpriced, short = held_without_billing(50), held_without_billing(60), held_without_billing(15)
+    priced, unpriced, short = held_without_billing(50, 9), held_without_billing(60, 11), held_without_billing(15, 14)
     FeeScheduleItem.objects.filter(code="90837").update(is_active=False)
 
     call_command("charge_integration_sessions", stdout=io.StringIO())
