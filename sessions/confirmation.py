@@ -43,7 +43,6 @@ def session_for_confirm_token(token: str) -> DosingSession | None:
 
 
 @transaction.atomic
-@transaction.atomic
 def session_confirm(*, session: DosingSession, driver_name: str) -> SessionConfirmation:
     """The patient confirms they will come, and names the adult who drives them home. The later answer stands: a
     "can't attend" given before is withdrawn, so every page shows the booking confirmed (the front desk's alert to

@@ -206,4 +206,4 @@ def schedule_rows(values: Iterable[tuple]) -> list[ScheduleRow]:
 
 def read_rows(rows: list[ScheduleRow]) -> list[tuple[int, int, str]]:
     """The bookings the rows show, for recording the read: (id, patient id, the booking's name in the log)."""
-    return [(row.pk, row.patient_id, f"session #{row.pk}") for row in rows]
+    return [(row.pk, row.patient_id, DosingSession.name_of(row.pk)) for row in rows]
