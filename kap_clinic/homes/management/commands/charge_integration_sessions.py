@@ -29,12 +29,12 @@ class Command(BaseCommand):
             .exclude(pk__in=waiting)
             .order_by("pk")
         )
-        before = (Charge.objects.count(), UnpricedService.objects.count())
-        for session in held.iterator():
+        handed = list(held.values_list("pk", flat=True))
+        for session in IntegrationSession.objects.filter(pk__in=handed).order_by("pk").iterator():
             with transaction.atomic():
                 charge_integration_session(sender=IntegrationSession, session=session)
-        after = (Charge.objects.count(), UnpricedService.objects.count())
+        added = Charge.objects.filter(integration_session_id__in=handed).count()
+        now_waiting = UnpricedService.objects.filter(integration_session_id__in=handed, resolved_at__isnull=True)
         self.stdout.write(
-            f"{after[0] - before[0]} integration session charge(s) added; "
-            f"{after[1] - before[1]} session(s) now waiting for a price."
+            f"{added} integration session charge(s) added; {now_waiting.count()} session(s) now waiting for a price."
         )
