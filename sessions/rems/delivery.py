@@ -282,11 +282,12 @@ def rems_form_save(
     return form
 
 
+@transaction.atomic
 def rems_form_fill(
     *, session: DosingSession, by: User, data: dict, events: dict[str, tuple[bool | None, str]]
 ) -> RemsMonitoringForm:
     """The REMS page's Save: the session's form, started (`rems_form_start`) when it has none yet, with these answers
-    saved (`rems_form_save`). Each step is its own transaction, so a form started and then refused stays started."""
+    saved (`rems_form_save`), in one transaction: answers refused leave no form started."""
     form = RemsMonitoringForm.objects.filter(session=session).first() or rems_form_start(session=session, by=by)
     return rems_form_save(form=form, by=by, data=data, events=events)
 

@@ -235,6 +235,15 @@ def test_other_dose_needs_its_mg_and_other_adverse_event_needs_details(rems_sess
         assert form.dose_mg == 28
 
 
+def test_answers_refused_on_a_first_save_leave_no_form_started(rems_session, clinician):
+    with after(rems_session):
+        with pytest.raises(ValidationError):
+            delivery.rems_form_fill(session=rems_session, by=clinician, data={"bp_pre_systolic": 5}, events={})
+        assert not RemsMonitoringForm.objects.filter(session=rems_session).exists()
+        delivery.rems_form_fill(session=rems_session, by=clinician, data={"bp_pre_systolic": 132}, events={})
+    assert RemsMonitoringForm.objects.get(session=rems_session).bp_pre_systolic == 132
+
+
 def test_ready_to_leave_after_completion_blocks_signing(rems_session, clinician):
     with after(rems_session):
         form = filled_form(rems_session, clinician, ready_to_leave_minutes=150)
