@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from kap_clinic.kernel import sending
 from kap_clinic.kernel.accounts.models import User
 
 from .kinds import get_kind
@@ -76,18 +77,10 @@ def report_job_pending(*, user: User, kind: str, params: dict) -> ReportJob | No
 
 
 def enqueue(ids: list[int]) -> int:
-    """Queue report jobs by id, tried once each; on failure the beat sweep finds them."""
+    """Queue report jobs by id, tried once; on failure the beat sweep finds them."""
     from . import tasks  # the tasks module imports this one: loaded on first use
 
-    queued = 0
-    for pk in ids:
-        try:
-            tasks.run_report_job.apply_async((pk,), retry=False)
-        except Exception as exc:  # noqa: BLE001 - any broker failure: the job stays queued for the sweep
-            log.warning("broker unavailable, report job %s left for the sweep: %s", pk, type(exc).__name__)
-            break
-        queued += 1
-    return queued
+    return sending.enqueue(tasks.run_report_job, ids, what="report job(s)")
 
 
 def report_jobs_stalled(*, now: datetime | None = None, older_than: timedelta = timedelta(minutes=5)) -> list[int]:

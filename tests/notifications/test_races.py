@@ -80,6 +80,7 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
     waits for the cancellation's commit (session row lock), sees it, and sends nothing."""
     if connection.vendor != "postgresql":
         skip_or_fail(f"The race test needs PostgreSQL (row locks between connections), not {connection.vendor}")
+    from kap_clinic.kernel import sending
     from kap_clinic.kernel.notifications import delivery
     from sessions.scheduling.changes import session_cancel
 
@@ -91,15 +92,15 @@ def test_a_cancellation_racing_a_claimed_send_is_seen_before_anything_goes_out(
     Reminder.objects.filter(pk=reminder.pk).update(next_try_at=timezone.now() - timedelta(minutes=1))
 
     claimed, cancelling = threading.Event(), threading.Event()
-    real_claim = delivery._claim
+    real_claim = sending.claim
 
-    def claim_then_pause(reminder_id, now):
-        won = real_claim(reminder_id, now)
+    def claim_then_pause(model, reminder_id, now):
+        won = real_claim(model, reminder_id, now)
         claimed.set()
         assert cancelling.wait(10)
         return won
 
-    monkeypatch.setattr(delivery, "_claim", claim_then_pause)
+    monkeypatch.setattr(sending, "claim", claim_then_pause)
     errors = []
 
     def worker():

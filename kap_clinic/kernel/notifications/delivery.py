@@ -8,13 +8,14 @@ asking the backend about that key, or flagged for staff (`reminders_settle_stale
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from kap_clinic.kernel import sending
 
 from . import content, occasions
 from .backends import Message, channel_for
@@ -28,21 +29,7 @@ Outcome = DeliveryAttempt.Outcome
 
 def reminders_release(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Ids of pending reminders that are due and not queued in the last few minutes; marks them queued."""
-    now = now or timezone.now()
-    requeue_before = now - timedelta(seconds=settings.REMINDER_REQUEUE_SECONDS)
-    ids = list(
-        Reminder.objects.filter(status=Status.PENDING, next_try_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
-        .order_by("next_try_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if ids:
-        Reminder.objects.filter(pk__in=ids, status=Status.PENDING).update(enqueued_at=now)
-    return ids
-
-
-def _backoff(attempt: int) -> timedelta:
-    return timedelta(seconds=min(settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 3600))
+    return sending.release_due(Reminder, now=now or timezone.now(), limit=limit)
 
 
 def _skip_reason(reminder: Reminder, now: datetime) -> str:
@@ -155,7 +142,7 @@ def reminder_deliver(*, reminder_id: int, now: datetime | None = None) -> Remind
     backend sees the message: a crash after that leaves evidence the settle step reads.
     """
     now = now or timezone.now()
-    if not _claim(reminder_id, now):
+    if not sending.claim(Reminder, reminder_id, now):
         return None  # sent, being sent, cancelled or not due: a duplicate delivery stops here
     with transaction.atomic():
         # The session is checked after the claim, under its row lock: a move or cancellation (which lock the session
@@ -205,15 +192,6 @@ def _lock_target(reminder: Reminder) -> None:
     setattr(reminder, occasion.field, locked.get(pk=getattr(reminder, f"{occasion.field}_id")))
 
 
-def _claim(reminder_id: int, now: datetime) -> bool:
-    """pending -> sending, in one conditional UPDATE (committed at once): of two deliveries, one wins."""
-    return bool(
-        Reminder.objects.filter(pk=reminder_id, status=Status.PENDING, next_try_at__lte=now).update(
-            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
-        )
-    )
-
-
 def _reload(reminder: Reminder) -> Reminder:
     return Reminder.objects.get(pk=reminder.pk)
 
@@ -225,19 +203,13 @@ def _finish(attempt: DeliveryAttempt, outcome: str, reason: str, provider_id: st
 
 
 def _move(reminder: Reminder, number: int, **fields) -> bool:
-    """Update the row only if it is still in our attempt's hands (`sending`, with our attempt number)."""
-    fields["updated_at"] = timezone.now()
-    return bool(Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING, attempts=number).update(**fields))
+    """Update the reminder only while our attempt still holds it (see `sending.move`)."""
+    return sending.move(Reminder, reminder.pk, number, **fields)
 
 
 def _fail(reminder: Reminder, attempt: DeliveryAttempt, reason: str, *, permanent: bool) -> None:
     _finish(attempt, Outcome.FAILED, reason)
-    number = attempt.number
-    if permanent or number >= settings.REMINDER_MAX_ATTEMPTS:
-        _move(reminder, number, status=Status.FAILED, status_reason=reason[:300])
-    else:
-        retry_at = timezone.now() + _backoff(number)
-        _move(reminder, number, status=Status.PENDING, next_try_at=retry_at, status_reason=f"Retrying: {reason}"[:300])
+    sending.retry_or_fail(Reminder, reminder.pk, attempt.number, reason, permanent=permanent)
 
 
 def _settle(reminder: Reminder, attempt: DeliveryAttempt | None, *, now: datetime, cause: str) -> str:
@@ -271,14 +243,8 @@ def _settle(reminder: Reminder, attempt: DeliveryAttempt | None, *, now: datetim
 def reminders_settle_stale(*, now: datetime | None = None) -> dict[int, str]:
     """Settle rows left in `sending` longer than the lease (a worker killed mid-send)."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.REMINDER_SENDING_LEASE_SECONDS)
     settled = {}
-    for row in Reminder.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease):
-        # Claim the settling itself, so two sweeps never settle one row twice.
-        if not Reminder.objects.filter(pk=row.pk, status=Status.SENDING, claimed_at=row.claimed_at).update(
-            claimed_at=now
-        ):
-            continue
+    for row in sending.stale_rows(Reminder, now=now):
         attempt = row.attempts_made.filter(number=row.attempts).first()
         settled[row.pk] = _settle(row, attempt, now=now, cause="Interrupted send")
     return settled

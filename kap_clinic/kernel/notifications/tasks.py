@@ -5,6 +5,8 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError, transaction
 
+from kap_clinic.kernel import sending
+
 from . import delivery
 
 log = logging.getLogger(__name__)
@@ -37,25 +39,5 @@ def enqueue_on_commit(ids: list[int]) -> None:
 
 
 def enqueue(ids: list[int]) -> int:
-    """Queue reminders by id over one broker connection; returns how many were queued.
-
-    The connection is tried once, without kombu's retries: a booking whose transaction committed while the broker is
-    down answers at once (its reminders wait for the sweep) instead of waiting seconds per session on reconnects.
-    """
-    if not ids:
-        return 0
-    app = send_reminder.app
-    queued, conn = 0, None
-    try:
-        if not app.conf.task_always_eager:
-            conn = app.connection_for_write()
-            conn.ensure_connection(max_retries=0)
-        for pk in ids:
-            send_reminder.apply_async((pk,), retry=False, connection=conn)
-            queued += 1
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay pending for the sweep
-        log.warning("broker unavailable, %s reminder(s) left for the sweep: %s", len(ids) - queued, type(exc).__name__)
-    finally:
-        if conn is not None:
-            conn.release()
-    return queued
+    """Queue reminders by id, tried once; returns how many were queued (the sweep finds the rest)."""
+    return sending.enqueue(send_reminder, ids, what="reminder(s)")

@@ -9,14 +9,15 @@ row left in `sending` by a crash is settled through that key (or flagged) rather
 
 import logging
 import smtplib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
+
+from kap_clinic.kernel import sending
 
 from .models import OutboxEmail
 
@@ -54,49 +55,15 @@ def email_outbox_cancel(*, key: str, reason: str) -> int:
 
 
 def enqueue(ids: list[int]) -> int:
-    """Queue outbox emails by id over one broker connection, tried once; on failure the sweep finds them."""
+    """Queue outbox emails by id, tried once; on failure the sweep finds them."""
     from . import tasks  # the tasks module imports this one: loaded on first use
 
-    if not ids:
-        return 0
-    app = tasks.send_outbox_email.app
-    queued, conn = 0, None
-    try:
-        if not app.conf.task_always_eager:
-            conn = app.connection_for_write()
-            conn.ensure_connection(max_retries=0)
-        for pk in ids:
-            tasks.send_outbox_email.apply_async((pk,), retry=False, connection=conn)
-            queued += 1
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the rows stay pending for the sweep
-        log.warning(
-            "broker unavailable, %s outbox email(s) left for the sweep: %s", len(ids) - queued, type(exc).__name__
-        )
-    finally:
-        if conn is not None:
-            conn.release()
-    return queued
+    return sending.enqueue(tasks.send_outbox_email, ids, what="outbox email(s)")
 
 
 def outbox_release(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Ids of pending emails that are due and not queued in the last few minutes; marks them queued."""
-    now = now or timezone.now()
-    requeue_before = now - timedelta(seconds=settings.REMINDER_REQUEUE_SECONDS)
-    ids = list(
-        OutboxEmail.objects.filter(status=Status.PENDING, next_try_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
-        .order_by("next_try_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if ids:
-        OutboxEmail.objects.filter(pk__in=ids, status=Status.PENDING).update(enqueued_at=now)
-    return ids
-
-
-def _move(row_id: int, number: int, **fields) -> bool:
-    """Update the row only while it is still in our attempt's hands."""
-    fields["updated_at"] = timezone.now()
-    return bool(OutboxEmail.objects.filter(pk=row_id, status=Status.SENDING, attempts=number).update(**fields))
+    return sending.release_due(OutboxEmail, now=now or timezone.now(), limit=limit)
 
 
 def _send(row: OutboxEmail, key: str) -> tuple[bool, str, bool]:
@@ -125,27 +92,10 @@ def _was_accepted(key: str) -> bool | None:
     return None
 
 
-def _fail(row: OutboxEmail, number: int, reason: str, *, permanent: bool) -> None:
-    if permanent or number >= settings.REMINDER_MAX_ATTEMPTS:
-        _move(row.pk, number, status=Status.FAILED, status_reason=reason[:300])
-    else:
-        backoff = timedelta(seconds=min(settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (number - 1), 3600))
-        _move(
-            row.pk,
-            number,
-            status=Status.PENDING,
-            next_try_at=timezone.now() + backoff,
-            status_reason=f"Retrying: {reason}"[:300],
-        )
-
-
 def outbox_email_deliver(*, email_id: int, now: datetime | None = None) -> OutboxEmail | None:
     """Send one due email at most once: claim it, send it with the attempt's key, settle. None if not claimed."""
     now = now or timezone.now()
-    claimed = OutboxEmail.objects.filter(pk=email_id, status=Status.PENDING, next_try_at__lte=now).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, enqueued_at=None
-    )
-    if not claimed:
+    if not sending.claim(OutboxEmail, email_id, now):
         return None  # sent, being sent, cancelled or not due: a duplicate delivery stops here
     row = OutboxEmail.objects.get(pk=email_id)
     number = row.attempts
@@ -155,31 +105,28 @@ def outbox_email_deliver(*, email_id: int, now: datetime | None = None) -> Outbo
         log.exception("outbox email %s: backend raised %s", row.pk, type(exc).__name__)
         return OutboxEmail.objects.get(pk=email_id)
     if accepted:
-        _move(row.pk, number, status=Status.SENT, sent_at=timezone.now(), status_reason="", text="", html="")
+        sent = {"status": Status.SENT, "sent_at": timezone.now(), "status_reason": "", "text": "", "html": ""}
+        sending.move(OutboxEmail, row.pk, number, **sent)
     else:
-        _fail(row, number, reason, permanent=permanent)
+        sending.retry_or_fail(OutboxEmail, row.pk, number, reason, permanent=permanent)
     return OutboxEmail.objects.get(pk=email_id)
 
 
 def outbox_settle_stale(*, now: datetime | None = None) -> dict[int, str]:
     """Settle rows left in `sending` longer than the lease (a worker killed mid-send), through the attempt's key."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.REMINDER_SENDING_LEASE_SECONDS)
     settled = {}
-    for row in OutboxEmail.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease):
-        if not OutboxEmail.objects.filter(pk=row.pk, status=Status.SENDING, claimed_at=row.claimed_at).update(
-            claimed_at=now
-        ):
-            continue  # another sweep took it
+    for row in sending.stale_rows(OutboxEmail, now=now):
         verdict = _was_accepted(row.attempt_key(row.attempts))
         if verdict is True:
-            _move(row.pk, row.attempts, status=Status.SENT, sent_at=now, text="", html="")
             settled[row.pk] = "sent"
+            fields = {"status": Status.SENT, "sent_at": now, "text": "", "html": ""}
         elif verdict is False:
-            _move(row.pk, row.attempts, status=Status.PENDING, next_try_at=now, status_reason="Retrying after a crash.")
             settled[row.pk] = "retry"
+            fields = {"status": Status.PENDING, "next_try_at": now, "status_reason": "Retrying after a crash."}
         else:
-            reason = "Interrupted send; the mail server cannot say whether it was delivered."
-            _move(row.pk, row.attempts, status=Status.FAILED, needs_attention=True, status_reason=reason)
             settled[row.pk] = "flagged"
+            reason = "Interrupted send; the mail server cannot say whether it was delivered."
+            fields = {"status": Status.FAILED, "needs_attention": True, "status_reason": reason}
+        sending.move(OutboxEmail, row.pk, row.attempts, **fields)
     return settled
