@@ -2,7 +2,6 @@
 cancellations and no-shows follow the clinic's fee policy."""
 
 import threading
-import time as clock
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from billing.coverage import billed_codes
@@ -24,9 +23,7 @@ from sessions.models import DoseAdministration, DoseTopUp, DosingSession
 from sessions.scheduling.changes import session_cancel, session_no_show
 from tests.billing.factories import at, book
 from tests.billing.ledger_factories import SERVICE_DAY, complete, spravato_session
-from tests.conftest import skip_or_fail
-
-WAIT_SECONDS = 20
+from tests.races import WAIT_SECONDS, OnItsOwnConnection, second_queues_behind_first
 
 
 def codes(session) -> list[tuple[str, Decimal, Decimal]]:
@@ -185,41 +182,22 @@ def test_no_fee_when_the_clinic_charges_none(patient, clinician, front_desk):
 # ---- Concurrent completion (PostgreSQL) -------------------------------------------------------------------
 
 
-def _in_thread(target, results, key):
-    def run():
-        try:
-            results[key] = target()
-        except Exception as exc:  # the outcome is what the test checks
-            results[key] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        skip_or_fail(f"Two connections writing at once need PostgreSQL, not {connection.vendor}")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_completions_at_once_charge_once(on_postgresql, patient, clinician):
     with transaction.atomic():
         session = book(patient, clinician, SERVICE_DAY, status="in_progress")
     barrier = threading.Barrier(2, timeout=WAIT_SECONDS)
-    results = {}
 
     def finish():
         barrier.wait()
         return complete(DosingSession.objects.get(pk=session.pk))
 
-    threads = [_in_thread(finish, results, n) for n in (1, 2)]
+    threads = [OnItsOwnConnection(finish), OnItsOwnConnection(finish)]
     for thread in threads:
-        thread.join(WAIT_SECONDS)
-    outcomes = sorted(type(result).__name__ for result in results.values())
+        thread.start()
+    for thread in threads:
+        thread.finish()
+    outcomes = sorted(type(thread.error or thread.result).__name__ for thread in threads)
     assert outcomes == ["DosingSession", "ValidationError"]  # the second finds the session already completed
     assert [code for code, _, _ in codes(session)] == ["96365", "J3490"]
 
@@ -231,27 +209,10 @@ def test_charging_raced_past_the_session_lock_still_charges_once(on_postgresql, 
     with transaction.atomic():
         session = book(patient, clinician, SERVICE_DAY)
     DosingSession.objects.filter(pk=session.pk).update(status=DosingSession.Status.COMPLETED)
-    first_inserted, second_started = threading.Event(), threading.Event()
-    results = {}
-
-    def first():
-        with transaction.atomic():
-            rows = session_charges_post(session=session)
-            first_inserted.set()
-            second_started.wait(WAIT_SECONDS)
-            clock.sleep(0.5)  # the second's insert is now waiting on this one's uncommitted row
-            return rows
-
-    def second():
-        first_inserted.wait(WAIT_SECONDS)
-        second_started.set()
-        with transaction.atomic():
-            return session_charges_post(session=session)
-
-    threads = [_in_thread(first, results, 1), _in_thread(second, results, 2)]
-    for thread in threads:
-        thread.join(WAIT_SECONDS)
-    assert all(isinstance(result, list) for result in results.values()), results
+    first, second = second_queues_behind_first(
+        lambda: session_charges_post(session=session), failure="the second charge never waited on the first's rows"
+    )
+    assert isinstance(first, list) and isinstance(second, list)
     assert [code for code, _, _ in codes(session)] == ["96365", "J3490"]
 
 

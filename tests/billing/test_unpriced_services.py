@@ -4,14 +4,12 @@ a dosing session; the database keeps one open record per session."""
 
 import importlib
 import io
-import threading
-import time as clock
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.apps import apps
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from aftercare.services import integration_session_book, integration_session_complete
@@ -21,8 +19,7 @@ from kap_clinic.kernel.notifications.alerts import alerts_open_for
 from kap_clinic.kernel.notifications.models import StaffAlert
 from tests.billing.factories import at, book
 from tests.billing.ledger_factories import SERVICE_DAY, complete
-from tests.billing.test_charges import WAIT_SECONDS, _in_thread
-from tests.conftest import skip_or_fail
+from tests.races import second_queues_behind_first
 
 
 def _held_integration_session(patient, clinician):
@@ -199,43 +196,19 @@ def test_the_database_refuses_a_record_of_no_service_or_of_two(patient, clinicia
         UnpricedService.objects.create(patient=patient, service_date=SERVICE_DAY, **service)
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        skip_or_fail(f"Two connections writing at once need PostgreSQL, not {connection.vendor}")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_announcements_at_once_keep_one_record_and_one_alert(on_postgresql, patient):
     """The second records the same unpriced session while the first has not committed: it waits on the one-open-record
     key, then finds the first's record and alert."""
     FeeScheduleItem.objects.filter(code="90834").update(is_active=False)
-    first_recorded, second_started = threading.Event(), threading.Event()
-    results = {}
 
     def post():
         return integration_charges_post(
             patient_id=patient.pk, integration_session_id=41, minutes=45, starts_at=at(SERVICE_DAY, 15)
         )
 
-    def first():
-        with transaction.atomic():
-            rows = post()
-            first_recorded.set()
-            second_started.wait(WAIT_SECONDS)
-            clock.sleep(0.5)  # the second's insert is now waiting on this one's uncommitted record
-            return rows
-
-    def second():
-        first_recorded.wait(WAIT_SECONDS)
-        second_started.set()
-        with transaction.atomic():
-            return post()
-
-    threads = [_in_thread(first, results, 1), _in_thread(second, results, 2)]
-    for thread in threads:
-        thread.join(WAIT_SECONDS)
-    assert results == {1: [], 2: []}
+    results = second_queues_behind_first(post, failure="the second record never waited on the first's")
+    assert results == ([], [])
     assert UnpricedService.objects.filter(integration_session_id=41).count() == 1
     assert StaffAlert.objects.filter(kind="fee_missing").count() == 1
 
