@@ -158,7 +158,8 @@ def test_a_real_server_logs_the_request_but_not_the_token(tmp_path, server):
         try:
             if not _wait_for(port, proc):
                 skip_or_fail(f"{server} did not start: {log_file.read_text()[-2000:]}")
-            for path in secret_paths():
+            # The two-factor reset link too: it sends a signed-out visitor to sign in, the link kept in `next`.
+            for path in [*secret_paths(), reverse("accounts:two_factor_reset", args=[CANARY])]:
                 try:
                     urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=20)  # noqa: S310 - loopback
                 except urllib.error.HTTPError:
@@ -172,3 +173,4 @@ def test_a_real_server_logs_the_request_but_not_the_token(tmp_path, server):
     # The request lines themselves (gunicorn's access log, runserver's django.server), not only Django's warnings.
     assert f'"GET /treatment/calendar/{REDACTED}.ics' in written, written
     assert f'"GET /accounts/invite/{REDACTED}/' in written, written
+    assert f'"GET /accounts/two-factor/reset/{REDACTED}/' in written, written
