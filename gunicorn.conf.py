@@ -1,8 +1,8 @@
 """gunicorn settings for the site (Dockerfile and docker-compose.yml run `gunicorn -c gunicorn.conf.py`).
 
-The access log goes to stdout without credentials in URL paths (calendar feeds, confirmation, invitation and
-password-reset links are redacted: kap_clinic.gunicorn_logging). GUNICORN_BIND and WEB_CONCURRENCY override the
-address and the number of workers.
+The access log goes to stdout without credentials in URL paths (calendar feeds, confirmation, invitation,
+password-reset and two-factor reset links are redacted: kap_clinic.gunicorn_logging). GUNICORN_BIND and
+WEB_CONCURRENCY override the address and the number of workers.
 """
 
 import os

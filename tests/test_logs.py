@@ -41,6 +41,9 @@ def test_redact_keeps_the_shape_and_drops_the_secret():
     )
     assert redact(f"Not Found: /reminders/confirm/{CANARY}:1x:ab/") == f"Not Found: /reminders/confirm/{REDACTED}/"
     assert redact(f"/accounts/password/reset/MQ/{CANARY}/") == f"/accounts/password/reset/MQ/{REDACTED}/"
+    assert redact(f"GET /accounts/two-factor/reset/{CANARY}/ HTTP/1.1") == (
+        f"GET /accounts/two-factor/reset/{REDACTED}/ HTTP/1.1"
+    )
     assert redact("GET /treatment/my-schedule/calendar/ HTTP/1.1") == "GET /treatment/my-schedule/calendar/ HTTP/1.1"
 
 
@@ -71,6 +74,33 @@ def test_djangos_log_handlers_never_write_the_token(client, settings):
     assert written.count(REDACTED) >= len(secret_paths()) + 1
     assert f"Not Found: /accounts/invite/{REDACTED}/" in written  # logged by Django itself, redacted
     assert f"/treatment/calendar/{REDACTED}.ics" in written
+
+
+@pytest.mark.django_db
+def test_a_two_factor_reset_link_opened_by_someone_else_is_logged_without_its_token(client, admin_user, clinician):
+    """The link an admin's reset emails is a credential too: opened in another staff member's session it is refused
+    (404), and Django's "Not Found" line for it names the page, not the token."""
+    from kap_clinic.kernel.accounts.models import TwoFactorReset
+    from tests.conftest import sign_in
+
+    TwoFactorReset.objects.create(
+        user=clinician,
+        token_hash=TwoFactorReset.hash_token(CANARY),
+        created_by=admin_user,
+        expires_at="2999-01-01T00:00Z",
+    )
+    handler = next(h for h in logging.getLogger("").handlers if type(h) is logging.StreamHandler)
+    buffer = io.StringIO()
+    saved = handler.setStream(buffer)
+    try:
+        sign_in(client, admin_user)
+        response = client.get(reverse("accounts:two_factor_reset", args=[CANARY]))
+    finally:
+        handler.setStream(saved)
+    assert response.status_code == 404
+    written = buffer.getvalue()
+    assert CANARY not in written, written
+    assert f"Not Found: /accounts/two-factor/reset/{REDACTED}/" in written, written
 
 
 def _free_port() -> int:
@@ -128,7 +158,8 @@ def test_a_real_server_logs_the_request_but_not_the_token(tmp_path, server):
         try:
             if not _wait_for(port, proc):
                 skip_or_fail(f"{server} did not start: {log_file.read_text()[-2000:]}")
-            for path in secret_paths():
+            # The two-factor reset link too: it sends a signed-out visitor to sign in, the link kept in `next`.
+            for path in [*secret_paths(), reverse("accounts:two_factor_reset", args=[CANARY])]:
                 try:
                     urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=20)  # noqa: S310 - loopback
                 except urllib.error.HTTPError:
@@ -142,3 +173,4 @@ def test_a_real_server_logs_the_request_but_not_the_token(tmp_path, server):
     # The request lines themselves (gunicorn's access log, runserver's django.server), not only Django's warnings.
     assert f'"GET /treatment/calendar/{REDACTED}.ics' in written, written
     assert f'"GET /accounts/invite/{REDACTED}/' in written, written
+    assert f'"GET /accounts/two-factor/reset/{REDACTED}/' in written, written

@@ -1,10 +1,11 @@
 """Secrets stay out of the logs: URL paths that carry a credential are redacted before any log line is written.
 
-A patient's calendar feed, a reminder's confirmation link, a portal invitation and a password-reset link each hold
-their secret in the URL path (calendar apps and email links cannot send it any other way). Whoever reads the logs
-must not be able to use them. `redact` replaces the secret part with `[redacted]`; `RedactSecretsFilter` applies it
-to every record Django's handlers write (django.request's "Not Found: /path", runserver's request lines), and
-`gunicorn.conf.py` applies it to gunicorn's access log (kap_clinic.gunicorn_logging).
+A patient's calendar feed, a reminder's confirmation link, a portal invitation, a password-reset link and a staff
+member's two-factor reset link each hold their secret in the URL path (calendar apps and email links cannot send it
+any other way). Whoever reads the logs must not be able to use them. `redact` replaces the secret part with
+`[redacted]`; `RedactSecretsFilter` applies it to every record Django's handlers write (django.request's "Not Found:
+/path", runserver's request lines), and `gunicorn.conf.py` applies it to gunicorn's access log
+(kap_clinic.gunicorn_logging).
 """
 
 import logging
@@ -20,6 +21,7 @@ _SECRET_PATHS = [
     (r"/calendar/", r"[^/\s\"'?#.]+(?=\.ics)"),
     (r"/reminders/confirm/", r"[^/\s\"'?#]+"),
     (r"/accounts/invite/", r"[^/\s\"'?#]+"),
+    (r"/accounts/two-factor/reset/", r"[^/\s\"'?#]+"),  # an admin's two-factor reset link
     (r"/accounts/password/reset/[^/\s\"'?#]+/", r"[^/\s\"'?#]+"),  # uid stays, the token goes
 ]
 _PATTERN = re.compile("|".join(f"({keep}){secret}" for keep, secret in _SECRET_PATHS))
