@@ -1,6 +1,6 @@
 """Aftercare services through the real database: booking rules, status changes, check-in series and answers, flags."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -69,9 +69,13 @@ def test_patient_cannot_be_booked_over_their_own_dosing_session(patient, clinici
 
 
 @pytest.mark.parametrize("whose", ["clinician", "patient"])
-def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(patient, other_patient, clinician, whose):
+def test_a_dosing_session_cannot_be_moved_onto_an_integration_session(
+    patient, other_patient, clinician, whose, time_machine
+):
     from sessions.scheduling.changes import session_reschedule
 
+    # A Tuesday morning: the series starts on Wednesday, so the day after the first dose is a Thursday, an open day.
+    time_machine.move_to(timezone.make_aware(datetime(2026, 12, 1, 8, 0)), tick=False)
     dose = book_plan(patient, clinician).sessions.order_by("starts_at").first()
     later = dose.starts_at + timedelta(days=1, hours=5)  # inside clinic hours, clear of the next dose
     if whose == "clinician":
