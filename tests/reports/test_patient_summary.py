@@ -181,3 +181,13 @@ def test_summary_queries_do_not_grow_with_aftercare(patient, clinician, front_de
         pdf = _summary(patient)
     text = pdf_text(pdf)
     assert text.count("PHQ9 11; GAD7 6") == 41 and text.count("(MBCT)") == 31
+
+
+def test_summary_of_a_patient_without_a_primary_clinician_says_so(patient, admin_user, client_for):
+    """A referred patient not yet given a clinician: the summary page and its PDF open, naming nobody."""
+    patient.primary_clinician = None
+    patient.save(update_fields=["primary_clinician"])
+    page = client_for(admin_user).get(reverse("reports:patient_summary_page", args=[patient.pk]))
+    assert page.status_code == 200
+    assert "None assigned" in page.content.decode()
+    assert "None assigned" in pdf_text(_summary(patient))
