@@ -89,6 +89,9 @@ def payment_record(
         raise ValidationError(f"That is more than the ${locked.balance} still owed on this invoice.")
     if method not in Payment.Method.values:
         raise ValidationError("Choose how it was paid.")
+    today = timezone.localdate()
+    if received_on is not None and received_on > today:
+        raise ValidationError({"received_on": f"A payment is received today or earlier, not after {today:%d %b %Y}."})
     payment = Payment.objects.create(
         invoice=locked,
         amount=amount,

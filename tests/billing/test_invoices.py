@@ -1,6 +1,7 @@
 """Invoices, payments, adjustments and balances: money is Decimal in NUMERIC columns, and an invoice's balance is its
 lines less its payments less its adjustments, always (the service keeps it so, the database refuses otherwise)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -244,18 +246,26 @@ def test_the_database_holds_when_who_and_why_of_a_void_together(patient, front_d
 
 def test_staff_invoice_and_take_payments_on_the_pages(client_for, patient, front_desk):
     loose_charge(patient, "200.00")
+    paid_on = timezone.localdate().isoformat()
     client = client_for(front_desk)
     response = client.post(reverse("billing:invoice_create", kwargs={"patient_pk": patient.pk}))
     invoice = Invoice.objects.get(patient=patient)
     assert response["Location"] == reverse("billing:invoice_detail", kwargs={"pk": invoice.pk})
     paid = client.post(
         reverse("billing:payment_create", kwargs={"pk": invoice.pk}),
-        {"amount": "120.00", "method": "card", "received_on": "2027-02-01", "reference": "4242"},
+        {"amount": "120.00", "method": "card", "received_on": paid_on, "reference": "4242"},
     )
     assert paid.status_code == 302
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    ahead = client.post(
+        reverse("billing:payment_create", kwargs={"pk": invoice.pk}),
+        {"amount": "20.00", "method": "card", "received_on": tomorrow, "reference": "4243"},
+    )
+    assert ahead.status_code == 400 and b"A payment is received today or earlier" in ahead.content
+    assert f'value="{tomorrow}"'.encode() in ahead.content and b'value="4243"' in ahead.content
     too_much = client.post(
         reverse("billing:payment_create", kwargs={"pk": invoice.pk}),
-        {"amount": "80.01", "method": "card", "received_on": "2027-02-01"},
+        {"amount": "80.01", "method": "card", "received_on": paid_on},
     )
     assert too_much.status_code == 400 and b"more than the $80.00 still owed" in too_much.content
     adjusted = client.post(
