@@ -15,6 +15,12 @@ from .models import IntegrationSession
 from .services import CHECKIN_INSTRUMENTS, PATIENT_INSTRUMENTS
 
 
+def _clock_changes_at(moment: datetime) -> bool:
+    """Whether the clinic's clocks skip this wall-clock time (spring) or show it twice (autumn)."""
+    zone = timezone.get_current_timezone()
+    return moment.replace(tzinfo=zone, fold=0).utcoffset() != moment.replace(tzinfo=zone, fold=1).utcoffset()
+
+
 class _WhenForm(BoundedInput, forms.Form):
     day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}), validators=[booking_date])
     start_time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time"}))
@@ -35,7 +41,14 @@ class _WhenForm(BoundedInput, forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("day") and cleaned.get("start_time"):
-            cleaned["starts_at"] = self.starts_at()  # what the services take: one moment
+            if _clock_changes_at(datetime.combine(cleaned["day"], cleaned["start_time"])):
+                self.add_error(
+                    "start_time",
+                    f"{cleaned['start_time']:%H:%M} on {cleaned['day']:%d %b %Y} is skipped or repeated when the "
+                    "clocks change. Choose another time.",
+                )
+            else:
+                cleaned["starts_at"] = self.starts_at()  # what the services take: one moment
         return cleaned
 
     def starts_at(self) -> datetime:

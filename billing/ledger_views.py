@@ -98,6 +98,11 @@ def estimate_create_view(request, patient_pk):
 
 def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment_form=None, void_form=None):
     record_chart_view(obj=invoice)
+    invoice.refresh_from_db()  # a refused post shows the invoice as it is now, with what was typed
+    for form in (payment_form, adjustment_form):
+        if form is not None:  # sent again, the form is checked against the balance shown now
+            form.data = form.data.copy()
+            form.data["balance_seen"] = str(invoice.balance)
     is_void = invoice.status == invoice.Status.VOID
     ctx = {
         "invoice": invoice,
@@ -112,8 +117,9 @@ def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment
         "payments": list(invoice.payments.all()),
         "adjustments": list(invoice.adjustments.all()),
         "can_work": access.can_work(request) and invoice.status == invoice.Status.OPEN,
-        "payment_form": payment_form or PaymentForm(initial={"received_on": timezone.localdate()}),
-        "adjustment_form": adjustment_form or AdjustmentForm(),
+        "payment_form": payment_form
+        or PaymentForm(initial={"received_on": timezone.localdate(), "balance_seen": invoice.balance}),
+        "adjustment_form": adjustment_form or AdjustmentForm(initial={"balance_seen": invoice.balance}),
         # Voiding is offered while nothing is paid or adjusted (the service says why otherwise).
         "can_void": access.can_work(request) and invoice.status == invoice.Status.OPEN,
         "void_form": void_form or InvoiceVoidForm(),

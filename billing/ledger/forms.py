@@ -16,16 +16,24 @@ def money_field(label: str) -> forms.DecimalField:
     )
 
 
+def balance_seen_field() -> forms.DecimalField:
+    """The balance the invoice page showed when the form was opened: the same form posted twice (a double click, a
+    page sent again) finds the balance changed and is refused instead of recording the money twice."""
+    return forms.DecimalField(widget=forms.HiddenInput, required=False, max_digits=12, decimal_places=2)
+
+
 class PaymentForm(BoundedInput, forms.Form):
     amount = money_field("Amount ($)")
     method = forms.ChoiceField(choices=Payment.Method.choices)
     received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label="Reference (last 4 digits, check number)", max_length=60, required=False)
+    balance_seen = balance_seen_field()
 
 
 class AdjustmentForm(BoundedInput, forms.Form):
     amount = money_field("Amount ($)")
     reason = forms.CharField(max_length=300)
+    balance_seen = balance_seen_field()
 
 
 class InvoiceVoidForm(BoundedInput, forms.Form):

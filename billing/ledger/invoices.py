@@ -76,12 +76,29 @@ def _lock_open(invoice: Invoice) -> Invoice:
     return locked
 
 
+def _check_balance_seen(locked: Invoice, balance_seen) -> None:
+    """Refuse money recorded against a balance the invoice no longer has: the same form sent twice."""
+    if balance_seen is not None and _money(balance_seen) != locked.balance:
+        raise ValidationError(
+            f"This invoice changed after the page was opened: ${locked.balance} is owed now. "
+            "Check the payments and adjustments listed before recording this again."
+        )
+
+
 @transaction.atomic
 def payment_record(
-    *, invoice: Invoice, amount, method: str, by: User, received_on: date | None = None, reference: str = ""
+    *,
+    invoice: Invoice,
+    amount,
+    method: str,
+    by: User,
+    received_on: date | None = None,
+    reference: str = "",
+    balance_seen=None,
 ) -> Payment:
     _check_worker(by)
     locked = _lock_open(invoice)
+    _check_balance_seen(locked, balance_seen)
     amount = _money(amount)
     if amount <= 0:
         raise ValidationError("A payment is more than $0.00.")
@@ -89,6 +106,9 @@ def payment_record(
         raise ValidationError(f"That is more than the ${locked.balance} still owed on this invoice.")
     if method not in Payment.Method.values:
         raise ValidationError("Choose how it was paid.")
+    today = timezone.localdate()
+    if received_on is not None and received_on > today:
+        raise ValidationError({"received_on": f"A payment is received today or earlier, not after {today:%d %b %Y}."})
     payment = Payment.objects.create(
         invoice=locked,
         amount=amount,
@@ -102,9 +122,10 @@ def payment_record(
 
 
 @transaction.atomic
-def adjustment_record(*, invoice: Invoice, amount, reason: str, by: User) -> Adjustment:
+def adjustment_record(*, invoice: Invoice, amount, reason: str, by: User, balance_seen=None) -> Adjustment:
     _check_worker(by)
     locked = _lock_open(invoice)
+    _check_balance_seen(locked, balance_seen)
     amount = _money(amount)
     if not reason.strip():
         raise ValidationError("Give the reason for the adjustment.")

@@ -1,20 +1,10 @@
 """Filters of the audit log browser."""
 
-from django import forms
-
+from kap_clinic.kernel.accounts.forms import UserChoiceField
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.forms import PeriodForm
 from patients.forms import PatientMrnField
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    """A user named as people know them: "Full Name (username, role)"."""
-
-    def label_from_instance(self, obj):
-        name = obj.get_full_name().strip()
-        details = f"{obj.username}, {obj.get_role_display().lower()}"
-        return f"{name} ({details})" if name else details
 
 
 class AuditFilterForm(PeriodForm):

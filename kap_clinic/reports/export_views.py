@@ -16,6 +16,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.audit.services import record_chart_view, record_reads
 from kap_clinic.kernel.forms import PeriodForm
+from patients.forms import ClinicianChoiceField
 from patients.models import Patient
 from patients.selectors import get_patient_for_user, get_patient_of_portal_user
 from sessions.models import Route
@@ -43,7 +44,7 @@ class ReportPeriodForm(PeriodForm):
             self.fields[name].widget.attrs["class"] = "form-control"
         if user is not None and user.has_role(Role.ADMIN):
             # Admins may narrow the clinic outcomes to one clinician's patients; a clinician's are always their own.
-            self.fields["clinician"] = forms.ModelChoiceField(
+            self.fields["clinician"] = ClinicianChoiceField(
                 label="Clinician (clinic outcomes)",
                 required=False,
                 empty_label="Every clinician",

@@ -2,11 +2,12 @@
 
 from django import forms
 
+from kap_clinic.kernel.accounts.forms import UserChoiceField
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.forms import PeriodForm
 from kap_clinic.kernel.validation import BoundedInput
-from patients.forms import PatientMrnField
+from patients.forms import ClinicianChoiceField, PatientMrnField
 from sessions.models import Route
 
 FORMATS = {"pdf": "PDF", "csv": "CSV (spreadsheet)"}
@@ -57,7 +58,7 @@ class AuditReportForm(ClinicPeriodReportForm):
 
     patient = PatientMrnField(required=False)
     # Staff only, as on the audit log (a patient's own account is reported under their MRN).
-    user = forms.ModelChoiceField(
+    user = UserChoiceField(
         label="Staff member",
         queryset=User.objects.exclude(role=Role.PATIENT).order_by("username"),
         required=False,
@@ -77,7 +78,7 @@ class OutcomesForm(ClinicPeriodReportForm):
     clinician; a clinician's report always covers their own patients, so they are offered no choice."""
 
     route = forms.ChoiceField(label="Route", required=False, choices=[("", "Every route"), *Route.choices])
-    clinician = forms.ModelChoiceField(
+    clinician = ClinicianChoiceField(
         label="Clinician", required=False, empty_label="Every clinician", queryset=User.objects.none()
     )
 

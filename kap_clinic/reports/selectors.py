@@ -15,7 +15,7 @@ from django.utils import timezone
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import outcome_episodes, outcome_trend
 from kap_clinic.kernel.audit.selectors import audit_entries, entry_record, entry_who
-from kap_clinic.rules import outcomes
+from kap_clinic.rules import instruments, outcomes
 from patients.models import Patient
 from screening.models import Diagnosis, Screening
 from sessions.models import DosingSession, RemsMonitoringForm, ScaleScore
@@ -222,7 +222,7 @@ class CheckInLine:
     opens_at: datetime
     status: str
     completed_at: datetime | None
-    scores: str  # "PHQ9 12; GAD7 8", in the order they were entered
+    scores: str  # "PHQ-9 12; GAD-7 8", in the order they were entered
 
 
 def checkin_lines(patient: Patient) -> list[CheckInLine]:
@@ -247,7 +247,7 @@ def checkin_lines(patient: Patient) -> list[CheckInLine]:
             close()
             current, scores = (pk, opens_at, status, completed_at), []
         if code is not None:
-            scores.append(f"{code.upper()} {'' if total is None else total}")
+            scores.append(f"{instruments.display_name(code)} {'' if total is None else total}")
     close()
     return lines
 

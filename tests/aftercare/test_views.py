@@ -1,7 +1,7 @@
 """Aftercare pages: staff chart page and forms, the patient's portal check-ins and schedule, home pages, access."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -411,3 +411,22 @@ def test_clinician_home_shows_each_patients_response_status(client_for, clinicia
 
     cell = html.split('data-testid="patient-outcome">')[1].split("</td>")[0]
     assert "Not responding" in cell and "18 from 18 (+0%)" in cell
+
+
+@pytest.mark.parametrize(
+    ("day", "start_time"),
+    [("2027-03-14", "02:30"), ("2027-11-07", "01:30")],  # skipped, then repeated, when New York's clocks change
+)
+def test_a_time_the_clock_change_skips_or_repeats_is_refused_with_what_was_typed(
+    settings, time_machine, client_for, clinician, patient, day, start_time
+):
+    settings.TIME_ZONE = "America/New_York"
+    time_machine.move_to(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+    url = reverse("aftercare:integration_book", kwargs={"patient_pk": patient.pk})
+    data = {"clinician": clinician.pk, "modality": "mbct", "day": day, "start_time": start_time, "duration_minutes": 50}
+    response = client_for(clinician).post(url, data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "skipped or repeated when the clocks change" in html
+    assert f'value="{start_time}"' in html and f'value="{day}"' in html
+    assert not IntegrationSession.objects.exists()

@@ -1,6 +1,7 @@
 """Invoices, payments, adjustments and balances: money is Decimal in NUMERIC columns, and an invoice's balance is its
 lines less its payments less its adjustments, always (the service keeps it so, the database refuses otherwise)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +22,7 @@ from billing.ledger.invoices import (
     patient_balance,
     payment_record,
 )
-from billing.models import Charge, Invoice, InvoiceVoidedLine
+from billing.models import Charge, Invoice, InvoiceVoidedLine, Payment
 from tests.billing.ledger_factories import loose_charge
 
 pytestmark = pytest.mark.django_db
@@ -244,18 +246,26 @@ def test_the_database_holds_when_who_and_why_of_a_void_together(patient, front_d
 
 def test_staff_invoice_and_take_payments_on_the_pages(client_for, patient, front_desk):
     loose_charge(patient, "200.00")
+    paid_on = timezone.localdate().isoformat()
     client = client_for(front_desk)
     response = client.post(reverse("billing:invoice_create", kwargs={"patient_pk": patient.pk}))
     invoice = Invoice.objects.get(patient=patient)
     assert response["Location"] == reverse("billing:invoice_detail", kwargs={"pk": invoice.pk})
     paid = client.post(
         reverse("billing:payment_create", kwargs={"pk": invoice.pk}),
-        {"amount": "120.00", "method": "card", "received_on": "2027-02-01", "reference": "4242"},
+        {"amount": "120.00", "method": "card", "received_on": paid_on, "reference": "4242"},
     )
     assert paid.status_code == 302
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    ahead = client.post(
+        reverse("billing:payment_create", kwargs={"pk": invoice.pk}),
+        {"amount": "20.00", "method": "card", "received_on": tomorrow, "reference": "4243"},
+    )
+    assert ahead.status_code == 400 and b"A payment is received today or earlier" in ahead.content
+    assert f'value="{tomorrow}"'.encode() in ahead.content and b'value="4243"' in ahead.content
     too_much = client.post(
         reverse("billing:payment_create", kwargs={"pk": invoice.pk}),
-        {"amount": "80.01", "method": "card", "received_on": "2027-02-01"},
+        {"amount": "80.01", "method": "card", "received_on": paid_on},
     )
     assert too_much.status_code == 400 and b"more than the $80.00 still owed" in too_much.content
     adjusted = client.post(
@@ -264,3 +274,29 @@ def test_staff_invoice_and_take_payments_on_the_pages(client_for, patient, front
     assert adjusted.status_code == 302
     page = client.get(reverse("billing:invoice_detail", kwargs={"pk": invoice.pk}))
     assert b"balance $50.00" in page.content
+
+
+def test_a_payment_or_adjustment_sent_twice_is_recorded_once(client_for, patient, front_desk):
+    """A double click on "Record payment" (or the page sent again) records the money once: the second post finds the
+    balance changed since its page was opened, and says so with what was typed; the page then offers the new one."""
+    loose_charge(patient, "200.00")
+    client = client_for(front_desk)
+    client.post(reverse("billing:invoice_create", kwargs={"patient_pk": patient.pk}))
+    invoice = Invoice.objects.get(patient=patient)
+    page = client.get(reverse("billing:invoice_detail", kwargs={"pk": invoice.pk}))
+    seen = page.context["payment_form"]["balance_seen"].value()
+    assert Decimal(str(seen)) == Decimal("200.00")
+    paid = {"amount": "50.00", "method": "card", "received_on": timezone.localdate().isoformat(), "reference": "4242"}
+    url = reverse("billing:payment_create", kwargs={"pk": invoice.pk})
+    assert client.post(url, {**paid, "balance_seen": seen}).status_code == 302
+    again = client.post(url, {**paid, "balance_seen": seen})
+    assert again.status_code == 400
+    assert b"This invoice changed after the page was opened: $150.00 is owed now." in again.content
+    assert b'value="4242"' in again.content and b'name="balance_seen" value="150.00"' in again.content
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+    adjust = reverse("billing:adjustment_create", kwargs={"pk": invoice.pk})
+    assert client.post(adjust, {"amount": "10.00", "reason": "Courtesy", "balance_seen": "150.00"}).status_code == 302
+    twice = client.post(adjust, {"amount": "10.00", "reason": "Courtesy", "balance_seen": "150.00"})
+    assert twice.status_code == 400 and b"$140.00 is owed now" in twice.content
+    assert client.post(url, {**paid, "balance_seen": "140.00"}).status_code == 302  # a second payment, meant
+    assert Invoice.objects.get(pk=invoice.pk).balance == Decimal("90.00")

@@ -157,5 +157,9 @@ def test_the_billing_page_records_and_shows_the_tier(client_for, patient, front_
     assert (assessment.tier, assessment.discount_percent) == ("D", 25)  # 40,000 / 21,150 = 189 %
     page = client.get(reverse("billing:patient_billing", kwargs={"patient_pk": patient.pk}))
     assert b"Tier D: 25% discount" in page.content and b"Benefits letter" in page.content
+    assert b"by Intake1 Tester on" in page.content and b"user #" not in page.content  # who checked, by name
+    client.post(url, {"household_size": "3", "household_income": "40000", "evidence": "benefits"})
+    page = client.get(reverse("billing:patient_billing", kwargs={"patient_pk": patient.pk}))
+    assert b"Benefits letter, Intake1 Tester)" in page.content and b"user #" not in page.content  # earlier ones too
     refused = client.post(url, {"household_size": "0", "household_income": "1", "evidence": "benefits"})
     assert refused.status_code == 400

@@ -3,7 +3,7 @@ every invoice dated in the period, the payments received in it, nothing outside 
 who may download it, and the read it records."""
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from auditlog.models import LogEntry
@@ -27,9 +27,10 @@ def text_of(pdf: bytes) -> str:
 
 
 @pytest.fixture
-def billed(patient, other_patient, front_desk):
+def billed(patient, other_patient, front_desk, time_machine):
     """Patient A: two invoices with lines in the first quarter of 2027, a third with a line in April; a payment in
-    the quarter and one after it. Patient B: a line and a payment in the same quarter."""
+    the quarter and one after it. Patient B: a line and a payment in the same quarter. Billed in May 2027."""
+    time_machine.move_to(datetime(2027, 5, 3, 15, 0, tzinfo=UTC))
     policy = ClinicSettings.load()
     policy.billing_provider_name = "Harbor Ketamine Clinic"
     policy.billing_npi = "1234567893"

@@ -66,3 +66,13 @@ def test_csv_neutralises_formulas_and_writes_iso_dates():
     )
     assert text.startswith("\ufeffa,b,c")
     assert "'=1+2,'+SUM(A1),'-3,'@cmd,'\tx,2026-03-04T09:30:00-05:00,plain" in text
+
+
+def test_the_report_forms_name_staff_as_people_know_them(client_for, admin_user, clinician, front_desk):
+    """The staff member of the audit report and the clinician of the outcomes report are chosen by name."""
+    page = client_for(admin_user).get(reverse("reports:index")).content.decode()
+    assert "user #" not in page
+    assert f'<option value="{front_desk.username}">Intake1 Tester (intake1, intake staff)</option>' in page
+    assert f'<option value="{clinician.pk}">Clinician1 Tester</option>' in page
+    exports = client_for(admin_user).get(reverse("exports:index")).content.decode()
+    assert "user #" not in exports and f'<option value="{clinician.pk}">Clinician1 Tester</option>' in exports

@@ -162,7 +162,7 @@ def test_summary_prints_rems_forms_integration_sessions_and_every_score_of_a_che
     assert f"{second_day} Other 70 mg Not signed Not submitted" in text  # else the session's day
     assert "Mindfulness-based cognitive therapy (MBCT)" in text
     assert (clinician.get_full_name() or clinician.username) in text
-    assert "PHQ9 11; GAD7 6" in text  # both scores of the check-in, in the order they were entered
+    assert "PHQ-9 11; GAD-7 6" in text  # both scores of the check-in, in the order they were entered
     summary = patient_summary(patient)
     lines = [*summary["rems_forms"], *summary["integration_sessions"], *summary["checkins"]]
     assert len(lines) == 2 + 1 + 3
@@ -180,4 +180,21 @@ def test_summary_queries_do_not_grow_with_aftercare(patient, clinician, front_de
     with django_assert_max_num_queries(len(few.captured_queries)):
         pdf = _summary(patient)
     text = pdf_text(pdf)
-    assert text.count("PHQ9 11; GAD7 6") == 41 and text.count("(MBCT)") == 31
+    assert text.count("PHQ-9 11; GAD-7 6") == 41 and text.count("(MBCT)") == 31
+
+
+def test_summary_of_a_patient_without_a_primary_clinician_says_so(patient, admin_user, client_for):
+    """A referred patient not yet given a clinician: the summary page and its PDF open, naming nobody."""
+    patient.primary_clinician = None
+    patient.save(update_fields=["primary_clinician"])
+    page = client_for(admin_user).get(reverse("reports:patient_summary_page", args=[patient.pk]))
+    assert page.status_code == 200
+    assert "None assigned" in page.content.decode()
+    assert "None assigned" in pdf_text(_summary(patient))
+
+
+def test_summary_names_each_check_in_questionnaire_as_the_clinic_writes_it(patient, clinician, front_desk):
+    seed_course(patient, clinician, front_desk=front_desk)
+    lines = [line.scores for line in selectors.checkin_lines(patient) if line.scores]
+    assert lines and all(score.startswith("PHQ-9 ") for score in lines)
+    assert "PHQ9" not in pdf_text(_summary(patient))

@@ -8,6 +8,15 @@ from .models import User
 from .roles import STAFF_ROLES, Role
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    """A user named as people know them: "Full Name (username, role)"."""
+
+    def label_from_instance(self, obj):
+        name = obj.get_full_name().strip()
+        details = f"{obj.username}, {obj.get_role_display().lower()}"
+        return f"{name} ({details})" if name else details
+
+
 class SignInForm(BoundedInput, AuthenticationForm):
     username = forms.CharField(
         label="Username", widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
