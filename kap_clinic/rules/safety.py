@@ -166,7 +166,16 @@ def discharge_contradictions(facts: DischargeFacts, limits: VitalLimits = VitalL
     with_spo2 = [r for r in facts.readings if r.spo2 is not None]
     if with_spo2 and with_spo2[-1].spo2 < limits.post_dose_spo2_floor:
         found.append(f"The last SpO₂, {with_spo2[-1].spo2}%, is below {limits.post_dose_spo2_floor}%.")
-    if facts.latest_moaas is not None and facts.latest_moaas < 5:
+    with_hr = [r for r in facts.readings if r.hr is not None]
+    if with_hr and not limits.post_dose_hr_low <= with_hr[-1].hr <= limits.post_dose_hr_high:
+        found.append(
+            f"The last heart rate, {with_hr[-1].hr}, is outside {limits.post_dose_hr_low}–{limits.post_dose_hr_high}."
+        )
+    if facts.latest_moaas is None:
+        # docs/clinical-references.md#discharge: back to baseline alertness (MOAA/S 5); an unscored sedation is not
+        # a resolved one.
+        found.append("No MOAA/S has been recorded since the dose: baseline alertness (5) is not shown.")
+    elif facts.latest_moaas < 5:
         found.append(f"The latest MOAA/S is {facts.latest_moaas}: the patient is not back to baseline alertness (5).")
     for name in facts.unresolved_serious_events:
         found.append(f"The adverse event “{name}” (severe or serious) has not resolved.")

@@ -358,6 +358,7 @@ def test_a_clinician_may_discharge_against_the_record_in_writing_and_it_is_audit
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
     vital_sign_record(session=session, by=clinician, sbp=182, dbp=96, hr=80, spo2=97)
+    scale_score_record(session=session, by=clinician, scale="moaas", score=5)
 
     discharge = discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
 
