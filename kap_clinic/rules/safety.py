@@ -20,6 +20,9 @@ REMS_MIN_MONITORING_MINUTES = 120
 # Spravato label: reassess blood pressure at about 40 minutes after dosing (the Cmax). A reading between 30 and 60
 # minutes after the first device counts as that check.
 SPRAVATO_BP_CHECK_WINDOW = (30, 60)
+# IM: an optional 20-40 mg top-up at about 12 minutes (docs/clinical-references.md#cadence, IM feasibility study). More
+# than this in top-ups in one session takes a clinician's written reason, as a dose outside the protocol's range does.
+IM_TOP_UP_MAX_MG = Decimal("40")
 # Spravato: 28 mg per device, 5 minutes' rest between devices (label, administration).
 MG_PER_DEVICE = Decimal("28")
 MINUTES_BETWEEN_DEVICES = 5
