@@ -189,6 +189,13 @@ def discharge_contradictions(facts: DischargeFacts, limits: VitalLimits = VitalL
                 f"Spravato needs a blood pressure about 40 minutes after the first device ({low}–{high} minutes); "
                 "none is recorded."
             )
+        # docs/clinical-references.md#vitals (Spravato: BP before session completion; REMS Patient Monitoring Form:
+        # "prior to session completion"): the 40-minute reading does not show that the blood pressure settled.
+        if not any(r.minutes_from_dose > high for r in with_bp):
+            found.append(
+                f"Spravato needs a blood pressure before the end of monitoring, later than {high} minutes after the "
+                "first device; none is recorded."
+            )
     return found
 
 

@@ -1,5 +1,6 @@
 """The dosing-day safety rules as pure functions, on worked examples (no database)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -168,7 +169,9 @@ def test_spravato_needs_a_bp_at_about_40_minutes(minutes, ok):
     """Spravato label (warnings; docs/clinical-references.md#clinical-review): reassess BP at about 40 minutes after
     dosing, before discharge."""
     facts = DischargeFacts(
-        readings=(Reading(minutes, sbp=130, dbp=80), Reading(125, hr=70)), latest_moaas=5, requires_rems=True
+        readings=(Reading(minutes, sbp=130, dbp=80), Reading(125, sbp=124, dbp=78, hr=70)),
+        latest_moaas=5,
+        requires_rems=True,
     )
     found = safety.discharge_contradictions(facts, LIMITS)
     assert (found == []) is ok
@@ -176,6 +179,22 @@ def test_spravato_needs_a_bp_at_about_40_minutes(minutes, ok):
         assert found == [
             "Spravato needs a blood pressure about 40 minutes after the first device (30–60 minutes); none is recorded."
         ]
+
+
+def test_spravato_needs_a_bp_before_the_end_of_monitoring():
+    """docs/clinical-references.md#vitals: Spravato BP at about 40 minutes, then before session completion (REMS
+    Patient Monitoring Form). Before, a 175/105 at 40 minutes and only a pulse afterwards contradicted nothing."""
+    only_40 = DischargeFacts(
+        readings=(Reading(40, sbp=175, dbp=105), Reading(125, hr=70, spo2=98)), latest_moaas=5, requires_rems=True
+    )
+    settled = replace(only_40, readings=(*only_40.readings, Reading(126, sbp=132, dbp=84)))
+
+    assert safety.discharge_contradictions(only_40, LIMITS) == [
+        "Spravato needs a blood pressure before the end of monitoring, later than 60 minutes after the first device; "
+        "none is recorded."
+    ]
+    assert safety.discharge_contradictions(settled, LIMITS) == []
+    assert safety.discharge_contradictions(replace(only_40, requires_rems=False), LIMITS) == []
 
 
 # ---- The dosing-day re-screen ------------------------------------------------------------------------------------
