@@ -56,6 +56,22 @@ def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateRes
         )
     else:
         current = latest
+    if latest is not None:
+        # A screening completed after the signed-off one may have found what that one did not (a contraindication
+        # since): its result, once a clinician signs it off, decides, not the older one's.
+        newer = (
+            Screening.objects.filter(
+                patient=patient, status=Screening.Status.COMPLETED, created_at__gt=latest.created_at
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if newer is not None:
+            reasons.append(
+                f"A newer screening (#{newer.pk}) awaits a clinician's sign-off: its result decides, "
+                "not the older one's."
+            )
+            current = None
     levels = set(SuicideRiskAlert.objects.filter(patient=patient, status="open").values_list("level", flat=True))
     blocking = []
     for level in ("high", "moderate", "low"):

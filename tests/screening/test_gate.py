@@ -226,6 +226,26 @@ def test_enrollment_is_refused_when_the_latest_signed_off_screening_is_ineligibl
     assert not Enrollment.objects.exists()
 
 
+def test_a_newer_screening_awaiting_sign_off_shuts_the_gate(patient, clinician, front_desk):
+    """The screening completed since the eligible one found an absolute contraindication; until a clinician signs it
+    off, the older eligible screening does not enroll the patient. Before, the gate opened on the older one."""
+    with time_machine.travel(timezone.now() - timedelta(days=5)):
+        eligible_patient(patient, clinician)
+    newer = fill_screening(patient, front_desk, medical={"conditions": ["ketamine_hypersensitivity"]})
+    assert newer.computed_outcome == "ineligible"
+
+    gate = enrollment_gate(patient)
+
+    assert not gate.is_open
+    assert gate.reasons == (
+        f"A newer screening (#{newer.pk}) awaits a clinician's sign-off: its result decides, not the older one's.",
+    )
+    with pytest.raises(ValidationError):
+        enrollment_create(patient=patient, by=clinician)
+    services.screening_sign_off(screening=newer, by=clinician, final_outcome="ineligible")
+    assert enrollment_gate(patient).reasons == ("The latest signed-off screening found the patient not eligible.",)
+
+
 def test_a_high_suicide_risk_alert_shuts_the_gate_until_a_clinician_clears_it(patient, clinician, front_desk):
     eligible_patient(patient, clinician)
     rescreen = services.screening_start(patient=patient, by=front_desk)
