@@ -14,7 +14,7 @@ from django.utils import timezone
 from kap_clinic.kernel.clinic.models import ClinicSettings
 from patients.models import Patient
 
-from .models import Screening, SuicideRiskAlert
+from .models import MedicalHistory, Screening, SuicideRiskAlert
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,30 @@ def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateRes
     elif latest.signed_off_at < now - timedelta(days=valid_days):
         signed = timezone.localtime(latest.signed_off_at).date().isoformat()
         reasons.append(f"The eligible screening was signed off on {signed}, more than {valid_days} days ago.")
+    elif (answered := _answered_at(latest)) < now - timedelta(days=valid_days):
+        day = timezone.localtime(answered).date().isoformat()
+        reasons.append(
+            f"The eligible screening holds answers from {day}, more than {valid_days} days ago: a sign-off does not "
+            "make them current."
+        )
     else:
         current = latest
+    if latest is not None:
+        # A screening completed after the signed-off one may have found what that one did not (a contraindication
+        # since): its result, once a clinician signs it off, decides, not the older one's.
+        newer = (
+            Screening.objects.filter(
+                patient=patient, status=Screening.Status.COMPLETED, created_at__gt=latest.created_at
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if newer is not None:
+            reasons.append(
+                f"A newer screening (#{newer.pk}) awaits a clinician's sign-off: its result decides, "
+                "not the older one's."
+            )
+            current = None
     levels = set(SuicideRiskAlert.objects.filter(patient=patient, status="open").values_list("level", flat=True))
     blocking = []
     for level in ("high", "moderate", "low"):
@@ -58,3 +80,13 @@ def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateRes
                 f"A {level} suicide-risk alert is open; a clinician must review and clear it before enrollment."
             )
     return GateResult(screening=current, reasons=tuple(reasons + blocking), blocking=tuple(blocking))
+
+
+def _answered_at(screening: Screening) -> datetime:
+    """When the oldest part of the screening (an instrument's answers, the medical history) was last answered; they
+    cannot change once it is complete, so the screening is as current as its oldest part."""
+    moments = [response.updated_at for response in screening.responses.all()]
+    medical = MedicalHistory.objects.filter(screening=screening).first()
+    if medical is not None:
+        moments.append(medical.updated_at)
+    return min(moments, default=screening.completed_at or screening.signed_off_at)

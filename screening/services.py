@@ -19,6 +19,10 @@ from patients.status import Status
 
 from .models import ConditionRule, InstrumentResponse, MedicalHistory, Screening, SuicideRiskAlert
 
+# How long a clinician's written reason must be to sign a patient off as eligible against the screening result: the
+# length every override of a rule takes (sessions.scheduling.overrides, which this layer does not import).
+MIN_JUSTIFICATION = 20
+
 # The standard intake set; PCL-5 is offered but optional (trauma-focused programs).
 REQUIRED_INSTRUMENTS = ("phq9", "gad7", "cssrs", "audit", "dast10")
 OPTIONAL_INSTRUMENTS = ("pcl5",)
@@ -367,6 +371,12 @@ def screening_sign_off(*, screening: Screening, by: User, final_outcome: str, no
         raise ValidationError("Choose eligible or not eligible.")
     if final_outcome != screening.computed_outcome and not note.strip():
         raise ValidationError("Explain in a note why your decision differs from the screening result.")
+    if final_outcome == "eligible" != screening.computed_outcome and len(note.strip()) < MIN_JUSTIFICATION:
+        # Eligible past a contraindication or a review is an override of the rules: written out like every other one.
+        raise ValidationError(
+            f"Write at least {MIN_JUSTIFICATION} characters explaining why the patient is eligible despite the "
+            "screening result."
+        )
     if final_outcome == "eligible":
         # C-SSRS triage (docs/clinical-references.md#c-ssrs, #clinical-review): every level needs a clinician's review;
         # none is waved through by a sign-off.

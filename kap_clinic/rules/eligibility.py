@@ -166,7 +166,11 @@ def suicide_risk(facts: ScreeningFacts) -> str:
     if level in ("high", "moderate"):
         return level
     phq9 = facts.scores.get("phq9")
-    if level == "low" or (phq9 is not None and "item9" in phq9.flags):
+    if phq9 is not None and "item9" in phq9.flags:
+        # PHQ-9 item 9 above 0 needs urgent clinician review whatever the total
+        # (docs/clinical-references.md#instruments): the same-day review of a moderate risk, as the answer's alert.
+        return "moderate"
+    if level == "low":
         return "low"
     return "none"
 

@@ -20,6 +20,9 @@ REMS_MIN_MONITORING_MINUTES = 120
 # Spravato label: reassess blood pressure at about 40 minutes after dosing (the Cmax). A reading between 30 and 60
 # minutes after the first device counts as that check.
 SPRAVATO_BP_CHECK_WINDOW = (30, 60)
+# IM: an optional 20-40 mg top-up at about 12 minutes (docs/clinical-references.md#cadence, IM feasibility study). More
+# than this in top-ups in one session takes a clinician's written reason, as a dose outside the protocol's range does.
+IM_TOP_UP_MAX_MG = Decimal("40")
 # Spravato: 28 mg per device, 5 minutes' rest between devices (label, administration).
 MG_PER_DEVICE = Decimal("28")
 MINUTES_BETWEEN_DEVICES = 5
@@ -166,7 +169,16 @@ def discharge_contradictions(facts: DischargeFacts, limits: VitalLimits = VitalL
     with_spo2 = [r for r in facts.readings if r.spo2 is not None]
     if with_spo2 and with_spo2[-1].spo2 < limits.post_dose_spo2_floor:
         found.append(f"The last SpO₂, {with_spo2[-1].spo2}%, is below {limits.post_dose_spo2_floor}%.")
-    if facts.latest_moaas is not None and facts.latest_moaas < 5:
+    with_hr = [r for r in facts.readings if r.hr is not None]
+    if with_hr and not limits.post_dose_hr_low <= with_hr[-1].hr <= limits.post_dose_hr_high:
+        found.append(
+            f"The last heart rate, {with_hr[-1].hr}, is outside {limits.post_dose_hr_low}–{limits.post_dose_hr_high}."
+        )
+    if facts.latest_moaas is None:
+        # docs/clinical-references.md#discharge: back to baseline alertness (MOAA/S 5); an unscored sedation is not
+        # a resolved one.
+        found.append("No MOAA/S has been recorded since the dose: baseline alertness (5) is not shown.")
+    elif facts.latest_moaas < 5:
         found.append(f"The latest MOAA/S is {facts.latest_moaas}: the patient is not back to baseline alertness (5).")
     for name in facts.unresolved_serious_events:
         found.append(f"The adverse event “{name}” (severe or serious) has not resolved.")
@@ -176,6 +188,13 @@ def discharge_contradictions(facts: DischargeFacts, limits: VitalLimits = VitalL
             found.append(
                 f"Spravato needs a blood pressure about 40 minutes after the first device ({low}–{high} minutes); "
                 "none is recorded."
+            )
+        # docs/clinical-references.md#vitals (Spravato: BP before session completion; REMS Patient Monitoring Form:
+        # "prior to session completion"): the 40-minute reading does not show that the blood pressure settled.
+        if not any(r.minutes_from_dose > high for r in with_bp):
+            found.append(
+                f"Spravato needs a blood pressure before the end of monitoring, later than {high} minutes after the "
+                "first device; none is recorded."
             )
     return found
 

@@ -86,9 +86,10 @@ def discharge_record(
 ) -> Discharge:
     """Discharge after the minimum monitoring time with every readiness criterion met; completes the session.
 
-    Ticked boxes do not outweigh the record: what in it contradicts the discharge (sedation not back to MOAA/S 5, an
-    unresolved severe or serious adverse event, no post-dose vitals, a last BP at or above the hold, no Spravato BP at
-    about 40 minutes) refuses it unless the clinician overrides in writing; the override is stored and audited.
+    Ticked boxes do not outweigh the record: what in it contradicts the discharge (no MOAA/S, or sedation not back to
+    MOAA/S 5, an unresolved severe or serious adverse event, no post-dose vitals, a last BP at or above the hold, a last
+    SpO₂ below the floor or heart rate outside the limits, no Spravato BP at about 40 minutes or before the end of
+    monitoring) refuses it unless the clinician overrides in writing; the override is stored and audited.
     """
     _require_role(by, Role.CLINICIAN, doing="discharge a patient")
     session = _lock(session)

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
@@ -214,8 +215,9 @@ def top_up_record(
     wasted_mg: Decimal | None = None,
     witness: User | None = None,
 ) -> DoseTopUp:
-    """A clinician's top-up dose during an IM session; observation counts from the last one. With a `lot`, the
-    controlled-substance log records it as given from that lot in this transaction, as for the dose."""
+    """A clinician's top-up dose during an IM session; observation counts from the last one. Top-ups above 40 mg in all
+    (docs/clinical-references.md#cadence: an optional 20-40 mg top-up) need the clinician's written reason. With a
+    `lot`, the controlled-substance log records it as given from that lot in this transaction, as for the dose."""
     _require_role(by, Role.CLINICIAN, doing="give a top-up dose")
     session = _lock(session)
     _require_open(session)
@@ -229,11 +231,19 @@ def top_up_record(
     _minutes_after(dose, given_at)
     if dose_mg is None or dose_mg <= 0:
         raise ValidationError("Enter the top-up in mg.")
+    dose_mg = dose_mg.quantize(MG, rounding=ROUND_HALF_UP)
+    reason = (reason or "").strip()
+    earlier = DoseTopUp.objects.filter(session=session).aggregate(total=Sum("dose_mg"))["total"] or Decimal("0")
+    if earlier + dose_mg > safety.IM_TOP_UP_MAX_MG and len(reason) < MIN_JUSTIFICATION:
+        raise ValidationError(
+            f"Top-ups in this session would come to {(earlier + dose_mg).normalize():f} mg, more than "
+            f"{safety.IM_TOP_UP_MAX_MG.normalize():f} mg: write at least {MIN_JUSTIFICATION} characters explaining why."
+        )
     top_up = DoseTopUp.objects.create(
         session=session,
-        dose_mg=dose_mg.quantize(MG, rounding=ROUND_HALF_UP),
+        dose_mg=dose_mg,
         given_at=given_at,
-        reason=(reason or "").strip(),
+        reason=reason,
         given_by=by,
     )
     _log_given(

@@ -403,15 +403,18 @@ def test_an_unreadable_cssrs_level_is_not_taken_as_no_risk():
     [
         (Score(0, "none"), (), "none"),
         (None, (), "none"),
-        (Score(0, "none"), ("item9",), "low"),
-        (None, ("item9",), "low"),
+        (Score(0, "none"), ("item9",), "moderate"),
+        (None, ("item9",), "moderate"),
         (Score(0, "low"), (), "low"),
+        (Score(0, "low"), ("item9",), "moderate"),
         (Score(0, "moderate"), ("item9",), "moderate"),
         (Score(0, "high"), (), "high"),
         (Score(0, "none", ("q5",)), (), "high"),
     ],
 )
 def test_suicide_risk_combines_cssrs_and_phq9_item9(cssrs, phq9_flags, expected):
+    """PHQ-9 item 9 above 0 is urgent clinician review whatever the total (docs/clinical-references.md#instruments): a
+    moderate risk, as the alert the same answer raises; before, the screening recorded it as low."""
     scores = {**ELIGIBLE.scores, "phq9": Score(18, "moderately_severe", phq9_flags)}
     if cssrs is None:
         del scores["cssrs"]

@@ -181,6 +181,22 @@ def test_enrollment_is_refused_once_the_eligible_screening_is_older_than_the_cli
     assert not Enrollment.objects.exists()
 
 
+def test_the_window_counts_from_the_answers_not_from_a_late_sign_off(patient, clinician, front_desk):
+    """A screening answered 45 days ago and signed off today is not current: the PHQ-9 asks about the last 2 weeks, and
+    the clinic's window is 30 days. Before, the window counted from the sign-off, so the gate opened."""
+    valid_days = ClinicSettings.load().screening_valid_days
+    with time_machine.travel(timezone.now() - timedelta(days=valid_days + 15)):
+        screening = fill_screening(patient, front_desk)
+    services.screening_sign_off(screening=screening, by=clinician, final_outcome="eligible")
+
+    gate = enrollment_gate(patient)
+
+    assert not gate.is_open
+    assert f"more than {valid_days} days ago" in gate.reasons[0]
+    with pytest.raises(ValidationError):
+        enrollment_create(patient=patient, by=clinician)
+
+
 def test_the_screening_window_follows_the_clinic_setting(patient, clinician):
     settings = ClinicSettings.load()
     settings.screening_valid_days = 7
@@ -208,6 +224,26 @@ def test_enrollment_is_refused_when_the_latest_signed_off_screening_is_ineligibl
 
     assert "The latest signed-off screening found the patient not eligible." in refused.value.messages
     assert not Enrollment.objects.exists()
+
+
+def test_a_newer_screening_awaiting_sign_off_shuts_the_gate(patient, clinician, front_desk):
+    """The screening completed since the eligible one found an absolute contraindication; until a clinician signs it
+    off, the older eligible screening does not enroll the patient. Before, the gate opened on the older one."""
+    with time_machine.travel(timezone.now() - timedelta(days=5)):
+        eligible_patient(patient, clinician)
+    newer = fill_screening(patient, front_desk, medical={"conditions": ["ketamine_hypersensitivity"]})
+    assert newer.computed_outcome == "ineligible"
+
+    gate = enrollment_gate(patient)
+
+    assert not gate.is_open
+    assert gate.reasons == (
+        f"A newer screening (#{newer.pk}) awaits a clinician's sign-off: its result decides, not the older one's.",
+    )
+    with pytest.raises(ValidationError):
+        enrollment_create(patient=patient, by=clinician)
+    services.screening_sign_off(screening=newer, by=clinician, final_outcome="ineligible")
+    assert enrollment_gate(patient).reasons == ("The latest signed-off screening found the patient not eligible.",)
 
 
 def test_a_high_suicide_risk_alert_shuts_the_gate_until_a_clinician_clears_it(patient, clinician, front_desk):

@@ -589,6 +589,27 @@ def test_settling_a_review_needs_a_note(patient, front_desk, clinician):
     assert signed.sign_off_note == "Two trials found in outside records."
 
 
+@pytest.mark.parametrize("note", ["ok", "  Fine by me.        "])
+def test_signing_off_eligible_past_the_rules_needs_a_written_justification(patient, front_desk, clinician, note):
+    """An eligible sign-off over an absolute contraindication lets the patient past the rules: it needs the written
+    justification every other override of a rule takes, not a word. Before, "ok" was enough."""
+    screening = fill_screening(patient, front_desk, medical={"conditions": ["ketamine_hypersensitivity"]})
+    assert screening.computed_outcome == "ineligible"
+
+    with pytest.raises(ValidationError, match="at least 20 characters"):
+        services.screening_sign_off(screening=screening, by=clinician, final_outcome="eligible", note=note)
+    screening.refresh_from_db()
+    assert (screening.status, screening.final_outcome) == (Screening.Status.COMPLETED, "")
+
+    signed = services.screening_sign_off(
+        screening=screening,
+        by=clinician,
+        final_outcome="eligible",
+        note="Allergist's challenge test on file: the reaction was to a preservative, not ketamine.",
+    )
+    assert signed.final_outcome == "eligible"
+
+
 def test_sign_off_as_eligible_moves_the_patient_to_eligible(patient, front_desk, clinician):
     screening = fill_screening(patient, front_desk)
 

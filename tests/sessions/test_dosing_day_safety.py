@@ -270,6 +270,27 @@ def test_im_top_ups_move_the_discharge(patient, clinician, front_desk, time_mach
     assert discharge_earliest_at(im, given) == top_up.given_at + timedelta(minutes=minutes)
 
 
+def test_im_top_ups_beyond_40_mg_need_a_clinicians_written_reason(patient, clinician, time_machine):
+    """docs/clinical-references.md#cadence (IM: up to 0.75 mg/kg with an optional 20-40 mg top-up). Before, a 500 mg
+    top-up after the protocol's largest dose was recorded with no reason at all."""
+    im = book_session(patient, clinician, route="im")
+    time_machine.move_to(im.starts_at + timedelta(minutes=5), tick=False)
+    check(im, clinician)
+    given = dose(im, clinician, amount=str(im.protocol.dose_max))
+    time_machine.move_to(given.dosed_at + timedelta(minutes=12), tick=False)
+
+    with pytest.raises(ValidationError, match="would come to 500 mg, more than 40 mg: write at least 20 characters"):
+        top_up_record(session=im, by=clinician, dose_mg=Decimal("500"), reason="More")
+    top_up_record(session=im, by=clinician, dose_mg=Decimal("30"))
+    with pytest.raises(ValidationError, match="would come to 50 mg"):
+        top_up_record(session=im, by=clinician, dose_mg=Decimal("20"), reason="   ")
+    assert DoseTopUp.objects.count() == 1
+
+    second = top_up_record(session=im, by=clinician, dose_mg=Decimal("20"), reason=REASON)
+
+    assert (second.dose_mg, second.reason) == (Decimal("20.0"), REASON)
+
+
 def test_top_ups_are_for_im_sessions_only(session, clinician):
     checked_and_dosed(session, clinician)
 
@@ -358,6 +379,7 @@ def test_a_clinician_may_discharge_against_the_record_in_writing_and_it_is_audit
     given = checked_and_dosed(session, clinician)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
     vital_sign_record(session=session, by=clinician, sbp=182, dbp=96, hr=80, spo2=97)
+    scale_score_record(session=session, by=clinician, scale="moaas", score=5)
 
     discharge = discharge_record(session=session, by=clinician, criteria=ALL_MET, override_reason=REASON)
 

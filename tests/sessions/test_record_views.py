@@ -230,6 +230,7 @@ def signed(session, clinician, time_machine):
     given = checked_and_dosed(session, clinician)
     vital_sign_record(session=session, by=clinician, taken_at=given.dosed_at, sbp=128, dbp=82, hr=76)
     time_machine.move_to(given.dosed_at + timedelta(minutes=101), tick=False)
+    scale_score_record(session=session, by=clinician, scale="moaas", score=5)
     discharge_record(session=session, by=clinician, criteria=ALL_MET)
     record_sign(session=session, by=clinician)
     return session

@@ -1,5 +1,6 @@
 """The dosing-day safety rules as pure functions, on worked examples (no database)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -124,28 +125,76 @@ def test_the_last_bp_counts_not_an_earlier_one():
     high_then_settled = (Reading(30, sbp=185, dbp=100), Reading(90, sbp=150, dbp=90))
     settled_then_high = (Reading(30, sbp=150, dbp=90), Reading(90, sbp=180, dbp=95), Reading(95, hr=80))
 
-    assert safety.discharge_contradictions(DischargeFacts(readings=high_then_settled), LIMITS) == []
-    assert safety.discharge_contradictions(DischargeFacts(readings=settled_then_high), LIMITS) == [
+    assert safety.discharge_contradictions(DischargeFacts(readings=high_then_settled, latest_moaas=5), LIMITS) == []
+    assert safety.discharge_contradictions(DischargeFacts(readings=settled_then_high, latest_moaas=5), LIMITS) == [
         "The last blood pressure, 180/95, is at or above the hold (180/110)."
     ]
 
 
 def test_a_last_spo2_below_the_floor_contradicts_discharge():
-    facts = DischargeFacts(readings=(CALM, Reading(95, spo2=90)))
+    facts = DischargeFacts(readings=(CALM, Reading(95, spo2=90)), latest_moaas=5)
     assert safety.discharge_contradictions(facts, LIMITS) == ["The last SpO₂, 90%, is below 93%."]
+
+
+@pytest.mark.parametrize(
+    ("hr", "found"),
+    [
+        (50, []),
+        (120, []),
+        (49, ["The last heart rate, 49, is outside 50–120."]),
+        (121, ["The last heart rate, 121, is outside 50–120."]),
+    ],
+)
+def test_a_last_heart_rate_outside_the_limits_contradicts_discharge(hr, found):
+    """docs/clinical-references.md#discharge: vitals stable. The heart rate that calls a clinician after the dose
+    (`dangerous_vitals`) also stands against a discharge while it is the last one; an earlier one that settled does
+    not."""
+    settled = DischargeFacts(readings=(Reading(30, hr=140), CALM), latest_moaas=5)
+    last = DischargeFacts(readings=(CALM, Reading(95, hr=hr)), latest_moaas=5)
+
+    assert safety.discharge_contradictions(settled, LIMITS) == []
+    assert safety.discharge_contradictions(last, LIMITS) == found
+
+
+def test_no_moaas_score_contradicts_discharge():
+    """docs/clinical-references.md#discharge: back to baseline alertness (MOAA/S 5). A record with no sedation score
+    does not show it."""
+    assert safety.discharge_contradictions(DischargeFacts(readings=(CALM,)), LIMITS) == [
+        "No MOAA/S has been recorded since the dose: baseline alertness (5) is not shown."
+    ]
 
 
 @pytest.mark.parametrize(("minutes", "ok"), [(29, False), (30, True), (40, True), (60, True), (61, False)])
 def test_spravato_needs_a_bp_at_about_40_minutes(minutes, ok):
     """Spravato label (warnings; docs/clinical-references.md#clinical-review): reassess BP at about 40 minutes after
     dosing, before discharge."""
-    facts = DischargeFacts(readings=(Reading(minutes, sbp=130, dbp=80), Reading(125, hr=70)), requires_rems=True)
+    facts = DischargeFacts(
+        readings=(Reading(minutes, sbp=130, dbp=80), Reading(125, sbp=124, dbp=78, hr=70)),
+        latest_moaas=5,
+        requires_rems=True,
+    )
     found = safety.discharge_contradictions(facts, LIMITS)
     assert (found == []) is ok
     if not ok:
         assert found == [
             "Spravato needs a blood pressure about 40 minutes after the first device (30–60 minutes); none is recorded."
         ]
+
+
+def test_spravato_needs_a_bp_before_the_end_of_monitoring():
+    """docs/clinical-references.md#vitals: Spravato BP at about 40 minutes, then before session completion (REMS
+    Patient Monitoring Form). Before, a 175/105 at 40 minutes and only a pulse afterwards contradicted nothing."""
+    only_40 = DischargeFacts(
+        readings=(Reading(40, sbp=175, dbp=105), Reading(125, hr=70, spo2=98)), latest_moaas=5, requires_rems=True
+    )
+    settled = replace(only_40, readings=(*only_40.readings, Reading(126, sbp=132, dbp=84)))
+
+    assert safety.discharge_contradictions(only_40, LIMITS) == [
+        "Spravato needs a blood pressure before the end of monitoring, later than 60 minutes after the first device; "
+        "none is recorded."
+    ]
+    assert safety.discharge_contradictions(settled, LIMITS) == []
+    assert safety.discharge_contradictions(replace(only_40, requires_rems=False), LIMITS) == []
 
 
 # ---- The dosing-day re-screen ------------------------------------------------------------------------------------
