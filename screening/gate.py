@@ -67,8 +67,9 @@ def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateRes
             .first()
         )
         if newer is not None:
+            completed = timezone.localtime(newer.completed_at or newer.created_at).date().isoformat()
             reasons.append(
-                f"A newer screening (#{newer.pk}) awaits a clinician's sign-off: its result decides, "
+                f"A newer screening, completed on {completed}, awaits a clinician's sign-off: its result decides, "
                 "not the older one's."
             )
             current = None

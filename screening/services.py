@@ -12,16 +12,13 @@ from kap_clinic.kernel.clinic.models import ClinicSettings
 from kap_clinic.kernel.notifications.alerts import staff_alert_raise, staff_alerts_acknowledge
 from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.rules import contraindications, eligibility, instruments, medications
+from kap_clinic.rules.overrides import MIN_JUSTIFICATION
 from patients.models import Patient
 from patients.selectors import is_portal_user_of
 from patients.services import patient_transition
 from patients.status import Status
 
 from .models import ConditionRule, InstrumentResponse, MedicalHistory, Screening, SuicideRiskAlert
-
-# How long a clinician's written reason must be to sign a patient off as eligible against the screening result: the
-# length every override of a rule takes (sessions.scheduling.overrides, which this layer does not import).
-MIN_JUSTIFICATION = 20
 
 # The standard intake set; PCL-5 is offered but optional (trauma-focused programs).
 REQUIRED_INSTRUMENTS = ("phq9", "gad7", "cssrs", "audit", "dast10")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.rules import safety
+from kap_clinic.rules.overrides import MIN_JUSTIFICATION
 
 from ..controlled.services import cs_session_reconciliation_problems
 from ..models import (
@@ -27,7 +28,6 @@ from ..models import (
 from ..models.record import DISCHARGE_CRITERIA, vital_limits
 from ..rems.delivery import rems_can_sign
 from ..scheduling.changes import _set_status
-from ..scheduling.overrides import MIN_JUSTIFICATION
 from .guards import RECORDING_ROLES, _dose_of, _lock, _require_role
 
 

@@ -13,12 +13,12 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.rules import safety, spravato
+from kap_clinic.rules.overrides import MIN_JUSTIFICATION
 
 from ..controlled.services import cs_dose_record, session_logged_mg
 from ..models import Discharge, DoseAdministration, DoseTopUp, DosingSession, PreDoseCheck, ProductLot
 from ..models.scheduling import Route
 from ..scheduling.changes import _set_status
-from ..scheduling.overrides import MIN_JUSTIFICATION
 from ..scheduling.planning import follows_spravato_label
 from .guards import (
     DOSING_ROLES,

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.rules.overrides import MIN_JUSTIFICATION
 
 from ..models import DoseAdministration, DosingSession, RecordSignature
 from ..models.record import SIGNED_MESSAGE
-from ..scheduling.overrides import MIN_JUSTIFICATION
 
 RECORDING_ROLES = (Role.CLINICIAN, Role.INTAKE)
 DOSING_ROLES = (Role.CLINICIAN,)

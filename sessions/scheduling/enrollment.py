@@ -5,13 +5,13 @@ from django.db import transaction
 
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
+from kap_clinic.rules.overrides import MIN_JUSTIFICATION
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
 from screening.gate import enrollment_gate
 
 from ..models import Enrollment
-from .overrides import MIN_JUSTIFICATION
 
 
 @transaction.atomic

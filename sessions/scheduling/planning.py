@@ -18,6 +18,7 @@ from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.notifications.planning import reminders_sync
 from kap_clinic.rules import cadence, spravato
+from kap_clinic.rules.overrides import MIN_JUSTIFICATION
 from patients.models import Patient
 from patients.services import patient_transition
 from patients.status import Status
@@ -33,7 +34,6 @@ from ..models import (
     TreatmentPlan,
 )
 from . import booking, checks
-from .overrides import MIN_JUSTIFICATION
 
 
 def _local(moment: datetime) -> datetime:

@@ -228,7 +228,7 @@ def test_enrollment_is_refused_when_the_latest_signed_off_screening_is_ineligibl
 
 def test_a_newer_screening_awaiting_sign_off_shuts_the_gate(patient, clinician, front_desk):
     """The screening completed since the eligible one found an absolute contraindication; until a clinician signs it
-    off, the older eligible screening does not enroll the patient. Before, the gate opened on the older one."""
+    off, the older eligible screening does not enroll the patient."""
     with time_machine.travel(timezone.now() - timedelta(days=5)):
         eligible_patient(patient, clinician)
     newer = fill_screening(patient, front_desk, medical={"conditions": ["ketamine_hypersensitivity"]})
@@ -237,8 +237,10 @@ def test_a_newer_screening_awaiting_sign_off_shuts_the_gate(patient, clinician, 
     gate = enrollment_gate(patient)
 
     assert not gate.is_open
+    completed = timezone.localtime(newer.completed_at).date().isoformat()
     assert gate.reasons == (
-        f"A newer screening (#{newer.pk}) awaits a clinician's sign-off: its result decides, not the older one's.",
+        f"A newer screening, completed on {completed}, awaits a clinician's sign-off: its result decides, not the "
+        "older one's.",
     )
     with pytest.raises(ValidationError):
         enrollment_create(patient=patient, by=clinician)
