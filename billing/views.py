@@ -12,6 +12,7 @@ from . import access, services
 from .forms import AuthorizationFilterForm, AuthorizationForm, TransitionForm
 from .models import Payer
 from .preauth import lifecycle
+from .preauth.channels import channel_label
 from .selectors import authorization_list, authorizations_visible_to
 
 AUTHORIZATIONS_PER_PAGE = 50
@@ -73,6 +74,9 @@ def authorization_detail_view(request, pk):
 
 def _detail(request, authorization, *, transition_form=None, status=200):
     record_chart_view(obj=authorization)
+    submissions = list(authorization.submissions.defer("packet"))
+    for submission in submissions:
+        submission.channel_shown = channel_label(submission.channel)
     ctx = {
         "authorization": authorization,
         "patient": authorization.patient,
@@ -82,7 +86,7 @@ def _detail(request, authorization, *, transition_form=None, status=200):
         "is_editable": authorization.status in services.EDITABLE_STATUSES,
         "running_out": services.is_running_out(authorization, today=timezone.localdate()),
         "retired_codes": services.retired_codes_named(authorization),
-        "submissions": authorization.submissions.defer("packet"),
+        "submissions": submissions,
         "work_items": authorization.work_items.select_related("done_by"),
     }
     return render(request, "billing/authorization_detail.html", ctx, status=status)

@@ -52,6 +52,14 @@ def test_channel(submission: PreauthSubmission, pdf: bytes) -> str:
 test_channel.__test__ = False  # a channel, not a test
 
 
+# How the clinic's pages name each channel; a channel the clinic adds is shown under its name in the setting.
+CHANNEL_LABELS = {"outbox": "staff, by fax or payer portal", "test": "the test channel"}
+
+
+def channel_label(name: str) -> str:
+    return CHANNEL_LABELS.get(name, name)
+
+
 def channel_names() -> tuple[str, ...]:
     return tuple(settings.PREAUTH_CHANNELS)
 

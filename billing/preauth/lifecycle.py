@@ -10,21 +10,22 @@ killed half-way leaves the row pending for the next try, and a second run of the
 
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from kap_clinic.kernel import sending
 from kap_clinic.kernel.accounts.models import User
 
 from ..alerts import authorization_alert_raise
 from ..models import PreauthSubmission, PreauthWorkItem, PriorAuthorization
 from ..roles import WORKING_ROLES
 from ..services import authorization_submitted_mark, authorization_transition
-from .channels import channel, channel_name_for
+from .channels import channel, channel_label, channel_name_for
 from .packet import request_packet_pdf
 
 log = logging.getLogger(__name__)
@@ -97,14 +98,7 @@ def enqueue(ids: list[int]) -> int:
     """Queue submissions by id, tried once; when the broker is down they stay pending for the sweep."""
     from . import tasks  # the tasks module imports this one: loaded on first use
 
-    queued = 0
-    for pk in ids:
-        try:
-            tasks.submit_preauth.apply_async((pk,), retry=False)
-        except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays pending for the sweep
-            log.warning("broker unavailable, pre-authorization submission %s left for the sweep: %s", pk, exc)
-            break
-        queued += 1
+    queued = sending.enqueue(tasks.submit_preauth, ids, what="pre-authorization submission(s)")
     if queued:
         PreauthSubmission.objects.filter(pk__in=ids[:queued], status=Sub.PENDING).update(enqueued_at=timezone.now())
     return queued
@@ -112,14 +106,7 @@ def enqueue(ids: list[int]) -> int:
 
 def submissions_release(*, now: datetime | None = None, limit: int = 200) -> list[int]:
     """Ids of pending submissions due and not queued in the last few minutes (the beat sweep queues them)."""
-    now = now or timezone.now()
-    requeue_before = now - timedelta(seconds=settings.REMINDER_REQUEUE_SECONDS)
-    return list(
-        PreauthSubmission.objects.filter(status=Sub.PENDING, next_try_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
-        .order_by("next_try_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return sending.release_due(PreauthSubmission, now=now or timezone.now(), limit=limit)
 
 
 def submission_deliver(*, submission_id: int, now: datetime | None = None) -> PreauthSubmission | None:
@@ -164,11 +151,10 @@ def _failed(submission_id: int, now: datetime, exc: Exception) -> None:
                 key=f"preauth-submission-{row.pk}-failed",
                 authorization_id=row.authorization_id,
                 patient_id=row.authorization.patient_id,
-                summary=f"A pre-authorization packet could not be sent ({row.channel}).",
+                summary=f"A pre-authorization packet could not be sent (via {channel_label(row.channel)}).",
             )
         else:
-            backoff = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (row.attempts - 1)
-            row.next_try_at = now + timedelta(seconds=min(backoff, 3600))
+            row.next_try_at = now + sending.backoff(row.attempts)
             row.status_reason = f"Retrying: {reason}"
         row.save()
 

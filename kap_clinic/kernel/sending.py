@@ -1,4 +1,5 @@
-"""Rows sent at most once: the queue mechanics the reminders and the email outbox share.
+"""Rows sent at most once: the queue mechanics the reminders, the email outbox and pre-authorization submissions
+share (report jobs use its broker hand-off).
 
 A row (a reminder, an outbox email) goes pending -> sending -> sent | failed, or -> cancelled, and carries
 `attempts`, `next_try_at`, `enqueued_at`, `claimed_at`, `status_reason`, `needs_attention` and `updated_at`.

@@ -404,7 +404,7 @@ def test_staff_submit_through_the_page_and_open_the_packet(
         response = client.post(reverse("billing:authorization_submit", kwargs={"pk": authorization.pk}))
     assert response.status_code == 302
     detail = client.get(reverse("billing:authorization_detail", kwargs={"pk": authorization.pk})).content.decode()
-    assert "Submitted" in detail and "via test: handed to the channel" in detail
+    assert "Submitted" in detail and "via the test channel: handed to the channel" in detail
     packet = client.get(reverse("billing:authorization_packet", kwargs={"pk": authorization.pk}))
     assert packet["Content-Type"] == "application/pdf"
     assert "Prior authorization request" in PdfReader(io.BytesIO(packet.content)).pages[0].extract_text()
