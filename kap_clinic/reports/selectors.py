@@ -3,7 +3,6 @@
 Reads only; access is checked by the callers (views and the report kinds) before anything here runs.
 """
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from aftercare.models import CheckIn, IntegrationSession
 from aftercare.selectors import outcome_episodes, outcome_trend
-from kap_clinic.kernel.audit.selectors import audit_entries, entry_record, entry_who
+from kap_clinic.kernel.audit.selectors import audit_entries, changed_fields, entry_record, entry_who
 from kap_clinic.rules import instruments, outcomes
 from patients.models import Patient
 from screening.models import Diagnosis, Screening
@@ -263,29 +262,6 @@ def audit_queryset(*, patient: Patient | None, user, start: date | None, end: da
     ).order_by("timestamp", "pk")
 
 
-# How the audit trail writes "no value": None, or an empty set of related rows ("app.Model.None").
-_EMPTY = re.compile(r"^(None|[\w]+\.[\w]+\.None)$")
-
-
-def _value(value) -> str:
-    text = "" if value is None else str(value)
-    return "" if _EMPTY.match(text) else text
-
-
-def _changes(entry) -> list[tuple[str, str, str]]:
-    """The entry's changed fields as (field, old, new), leaving out fields that were and stay empty."""
-    changes = entry.changes if isinstance(entry.changes, dict) else {}
-    rows = []
-    for field_name, change in changes.items():
-        if isinstance(change, list | tuple) and len(change) == 2:
-            old, new = _value(change[0]), _value(change[1])
-        else:
-            old, new = "", _value(change)
-        if old or new:
-            rows.append((str(field_name), old, new))
-    return rows
-
-
 def _patient_of(entry) -> int | None:
     data = entry.additional_data
     return data.get("patient_id") if isinstance(data, dict) else None
@@ -303,6 +279,7 @@ def audit_rows(entries) -> Iterator[list]:
     The chart numbers of the patients the entries name are looked up once per 500 entries, not once per patient."""
     mrns: dict[int, str] = {}
     kinds: dict[int, str] = {}
+    labels: dict = {}
     for batch in _batches(entries):
         unknown = {_patient_of(entry) for entry in batch} - mrns.keys() - {None}
         if unknown:
@@ -312,7 +289,7 @@ def audit_rows(entries) -> Iterator[list]:
             patient_id = _patient_of(entry)
             action = entry.get_action_display().capitalize()
             base = [entry.timestamp, entry_who(entry), action, entry_record(entry, kinds), mrns.get(patient_id, "")]
-            changes = _changes(entry) if entry.action != entry.Action.ACCESS else []
+            changes = changed_fields(entry, labels) if entry.action != entry.Action.ACCESS else []
             if not changes:
                 yield [*base, "", "", "", entry.remote_addr or ""]
             for field_name, old, new in changes:

@@ -89,6 +89,28 @@ def test_admin_filters_the_log_by_patient(client_for, admin_user, clinician, pat
     assert other_patient.mrn not in body
 
 
+def test_the_log_names_changed_fields_as_the_forms_do_and_not_a_new_records_empty_lists(
+    client_for, front_desk, admin_user
+):
+    client = client_for(front_desk)
+    client.post(
+        reverse("patients:create"),
+        registration_form(client, {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}),
+    )
+    patient = Patient.objects.get(family_name="Vale")
+    client.post(
+        reverse("patients:edit", kwargs={"pk": patient.pk}),
+        {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1971-01-01"},
+    )
+    response = client_for(admin_user).get(reverse("homes:audit_log"), {"patient": patient.mrn})
+    rows = {(row.action, row.record): row.changed for row in response.context["rows"]}
+    changed = rows[("update", f"patient {patient}")]
+    assert changed == "date of birth"
+    created = rows[("create", f"patient {patient}")]
+    assert "date of birth" in created and "given name" in created
+    assert "_" not in created and "calendar" not in created and "screenings" not in created
+
+
 def test_the_patient_filter_takes_the_mrn_in_any_case_and_rows_say_who_did_what_when(
     client_for, admin_user, clinician, patient
 ):
