@@ -7,18 +7,12 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import Role
 from kap_clinic.kernel.clinic.models import ClinicSettings
-from kap_clinic.kernel.validation import BoundedInput, booking_date
+from kap_clinic.kernel.validation import BoundedInput, booking_date, clock_change_message, clock_changes_at
 from kap_clinic.rules import instruments
 from screening.forms import InstrumentForm
 
 from .models import IntegrationSession
 from .services import CHECKIN_INSTRUMENTS, PATIENT_INSTRUMENTS
-
-
-def _clock_changes_at(moment: datetime) -> bool:
-    """Whether the clinic's clocks skip this wall-clock time (spring) or show it twice (autumn)."""
-    zone = timezone.get_current_timezone()
-    return moment.replace(tzinfo=zone, fold=0).utcoffset() != moment.replace(tzinfo=zone, fold=1).utcoffset()
 
 
 class _WhenForm(BoundedInput, forms.Form):
@@ -41,12 +35,9 @@ class _WhenForm(BoundedInput, forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("day") and cleaned.get("start_time"):
-            if _clock_changes_at(datetime.combine(cleaned["day"], cleaned["start_time"])):
-                self.add_error(
-                    "start_time",
-                    f"{cleaned['start_time']:%H:%M} on {cleaned['day']:%d %b %Y} is skipped or repeated when the "
-                    "clocks change. Choose another time.",
-                )
+            moment = datetime.combine(cleaned["day"], cleaned["start_time"])
+            if clock_changes_at(moment):
+                self.add_error("start_time", clock_change_message(moment))
             else:
                 cleaned["starts_at"] = self.starts_at()  # what the services take: one moment
         return cleaned

@@ -235,6 +235,24 @@ def test_a_reschedule_to_an_implausible_time_is_refused(client_for, clinician, p
     assert session.starts_at == before
 
 
+@pytest.mark.parametrize("new_start", ["2027-03-14T02:30", "2027-11-07T01:30"])
+def test_a_reschedule_to_a_time_the_clocks_skip_or_repeat_is_refused_in_plain_words(
+    client_for, clinician, patient, new_start
+):
+    from tests.sessions.record_helpers import book_session
+
+    session = book_session(patient, clinician)
+    before = session.starts_at
+    url = reverse("sessions:session_reschedule", kwargs={"pk": session.pk})
+    response = client_for(clinician).post(url, {"new_start": new_start})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "is skipped or repeated when the clocks change" in page and "America/" not in page
+    assert f'value="{new_start}"' in page  # what was typed is shown again
+    session.refresh_from_db()
+    assert session.starts_at == before
+
+
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
 def test_an_integration_session_in_an_implausible_year_is_refused(client_for, clinician, patient, day):
     from aftercare.models import IntegrationSession

@@ -127,6 +127,29 @@ recorded_date = DateWindow(earliest=EARLIEST_CLINIC_DATE, years_ahead=1, what="a
 any_date = DateWindow()
 
 
+def clock_changes_at(moment: datetime) -> bool:
+    """Whether the clinic's clocks skip this wall-clock time (spring forward) or show it twice (fall back)."""
+    zone = timezone.get_current_timezone()
+    return moment.replace(tzinfo=zone, fold=0).utcoffset() != moment.replace(tzinfo=zone, fold=1).utcoffset()
+
+
+def clock_change_message(moment: datetime) -> str:
+    return f"{moment:%H:%M} on {moment:%d %b %Y} is skipped or repeated when the clocks change. Choose another time."
+
+
+class ClinicDateTimeField(forms.DateTimeField):
+    """A date and time on the clinic's clock; one the clocks skip or repeat is refused in the clinic's words, not in
+    the name of a time zone."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            if exc.code != "ambiguous_timezone":
+                raise
+            raise ValidationError(clock_change_message(exc.params["datetime"]), code="clock_change") from exc
+
+
 def add_date_window(field: forms.Field, window: DateWindow) -> None:
     """Put `window` on a form field in place of the one it has (its date picker's range too)."""
     field.validators = [v for v in field.validators if not isinstance(v, DateWindow)] + [window]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES
 from kap_clinic.kernel.accounts.services import witness_password_check
-from kap_clinic.kernel.validation import BoundedInput
+from kap_clinic.kernel.validation import BoundedInput, ClinicDateTimeField
 from kap_clinic.rules import safety
 
 from ..models import AdverseEvent, ProductLot, ScaleScore, VitalSign
@@ -222,7 +222,7 @@ class LedgerFieldsMixin(BoundedInput, forms.Form):
 
 class DoseForm(LedgerFieldsMixin, BoundedInput, forms.Form):
     dose = forms.DecimalField(label="Dose", max_digits=7, decimal_places=3, min_value=Decimal("0.001"))
-    dosed_at = forms.DateTimeField(label="First device / infusion start", **WHEN)
+    dosed_at = ClinicDateTimeField(label="First device / infusion start", **WHEN)
     # IV only (the page removes them for other routes): observation counts from the infusion's end.
     infusion_minutes = forms.IntegerField(
         label="Infusion duration (minutes)", required=False, min_value=1, max_value=240
@@ -247,19 +247,19 @@ class DoseForm(LedgerFieldsMixin, BoundedInput, forms.Form):
 
 
 class DosingEndForm(BoundedInput, forms.Form):
-    ended_at = forms.DateTimeField(label="Dosing ended at", **WHEN)
+    ended_at = ClinicDateTimeField(label="Dosing ended at", **WHEN)
 
 
 class TopUpForm(LedgerFieldsMixin, BoundedInput, forms.Form):
     dose_mg = forms.DecimalField(label="Top-up (mg)", max_digits=6, decimal_places=1, min_value=Decimal("0.1"))
-    given_at = forms.DateTimeField(label="Given at", **WHEN)
+    given_at = ClinicDateTimeField(label="Given at", **WHEN)
     reason = forms.CharField(max_length=200, required=False)
 
     field_order = ["dose_mg", "given_at", "reason", *LEDGER_FIELDS]
 
 
 class VitalSignForm(ReadingsMixin):
-    taken_at = forms.DateTimeField(label="Taken at", **WHEN)
+    taken_at = ClinicDateTimeField(label="Taken at", **WHEN)
     position = forms.ChoiceField(choices=[("", "—"), *VitalSign.Position.choices], required=False)
     note = forms.CharField(max_length=300, required=False)
 
@@ -275,7 +275,7 @@ class VitalSignForm(ReadingsMixin):
 class ScaleScoreForm(BoundedInput, forms.Form):
     scale = forms.ChoiceField(choices=ScaleScore.Scale.choices)
     score = forms.IntegerField(min_value=0, max_value=92)
-    taken_at = forms.DateTimeField(label="Taken at", **WHEN)
+    taken_at = ClinicDateTimeField(label="Taken at", **WHEN)
 
     def clean(self):
         cleaned = super().clean()
@@ -290,12 +290,12 @@ class ScaleScoreForm(BoundedInput, forms.Form):
 class AdverseEventForm(BoundedInput, forms.Form):
     kind = forms.ChoiceField(label="Event", choices=AdverseEvent.Kind.choices)
     other_description = forms.CharField(label="Describe (for Other)", max_length=120, required=False)
-    onset_at = forms.DateTimeField(label="Onset", **WHEN)
+    onset_at = ClinicDateTimeField(label="Onset", **WHEN)
     severity = forms.ChoiceField(choices=AdverseEvent.Severity.choices)
     intervention = forms.CharField(
         max_length=200, required=False, help_text="For example antiemetic, benzodiazepine, oxygen, infusion slowed."
     )
-    resolved_at = forms.DateTimeField(
+    resolved_at = ClinicDateTimeField(
         label="Resolved", required=False, widget=WHEN["widget"], help_text="Leave empty while it lasts."
     )
     is_serious = forms.BooleanField(label="Serious", required=False)
@@ -315,7 +315,7 @@ class AdverseEventForm(BoundedInput, forms.Form):
 class AdverseEventResolveForm(BoundedInput, forms.Form):
     # The page fills in the session's open events; the service checks the choice belongs to the session.
     event = forms.IntegerField(label="Adverse event", widget=forms.Select)
-    resolved_at = forms.DateTimeField(label="Resolved at", **WHEN)
+    resolved_at = ClinicDateTimeField(label="Resolved at", **WHEN)
 
 
 class DischargeForm(BoundedInput, forms.Form):

@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.kernel.validation import BoundedInput, booking_date
+from kap_clinic.kernel.validation import BoundedInput, ClinicDateTimeField, booking_date
 
 from ..models import DosingSession, Protocol, Room
 
@@ -110,7 +110,7 @@ class PlanForm(BoundedInput, forms.Form):
 
 
 class RescheduleForm(BoundedInput, forms.Form):
-    new_start = forms.DateTimeField(
+    new_start = ClinicDateTimeField(
         validators=[booking_date],
         label="New start",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
