@@ -258,6 +258,24 @@ def test_consent_given_after_booking_plans_reminders_for_what_is_already_booked(
     assert all("consent" in r.status_reason for r in Reminder.objects.all())
 
 
+def test_consent_given_in_the_back_office_plans_reminders_too(
+    clinic_clock, patient, clinician, room, admin_user, client
+):
+    from tests.conftest import sign_in
+
+    series = book_series(patient, clinician, room)
+    assert not Reminder.objects.exists()
+    sign_in(client, admin_user)
+    url = f"/admin/patients/patient/{patient.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() not in (None, False)}
+    data.update(email="ada@example.org", consents_to_email="on")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    first = series.sessions.order_by("starts_at").first()
+    assert {r.channel for r in first.reminders.filter(status="pending")} == {"email"}
+
+
 def test_a_change_that_is_not_about_contact_leaves_reminders_alone(
     clinic_clock, consenting, clinician, room, front_desk
 ):
