@@ -17,6 +17,7 @@ from .models import (
     ClinicHours,
     ClinicianHours,
     ConsentDocument,
+    DosingSession,
     Enrollment,
     Protocol,
     ProtocolPhase,
@@ -91,8 +92,27 @@ class ProtocolAdmin(admin.ModelAdmin):
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
+    """A room out of use takes no new bookings; those already ahead in it stay, and the admin is told which."""
+
     list_display = ("name", "is_active", "notes")
     list_filter = ("is_active",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.is_active:
+            return
+        ahead = DosingSession.objects.filter(
+            room=obj, status__in=DosingSession.UPCOMING_STATUSES, starts_at__gte=timezone.now()
+        ).order_by("starts_at")
+        count = ahead.count()
+        if count:
+            first = timezone.localtime(ahead.values_list("starts_at", flat=True)[0]).date()
+            sessions = "1 session is" if count == 1 else f"{count} sessions are"
+            messages.warning(
+                request,
+                f"{sessions} still booked in {obj.name}, the first on {first.isoformat()}: they stay in this room "
+                "until they are cancelled and booked in another.",
+            )
 
 
 @admin.register(ClinicHours)
