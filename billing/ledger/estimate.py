@@ -85,11 +85,12 @@ def _holidays(start: date) -> set[date]:
 
 
 def estimate_due_by(plan: TreatmentPlan, *, requested: bool = False) -> tuple[date, date, date]:
-    """(scheduled on, first service on, due by) for the plan."""
+    """(scheduled on, first service on, due by) for the plan: the deadline counts from the day the first session
+    still booked was booked (a plan made earlier, its first sessions since cancelled, does not make it late)."""
     first = _planned(plan).first()
     if first is None:
         raise ValidationError("The plan has no booked sessions to estimate.")
-    scheduled_on = timezone.localtime(plan.created_at).date()
+    scheduled_on = timezone.localtime(max(plan.created_at, first.created_at)).date()
     first_on = timezone.localtime(first.starts_at).date()
     due = gfe.estimate_due_by(
         scheduled_on=scheduled_on, first_service_on=first_on, requested=requested, holidays=_holidays(scheduled_on)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kap_clinic.kernel.accounts.models import User
-from kap_clinic.rules.billing_codes import session_codes
+from kap_clinic.rules.billing_codes import PER_MG_CODES, session_codes, units_under
 from patients.models import Patient
 from screening.models import Screening
 from sessions.models import DosingSession, Protocol, TreatmentPlan
@@ -60,6 +60,7 @@ def request_facts(patient: Patient, *, today: date | None = None) -> dict:
         "codes": {},
         "rems_enrolled_on": patient.rems_enrolled_on,
         "route": "",
+        "units": None,
     }
     if screening is not None:
         diagnoses = screening.diagnoses.order_by("-is_primary", "pk")
@@ -85,12 +86,17 @@ def request_facts(patient: Patient, *, today: date | None = None) -> dict:
             .order_by("starts_at")
         )
         codes: dict[str, int] = {}
+        billed = []
         for session in upcoming:
             mg = session.planned_dose if plan.protocol.dose_unit == Protocol.DoseUnit.MG else None
-            for code, units in session_codes(plan.protocol.route, mg).items():
+            billed.append(session_codes(plan.protocol.route, mg))
+            for code, units in billed[-1].items():
                 codes[code] = codes.get(code, 0) + units
             facts["sessions"].append(timezone.localtime(session.starts_at))
-        facts["codes"] = codes
+        # Visit codes before drug codes billed per milligram: an authorization counts its units in the first of its
+        # codes a session bills, so a series mixing 56 mg (G2082) and 84 mg (G2083) visits counts one per visit.
+        facts["codes"] = {code: codes[code] for code in sorted(codes, key=lambda code: code in PER_MG_CODES)}
+        facts["units"] = sum(units_under(list(facts["codes"]), session) for session in billed)
     return facts
 
 
@@ -136,7 +142,7 @@ def preauth_request_assemble(*, patient: Patient, payer: Payer, by: User) -> Pri
     facts = request_facts(patient)
     codes = list(facts["codes"])
     sessions = facts["sessions"]
-    units = facts["codes"].get(codes[0]) if codes else None
+    units = facts["units"] if codes else None
     return authorization_create(
         patient=patient,
         payer=payer,

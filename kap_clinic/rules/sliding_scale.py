@@ -11,7 +11,7 @@ tier it is written against ("up to and including 100%").
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,12 @@ def tier_for(
 def percent_of_guideline(
     *, income: Decimal | int, household_size: int, first_person: Decimal | int, each_additional: Decimal | int
 ) -> Decimal:
-    """Income as a percentage of the guideline, to one decimal (for display only; tiers compare exactly)."""
+    """Income as a percentage of the guideline, to one decimal (for display only; tiers compare exactly). Rounded up,
+    so an income just above a tier's bound never reads as on it (100.04% shows 100.1%, beside the tier above 100%)."""
     guideline = poverty_guideline(
         household_size=household_size, first_person=first_person, each_additional=each_additional
     )
-    return (Decimal(income) * 100 / guideline).quantize(Decimal("0.1"))
+    return (Decimal(income) * 100 / guideline).quantize(Decimal("0.1"), rounding=ROUND_UP)
 
 
 def discounted(amount: Decimal, discount_percent: int) -> Decimal:

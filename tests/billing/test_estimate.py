@@ -283,3 +283,20 @@ def test_the_daily_check_owes_estimates_to_the_uninsured_that_day_and_to_self_pa
 
     self_pay_set(patient=other_patient, by=front_desk, since=date(2027, 1, 12))
     assert {a.patient for a in estimates_due_alert(today=date(2027, 1, 13))} == {patient, other_patient}
+
+
+@pytest.mark.django_db
+def test_the_estimate_deadline_counts_from_when_the_sessions_were_booked_not_when_the_plan_was_made(
+    patient, clinician, front_desk
+):
+    with time_machine.travel(at(MONDAY, 9), tick=False):  # the plan's first session, later cancelled by the clinic
+        first = book(patient, clinician, date(2027, 1, 6))
+    DosingSession.objects.filter(pk=first.pk).update(status=DosingSession.Status.CANCELLED, cancelled_by="clinic")
+    with time_machine.travel(at(date(2027, 2, 1), 9), tick=False):  # booked Monday 1 Feb for three weeks on
+        book(patient, clinician, date(2027, 2, 22))
+
+    assert estimates_due_alert(today=date(2027, 2, 3)) == []  # due within 3 business days of booking: Thursday
+    with time_machine.travel(at(date(2027, 2, 2), 10), tick=False):
+        estimate = estimate_give(plan=_plan(patient), by=front_desk)
+    assert (estimate.scheduled_on, estimate.due_by) == (date(2027, 2, 1), date(2027, 2, 4))
+    assert not estimate_given_late(estimate)

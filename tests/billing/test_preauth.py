@@ -419,3 +419,15 @@ def test_a_payer_names_only_a_channel_the_clinic_has(db):
     the_payer.preauth_channel = "carrier-pigeon"
     with pytest.raises(ValidationError, match="Not a channel"):
         the_payer.full_clean()
+
+
+def test_a_spravato_request_starting_at_56_mg_asks_for_every_visit(patient, front_desk, clinician):
+    """The label's day 1 is 56 mg (G2082), then 84 mg (G2083): the request asks for one unit per visit, counted the
+    way the approved authorization will count them, whichever tier each visit bills."""
+    book(patient, clinician, date(2027, 1, 2), hour=9, route="intranasal", dose=Decimal("56"))
+    recorded(patient, clinician)
+
+    draft = preauth_request_assemble(patient=patient, payer=payer(), by=front_desk)
+
+    assert draft.codes == ["G2082", "G2083", "J0013"]
+    assert draft.units_requested == 4  # one 56 mg visit and three 84 mg visits

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from billing.ledger.sliding_scale import current_discount, sliding_scale_assess
 from billing.models import PovertyGuideline, SlidingScaleAssessment
-from kap_clinic.rules.sliding_scale import DEFAULT_TIERS, discounted, poverty_guideline, tier_for
+from kap_clinic.rules.sliding_scale import DEFAULT_TIERS, discounted, percent_of_guideline, poverty_guideline, tier_for
 
 FPG_2025 = {"first_person": Decimal("15650"), "each_additional": Decimal("5500")}
 
@@ -163,3 +163,19 @@ def test_the_billing_page_records_and_shows_the_tier(client_for, patient, front_
     assert b"Benefits letter, Intake1 Tester)" in page.content and b"user #" not in page.content  # earlier ones too
     refused = client.post(url, {"household_size": "0", "household_income": "1", "evidence": "benefits"})
     assert refused.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("income", "shown", "name"),
+    [
+        ("15650.00", "100.0", "A"),
+        ("15656.00", "100.1", "B"),
+        ("31300.00", "200.0", "D"),
+        ("31303.00", "200.1", "Full fee"),
+    ],
+)
+def test_the_percentage_shown_never_reads_as_the_tier_below(income, shown, name):
+    """An income just above a tier's bound is shown above it too (100.04 % is not "100.0 %" beside tier B)."""
+    figures = {"income": Decimal(income), "household_size": 1, **FPG_2025}
+    assert percent_of_guideline(**figures) == Decimal(shown)
+    assert tier(income).name == name
