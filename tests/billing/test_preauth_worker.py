@@ -31,7 +31,9 @@ __all__ = ["services_available"]  # the fixture, shared with tests/test_worker.p
 TIMEOUT = 60.0
 
 
-def start_worker(queue: str) -> Worker:
+def start_worker(queue: str, *, answer_first: bool = True) -> Worker:
+    """A real worker on `queue`; with `answer_first`, once it answers a ping (a worker that will block in its first
+    task at once cannot answer one: pass False)."""
     hostname = f"kap-preauth-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
@@ -49,6 +51,8 @@ def start_worker(queue: str) -> Worker:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     running = Worker(process=process, hostname=hostname, queue=queue, log_path=log_path)
+    if not answer_first:
+        return running
     deadline = time.monotonic() + READY_TIMEOUT
     while not celery_app.control.ping(destination=[hostname], timeout=0.5):
         running.assert_alive()
@@ -100,13 +104,14 @@ def test_a_worker_killed_mid_task_and_a_new_one_send_the_request_once(services_a
         diagnoses=["F33.2"],
         justification="Two failed trials.",
     )
-    first = start_worker(queue)
-    second = None
+    first = second = None
     try:
         submission = lifecycle.preauth_submit(authorization=authorization, by=front_desk)  # queued after its commit
-        # Hold the submission's row: the worker's claim waits on it, in the middle of its task. Then kill the worker.
+        # Hold the submission's row, then start the worker: its claim waits on the row, in the middle of its task.
+        # Then kill the worker.
         with transaction.atomic():
             PreauthSubmission.objects.select_for_update().get(pk=submission.pk)
+            first = start_worker(queue, answer_first=False)
             wait_until(waiting_on_a_lock, first, "the worker reaching the submission")
             stop(first, kill=True)
         submission.refresh_from_db()
@@ -121,7 +126,8 @@ def test_a_worker_killed_mid_task_and_a_new_one_send_the_request_once(services_a
         assert submission.status == "sent" and submission.attempts == 1
         assert ChannelTestReceipt.objects.filter(key=submission.key).count() == 1
     finally:
-        stop(first, kill=True)
+        if first is not None:
+            stop(first, kill=True)
         if second is not None:
             stop(second)
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = saved
