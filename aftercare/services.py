@@ -300,9 +300,9 @@ def phq9_totals_since_dosing(patient: Patient, *, exclude_checkin: CheckIn | Non
     """PHQ-9 totals recorded since the episode's first dosing session (all of them if none yet), oldest first.
 
     Sources: check-ins and screening instruments (staff-entered or self-reported). The episode is the latest
-    treatment plan with a dosing session (selectors.episode_starts), as for the baseline.
+    treatment plan whose dosing has begun (selectors.episode_starts), as for the baseline.
     """
-    first_dose = episode_starts([patient.pk]).get(patient.pk)
+    first_dose = episode_starts([patient.pk], begun_by=timezone.now()).get(patient.pk)
     points = phq9_points([patient.pk], exclude_checkin_id=exclude_checkin.pk if exclude_checkin else None)
     rows = points.get(patient.pk, [])
     if first_dose is not None:
@@ -312,8 +312,8 @@ def phq9_totals_since_dosing(patient: Patient, *, exclude_checkin: CheckIn | Non
 
 def pre_treatment_baseline(patient: Patient, *, exclude_checkin: CheckIn | None = None) -> int | None:
     """The episode's PHQ-9 baseline (the last score before its first dose), once dosing has begun; None otherwise."""
-    started_at = episode_starts([patient.pk]).get(patient.pk)
-    if started_at is None or started_at > timezone.now():
+    started_at = episode_starts([patient.pk], begun_by=timezone.now()).get(patient.pk)
+    if started_at is None:
         return None
     points = phq9_points([patient.pk], exclude_checkin_id=exclude_checkin.pk if exclude_checkin else None)
     return outcomes.episode(points.get(patient.pk, []), started_at).baseline
