@@ -145,15 +145,14 @@ def outcome_trend(patient: Patient) -> list[dict]:
     return sorted(points, key=lambda point: point["at"])
 
 
-def episode_starts(patient_ids) -> dict[int, datetime]:
+def episode_starts(patient_ids, *, begun_by: datetime | None = None) -> dict[int, datetime]:
     """Each patient's episode start: the first dosing session (booked or held) of their latest treatment plan that has
-    one. One query however many patients."""
-    rows = (
-        DosingSession.objects.active()
-        .filter(patient_id__in=patient_ids)
-        .values("patient_id", "plan_id")
-        .annotate(first=Min("starts_at"))
-    )
+    one; with `begun_by`, of their latest plan whose first session started by then (a series booked ahead has not
+    begun, and the one before it still runs). One query however many patients."""
+    sessions = DosingSession.objects.active().filter(patient_id__in=patient_ids)
+    if begun_by is not None:
+        sessions = sessions.filter(starts_at__lte=begun_by)
+    rows = sessions.values("patient_id", "plan_id").annotate(first=Min("starts_at"))
     latest: dict[int, tuple[int, datetime]] = {}
     for row in rows:
         if row["patient_id"] not in latest or row["plan_id"] > latest[row["patient_id"]][0]:

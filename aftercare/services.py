@@ -300,9 +300,9 @@ def phq9_totals_since_dosing(patient: Patient, *, exclude_checkin: CheckIn | Non
     """PHQ-9 totals recorded since the episode's first dosing session (all of them if none yet), oldest first.
 
     Sources: check-ins and screening instruments (staff-entered or self-reported). The episode is the latest
-    treatment plan with a dosing session (selectors.episode_starts), as for the baseline.
+    treatment plan whose dosing has begun (selectors.episode_starts), as for the baseline.
     """
-    first_dose = episode_starts([patient.pk]).get(patient.pk)
+    first_dose = episode_starts([patient.pk], begun_by=timezone.now()).get(patient.pk)
     points = phq9_points([patient.pk], exclude_checkin_id=exclude_checkin.pk if exclude_checkin else None)
     rows = points.get(patient.pk, [])
     if first_dose is not None:
@@ -312,11 +312,27 @@ def phq9_totals_since_dosing(patient: Patient, *, exclude_checkin: CheckIn | Non
 
 def pre_treatment_baseline(patient: Patient, *, exclude_checkin: CheckIn | None = None) -> int | None:
     """The episode's PHQ-9 baseline (the last score before its first dose), once dosing has begun; None otherwise."""
-    started_at = episode_starts([patient.pk]).get(patient.pk)
-    if started_at is None or started_at > timezone.now():
+    started_at = episode_starts([patient.pk], begun_by=timezone.now()).get(patient.pk)
+    if started_at is None:
         return None
     points = phq9_points([patient.pk], exclude_checkin_id=exclude_checkin.pk if exclude_checkin else None)
     return outcomes.episode(points.get(patient.pk, []), started_at).baseline
+
+
+def _raise_item9_alert(checkin: CheckIn, *, summary: str) -> SuicideRiskAlert | None:
+    # PHQ-9 item 9 above 0: urgent clinician review regardless of the total
+    # (docs/clinical-references.md#instruments, #relapse). It opens a moderate suicide-risk alert (as in a screening),
+    # so it reaches the next dosing day's pre-dose checks and holds dosing until a clinician has reviewed it. One alert
+    # per check-in: the same answer sent again does not alert again.
+    return risk_alert_raise(
+        patient=checkin.patient,
+        code="phq9",
+        level="moderate",
+        source=SuicideRiskAlert.Source.CHECKIN,
+        source_ref=f"checkin-{checkin.pk}",
+        summary=summary,
+        link=_chart_link(checkin.patient),
+    )
 
 
 def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentScore]) -> list[StaffAlert]:
@@ -325,19 +341,7 @@ def _raise_flags(checkin: CheckIn, scores: Mapping[str, instruments.InstrumentSc
         return []
     patient, link, alerts = checkin.patient, _chart_link(checkin.patient), []
     if "item9" in phq9.flags:
-        # PHQ-9 item 9 above 0: urgent clinician review regardless of the total
-        # (docs/clinical-references.md#instruments, #relapse). It opens a moderate suicide-risk alert (as in a
-        # screening), so it reaches the next dosing day's pre-dose checks and holds dosing until a clinician has
-        # reviewed it.
-        risk_alert_raise(
-            patient=patient,
-            code="phq9",
-            level="moderate",
-            source=SuicideRiskAlert.Source.CHECKIN,
-            source_ref=f"checkin-{checkin.pk}",
-            summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in.",
-            link=link,
-        )
+        _raise_item9_alert(checkin, summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in.")
     reason = relapse.relapse_reason(
         phq9_totals_since_dosing(patient, exclude_checkin=checkin),
         phq9.total,
@@ -399,6 +403,29 @@ def checkin_submit(*, checkin: CheckIn, answers: Mapping[str, Sequence[int | Non
     reminders_sync(checkin)
     _raise_flags(checkin, scores)
     return checkin
+
+
+@transaction.atomic
+def checkin_unsent_answers_check(
+    *, checkin: CheckIn, answers: Mapping[str, Sequence[int | None]], by: User
+) -> SuicideRiskAlert | None:
+    """Answers the patient sent that cannot complete the check-in yet (a question left blank): nothing is stored, but
+    PHQ-9 item 9 above 0 alerts clinicians at once, as a screening draft does, in case the patient never finishes."""
+    checkin = CheckIn.objects.select_for_update().select_related("patient").get(pk=checkin.pk)
+    if not is_portal_user_of(by, checkin.patient):
+        raise PermissionDenied
+    now = timezone.now()
+    if checkin.status != CheckIn.Status.OPEN or not checkin.opens_at <= now < checkin.closes_at:
+        return None
+    phq9 = list(answers.get("phq9") or []) if "phq9" in checkin.instruments else []
+    item9 = instruments.get("phq9").item("item9")
+    value = phq9[item9.number - 1] if len(phq9) >= item9.number else None
+    if value is None or value < item9.critical_at:
+        return None
+    return _raise_item9_alert(
+        checkin,
+        summary="PHQ-9 item 9 (thoughts of self-harm) answered above 0 on a check-in the patient has not finished.",
+    )
 
 
 @transaction.atomic

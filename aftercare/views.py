@@ -218,15 +218,19 @@ def portal_checkin_fill_view(request, pk):
     data = _data(request)
     forms = [CheckInInstrumentForm(instruments.get(code), data, prefix=code) for code in checkin.instruments]
     errors = []
-    if request.method == "POST" and all([form.is_valid() for form in forms]):
+    if request.method == "POST":
+        valid = all([form.is_valid() for form in forms])
         answers = {form.prefix: form.answers() for form in forms}
-        try:
-            services.checkin_submit(checkin=checkin, answers=answers, by=request.user)
-        except ValidationError as exc:
-            errors = exc.messages
-        else:
-            messages.success(request, "Thank you. Your answers were sent to your care team.")
-            return redirect("aftercare:portal_checkins")
+        if valid:
+            try:
+                services.checkin_submit(checkin=checkin, answers=answers, by=request.user)
+            except ValidationError as exc:
+                errors = exc.messages
+            else:
+                messages.success(request, "Thank you. Your answers were sent to your care team.")
+                return redirect("aftercare:portal_checkins")
+        # Not sent: a thought of self-harm among the answers still reaches the care team now.
+        services.checkin_unsent_answers_check(checkin=checkin, answers=answers, by=request.user)
     has_errors = bool(errors or any(form.errors for form in forms))
     ctx = {"checkin": checkin, "forms": forms, "errors": errors, "has_errors": has_errors}
     return render(request, "aftercare/portal/checkin_fill.html", ctx, status=400 if has_errors else 200)

@@ -6,8 +6,9 @@ an object, so the report stays fast and small however many sessions the clinic h
 Definitions (the same as the patient chart's, kap_clinic.rules.outcomes):
 - *Sessions delivered*: dosing sessions starting in the period that were held (checked in, in progress or completed).
 - *Patients treated*: those with a delivered session in the period (for a route or clinician: of that route, with that
-  clinician). Their episode starts at the first dosing session of their latest plan; the baseline is the last PHQ-9
-  at or before it; scores after it, up to the end of the period, are compared with the baseline.
+  clinician). Their episode starts at the first dosing session of their latest plan begun by the end of the period
+  (a plan begun later is a later episode); the baseline is the last PHQ-9 at or before it; scores after it, up to the
+  end of the period, are compared with the baseline.
 - *Response*: the latest score is at least 50% below the baseline; *remission*: the latest score is below 5. Both are
   out of the treated patients with a baseline and at least one score since dosing began.
 - *Time to response*: days from the episode's start to the first score meeting response (median over responders).
@@ -102,11 +103,12 @@ def _points(code: str, patient_ids: QuerySet, until: datetime) -> dict[int, list
     return points
 
 
-def _episode_starts(patient_ids: QuerySet) -> dict[int, datetime]:
-    """The first dosing session (booked or held) of each patient's latest plan that has one."""
+def _episode_starts(patient_ids: QuerySet, until: datetime) -> dict[int, datetime]:
+    """The first dosing session (booked or held) of each patient's latest plan that has one starting before `until`:
+    a plan begun after the period is a later episode, not the one the period's scores belong to."""
     rows = (
         DosingSession.objects.active()
-        .filter(patient_id__in=patient_ids)
+        .filter(patient_id__in=patient_ids, starts_at__lt=until)
         .values("patient_id", "plan_id")
         .annotate(first=Min("starts_at"))
         .values_list("patient_id", "plan_id", "first")
@@ -206,7 +208,7 @@ def clinic_outcomes(
 
     cohort = delivered.values("patient_id").distinct()
     report.patients_treated = cohort.count()
-    starts = _episode_starts(cohort)
+    starts = _episode_starts(cohort, period.ends_before)
     evaluable = responders = remitters = 0
     days_to_response = []
     for patient_id, points in _points("phq9", cohort, period.ends_before).items():

@@ -12,8 +12,10 @@ from aftercare.models import CheckIn, CheckInResponse, IntegrationSession
 from aftercare.tasks import checkins_close_overdue
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.notifications.models import StaffAlert
+from sessions.models import TreatmentPlan
 from sessions.scheduling import booking
 from tests.aftercare.helpers import GAD7_CALM, PHQ9_CALM, book, local_at, open_checkin, phq9_total
+from tests.reports.clinic import dosing, room
 from tests.sessions.test_portal import book_plan
 
 pytestmark = pytest.mark.django_db
@@ -349,6 +351,27 @@ def test_a_response_from_the_baseline_raises_no_warning(patient, clinician, pati
     _answer(patient, patient_user, 14, ago_hours=50)
     _answer(patient, patient_user, 11, ago_hours=40)  # exactly 50% below 22: a response
     assert not StaffAlert.objects.filter(kind="relapse").exists()
+
+
+def test_a_new_series_booked_ahead_does_not_silence_the_relapse_warning(patient, clinician, patient_user):
+    """Between one series and the next one booked ahead, a check-in is still read against the series that has
+    begun: a rise from remission warns."""
+    _answer(patient, patient_user, 20, ago_hours=100)  # baseline
+    first_series = _dosing_began(patient, clinician, ago_hours=95)
+    _answer(patient, patient_user, 4, ago_hours=80)  # remission
+    next_series = TreatmentPlan.objects.create(
+        patient=patient,
+        enrollment=first_series.enrollment,
+        protocol=first_series.protocol,
+        planned_dose=first_series.planned_dose,
+        first_day=timezone.localdate() + timedelta(days=60),
+        created_by=clinician,
+    )
+    dosing(next_series, local_at(60), status="scheduled", chair=room("Room N"))
+    last = _answer(patient, patient_user, 15, ago_hours=10)
+    alert = StaffAlert.objects.get(kind="relapse")
+    assert alert.key == f"checkin-{last.pk}-relapse"
+    assert "4 to 15" in alert.summary
 
 
 # ---- Missed check-ins ---------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from aftercare import services
 from aftercare.models import CheckIn, IntegrationSession
+from kap_clinic.kernel.notifications.models import StaffAlert
+from screening.models import SuicideRiskAlert
 from screening.services import response_save, screening_start
 from tests.aftercare.helpers import GAD7_CALM, PHQ9_CALM, book, open_checkin
 from tests.conftest import make_user
@@ -222,6 +224,37 @@ def test_missing_answers_keep_what_was_typed(client_for, patient_user, patient):
     assert 'name="phq9-item_3" value="3" class="form-check-input" id="id_phq9-item_3_3" checked' in html
     checkin.refresh_from_db()
     assert checkin.status == "open"
+
+
+def test_thoughts_of_self_harm_alert_at_once_even_when_other_questions_are_left_blank(
+    client_for, patient_user, patient, clinician
+):
+    """PHQ-9 item 9 above 0 means urgent clinician review (docs/clinical-references.md#instruments): the answer reaches
+    the care team as soon as the patient sends it, as in a screening draft, even if a question is still unanswered and
+    the patient never comes back to finish."""
+    checkin = open_checkin(patient)
+    client = client_for(patient_user)
+    url = reverse("aftercare:portal_checkin_fill", kwargs={"pk": checkin.pk})
+    response = client.post(url, _fill_data([0, 1, 0, 1, 0, 0, 1, 0, 2], [1, 0, None, 1, 0, 0, 0]))
+    assert response.status_code == 400
+    alert = SuicideRiskAlert.objects.get(patient=patient)
+    assert (alert.status, alert.source, alert.source_ref) == ("open", "checkin", f"checkin-{checkin.pk}")
+    assert StaffAlert.objects.filter(kind="suicide_risk", patient=patient, urgent=True).count() == 1
+    assert client_for(clinician).get(reverse("screening:alert_clear", args=[alert.pk])).status_code == 200
+    client = client_for(patient_user)
+
+    # Sending the finished check-in later does not alert a second time for the same answer.
+    assert client.post(url, _fill_data([0, 1, 0, 1, 0, 0, 1, 0, 2], GAD7_CALM)).status_code == 302
+    assert SuicideRiskAlert.objects.filter(patient=patient).count() == 1
+    assert StaffAlert.objects.filter(kind="suicide_risk", patient=patient).count() == 1
+
+
+def test_a_blank_check_in_sent_by_mistake_raises_no_alert(client_for, patient_user, patient):
+    checkin = open_checkin(patient)
+    client = client_for(patient_user)
+    url = reverse("aftercare:portal_checkin_fill", kwargs={"pk": checkin.pk})
+    assert client.post(url, _fill_data([0, 1, 0, None, 0, 0, 1, 0, 0])).status_code == 400
+    assert not SuicideRiskAlert.objects.exists()
 
 
 def test_a_completed_or_closed_checkin_cannot_be_refilled(client_for, patient_user, patient):

@@ -19,6 +19,7 @@ from kap_clinic.kernel.notifications.models import StaffAlert
 from kap_clinic.reports.figures import Rate, Table
 from kap_clinic.reports.outcomes import clinic_outcomes
 from patients.services import patient_create
+from sessions.models import TreatmentPlan
 
 from .clinic import adverse, at, checked_in, dosing, plan, room, screened
 
@@ -160,3 +161,22 @@ def test_never_loads_sessions_as_objects(clinic, django_assert_max_num_queries):
 def test_period_must_not_end_before_it_starts():
     with pytest.raises(ValueError):
         clinic_outcomes(start=date(2026, 3, 31), end=date(2026, 3, 1))
+
+
+def test_a_later_plan_does_not_take_a_patient_out_of_an_earlier_periods_response(clinic, patient, clinician):
+    """A report on March, read after the patient began a new plan in May, still compares March's scores with the
+    baseline before March's first dose."""
+    march_plan = patient.treatment_plans.get()
+    may_plan = TreatmentPlan.objects.create(
+        patient=patient,
+        enrollment=march_plan.enrollment,
+        protocol=march_plan.protocol,
+        planned_dose=march_plan.planned_dose,
+        first_day=date(2026, 5, 4),
+        created_by=clinician,
+    )
+    dosing(may_plan, at(date(2026, 5, 5)), chair=room("Chair A"), status="scheduled")
+    report = clinic_outcomes(**MARCH)
+    assert report.response == Rate(2, 2)
+    assert report.remission == Rate(1, 2)
+    assert report.median_days_to_response == 19.0
