@@ -33,8 +33,8 @@ def test_a_refused_chart_view_records_nothing(client_for, other_clinician, patie
     assert not _entries_for(patient).filter(action=LogEntry.Action.ACCESS).exists()
 
 
-def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for, front_desk):
-    client = client_for(front_desk)
+def _registered_then_birth_date_changed(client) -> Patient:
+    """A patient registered through the page, then their date of birth corrected on the edit page."""
     client.post(
         reverse("patients:create"),
         registration_form(client, {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}),
@@ -44,6 +44,11 @@ def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for,
         reverse("patients:edit", kwargs={"pk": patient.pk}),
         {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1971-01-01"},
     )
+    return patient
+
+
+def test_registration_and_edits_are_recorded_with_the_changed_fields(client_for, front_desk):
+    patient = _registered_then_birth_date_changed(client_for(front_desk))
     own = _entries_for(patient).filter(content_type__model="patient")  # not the registration form's own entry
     created = own.get(action=LogEntry.Action.CREATE)
     updated = own.get(action=LogEntry.Action.UPDATE)
@@ -92,16 +97,7 @@ def test_admin_filters_the_log_by_patient(client_for, admin_user, clinician, pat
 def test_the_log_names_changed_fields_as_the_forms_do_and_not_a_new_records_empty_lists(
     client_for, front_desk, admin_user
 ):
-    client = client_for(front_desk)
-    client.post(
-        reverse("patients:create"),
-        registration_form(client, {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1970-01-01"}),
-    )
-    patient = Patient.objects.get(family_name="Vale")
-    client.post(
-        reverse("patients:edit", kwargs={"pk": patient.pk}),
-        {"given_name": "Ida", "family_name": "Vale", "date_of_birth": "1971-01-01"},
-    )
+    patient = _registered_then_birth_date_changed(client_for(front_desk))
     response = client_for(admin_user).get(reverse("homes:audit_log"), {"patient": patient.mrn})
     rows = {(row.action, row.record): row.changed for row in response.context["rows"]}
     changed = rows[("update", f"patient {patient}")]
