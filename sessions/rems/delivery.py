@@ -18,6 +18,7 @@ from django.utils import timezone
 from kap_clinic.kernel.accounts.models import User
 from kap_clinic.kernel.accounts.roles import STAFF_ROLES, Role
 from kap_clinic.kernel.notifications.alerts import staff_alerts_acknowledge
+from kap_clinic.rules.safety import SPRAVATO_BP_CHECK_WINDOW
 from patients.models import Patient
 from screening.models import Screening
 
@@ -125,20 +126,24 @@ def _dose_from_log(session: DosingSession) -> dict:
 
 
 # The form's second reading is "approximately 40 minutes" after administration (Spravato label: blood pressure at
-# about 40 minutes, docs/clinical-references.md#clinical-review). A timeline reading within 10 minutes of that is taken
-# for it.
+# about 40 minutes, docs/clinical-references.md#clinical-review). A timeline reading in the window the discharge check
+# accepts as that reading (safety.SPRAVATO_BP_CHECK_WINDOW) is taken for it, the nearest to 40 minutes.
 BP_40MIN_TARGET = 40
-BP_40MIN_WINDOW = range(30, 51)
+BP_40MIN_WINDOW = range(SPRAVATO_BP_CHECK_WINDOW[0], SPRAVATO_BP_CHECK_WINDOW[1] + 1)
 BP_WHEN = (
     ("pre", "before administration", "the pre-dose check"),
-    ("40min", "about 40 minutes after administration", "the vitals timeline (30-50 minutes after the dose)"),
+    (
+        "40min",
+        "about 40 minutes after administration",
+        f"the vitals timeline ({BP_40MIN_WINDOW[0]}-{BP_40MIN_WINDOW[-1]} minutes after the dose)",
+    ),
     ("end", "before completion of monitoring", "the last reading of the vitals timeline"),
 )
 
 
 def blood_pressures_from_record(session: DosingSession) -> dict[str, tuple[int, int] | None]:
     """The session record's readings for the form's three blood pressures ("pre", "40min", "end"), None where the
-    record has none: the pre-dose check; the timeline reading nearest 40 minutes after the dose (30-50 minutes); the
+    record has none: the pre-dose check; the timeline reading nearest 40 minutes after the dose (30-60 minutes); the
     last timeline reading after that one."""
     check = PreDoseCheck.objects.filter(session=session).values_list("sbp", "dbp").first()
     readings = list(

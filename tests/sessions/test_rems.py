@@ -692,6 +692,18 @@ def test_blood_pressures_are_prefilled_from_the_pre_dose_check_and_the_vitals_ti
     assert (form.bp_end_systolic, form.bp_end_diastolic) == (128, 81)
 
 
+def test_the_40_minute_reading_the_discharge_accepts_is_the_one_the_form_is_prefilled_with(rems_session, clinician):
+    """A reading at 55 minutes counts as the 40-minute check at discharge; the form takes it too, not a blank."""
+    with after(rems_session):
+        session_check_in(session=rems_session, by=clinician)
+    _record_readings(rems_session, clinician, timeline=((55, 151, 93), (115, 128, 81)))
+
+    form = delivery.rems_form_start(session=rems_session, by=clinician)
+
+    assert (form.bp_40min_systolic, form.bp_40min_diastolic) == (151, 93)
+    assert (form.bp_end_systolic, form.bp_end_diastolic) == (128, 81)
+
+
 def test_a_blood_pressure_that_differs_from_the_record_blocks_signing(rems_session, clinician):
     _record_readings(rems_session, clinician)
     with after(rems_session):
