@@ -21,7 +21,11 @@ REMINDER_RULES = [
     ("appointment_cancelled", "When an appointment is cancelled", 0, False, True),
 ]
 
-AFTER = "For the rest of the day: no driving, no alcohol and no important decisions. An adult must drive you home."
+# After the session, as the portal's preparation text and the clinical sources say (24 hours): one wording for both.
+AFTER = "For 24 hours: no driving, no alcohol and no important decisions. An adult must drive you home."
+EARLIER_AFTER = (
+    "For the rest of the day: no driving, no alcohol and no important decisions. An adult must drive you home."
+)
 # In plain words that name neither the drug nor the route (docs/clinical-references.md#preparation). For the
 # in-office tablet routes the sources give "light or no meal 2-4 h" as clinic policy; the longer wait is the safer
 # default. route: (email text, text message)
@@ -82,6 +86,18 @@ def seed_preparation_texts(apps) -> None:
     PreparationText = apps.get_model("notifications", "PreparationText")
     for route, (email_text, sms_text) in PREPARATION_TEXTS.items():
         PreparationText.objects.get_or_create(route=route, defaults={"email_text": email_text, "sms_text": sms_text})
+
+
+def preparation_texts_reword(apps, *, old: str, new: str) -> int:
+    """Replace a sentence of the seeded wording in every preparation text that still holds it (a text the clinic
+    rewrote without it stays as it is); returns how many texts changed."""
+    PreparationText = apps.get_model("notifications", "PreparationText")
+    changed = 0
+    for text in PreparationText.objects.filter(email_text__contains=old):
+        text.email_text = text.email_text.replace(old, new)
+        text.save(update_fields=["email_text"])
+        changed += 1
+    return changed
 
 
 def seed(apps) -> None:
