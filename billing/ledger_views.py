@@ -98,11 +98,12 @@ def estimate_create_view(request, patient_pk):
 
 def _invoice_page(request, invoice, *, status=200, payment_form=None, adjustment_form=None, void_form=None):
     record_chart_view(obj=invoice)
-    invoice.refresh_from_db()  # a refused post shows the invoice as it is now, with what was typed
-    for form in (payment_form, adjustment_form):
-        if form is not None:  # sent again, the form is checked against the balance shown now
-            form.data = form.data.copy()
-            form.data["balance_seen"] = str(invoice.balance)
+    refused = [form for form in (payment_form, adjustment_form) if form is not None]
+    if refused:  # a refused post shows the invoice as it is now, with what was typed
+        invoice.refresh_from_db()
+    for form in refused:  # sent again, the form is checked against the balance shown now
+        form.data = form.data.copy()
+        form.data["balance_seen"] = str(invoice.balance)
     is_void = invoice.status == invoice.Status.VOID
     ctx = {
         "invoice": invoice,

@@ -9,6 +9,7 @@ shell and tasks all meet the same gate.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Min
 from django.utils import timezone
 
 from kap_clinic.kernel.clinic.models import ClinicSettings
@@ -86,8 +87,8 @@ def enrollment_gate(patient: Patient, *, now: datetime | None = None) -> GateRes
 def _answered_at(screening: Screening) -> datetime:
     """When the oldest part of the screening (an instrument's answers, the medical history) was last answered; they
     cannot change once it is complete, so the screening is as current as its oldest part."""
-    moments = [response.updated_at for response in screening.responses.all()]
-    medical = MedicalHistory.objects.filter(screening=screening).first()
-    if medical is not None:
-        moments.append(medical.updated_at)
-    return min(moments, default=screening.completed_at or screening.signed_off_at)
+    moments = [
+        screening.responses.aggregate(oldest=Min("updated_at"))["oldest"],
+        MedicalHistory.objects.filter(screening=screening).values_list("updated_at", flat=True).first(),
+    ]
+    return min((at for at in moments if at is not None), default=screening.completed_at or screening.signed_off_at)

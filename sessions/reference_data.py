@@ -28,12 +28,12 @@ SPRAVATO_PREP = (
 )
 # The sources give "light or no meal 2-4 h" for the tablet routes; the longer wait is the safer default, and the one
 # the reminders give (kap_clinic.kernel.notifications.reference_data).
-OFFICE_PREP = (
-    "Have only a light meal, or none, for 4 hours before your session. Arrive 15 minutes early. An adult must "
-    "drive you home: no driving, alcohol or major decisions for 24 hours."
-)
-EARLIER_OFFICE_MEAL = "Have only a light meal, or none, for 2 to 4 hours before your session."
 OFFICE_MEAL = "Have only a light meal, or none, for 4 hours before your session."
+EARLIER_OFFICE_MEAL = "Have only a light meal, or none, for 2 to 4 hours before your session."  # the wording before
+OFFICE_PREP = (
+    OFFICE_MEAL + " Arrive 15 minutes early. An adult must drive you home: no driving, alcohol or major decisions for "
+    "24 hours."
+)
 
 
 # name, route, dose unit, dose min, max, default, monitoring minutes, booster interval days, REMS form, preparation,
@@ -172,18 +172,6 @@ CONSENT_TEXTS = {
         "the clinic, and we monitor you until you are ready to leave.\n\n",
     ),
 }
-
-
-def protocol_preparation_reword(apps, *, old: str, new: str) -> int:
-    """Replace a sentence of the seeded wording in every protocol's preparation that still holds it (one the clinic
-    rewrote without it stays as it is); returns how many protocols changed."""
-    Protocol = apps.get_model("treatment_sessions", "Protocol")
-    changed = 0
-    for protocol in Protocol.objects.filter(preparation_instructions__contains=old):
-        protocol.preparation_instructions = protocol.preparation_instructions.replace(old, new)
-        protocol.save(update_fields=["preparation_instructions"])
-        changed += 1
-    return changed
 
 
 def seed_protocols(apps) -> None:

@@ -9,7 +9,6 @@ killed half-way leaves the row pending for the next try, and a second run of the
 """
 
 import hashlib
-import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -28,7 +27,6 @@ from ..services import authorization_submitted_mark, authorization_transition
 from .channels import channel, channel_label, channel_name_for
 from .packet import request_packet_pdf
 
-log = logging.getLogger(__name__)
 Status = PriorAuthorization.Status
 Sub = PreauthSubmission.Status
 

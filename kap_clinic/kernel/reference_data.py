@@ -41,3 +41,16 @@ def known_fields(model, values: dict[str, Any], *, skip: Iterable[str] = ()) -> 
     """`values` restricted to the fields `model` has: a historical model in an early migration lacks later fields."""
     names = {field.name for field in model._meta.get_fields()} - set(skip)
     return {name: value for name, value in values.items() if name in names}
+
+
+def reword(apps, model: str, field: str, *, old: str, new: str) -> int:
+    """Replace a sentence of a seeded wording in every row whose `field` still holds it (a text the clinic rewrote
+    without it stays as it is); `model` is "app_label.Model". Returns how many rows changed. For the migrations that
+    bring an installed clinic's texts in line with a changed default."""
+    Model = apps.get_model(model)
+    changed = 0
+    for row in Model.objects.filter(**{f"{field}__contains": old}):
+        setattr(row, field, getattr(row, field).replace(old, new))
+        row.save(update_fields=[field])
+        changed += 1
+    return changed

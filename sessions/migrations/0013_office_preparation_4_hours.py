@@ -3,18 +3,27 @@ holds the earlier "2 to 4 hours" sentence."""
 
 from django.db import migrations
 
+from kap_clinic.kernel.reference_data import reword
 from sessions import reference_data
 
 
 def forwards(apps, schema_editor):
-    reference_data.protocol_preparation_reword(
-        apps, old=reference_data.EARLIER_OFFICE_MEAL, new=reference_data.OFFICE_MEAL
+    reword(
+        apps,
+        "treatment_sessions.Protocol",
+        "preparation_instructions",
+        old=reference_data.EARLIER_OFFICE_MEAL,
+        new=reference_data.OFFICE_MEAL,
     )
 
 
 def backwards(apps, schema_editor):
-    reference_data.protocol_preparation_reword(
-        apps, old=reference_data.OFFICE_MEAL, new=reference_data.EARLIER_OFFICE_MEAL
+    reword(
+        apps,
+        "treatment_sessions.Protocol",
+        "preparation_instructions",
+        old=reference_data.OFFICE_MEAL,
+        new=reference_data.EARLIER_OFFICE_MEAL,
     )
 
 

@@ -88,18 +88,6 @@ def seed_preparation_texts(apps) -> None:
         PreparationText.objects.get_or_create(route=route, defaults={"email_text": email_text, "sms_text": sms_text})
 
 
-def preparation_texts_reword(apps, *, old: str, new: str) -> int:
-    """Replace a sentence of the seeded wording in every preparation text that still holds it (a text the clinic
-    rewrote without it stays as it is); returns how many texts changed."""
-    PreparationText = apps.get_model("notifications", "PreparationText")
-    changed = 0
-    for text in PreparationText.objects.filter(email_text__contains=old):
-        text.email_text = text.email_text.replace(old, new)
-        text.save(update_fields=["email_text"])
-        changed += 1
-    return changed
-
-
 def seed(apps) -> None:
     seed_reminder_rules(apps)
     seed_preparation_texts(apps)

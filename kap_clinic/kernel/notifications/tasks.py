@@ -1,15 +1,11 @@
 """The worker's side of the reminder outbox, and the hand-off of due reminders to it."""
 
-import logging
-
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError, transaction
 
 from kap_clinic.kernel import sending
 
 from . import delivery
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(

@@ -4,14 +4,15 @@ text still holds the earlier "for the rest of the day" sentence."""
 from django.db import migrations
 
 from kap_clinic.kernel.notifications import reference_data as texts
+from kap_clinic.kernel.reference_data import reword
 
 
 def forwards(apps, schema_editor):
-    texts.preparation_texts_reword(apps, old=texts.EARLIER_AFTER, new=texts.AFTER)
+    reword(apps, "notifications.PreparationText", "email_text", old=texts.EARLIER_AFTER, new=texts.AFTER)
 
 
 def backwards(apps, schema_editor):
-    texts.preparation_texts_reword(apps, old=texts.AFTER, new=texts.EARLIER_AFTER)
+    reword(apps, "notifications.PreparationText", "email_text", old=texts.AFTER, new=texts.EARLIER_AFTER)
 
 
 class Migration(migrations.Migration):
